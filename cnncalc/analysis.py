@@ -1,0 +1,134 @@
+"""Shape propagation over a layer graph: each node's output shape and counts, in order.
+
+Errors do not stop at the first one when they need not: a non-integral size is recorded and
+propagation goes on with the size rounded down, so `lint` sees every problem in one run. A
+layer whose input cannot be known (a kernel larger than the input) ends the walk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from cnncalc.conventions import Convention
+from cnncalc.diagnostics import Diagnostic
+from cnncalc.errors import CnnCalcError
+from cnncalc.graph import Graph, Node
+from cnncalc.layers.base import Context, Inference
+from cnncalc.shapes import Shape
+from cnncalc.window import NonIntegralError, format_fraction
+
+#: How far `analyze` searches for a network input size that fits (each side of the given size).
+INPUT_SEARCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    node: Node
+    inputs: tuple[Shape, ...]
+    inference: Inference
+
+    @property
+    def output(self) -> Shape:
+        return self.inference.output
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    graph: Graph
+    convention: Convention
+    results: tuple[LayerResult, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.results) == len(self.graph.nodes)
+
+
+def _flooring(convention: Convention) -> Convention:
+    return dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
+
+
+def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention) -> Inference:
+    return node.kind.infer(node.params, inputs, Context(convention, node.label))
+
+
+def propagate(graph: Graph, convention: Convention, stop: int | None = None, input_shape: Shape | None = None):
+    """Yield (node, input shapes, inference or error) front to back; the error ends the walk."""
+    shapes: list[Shape] = [input_shape or graph.input]
+    floor = _flooring(convention)
+    for node in graph.nodes[1 : None if stop is None else stop + 1]:
+        inputs = tuple(shapes[i] for i in node.inputs)
+        try:
+            inference = _infer(node, inputs, convention)
+        except NonIntegralError as error:
+            inference = _infer(node, inputs, floor)
+            yield node, inputs, error
+        except CnnCalcError as error:
+            yield node, inputs, error
+            return
+        shapes.append(inference.output)
+        yield node, inputs, inference
+
+
+def _fits_everywhere(graph: Graph, convention: Convention, shape: Shape) -> bool:
+    return all(not isinstance(r, CnnCalcError) for _, _, r in propagate(graph, convention, input_shape=shape))
+
+
+def fitting_input(graph: Graph, convention: Convention, axis: int) -> Shape | None:
+    """The network input closest to the given one (changing `axis`, or all axes of a square input)
+    for which every layer's size works out."""
+    start = graph.input
+    square = len(set(start.spatial)) == 1
+    for delta in range(1, INPUT_SEARCH + 1):
+        for size in (start.spatial[axis] + delta, start.spatial[axis] - delta):
+            if size < 1:
+                continue
+            spatial = tuple(
+                size if (square or i == axis) else w for i, w in enumerate(start.spatial)
+            )
+            candidate = start.with_spatial(spatial)
+            if _fits_everywhere(graph, convention, candidate):
+                return candidate
+    return None
+
+
+def _locate(error: CnnCalcError, node: Node) -> CnnCalcError:
+    if error.loc.line == 0:
+        error.loc = node.loc
+    return error
+
+
+def _input_hint(graph: Graph, convention: Convention, error: NonIntegralError) -> str:
+    candidate = fitting_input(graph, convention, error.axis_index)
+    if candidate is None or candidate.spatial == graph.input.spatial:
+        return ""
+    return f"a network input of {candidate} makes every layer fit; "
+
+
+def analyze(graph: Graph, convention: Convention) -> Analysis:
+    results: list[LayerResult] = []
+    diagnostics: list[Diagnostic] = []
+    for node, inputs, outcome in propagate(graph, convention):
+        if isinstance(outcome, CnnCalcError):
+            error = _locate(outcome, node)
+            if isinstance(error, NonIntegralError) and not any(
+                d.code == error.code for d in diagnostics
+            ):
+                error.hint = _input_hint(graph, convention, error) + error.hint
+            diagnostics.append(Diagnostic.from_error(error))
+            continue
+        results.append(LayerResult(node, inputs, outcome))
+        diagnostics.extend(
+            Diagnostic("warning", note.code, note.message, node.loc, note.hint) for note in outcome.notes
+        )
+    input_node = graph.nodes[0]
+    first = LayerResult(input_node, (), Inference(graph.input))
+    return Analysis(graph, convention, (first, *results), tuple(diagnostics))
+
+
+__all__ = ["Analysis", "LayerResult", "analyze", "format_fraction", "propagate"]

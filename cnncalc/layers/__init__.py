@@ -1,0 +1,6 @@
+"""The registry of layer kinds. Importing this package registers every kind."""
+
+from cnncalc.layers import conv, dense, elementwise, norm, pool  # noqa: F401  (registration)
+from cnncalc.layers.base import KINDS, LayerKind
+
+__all__ = ["KINDS", "LayerKind"]

@@ -1,0 +1,42 @@
+"""Fully connected layers and flattening."""
+
+from __future__ import annotations
+
+from cnncalc.layers.base import Context, Inference, LayerKind, Param, boolean, integer, register
+from cnncalc.shapes import Shape
+
+
+@register
+class Fc(LayerKind):
+    name = "fc"
+    aliases = ("linear", "dense")
+    shorthand = "units"
+    summary = "fully connected; flattens a feature map first; (N_in + 1) * N_out parameters"
+    params = (
+        Param("units", integer(1), doc="number of outputs"),
+        Param("bias", boolean, True, "one learned bias per output"),
+    )
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        (x,) = inputs
+        n_in, n_out = x.numel, p["units"]
+        fan_in = "*".join(str(d) for d in x.dims)
+        fan_in = f"({fan_in})" if not x.is_vector else fan_in
+        bias = n_out if p["bias"] else 0
+        return Inference(
+            output=Shape((), n_out),
+            params=n_in * n_out + bias,
+            params_formula=f"{fan_in}*{n_out}" + (f" + {n_out}" if bias else ""),
+            macs=n_in * n_out,
+            bias_macs=bias,
+        )
+
+
+@register
+class Flatten(LayerKind):
+    name = "flatten"
+    summary = "H x W x C -> a vector of H*W*C (a view: no copy in frameworks)"
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        (x,) = inputs
+        return Inference(output=Shape((), x.numel))

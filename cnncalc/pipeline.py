@@ -1,0 +1,47 @@
+"""The one-way pipeline as functions: text -> spec -> graph -> analysis -> report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cnncalc import conventions, graph, report, spec, yamlsource
+from cnncalc.analysis import Analysis, analyze
+from cnncalc.errors import Location, ReadError
+
+
+def read_text(path: str) -> str:
+    """The spec's text; `-` reads standard input."""
+    if path == "-":
+        return yamlsource.decode(sys.stdin.buffer.read(), "<stdin>")
+    file = Path(path)
+    try:
+        if file.is_dir():
+            raise ReadError(f"{path} is a directory", Location(path), hint="name a spec file")
+        with file.open("rb") as handle:
+            data = handle.read(yamlsource.MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ReadError(f"no such file: {path}", Location(path), hint="check the path") from None
+    except OSError as exc:
+        raise ReadError(f"cannot read {path}: {exc.strerror}", Location(path)) from None
+    return yamlsource.decode(data, path)
+
+
+def display_path(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def parse(text: str, path: str) -> spec.Spec:
+    return spec.parse_spec(yamlsource.load(text, path), path)
+
+
+def analyze_text(text: str, path: str, convention: str = "strict") -> Analysis:
+    return analyze(graph.build(parse(text, path)), conventions.get(convention))
+
+
+def analyze_file(path: str, convention: str = "strict") -> Analysis:
+    return analyze_text(read_text(path), display_path(path), convention)
+
+
+def report_file(path: str, convention: str = "strict", options: report.Options | None = None) -> report.Report:
+    return report.build(analyze_file(path, convention), options or report.Options())

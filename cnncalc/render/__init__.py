@@ -1,0 +1,1 @@
+"""Renderers: pure functions from a Report (or diagnostics) to text."""

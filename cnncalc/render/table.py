@@ -1,0 +1,89 @@
+"""The terminal report: a cs231n-style table, the totals, and the memory summary (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
+from cnncalc.report import Report, Row
+from cnncalc.units import binary, exact, short
+
+
+def _activations(row: Row) -> str:
+    if row.inplace:
+        return "(in place)"
+    return f"{'*'.join(str(d) for d in row.output_shape)} = {short(row.activations)}"
+
+
+def _params(row: Row) -> str:
+    if not row.params:
+        return ""
+    return f"{row.params_formula} = {exact(row.params)}" if row.params_formula else exact(row.params)
+
+
+def layer_table(report: Report) -> Table:
+    batch = report.options.batch
+    per = "per sample, " if batch > 1 else ""
+    table = Table(
+        title=f"{report.name}",
+        caption=(
+            f"{per}convention {report.convention}; MACs = multiply-accumulates of conv/fc, "
+            + ("bias included" if report.options.count_bias else "bias excluded")
+            + "; FLOPs = 2 x MACs"
+        ),
+        header_style="bold",
+    )
+    table.add_column("Layer", no_wrap=True)
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Output [H x W x C]", no_wrap=True)
+    table.add_column("Activations", justify="right")
+    table.add_column("Params", justify="right")
+    table.add_column("MACs", justify="right")
+    for row in report.rows:
+        table.add_row(
+            "  " * len(row.block) + row.name,
+            row.type,
+            " x ".join(str(d) for d in row.output_shape),
+            _activations(row),
+            _params(row),
+            exact(row.macs) if row.macs else "",
+        )
+    t = report.totals
+    table.add_section()
+    table.add_row("Total", "", "", short(t.activations), exact(t.params), exact(t.macs), style="bold")
+    return table
+
+
+def summary(report: Report) -> Text:
+    opts = report.options
+    size = DTYPE_BYTES[opts.dtype]
+    m = report.memory
+    t = report.totals
+    batch = f" x batch {opts.batch}" if opts.batch > 1 else ""
+    slots = OPTIMIZER_SLOTS[opts.optimizer]
+    lines = [
+        f"Params: {exact(t.params)} trainable"
+        + (f", {exact(t.buffers)} non-trainable (batch-norm running statistics)" if t.buffers else ""),
+        f"MACs: {exact(t.macs)} ({short(t.macs)})   FLOPs = 2 x MACs = {short(t.flops)}" + (" per sample" if batch else ""),
+        "",
+        f"Memory, {m.model} model ({opts.dtype}, {size} B/element; 1 MiB = 1024 x 1024 B):",
+        f"  forward activations  {short(t.activations)} x {size} B{batch} = {binary(m.activations_bytes)}"
+        + (" / image" if not batch else ""),
+        f"  parameters           {short(t.params)} x {size} B = {binary(m.params_bytes)}",
+        f"  inference            parameters + largest layer (inputs + output){batch} = {binary(m.inference_bytes)}",
+        f"  training             2 x activations (values + gradients) + parameters x {2 + slots} "
+        f"(weights, gradients, {opts.optimizer} x {slots}) = {binary(m.training_bytes)}",
+    ]
+    return Text("\n".join(lines))
+
+
+def render(report: Report, console: Console) -> None:
+    """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary."""
+    table = layer_table(report)
+    wanted = console.measure(table, options=console.options.update(width=10_000)).maximum
+    wide = Console(file=console.file, width=max(console.width, wanted), highlight=False,
+                   force_terminal=console.is_terminal, no_color=console.no_color)
+    wide.print(table)
+    wide.print(summary(report), soft_wrap=True)

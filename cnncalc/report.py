@@ -1,0 +1,175 @@
+"""The numbers of one analysed model, ready for any renderer, and its JSON form (a public contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnncalc import memory
+from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.diagnostics import Diagnostic
+from cnncalc.errors import Location
+from cnncalc.memory import Memory
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    batch: int = 1
+    dtype: str = "float32"
+    optimizer: str = "momentum"
+    count_bias: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One layer as reported: counts per sample except where the batch is named."""
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    params: int
+    params_formula: str
+    buffers: int
+    macs: int
+    #: elements this layer adds to the forward activations (0 for in-place layers), per sample
+    activations: int
+    output_elements: int
+    inplace: bool
+    loc: Location
+    block: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    params: int
+    buffers: int
+    macs: int
+    activations: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    name: str
+    path: str
+    convention: str
+    options: Options
+    rows: tuple[Row, ...]
+    totals: Totals
+    memory: Memory
+    diagnostics: tuple[Diagnostic, ...]
+
+    def to_dict(self) -> dict:
+        batch = self.options.batch
+        return {
+            "name": self.name,
+            "convention": self.convention,
+            "batch": batch,
+            "dtype": self.options.dtype,
+            "optimizer": self.options.optimizer,
+            "counting": {
+                "macs": "multiply-accumulates of conv and fc"
+                + (", bias additions included" if self.options.count_bias else ", bias excluded"),
+                "flops": "2 x macs",
+                "activations": "layer output elements x batch; in-place layers add none",
+                "units": "bytes; binary prefixes (1 MiB = 1024 x 1024 bytes) in text output",
+            },
+            "layers": [
+                {
+                    "name": r.name,
+                    "type": r.type,
+                    "output_shape": list(r.output_shape),
+                    "params": r.params,
+                    "macs": r.macs * batch,
+                    "activations": r.activations * batch,
+                    "output_elements": r.output_elements * batch,
+                    "non_trainable": r.buffers,
+                    "inplace": r.inplace,
+                    "params_formula": r.params_formula,
+                    "line": r.loc.line,
+                    "column": r.loc.col,
+                }
+                for r in self.rows
+            ],
+            "totals": {
+                "params": self.totals.params,
+                "non_trainable": self.totals.buffers,
+                "macs": self.totals.macs * batch,
+                "flops": self.totals.flops * batch,
+                "activations": self.totals.activations * batch,
+            },
+            "memory": self.memory.to_dict(),
+            "warnings": [
+                {"code": d.code, "message": d.message, "line": d.loc.line, "column": d.loc.col, "hint": d.hint}
+                for d in self.diagnostics
+                if d.severity == "warning"
+            ],
+        }
+
+
+def _row(result: LayerResult, count_bias: bool) -> Row:
+    node, inf = result.node, result.inference
+    inplace = node.kind is not None and node.kind.inplace
+    return Row(
+        name=node.name,
+        type=node.type,
+        output_shape=inf.output.dims,
+        input_shapes=tuple(s.dims for s in result.inputs),
+        params=inf.params,
+        params_formula=inf.params_formula,
+        buffers=inf.buffers,
+        macs=inf.macs + (inf.bias_macs if count_bias else 0),
+        activations=0 if inplace else inf.output.numel,
+        output_elements=inf.output.numel,
+        inplace=inplace,
+        loc=node.loc,
+        block=node.block,
+    )
+
+
+def _peak_layer(analysis: Analysis) -> int:
+    """Largest inputs + output of one layer, counting each distinct tensor once (in place: none new)."""
+    produced = {}
+    for result in analysis.results:
+        node = result.node
+        if node.kind is not None and node.kind.inplace:
+            produced[node.index] = produced[node.inputs[0]]
+        else:
+            produced[node.index] = (node.index, result.output.numel)
+    best = 0
+    for result in analysis.results:
+        tensors = {produced[i] for i in result.node.inputs} | {produced[result.node.index]}
+        best = max(best, sum(size for _, size in tensors))
+    return best
+
+
+def build(analysis: Analysis, options: Options) -> Report:
+    rows = tuple(_row(r, options.count_bias) for r in analysis.results)
+    totals = Totals(
+        params=sum(r.params for r in rows),
+        buffers=sum(r.buffers for r in rows),
+        macs=sum(r.macs for r in rows),
+        activations=sum(r.activations for r in rows),
+    )
+    mem = memory.textbook(
+        params=totals.params,
+        buffers=totals.buffers,
+        activations=totals.activations,
+        peak_layer=_peak_layer(analysis),
+        batch=options.batch,
+        dtype=options.dtype,
+        optimizer=options.optimizer,
+    )
+    return Report(
+        name=analysis.graph.name,
+        path=analysis.graph.path,
+        convention=analysis.convention.name,
+        options=options,
+        rows=rows,
+        totals=totals,
+        memory=mem,
+        diagnostics=analysis.diagnostics,
+    )

@@ -1,0 +1,262 @@
+"""From positioned YAML to a validated `Spec`: the input, and a tree of layers and repeat blocks.
+
+Every key is checked against its layer kind's table; every error names the exact key or value
+that is wrong, with the nearest known word when it looks like a typo.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from cnncalc.errors import Location, SpecError
+from cnncalc.layers import KINDS, LayerKind
+from cnncalc.layers.base import REQUIRED, integer
+from cnncalc.shapes import Shape
+from cnncalc.yamlsource import YNode
+
+TOP_LEVEL_KEYS = ("name", "description", "input", "defaults", "layers")
+MAX_REPEAT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSpec:
+    kind: LayerKind
+    #: the kind as the user wrote it (an alias such as `linear` stays visible in messages)
+    word: str
+    params: dict[str, Any]
+    name: str | None
+    loc: Location
+    param_locs: dict[str, Location]
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatSpec:
+    times: int
+    body: tuple[LayerSpec | RepeatSpec, ...]
+    loc: Location
+
+
+Item = LayerSpec | RepeatSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    name: str
+    input: Shape
+    input_loc: Location
+    items: tuple[Item, ...]
+    path: str = "<spec>"
+
+
+def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def _unknown_key(key: str, loc: Location, allowed: tuple[str, ...], where: str) -> SpecError:
+    return SpecError(
+        f"unknown key '{key}' in {where}",
+        loc,
+        hint=did_you_mean(key, allowed) + f"allowed keys: {', '.join(allowed)}",
+        code="CNN102",
+    )
+
+
+def _mapping(node: YNode, what: str) -> dict[str, YNode]:
+    if not node.is_mapping:
+        raise SpecError(f"{what} must be a mapping of keys to values", node.loc)
+    return node.value
+
+
+# ---------------------------------------------------------------------------------------------
+# input
+
+
+def _shape_from_text(node: YNode) -> Shape:
+    parts = str(node.value).lower().replace(" ", "").split("x")
+    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise SpecError(
+            f"cannot read the input size {node.text!r}",
+            node.loc,
+            hint='write "HxWxC" such as "224x224x3", "LxC" for sequences, or a mapping {channels, height, width}',
+        )
+    dims = [int(p) for p in parts]
+    limit = integer(1)
+    for d in dims:
+        limit(YNode(d, node.loc, str(d)))
+    return Shape(tuple(dims[:-1]), dims[-1])
+
+
+INPUT_AXES = {
+    frozenset({"channels"}): (),
+    frozenset({"units"}): (),
+    frozenset({"channels", "length"}): ("length",),
+    frozenset({"channels", "height", "width"}): ("height", "width"),
+    frozenset({"channels", "depth", "height", "width"}): ("depth", "height", "width"),
+}
+
+
+def parse_input(node: YNode) -> Shape:
+    if node.is_scalar:
+        if isinstance(node.value, int) and not isinstance(node.value, bool):
+            return Shape((), integer(1)(node))
+        return _shape_from_text(node)
+    fields = _mapping(node, "input")
+    allowed = ("channels", "height", "width", "length", "depth", "units")
+    for key in fields:
+        if key not in allowed:
+            raise _unknown_key(key, node.key_locs[key], allowed, "input")
+    axes = INPUT_AXES.get(frozenset(fields))
+    if axes is None:
+        raise SpecError(
+            f"the input gives {', '.join(fields)}; cnncalc cannot tell its layout",
+            node.loc,
+            hint="use {channels, height, width}, {channels, length}, {channels, depth, height, width} or {units}",
+        )
+    size = integer(1)
+    channels = size(fields["units"] if "units" in fields else fields["channels"])
+    return Shape(tuple(size(fields[a]) for a in axes), channels)
+
+
+# ---------------------------------------------------------------------------------------------
+# layers
+
+
+def _kind(word: str, loc: Location) -> LayerKind:
+    kind = KINDS.get(word.lower())
+    if kind is None:
+        raise SpecError(
+            f"unknown layer type '{word}'",
+            loc,
+            hint=did_you_mean(word, sorted(KINDS) + ["repeat"]) + "known types: " + ", ".join(sorted(KINDS)),
+            code="CNN104",
+        )
+    return kind
+
+
+def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tuple[dict, dict, str | None]:
+    """Parse a layer's arguments: a mapping, a scalar for the shorthand key, or nothing."""
+    values: dict[str, Any] = {}
+    locs: dict[str, Location] = {}
+    name = None
+    if node is None or node.value is None:
+        return values, locs, name
+    if not node.is_mapping:
+        if kind.shorthand is None:
+            raise SpecError(
+                f"'{word}' takes a mapping of settings, not {node.text or 'a list'!r}",
+                node.loc,
+                hint=f"write {word}: {{{', '.join(p.name + ': ...' for p in kind.params[:2])}}}",
+            )
+        values[kind.shorthand] = kind.param(kind.shorthand).parse(node)
+        locs[kind.shorthand] = node.loc
+        return values, locs, name
+    allowed = tuple(p.name for p in kind.params) + (("name",) if where == "layer" else ())
+    for key, value in node.value.items():
+        if key == "name" and where == "layer":
+            from cnncalc.layers.base import text
+
+            name = text(value)
+            continue
+        param = kind.param(key)
+        if param is None:
+            raise _unknown_key(key, node.key_locs[key], allowed, f"'{word}'")
+        values[key] = param.parse(value)
+        locs[key] = value.loc
+    return values, locs, name
+
+
+class SpecBuilder:
+    def __init__(self, path: str, defaults: dict[str, dict[str, Any]]):
+        self.path = path
+        self.defaults = defaults
+
+    def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
+        kind = _kind(word, key_loc)
+        values, locs, name = _params_of(kind, word, args, "layer")
+        params: dict[str, Any] = {}
+        for p in kind.params:
+            if p.name in values:
+                params[p.name] = values[p.name]
+            elif p.name in self.defaults.get(kind.name, {}):
+                params[p.name] = self.defaults[kind.name][p.name]
+            elif p.default is REQUIRED:
+                raise SpecError(
+                    f"'{word}' needs '{p.name}' ({p.doc})",
+                    key_loc,
+                    hint=f"add {p.name}: ... to this layer, or set it under defaults: {{{kind.name}: ...}}",
+                    code="CNN105",
+                )
+            else:
+                params[p.name] = p.default
+        return LayerSpec(kind, word, params, name, key_loc, locs)
+
+    def item(self, node: YNode) -> Item:
+        if node.is_scalar:
+            if not isinstance(node.value, str):
+                raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,
+                                hint="write e.g. `- relu` or `- conv: {filters: 64, kernel: 3}`")
+            return self.layer(node.value, node.loc, None)
+        if node.is_sequence:
+            raise SpecError("a layer must be a name or a mapping, not a list", node.loc,
+                            hint="use `repeat: {times: N, layers: [...]}` for a block")
+        keys = list(node.value)
+        if len(keys) != 1:
+            raise SpecError(
+                f"a layer item has exactly one key, its type; this one has {len(keys)} ({', '.join(keys)})",
+                node.key_locs[keys[1]] if len(keys) > 1 else node.loc,
+                hint="put settings inside the type, e.g. `- conv: {filters: 64, kernel: 3, name: c1}`; "
+                "a missing '-' can also merge two layers",
+            )
+        (word,) = keys
+        value = node.value[word]
+        if word == "repeat":
+            return self.repeat(value, node.key_locs[word])
+        return self.layer(word, node.key_locs[word], value)
+
+    def repeat(self, node: YNode, loc: Location) -> RepeatSpec:
+        fields = _mapping(node, "repeat")
+        for key in fields:
+            if key not in ("times", "layers"):
+                raise _unknown_key(key, node.key_locs[key], ("times", "layers"), "repeat")
+        for key in ("times", "layers"):
+            if key not in fields:
+                raise SpecError(f"repeat needs '{key}'", loc, hint="write repeat: {times: N, layers: [...]}",
+                                code="CNN105")
+        times = integer(0, MAX_REPEAT)(fields["times"])
+        return RepeatSpec(times, self.items(fields["layers"]), loc)
+
+    def items(self, node: YNode) -> tuple[Item, ...]:
+        if not node.is_sequence:
+            raise SpecError("layers must be a list (each item starting with '-')", node.loc)
+        return tuple(self.item(child) for child in node.value)
+
+
+def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
+    if node is None or node.value is None:
+        return {}
+    result: dict[str, dict[str, Any]] = {}
+    for word, args in _mapping(node, "defaults").items():
+        kind = _kind(word, node.key_locs[word])
+        if not args.is_mapping:
+            raise SpecError(f"defaults for '{word}' must be a mapping of settings", args.loc)
+        values, _, _ = _params_of(kind, word, args, "defaults")
+        result.setdefault(kind.name, {}).update(values)
+    return result
+
+
+def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
+    fields = _mapping(root, "a spec")
+    for key in fields:
+        if key not in TOP_LEVEL_KEYS:
+            raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")
+    for key in ("input", "layers"):
+        if key not in fields:
+            raise SpecError(f"the spec has no '{key}'", root.loc,
+                            hint="a spec needs `input:` (e.g. 224x224x3) and `layers:`", code="CNN105")
+    name_node = fields.get("name")
+    name = name_node.text if name_node is not None and name_node.text else path
+    builder = SpecBuilder(path, parse_defaults(fields.get("defaults")))
+    return Spec(name, parse_input(fields["input"]), fields["input"].loc, builder.items(fields["layers"]), path)

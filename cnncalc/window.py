@@ -1,0 +1,280 @@
+"""Sliding-window arithmetic shared by convolution and pooling, one spatial axis at a time.
+
+Output size per axis: (W - K_eff + P_before + P_after) / S + 1 with K_eff = D(K - 1) + 1,
+rounded as the convention says. When it does not work out, the errors carry the arithmetic
+with the user's numbers and the nearest settings that would fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from cnncalc.conventions import Convention, Rounding
+from cnncalc.errors import ShapeError
+from cnncalc.shapes import axis_name
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One spatial axis of a sliding window."""
+
+    size: int
+    kernel: int
+    stride: int
+    dilation: int = 1
+    pad_before: int = 0
+    pad_after: int = 0
+
+    @property
+    def k_eff(self) -> int:
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def span(self) -> int:
+        """How far the window can travel: W + P_before + P_after - K_eff."""
+        return self.size + self.pad_before + self.pad_after - self.k_eff
+
+    @property
+    def exact(self) -> Fraction:
+        return Fraction(self.span, self.stride) + 1
+
+    def arithmetic(self) -> str:
+        """The formula with the user's numbers, e.g. `(10 - 3 + 2*0)/2 + 1 = 4.5`."""
+        k = str(self.kernel) if self.dilation == 1 else f"{self.dilation}*({self.kernel} - 1) - 1"
+        if self.pad_before == self.pad_after:
+            pad = f"2*{self.pad_before}"
+        else:
+            pad = f"{self.pad_before} + {self.pad_after}"
+        return f"({self.size} - {k} + {pad})/{self.stride} + 1 = {format_fraction(self.exact)}"
+
+
+class NonIntegralError(ShapeError):
+    """(W - K + 2P)/S + 1 is not a whole number under a convention that requires it."""
+
+    code = "CNN201"
+
+    def __init__(self, message: str, axis: Axis, axis_index: int, hint: str):
+        super().__init__(message, hint=hint)
+        self.axis = axis
+        self.axis_index = axis_index
+
+
+def format_fraction(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{float(value):.2f}".rstrip("0")
+
+
+@dataclass(frozen=True, slots=True)
+class AxisOutcome:
+    size: int
+    #: input rows/columns never reached by a window (floor rounding), or 0.
+    dropped: int = 0
+    #: a ceil-mode pool whose last window was removed by the clip rule.
+    clipped: bool = False
+
+
+def slide(axis: Axis, rounding: Rounding, clip: str = "always") -> AxisOutcome | None:
+    """Output size of one axis, or None when the division is not whole under 'exact' rounding."""
+    if rounding == "ceil":
+        out = -(-axis.span // axis.stride) + 1
+        clipped = False
+        if (clip == "always" or axis.pad_before or axis.pad_after) and (out - 1) * axis.stride >= axis.size + axis.pad_before:
+            out -= 1
+            clipped = True
+        return AxisOutcome(out, 0, clipped)
+    quotient, remainder = divmod(axis.span, axis.stride)
+    if remainder and rounding == "exact":
+        return None
+    return AxisOutcome(quotient + 1, remainder)
+
+
+def whole_settings(axis: Axis) -> dict[str, int | tuple[int, int]]:
+    """The nearest settings of this axis that make the output whole: padding, stride, input, kernel."""
+    fixes: dict[str, int | tuple[int, int]] = {}
+    fits = lambda a: a.span >= 0 and a.span % a.stride == 0  # noqa: E731
+    total = axis.pad_before + axis.pad_after
+    for delta in range(1, 2 * axis.stride + 1):
+        for t in (total + delta, total - delta):
+            if t < 0:
+                continue
+            candidate = Axis(axis.size, axis.kernel, axis.stride, axis.dilation, t // 2, t - t // 2)
+            if fits(candidate) and "padding" not in fixes:
+                fixes["padding"] = (t // 2, t - t // 2)
+        if "padding" in fixes:
+            break
+    for delta in range(1, axis.stride + 1):
+        for s in (axis.stride - delta, axis.stride + delta):
+            candidate = Axis(axis.size, axis.kernel, s, axis.dilation, axis.pad_before, axis.pad_after)
+            if s >= 1 and fits(candidate) and "stride" not in fixes:
+                fixes["stride"] = s
+    for delta in range(1, axis.stride + 1):
+        for w in (axis.size + delta, axis.size - delta):
+            candidate = Axis(w, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
+            if w >= 1 and fits(candidate) and "input" not in fixes:
+                fixes["input"] = w
+    for delta in range(1, axis.stride + 1):
+        for k in (axis.kernel + delta, axis.kernel - delta):
+            candidate = Axis(axis.size, k, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
+            if k >= 1 and fits(candidate) and "kernel" not in fixes:
+                fixes["kernel"] = k
+    return fixes
+
+
+def describe_fixes(axis: Axis, floor_to: int) -> str:
+    fixes = whole_settings(axis)
+    parts = []
+    if "input" in fixes:
+        w = fixes["input"]
+        candidate = Axis(w, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
+        parts.append(f"an input of {w} ({candidate.arithmetic()})")
+    if "padding" in fixes:
+        before, after = fixes["padding"]
+        pad = str(before) if before == after else f"{before} before and {after} after"
+        parts.append(f"padding {pad}")
+    if "stride" in fixes:
+        parts.append(f"stride {fixes['stride']}")
+    if "kernel" in fixes:
+        parts.append(f"kernel {fixes['kernel']}")
+    remainder = axis.span % axis.stride
+    tail = f"or --convention pytorch to floor to {floor_to} (dropping the last {remainder} row(s)/column(s))"
+    return ("use " + ", or ".join(parts) + "; " if parts else "") + tail
+
+
+def check_fits(axis: Axis, axis_index: int, rank: int, what: str) -> None:
+    """A kernel larger than the padded input is an error in every convention."""
+    if axis.span < 0:
+        name = axis_name(rank, axis_index)
+        raise ShapeError(
+            f"{what}: the {name} window ({axis.k_eff}) is larger than the padded input "
+            f"({axis.size} + {axis.pad_before + axis.pad_after} = {axis.size + axis.pad_before + axis.pad_after})",
+            hint=f"use a kernel of at most {axis.size + axis.pad_before + axis.pad_after}, more padding, "
+            "or remove a downsampling layer before this one",
+            code="CNN202",
+        )
+
+
+def output_axis(axis: Axis, axis_index: int, rank: int, what: str, rounding: Rounding, clip: str) -> AxisOutcome:
+    if rounding != "ceil":
+        check_fits(axis, axis_index, rank, what)
+    outcome = slide(axis, rounding, clip)
+    if outcome is None:
+        name = axis_name(rank, axis_index)
+        floor_to = axis.span // axis.stride + 1
+        raise NonIntegralError(
+            f"{what}: output {name} {axis.arithmetic()} is not an integer, so the hyperparameters do not fit",
+            axis,
+            axis_index,
+            hint=describe_fixes(axis, floor_to),
+        )
+    if outcome.size < 1:
+        raise ShapeError(
+            f"{what}: the output {axis_name(rank, axis_index)} would be {outcome.size}",
+            hint="use a smaller kernel or stride, or a larger input",
+            code="CNN202",
+        )
+    return outcome
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int, convention: Convention) -> tuple[int, int]:
+    """(before, after) padding for 'same': output = ceil(W/S), the odd pixel where the convention puts it."""
+    k_eff = dilation * (kernel - 1) + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k_eff - size, 0)
+    small, big = total // 2, total - total // 2
+    return (small, big) if convention.same_extra == "after" else (big, small)
+
+
+def resolve_padding(
+    padding: int | str | tuple[int, ...],
+    spatial: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    convention: Convention,
+    label: str,
+) -> tuple[tuple[int, int], ...]:
+    """(before, after) per axis from the spec's padding value."""
+    rank = len(spatial)
+    if padding == "valid":
+        return ((0, 0),) * rank
+    if padding == "same":
+        if not convention.same_allows_stride and any(s > 1 for s in stride):
+            raise ShapeError(
+                f"{label}: padding 'same' with stride {max(stride)} is not supported under the "
+                f"{convention.name} convention",
+                hint="give the padding as numbers, or use --convention strict (same = ceil(W/S))",
+                code="CNN205",
+            )
+        return tuple(same_padding(w, k, s, d, convention) for w, k, s, d in zip(spatial, kernel, stride, dilation))
+    if isinstance(padding, int):
+        return ((padding, padding),) * rank
+    if len(padding) == 1:
+        return ((padding[0], padding[0]),) * rank
+    if len(padding) == rank:
+        return tuple((p, p) for p in padding)
+    if len(padding) == 2 * rank:
+        return tuple((padding[2 * i], padding[2 * i + 1]) for i in range(rank))
+    raise ShapeError(
+        f"{label}: padding has {len(padding)} values but the input has {rank} spatial axes",
+        hint=f"give 1, {rank} (one per axis) or {2 * rank} (before/after per axis) values",
+        code="CNN206",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Slide:
+    """The result of sliding a window over every spatial axis."""
+
+    spatial: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    dropped: tuple[int, ...]
+    clipped: tuple[bool, ...]
+
+
+def slide_all(
+    label: str,
+    spatial: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    pads: tuple[tuple[int, int], ...],
+    rounding: Rounding,
+    clip: str,
+) -> Slide:
+    rank = len(spatial)
+    outcomes = [
+        output_axis(Axis(w, k, s, d, pb, pa), i, rank, label, rounding, clip)
+        for i, (w, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, stride, dilation, pads))
+    ]
+    return Slide(
+        tuple(o.size for o in outcomes),
+        pads,
+        tuple(o.dropped for o in outcomes),
+        tuple(o.clipped for o in outcomes),
+    )
+
+
+def slide_notes(label: str, spatial: tuple[int, ...], slide: Slide, padding: object) -> list:
+    """Warnings about a window that works but loses or invents pixels."""
+    from cnncalc.layers.base import Note
+
+    notes = []
+    rank = len(spatial)
+    for i, dropped in enumerate(slide.dropped):
+        if dropped:
+            notes.append(Note(
+                "CNN301",
+                f"{label}: the last {dropped} input {axis_name(rank, i)} position(s) of {spatial[i]} "
+                "are never covered by a window (output rounded down)",
+                "adjust padding, stride or input size so that (W - F + 2P)/S + 1 is whole",
+            ))
+    if padding == "same" and any(before != after for before, after in slide.pads):
+        pads = ", ".join(f"{b}/{a}" for b, a in slide.pads)
+        notes.append(Note(
+            "CNN302",
+            f"{label}: 'same' padding is asymmetric here (before/after per axis: {pads})",
+            "cuDNN pads symmetrically (SAS forceEqualPadding): prefer odd kernels, or inputs divisible by the stride",
+        ))
+    return notes

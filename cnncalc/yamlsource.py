@@ -1,0 +1,243 @@
+"""Safe YAML reading that keeps every value's source position.
+
+PyYAML's composer gives a node graph with marks; this module turns it into `YNode`s (value +
+location) and refuses what a spec never needs and an attacker would use: aliases (the
+"billion laughs" bomb), non-standard tags (`!!python/object`), duplicate keys (which PyYAML
+silently collapses), absurd nesting and absurd file sizes.
+
+Plain scalars are resolved closer to YAML 1.2 than PyYAML's 1.1 defaults, so a spec means what
+its author meant: `1e-3` and `1e3` are numbers, `010` is ten, `2:30` is a string; `yes`/`no`/
+`on`/`off` are still booleans, but every node keeps its source text so string-valued keys get
+back exactly what was typed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from cnncalc.errors import LimitError, Location, ParseError, ReadError, SpecError
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
+}
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*|0[0-9_]+)$")
+_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+$")
+_FLOAT = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+_BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+_NULLS = {"", "~", "null"}
+
+
+@dataclass(frozen=True, slots=True)
+class YNode:
+    """One YAML value with its position.
+
+    `value` is a scalar (str, int, float, bool, None), a tuple of YNodes (sequence) or a dict of
+    str -> YNode (mapping, in document order). `text` is the scalar exactly as written.
+    """
+
+    value: Any
+    loc: Location
+    text: str = ""
+    key_locs: dict[str, Location] = field(default_factory=dict)
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_sequence(self) -> bool:
+        return isinstance(self.value, tuple)
+
+    @property
+    def is_scalar(self) -> bool:
+        return not (self.is_mapping or self.is_sequence)
+
+    def plain(self) -> Any:
+        """The value as plain Python data (dicts, lists, scalars), positions dropped."""
+        if self.is_mapping:
+            return {k: v.plain() for k, v in self.value.items()}
+        if self.is_sequence:
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def _location(path: str, mark: Any, end: Any = None) -> Location:
+    if end is not None and end.line == mark.line:
+        return Location(path, mark.line + 1, mark.column + 1, end.line + 1, end.column + 1)
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A SafeLoader whose composer refuses aliases and bounds nesting depth."""
+
+    def __init__(self, stream: str, path: str):
+        super().__init__(stream)
+        self._path = path
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise LimitError(
+                f"YAML aliases (*{event.anchor}) are not allowed in a spec",
+                _location(self._path, event.start_mark),
+                hint="write the values out, or use `defaults:` and `repeat:` to avoid repetition",
+                code="CNN005",
+            )
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise LimitError(
+                f"the document nests deeper than {MAX_DEPTH} levels",
+                _location(self._path, self.peek_event().start_mark),
+                hint="flatten the structure; `repeat:` blocks rarely need more than a few levels",
+                code="CNN005",
+            )
+        try:
+            return Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        node = Composer.compose_scalar_node(self, anchor)
+        node.explicit_tag = self._last_scalar_tag
+        return node
+
+    def parse_node(self, block: bool = False, indentless_sequence: bool = False) -> Any:
+        event = super().parse_node(block, indentless_sequence)
+        self._last_scalar_tag = getattr(event, "tag", None) not in (None, "!")
+        return event
+
+
+def _resolve_plain(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in _NULLS:
+        return None
+    if lowered in _BOOLS:
+        return _BOOLS[lowered]
+    if _INT.match(text):
+        return int(text.replace("_", ""), 10)
+    if _HEX.match(text):
+        return int(text.replace("_", ""), 16)
+    if _FLOAT.match(text):
+        return float(text.replace("_", ""))
+    if lowered in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[lowered]
+    return text
+
+
+def _scalar(node: ScalarNode, loc: Location) -> Any:
+    if getattr(node, "explicit_tag", False):
+        if node.tag.endswith(":str"):
+            return node.value
+        if node.tag.endswith(":null"):
+            return None
+        value = _resolve_plain(node.value)
+        wanted = {":int": int, ":float": (int, float), ":bool": bool}
+        for suffix, kind in wanted.items():
+            if node.tag.endswith(suffix):
+                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                    raise SpecError(f"'{node.value}' is not a valid {suffix[1:]}", loc)
+                return float(value) if suffix == ":float" else value
+    if node.style is None:
+        return _resolve_plain(node.value)
+    return node.value
+
+
+def _convert(node: Any, path: str) -> YNode:
+    loc = _location(path, node.start_mark, node.end_mark)
+    if node.tag not in _STANDARD_TAGS:
+        raise ParseError(
+            f"the YAML tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed in a spec",
+            loc,
+            hint="remove the tag; specs hold plain strings, numbers, lists and mappings only",
+            code="CNN005",
+        )
+    if isinstance(node, ScalarNode):
+        return YNode(_scalar(node, loc), loc, node.value)
+    if isinstance(node, SequenceNode):
+        return YNode(tuple(_convert(item, path) for item in node.value), loc)
+    assert isinstance(node, MappingNode)
+    values: dict[str, YNode] = {}
+    key_locs: dict[str, Location] = {}
+    for key_node, value_node in node.value:
+        key_loc = _location(path, key_node.start_mark, key_node.end_mark)
+        if not isinstance(key_node, ScalarNode) or key_node.tag not in _STANDARD_TAGS:
+            raise SpecError("mapping keys must be plain names", key_loc, code="CNN102")
+        key = key_node.value
+        if key in values:
+            first = key_locs[key]
+            raise SpecError(
+                f"duplicate key '{key}' (first given at line {first.line}, column {first.col})",
+                key_loc,
+                hint="YAML keeps only one of them; remove or rename one, or start a new list item",
+                code="CNN103",
+            )
+        key_locs[key] = key_loc
+        values[key] = _convert(value_node, path)
+    return YNode(values, loc, key_locs=key_locs)
+
+
+def _reader_location(path: str, text: str, position: int) -> Location:
+    before = text[:position]
+    line = before.count("\n") + 1
+    return Location(path, line, position - (before.rfind("\n") + 1) + 1)
+
+
+def decode(data: bytes, path: str) -> str:
+    """Bytes of a spec file -> text, refusing what is too large or not UTF-8."""
+    if len(data) > MAX_FILE_BYTES:
+        raise LimitError(
+            f"the file is {len(data):,} bytes; specs are limited to {MAX_FILE_BYTES:,} bytes",
+            Location(path),
+            hint="split the model into smaller specs, or use `repeat:` for repeated blocks",
+            code="CNN005",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"the file is not valid UTF-8 (byte {exc.start})",
+            _reader_location(path, data[: exc.start].decode("utf-8", "replace"), exc.start),
+            hint="save the spec as UTF-8 text",
+        ) from None
+
+
+def load(text: str, path: str = "<spec>") -> YNode:
+    """Parse one YAML document into positioned nodes."""
+    if len(text) > MAX_FILE_BYTES:
+        return load(decode(text.encode("utf-8"), path), path)
+    loader = _GuardedLoader(text, path)
+    try:
+        node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        raise ParseError(
+            f"the file contains a character YAML does not allow ({exc.reason})",
+            _reader_location(path, text, exc.position),
+            hint="remove control characters from the file",
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        context = f" {exc.context}" if exc.context else ""
+        loc = _location(path, mark) if mark is not None else Location(path)
+        raise ParseError(
+            f"invalid YAML: {problem}{context}",
+            loc,
+            hint="check the indentation and the brackets around this point",
+        ) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise SpecError("the spec is empty", Location(path, 1, 1), hint="start with `input:` and `layers:`")
+    return _convert(node, path)
