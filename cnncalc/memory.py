@@ -10,12 +10,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from cnncalc import liveness
+from cnncalc.analysis import Analysis
+from cnncalc.layers.base import MemoryContext
+from cnncalc.liveness import LayerMemory, Peak
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
 #: Per-parameter tensors an optimizer keeps besides the weights and their gradients.
-OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +35,17 @@ class Memory:
     peak_layer_bytes: int
     inference_bytes: int
     training_bytes: int
+    #: per-layer breakdown: output, saved for backward, gradient (bytes for the batch)
+    layers: tuple[LayerMemory, ...] = ()
+    #: transient kernel scratch and optimizer temporaries (the largest at any moment)
+    workspace_bytes: int = 0
+    training_peak: Peak | None = None
+    inference_peak: Peak | None = None
+    device: str = "cpu"
+    amp: str | None = None
+    gpu_overhead: GpuOverhead | None = None
 
-    def to_dict(self) -> dict[str, int | str]:
+    def to_dict(self) -> dict:
         return {
             "model": self.model,
             "params_bytes": self.params_bytes,
@@ -42,11 +56,22 @@ class Memory:
             "peak_layer_bytes": self.peak_layer_bytes,
             "inference_bytes": self.inference_bytes,
             "training_bytes": self.training_bytes,
+            **self._extra_dict(),
         }
+
+    def _extra_dict(self) -> dict:
+        extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp}
+        for key, peak in (("training_peak", self.training_peak), ("inference_peak", self.inference_peak)):
+            if peak is not None:
+                extra[key] = {"bytes": peak.bytes, "phase": peak.phase, "layer": peak.layer}
+        if self.gpu_overhead is not None:
+            extra["gpu_overhead_estimate"] = self.gpu_overhead.to_dict()
+        return extra
 
 
 def textbook(
-    *, params: int, buffers: int, activations: int, peak_layer: int, batch: int, dtype: str, optimizer: str
+    *, params: int, buffers: int, activations: int, peak_layer: int, batch: int, dtype: str, optimizer: str,
+    layers: tuple[LayerMemory, ...] = (),
 ) -> Memory:
     """`activations` and `peak_layer` are element counts per sample."""
     size = DTYPE_BYTES[dtype]
@@ -66,4 +91,133 @@ def textbook(
         peak_layer_bytes=peak_bytes,
         inference_bytes=params_bytes + buffers_bytes + peak_bytes,
         training_bytes=2 * activations_bytes + params_bytes + gradients + optimizer_bytes + buffers_bytes,
+        layers=layers,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the `pytorch` model: PyTorch eager's real behaviour, per tensor storage (see docs/memory.md)
+
+MODELS = ("textbook", "pytorch")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
+#: optimizers whose state holds a 0-d float32 `step` tensor per parameter (4 B each)
+STEP_COUNTERS = ("adam", "adamw", "rmsprop", "adagrad")
+#: full-size temporaries the single-tensor (CPU default) update makes per parameter: Adam's
+#: sqrt and division, RMSprop's and Adagrad's sqrt. The previous parameter's last one is still
+#: referenced when the next is made, so the high point is (previous + k x this) over the loop.
+STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+AMP_DTYPES = ("float16", "bfloat16")
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """Element sizes: activations, parameters (with their gradients and optimizer state)."""
+
+    act_bytes: int
+    param_bytes: int
+    amp: str | None = None
+
+    @classmethod
+    def of(cls, dtype: str, amp: str | None = None) -> Precision:
+        if amp is not None:
+            return cls(DTYPE_BYTES[amp], DTYPE_BYTES["float32"], amp)
+        return cls(DTYPE_BYTES[dtype], DTYPE_BYTES[dtype])
+
+
+def optimizer_state_bytes(optimizer: str, param_tensors: tuple[int, ...], param_bytes: int) -> int:
+    """Steady-state optimizer memory: the per-parameter slots plus PyTorch's step counters."""
+    slots = OPTIMIZER_SLOTS[optimizer] * sum(param_tensors) * param_bytes
+    steps = 4 * len(param_tensors) if optimizer in STEP_COUNTERS else 0
+    return slots + steps
+
+
+def step_temporaries(optimizer: str, param_tensors: tuple[int, ...], param_bytes: int, device: str) -> int:
+    """Bytes the optimizer step allocates on top of parameters, gradients and state.
+
+    CPU (single-tensor loop): max over parameters of previous + k x current. CUDA defaults to the
+    foreach implementation, whose sqrt over the whole group makes one copy of all parameters."""
+    k = STEP_TEMPORARIES[optimizer]
+    if not k or not param_tensors:
+        return 0
+    if device == "cuda":
+        return sum(param_tensors) * param_bytes
+    previous = (0, *param_tensors[:-1])
+    return max(p + k * n for p, n in zip(previous, param_tensors)) * param_bytes
+
+
+#: CUDA context: driver, kernels and libraries. Hundreds of MiB depending on GPU, driver and
+#: libraries (LLMem measures 300-800 MB on V100); cnncalc shows the middle of that range.
+CUDA_CONTEXT_BYTES = 512 * 2**20
+_SMALL_BLOCK = 512
+_LARGE_BLOCK = 2 * 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class GpuOverhead:
+    """Device costs a spec cannot determine exactly: labelled estimates, never added to the exact figures."""
+
+    context_bytes: int
+    cudnn_workspace_bytes: int
+    allocator_rounding_bytes: int
+
+    @property
+    def total(self) -> int:
+        return self.context_bytes + self.cudnn_workspace_bytes + self.allocator_rounding_bytes
+
+    def to_dict(self) -> dict:
+        return {
+            "context_bytes": self.context_bytes,
+            "cudnn_workspace_bytes": self.cudnn_workspace_bytes,
+            "allocator_rounding_bytes": self.allocator_rounding_bytes,
+            "total_bytes": self.total,
+            "note": "estimate: depends on GPU, driver, cuDNN algorithm and allocator history",
+        }
+
+
+def _rounding(size: int) -> int:
+    """Caching-allocator rounding: 512 B blocks up to 1 MiB, 2 MiB granules above."""
+    block = _SMALL_BLOCK if size <= 2**20 else _LARGE_BLOCK
+    return -size % block if size else 0
+
+
+def gpu_overhead(tensor_sizes: list[int], cudnn_workspace: int) -> GpuOverhead:
+    return GpuOverhead(CUDA_CONTEXT_BYTES, cudnn_workspace, sum(_rounding(s) for s in tensor_sizes))
+
+
+def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, device: str = "cpu",
+            amp: str | None = None) -> Memory:
+    """Exact saved-for-backward bytes, parameters, gradients and optimizer state; peaks by liveness."""
+    precision = Precision.of(dtype, amp)
+    pb = precision.param_bytes
+    ctx = MemoryContext(batch, precision.act_bytes, pb, True, device, amp is not None)
+    rules = liveness.rules(analysis, ctx)
+    tensors = tuple(n for rule in rules for n in rule.param_tensors)
+    params_bytes = sum(tensors) * pb
+    buffers_bytes = sum(rule.buffer_bytes for rule in rules)
+    optimizer_bytes = optimizer_state_bytes(optimizer, tensors, pb)
+    temporaries = step_temporaries(optimizer, tensors, pb, device)
+    train = liveness.training(analysis, ctx, params_bytes + buffers_bytes + optimizer_bytes, pb, temporaries)
+    infer = liveness.inference(analysis, replace(ctx, training=False), params_bytes + buffers_bytes)
+    overhead = None
+    if device == "cuda":
+        sizes = [layer.output_bytes for layer in train.layers] + [n * pb for n in tensors] * 2
+        overhead = gpu_overhead(sizes, max((rule.cudnn_workspace for rule in rules), default=0))
+    return Memory(
+        model="pytorch",
+        params_bytes=params_bytes,
+        buffers_bytes=buffers_bytes,
+        gradients_bytes=params_bytes,
+        optimizer_bytes=optimizer_bytes,
+        activations_bytes=train.saved_bytes,
+        peak_layer_bytes=infer.peak.bytes - params_bytes - buffers_bytes,
+        inference_bytes=infer.peak.bytes,
+        training_bytes=train.peak.bytes,
+        layers=train.layers,
+        workspace_bytes=train.scratch_bytes,
+        training_peak=train.peak,
+        inference_peak=infer.peak,
+        device=device,
+        amp=amp,
+        gpu_overhead=overhead,
     )

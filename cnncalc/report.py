@@ -8,6 +8,7 @@ from cnncalc import memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location
+from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
 
 
@@ -17,6 +18,11 @@ class Options:
     dtype: str = "float32"
     optimizer: str = "momentum"
     count_bias: bool = False
+    #: "textbook" or "pytorch"; None follows the convention (strict -> textbook, pytorch -> pytorch)
+    memory_model: str | None = None
+    device: str = "cpu"
+    #: "float16" or "bfloat16" for mixed precision (fp32 master weights and optimizer state)
+    amp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +160,7 @@ def build(analysis: Analysis, options: Options) -> Report:
         macs=sum(r.macs for r in rows),
         activations=sum(r.activations for r in rows),
     )
-    mem = memory.textbook(
-        params=totals.params,
-        buffers=totals.buffers,
-        activations=totals.activations,
-        peak_layer=_peak_layer(analysis),
-        batch=options.batch,
-        dtype=options.dtype,
-        optimizer=options.optimizer,
-    )
+    mem = memory_of(analysis, options, rows, totals)
     return Report(
         name=analysis.graph.name,
         path=analysis.graph.path,
@@ -172,4 +170,26 @@ def build(analysis: Analysis, options: Options) -> Report:
         totals=totals,
         memory=mem,
         diagnostics=analysis.diagnostics,
+    )
+
+
+def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[LayerMemory, ...]:
+    """The textbook keeps every output for backward and one gradient of the same size."""
+    return tuple(LayerMemory(r.name, *(r.activations * batch * size,) * 3) for r in rows)
+
+
+def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:
+    model = options.memory_model or analysis.convention.memory_model
+    if model == "pytorch":
+        return memory.pytorch(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
+                              device=options.device, amp=options.amp)
+    return memory.textbook(
+        params=totals.params,
+        buffers=totals.buffers,
+        activations=totals.activations,
+        peak_layer=_peak_layer(analysis),
+        batch=options.batch,
+        dtype=options.dtype,
+        optimizer=options.optimizer,
+        layers=_textbook_layers(rows, options.batch, memory.DTYPE_BYTES[options.dtype]),
     )

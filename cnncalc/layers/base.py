@@ -61,6 +61,55 @@ class Context:
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class MemoryContext:
+    """What a layer's memory rule needs beyond its shapes: one batch, element sizes, the mode."""
+
+    batch: int
+    #: bytes per activation element (the autocast dtype under --amp)
+    act_bytes: int
+    #: bytes per parameter element (fp32 master weights under --amp)
+    param_bytes: int
+    #: forward for training (autograd records) or inference (eval + no_grad)
+    training: bool = True
+    device: str = "cpu"
+    amp: bool = False
+
+    def activation(self, shape: Shape) -> int:
+        """Bytes of one activation tensor of this shape for the whole batch."""
+        return self.batch * shape.numel * self.act_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRule:
+    """What one layer does to memory in PyTorch eager, in bytes for the context's batch.
+
+    The liveness simulation (cnncalc/liveness.py) reads only these fields, so a layer kind's
+    memory behaviour is declared once, next to its shape rule.
+    """
+
+    #: the output shares input 0's storage: a view (flatten) or an in-place op (relu inplace).
+    aliases_input: bool = False
+    #: autograd keeps the input storages for backward (conv, linear, batch norm, pooling).
+    saves_inputs: bool = False
+    #: autograd keeps the output storage (relu, sigmoid, tanh, softmax).
+    saves_output: bool = False
+    #: new tensors that exist only for backward: max-pool indices, dropout noise, BN statistics.
+    extra_saved: int = 0
+    #: transient bytes while the forward runs (kernel scratch), freed when the op returns.
+    forward_scratch: int = 0
+    #: transient bytes while the backward runs, on top of the gradients it produces.
+    backward_scratch: int = 0
+    #: the input gradients are the output gradient itself or views of it (flatten, add, cat).
+    grad_is_view: bool = False
+    #: element counts of the trainable parameter tensors, as PyTorch holds them (weight, bias).
+    param_tensors: tuple[int, ...] = ()
+    #: bytes of the non-trainable buffers (BN running statistics and its int64 batch counter).
+    buffer_bytes: int = 0
+    #: an estimate of the cuDNN workspace on a GPU (kept apart from the exact figures).
+    cudnn_workspace: int = 0
+
+
 class LayerKind:
     """Base of all layer kinds. Subclasses set the class variables and implement `infer`."""
 
@@ -74,6 +123,14 @@ class LayerKind:
     #: how many inputs the layer reads (0 = any number >= 2, for merges).
     arity: ClassVar[int] = 1
     summary: ClassVar[str] = ""
+
+    def memory_rule(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape,
+                    ctx: MemoryContext) -> MemoryRule:
+        """PyTorch's memory behaviour. The default: a merge (add, concat) saves nothing and passes
+        views of its gradient back; any other layer keeps its inputs and makes a new output."""
+        if self.arity == 0:
+            return MemoryRule(grad_is_view=True)
+        return MemoryRule(saves_inputs=ctx.training)
 
     def infer(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], ctx: Context) -> Inference:
         raise NotImplementedError

@@ -9,6 +9,8 @@ from cnncalc.layers.base import (
     Context,
     Inference,
     LayerKind,
+    MemoryContext,
+    MemoryRule,
     Param,
     boolean,
     integer,
@@ -21,6 +23,13 @@ from cnncalc.layers.base import (
 )
 from cnncalc.shapes import Shape
 from cnncalc.window import resolve_padding, slide_all, slide_notes
+
+def _kernel_volume(p, rank: int) -> int:
+    kernel = p["kernel"]
+    if isinstance(kernel, int):
+        return kernel**rank
+    return prod(kernel) if len(kernel) == rank else kernel[0] ** rank
+
 
 @register
 class Conv(LayerKind):
@@ -37,6 +46,28 @@ class Conv(LayerKind):
         Param("groups", integer(1), 1, "channel groups; groups = C_in is depthwise"),
         Param("bias", boolean, True, "one learned bias per filter"),
     )
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """ConvolutionBackward keeps the input (not the output); under autocast it also keeps the
+        half-precision copy of the weight it made."""
+        (x,) = inputs
+        weights = (x.channels // p["groups"]) * p["filters"] * _kernel_volume(p, x.rank)
+        bias = (p["filters"],) if p["bias"] else ()
+        im2col = ctx.batch * prod(output.spatial) * (weights // p["filters"]) * ctx.act_bytes
+        cpu = ctx.device == "cpu"
+        # oneDNN on CPU reorders the output and the weight into blocked layouts (channels padded to a
+        # multiple of 8) and back; its backward holds two blocked copies of the output gradient or
+        # the output and the weight (measured on PyTorch 2.13; docs/memory.md)
+        blocked = ctx.activation(output) * -(-p["filters"] // 8) * 8 // p["filters"]
+        reorder = blocked + weights * ctx.act_bytes
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+            forward_scratch=reorder if cpu else 0,
+            backward_scratch=max(reorder, 2 * blocked) if cpu else 0,
+            param_tensors=(weights, *bias),
+            cudnn_workspace=0 if cpu else im2col,
+        )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from cnncalc.layers.base import Context, Inference, LayerKind, Param, boolean, integer, register
+from cnncalc.layers.base import (
+    Context,
+    Inference,
+    LayerKind,
+    MemoryContext,
+    MemoryRule,
+    Param,
+    boolean,
+    integer,
+    register,
+)
 from cnncalc.shapes import Shape
 
 
@@ -16,6 +26,17 @@ class Fc(LayerKind):
         Param("units", integer(1), doc="number of outputs"),
         Param("bias", boolean, True, "one learned bias per output"),
     )
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """AddmmBackward keeps the input (a view of a flattened map shares its storage)."""
+        (x,) = inputs
+        weights = x.numel * p["units"]
+        bias = (p["units"],) if p["bias"] else ()
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+            param_tensors=(weights, *bias),
+        )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
@@ -36,6 +57,9 @@ class Fc(LayerKind):
 class Flatten(LayerKind):
     name = "flatten"
     summary = "H x W x C -> a vector of H*W*C (a view: no copy in frameworks)"
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        return MemoryRule(aliases_input=True, grad_is_view=True)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

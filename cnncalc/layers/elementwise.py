@@ -1,15 +1,31 @@
 """Layers that map each element on its own: activation functions and dropout.
 
 In the textbook memory model they work in place (the cs231n VGG table has no rows for them).
+In PyTorch they make a new tensor unless told otherwise (`relu: {inplace: true}`).
 """
 
 from __future__ import annotations
 
-from cnncalc.layers.base import Context, Inference, LayerKind, Param, fraction, register
+from cnncalc.layers.base import (
+    Context,
+    Inference,
+    LayerKind,
+    MemoryContext,
+    MemoryRule,
+    Param,
+    boolean,
+    fraction,
+    register,
+)
 
 
 class Elementwise(LayerKind):
     inplace = True
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """Their backward needs only their result (ReluBackward, SigmoidBackward, TanhBackward,
+        SoftmaxBackward keep `result`)."""
+        return MemoryRule(aliases_input=bool(p.get("inplace", False)), saves_output=ctx.training)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
@@ -20,6 +36,7 @@ class Elementwise(LayerKind):
 class Relu(Elementwise):
     name = "relu"
     summary = "max(0, x)"
+    params = (Param("inplace", boolean, False, "overwrite the input (PyTorch ReLU(inplace=True))"),)
 
 
 @register
@@ -46,3 +63,11 @@ class Dropout(Elementwise):
     shorthand = "rate"
     summary = "zeroes a fraction of activations while training; identity at inference"
     params = (Param("rate", fraction, 0.5, "fraction of activations dropped"),)
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """Identity at inference or with rate 0. Training keeps the mask: on CPU a noise tensor of the
+        activation dtype (MulBackward), on CUDA a 1-byte bool mask (NativeDropoutBackward)."""
+        if not ctx.training or p["rate"] == 0:
+            return MemoryRule(aliases_input=True, grad_is_view=True)
+        per_element = 1 if ctx.device == "cuda" else ctx.act_bytes
+        return MemoryRule(extra_saved=ctx.batch * output.numel * per_element)

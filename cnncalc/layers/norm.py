@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from cnncalc.layers.base import Context, Inference, LayerKind, Param, boolean, integer, number, register
+from cnncalc.layers.base import (
+    Context,
+    Inference,
+    LayerKind,
+    MemoryContext,
+    MemoryRule,
+    Param,
+    boolean,
+    integer,
+    number,
+    register,
+)
 
 
 @register
@@ -15,6 +26,18 @@ class BatchNorm(LayerKind):
         Param("eps", number(0.0), 1e-5, "added to the variance"),
         Param("momentum", number(0.0), 0.1, "running-statistics update rate"),
     )
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """NativeBatchNormBackward keeps the input and the batch mean and inverse std (2C values
+        in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers."""
+        (x,) = inputs
+        c = x.channels
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=2 * c * ctx.param_bytes if ctx.training else 0,
+            param_tensors=(c, c) if p["affine"] else (),
+            buffer_bytes=2 * c * ctx.param_bytes + 8,
+        )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
@@ -38,6 +61,16 @@ class Lrn(LayerKind):
         Param("beta", number(0.0), 0.75, "exponent"),
         Param("k", number(0.0), 1.0, "additive constant"),
     )
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """PyTorch composes LRN from mul, pad, avg_pool3d, pow and div: training keeps the input, the
+        channel-padded square (C + size - 1 channels) and the pow base and result."""
+        (x,) = inputs
+        padded = ctx.batch * (x.channels + p["size"] - 1) * (x.numel // x.channels) * ctx.act_bytes
+        composite = padded + 2 * ctx.activation(x)
+        if ctx.training:
+            return MemoryRule(saves_inputs=True, extra_saved=composite)
+        return MemoryRule(forward_scratch=composite)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

@@ -7,6 +7,8 @@ from cnncalc.layers.base import (
     Context,
     Inference,
     LayerKind,
+    MemoryContext,
+    MemoryRule,
     Param,
     boolean,
     choice,
@@ -48,6 +50,12 @@ class Pool(LayerKind):
         Param("ceil", boolean, False, "round the output size up (PyTorch ceil_mode)"),
     )
 
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """Both keep the input; max pooling adds the argmax positions as int64 (8 B per output
+        element whatever the dtype)."""
+        indices = 8 * ctx.batch * output.numel if p["mode"] == "max" and ctx.training else 0
+        return MemoryRule(saves_inputs=ctx.training, extra_saved=indices)
+
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
         label = ctx.label
@@ -71,6 +79,13 @@ class GlobalPool(LayerKind):
     summary = "average (or max) over all spatial positions: 1x1xC"
     shorthand = "mode"
     params = (Param("mode", choice("avg", "max"), "avg", "avg or max"),)
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """An average to 1x1 dispatches to mean(), which keeps only sizes; adaptive max pooling
+        keeps the input and int64 indices."""
+        if p["mode"] == "avg":
+            return MemoryRule()
+        return MemoryRule(saves_inputs=ctx.training, extra_saved=8 * ctx.batch * output.numel if ctx.training else 0)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
