@@ -51,6 +51,29 @@ class Optimizer(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
     adam = "adam"
+    adamw = "adamw"
+    rmsprop = "rmsprop"
+    adagrad = "adagrad"
+
+
+class MemoryModel(str, Enum):
+    textbook = "textbook"
+    pytorch = "pytorch"
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Amp(str, Enum):
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class Mode(str, Enum):
+    train = "train"
+    infer = "infer"
 
 
 class State:
@@ -143,6 +166,16 @@ BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, max=10**9, help="
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type of activations and parameters.")]
 OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer whose state training memory holds.")]
 CountBiasOpt = Annotated[bool, typer.Option("--count-bias", help="Add one addition per biased output to MACs.")]
+MemoryModelOpt = Annotated[
+    Optional[MemoryModel],
+    typer.Option("--memory-model", help="textbook (cs231n/Geron) or pytorch (per tensor, by liveness); "
+                 "default: follows the convention."),
+]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="cuda adds a labelled estimate of GPU-only overheads.")]
+AmpOpt = Annotated[
+    Optional[Amp],
+    typer.Option("--amp", help="Mixed precision: activations in this dtype, fp32 weights and optimizer state."),
+]
 
 
 @app.command()
@@ -154,6 +187,9 @@ def analyze(
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.momentum,
     count_bias: CountBiasOpt = False,
+    memory_model: MemoryModelOpt = None,
+    device: DeviceOpt = Device.cpu,
+    amp: AmpOpt = None,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
@@ -165,7 +201,9 @@ def analyze(
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
-        options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias)
+        options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias,
+                                     memory_model.value if memory_model else None, device.value,
+                                     amp.value if amp else None)
         _render(report_mod.build(analysis, options), format)
 
 
@@ -185,3 +223,47 @@ def _render(report, format: Format) -> None:
 
 def main() -> None:
     app()
+
+
+@app.command()
+def fit(
+    spec: SpecArg,
+    memory: Annotated[str, typer.Option("--memory", "-m", help="The budget, e.g. 24GiB, 16GB, 512MiB.")],
+    mode: Annotated[Mode, typer.Option("--mode", help="Memory for training (one step) or inference.")] = Mode.train,
+    batch: Annotated[
+        Optional[int],
+        typer.Option("--batch", "-b", min=1, max=10**9, help="The batch you want (with --resolution: the batch used)."),
+    ] = None,
+    resolution: Annotated[bool, typer.Option("--resolution", help="Find the largest square input instead.")] = False,
+    format: FormatOpt = Format.table,
+    convention: ConventionOpt = ConventionName.strict,
+    dtype: DtypeOpt = Dtype.float32,
+    optimizer: OptimizerOpt = Optimizer.adam,
+    memory_model: MemoryModelOpt = None,
+    device: DeviceOpt = Device.cpu,
+    amp: AmpOpt = None,
+) -> None:
+    """The largest batch (or square input) that fits a memory budget, and what to change when none does."""
+    with boundary():
+        import json
+
+        from cnncalc import fit as fit_mod
+        from cnncalc import report as report_mod
+        from cnncalc.pipeline import analyze_text
+
+        budget = fit_mod.parse_size(memory)
+        text, shown = _load_source(spec)
+        analysis = analyze_text(text, shown, convention.value)
+        _emit_diagnostics(analysis.diagnostics)
+        if not analysis.ok:
+            raise typer.Exit(EXIT_INVALID)
+        options = report_mod.Options(batch or 1, dtype.value, optimizer.value, False,
+                                     memory_model.value if memory_model else None, device.value,
+                                     amp.value if amp else None)
+        result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
+        if format is Format.json:
+            sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        else:
+            sys.stdout.write("\n".join(fit_mod.describe(result, amp.value + " amp" if amp else dtype.value)) + "\n")
+        if not result.fits:
+            raise typer.Exit(EXIT_INVALID)

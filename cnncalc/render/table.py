@@ -67,6 +67,10 @@ def summary(report: Report) -> Text:
         f"Params: {exact(t.params)} trainable"
         + (f", {exact(t.buffers)} non-trainable (batch-norm running statistics)" if t.buffers else ""),
         f"MACs: {exact(t.macs)} ({short(t.macs)})   FLOPs = 2 x MACs = {short(t.flops)}" + (" per sample" if batch else ""),
+    ]
+    if m.model != "textbook":
+        return Text("\n".join(lines))
+    lines += [
         "",
         f"Memory, {m.model} model ({opts.dtype}, {size} B/element; 1 MiB = 1024 x 1024 B):",
         f"  forward activations  {short(t.activations)} x {size} B{batch} = {binary(m.activations_bytes)}"
@@ -87,3 +91,68 @@ def render(report: Report, console: Console) -> None:
                    force_terminal=console.is_terminal, no_color=console.no_color)
     wide.print(table)
     wide.print(summary(report), soft_wrap=True)
+    wide.print(memory_table(report))
+    wide.print(memory_summary(report), soft_wrap=True)
+
+
+BAR_WIDTH = 20
+
+
+def _bar(value: int, largest: int) -> str:
+    """A bar of eighth-blocks, so the eye finds the heavy layers."""
+    if not largest or not value:
+        return ""
+    eighths = max(1, round(BAR_WIDTH * 8 * value / largest))
+    return "\u2588" * (eighths // 8) + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
+
+
+def memory_table(report: Report) -> Table:
+    m = report.memory
+    saved = "saved for backward" if m.model == "pytorch" else "kept for backward"
+    table = Table(title=f"Memory per layer, {m.model} model, batch {report.options.batch}", header_style="bold",
+                  caption="output = new storage (0 when a view or in place); gradient = buffers its backward allocates")
+    for heading in ("Layer", "Output", saved.capitalize(), "Gradient", "Total"):
+        table.add_column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    totals = [layer.output_bytes + layer.saved_bytes + layer.gradient_bytes for layer in m.layers]
+    largest = max(totals, default=0)
+    for layer, total in zip(m.layers, totals):
+        table.add_row(layer.name, binary(layer.output_bytes), binary(layer.saved_bytes), binary(layer.gradient_bytes),
+                      binary(total), _bar(total, largest))
+    table.add_section()
+    table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
+                  binary(sum(x.gradient_bytes for x in m.layers)), "", "", style="bold")
+    return table
+
+
+def _where(peak) -> str:
+    return f" (during {peak.phase}, at {peak.layer})" if peak is not None and peak.layer else ""
+
+
+def memory_summary(report: Report) -> Text:
+    m = report.memory
+    opts = report.options
+    precision = f"{opts.amp} activations, float32 weights (amp)" if m.amp else opts.dtype
+    rows = [
+        ("parameters", m.params_bytes),
+        ("non-trainable buffers", m.buffers_bytes),
+        ("gradients", m.gradients_bytes),
+        (f"optimizer state ({opts.optimizer})", m.optimizer_bytes),
+        ("saved activations" if m.model == "pytorch" else "activations", m.activations_bytes),
+        ("workspace/temporaries", m.workspace_bytes),
+    ]
+    lines = [f"Memory summary, {m.model} model, batch {opts.batch}, {precision}, device {m.device} "
+             "(1 MiB = 1024 x 1024 B):"]
+    lines += [f"  {label:<32}{binary(value):>12}" for label, value in rows]
+    lines.append(f"  {'training peak':<32}{binary(m.training_bytes):>12}{_where(m.training_peak)}")
+    lines.append(f"  {'inference peak':<32}{binary(m.inference_bytes):>12}{_where(m.inference_peak)}")
+    if m.gpu_overhead is not None:
+        g = m.gpu_overhead
+        lines += [
+            "GPU-only overheads (ESTIMATE, not included above; they depend on GPU, driver and cuDNN algorithm):",
+            f"  {'CUDA context':<32}{'~' + binary(g.context_bytes):>12}",
+            f"  {'cuDNN workspace (largest conv)':<32}{'~' + binary(g.cudnn_workspace_bytes):>12}",
+            f"  {'caching-allocator rounding':<32}{'~' + binary(g.allocator_rounding_bytes):>12}",
+            f"  {'training peak + overheads':<32}{'~' + binary(m.training_bytes + g.total):>12}",
+        ]
+    return Text("\n".join(lines))

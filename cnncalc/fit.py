@@ -1,0 +1,244 @@
+"""What fits in a memory budget: the largest batch (or square input), and ranked advice when nothing does.
+
+Every answer comes from the same memory model `analyze` reports (report.memory_of), so a batch
+`fit` says fits is within budget and the next one is not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cnncalc import report
+from cnncalc.analysis import Analysis, analyze
+from cnncalc.errors import Location, UsageError
+from cnncalc.graph import Graph, Node
+from cnncalc.units import binary
+
+#: The largest batch or input side the search considers.
+MAX_BATCH = 2**31
+MAX_SIDE = 2**16
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """'24GiB' -> 25769803776; decimal (GB) and binary (GiB) units; a bare number is bytes."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _UNITS or float(match.group(1)) <= 0:
+        raise UsageError(f"cannot read the memory size {text!r}", Location("--memory"),
+                         hint="write a number and a unit, e.g. 24GiB, 16GB or 512MiB (a bare number is bytes)",
+                         code="CNN501")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """One way to make the model fit, with the batch it then allows (0 = still none)."""
+
+    change: str
+    batch: int
+    needed_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    budget_bytes: int
+    mode: str
+    #: largest batch that fits (0 = none); with a resolution search, at the given batch
+    batch: int
+    #: bytes the largest fitting batch needs, and what one more needs
+    needed_bytes: int
+    next_bytes: int
+    #: the batch asked for and what it needs (None when not asked)
+    target: int | None
+    target_bytes: int | None
+    #: largest square input side that fits (with --resolution)
+    side: int | None = None
+    advice: tuple[Advice, ...] = ()
+
+    @property
+    def fits(self) -> bool:
+        wanted = self.target or 1
+        return self.batch >= wanted if self.side is None else self.side > 0
+
+    def to_dict(self) -> dict:
+        return {
+            "budget_bytes": self.budget_bytes, "mode": self.mode, "fits": self.fits, "batch": self.batch,
+            "needed_bytes": self.needed_bytes, "next_bytes": self.next_bytes, "target_batch": self.target,
+            "target_bytes": self.target_bytes, "side": self.side,
+            "advice": [{"change": a.change, "batch": a.batch, "needed_bytes": a.needed_bytes} for a in self.advice],
+        }
+
+
+def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
+    memory = report.build(analysis, options).memory
+    return memory.training_bytes if mode == "train" else memory.inference_bytes
+
+
+def largest(fits: Callable[[int], bool], limit: int) -> int:
+    """The largest n in [1, limit] with fits(n), assuming fits is monotone; 0 if none."""
+    if not fits(1):
+        return 0
+    low, high = 1, 2
+    while high <= limit and fits(high):
+        low, high = high, high * 2
+    high = min(high, limit + 1)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def largest_batch(analysis: Analysis, options: report.Options, mode: str, budget: int) -> int:
+    return largest(lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode) <= budget, MAX_BATCH)
+
+
+def _with_side(analysis: Analysis, side: int) -> Analysis | None:
+    shape = analysis.graph.input
+    graph = dataclasses.replace(analysis.graph, input=shape.with_spatial((side,) * shape.rank))
+    result = analyze(graph, analysis.convention)
+    return result if result.ok and result.complete else None
+
+
+def largest_side(analysis: Analysis, options: report.Options, mode: str, budget: int) -> int:
+    """The largest square input side whose every layer works out and whose memory fits."""
+    floor = dataclasses.replace(analysis.convention, conv_rounding="floor", pool_rounding="floor")
+
+    def fits_loosely(side: int) -> bool:
+        shape = analysis.graph.input
+        graph = dataclasses.replace(analysis.graph, input=shape.with_spatial((side,) * shape.rank))
+        loose = analyze(graph, floor)
+        return not loose.complete or needed(loose, options, mode) <= budget
+
+    bound = largest(fits_loosely, MAX_SIDE)
+    for side in range(bound, 0, -1):
+        exact = _with_side(analysis, side)
+        if exact is not None and needed(exact, options, mode) <= budget:
+            return side
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# advice: the seeds' remedies, each measured by the same model
+
+
+def _first_conv(graph: Graph) -> Node | None:
+    return next((n for n in graph.nodes[1:] if n.kind is not None and n.kind.name.startswith("conv")), None)
+
+
+def with_first_stride(analysis: Analysis, stride: int = 2) -> tuple[str, Analysis] | None:
+    node = _first_conv(analysis.graph)
+    if node is None or node.params.get("stride") not in (1, (1,) * analysis.graph.input.rank):
+        return None
+    changed = dataclasses.replace(node, params={**node.params, "stride": stride})
+    graph = dataclasses.replace(analysis.graph, nodes=tuple(changed if n.index == node.index else n
+                                                            for n in analysis.graph.nodes))
+    change = f"a stride of {stride} in the first layer ({node.name})"
+    result = analyze(graph, analysis.convention)
+    if not (result.ok and result.complete):
+        # sizes that no longer divide exactly: frameworks floor them
+        change += ", sizes rounded down"
+        result = analyze(graph, dataclasses.replace(analysis.convention, conv_rounding="floor", pool_rounding="floor"))
+    return (change, result) if result.ok and result.complete else None
+
+
+def without_node(graph: Graph, index: int) -> Graph:
+    """The graph with one single-input node removed: its readers read its input instead."""
+    source = graph.nodes[index].inputs[0]
+
+    def renumber(i: int) -> int:
+        i = source if i == index else i
+        return i - 1 if i > index else i
+
+    nodes = tuple(
+        dataclasses.replace(n, index=renumber(n.index), inputs=tuple(renumber(i) for i in n.inputs))
+        for n in graph.nodes if n.index != index
+    )
+    return dataclasses.replace(graph, nodes=nodes)
+
+
+def without_heaviest_layer(analysis: Analysis, options: report.Options, mode: str) -> tuple[str, Analysis] | None:
+    """Drop the shape-preserving layer with parameters whose removal saves the most memory."""
+    best = None
+    for result in analysis.results[1:]:
+        node = result.node
+        if len(node.inputs) != 1 or result.inputs[0] != result.output or not result.inference.params:
+            continue
+        smaller = analyze(without_node(analysis.graph, node.index), analysis.convention)
+        if not (smaller.ok and smaller.complete):
+            continue
+        need = needed(smaller, options, mode)
+        if best is None or need < best[0]:
+            best = (need, node.name, smaller)
+    return None if best is None else (f"one layer fewer (drop {best[1]}, which keeps its input's shape)", best[2])
+
+
+def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) -> tuple[Advice, ...]:
+    """Remedies ranked by the batch they allow, then by the memory batch 1 then needs."""
+    candidates: list[tuple[str, Analysis, report.Options]] = []
+    if options.dtype in ("float32", "float64") and options.amp is None:
+        half = dataclasses.replace(options, dtype="float16")
+        candidates.append(("float16 halves activations and weights", analysis, half))
+    strided = with_first_stride(analysis)
+    if strided is not None:
+        candidates.append((*strided, options))
+    fewer = without_heaviest_layer(analysis, options, mode)
+    if fewer is not None:
+        candidates.append((*fewer, options))
+    advice = []
+    for change, changed, opts in candidates:
+        batch = largest_batch(changed, opts, mode, budget)
+        advice.append(Advice(change, batch, needed(changed, dataclasses.replace(opts, batch=max(batch, 1)), mode)))
+    return tuple(sorted(advice, key=lambda a: (-a.batch, a.needed_bytes)))
+
+
+def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "train", target: int | None = None,
+        resolution: bool = False) -> FitResult:
+    if resolution:
+        side = largest_side(analysis, options, mode, budget)
+        at = _with_side(analysis, side) if side else None
+        need = needed(at, options, mode) if at else 0
+        following = _with_side(analysis, side + 1)
+        return FitResult(budget, mode, options.batch, need,
+                         needed(following, options, mode) if following else 0, None, None, side)
+    batch = largest_batch(analysis, options, mode, budget)
+    need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
+    target_bytes = need_at(target) if target else None
+    short = batch == 0 or (target is not None and batch < target)
+    return FitResult(
+        budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
+        advice=advise(analysis, options, mode, budget) if short else (),
+    )
+
+
+def describe(result: FitResult, dtype: str) -> list[str]:
+    """The answer as sentences, numbers first: 'batch 64 needs 31.2 GiB; batch 47 fits; ...'."""
+    budget = binary(result.budget_bytes)
+    what = "training" if result.mode == "train" else "inference"
+    if result.side is not None:
+        if not result.side:
+            return [f"no square input fits {what} at batch {result.batch} in {budget}"]
+        return [f"largest square input for {what} at batch {result.batch} in {budget}: "
+                f"{result.side}x{result.side} (needs {binary(result.needed_bytes)})"]
+    lines = []
+    if result.target is not None:
+        verdict = "fits" if result.target_bytes <= result.budget_bytes else "does not fit"
+        lines.append(f"batch {result.target} needs {binary(result.target_bytes)}: {verdict} in {budget}")
+    if result.batch:
+        lines.append(f"largest batch for {what} ({dtype}) in {budget}: batch {result.batch} "
+                     f"needs {binary(result.needed_bytes)}; batch {result.batch + 1} would need "
+                     f"{binary(result.next_bytes)}")
+    else:
+        lines.append(f"nothing fits: batch 1 needs {binary(result.needed_bytes)} for {what}, more than {budget}")
+    if result.advice:
+        lines.append("what would help, best first:")
+        for advice in result.advice:
+            effect = (f"batch {advice.batch} fits ({binary(advice.needed_bytes)})" if advice.batch
+                      else f"batch 1 still needs {binary(advice.needed_bytes)}")
+            lines.append(f"  - {advice.change}: {effect}")
+    return lines
