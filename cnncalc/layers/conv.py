@@ -31,6 +31,29 @@ def _kernel_volume(p, rank: int) -> int:
     return prod(kernel) if len(kernel) == rank else kernel[0] ** rank
 
 
+def _uses_onednn(p, x: Shape, batch: int) -> bool:
+    """PyTorch's `use_mkldnn` test for float CPU convolutions (multi-threaded): otherwise the native
+    im2col kernel runs."""
+    kernel = p["kernel"] if isinstance(p["kernel"], int) else min(p["kernel"])
+    return p["groups"] > 1 or kernel > 3 or batch > 1 or batch * x.numel > 20480
+
+
+def _blocked(shape: Shape, ctx: MemoryContext) -> int:
+    """Bytes of a oneDNN blocked copy: channels padded to a multiple of 8."""
+    return ctx.activation(shape) * (-(-shape.channels // 8) * 8) // shape.channels
+
+
+def _cpu_scratch(p, x: Shape, output: Shape, weights: int, im2col: int, ctx: MemoryContext) -> tuple[int, int]:
+    """(forward, backward) transient bytes. oneDNN reorders the input (or, for fewer than 8 input
+    channels, the output) and the weight into blocked layouts; its backward holds two blocked
+    gradients or one plus the weight. The native kernel unfolds the input (im2col)."""
+    if not _uses_onednn(p, x, ctx.batch):
+        return im2col, im2col
+    weight = weights * ctx.act_bytes
+    forward = (_blocked(x, ctx) if x.channels >= 8 else _blocked(output, ctx)) + weight
+    return forward, max(_blocked(output, ctx) + weight, 2 * _blocked(output, ctx))
+
+
 @register
 class Conv(LayerKind):
     name = "conv"
@@ -49,24 +72,20 @@ class Conv(LayerKind):
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """ConvolutionBackward keeps the input (not the output); under autocast it also keeps the
-        half-precision copy of the weight it made."""
+        half-precision copy of the weight it made. The CPU kernels' scratch is modelled on the
+        measurements in docs/memory.md."""
         (x,) = inputs
         weights = (x.channels // p["groups"]) * p["filters"] * _kernel_volume(p, x.rank)
         bias = (p["filters"],) if p["bias"] else ()
         im2col = ctx.batch * prod(output.spatial) * (weights // p["filters"]) * ctx.act_bytes
-        cpu = ctx.device == "cpu"
-        # oneDNN on CPU reorders the output and the weight into blocked layouts (channels padded to a
-        # multiple of 8) and back; its backward holds two blocked copies of the output gradient or
-        # the output and the weight (measured on PyTorch 2.13; docs/memory.md)
-        blocked = ctx.activation(output) * -(-p["filters"] // 8) * 8 // p["filters"]
-        reorder = blocked + weights * ctx.act_bytes
+        forward, backward = _cpu_scratch(p, x, output, weights, im2col, ctx) if ctx.device == "cpu" else (0, 0)
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
-            forward_scratch=reorder if cpu else 0,
-            backward_scratch=max(reorder, 2 * blocked) if cpu else 0,
+            forward_scratch=forward,
+            backward_scratch=backward,
             param_tensors=(weights, *bias),
-            cudnn_workspace=0 if cpu else im2col,
+            cudnn_workspace=0 if ctx.device == "cpu" else im2col,
         )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
