@@ -1,0 +1,75 @@
+"""`fit`: its answers are the memory model's own (a batch it says fits is within budget, one more is not)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from cnncalc import fit, report
+from cnncalc.cli import app
+from cnncalc.errors import UsageError
+from cnncalc.pipeline import analyze_file
+
+runner = CliRunner()
+LENET = analyze_file("specs/lenet5.yaml", "pytorch")
+
+
+@pytest.mark.parametrize(("text", "value"), [("24GiB", 24 * 2**30), ("16GB", 16 * 10**9), ("512 MiB", 512 * 2**20),
+                                             ("1000", 1000), ("1.5KiB", 1536)])
+def test_parse_size(text, value):
+    assert fit.parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "GiB", "-1GiB", "4GXB", "0"])
+def test_parse_size_refuses(text):
+    with pytest.raises(UsageError) as error:
+        fit.parse_size(text)
+    assert error.value.code == "CNN501"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(400_000, 50_000_000), st.sampled_from(["train", "infer"]), st.sampled_from(["adam", "sgd"]))
+def test_largest_batch_fits_and_one_more_does_not(budget, mode, optimizer):
+    options = report.Options(optimizer=optimizer)
+    result = fit.fit(LENET, options, budget, mode)
+    need = lambda b: fit.needed(LENET, dataclasses.replace(options, batch=b), mode)  # noqa: E731
+    if result.batch:
+        assert need(result.batch) <= budget < need(result.batch + 1)
+        assert result.needed_bytes == need(result.batch)
+    else:
+        assert need(1) > budget and result.advice
+
+
+def test_resolution_fits_and_the_next_valid_side_does_not():
+    options = report.Options(optimizer="adam", batch=4)
+    result = fit.fit(LENET, options, 3 * 2**20, "train", resolution=True)
+    assert result.side and result.needed_bytes <= 3 * 2**20 < result.next_bytes
+
+
+def test_advice_is_ranked_and_each_claim_holds():
+    vgg = analyze_file("specs/vgg16.yaml")
+    options = report.Options(optimizer="adam")
+    budget = int(2.5 * 2**30)
+    result = fit.fit(vgg, options, budget, "train", target=64)
+    assert not result.fits and result.target_bytes > budget
+    batches = [a.batch for a in result.advice]
+    assert batches == sorted(batches, reverse=True)
+    assert any("float16" in a.change for a in result.advice)
+    half = next(a for a in result.advice if "float16" in a.change)
+    assert fit.needed(vgg, dataclasses.replace(options, dtype="float16", batch=half.batch), "train") <= budget
+
+
+def test_cli_says_what_fits_and_exits_by_verdict():
+    ok = runner.invoke(app, ["fit", "specs/lenet5.yaml", "--memory", "64MiB", "-c", "pytorch"])
+    assert ok.exit_code == 0 and "largest batch" in ok.stdout
+    tight = runner.invoke(app, ["fit", "specs/vgg16.yaml", "--memory", "1GiB"])
+    assert tight.exit_code == 1 and "nothing fits" in tight.stdout and "stride of 2" in tight.stdout
+    data = json.loads(runner.invoke(app, ["fit", "specs/lenet5.yaml", "-m", "64MiB", "-f", "json"]).stdout)
+    assert data["fits"] and data["batch"] > 1
+    bad = runner.invoke(app, ["fit", "specs/lenet5.yaml", "--memory", "lots"])
+    assert bad.exit_code == 2 and "CNN501" in bad.stderr
