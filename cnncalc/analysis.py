@@ -77,7 +77,11 @@ def propagate(graph: Graph, convention: Convention, input_shape: Shape | None = 
         try:
             step = Step(node, inputs, _infer(node, inputs, convention))
         except NonIntegralError as error:
-            step = Step(node, inputs, _infer(node, inputs, floor), error)
+            try:
+                step = Step(node, inputs, _infer(node, inputs, floor), error)
+            except CnnCalcError as worse:
+                yield Step(node, inputs, None, worse)
+                return
         except CnnCalcError as error:
             yield Step(node, inputs, None, error)
             return

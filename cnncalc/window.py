@@ -254,6 +254,10 @@ def slide_all(
     clip: str,
 ) -> Slide:
     rank = len(spatial)
+    axes = [Axis(w, k, s, d, pb, pa) for w, k, s, d, (pb, pa) in zip(spatial, kernel, stride, dilation, pads)]
+    if rounding != "ceil":
+        for i, axis in enumerate(axes):
+            check_fits(axis, i, rank, label)
     outcomes = [
         output_axis(Axis(w, k, s, d, pb, pa), i, rank, label, rounding, clip)
         for i, (w, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, stride, dilation, pads))
