@@ -209,11 +209,15 @@ def decode(data: bytes, path: str) -> str:
         ) from None
 
 
+#: A tab before a comment is legal YAML that PyYAML's scanner rejects; one space keeps every column.
+_TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
+
+
 def load(text: str, path: str = "<spec>") -> YNode:
     """Parse one YAML document into positioned nodes."""
     if len(text) > MAX_FILE_BYTES:
         return load(decode(text.encode("utf-8"), path), path)
-    loader = _GuardedLoader(text, path)
+    loader = _GuardedLoader(_TAB_BEFORE_COMMENT.sub(" ", text), path)
     try:
         node = loader.get_single_node()
     except yaml.reader.ReaderError as exc:
@@ -227,11 +231,10 @@ def load(text: str, path: str = "<spec>") -> YNode:
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
         loc = _location(path, mark) if mark is not None else Location(path)
-        raise ParseError(
-            f"invalid YAML: {problem}{context}",
-            loc,
-            hint="check the indentation and the brackets around this point",
-        ) from None
+        hint = "check the indentation and the brackets around this point"
+        if "'\\t'" in problem:
+            hint = "YAML does not allow tabs for indentation; indent with spaces"
+        raise ParseError(f"invalid YAML: {problem}{context}", loc, hint=hint) from None
     finally:
         loader.dispose()
     if node is None:
