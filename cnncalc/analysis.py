@@ -153,7 +153,8 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
         if step.inference is None:
             break
         results.append(LayerResult(step.node, step.inputs, step.inference))
-        diagnostics.extend(_warnings(step, recovering or error is not None))
+        if step.inference.notes:
+            diagnostics.extend(_warnings(step, recovering or error is not None))
     input_node = graph.nodes[0]
     first = LayerResult(input_node, (), Inference(graph.input))
     return Analysis(graph, convention, (first, *results), tuple(diagnostics))

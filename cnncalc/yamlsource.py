@@ -217,8 +217,9 @@ def load(text: str, path: str = "<spec>") -> YNode:
     """Parse one YAML document into positioned nodes."""
     if len(text) > MAX_FILE_BYTES:
         return load(decode(text.encode("utf-8"), path), path)
-    loader = _GuardedLoader(_TAB_BEFORE_COMMENT.sub(" ", text), path)
+    loader = None
     try:
+        loader = _GuardedLoader(_TAB_BEFORE_COMMENT.sub(" ", text), path)
         node = loader.get_single_node()
     except yaml.reader.ReaderError as exc:
         raise ParseError(
@@ -236,7 +237,8 @@ def load(text: str, path: str = "<spec>") -> YNode:
             hint = "YAML does not allow tabs for indentation; indent with spaces"
         raise ParseError(f"invalid YAML: {problem}{context}", loc, hint=hint) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise SpecError("the spec is empty", Location(path, 1, 1), hint="start with `input:` and `layers:`")
     return _convert(node, path)
