@@ -53,8 +53,8 @@ def _flooring(convention: Convention) -> Convention:
     return dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
 
 
-def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention) -> Inference:
-    return node.kind.infer(node.params, inputs, Context(convention, node.label))
+def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention, names: tuple[str, ...] = ()) -> Inference:
+    return node.kind.infer(node.params, inputs, Context(convention, node.label, names))
 
 
 def propagate(graph: Graph, convention: Convention, stop: int | None = None, input_shape: Shape | None = None):
@@ -63,10 +63,11 @@ def propagate(graph: Graph, convention: Convention, stop: int | None = None, inp
     floor = _flooring(convention)
     for node in graph.nodes[1 : None if stop is None else stop + 1]:
         inputs = tuple(shapes[i] for i in node.inputs)
+        names = tuple(graph.nodes[i].name for i in node.inputs)
         try:
-            inference = _infer(node, inputs, convention)
+            inference = _infer(node, inputs, convention, names)
         except NonIntegralError as error:
-            inference = _infer(node, inputs, floor)
+            inference = _infer(node, inputs, floor, names)
             yield node, inputs, error
         except CnnCalcError as error:
             yield node, inputs, error
