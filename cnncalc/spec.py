@@ -66,9 +66,9 @@ def _unknown_key(key: str, loc: Location, allowed: tuple[str, ...], where: str) 
     )
 
 
-def _mapping(node: YNode, what: str) -> dict[str, YNode]:
+def _mapping(node: YNode, what: str, example: str = "key: value") -> dict[str, YNode]:
     if not node.is_mapping:
-        raise SpecError(f"{what} must be a mapping of keys to values", node.loc)
+        raise SpecError(f"{what} must be a mapping of keys to values", node.loc, hint=f"write it as {example}")
     return node.value
 
 
@@ -78,11 +78,11 @@ def _mapping(node: YNode, what: str) -> dict[str, YNode]:
 
 def _shape_from_text(node: YNode) -> Shape:
     parts = str(node.value).lower().replace(" ", "").split("x")
-    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+    if len(parts) not in (3, 4) or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise SpecError(
             f"cannot read the input size {node.text!r}",
             node.loc,
-            hint='write "HxWxC" such as "224x224x3", "LxC" for sequences, or a mapping {channels, height, width}',
+            hint='write "HxWxC" such as "224x224x3" (or "DxHxWxC"); for a sequence use {channels: C, length: L}',
         )
     dims = [int(p) for p in parts]
     limit = integer(1)
@@ -105,7 +105,7 @@ def parse_input(node: YNode) -> Shape:
         if isinstance(node.value, int) and not isinstance(node.value, bool):
             return Shape((), integer(1)(node))
         return _shape_from_text(node)
-    fields = _mapping(node, "input")
+    fields = _mapping(node, "input", "{channels: 3, height: 224, width: 224} or 224x224x3")
     allowed = ("channels", "height", "width", "length", "depth", "units")
     for key in fields:
         if key not in allowed:
@@ -234,7 +234,7 @@ class SpecBuilder:
         return self.layer(word, node.key_locs[word], value)
 
     def repeat(self, node: YNode, loc: Location) -> RepeatSpec:
-        fields = _mapping(node, "repeat")
+        fields = _mapping(node, "repeat", "repeat: {times: N, layers: [...]}")
         for key in fields:
             if key not in ("times", "layers"):
                 raise _unknown_key(key, node.key_locs[key], ("times", "layers"), "repeat")
@@ -309,7 +309,8 @@ class SpecBuilder:
 
     def items(self, node: YNode) -> tuple[Item, ...]:
         if not node.is_sequence:
-            raise SpecError("layers must be a list (each item starting with '-')", node.loc)
+            raise SpecError("layers must be a list (each item starting with '-')", node.loc,
+                            hint="write one layer per line, e.g.\n      - conv: {filters: 64, kernel: 3}\n      - relu")
         return tuple(self.item(child) for child in node.value)
 
 
@@ -317,17 +318,18 @@ def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
     if node is None or node.value is None:
         return {}
     result: dict[str, dict[str, Any]] = {}
-    for word, args in _mapping(node, "defaults").items():
+    for word, args in _mapping(node, "defaults", "defaults: {conv: {padding: 1}}").items():
         kind = _kind(word, node.key_locs[word])
         if not args.is_mapping:
-            raise SpecError(f"defaults for '{word}' must be a mapping of settings", args.loc)
+            raise SpecError(f"defaults for '{word}' must be a mapping of settings", args.loc,
+                            hint=f"e.g. defaults: {{{word}: {{...}}}}")
         values, _, _ = _params_of(kind, word, args, "defaults")
         result.setdefault(kind.name, {}).update(values)
     return result
 
 
 def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
-    fields = _mapping(root, "a spec")
+    fields = _mapping(root, "a spec", "name:, input: and layers: at the top level")
     for key in fields:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")

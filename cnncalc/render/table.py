@@ -14,6 +14,8 @@ from cnncalc.units import binary, exact, short
 def _activations(row: Row) -> str:
     if row.inplace:
         return "(in place)"
+    if len(row.output_shape) == 1:
+        return exact(row.activations)
     return f"{'*'.join(str(d) for d in row.output_shape)} = {short(row.activations)}"
 
 
