@@ -53,8 +53,8 @@ def _flooring(convention: Convention) -> Convention:
     return dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
 
 
-def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention) -> Inference:
-    return node.kind.infer(node.params, inputs, Context(convention, node.label))
+def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention, names: tuple[str, ...] = ()) -> Inference:
+    return node.kind.infer(node.params, inputs, Context(convention, node.label, names))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +74,12 @@ def propagate(graph: Graph, convention: Convention, input_shape: Shape | None = 
     floor = _flooring(convention)
     for node in graph.nodes[1:]:
         inputs = tuple(shapes[i] for i in node.inputs)
+        names = tuple(graph.nodes[i].name for i in node.inputs)
         try:
-            step = Step(node, inputs, _infer(node, inputs, convention))
+            step = Step(node, inputs, _infer(node, inputs, convention, names))
         except NonIntegralError as error:
             try:
-                step = Step(node, inputs, _infer(node, inputs, floor), error)
+                step = Step(node, inputs, _infer(node, inputs, floor, names), error)
             except CnnCalcError as worse:
                 yield Step(node, inputs, None, worse)
                 return
