@@ -159,8 +159,13 @@ def _emit_diagnostics(diagnostics) -> None:
 SpecArg = Annotated[str, typer.Argument(help="A YAML spec file, or - for standard input.", metavar="SPEC")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 ConventionOpt = Annotated[
-    ConventionName,
-    typer.Option("--convention", "-c", help="Shape rules: strict (cs231n: sizes must work out) or pytorch (floor)."),
+    Optional[ConventionName],
+    typer.Option(
+        "--convention",
+        "-c",
+        help="Shape rules: strict (cs231n: sizes must work out) or pytorch (floor). "
+        "Default: the spec's `convention:`, else strict.",
+    ),
 ]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type of activations and parameters.")]
@@ -182,7 +187,7 @@ AmpOpt = Annotated[
 def analyze(
     spec: SpecArg,
     format: FormatOpt = Format.table,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.momentum,
@@ -197,7 +202,7 @@ def analyze(
         from cnncalc.pipeline import analyze_text
 
         text, shown = _load_source(spec)
-        analysis = analyze_text(text, shown, convention.value)
+        analysis = analyze_text(text, shown, convention.value if convention else None)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)

@@ -71,3 +71,13 @@ class Dropout(Elementwise):
             return MemoryRule(aliases_input=True, grad_is_view=True)
         per_element = 1 if ctx.device == "cuda" else ctx.act_bytes
         return MemoryRule(extra_saved=ctx.batch * output.numel * per_element)
+
+
+@register
+class Relu6(Elementwise):
+    name = "relu6"
+    summary = "min(max(0, x), 6) (MobileNet)"
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """PyTorch's ReLU6 is hardtanh, whose backward keeps the input, not the result."""
+        return MemoryRule(saves_inputs=ctx.training)
