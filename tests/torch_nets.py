@@ -42,6 +42,9 @@ def _module(result: LayerResult) -> nn.Module | str:
     node, p = result.node, result.node.params
     x = result.inputs[0]
     kind = node.type
+    if kind == "depthwise":
+        p = {**p, "filters": x.channels * p["multiplier"], "groups": x.channels}
+        kind = "conv"
     if kind in ("conv", "conv1d", "conv2d", "conv3d"):
         pad = _pad(p, p["kernel"], p["dilation"], p["stride"])
         return _CONV[x.rank](x.channels, p["filters"], p["kernel"], p["stride"], pad, p["dilation"], p["groups"],

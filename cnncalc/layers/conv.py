@@ -166,7 +166,13 @@ class Depthwise(Conv):
         Param("bias", boolean, True, "one learned bias per filter"),
     )
 
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        return super().memory_rule(_as_conv(p, inputs), inputs, output, ctx)
+
     def infer(self, p, inputs, ctx: Context) -> Inference:
-        channels = inputs[0].channels
-        as_conv = {**p, "filters": channels * p["multiplier"], "groups": channels}
-        return super().infer(as_conv, inputs, ctx)
+        return super().infer(_as_conv(p, inputs), inputs, ctx)
+
+
+def _as_conv(p, inputs):
+    channels = inputs[0].channels
+    return {**p, "filters": channels * p["multiplier"], "groups": channels}
