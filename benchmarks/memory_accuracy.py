@@ -60,6 +60,12 @@ def row(name, analysis, batch):
 
 
 def main() -> None:
+    only = sys.argv[1:]  # e.g. `resnet18`: just the named shipped specs
+    if only:
+        for spec in only:
+            analysis = analyze_file(str(ROOT / f"specs/{spec}.yaml"))
+            print(row(f"{analysis.graph.name} (specs/{spec}.yaml)", analysis, 1), flush=True)
+        return
     print("| model | batch | saved, measured MiB | cnncalc | torchinfo F/B | cs231n x2 | training peak, measured "
           "(Adam) | cnncalc | torchinfo total | cs231n 2A+4P | inference peak, measured | cnncalc |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -69,8 +75,9 @@ def main() -> None:
     for name, analysis in cases:
         for batch in (1, 8):
             print(row(name, analysis, batch), flush=True)
-    vgg = analyze_file(str(ROOT / "specs/vgg16.yaml"), "pytorch")
-    print(row("VGG-16 (specs/vgg16.yaml)", vgg, 1), flush=True)
+    for spec in ("vgg16", "resnet18", "googlenet"):  # the real networks, batch 1 (CPU time)
+        analysis = analyze_file(str(ROOT / f"specs/{spec}.yaml"))
+        print(row(f"{analysis.graph.name} (specs/{spec}.yaml)", analysis, 1), flush=True)
 
 
 if __name__ == "__main__":
