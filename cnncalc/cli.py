@@ -241,7 +241,7 @@ def fit(
     ] = None,
     resolution: Annotated[bool, typer.Option("--resolution", help="Find the largest square input instead.")] = False,
     format: FormatOpt = Format.table,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.adam,
     memory_model: MemoryModelOpt = None,
@@ -258,7 +258,7 @@ def fit(
 
         budget = fit_mod.parse_size(memory)
         text, shown = _load_source(spec)
-        analysis = analyze_text(text, shown, convention.value)
+        analysis = analyze_text(text, shown, convention.value if convention else None)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
