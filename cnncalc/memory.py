@@ -66,6 +66,11 @@ class Memory:
                 extra[key] = {"bytes": peak.bytes, "phase": peak.phase, "layer": peak.layer}
         if self.gpu_overhead is not None:
             extra["gpu_overhead_estimate"] = self.gpu_overhead.to_dict()
+        extra["layers"] = [
+            {"name": x.name, "output_bytes": x.output_bytes, "saved_bytes": x.saved_bytes,
+             "gradient_bytes": x.gradient_bytes}
+            for x in self.layers
+        ]
         return extra
 
 

@@ -108,6 +108,7 @@ def test_json_keeps_the_contract_and_adds_peaks():
     for key in ("params_bytes", "activations_bytes", "inference_bytes", "training_bytes"):
         assert isinstance(mem[key], int)
     assert mem["training_peak"]["phase"] in ("forward", "backward", "optimizer step")
+    assert sum(layer["saved_bytes"] for layer in mem["layers"]) == mem["activations_bytes"]
     assert "gpu_overhead_estimate" not in mem
 
 
