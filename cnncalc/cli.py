@@ -35,8 +35,15 @@ class Format(str, Enum):
 
 
 class ConventionName(str, Enum):
+    """The shape conventions of cnncalc/conventions.py (one data row each)."""
+
     strict = "strict"
     pytorch = "pytorch"
+    tensorflow = "tensorflow"
+    keras = "keras"
+    onnx = "onnx"
+    caffe = "caffe"
+    sas = "sas"
 
 
 class Dtype(str, Enum):
@@ -135,9 +142,15 @@ def _emit_diagnostics(diagnostics) -> None:
 
 SpecArg = Annotated[str, typer.Argument(help="A YAML spec file, or - for standard input.", metavar="SPEC")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+#: Shared by every command that computes shapes (analyze, lint, verify): reuse it, do not redefine it.
 ConventionOpt = Annotated[
     ConventionName,
-    typer.Option("--convention", "-c", help="Shape rules: strict (cs231n: sizes must work out) or pytorch (floor)."),
+    typer.Option(
+        "--convention",
+        "-c",
+        help="Shape rules: strict (cs231n: sizes must work out), or a framework's: pytorch, tensorflow, keras, "
+        "onnx, caffe, sas ('same' vocabulary, where the odd padding pixel goes, floor/ceil pooling).",
+    ),
 ]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type of activations and parameters.")]
@@ -185,3 +198,177 @@ def _render(report, format: Format) -> None:
 
 def main() -> None:
     app()
+
+
+# ---------------------------------------------------------------------------------------------
+# lint, rules, schema
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    concise = "concise"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+class Mode(str, Enum):
+    infer = "infer"
+    train = "train"
+
+
+def _codes(values: Optional[list[str]]) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
+
+
+def _lint_options(config_path: Optional[str], no_config: bool, cli: dict) -> tuple[object, tuple[str, ...]]:
+    """Options from [tool.cnncalc] (the nearest pyproject.toml, or --config) overridden by the command line."""
+    from pathlib import Path
+
+    from cnncalc.lint import LintOptions
+    from cnncalc.lint.config import budget, find_pyproject, read
+
+    settings: dict = {}
+    if not no_config:
+        path = Path(config_path) if config_path else find_pyproject(Path.cwd())
+        if config_path and not path.is_file():
+            from cnncalc.errors import Location, UsageError
+
+            raise UsageError(f"no such configuration file: {config_path}", Location(config_path))
+        if path is not None:
+            settings = read(path)
+    for key, value in cli.items():
+        if value is not None:
+            settings[key] = budget(key.replace("_", "-"), value) if key.startswith("max_") else value
+    exclude = tuple(settings.pop("exclude", ()))
+    return LintOptions(**settings), exclude
+
+
+def _lint_format(format: Optional[LintFormat]) -> LintFormat:
+    import os
+
+    if format is not None:
+        return format
+    return LintFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else LintFormat.text
+
+
+@app.command()
+def lint(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Spec files, directories (every .yaml/.yml inside), globs, or - for standard input.",
+                       metavar="PATH..."),
+    ],
+    format: Annotated[
+        Optional[LintFormat],
+        typer.Option("--format", "-f", help="Output format (default: github under GitHub Actions, else text)."),
+    ] = None,
+    convention: Annotated[
+        Optional[ConventionName], typer.Option("--convention", "-c", help=ConventionOpt.__metadata__[0].help)
+    ] = None,
+    select: Annotated[
+        Optional[list[str]],
+        typer.Option("--select", help="Only these rules: codes, prefixes (CNN3) or names; comma-separated."),
+    ] = None,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", help="Skip these rules: codes, prefixes or names.")
+    ] = None,
+    exclude: Annotated[
+        Optional[list[str]], typer.Option("--exclude", help="Skip files matching these glob patterns.")
+    ] = None,
+    max_params: Annotated[Optional[str], typer.Option("--max-params", help="Parameter budget, e.g. 25M.")] = None,
+    max_macs: Annotated[Optional[str], typer.Option("--max-macs", help="MAC budget at --batch, e.g. 4G.")] = None,
+    max_memory: Annotated[
+        Optional[str], typer.Option("--max-memory", help="Memory budget for --mode, e.g. 8GiB or 512MB.")
+    ] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")] = None,
+    dtype: Annotated[Optional[Dtype], typer.Option("--dtype", help="Element type for --max-memory.")] = None,
+    mode: Annotated[Optional[Mode], typer.Option("--mode", help="Memory that --max-memory limits.")] = None,
+    optimizer: Annotated[
+        Optional[Optimizer], typer.Option("--optimizer", help="Optimizer state in training memory.")
+    ] = None,
+    stdin_filename: Annotated[
+        Optional[str], typer.Option("--stdin-filename", help="The name to report for standard input.")
+    ] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", help="A pyproject.toml to read [tool.cnncalc] from.")
+    ] = None,
+    no_config: Annotated[bool, typer.Option("--no-config", help="Ignore [tool.cnncalc].")] = False,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+) -> None:
+    """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
+    with boundary():
+        from cnncalc.lint.discover import expand
+        from cnncalc.lint.engine import lint_text
+        from cnncalc.pipeline import read_text
+        from cnncalc.render.lint import FORMATS
+
+        cli_values = {
+            "convention": convention.value if convention else None,
+            "select": _codes(select),
+            "ignore": _codes(ignore),
+            "exclude": _codes(exclude),
+            "max_params": max_params,
+            "max_macs": max_macs,
+            "max_memory": max_memory,
+            "batch": batch,
+            "dtype": dtype.value if dtype else None,
+            "mode": mode.value if mode else None,
+            "optimizer": optimizer.value if optimizer else None,
+        }
+        options, excluded = _lint_options(config, no_config, cli_values)
+        results, unreadable = [], False
+        for path in expand(paths, excluded):
+            shown = (stdin_filename or "<stdin>") if path == "-" else path
+            try:
+                text = read_text(path)
+            except CnnCalcError as error:
+                if error.exit_code != EXIT_USAGE:  # too large etc.: a finding about this file
+                    from cnncalc.lint.engine import FileResult
+                    from cnncalc.diagnostics import Diagnostic
+
+                    results.append(FileResult(shown, "", (Diagnostic.from_error(error),)))
+                    continue
+                _print_error(error)
+                unreadable = True
+                continue
+            results.append(lint_text(text, shown, options))
+        sys.stdout.write(FORMATS[_lint_format(format).value](results))
+        if unreadable:
+            raise typer.Exit(EXIT_USAGE)
+        if any(r.diagnostics for r in results) and not exit_zero:
+            raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def rules(
+    rule: Annotated[Optional[str], typer.Argument(help="A rule code (CNN201) or name to explain.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the documentation as Markdown.")] = False,
+) -> None:
+    """List the lint rules, or explain one: what it checks, why, an example, how to fix."""
+    with boundary():
+        from cnncalc.errors import Location, UsageError
+        from cnncalc.lint.rules import RULES, find
+
+        if rule is None:
+            if markdown:
+                sys.stdout.write("\n".join(r.markdown() for r in RULES.values()))
+                return
+            for r in RULES.values():
+                print(f"{r.code}  {r.name:<30} {r.severity:<8} {r.summary}")
+            return
+        found = find(rule)
+        if found is None:
+            raise UsageError(f"no rule {rule!r}", Location("<command line>"), hint="`cnncalc rules` lists them")
+        sys.stdout.write(found.markdown() if markdown else found.text())
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft-07) of the spec format, for editors and validators."""
+    with boundary():
+        from cnncalc.schema import schema_text
+
+        sys.stdout.write(schema_text())

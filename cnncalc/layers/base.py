@@ -19,6 +19,15 @@ from cnncalc.yamlsource import YNode
 REQUIRED = object()
 
 
+def any_case(words) -> str:
+    """A JSON Schema pattern matching these words in any letter case (no inline flags: editors use
+    JavaScript regexes), for the `schema` each value parser carries (see cnncalc/schema.py)."""
+    def letters(word: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+    return "^(" + "|".join(letters(w) for w in words) + ")$"
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """One key a layer accepts: its parser, its default (or REQUIRED) and a line of documentation."""
@@ -151,7 +160,7 @@ _padding_numbers = integers(0, (1, 2, 3, 4, 6))
 padding.schema = {
     "anyOf": [
         *_padding_numbers.schema["anyOf"],
-        {"type": "string", "pattern": "(?i)^(" + "|".join(PADDING_WORDS) + ")$"},
+        {"type": "string", "pattern": any_case(PADDING_WORDS)},
     ]
 }
 
@@ -194,7 +203,7 @@ def choice(*options: str) -> Callable[[YNode], str]:
         raise SpecError(f"expected one of {', '.join(options)}; got {node.text or 'a collection'!r}", node.loc,
                         hint=f"use {' or '.join(options)}")
 
-    parse.schema = {"type": "string", "pattern": "(?i)^(" + "|".join(options) + ")$"}
+    parse.schema = {"type": "string", "pattern": any_case(options)}
     return parse
 
 

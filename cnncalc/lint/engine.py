@@ -1,0 +1,86 @@
+"""Lint one spec text: read, analyse, run the rules, then drop what the run or the file ignores."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cnncalc import conventions, graph
+from cnncalc.analysis import analyze
+from cnncalc.diagnostics import Diagnostic
+from cnncalc.errors import CnnCalcError, Location
+from cnncalc.lint.options import LintOptions, enabled
+from cnncalc.lint.rules import RULES, fallback
+from cnncalc.lint.subject import Subject
+from cnncalc.pipeline import parse
+
+#: `# cnncalc: ignore[CNN303, CNN305]` (or bare `# cnncalc: ignore` for every rule) on a line.
+_SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+_ALL = frozenset({"*"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: str
+    source: str
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def suppressions(text: str) -> dict[int, frozenset[str]]:
+    """Line -> codes ignored on it. A comment alone on a line also covers the next line."""
+    found: dict[int, frozenset[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _SUPPRESS.search(line)
+        if match is None:
+            continue
+        codes = match.group("codes")
+        words = _ALL if codes is None else frozenset(c.strip() for c in codes.split(",") if c.strip())
+        targets = (number, number + 1) if line.lstrip().startswith("#") else (number,)
+        for target in targets:
+            found[target] = found.get(target, frozenset()) | words
+    return found
+
+
+def _suppressed(diagnostic: Diagnostic, ignored: dict[int, frozenset[str]]) -> bool:
+    words = ignored.get(diagnostic.loc.line, frozenset())
+    name = fallback(diagnostic.code).name
+    return "*" in words or any(w.upper() == diagnostic.code or w.lower() == name for w in words)
+
+
+def _located(diagnostic: Diagnostic, path: str) -> Diagnostic:
+    """Findings without a position (whole-file problems) still name the file."""
+    if diagnostic.loc.path == path:
+        return diagnostic
+    loc = diagnostic.loc
+    return Diagnostic(diagnostic.severity, diagnostic.code, diagnostic.message,
+                      Location(path, loc.line, loc.col, loc.end_line, loc.end_col), diagnostic.hint)
+
+
+def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
+    """Everything the analysis and the rules report, before selection and suppression."""
+    try:
+        analysis = analyze(graph.build(parse(text, path)), conventions.get(options.convention))
+    except CnnCalcError as error:
+        return [Diagnostic.from_error(error)]
+    subject = Subject(analysis, options)
+    found = list(analysis.diagnostics)
+    for rule in RULES.values():
+        if rule.check is not None and enabled(options, rule.code, rule.name):
+            found.extend(rule.check(subject))
+    return found
+
+
+def lint_text(text: str, path: str, options: LintOptions = LintOptions()) -> FileResult:
+    ignored = suppressions(text)
+    seen: set[tuple] = set()
+    kept = []
+    for diagnostic in findings(text, path, options):
+        diagnostic = _located(diagnostic, path)
+        key = (diagnostic.code, diagnostic.loc.line, diagnostic.loc.col)
+        # a layer inside `repeat:` is analysed once per copy; report its source line once
+        if key in seen:
+            continue
+        seen.add(key)
+        if enabled(options, diagnostic.code, fallback(diagnostic.code).name) and not _suppressed(diagnostic, ignored):
+            kept.append(diagnostic)
+    return FileResult(path, text, tuple(sorted(kept, key=lambda d: d.sort_key())))
