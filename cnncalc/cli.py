@@ -300,8 +300,9 @@ def lint(
 ) -> None:
     """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
     with boundary():
-        from cnncalc.lint.discover import expand
-        from cnncalc.lint.engine import lint_text
+        from cnncalc.diagnostics import Diagnostic
+        from cnncalc.lint.discover import expand_one
+        from cnncalc.lint.engine import FileResult, lint_text
         from cnncalc.pipeline import read_text
         from cnncalc.render.lint import FORMATS
 
@@ -319,20 +320,23 @@ def lint(
             "optimizer": optimizer.value if optimizer else None,
         }
         options, excluded = _lint_options(config, no_config, cli_values)
-        results, unreadable = [], False
-        for path in expand(paths, excluded):
+        results, unreadable, files = [], False, []
+        for given in paths:
+            try:
+                files += expand_one(given, excluded)
+            except CnnCalcError as error:
+                _print_error(error)
+                unreadable = True
+        for path in dict.fromkeys(files):
             shown = (stdin_filename or "<stdin>") if path == "-" else path
             try:
                 text = read_text(path)
             except CnnCalcError as error:
-                if error.exit_code != EXIT_USAGE:  # too large etc.: a finding about this file
-                    from cnncalc.lint.engine import FileResult
-                    from cnncalc.diagnostics import Diagnostic
-
+                if error.exit_code != EXIT_USAGE:  # a file over the size limit: a finding about it
                     results.append(FileResult(shown, "", (Diagnostic.from_error(error),)))
-                    continue
-                _print_error(error)
-                unreadable = True
+                else:
+                    _print_error(error)
+                    unreadable = True
                 continue
             results.append(lint_text(text, shown, options))
         sys.stdout.write(FORMATS[_lint_format(format).value](results))

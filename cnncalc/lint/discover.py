@@ -26,23 +26,23 @@ def _under(directory: Path) -> list[str]:
     return found
 
 
+def expand_one(given: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The files one command-line path names. Raises ReadError when it names nothing."""
+    if given == STDIN:
+        return [given]
+    path = Path(given)
+    if path.is_dir():
+        return [p for p in _under(path) if not _excluded(p, exclude)]
+    if path.exists():
+        return [given]  # named explicitly: linted whatever its name and the excludes
+    if any(c in given for c in "*?["):
+        matches = sorted(m for m in glob.glob(given, recursive=True) if Path(m).is_file())
+        if not matches:
+            raise ReadError(f"no files match {given}", Location(given), hint="check the pattern")
+        return [m for m in matches if not _excluded(m, exclude)]
+    raise ReadError(f"no such file or directory: {given}", Location(given), hint="check the path")
+
+
 def expand(paths: list[str], exclude: tuple[str, ...] = ()) -> list[str]:
-    """The files to lint, in order, each once. Raises ReadError for a path that names nothing."""
-    out: list[str] = []
-    for given in paths:
-        if given == STDIN:
-            out.append(given)
-            continue
-        path = Path(given)
-        if path.is_dir():
-            out += [p for p in _under(path) if not _excluded(p, exclude)]
-        elif path.exists():
-            out.append(given)  # named explicitly: linted whatever its name and the excludes
-        elif any(c in given for c in "*?["):
-            matches = sorted(m for m in glob.glob(given, recursive=True) if Path(m).is_file())
-            if not matches:
-                raise ReadError(f"no files match {given}", Location(given), hint="check the pattern")
-            out += [m for m in matches if not _excluded(m, exclude)]
-        else:
-            raise ReadError(f"no such file or directory: {given}", Location(given), hint="check the path")
-    return list(dict.fromkeys(out))
+    """The files to lint, in order, each once."""
+    return list(dict.fromkeys(f for given in paths for f in expand_one(given, exclude)))

@@ -63,7 +63,9 @@ def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
     except CnnCalcError as error:
         return [Diagnostic.from_error(error)]
     subject = Subject(analysis, options)
-    found = list(analysis.diagnostics)
+    # a non-integral size (strict) already says that rows are lost: no dropped-rows warning beside it
+    fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
+    found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]
     for rule in RULES.values():
         if rule.check is not None and enabled(options, rule.code, rule.name):
             found.extend(rule.check(subject))
