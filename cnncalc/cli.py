@@ -300,6 +300,8 @@ def lint(
 ) -> None:
     """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
     with boundary():
+        import dataclasses
+
         from cnncalc.diagnostics import Diagnostic
         from cnncalc.lint.discover import expand_one
         from cnncalc.lint.engine import FileResult, lint_text
@@ -320,6 +322,8 @@ def lint(
             "optimizer": optimizer.value if optimizer else None,
         }
         options, excluded = _lint_options(config, no_config, cli_values)
+        if convention is not None:  # an explicit --convention outranks the files' own comments
+            options = dataclasses.replace(options, file_conventions=False)
         results, unreadable, files = [], False, []
         for given in paths:
             try:

@@ -50,19 +50,106 @@ def _layer_value(kind: LayerKind, word: str) -> dict[str, Any]:
     return {"description": f"{word}: {kind.summary}".rstrip(": "), "anyOf": options}
 
 
+def _branches(ref: str) -> dict[str, Any]:
+    return {"description": "branches that all read the same input, each a list of layers ([] = the input)",
+            "type": "array", "minItems": 2, "items": {"$ref": ref}}
+
+
+def _constructs(ref: str) -> dict[str, Any]:
+    """repeat, residual, concat and add, whose bodies are layer lists again (`ref`)."""
+    name = {"description": "the construct's name in reports", "type": ["string", "number"]}
+    merge = lambda word, what: {  # noqa: E731
+        "description": f"{word}: {what} of branches",
+        "anyOf": [
+            _branches(ref),
+            {"type": "object", "description": "branches and a name",
+             "properties": {"branches": _branches(ref), "name": name},
+             "required": ["branches"], "additionalProperties": False},
+        ],
+    }
+    return {
+        "repeat": {
+            "description": "a block of layers repeated `times` times (names get _1, _2, ... appended)",
+            "type": "object",
+            "properties": {
+                "times": {"description": "how many copies", "type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
+                "layers": {"description": "the block's layers", "$ref": ref},
+            },
+            "required": ["times", "layers"],
+            "additionalProperties": False,
+        },
+        "residual": {
+            "description": "residual: output = layers(x) + shortcut(x) (no shortcut: the identity)",
+            "anyOf": [
+                {"$ref": ref},
+                {"type": "object", "description": "the body, the shortcut and a name",
+                 "properties": {"layers": {"description": "the body", "$ref": ref},
+                                "shortcut": {"description": "the shortcut's layers (omitted or []: identity)",
+                                             "anyOf": [{"$ref": ref}, {"type": "null"}]},
+                                "name": name},
+                 "required": ["layers"], "additionalProperties": False},
+            ],
+        },
+        "concat": merge("concat", "channel concatenation"),
+        "add": merge("add", "element-wise sum"),
+    }
+
+
+BLOCK_USE = {
+    "description": "a use of a block defined under `blocks:`: its arguments (and a name)",
+    "anyOf": [{"type": "null"}, {"type": "object"}],
+}
+
+
+def _layer_list(ref: str, open_names: bool) -> dict[str, Any]:
+    """The `layers:` list. With `open_names` (a spec that defines blocks), unknown keys and names are
+    block uses; without, they are mistakes the schema rejects."""
+    words = sorted(KINDS)
+    properties: dict[str, Any] = {w: {"description": f"{w}: {KINDS[w].summary}".rstrip(": "),
+                                      "$ref": f"#/definitions/kind_{w}"} for w in words}
+    properties.update(_constructs(ref))
+    item: dict[str, Any] = {
+        "description": "one layer, construct or block use: its type and its settings",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": BLOCK_USE if open_names else False,
+        "minProperties": 1,
+        "maxProperties": 1,
+    }
+    name: dict[str, Any] = {"description": "a layer with default settings", "type": "string"}
+    if not open_names:
+        name["pattern"] = any_case(words)
+    return {
+        "description": "a list of layers: a type name (`- relu`) or a mapping with one key, the type",
+        "type": "array",
+        "items": {"anyOf": [name, item]},
+    }
+
+
+BLOCKS = {
+    "description": "reusable parameterised blocks: name -> {params, layers}; `$param` (or an expression such "
+    "as `$width * 4`) in the layers is replaced by the use's argument",
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "description": "one block",
+        "properties": {
+            "description": {"description": "free text about the block", "type": "string"},
+            "params": {
+                "description": "parameters: a bare name is required, `name: default` has a default",
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]},
+            },
+            "layers": {"description": "the block's layers (checked where the block is used)", "type": "array"},
+        },
+        "required": ["layers"],
+        "additionalProperties": False,
+    },
+}
+
+
 def spec_schema() -> dict[str, Any]:
     words = sorted(KINDS)
-    layer_properties = {w: _layer_value(KINDS[w], w) for w in words}
-    layer_properties["repeat"] = {
-        "description": "a block of layers repeated `times` times (names get _1, _2, ... appended)",
-        "type": "object",
-        "properties": {
-            "times": {"description": "how many copies", "type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
-            "layers": {"description": "the block's layers", "$ref": "#/definitions/layers"},
-        },
-        "required": ["times", "layers"],
-        "additionalProperties": False,
-    }
     return {
         "$schema": DRAFT,
         "title": "cnncalc spec",
@@ -95,29 +182,19 @@ def spec_schema() -> dict[str, Any]:
                 "properties": {w: _settings(KINDS[w], w, named=False) for w in words},
                 "additionalProperties": False,
             },
+            "blocks": BLOCKS,
             "layers": {"description": "the layers, front to back", "$ref": "#/definitions/layers"},
         },
         "required": ["input", "layers"],
         "additionalProperties": False,
+        # without `blocks:` every name in the layers must be a layer type or a construct
+        "if": {"not": {"required": ["blocks"]}},
+        "then": {"properties": {"layers": {"description": "the layers (no blocks: known names only)",
+                                           "$ref": "#/definitions/closed_layers"}}},
         "definitions": {
-            "layers": {
-                "description": "a list of layers: a type name (`- relu`) or a mapping with one key, the type",
-                "type": "array",
-                "items": {
-                    "anyOf": [
-                        {"description": "a layer with default settings", "type": "string",
-                         "pattern": any_case(words)},
-                        {
-                            "description": "one layer (or a repeat block): its type and its settings",
-                            "type": "object",
-                            "properties": layer_properties,
-                            "additionalProperties": False,
-                            "minProperties": 1,
-                            "maxProperties": 1,
-                        },
-                    ]
-                },
-            }
+            "layers": _layer_list("#/definitions/layers", open_names=True),
+            "closed_layers": _layer_list("#/definitions/closed_layers", open_names=False),
+            **{f"kind_{w}": _layer_value(KINDS[w], w) for w in words},
         },
     }
 

@@ -52,15 +52,25 @@ def test_every_property_is_described_and_every_object_is_closed():
         if path and path[-1] == "properties":
             for key, value in node.items():
                 assert value.get("description"), (*path, key)
-        if node.get("type") == "object":
-            assert node.get("additionalProperties") is False, path
+        # objects with declared keys are closed; the only free-form maps are a block use's arguments
+        # and a block parameter's `name: default`, whose keys are the user's own names
+        if node.get("type") == "object" and "properties" in node:
+            # a layer item in a spec with `blocks:` may also name a block (its arguments are free-form)
+            assert node.get("additionalProperties") is False or path[:2] == ("definitions", "layers"), path
+        elif node.get("type") == "object":
+            assert "properties" not in node and ("block" in node.get("description", "") or path[-1] == 1), path
 
 
 def test_every_kind_and_key_is_covered():
-    layer = spec_schema()["definitions"]["layers"]["items"]["anyOf"][1]["properties"]
+    schema = spec_schema()
+    layer = schema["definitions"]["closed_layers"]["items"]["anyOf"][1]["properties"]
     for word, kind in KINDS.items():
-        settings = layer[word]["anyOf"][-1]["properties"]
+        settings = schema["definitions"][f"kind_{word}"]["anyOf"][-1]["properties"]
         assert set(settings) == {p.name for p in kind.params} | {"name"}
+        assert word in layer and set(schema["properties"]["defaults"]["properties"][word]["properties"]) == {
+            p.name for p in kind.params
+        }
+    assert {"repeat", "residual", "concat", "add"} <= set(layer)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

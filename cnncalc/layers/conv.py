@@ -111,7 +111,8 @@ class Depthwise(Conv):
     params = (
         Param("kernel", integers(1), doc="window size F: an int or one per spatial axis"),
         Param("stride", integers(1), 1, "step S between windows"),
-        Param("padding", padding, 0, "P: int, per axis, before/after pairs, 'same' or 'valid'"),
+        Param("padding", padding, None, "P: int, per axis, before/after pairs, or a word as for conv; "
+              "omitted = 0 (automatic under the sas convention)"),
         Param("dilation", integers(1), 1, "spacing D between kernel taps"),
         Param("multiplier", integer(1), 1, "filters per input channel (depth multiplier)"),
         Param("bias", boolean, True, "one learned bias per filter"),

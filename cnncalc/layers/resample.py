@@ -43,6 +43,10 @@ def scales(node: YNode) -> float | tuple[float, ...]:
     return _positive(node)
 
 
+_SCALE = {"type": "number", "exclusiveMinimum": 0, "maximum": 1024}
+scales.schema = {"anyOf": [_SCALE, {"type": "array", "items": _SCALE, "minItems": 1, "maxItems": 3}]}
+
+
 def _per_axis_scale(value: float | tuple[float, ...], rank: int, label: str) -> tuple[float, ...]:
     if not isinstance(value, tuple):
         return (value,) * rank

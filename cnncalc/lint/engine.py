@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -15,8 +16,12 @@ from cnncalc.lint.subject import Subject
 from cnncalc.pipeline import parse
 
 #: `# cnncalc: ignore[CNN303, CNN305]` (or bare `# cnncalc: ignore` for every rule) on a line.
-_SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+_SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+#: the key under which `# cnncalc: ignore-file[...]` codes are kept: they hold on every line.
+WHOLE_FILE = 0
 _ALL = frozenset({"*"})
+#: `# cnncalc: convention=pytorch`: the convention the spec was written for (the model's framework).
+_CONVENTION = re.compile(r"#\s*cnncalc:\s*convention\s*[=:]?\s*(?P<name>[A-Za-z0-9_-]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +32,8 @@ class FileResult:
 
 
 def suppressions(text: str) -> dict[int, frozenset[str]]:
-    """Line -> codes ignored on it. A comment alone on a line also covers the next line."""
+    """Line -> codes ignored on it. A comment alone on a line also covers the next line;
+    `# cnncalc: ignore-file[...]` covers every line (key WHOLE_FILE)."""
     found: dict[int, frozenset[str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         match = _SUPPRESS.search(line)
@@ -35,14 +41,19 @@ def suppressions(text: str) -> dict[int, frozenset[str]]:
             continue
         codes = match.group("codes")
         words = _ALL if codes is None else frozenset(c.strip() for c in codes.split(",") if c.strip())
-        targets = (number, number + 1) if line.lstrip().startswith("#") else (number,)
+        if match.group("file"):
+            targets: tuple[int, ...] = (WHOLE_FILE,)
+        elif line.lstrip().startswith("#"):
+            targets = (number, number + 1)
+        else:
+            targets = (number,)
         for target in targets:
             found[target] = found.get(target, frozenset()) | words
     return found
 
 
 def _suppressed(diagnostic: Diagnostic, ignored: dict[int, frozenset[str]]) -> bool:
-    words = ignored.get(diagnostic.loc.line, frozenset())
+    words = ignored.get(diagnostic.loc.line, frozenset()) | ignored.get(WHOLE_FILE, frozenset())
     name = fallback(diagnostic.code).name
     return "*" in words or any(w.upper() == diagnostic.code or w.lower() == name for w in words)
 
@@ -56,13 +67,36 @@ def _located(diagnostic: Diagnostic, path: str) -> Diagnostic:
                       Location(path, loc.line, loc.col, loc.end_line, loc.end_col), diagnostic.hint)
 
 
+def file_convention(text: str, path: str) -> tuple[str | None, Diagnostic | None]:
+    """The convention a `# cnncalc: convention=NAME` comment names, or a finding when it names none."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _CONVENTION.search(line)
+        if match is None:
+            continue
+        name = match.group("name").lower()
+        if name in conventions.CONVENTIONS:
+            return name, None
+        col = match.start("name") + 1
+        return None, Diagnostic(
+            "error", "CNN101", f"unknown convention '{name}' in the cnncalc comment",
+            Location(path, number, col, number, col + len(name)), "use one of " + ", ".join(conventions.CONVENTIONS),
+        )
+    return None, None
+
+
 def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
     """Everything the analysis and the rules report, before selection and suppression."""
+    convention = options.convention
+    if options.file_conventions:
+        named, problem = file_convention(text, path)
+        if problem is not None:
+            return [problem]
+        convention = named or convention
     try:
-        analysis = analyze(graph.build(parse(text, path)), conventions.get(options.convention))
+        analysis = analyze(graph.build(parse(text, path)), conventions.get(convention))
     except CnnCalcError as error:
         return [Diagnostic.from_error(error)]
-    subject = Subject(analysis, options)
+    subject = Subject(analysis, dataclasses.replace(options, convention=convention))
     # a non-integral size (strict) already says that rows are lost: no dropped-rows warning beside it
     fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
     found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]

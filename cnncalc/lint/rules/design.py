@@ -79,23 +79,29 @@ def stride1_resize(subject: Subject) -> Iterator[Diagnostic]:
             )
 
 
-def _halvings(subject: Subject, axis: int, rank: int) -> int:
-    """How many times the network halves this axis (a stride of 4 halves it twice)."""
-    total = 0
-    for kind in (Conv, Pool):
-        for r in _layers(subject, kind):
-            params = r.node.params
-            stride = params["stride"] if params.get("stride") is not None else params["kernel"]
-            s = _axes(stride, rank)[axis]
-            if s > 1 and log2(s).is_integer():
-                total += int(log2(s))
-    return total
+def _own_halvings(result: LayerResult, axis: int) -> int:
+    """How many times this layer halves the axis (a stride of 4 halves it twice)."""
+    if not isinstance(result.node.kind, Conv | Pool) or not result.inputs or result.inputs[0].is_vector:
+        return 0
+    params = result.node.params
+    stride = params["stride"] if params.get("stride") is not None else params["kernel"]
+    s = _axes(stride, result.inputs[0].rank)[axis]
+    return int(log2(s)) if s > 1 and log2(s).is_integer() else 0
+
+
+def _halvings(subject: Subject, axis: int) -> int:
+    """The most halvings along any path from the input (branches of a block are parallel, not stacked)."""
+    depth = {0: 0}
+    for r in subject.analysis.results[1:]:
+        before = max((depth.get(i, 0) for i in r.node.inputs), default=0)
+        depth[r.node.index] = before + _own_halvings(r, axis)
+    return max(depth.values())
 
 
 def input_not_divisible(subject: Subject) -> Iterator[Diagnostic]:
     shape = subject.analysis.graph.input
     for axis, size in enumerate(shape.spatial):
-        needed = 2 ** _halvings(subject, axis, shape.rank)
+        needed = 2 ** _halvings(subject, axis)
         if size % needed:
             yield INPUT_NOT_DIVISIBLE.at(
                 subject.analysis.graph.nodes[0].loc,
@@ -118,8 +124,10 @@ def pool_padding(subject: Subject) -> Iterator[Diagnostic]:
             )
 
 
-#: the share of all parameters above which the first fully connected layer is "most of the model".
+#: the share of all parameters above which the first fully connected layer is "most of the model",
+#: and the size below which it is not "huge" (small teaching networks are all FC weights).
 FC_SHARE = 0.5
+FC_HUGE = 1_000_000
 
 
 def huge_first_fc(subject: Subject) -> Iterator[Diagnostic]:
@@ -127,7 +135,7 @@ def huge_first_fc(subject: Subject) -> Iterator[Diagnostic]:
         return
     first = next((r for r in subject.analysis.results[1:] if isinstance(r.node.kind, Fc)), None)
     total = sum(r.inference.params for r in subject.analysis.results)
-    if first is None or not total or first.inference.params <= FC_SHARE * total:
+    if first is None or first.inference.params < FC_HUGE or first.inference.params <= FC_SHARE * total:
         return
     share = first.inference.params / total
     yield HUGE_FIRST_FC.at(
@@ -192,7 +200,7 @@ POOL_PADDING = Rule(
 HUGE_FIRST_FC = Rule(
     "CNN308", "huge-first-fc", "warning", "the first fully connected layer holds most of the parameters",
     what="Reports a convolutional network whose first fully connected layer holds more than half of all "
-    "parameters.",
+    "parameters and at least 1,000,000 of them.",
     why="cs231n on VGGNet: most parameters are in the first FC layer (102M of 138M); they cost memory and "
     "overfit, and later architectures replaced them by average pooling with no loss of accuracy.",
     example="""
