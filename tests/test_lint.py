@@ -207,3 +207,21 @@ def test_lint_does_not_import_numpy():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.stderr.strip().endswith("False"), done.stderr
+
+
+def test_a_spec_can_name_its_convention_and_the_command_line_outranks_it(tmp_path):
+    spec = tmp_path / "alexnet224.yaml"
+    spec.write_text("# cnncalc: convention=pytorch\ninput: 224x224x3\nlayers:\n  - conv: {filters: 96, kernel: 11, stride: 4}\n")
+    own = json.loads(lint("--format", "json", str(spec)).stdout)
+    assert [(d["line"], d["code"]) for d in own] == [(4, "CNN301")]
+    forced = json.loads(lint("--format", "json", "--convention", "strict", str(spec)).stdout)
+    assert [(d["line"], d["code"]) for d in forced] == [(4, "CNN201")]
+    spec.write_text("input: 8x8x3  # cnncalc: convention=theano\nlayers: [relu]\n")
+    (unknown,) = json.loads(lint("--format", "json", str(spec)).stdout)
+    assert (unknown["line"], unknown["column"], unknown["code"]) == (1, 37, "CNN101")
+
+
+def test_ignore_file_suppresses_everywhere(tmp_path):
+    spec = tmp_path / "design.yaml"
+    spec.write_text("# cnncalc: ignore-file[CNN3]\n" + (DATA / "design.yaml").read_text())
+    assert json.loads(lint("--format", "json", str(spec)).stdout) == []

@@ -10,7 +10,7 @@ from cnncalc import conventions, graph
 from cnncalc.analysis import analyze
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import CnnCalcError, Location
-from cnncalc.lint.options import LintOptions, enabled
+from cnncalc.lint.options import LintOptions, enabled, matches
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.lint.subject import Subject
 from cnncalc.pipeline import parse
@@ -55,7 +55,7 @@ def suppressions(text: str) -> dict[int, frozenset[str]]:
 def _suppressed(diagnostic: Diagnostic, ignored: dict[int, frozenset[str]]) -> bool:
     words = ignored.get(diagnostic.loc.line, frozenset()) | ignored.get(WHOLE_FILE, frozenset())
     name = fallback(diagnostic.code).name
-    return "*" in words or any(w.upper() == diagnostic.code or w.lower() == name for w in words)
+    return "*" in words or any(matches(w, diagnostic.code, name) for w in words)
 
 
 def _located(diagnostic: Diagnostic, path: str) -> Diagnostic:
