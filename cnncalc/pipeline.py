@@ -32,7 +32,11 @@ def display_path(path: str) -> str:
 
 
 def parse(text: str, path: str) -> spec.Spec:
-    return spec.parse_spec(yamlsource.load(text, path), path)
+    return spec.parse_spec(yamlsource.load(text, path), path, text)
+
+
+def analyze_spec(parsed: spec.Spec, convention: str = "strict") -> Analysis:
+    return analyze(graph.build(parsed), conventions.get(convention))
 
 
 def analyze_text(text: str, path: str, convention: str = "strict") -> Analysis:
