@@ -610,7 +610,7 @@ def variable_names(chain: Chain) -> dict[str, str]:
         elif isinstance(node, Layer):
             for arg in node.args or ():
                 for value in _values(arg.value):
-                    if isinstance(value, Word) and value.name.lower() not in LITERAL_WORDS:
+                    if isinstance(value, Word) and is_variable_word(value.name):
                         names.setdefault(value.name, "setting")
     for index, node in enumerate(optionals(chain), start=1):
         names[f"OPT{index}"] = "switch"
@@ -618,6 +618,11 @@ def variable_names(chain: Chain) -> dict[str, str]:
         if word is not None:
             names.setdefault(word, "switch")
     return names
+
+
+def is_variable_word(name: str) -> bool:
+    """In arguments an upper-case word is a variable (F, WIDTH); other words are values (same, avg)."""
+    return name == name.upper() and name.lower() not in LITERAL_WORDS
 
 
 def _values(value: Value):
@@ -781,7 +786,7 @@ class PatternSource:
             if isinstance(node, Layer):
                 for arg in node.args or ():
                     for value in _values(arg.value):
-                        if isinstance(value, Word) and value.name not in self.bindings:
+                        if isinstance(value, Word) and is_variable_word(value.name) and value.name not in self.bindings:
                             _LayerArgs(self.locator.at, {}).ynode(value, self.locator.at(*_width(arg.value_span)))
 
     def variants(self) -> list[dict[str, int]]:
@@ -958,6 +963,8 @@ class _LayerArgs:
 
     def arg_key(self, node: Layer, kind, arg: Arg, position: int) -> str:
         loc = self.at(*_width(arg.span))
+        if not kind.params:
+            raise SpecError(f"{node.word} takes no settings", loc, hint=f"write {node.word}", code="CNN116")
         if arg.key is None:
             key = POSITIONAL.get(kind.name, kind.shorthand)
             if key is None or position != 0:
@@ -982,11 +989,13 @@ class _LayerArgs:
             number = self.values[value.name]
             return YNode(number, loc, str(number))
         word = value.name.lower()
-        if word in LITERAL_WORDS:
+        if not is_variable_word(value.name):
+            # a value such as same/avg/true; the setting's own parser says which words it takes
             return YNode(_SWITCH_WORDS[word] == 1 if word in _SWITCH_WORDS else word, loc, value.name)
+        close = difflib.get_close_matches(word, sorted(LITERAL_WORDS), n=1, cutoff=0.6)
         raise SpecError(f"unbound variable {value.name}", loc,
-                        hint=f"bind it with -D {value.name}=... (or vars: in a YAML spec); words allowed as "
-                        f"values: {', '.join(sorted(LITERAL_WORDS))}", code="CNN114")
+                        hint=(f"did you mean '{close[0]}'? " if close else "") + f"bind it with -D {value.name}=... "
+                        "(or vars: in a YAML spec)", code="CNN114")
 
 
 def _width(span: tuple[int, int]) -> tuple[int, int]:
