@@ -84,7 +84,8 @@ def table(title: str, shown: tuple[Variant, ...], every: tuple[Variant, ...], bu
     counts = summary(every, budget)
     caption = f"{counts['valid']} of {counts['variants']} variants valid"
     if budget.given:
-        caption += f"; {counts['within_budget']} within the budget ({budget.memory} memory), shown"
+        which = f" ({budget.memory} memory)" if budget.max_memory is not None else ""
+        caption += f"; the {counts['within_budget']} within the budget{which} are shown"
     result = Table(title=title, caption=caption, header_style="bold")
     names = _names(every)
     for name in names:
