@@ -1,7 +1,8 @@
 """How long cnncalc takes to refuse pattern bombs, as a ratio to parsing and expanding VGG-16 on one line.
 
-Run from the repository root (with cnncalc installed, or PYTHONPATH=.): python benchmarks/pattern_limits.py. Ratios near 1 mean a bomb costs no more than a real network;
-the limits (docs/pattern.md) are checked before anything is expanded.
+Run from the repository root (with cnncalc installed, or PYTHONPATH=.): python benchmarks/pattern_limits.py.
+Ratios near 1 mean a bomb costs no more than a real network: the limits (docs/pattern.md) are checked
+before anything is expanded.
 """
 
 from __future__ import annotations
