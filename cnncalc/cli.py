@@ -204,10 +204,14 @@ def _spec_of(spec: str | None, pattern: str | None, input: str | None, defines: 
     """The spec from a file as it is, or from a pattern with its bindings and settings."""
     from cnncalc.pipeline import parse
 
-    if pattern is None and input is None and not defines and not settings and spec is not None:
+    if not _uses_pattern(spec, pattern, input, defines, settings):
         text, shown = _load_source(spec)
         return parse(text, shown)
     return _pattern_source(spec, pattern, input, defines or [], settings or []).spec()
+
+
+def _uses_pattern(spec, pattern, input, defines, settings) -> bool:
+    return spec is None or pattern is not None or input is not None or bool(defines) or bool(settings)
 
 
 @app.command()
@@ -227,9 +231,13 @@ def analyze(
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
         from cnncalc import report as report_mod
-        from cnncalc.pipeline import analyze_spec
+        from cnncalc.pipeline import analyze_spec, analyze_text
 
-        analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), convention.value)
+        if _uses_pattern(spec, pattern, input, define, settings):
+            analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), convention.value)
+        else:
+            text, shown = _load_source(spec)
+            analysis = analyze_text(text, shown, convention.value)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
@@ -276,6 +284,11 @@ def expand(
         built = _spec_of(spec, pattern, input, define, settings)
         model = graph.build(built)
         if format is ExpandFormat.yaml:
+            if not expansion.is_chain(model):
+                from cnncalc.errors import Location, UsageError
+
+                raise UsageError("--format yaml writes a plain chain of layers; this model has branches or blocks",
+                                 Location(spec or "<pattern>"), hint="use the text format to list its layers")
             bound = " ".join(define or [])
             comment = f"Expanded by cnncalc {__version__} from {pattern or spec}" + (f"\nwith {bound}" if bound else "")
             sys.stdout.write(expansion.to_yaml(model, comment))

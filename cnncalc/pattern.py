@@ -43,8 +43,9 @@ MAX_POSTFIX = 4
 MAX_DIGITS = 30
 
 INPUT_WORD = "INPUT"
-#: Layer words: every registered kind and alias, upper-cased (CONV, POOL, FC, RELU, BN, DROPOUT, ...).
-LAYER_WORDS: dict[str, str] = {word.upper(): kind.name for word, kind in KINDS.items()}
+#: Layer words: every one-input kind and alias, upper-cased (CONV, POOL, FC, RELU, BN, DROPOUT, ...);
+#: merges (add, concat) need branches, which a chain cannot express.
+LAYER_WORDS: dict[str, str] = {word.upper(): kind.name for word, kind in KINDS.items() if kind.arity == 1}
 #: The words the cs231n notes use, offered first when a word is misspelt.
 CORE_WORDS = ("INPUT", "CONV", "POOL", "FC", "RELU", "SIGMOID", "TANH", "SOFTMAX", "BN", "DROPOUT", "FLATTEN")
 #: Short argument names: CONV(k=3, f=64, s=1, p=same).

@@ -46,3 +46,9 @@ class Dropout(Elementwise):
     shorthand = "rate"
     summary = "zeroes a fraction of activations while training; identity at inference"
     params = (Param("rate", fraction, 0.5, "fraction of activations dropped"),)
+
+
+@register
+class Relu6(Elementwise):
+    name = "relu6"
+    summary = "min(max(0, x), 6) (MobileNet)"

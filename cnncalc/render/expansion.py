@@ -72,6 +72,11 @@ def _auto_names(model: Graph) -> list[bool]:
     return result
 
 
+def is_chain(model: Graph) -> bool:
+    """Whether every layer reads the one before it, outside any block: what a flat list can say."""
+    return all(node.inputs == (node.index - 1,) and not node.block for node in model.nodes[1:])
+
+
 def to_yaml(model: Graph, comment: str = "") -> str:
     """A flat spec with one item per layer; analysing it gives the same report as its source."""
     lines = [f"# {line}" for line in comment.splitlines()]
