@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -299,3 +300,44 @@ def test_pattern_commands_never_import_numpy():
         "assert 'numpy' not in sys.modules, 'numpy imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the seeds' patterns against the shipped specs of the same networks
+
+SHIPPED = [
+    ("cs231n_linear.yaml", "INPUT -> FC", ["--set", "FC(10)"]),
+    ("cs231n_conv_relu_fc.yaml", "INPUT -> CONV -> RELU -> FC", ["--set", "CONV(f=32)", "--set", "FC(10)"]),
+    ("cs231n_two_conv_pool.yaml", "INPUT -> [CONV -> RELU -> POOL]*2 -> FC-128 -> RELU -> FC-10",
+     ["--set", "CONV(f=32)"]),
+    ("cs231n_three_blocks.yaml",
+     "INPUT -> [CONV -> RELU -> CONV -> RELU -> POOL]*3 -> [FC-512 -> RELU]*2 -> FC-10", ["--set", "CONV(f=64)"]),
+    ("cs231n_simple.yaml", "INPUT[32x32x3] -> CONV3-12 -> RELU -> POOL2 -> FC-10", []),
+]
+
+
+@pytest.mark.parametrize(("spec", "text", "settings"), SHIPPED, ids=[s[0] for s in SHIPPED])
+def test_a_seed_pattern_reports_what_the_shipped_spec_reports(spec, text, settings):
+    ours = json.loads(run("analyze", "-p", text, "-i", "32x32x3", *settings, "-f", "json").stdout)
+    shipped = json.loads(run("analyze", f"specs/{spec}", "-f", "json").stdout)
+    ours.pop("name"), shipped.pop("name")
+    assert strip_positions(ours) == strip_positions(shipped)
+
+
+CHAIN_SPECS = sorted(str(p) for p in Path("specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec", CHAIN_SPECS)
+def test_every_shipped_chain_spec_round_trips_through_expand(spec, tmp_path):
+    expanded = run("expand", spec, "--format", "yaml")
+    if expanded.exit_code == 2:
+        assert "branches or blocks" in expanded.stderr
+        return
+    assert expanded.exit_code == 0, expanded.stderr
+    written = tmp_path / "expanded.yaml"
+    written.write_text(expanded.stdout)
+    # pytorch: some shipped specs (torchvision's AlexNet) only fit when sizes are floored
+    direct = run("analyze", spec, "-f", "json", "--convention", "pytorch")
+    again = run("analyze", str(written), "-f", "json", "--convention", "pytorch")
+    assert direct.exit_code == again.exit_code == 0, again.stderr
+    assert strip_positions(json.loads(again.stdout)) == strip_positions(json.loads(direct.stdout))
