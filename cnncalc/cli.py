@@ -136,8 +136,13 @@ def _emit_diagnostics(diagnostics) -> None:
 SpecArg = Annotated[str, typer.Argument(help="A YAML spec file, or - for standard input.", metavar="SPEC")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 ConventionOpt = Annotated[
-    ConventionName,
-    typer.Option("--convention", "-c", help="Shape rules: strict (cs231n: sizes must work out) or pytorch (floor)."),
+    Optional[ConventionName],
+    typer.Option(
+        "--convention",
+        "-c",
+        help="Shape rules: strict (cs231n: sizes must work out) or pytorch (floor). "
+        "Default: the spec's `convention:`, else strict.",
+    ),
 ]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type of activations and parameters.")]
@@ -218,7 +223,7 @@ def _uses_pattern(spec, pattern, input, defines, settings) -> bool:
 def analyze(
     spec: OptionalSpecArg = None,
     format: FormatOpt = Format.table,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.momentum,
@@ -233,11 +238,12 @@ def analyze(
         from cnncalc import report as report_mod
         from cnncalc.pipeline import analyze_spec, analyze_text
 
+        chosen = convention.value if convention else None
         if _uses_pattern(spec, pattern, input, define, settings):
-            analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), convention.value)
+            analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), chosen)
         else:
             text, shown = _load_source(spec)
-            analysis = analyze_text(text, shown, convention.value)
+            analysis = analyze_text(text, shown, chosen)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
@@ -333,7 +339,7 @@ def sweep(
     ),
     sort: Annotated[SortKey, typer.Option("--sort", help="Order of the rows.")] = SortKey.variant,
     format: Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")] = SweepFormat.table,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.momentum,
@@ -357,10 +363,11 @@ def sweep(
             memory.value,
         )
         options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias)
-        every = sweep_mod.run(source, conventions.get(convention.value), options)
+        chosen = conventions.get(convention.value if convention else source.convention or conventions.DEFAULT.name)
+        every = sweep_mod.run(source, chosen, options)
         shown = sweep_mod.select(every, budget, sort.value)
         if format is SweepFormat.json:
-            header = {"convention": convention.value, "batch": batch, "dtype": dtype.value,
+            header = {"convention": chosen.name, "batch": batch, "dtype": dtype.value,
                       "optimizer": optimizer.value}
             sys.stdout.write(render.to_json(source.text, shown, every, budget, header))
         elif format is SweepFormat.csv:

@@ -33,7 +33,17 @@ from cnncalc.errors import CnnCalcError, LimitError, Location, ParseError, SpecE
 from cnncalc.graph import MAX_LAYERS
 from cnncalc.layers import KINDS
 from cnncalc.shapes import Shape
-from cnncalc.spec import MAX_REPEAT, Item, LayerSpec, RepeatSpec, Spec, SpecBuilder, parse_defaults, parse_input
+from cnncalc.spec import (
+    MAX_REPEAT,
+    Item,
+    LayerSpec,
+    RepeatSpec,
+    Spec,
+    SpecBuilder,
+    parse_convention,
+    parse_defaults,
+    parse_input,
+)
 from cnncalc.yamlsource import YNode
 
 #: How deep brackets may nest, and how many `*`/`?` one item may carry (documented in docs/pattern.md).
@@ -759,6 +769,8 @@ class PatternSource:
     #: kind name -> settings (built-in, YAML `defaults:`, per-token keys, --set; later ones win)
     defaults: dict[str, dict[str, Any]]
     bindings: dict[str, Binding]
+    #: the spec's own `convention:` (YAML only)
+    convention: str | None = None
 
     def with_bindings(self, bindings: Mapping[str, Binding]) -> PatternSource:
         """These bindings over the source's own (`-D` overrides `vars:`); names the pattern does not use
@@ -828,7 +840,7 @@ class _Expander:
         chain = self.source.ast
         shape, input_loc = self.input_shape(chain)
         items, _ = self.chain(chain, top=True)
-        return Spec(self.source.name, shape, input_loc, tuple(items), self.source.path)
+        return Spec(self.source.name, shape, input_loc, tuple(items), self.source.path, self.source.convention)
 
     # input ------------------------------------------------------------------------------------
 
@@ -1078,7 +1090,7 @@ def parse_defines(defines: list[str] | tuple[str, ...]) -> dict[str, Binding]:
     return result
 
 
-PATTERN_KEYS = ("name", "description", "input", "defaults", "pattern", "vars")
+PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
 
 
 def from_yaml(root: YNode, path: str, source: str | None = None) -> PatternSource:
@@ -1118,7 +1130,8 @@ def from_yaml(root: YNode, path: str, source: str | None = None) -> PatternSourc
     name_node = fields.get("name")
     name = name_node.text if name_node is not None and name_node.text else path
     defaults = _merge(BUILTIN_DEFAULTS, parse_defaults(fields.get("defaults")), per_token)
-    empty = PatternSource(node.text, ast, locator, name, path, shape, input_loc, defaults, {})
+    convention = parse_convention(fields["convention"]) if "convention" in fields else None
+    empty = PatternSource(node.text, ast, locator, name, path, shape, input_loc, defaults, {}, convention)
     return empty.with_bindings(yaml_bindings(fields.get("vars")))
 
 

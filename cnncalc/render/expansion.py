@@ -80,7 +80,10 @@ def is_chain(model: Graph) -> bool:
 def to_yaml(model: Graph, comment: str = "") -> str:
     """A flat spec with one item per layer; analysing it gives the same report as its source."""
     lines = [f"# {line}" for line in comment.splitlines()]
-    lines += [f"name: {json.dumps(model.name)}", f"input: {model.input}", "layers:"]
+    lines.append(f"name: {json.dumps(model.name)}")
+    if model.convention:
+        lines.append(f"convention: {model.convention}")
+    lines += [f"input: {model.input}", "layers:"]
     for node, auto in zip(model.nodes[1:], _auto_names(model)):
         values = settings(node)
         if not auto:
