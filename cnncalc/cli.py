@@ -127,10 +127,22 @@ def _load_source(path: str) -> tuple[str, str]:
 
 
 def _emit_diagnostics(diagnostics) -> None:
-    from cnncalc.render.diagnostics import full
+    """Errors in full (source line, caret, help); warnings one line each, repeats of a line counted once."""
+    from cnncalc.render.diagnostics import concise, full
 
+    seen: dict[tuple, int] = {}
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key()):
-        _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
+        if diagnostic.severity == "error":
+            _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
+            continue
+        key = (diagnostic.loc.path, diagnostic.loc.line, diagnostic.loc.col, diagnostic.code)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 1:
+            _stderr(concise(diagnostic))
+    repeats = sum(n - 1 for n in seen.values())
+    if repeats:
+        _stderr(f"({repeats} more warning(s) from the same lines, used again by repeats or blocks; "
+                "`cnncalc lint` lists them all)")
 
 
 SpecArg = Annotated[str, typer.Argument(help="A YAML spec file, or - for standard input.", metavar="SPEC")]
