@@ -32,7 +32,13 @@ def display_path(path: str) -> str:
 
 
 def parse(text: str, path: str) -> spec.Spec:
-    return spec.parse_spec(yamlsource.load(text, path), path)
+    return spec.parse_spec(yamlsource.load(text, path), path, text)
+
+
+def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
+    """`convention` None means the spec's own `convention:`, or strict."""
+    model = graph.build(parsed)
+    return analyze(model, conventions.get(convention or model.convention or conventions.DEFAULT.name))
 
 
 def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:
