@@ -134,22 +134,35 @@ def _load_source(path: str) -> tuple[str, str]:
 
 
 def _emit_diagnostics(diagnostics) -> None:
-    from cnncalc.render.diagnostics import full
+    """Errors in full (source line, caret, help); warnings one line each, repeats of a line counted once."""
+    from cnncalc.render.diagnostics import concise, full
 
+    seen: dict[tuple, int] = {}
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key()):
-        _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
+        if diagnostic.severity == "error":
+            _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
+            continue
+        key = (diagnostic.loc.path, diagnostic.loc.line, diagnostic.loc.col, diagnostic.code)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 1:
+            _stderr(concise(diagnostic))
+    repeats = sum(n - 1 for n in seen.values())
+    if repeats:
+        _stderr(f"({repeats} more warning(s) from the same lines, used again by repeats or blocks; "
+                "`cnncalc lint` lists them all)")
 
 
 SpecArg = Annotated[str, typer.Argument(help="A YAML spec file, or - for standard input.", metavar="SPEC")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 #: Shared by every command that computes shapes (analyze, lint, verify): reuse it, do not redefine it.
 ConventionOpt = Annotated[
-    ConventionName,
+    Optional[ConventionName],
     typer.Option(
         "--convention",
         "-c",
         help="Shape rules: strict (cs231n: sizes must work out), or a framework's: pytorch, tensorflow, keras, "
-        "onnx, caffe, sas ('same' vocabulary, where the odd padding pixel goes, floor/ceil pooling).",
+        "onnx, caffe, sas ('same' vocabulary, where the odd padding pixel goes, floor/ceil pooling). "
+        "Default: the spec's `convention:`, else strict.",
     ),
 ]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")]
@@ -158,23 +171,100 @@ OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer 
 CountBiasOpt = Annotated[bool, typer.Option("--count-bias", help="Add one addition per biased output to MACs.")]
 
 
+OptionalSpecArg = Annotated[
+    Optional[str],
+    typer.Argument(help="A YAML spec file, or - for standard input (or give --pattern).", metavar="[SPEC]"),
+]
+PatternOpt = Annotated[
+    Optional[str],
+    typer.Option("--pattern", "-p", help='A network on one line, e.g. "INPUT -> [CONV3-32 -> RELU]*N -> FC-10".'),
+]
+InputOpt = Annotated[Optional[str], typer.Option("--input", "-i", help="The pattern's input size, e.g. 32x32x3.")]
+DefineOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--define", "-D", help="Bind a pattern variable or switch: -D N=2, -D POOL=0 (sweep: -D N=0..3).",
+                 metavar="NAME=VALUE"),
+]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Default settings for a pattern word: --set 'CONV(f=32)' --set 'FC(10)'.",
+                 metavar="WORD(ARGS)"),
+]
+
+
+def _pattern_source(spec: str | None, pattern: str | None, input: str | None, defines: list[str],
+                    settings: list[str]):
+    """The pattern to expand: --pattern, or a YAML spec with `pattern:` (which -D and --set refine)."""
+    from cnncalc import pattern as pattern_mod
+    from cnncalc.errors import Location, UsageError
+
+    for index, text in enumerate(defines, start=1):
+        State.sources[f"-D #{index}"] = text
+    for index, text in enumerate(settings, start=1):
+        State.sources[f"--set #{index}"] = text
+    if pattern is not None:
+        if spec is not None:
+            raise UsageError("give a SPEC file or --pattern, not both", Location(spec))
+        State.sources["<pattern>"] = pattern
+        if input is not None:
+            State.sources["--input"] = input
+        return pattern_mod.from_text(pattern, input=input, settings=settings, defines=defines)
+    if spec is None:
+        raise UsageError("give a SPEC file or --pattern", Location("cnncalc"),
+                         hint='e.g. cnncalc analyze --pattern "INPUT[32x32x3] -> CONV3-16 -> RELU -> FC-10"')
+    if input is not None:
+        raise UsageError("--input goes with --pattern; a spec file gives `input:`", Location("--input"))
+    text, shown = _load_source(spec)
+    from cnncalc import yamlsource
+
+    root = yamlsource.load(text, shown)
+    if not root.is_mapping or "pattern" not in root.value:
+        raise UsageError(f"{shown} has no `pattern:`; -D and --set apply to patterns", Location(shown),
+                         hint="analyze it without -D/--set, or give the network as `pattern:`")
+    source = pattern_mod.from_yaml(root, shown, text)
+    return source.with_settings(settings).with_bindings(pattern_mod.parse_defines(defines))
+
+
+def _spec_of(spec: str | None, pattern: str | None, input: str | None, defines: list[str] | None,
+             settings: list[str] | None):
+    """The spec from a file as it is, or from a pattern with its bindings and settings."""
+    from cnncalc.pipeline import parse
+
+    if not _uses_pattern(spec, pattern, input, defines, settings):
+        text, shown = _load_source(spec)
+        return parse(text, shown)
+    return _pattern_source(spec, pattern, input, defines or [], settings or []).spec()
+
+
+def _uses_pattern(spec, pattern, input, defines, settings) -> bool:
+    return spec is None or pattern is not None or input is not None or bool(defines) or bool(settings)
+
+
 @app.command()
 def analyze(
-    spec: SpecArg,
+    spec: OptionalSpecArg = None,
     format: FormatOpt = Format.table,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.momentum,
     count_bias: CountBiasOpt = False,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
         from cnncalc import report as report_mod
-        from cnncalc.pipeline import analyze_text
+        from cnncalc.pipeline import analyze_spec, analyze_text
 
-        text, shown = _load_source(spec)
-        analysis = analyze_text(text, shown, convention.value)
+        chosen = convention.value if convention else None
+        if _uses_pattern(spec, pattern, input, define, settings):
+            analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), chosen)
+        else:
+            text, shown = _load_source(spec)
+            analysis = analyze_text(text, shown, chosen)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
@@ -194,6 +284,134 @@ def _render(report, format: Format) -> None:
 
     writer = {Format.json: machine.to_json, Format.csv: machine.to_csv, Format.markdown: machine.to_markdown}
     sys.stdout.write(writer[format](report))
+
+
+class ExpandFormat(str, Enum):
+    text = "text"
+    yaml = "yaml"
+
+
+@app.command()
+def expand(
+    spec: OptionalSpecArg = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+    format: Annotated[ExpandFormat, typer.Option("--format", "-f", help="text (a list) or yaml (a spec).")] = (
+        ExpandFormat.text
+    ),
+) -> None:
+    """Print the layer list a pattern (or a spec's repeat blocks) expands to; --format yaml writes a spec
+    that `analyze` reads unchanged."""
+    with boundary():
+        from cnncalc import graph
+        from cnncalc.render import expansion
+
+        built = _spec_of(spec, pattern, input, define, settings)
+        model = graph.build(built)
+        if format is ExpandFormat.yaml:
+            if not expansion.is_chain(model):
+                from cnncalc.errors import Location, UsageError
+
+                raise UsageError("--format yaml writes a plain chain of layers; this model has branches or blocks",
+                                 Location(spec or "<pattern>"), hint="use the text format to list its layers")
+            bound = " ".join(define or [])
+            comment = f"Expanded by cnncalc {__version__} from {pattern or spec}" + (f"\nwith {bound}" if bound else "")
+            sys.stdout.write(expansion.to_yaml(model, comment))
+        else:
+            sys.stdout.write(expansion.to_text(model))
+
+
+class SweepFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class SortKey(str, Enum):
+    variant = "variant"
+    params = "params"
+    macs = "macs"
+    inference = "inference"
+    training = "training"
+
+
+class MemoryKind(str, Enum):
+    training = "training"
+    inference = "inference"
+
+
+@app.command()
+def sweep(
+    spec: OptionalSpecArg = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+    optionals: Annotated[bool, typer.Option("--optionals", help="Also try every '?' on and off (OPT1, OPT2...).")]
+    = False,
+    max_params: Annotated[Optional[str], typer.Option("--max-params", help="Keep variants with at most this many "
+                                                      "parameters (25M, 1.5k).")] = None,
+    max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Keep variants needing at most this "
+                                                      "memory (512MiB, 2GiB, 500MB).")] = None,
+    memory: Annotated[MemoryKind, typer.Option("--memory", help="Which memory --max-memory limits.")] = (
+        MemoryKind.training
+    ),
+    sort: Annotated[SortKey, typer.Option("--sort", help="Order of the rows.")] = SortKey.variant,
+    format: Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")] = SweepFormat.table,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.float32,
+    optimizer: OptimizerOpt = Optimizer.momentum,
+    count_bias: CountBiasOpt = False,
+) -> None:
+    """Analyse every combination of the variables' values (-D N=0..3 -D M=1,2,4): one row per variant with
+    its first error or its parameters, MACs and memory. Exit 0 when a variant is valid (and within the
+    budget), 1 when none is."""
+    with boundary():
+        from cnncalc import conventions
+        from cnncalc import report as report_mod
+        from cnncalc import sweep as sweep_mod
+        from cnncalc.render import sweep as render
+
+        source = _pattern_source(spec, pattern, input, define or [], settings or [])
+        if optionals:
+            source = _with_optionals(source)
+        budget = sweep_mod.Budget(
+            sweep_mod.parse_count(max_params) if max_params is not None else None,
+            sweep_mod.parse_bytes(max_memory) if max_memory is not None else None,
+            memory.value,
+        )
+        options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias)
+        chosen = conventions.get(convention.value if convention else source.convention or conventions.DEFAULT.name)
+        every = sweep_mod.run(source, chosen, options)
+        shown = sweep_mod.select(every, budget, sort.value)
+        if format is SweepFormat.json:
+            header = {"convention": chosen.name, "batch": batch, "dtype": dtype.value,
+                      "optimizer": optimizer.value}
+            sys.stdout.write(render.to_json(source.text, shown, every, budget, header))
+        elif format is SweepFormat.csv:
+            sys.stdout.write(render.to_csv(shown, budget))
+        else:
+            from rich.console import Console
+
+            Console(highlight=False).print(render.table(source.name, shown, every, budget))
+        if not any(budget.allows(v) if budget.given else v.valid for v in every):
+            raise typer.Exit(EXIT_INVALID)
+
+
+def _with_optionals(source):
+    """Every '?' not already bound tried both ways."""
+    from cnncalc import pattern as pattern_mod
+    from cnncalc.errors import Location
+
+    extra = {}
+    for index, node in enumerate(pattern_mod.optionals(source.ast), start=1):
+        name = f"OPT{index}"
+        if name not in source.bindings and pattern_mod.switch_word(node) not in source.bindings:
+            extra[name] = pattern_mod.Binding(name, (1, 0), Location("--optionals"), usage=True)
+    return source.with_bindings(extra)
 
 
 def main() -> None:
@@ -265,9 +483,7 @@ def lint(
         Optional[LintFormat],
         typer.Option("--format", "-f", help="Output format (default: github under GitHub Actions, else text)."),
     ] = None,
-    convention: Annotated[
-        Optional[ConventionName], typer.Option("--convention", "-c", help=ConventionOpt.__metadata__[0].help)
-    ] = None,
+    convention: ConventionOpt = None,
     select: Annotated[
         Optional[list[str]],
         typer.Option("--select", help="Only these rules: codes, prefixes (CNN3) or names; comma-separated."),

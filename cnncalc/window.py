@@ -325,14 +325,14 @@ def slide_notes(label: str, spatial: tuple[int, ...], slide: Slide, padding: obj
 
     notes = []
     rank = len(spatial)
-    for i, dropped in enumerate(slide.dropped):
-        if dropped:
-            notes.append(Note(
-                "CNN301",
-                f"{label}: the last {dropped} input {axis_name(rank, i)} position(s) of {spatial[i]} "
-                "are never covered by a window (output rounded down)",
-                "adjust padding, stride or input size so that (W - F + 2P)/S + 1 is whole",
-            ))
+    lost = [f"{dropped} of {spatial[i]} along the {axis_name(rank, i)}" for i, dropped in enumerate(slide.dropped) if dropped]
+    if lost:
+        notes.append(Note(
+            "CNN301",
+            f"{label}: output rounded down; the last input positions are never covered by a window "
+            f"({', '.join(lost)})",
+            "adjust padding, stride or input size so that (W - F + 2P)/S + 1 is whole",
+        ))
     if padding in SAME_WORDS and any(before != after for before, after in slide.pads):
         pads = ", ".join(f"{b}/{a}" for b, a in slide.pads)
         notes.append(Note(

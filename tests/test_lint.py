@@ -209,16 +209,17 @@ def test_lint_does_not_import_numpy():
     assert done.stderr.strip().endswith("False"), done.stderr
 
 
-def test_a_spec_can_name_its_convention_and_the_command_line_outranks_it(tmp_path):
+def test_a_specs_own_convention_is_used_and_the_command_line_outranks_it(tmp_path):
     spec = tmp_path / "alexnet224.yaml"
-    spec.write_text("# cnncalc: convention=pytorch\ninput: 224x224x3\nlayers:\n  - conv: {filters: 96, kernel: 11, stride: 4}\n")
+    spec.write_text("convention: pytorch\ninput: 224x224x3\nlayers:\n  - conv: {filters: 96, kernel: 11, stride: 4}\n")
     own = json.loads(lint("--format", "json", str(spec)).stdout)
     assert [(d["line"], d["code"]) for d in own] == [(4, "CNN301")]
     forced = json.loads(lint("--format", "json", "--convention", "strict", str(spec)).stdout)
     assert [(d["line"], d["code"]) for d in forced] == [(4, "CNN201")]
-    spec.write_text("input: 8x8x3  # cnncalc: convention=theano\nlayers: [relu]\n")
-    (unknown,) = json.loads(lint("--format", "json", str(spec)).stdout)
-    assert (unknown["line"], unknown["column"], unknown["code"]) == (1, 37, "CNN101")
+    (tmp_path / "pyproject.toml").write_text('[tool.cnncalc]\nconvention = "strict"\n')
+    configured = json.loads(runner.invoke(app, ["lint", "--format", "json", "--config",
+                                                str(tmp_path / "pyproject.toml"), str(spec)]).stdout)
+    assert [d["code"] for d in configured] == ["CNN301"]  # the spec's own convention outranks the config
 
 
 def test_ignore_file_suppresses_everywhere(tmp_path):

@@ -20,8 +20,6 @@ _SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\
 #: the key under which `# cnncalc: ignore-file[...]` codes are kept: they hold on every line.
 WHOLE_FILE = 0
 _ALL = frozenset({"*"})
-#: `# cnncalc: convention=pytorch`: the convention the spec was written for (the model's framework).
-_CONVENTION = re.compile(r"#\s*cnncalc:\s*convention\s*[=:]?\s*(?P<name>[A-Za-z0-9_-]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,33 +65,13 @@ def _located(diagnostic: Diagnostic, path: str) -> Diagnostic:
                       Location(path, loc.line, loc.col, loc.end_line, loc.end_col), diagnostic.hint)
 
 
-def file_convention(text: str, path: str) -> tuple[str | None, Diagnostic | None]:
-    """The convention a `# cnncalc: convention=NAME` comment names, or a finding when it names none."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _CONVENTION.search(line)
-        if match is None:
-            continue
-        name = match.group("name").lower()
-        if name in conventions.CONVENTIONS:
-            return name, None
-        col = match.start("name") + 1
-        return None, Diagnostic(
-            "error", "CNN101", f"unknown convention '{name}' in the cnncalc comment",
-            Location(path, number, col, number, col + len(name)), "use one of " + ", ".join(conventions.CONVENTIONS),
-        )
-    return None, None
-
-
 def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
     """Everything the analysis and the rules report, before selection and suppression."""
-    convention = options.convention
-    if options.file_conventions:
-        named, problem = file_convention(text, path)
-        if problem is not None:
-            return [problem]
-        convention = named or convention
     try:
-        analysis = analyze(graph.build(parse(text, path)), conventions.get(convention))
+        model = graph.build(parse(text, path))
+        # the spec's own `convention:` outranks [tool.cnncalc]; an explicit --convention outranks both
+        convention = (options.file_conventions and model.convention) or options.convention
+        analysis = analyze(model, conventions.get(convention))
     except CnnCalcError as error:
         return [Diagnostic.from_error(error)]
     subject = Subject(analysis, dataclasses.replace(options, convention=convention))

@@ -19,8 +19,8 @@ class LintOptions:
     #: which memory --max-memory limits: "infer" or "train".
     mode: str = "infer"
     optimizer: str = "momentum"
-    #: whether a file's `# cnncalc: convention=NAME` comment chooses its convention (not when
-    #: --convention was given on the command line).
+    #: whether a spec's own `convention:` chooses its convention (not when --convention was given on
+    #: the command line).
     file_conventions: bool = True
 
 
