@@ -148,34 +148,57 @@ BLOCKS = {
 }
 
 
+def _convention() -> dict[str, Any]:
+    from cnncalc.conventions import CONVENTIONS
+
+    return {"description": "the shape convention the model was written for (the command line's --convention "
+            "overrides it): " + ", ".join(CONVENTIONS), "type": "string", "pattern": any_case(CONVENTIONS)}
+
+
+def _input() -> dict[str, Any]:
+    return {
+        "description": "the input volume per sample: 'HxWxC' (e.g. 224x224x3), 'LxC', a number of units, or a mapping",
+        "anyOf": [
+            {"type": "string", "pattern": r"^\s*[0-9]+(\s*[xX]\s*[0-9]+){0,3}\s*$",
+             "description": "sizes joined by x, channels last"},
+            {"type": "integer", "minimum": 1, "description": "a vector of this many units"},
+            {
+                "type": "object",
+                "description": "named sizes",
+                "properties": {
+                    axis: {"description": f"the input's {axis}", "type": "integer", "minimum": 1}
+                    for axis in ("channels", "height", "width", "length", "depth", "units")
+                },
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
+#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern.py)
+LAYERS_KEYS = ("name", "description", "convention", "input", "defaults", "blocks", "layers")
+PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
+
+
 def spec_schema() -> dict[str, Any]:
     words = sorted(KINDS)
+    pattern_words = {w.upper(): KINDS[w] for w in words if KINDS[w].arity == 1}
+    per_word = {
+        word: {**_settings(kind, word, named=False),
+               "description": f"pattern specs: default settings of {word} in the pattern"}
+        for word, kind in sorted(pattern_words.items())
+    }
     return {
         "$schema": DRAFT,
         "title": "cnncalc spec",
-        "description": "A convolutional network for cnncalc: its input and its layers, front to back.",
+        "description": "A convolutional network for cnncalc: its input and its layers, front to back "
+        "(`layers:`), or a cs231n-style `pattern:`.",
         "type": "object",
         "properties": {
             "name": {"description": "the model's name in reports", "type": ["string", "number"]},
             "description": {"description": "free text about the model", "type": "string"},
-            "input": {
-                "description": "the input volume per sample: 'HxWxC' (e.g. 224x224x3), 'LxC', a number of "
-                "units, or a mapping",
-                "anyOf": [
-                    {"type": "string", "pattern": r"^\s*[0-9]+(\s*[xX]\s*[0-9]+){0,3}\s*$",
-                     "description": "sizes joined by x, channels last"},
-                    {"type": "integer", "minimum": 1, "description": "a vector of this many units"},
-                    {
-                        "type": "object",
-                        "description": "named sizes",
-                        "properties": {
-                            axis: {"description": f"the input's {axis}", "type": "integer", "minimum": 1}
-                            for axis in ("channels", "height", "width", "length", "depth", "units")
-                        },
-                        "additionalProperties": False,
-                    },
-                ],
-            },
+            "convention": _convention(),
+            "input": _input(),
             "defaults": {
                 "description": "settings every layer of a type starts from, e.g. conv: {stride: 1, padding: 1}",
                 "type": "object",
@@ -184,13 +207,27 @@ def spec_schema() -> dict[str, Any]:
             },
             "blocks": BLOCKS,
             "layers": {"description": "the layers, front to back", "$ref": "#/definitions/layers"},
+            "pattern": {"description": "the network as a pattern, e.g. INPUT -> [[CONV -> RELU]*2 -> POOL]*3 "
+                        "-> FC(10) (docs/pattern.md)", "type": "string"},
+            "vars": {"description": "values of the pattern's variables, e.g. {N: 2, M: 3}", "type": "object",
+                     "additionalProperties": {"type": ["integer", "string"]}},
+            **per_word,
         },
-        "required": ["input", "layers"],
         "additionalProperties": False,
-        # without `blocks:` every name in the layers must be a layer type or a construct
-        "if": {"not": {"required": ["blocks"]}},
-        "then": {"properties": {"layers": {"description": "the layers (no blocks: known names only)",
-                                           "$ref": "#/definitions/closed_layers"}}},
+        "allOf": [
+            {
+                # a `pattern:` spec has no layers or blocks; a `layers:` spec has no pattern words
+                "if": {"required": ["pattern"]},
+                "then": {"propertyNames": {"anyOf": [{"enum": list(PATTERN_KEYS)}, {"enum": list(per_word)}]}},
+                "else": {"required": ["input", "layers"], "propertyNames": {"enum": list(LAYERS_KEYS)}},
+            },
+            {
+                # without `blocks:` every name in the layers must be a layer type or a construct
+                "if": {"not": {"required": ["blocks"]}},
+                "then": {"properties": {"layers": {"description": "the layers (no blocks: known names only)",
+                                                   "$ref": "#/definitions/closed_layers"}}},
+            },
+        ],
         "definitions": {
             "layers": _layer_list("#/definitions/layers", open_names=True),
             "closed_layers": _layer_list("#/definitions/closed_layers", open_names=False),

@@ -58,7 +58,8 @@ def test_every_property_is_described_and_every_object_is_closed():
             # a layer item in a spec with `blocks:` may also name a block (its arguments are free-form)
             assert node.get("additionalProperties") is False or path[:2] == ("definitions", "layers"), path
         elif node.get("type") == "object":
-            assert "properties" not in node and ("block" in node.get("description", "") or path[-1] == 1), path
+            assert "properties" not in node and (
+                "block" in node.get("description", "") or path[-1] in (1, "vars")), path
 
 
 def test_every_kind_and_key_is_covered():
@@ -108,10 +109,26 @@ def test_broken_specs_are_rejected_where_a_schema_can_tell(validator, path):
         {"input": "224x224", "layers": ["relu"], "author": "me"},
         {"input": {"channels": 3, "rows": 5}, "layers": ["relu"]},
         {"input": "224x224x3", "layers": ["softmaxx"]},
+        {"input": "224x224x3", "layers": ["relu"], "convention": "theano"},
+        {"input": "224x224x3", "layers": ["relu"], "pattern": "INPUT -> FC(10)"},
+        {"input": "224x224x3", "layers": ["relu"], "CONV": {"filters": 8}},
+        {"input": "32x32x3", "pattern": "INPUT -> CONV -> FC(10)", "CONV": {"strides": 2}},
     ],
 )
 def test_schema_rejects_broken_structures(validator, document):
     assert list(validator.iter_errors(document))
+
+
+def test_schema_accepts_pattern_specs(validator):
+    document = yaml.safe_load("""
+    name: cs231n pattern
+    convention: pytorch
+    input: 32x32x3
+    pattern: INPUT -> [[CONV -> RELU]*N -> POOL]*M -> FC(10)
+    vars: {N: 2, M: 3}
+    CONV: {filters: 32, kernel: 3, padding: 1}
+    """)
+    assert not list(validator.iter_errors(document))
 
 
 def test_schema_accepts_the_spellings_cnncalc_accepts(validator):

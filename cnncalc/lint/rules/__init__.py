@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cnncalc.lint.rule import Rule
-from cnncalc.lint.rules import budgets, design, reported
+from cnncalc.lint.rules import budgets, design, pattern, reported
 
-RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *design.RULES, *budgets.RULES),
+RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *budgets.RULES),
                                                     key=lambda r: r.code)}
 
 
