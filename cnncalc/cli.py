@@ -137,11 +137,17 @@ def _emit_diagnostics(diagnostics) -> None:
     """Errors in full (source line, caret, help); warnings one line each, repeats of a line counted once."""
     from cnncalc.render.diagnostics import concise, full
 
+    from cnncalc.diagnostics import ignored_codes, suppressions
+
     seen: dict[tuple, int] = {}
+    ignored = {path: suppressions(text) for path, text in State.sources.items()}
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key()):
         if diagnostic.severity == "error":
             _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
             continue
+        codes = ignored_codes(diagnostic, ignored.get(diagnostic.loc.path, {}))
+        if "*" in codes or diagnostic.code in codes:
+            continue  # the spec's `# cnncalc: ignore[...]` comments hold for analyze too
         key = (diagnostic.loc.path, diagnostic.loc.line, diagnostic.loc.col, diagnostic.code)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] == 1:

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
 from cnncalc import conventions, graph
 from cnncalc.analysis import analyze
-from cnncalc.diagnostics import Diagnostic
+from cnncalc.diagnostics import WHOLE_FILE, Diagnostic, ignored_codes, suppressions  # noqa: F401  (re-exported)
 from cnncalc.errors import CnnCalcError, Location
 from cnncalc.lint.options import LintOptions, enabled, matches
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.lint.subject import Subject
 from cnncalc.pipeline import parse
-
-#: `# cnncalc: ignore[CNN303, CNN305]` (or bare `# cnncalc: ignore` for every rule) on a line.
-_SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-#: the key under which `# cnncalc: ignore-file[...]` codes are kept: they hold on every line.
-WHOLE_FILE = 0
-_ALL = frozenset({"*"})
-
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
@@ -29,29 +21,8 @@ class FileResult:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def suppressions(text: str) -> dict[int, frozenset[str]]:
-    """Line -> codes ignored on it. A comment alone on a line also covers the next line;
-    `# cnncalc: ignore-file[...]` covers every line (key WHOLE_FILE)."""
-    found: dict[int, frozenset[str]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _SUPPRESS.search(line)
-        if match is None:
-            continue
-        codes = match.group("codes")
-        words = _ALL if codes is None else frozenset(c.strip() for c in codes.split(",") if c.strip())
-        if match.group("file"):
-            targets: tuple[int, ...] = (WHOLE_FILE,)
-        elif line.lstrip().startswith("#"):
-            targets = (number, number + 1)
-        else:
-            targets = (number,)
-        for target in targets:
-            found[target] = found.get(target, frozenset()) | words
-    return found
-
-
 def _suppressed(diagnostic: Diagnostic, ignored: dict[int, frozenset[str]]) -> bool:
-    words = ignored.get(diagnostic.loc.line, frozenset()) | ignored.get(WHOLE_FILE, frozenset())
+    words = ignored_codes(diagnostic, ignored)
     name = fallback(diagnostic.code).name
     return "*" in words or any(matches(w, diagnostic.code, name) for w in words)
 
