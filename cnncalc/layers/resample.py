@@ -20,7 +20,6 @@ from cnncalc.layers.base import (
     per_axis,
     register,
 )
-from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 #: interpolation modes and the number of spatial axes each one works on (None: any).
