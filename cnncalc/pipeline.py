@@ -43,8 +43,7 @@ def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
 
 def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:
     """`convention` None means the spec's own `convention:`, or strict."""
-    model = graph.build(parse(text, path))
-    return analyze(model, conventions.get(convention or model.convention or conventions.DEFAULT.name))
+    return analyze_spec(parse(text, path), convention)
 
 
 def analyze_file(path: str, convention: str | None = None) -> Analysis:
