@@ -32,13 +32,18 @@ def display_path(path: str) -> str:
 
 
 def parse(text: str, path: str) -> spec.Spec:
-    return spec.parse_spec(yamlsource.load(text, path), path)
+    return spec.parse_spec(yamlsource.load(text, path), path, text)
+
+
+def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
+    """`convention` None means the spec's own `convention:`, or strict."""
+    model = graph.build(parsed)
+    return analyze(model, conventions.get(convention or model.convention or conventions.DEFAULT.name))
 
 
 def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:
     """`convention` None means the spec's own `convention:`, or strict."""
-    model = graph.build(parse(text, path))
-    return analyze(model, conventions.get(convention or model.convention or conventions.DEFAULT.name))
+    return analyze_spec(parse(text, path), convention)
 
 
 def analyze_file(path: str, convention: str | None = None) -> Analysis:
