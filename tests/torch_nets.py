@@ -25,8 +25,10 @@ _BN = {0: nn.BatchNorm1d, 1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3
 
 def _pad(p, kernel, dilation, stride):
     pad = p["padding"]
-    if pad == "valid":
+    if pad is None or pad == "valid":
         return 0
+    if isinstance(pad, str) and pad != "same":
+        raise Unsupported(f"padding '{pad}'")
     if pad == "same":
         k = kernel if isinstance(kernel, int) else kernel[0]
         d = dilation if isinstance(dilation, int) else dilation[0]
@@ -55,6 +57,9 @@ def _module(result: LayerResult) -> nn.Module | str:
     if kind == "flatten":
         return nn.Flatten()
     if kind == "pool":
+        if p.get("ignore_border") is not None:
+            raise Unsupported("Theano's ignore_border")
+        p = {**p, "ceil": bool(p["ceil"])}
         if p["mode"] == "max":
             pad = _pad(p, p["kernel"], p["dilation"], 1)
             return _MAX[x.rank](p["kernel"], p["stride"], pad, p["dilation"], ceil_mode=p["ceil"])
