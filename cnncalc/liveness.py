@@ -111,10 +111,10 @@ def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: Memor
 
 
 class _Run:
-    def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int):
+    def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = ()):
         self.results = analysis.results
         self.ctx = ctx
-        self.rules = rules(analysis, ctx)
+        self.rules = found or rules(analysis, ctx)
         self.ledger = _Ledger(base)
         self.storage_of: list[int] = []
         self.storages: dict[int, _Storage] = {}
@@ -122,6 +122,7 @@ class _Run:
         self.saved_bytes = [0] * len(self.results)
         self.gradient_bytes = [0] * len(self.results)
         self.needs_grad = [False] * len(self.results)
+        self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
         self.scratch = 0
         self._assign_storages()
 
@@ -183,6 +184,7 @@ class _Run:
             saved |= {self.storage_of[i] for i in node.inputs}
         if rule.saves_output:
             saved.add(self.storage_of[index])
+        self.saved_by[index] = tuple(saved)
         for storage_id in saved:
             self.storages[storage_id].savers.add(index)
             if storage_id not in first_saver:
@@ -260,10 +262,9 @@ class _Run:
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
         self.ledger.free(rule.extra_saved)
-        for storage_id, storage in self.storages.items():
-            if index in storage.savers:
-                storage.savers.discard(index)
-                self._release(storage_id)
+        for storage_id in self.saved_by[index]:
+            self.storages[storage_id].savers.discard(index)
+            self._release(storage_id)
 
     def layers(self) -> tuple[LayerMemory, ...]:
         return tuple(
@@ -272,10 +273,11 @@ class _Run:
         )
 
 
-def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes: int, step_temporaries: int) -> Simulation:
+def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes: int, step_temporaries: int,
+             found: tuple[MemoryRule, ...] = ()) -> Simulation:
     """One forward, backward and optimizer step on top of `resident` bytes (params, buffers,
-    optimizer state). `param_bytes` sizes the parameter gradients."""
-    run = _Run(analysis, ctx, resident)
+    optimizer state). `param_bytes` sizes the parameter gradients; `found` are the rules if known."""
+    run = _Run(analysis, ctx, resident, found)
     run.forward(training=True)
     saved = sum(run.saved_bytes)
     run.backward(param_bytes)

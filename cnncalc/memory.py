@@ -202,7 +202,7 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     buffers_bytes = sum(rule.buffer_bytes for rule in rules)
     optimizer_bytes = optimizer_state_bytes(optimizer, tensors, pb)
     temporaries = step_temporaries(optimizer, tensors, pb, device)
-    train = liveness.training(analysis, ctx, params_bytes + buffers_bytes + optimizer_bytes, pb, temporaries)
+    train = liveness.training(analysis, ctx, params_bytes + buffers_bytes + optimizer_bytes, pb, temporaries, rules)
     infer = liveness.inference(analysis, replace(ctx, training=False), params_bytes + buffers_bytes)
     overhead = None
     if device == "cuda":
