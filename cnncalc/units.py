@@ -24,3 +24,30 @@ def binary(n: int | float) -> str:
 
 def exact(n: int) -> str:
     return f"{n:,}"
+
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+}
+
+
+def parse_bytes(text: str) -> int:
+    """'4GiB' -> 4294967296. Binary for KiB/MiB/GiB/TiB and bare K/M/G/T, decimal for KB/MB/GB/TB.
+
+    Raises ValueError with a readable message for anything else.
+    """
+    cleaned = text.strip().lower().replace(" ", "").replace("_", "")
+    digits = cleaned.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = cleaned[len(digits):]
+    try:
+        value = float(digits)
+    except ValueError:
+        raise ValueError(f"cannot read the size {text!r}") from None
+    if unit not in _SIZE_UNITS:
+        raise ValueError(f"unknown unit {unit!r} in {text!r}")
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError(f"the size {text!r} must be positive")
+    return int(value * _SIZE_UNITS[unit])

@@ -15,11 +15,29 @@ class Elementwise(LayerKind):
         (x,) = inputs
         return Inference(output=x)
 
+    def forward(self, p, inputs, run):
+        """Writes into the input when no later layer reads it (the textbook model's in-place rule)."""
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        out = x if run.overwritable[0] else x.copy()
+        self.apply(out)
+        return Step(out)
+
+    def apply(self, x) -> None:
+        """Transform `x` in place."""
+        raise NotImplementedError
+
 
 @register
 class Relu(Elementwise):
     name = "relu"
     summary = "max(0, x)"
+
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.maximum(x, 0, out=x)
 
 
 @register
@@ -27,17 +45,44 @@ class Sigmoid(Elementwise):
     name = "sigmoid"
     summary = "1 / (1 + exp(-x))"
 
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.negative(x, out=x)
+        with np.errstate(over="ignore"):  # exp(88+) is inf in float32 and 1 / (1 + inf) is the right 0
+            np.exp(x, out=x)
+        x += 1
+        np.reciprocal(x, out=x)
+
 
 @register
 class Tanh(Elementwise):
     name = "tanh"
     summary = "hyperbolic tangent"
 
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.tanh(x, out=x)
+
 
 @register
 class Softmax(Elementwise):
     name = "softmax"
     summary = "normalised exponentials over the channels"
+
+    def apply(self, x) -> None:
+        """Over the last (channel) axis, shifted by the maximum so exp cannot overflow."""
+        import numpy as np
+
+        x -= x.max(axis=-1, keepdims=True)
+        np.exp(x, out=x)
+        x /= x.sum(axis=-1, keepdims=True)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """The per-position maximum, then the per-position sum (one value per position each)."""
+        (x,) = inputs
+        return batch * x.numel // x.channels
 
 
 @register
@@ -46,3 +91,11 @@ class Dropout(Elementwise):
     shorthand = "rate"
     summary = "zeroes a fraction of activations while training; identity at inference"
     params = (Param("rate", fraction, 0.5, "fraction of activations dropped"),)
+
+    #: identity at inference: the output is the input itself.
+    forward_view = True
+
+    def forward(self, p, inputs, run):
+        from cnncalc.forward import Step
+
+        return Step(inputs[0])
