@@ -62,21 +62,6 @@ def im2col(view: np.ndarray) -> np.ndarray:
     return cols.reshape(rows, -1)
 
 
-def im2col_elements(batch: int, out_spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
-                    channels: int) -> int:
-    """Elements `im2col` allocates for such a window (0 when the matrix is a view of the input)."""
-    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
-        return 0
-    return batch * prod(out_spatial) * prod(kernel) * channels
-
-
-def padded_elements(batch: int, spatial: tuple[int, ...], pads: tuple[tuple[int, int], ...], channels: int) -> int:
-    """Elements of `pad_spatial`'s copy (0 when there is no padding)."""
-    if not any(before or after for before, after in pads):
-        return 0
-    return batch * prod(w + before + after for w, (before, after) in zip(spatial, pads)) * channels
-
-
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """`a @ b` (stacked over leading axes as numpy does) and the multiply-accumulates it executed:
     rows x inner x columns for every matrix in the stack."""

@@ -15,7 +15,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from cnncalc import __version__
-from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError, UsageError
+from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError, Location, UsageError
 
 app = typer.Typer(
     name="cnncalc",
@@ -239,15 +239,15 @@ def _max_memory(text: str | None) -> int:
     try:
         return parse_bytes(text)
     except ValueError as error:
-        raise UsageError(f"--max-memory: {error}", hint="write a size such as 4GiB, 512MiB or 2GB",
-                         code="CNN601") from None
+        raise UsageError(f"--max-memory: {error}", Location("cnncalc"),
+                         hint="write a size such as 4GiB, 512MiB or 2GB", code="CNN601") from None
 
 
 def _need_numpy() -> None:
     import importlib.util
 
     if importlib.util.find_spec("numpy") is None:
-        raise UsageError("cnncalc verify needs numpy, which is not installed",
+        raise UsageError("cnncalc verify needs numpy, which is not installed", Location("cnncalc"),
                          hint='install it with pip install "cnncalc[verify]"', code="CNN602")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import prod
 from typing import Any
 
 from cnncalc.conventions import Convention
@@ -70,3 +71,21 @@ class Step:
 
     output: Any
     macs: int = 0
+
+
+# element counts of the forwards' working copies, for the plan (no numpy needed)
+
+
+def im2col_elements(batch: int, out_spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                    channels: int) -> int:
+    """Elements `arrays.im2col` allocates for such a window (0 when the matrix is a view of the input)."""
+    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+        return 0
+    return batch * prod(out_spatial) * prod(kernel) * channels
+
+
+def padded_elements(batch: int, spatial: tuple[int, ...], pads: tuple[tuple[int, int], ...], channels: int) -> int:
+    """Elements of `arrays.pad_spatial`'s copy (0 when there is no padding)."""
+    if not any(before or after for before, after in pads):
+        return 0
+    return batch * prod(w + before + after for w, (before, after) in zip(spatial, pads)) * channels

@@ -107,7 +107,8 @@ def oracle_pool(node, x, w, convention):
     # explicit padding otherwise (asymmetric 'same', and pool3d refuses an unpadded input under the kernel)
     native = p["ceil"] and p["padding"] != "same" and all(b == a for b, a in pads)
     # PyTorch's pool3d refuses an input smaller than the window even when padding makes it fit
-    assume(not (native and rank == 3 and any(w < k for w, k in zip(x.shape[2:], kernel))))
+    if native and rank == 3 and any(w < k for w, k in zip(x.shape[2:], kernel)):
+        assume(False)
     padding = [b for b, _ in pads] if native else 0
     is_max = p["mode"] == "max"
     x = x if native else torch_pad(x, pads, -np.inf if is_max else 0.0)

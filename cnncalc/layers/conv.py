@@ -121,7 +121,7 @@ class Conv(LayerKind):
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""
-        from cnncalc.arrays import im2col_elements, padded_elements
+        from cnncalc.forward import im2col_elements, padded_elements
 
         (x,) = inputs
         kernel, stride, dilation, pads = self._geometry(p, x, ctx.convention)

@@ -114,7 +114,7 @@ class Pool(LayerKind):
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """The padded copy, and for averages the per-position divisors."""
-        from cnncalc.arrays import padded_elements
+        from cnncalc.forward import padded_elements
 
         (x,) = inputs
         kernel, stride, dilation, pads, ceil, extra = self._geometry(p, x, ctx.convention)
