@@ -53,30 +53,45 @@ def _flooring(convention: Convention) -> Convention:
     return dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
 
 
-def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention) -> Inference:
-    return node.kind.infer(node.params, inputs, Context(convention, node.label))
+def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention, names: tuple[str, ...] = ()) -> Inference:
+    return node.kind.infer(node.params, inputs, Context(convention, node.label, names))
 
 
-def propagate(graph: Graph, convention: Convention, stop: int | None = None, input_shape: Shape | None = None):
-    """Yield (node, input shapes, inference or error) front to back; the error ends the walk."""
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One node of a propagation: its inference (None if it could not be made) and its error, if any."""
+
+    node: Node
+    inputs: tuple[Shape, ...]
+    inference: Inference | None
+    error: CnnCalcError | None = None
+
+
+def propagate(graph: Graph, convention: Convention, input_shape: Shape | None = None):
+    """Yield a `Step` per node, front to back. A non-integral size is reported and propagation goes
+    on with the size rounded down; any other error ends the walk."""
     shapes: list[Shape] = [input_shape or graph.input]
     floor = _flooring(convention)
-    for node in graph.nodes[1 : None if stop is None else stop + 1]:
+    for node in graph.nodes[1:]:
         inputs = tuple(shapes[i] for i in node.inputs)
+        names = tuple(graph.nodes[i].name for i in node.inputs)
         try:
-            inference = _infer(node, inputs, convention)
+            step = Step(node, inputs, _infer(node, inputs, convention, names))
         except NonIntegralError as error:
-            inference = _infer(node, inputs, floor)
-            yield node, inputs, error
+            try:
+                step = Step(node, inputs, _infer(node, inputs, floor, names), error)
+            except CnnCalcError as worse:
+                yield Step(node, inputs, None, worse)
+                return
         except CnnCalcError as error:
-            yield node, inputs, error
+            yield Step(node, inputs, None, error)
             return
-        shapes.append(inference.output)
-        yield node, inputs, inference
+        shapes.append(step.inference.output)
+        yield step
 
 
 def _fits_everywhere(graph: Graph, convention: Convention, shape: Shape) -> bool:
-    return all(not isinstance(r, CnnCalcError) for _, _, r in propagate(graph, convention, input_shape=shape))
+    return all(step.error is None for step in propagate(graph, convention, input_shape=shape))
 
 
 def fitting_input(graph: Graph, convention: Convention, axis: int) -> Shape | None:
@@ -103,32 +118,47 @@ def _locate(error: CnnCalcError, node: Node) -> CnnCalcError:
     return error
 
 
-def _input_hint(graph: Graph, convention: Convention, error: NonIntegralError) -> str:
+def _with_network_input(graph: Graph, convention: Convention, error: NonIntegralError) -> NonIntegralError:
     candidate = fitting_input(graph, convention, error.axis_index)
-    if candidate is None or candidate.spatial == graph.input.spatial:
-        return ""
-    return f"a network input of {candidate} makes every layer fit; "
+    if candidate is not None:
+        error.hint = error.compose_hint(str(candidate))
+    return error
+
+
+#: Consequences of a first non-integral size: later sizes were computed from a rounded-down
+#: value, so their own rounding problems are echoes, not separate findings.
+_ECHO_CODES = frozenset({"CNN201", "CNN301"})
+
+
+def _warnings(step: Step, recovering: bool) -> list[Diagnostic]:
+    return [
+        Diagnostic("warning", note.code, note.message, step.node.loc, note.hint)
+        for note in step.inference.notes
+        if not (recovering and note.code in _ECHO_CODES)
+    ]
 
 
 def analyze(graph: Graph, convention: Convention) -> Analysis:
     results: list[LayerResult] = []
     diagnostics: list[Diagnostic] = []
-    for node, inputs, outcome in propagate(graph, convention):
-        if isinstance(outcome, CnnCalcError):
-            error = _locate(outcome, node)
-            if isinstance(error, NonIntegralError) and not any(
-                d.code == error.code for d in diagnostics
-            ):
-                error.hint = _input_hint(graph, convention, error) + error.hint
-            diagnostics.append(Diagnostic.from_error(error))
-            continue
-        results.append(LayerResult(node, inputs, outcome))
-        diagnostics.extend(
-            Diagnostic("warning", note.code, note.message, node.loc, note.hint) for note in outcome.notes
-        )
+    recovering = False
+    for step in propagate(graph, convention):
+        error = step.error
+        if isinstance(error, NonIntegralError):
+            if not recovering:
+                _locate(error, step.node)
+                diagnostics.append(Diagnostic.from_error(_with_network_input(graph, convention, error)))
+            recovering = True
+        elif error is not None:
+            diagnostics.append(Diagnostic.from_error(_locate(error, step.node)))
+        if step.inference is None:
+            break
+        results.append(LayerResult(step.node, step.inputs, step.inference))
+        if step.inference.notes:
+            diagnostics.extend(_warnings(step, recovering or error is not None))
     input_node = graph.nodes[0]
     first = LayerResult(input_node, (), Inference(graph.input))
     return Analysis(graph, convention, (first, *results), tuple(diagnostics))
 
 
-__all__ = ["Analysis", "LayerResult", "analyze", "format_fraction", "propagate"]
+__all__ = ["Analysis", "LayerResult", "Step", "analyze", "format_fraction", "propagate"]

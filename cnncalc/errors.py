@@ -72,6 +72,12 @@ class ParseError(CnnCalcError):
     code = "CNN002"
 
 
+class UnsafeYamlError(ParseError):
+    """YAML cnncalc refuses to read: aliases, non-standard tags, absurd nesting or size."""
+
+    code = "CNN005"
+
+
 class SpecError(CnnCalcError):
     """The YAML is well formed but does not describe a valid spec (unknown keys, wrong types...)."""
 

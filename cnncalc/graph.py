@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
 from cnncalc.errors import LimitError, Location, SpecError
-from cnncalc.layers import LayerKind
+from cnncalc.layers import KINDS, LayerKind
 from cnncalc.shapes import Shape
 from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec
 
@@ -30,6 +31,8 @@ class Node:
     loc: Location
     #: names of the enclosing blocks, outermost first (for indented tables).
     block: tuple[str, ...] = ()
+    #: what each enclosing block is: a block's name from `blocks:`, "branch" or "shortcut".
+    block_kinds: tuple[str, ...] = ()
 
     @property
     def type(self) -> str:
@@ -48,14 +51,22 @@ class Graph:
     path: str = "<spec>"
 
 
+def _size(item: Item) -> int:
+    if isinstance(item, RepeatSpec):
+        return item.times * count_layers(item.body)
+    if isinstance(item, ResidualSpec):
+        return count_layers(item.body) + count_layers(item.shortcut) + 1
+    if isinstance(item, MergeSpec):
+        return sum(count_layers(branch) for branch in item.branches) + 1
+    if isinstance(item, BlockUse):
+        return count_layers(item.body)
+    return 1
+
+
 def count_layers(items: tuple[Item, ...]) -> int:
     total = 0
     for item in items:
-        if isinstance(item, RepeatSpec):
-            inner = count_layers(item.body)
-            total += item.times * inner
-        else:
-            total += 1
+        total += _size(item)
         if total > MAX_LAYERS:
             raise LimitError(
                 f"the spec expands to more than {MAX_LAYERS:,} layers",
@@ -65,46 +76,102 @@ def count_layers(items: tuple[Item, ...]) -> int:
     return total
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """Where a layer sits: the enclosing blocks' names and kinds, and the repeat suffix."""
+
+    path: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    suffix: str = ""
+
+    def enter(self, name: str, kind: str) -> _Scope:
+        return _Scope((*self.path, name), (*self.kinds, kind), "")
+
+    def full(self, local: str) -> str:
+        return "/".join((*self.path, local))
+
+
 class _Builder:
+    """Walks the spec tree, naming every layer inside its scope (`inception3a/branch2/conv1`)
+    and wiring each node to the node(s) it reads."""
+
     def __init__(self, spec: Spec):
         self.nodes: list[Node] = [Node(0, "input", None, {}, (), spec.input_loc)]
-        self.counters: dict[str, int] = {}
+        #: per scope: how many unnamed things of each kind it holds so far (conv1, conv2, branch1 ...).
+        self.counters: dict[tuple[str, ...], dict[str, int]] = {}
         self.names: dict[str, Location] = {"input": spec.input_loc}
 
-    def _name(self, layer: LayerSpec, suffix: str) -> str:
-        if layer.name is not None:
-            name = layer.name + suffix
-        else:
-            kind = layer.kind.name
-            self.counters[kind] = self.counters.get(kind, 0) + 1
-            name = f"{kind}{self.counters[kind]}"
+    def _counted(self, scope: _Scope, word: str) -> str:
+        counters = self.counters.setdefault(scope.path, {})
+        counters[word] = counters.get(word, 0) + 1
+        return f"{word}{counters[word]}"
+
+    def _local(self, given: str | None, word: str, scope: _Scope) -> str:
+        return given + scope.suffix if given is not None else self._counted(scope, word)
+
+    def _claim(self, name: str, loc: Location) -> str:
         if name in self.names:
             first = self.names[name]
             raise SpecError(
                 f"two layers are named '{name}' (the first at line {first.line})",
-                layer.loc,
+                loc,
                 hint="layer names must be unique; rename one (inside `repeat:` a number is appended)",
                 code="CNN106",
             )
-        self.names[name] = layer.loc
+        self.names[name] = loc
         return name
 
-    def add(self, layer: LayerSpec, suffix: str, block: tuple[str, ...]) -> None:
+    def _node(self, local: str, kind: LayerKind, params: dict, inputs: tuple[int, ...], loc: Location,
+              scope: _Scope) -> int:
         index = len(self.nodes)
-        node = Node(index, self._name(layer, suffix), layer.kind, layer.params, (index - 1,), layer.loc, block)
-        self.nodes.append(node)
+        name = self._claim(scope.full(local), loc)
+        self.nodes.append(Node(index, name, kind, params, inputs, loc, scope.path, scope.kinds))
+        return index
 
-    def walk(self, items: tuple[Item, ...], suffix: str = "", block: tuple[str, ...] = ()) -> None:
+    def add(self, layer: LayerSpec, current: int, scope: _Scope) -> int:
+        local = self._local(layer.name, layer.kind.name, scope)
+        return self._node(local, layer.kind, layer.params, (current,), layer.loc, scope)
+
+    def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:
+        main = self.walk(item.body, current, scope)
+        short = current
+        if item.shortcut:
+            short = self.walk(item.shortcut, current, scope.enter(self._counted(scope, "shortcut"), "shortcut"))
+        local = self._local(item.name, "add", scope)
+        return self._node(local, KINDS["add"], {}, (main, short), item.loc, scope)
+
+    def merge(self, item: MergeSpec, current: int, scope: _Scope) -> int:
+        ends = tuple(
+            self.walk(branch, current, scope.enter(self._counted(scope, "branch"), "branch"))
+            for branch in item.branches
+        )
+        local = self._local(item.name, item.kind, scope)
+        return self._node(local, KINDS[item.kind], {}, ends, item.loc, scope)
+
+    def use(self, item: BlockUse, current: int, scope: _Scope) -> int:
+        local = self._local(item.name, item.block, scope)
+        self._claim(scope.full(local), item.loc)
+        return self.walk(item.body, current, scope.enter(local, item.block))
+
+    def walk(self, items: tuple[Item, ...], current: int, scope: _Scope) -> int:
+        """Append the nodes of `items` reading from node `current`; return the last one's index."""
         for item in items:
             if isinstance(item, RepeatSpec):
                 for i in range(1, item.times + 1):
-                    self.walk(item.body, f"{suffix}_{i}", block)
+                    current = self.walk(item.body, current, _Scope(scope.path, scope.kinds, f"{scope.suffix}_{i}"))
+            elif isinstance(item, ResidualSpec):
+                current = self.residual(item, current, scope)
+            elif isinstance(item, MergeSpec):
+                current = self.merge(item, current, scope)
+            elif isinstance(item, BlockUse):
+                current = self.use(item, current, scope)
             else:
-                self.add(item, suffix, block)
+                current = self.add(item, current, scope)
+        return current
 
 
 def build(spec: Spec) -> Graph:
     count_layers(spec.items)
     builder = _Builder(spec)
-    builder.walk(spec.items)
+    builder.walk(spec.items, 0, _Scope())
     return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path)

@@ -37,6 +37,10 @@ class Row:
     inplace: bool
     loc: Location
     block: tuple[str, ...] = ()
+    #: what each enclosing block is (a name from the spec's `blocks:`, "branch" or "shortcut").
+    block_kinds: tuple[str, ...] = ()
+    #: names of the layers this one reads (the previous layer in a chain; several for merges).
+    input_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class Report:
                     "params_formula": r.params_formula,
                     "line": r.loc.line,
                     "column": r.loc.col,
+                    "inputs": list(r.input_names),
                 }
                 for r in self.rows
             ],
@@ -110,7 +115,7 @@ class Report:
         }
 
 
-def _row(result: LayerResult, count_bias: bool) -> Row:
+def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> Row:
     node, inf = result.node, result.inference
     inplace = node.kind is not None and node.kind.inplace
     return Row(
@@ -127,6 +132,8 @@ def _row(result: LayerResult, count_bias: bool) -> Row:
         inplace=inplace,
         loc=node.loc,
         block=node.block,
+        block_kinds=node.block_kinds,
+        input_names=names,
     )
 
 
@@ -147,7 +154,10 @@ def _peak_layer(analysis: Analysis) -> int:
 
 
 def build(analysis: Analysis, options: Options) -> Report:
-    rows = tuple(_row(r, options.count_bias) for r in analysis.results)
+    nodes = analysis.graph.nodes
+    rows = tuple(
+        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs)) for r in analysis.results
+    )
     totals = Totals(
         params=sum(r.params for r in rows),
         buffers=sum(r.buffers for r in rows),

@@ -10,13 +10,15 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from cnncalc import blocks as graph_constructs
+from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
 from cnncalc.errors import Location, SpecError
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
-TOP_LEVEL_KEYS = ("name", "description", "input", "defaults", "layers")
+TOP_LEVEL_KEYS = ("name", "description", "input", "defaults", "layers", "blocks")
 MAX_REPEAT = 100_000
 
 
@@ -38,7 +40,7 @@ class RepeatSpec:
     loc: Location
 
 
-Item = LayerSpec | RepeatSpec
+Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | BlockUse
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +66,9 @@ def _unknown_key(key: str, loc: Location, allowed: tuple[str, ...], where: str) 
     )
 
 
-def _mapping(node: YNode, what: str) -> dict[str, YNode]:
+def _mapping(node: YNode, what: str, example: str = "key: value") -> dict[str, YNode]:
     if not node.is_mapping:
-        raise SpecError(f"{what} must be a mapping of keys to values", node.loc)
+        raise SpecError(f"{what} must be a mapping of keys to values", node.loc, hint=f"write it as {example}")
     return node.value
 
 
@@ -76,11 +78,11 @@ def _mapping(node: YNode, what: str) -> dict[str, YNode]:
 
 def _shape_from_text(node: YNode) -> Shape:
     parts = str(node.value).lower().replace(" ", "").split("x")
-    if not 1 <= len(parts) <= 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+    if len(parts) not in (3, 4) or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise SpecError(
             f"cannot read the input size {node.text!r}",
             node.loc,
-            hint='write "HxWxC" such as "224x224x3", "LxC" for sequences, or a mapping {channels, height, width}',
+            hint='write "HxWxC" such as "224x224x3" (or "DxHxWxC"); for a sequence use {channels: C, length: L}',
         )
     dims = [int(p) for p in parts]
     limit = integer(1)
@@ -103,7 +105,7 @@ def parse_input(node: YNode) -> Shape:
         if isinstance(node.value, int) and not isinstance(node.value, bool):
             return Shape((), integer(1)(node))
         return _shape_from_text(node)
-    fields = _mapping(node, "input")
+    fields = _mapping(node, "input", "{channels: 3, height: 224, width: 224} or 224x224x3")
     allowed = ("channels", "height", "width", "length", "depth", "units")
     for key in fields:
         if key not in allowed:
@@ -169,9 +171,13 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
 
 
 class SpecBuilder:
-    def __init__(self, path: str, defaults: dict[str, dict[str, Any]]):
+    def __init__(self, path: str, defaults: dict[str, dict[str, Any]], blocks: dict | None = None):
         self.path = path
         self.defaults = defaults
+        self.blocks: dict[str, graph_constructs.BlockDef] = blocks or {}
+        #: blocks being expanded (to refuse a block that uses itself) and finished expansions.
+        self.expanding: list[str] = []
+        self.expanded: dict[tuple[str, str], tuple[Item, ...]] = {}
 
     def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
         kind = _kind(word, key_loc)
@@ -198,6 +204,11 @@ class SpecBuilder:
             if not isinstance(node.value, str):
                 raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,
                                 hint="write e.g. `- relu` or `- conv: {filters: 64, kernel: 3}`")
+            if node.value in self.blocks:
+                return self.use(self.blocks[node.value], None, node.loc)
+            if node.value in graph_constructs.CONSTRUCTS:
+                raise SpecError(f"'{node.value}' needs its layers", node.loc, code="CNN105",
+                                hint=f"write {node.value}: ... (see docs/spec-format.md)")
             return self.layer(node.value, node.loc, None)
         if node.is_sequence:
             raise SpecError("a layer must be a name or a mapping, not a list", node.loc,
@@ -214,10 +225,16 @@ class SpecBuilder:
         value = node.value[word]
         if word == "repeat":
             return self.repeat(value, node.key_locs[word])
+        if word == "residual":
+            return self.residual(value, node.key_locs[word])
+        if word in graph_constructs.MERGES:
+            return self.merge(word, value, node.key_locs[word])
+        if word in self.blocks:
+            return self.use(self.blocks[word], value, node.key_locs[word])
         return self.layer(word, node.key_locs[word], value)
 
     def repeat(self, node: YNode, loc: Location) -> RepeatSpec:
-        fields = _mapping(node, "repeat")
+        fields = _mapping(node, "repeat", "repeat: {times: N, layers: [...]}")
         for key in fields:
             if key not in ("times", "layers"):
                 raise _unknown_key(key, node.key_locs[key], ("times", "layers"), "repeat")
@@ -228,9 +245,72 @@ class SpecBuilder:
         times = integer(0, MAX_REPEAT)(fields["times"])
         return RepeatSpec(times, self.items(fields["layers"]), loc)
 
+    def residual(self, node: YNode | None, loc: Location) -> ResidualSpec:
+        """`residual: [layers]` or `residual: {layers: [...], shortcut: [...], name: ...}`."""
+        if node is not None and node.is_sequence:
+            return ResidualSpec(self.items(node), (), None, loc)
+        if node is None or not node.is_mapping:
+            raise SpecError("residual needs its layers", loc, code="CNN105",
+                            hint="write residual: {layers: [...], shortcut: [...]} (no shortcut = identity)")
+        allowed = ("layers", "shortcut", "name")
+        for key in node.value:
+            if key not in allowed:
+                raise _unknown_key(key, node.key_locs[key], allowed, "residual")
+        if "layers" not in node.value:
+            raise SpecError("residual needs 'layers'", loc, code="CNN105",
+                            hint="write residual: {layers: [...], shortcut: [...]} (no shortcut = identity)")
+        shortcut = node.value.get("shortcut")
+        body = self.items(node.value["layers"])
+        rest = self.items(shortcut) if shortcut is not None and shortcut.value is not None else ()
+        return ResidualSpec(body, rest, self._construct_name(node), loc)
+
+    def merge(self, word: str, node: YNode | None, loc: Location) -> MergeSpec:
+        """`concat: [[branch], [branch], ...]` or `concat: {branches: [...], name: ...}` (same for add)."""
+        name = None
+        if node is not None and node.is_mapping:
+            for key in node.value:
+                if key not in ("branches", "name"):
+                    raise _unknown_key(key, node.key_locs[key], ("branches", "name"), word)
+            name = self._construct_name(node)
+            node = node.value.get("branches")
+        if node is None or not node.is_sequence:
+            raise SpecError(f"{word} needs a list of branches, each a list of layers", loc, code="CNN105",
+                            hint=f"write {word}: [[conv: ...], [pool: ..., conv: ...]]; [] is the input itself")
+        branches = []
+        for branch in node.value:
+            if not branch.is_sequence:
+                raise SpecError(f"each branch of {word} is a list of layers (in brackets, or '- - layer')",
+                                branch.loc, hint="wrap a one-layer branch in brackets: [{conv: {...}}]")
+            branches.append(self.items(branch))
+        if len(branches) < 2:
+            raise SpecError(f"{word} needs at least two branches, got {len(branches)}", loc, code="CNN224")
+        return MergeSpec(word, tuple(branches), name, loc)
+
+    def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
+        args, name = graph_constructs.arguments(block, node, loc)
+        if block.name in self.expanding:
+            chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
+            raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
+                            hint="a block may use other blocks, but not itself")
+        key = graph_constructs.memo_key(block.name, args)
+        if key not in self.expanded:
+            self.expanding.append(block.name)
+            try:
+                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args))
+            finally:
+                self.expanding.pop()
+        return BlockUse(block.name, self.expanded[key], name, loc)
+
+    @staticmethod
+    def _construct_name(node: YNode) -> str | None:
+        from cnncalc.layers.base import text
+
+        return text(node.value["name"]) if "name" in node.value else None
+
     def items(self, node: YNode) -> tuple[Item, ...]:
         if not node.is_sequence:
-            raise SpecError("layers must be a list (each item starting with '-')", node.loc)
+            raise SpecError("layers must be a list (each item starting with '-')", node.loc,
+                            hint="write one layer per line, e.g.\n      - conv: {filters: 64, kernel: 3}\n      - relu")
         return tuple(self.item(child) for child in node.value)
 
 
@@ -238,17 +318,18 @@ def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
     if node is None or node.value is None:
         return {}
     result: dict[str, dict[str, Any]] = {}
-    for word, args in _mapping(node, "defaults").items():
+    for word, args in _mapping(node, "defaults", "defaults: {conv: {padding: 1}}").items():
         kind = _kind(word, node.key_locs[word])
         if not args.is_mapping:
-            raise SpecError(f"defaults for '{word}' must be a mapping of settings", args.loc)
+            raise SpecError(f"defaults for '{word}' must be a mapping of settings", args.loc,
+                            hint=f"e.g. defaults: {{{word}: {{...}}}}")
         values, _, _ = _params_of(kind, word, args, "defaults")
         result.setdefault(kind.name, {}).update(values)
     return result
 
 
 def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
-    fields = _mapping(root, "a spec")
+    fields = _mapping(root, "a spec", "name:, input: and layers: at the top level")
     for key in fields:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")
@@ -258,5 +339,6 @@ def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
                             hint="a spec needs `input:` (e.g. 224x224x3) and `layers:`", code="CNN105")
     name_node = fields.get("name")
     name = name_node.text if name_node is not None and name_node.text else path
-    builder = SpecBuilder(path, parse_defaults(fields.get("defaults")))
+    blocks = graph_constructs.parse_blocks(fields.get("blocks"), KINDS)
+    builder = SpecBuilder(path, parse_defaults(fields.get("defaults")), blocks)
     return Spec(name, parse_input(fields["input"]), fields["input"].loc, builder.items(fields["layers"]), path)

@@ -54,10 +54,18 @@ class NonIntegralError(ShapeError):
 
     code = "CNN201"
 
-    def __init__(self, message: str, axis: Axis, axis_index: int, hint: str):
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, axis: Axis, axis_index: int):
         self.axis = axis
         self.axis_index = axis_index
+        self.fixes = fix_options(axis)
+        super().__init__(message, hint=self.compose_hint())
+
+    def compose_hint(self, network_input: str | None = None) -> str:
+        """`network_input` (found by the analysis) replaces the layer-local input suggestion."""
+        fixes = [f for f in self.fixes if not (network_input and f.startswith("a layer input"))]
+        if network_input:
+            fixes.insert(0, f"a network input of {network_input} (every layer then fits)")
+        return "use " + ", or ".join(fixes) + "; or " + floor_option(self.axis) if fixes else floor_option(self.axis)
 
 
 def format_fraction(value: Fraction) -> str:
@@ -122,24 +130,28 @@ def whole_settings(axis: Axis) -> dict[str, int | tuple[int, int]]:
     return fixes
 
 
-def describe_fixes(axis: Axis, floor_to: int) -> str:
+def fix_options(axis: Axis) -> list[str]:
+    """Concrete settings that make this axis whole, nearest first: padding, stride, kernel, layer input."""
     fixes = whole_settings(axis)
     parts = []
-    if "input" in fixes:
-        w = fixes["input"]
-        candidate = Axis(w, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
-        parts.append(f"an input of {w} ({candidate.arithmetic()})")
     if "padding" in fixes:
         before, after = fixes["padding"]
-        pad = str(before) if before == after else f"{before} before and {after} after"
-        parts.append(f"padding {pad}")
+        parts.append(f"padding {before}" if before == after else f"padding {before} before and {after} after")
     if "stride" in fixes:
         parts.append(f"stride {fixes['stride']}")
     if "kernel" in fixes:
         parts.append(f"kernel {fixes['kernel']}")
+    if "input" in fixes:
+        w = fixes["input"]
+        candidate = Axis(w, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
+        parts.append(f"a layer input of {w} ({candidate.arithmetic()})")
+    return parts
+
+
+def floor_option(axis: Axis) -> str:
     remainder = axis.span % axis.stride
-    tail = f"or --convention pytorch to floor to {floor_to} (dropping the last {remainder} row(s)/column(s))"
-    return ("use " + ", or ".join(parts) + "; " if parts else "") + tail
+    return (f"--convention pytorch floors it to {axis.span // axis.stride + 1} "
+            f"(the last {remainder} row(s)/column(s) are dropped)")
 
 
 def check_fits(axis: Axis, axis_index: int, rank: int, what: str) -> None:
@@ -161,12 +173,10 @@ def output_axis(axis: Axis, axis_index: int, rank: int, what: str, rounding: Rou
     outcome = slide(axis, rounding, clip)
     if outcome is None:
         name = axis_name(rank, axis_index)
-        floor_to = axis.span // axis.stride + 1
         raise NonIntegralError(
             f"{what}: output {name} {axis.arithmetic()} is not an integer, so the hyperparameters do not fit",
             axis,
             axis_index,
-            hint=describe_fixes(axis, floor_to),
         )
     if outcome.size < 1:
         raise ShapeError(
@@ -244,6 +254,10 @@ def slide_all(
     clip: str,
 ) -> Slide:
     rank = len(spatial)
+    axes = [Axis(w, k, s, d, pb, pa) for w, k, s, d, (pb, pa) in zip(spatial, kernel, stride, dilation, pads)]
+    if rounding != "ceil":
+        for i, axis in enumerate(axes):
+            check_fits(axis, i, rank, label)
     outcomes = [
         output_axis(Axis(w, k, s, d, pb, pa), i, rank, label, rounding, clip)
         for i, (w, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, stride, dilation, pads))

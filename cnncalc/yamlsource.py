@@ -22,7 +22,7 @@ from yaml.composer import Composer
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from cnncalc.errors import LimitError, Location, ParseError, ReadError, SpecError
+from cnncalc.errors import Location, ParseError, ReadError, SpecError, UnsafeYamlError
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -89,20 +89,18 @@ class _GuardedLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(AliasEvent):
             event = self.peek_event()
-            raise LimitError(
+            raise UnsafeYamlError(
                 f"YAML aliases (*{event.anchor}) are not allowed in a spec",
                 _location(self._path, event.start_mark),
                 hint="write the values out, or use `defaults:` and `repeat:` to avoid repetition",
-                code="CNN005",
-            )
+                )
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise LimitError(
+            raise UnsafeYamlError(
                 f"the document nests deeper than {MAX_DEPTH} levels",
                 _location(self._path, self.peek_event().start_mark),
                 hint="flatten the structure; `repeat:` blocks rarely need more than a few levels",
-                code="CNN005",
-            )
+                )
         try:
             return Composer.compose_node(self, parent, index)
         finally:
@@ -157,11 +155,10 @@ def _scalar(node: ScalarNode, loc: Location) -> Any:
 def _convert(node: Any, path: str) -> YNode:
     loc = _location(path, node.start_mark, node.end_mark)
     if node.tag not in _STANDARD_TAGS:
-        raise ParseError(
+        raise UnsafeYamlError(
             f"the YAML tag '{node.tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed in a spec",
             loc,
             hint="remove the tag; specs hold plain strings, numbers, lists and mappings only",
-            code="CNN005",
         )
     if isinstance(node, ScalarNode):
         return YNode(_scalar(node, loc), loc, node.value)
@@ -197,11 +194,10 @@ def _reader_location(path: str, text: str, position: int) -> Location:
 def decode(data: bytes, path: str) -> str:
     """Bytes of a spec file -> text, refusing what is too large or not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
-        raise LimitError(
+        raise UnsafeYamlError(
             f"the file is {len(data):,} bytes; specs are limited to {MAX_FILE_BYTES:,} bytes",
             Location(path),
             hint="split the model into smaller specs, or use `repeat:` for repeated blocks",
-            code="CNN005",
         )
     try:
         return data.decode("utf-8-sig")
@@ -213,12 +209,17 @@ def decode(data: bytes, path: str) -> str:
         ) from None
 
 
+#: A tab before a comment is legal YAML that PyYAML's scanner rejects; one space keeps every column.
+_TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
+
+
 def load(text: str, path: str = "<spec>") -> YNode:
     """Parse one YAML document into positioned nodes."""
     if len(text) > MAX_FILE_BYTES:
         return load(decode(text.encode("utf-8"), path), path)
-    loader = _GuardedLoader(text, path)
+    loader = None
     try:
+        loader = _GuardedLoader(_TAB_BEFORE_COMMENT.sub(" ", text), path)
         node = loader.get_single_node()
     except yaml.reader.ReaderError as exc:
         raise ParseError(
@@ -231,13 +232,13 @@ def load(text: str, path: str = "<spec>") -> YNode:
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
         loc = _location(path, mark) if mark is not None else Location(path)
-        raise ParseError(
-            f"invalid YAML: {problem}{context}",
-            loc,
-            hint="check the indentation and the brackets around this point",
-        ) from None
+        hint = "check the indentation and the brackets around this point"
+        if "'\\t'" in problem:
+            hint = "YAML does not allow tabs for indentation; indent with spaces"
+        raise ParseError(f"invalid YAML: {problem}{context}", loc, hint=hint) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise SpecError("the spec is empty", Location(path, 1, 1), hint="start with `input:` and `layers:`")
     return _convert(node, path)

@@ -59,6 +59,8 @@ class Context:
     convention: Convention
     #: "conv1 (conv)": how error messages name the layer.
     label: str
+    #: names of the nodes this layer reads, in order (merges name them in shape errors).
+    input_names: tuple[str, ...] = ()
 
 
 class LayerKind:

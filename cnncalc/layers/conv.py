@@ -206,3 +206,25 @@ class Conv3d(Conv):
     name = "conv3d"
     rank = 3
     summary = "3-D convolution over {channels, depth, height, width} inputs"
+
+
+@register
+class Depthwise(Conv):
+    """One filter (or `multiplier` filters) per input channel: conv with groups = C_in."""
+
+    name = "depthwise"
+    aliases = ("depthwise_conv", "dwconv")
+    summary = "depthwise convolution: groups = C_in, C_in*multiplier filters of K x K x 1"
+    params = (
+        Param("kernel", integers(1), doc="window size F: an int or one per spatial axis"),
+        Param("stride", integers(1), 1, "step S between windows"),
+        Param("padding", padding, 0, "P: int, per axis, before/after pairs, 'same' or 'valid'"),
+        Param("dilation", integers(1), 1, "spacing D between kernel taps"),
+        Param("multiplier", integer(1), 1, "filters per input channel (depth multiplier)"),
+        Param("bias", boolean, True, "one learned bias per filter"),
+    )
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        channels = inputs[0].channels
+        as_conv = {**p, "filters": channels * p["multiplier"], "groups": channels}
+        return super().infer(as_conv, inputs, ctx)

@@ -99,3 +99,13 @@ class Dropout(Elementwise):
         from cnncalc.forward import Step
 
         return Step(inputs[0])
+
+@register
+class Relu6(Elementwise):
+    name = "relu6"
+    summary = "min(max(0, x), 6) (MobileNet)"
+
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.clip(x, 0, 6, out=x)

@@ -57,6 +57,9 @@ class Pool(LayerKind):
         kernel = per_axis(p["kernel"], x.rank, "kernel", label)
         stride = per_axis(p["stride"] if p["stride"] is not None else p["kernel"], x.rank, "stride", label)
         dilation = per_axis(p["dilation"], x.rank, "dilation", label)
+        if p["mode"] == "avg" and any(d > 1 for d in dilation):
+            raise ShapeError(f"{label}: average pooling has no dilation", hint="remove `dilation` or use mode: max",
+                             code="CNN205")
         conv = ctx.convention
         pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, conv, label)
         if p["padding"] != "same":

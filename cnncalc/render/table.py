@@ -14,6 +14,8 @@ from cnncalc.units import binary, exact, short
 def _activations(row: Row) -> str:
     if row.inplace:
         return "(in place)"
+    if len(row.output_shape) == 1:
+        return exact(row.activations)
     return f"{'*'.join(str(d) for d in row.output_shape)} = {short(row.activations)}"
 
 
@@ -21,6 +23,66 @@ def _params(row: Row) -> str:
     if not row.params:
         return ""
     return f"{row.params_formula} = {exact(row.params)}" if row.params_formula else exact(row.params)
+
+
+#: scopes that get a subtotal row when they close (blocks); branches and shortcuts only a heading.
+_UNTOTALLED = ("branch", "shortcut")
+
+
+def _local_name(row: Row) -> str:
+    prefix = "/".join(row.block)
+    return row.name[len(prefix) + 1:] if prefix and row.name.startswith(prefix + "/") else row.name
+
+
+def _open(table: Table, depth: int, name: str, kind: str) -> None:
+    table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
+
+
+def _close(table: Table, depth: int, name: str, kind: str, members: list[Row]) -> None:
+    if kind in _UNTOTALLED or not members:
+        return
+    last = members[-1]
+    params = sum(r.params for r in members)
+    macs = sum(r.macs for r in members)
+    table.add_row(
+        "  " * depth + f"= {name}",
+        "subtotal",
+        " x ".join(str(d) for d in last.output_shape),
+        short(sum(r.activations for r in members)),
+        exact(params) if params else "",
+        exact(macs) if macs else "",
+        style="italic",
+    )
+
+
+def _add_rows(table: Table, rows: tuple[Row, ...]) -> None:
+    """Rows in execution order, a heading when a block starts and a subtotal when it ends."""
+    open_scopes: list[tuple[str, str, list[Row]]] = []
+    for row in rows:
+        shared = 0
+        while (shared < len(open_scopes) and shared < len(row.block)
+               and open_scopes[shared][0] == row.block[shared]):
+            shared += 1
+        while len(open_scopes) > shared:
+            name, kind, members = open_scopes.pop()
+            _close(table, len(open_scopes), name, kind, members)
+        for depth in range(shared, len(row.block)):
+            kind = row.block_kinds[depth] if depth < len(row.block_kinds) else ""
+            _open(table, depth, row.block[depth], kind)
+            open_scopes.append((row.block[depth], kind, []))
+        for _, _, members in open_scopes:
+            members.append(row)
+        table.add_row(
+            "  " * len(row.block) + _local_name(row),
+            row.type,
+            " x ".join(str(d) for d in row.output_shape),
+            _activations(row),
+            _params(row),
+            exact(row.macs) if row.macs else "",
+        )
+    while open_scopes:
+        name, kind, members = open_scopes.pop()
+        _close(table, len(open_scopes), name, kind, members)
 
 
 def layer_table(report: Report) -> Table:
@@ -41,15 +103,7 @@ def layer_table(report: Report) -> Table:
     table.add_column("Activations", justify="right")
     table.add_column("Params", justify="right")
     table.add_column("MACs", justify="right")
-    for row in report.rows:
-        table.add_row(
-            "  " * len(row.block) + row.name,
-            row.type,
-            " x ".join(str(d) for d in row.output_shape),
-            _activations(row),
-            _params(row),
-            exact(row.macs) if row.macs else "",
-        )
+    _add_rows(table, report.rows)
     t = report.totals
     table.add_section()
     table.add_row("Total", "", "", short(t.activations), exact(t.params), exact(t.macs), style="bold")

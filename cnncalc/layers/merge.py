@@ -1,0 +1,61 @@
+"""Merges of several tensors: `add` (elementwise sum, ResNet's skip connection) and `concat`
+(channel concatenation, GoogLeNet's inception module). Neither has parameters or MACs: the
+published counts (torchvision's GFLOPS) count conv and fc multiply-adds only.
+"""
+
+from __future__ import annotations
+
+from cnncalc.errors import ShapeError
+from cnncalc.layers.base import Context, Inference, LayerKind, register
+from cnncalc.shapes import Shape
+
+
+def _described(inputs: tuple[Shape, ...], ctx: Context) -> str:
+    names = ctx.input_names if len(ctx.input_names) == len(inputs) else tuple(
+        f"input {i}" for i in range(1, len(inputs) + 1)
+    )
+    return ", ".join(f"{name} gives {shape}" for name, shape in zip(names, inputs))
+
+
+def _need_several(inputs: tuple[Shape, ...], ctx: Context) -> None:
+    if len(inputs) < 2:
+        raise ShapeError(f"{ctx.label}: a merge needs at least two inputs, got {len(inputs)}",
+                         hint="merge two or more branches", code="CNN224")
+
+
+@register
+class Add(LayerKind):
+    name = "add"
+    arity = 0
+    summary = "elementwise sum of two or more tensors of one shape (residual connections); no parameters"
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        _need_several(inputs, ctx)
+        first = inputs[0]
+        if any(shape != first for shape in inputs[1:]):
+            raise ShapeError(
+                f"{ctx.label}: cannot add tensors of different shapes: {_described(inputs, ctx)}",
+                hint="make every branch end with the same size and channels, e.g. a 1x1 conv with the "
+                "block's stride on the shortcut (a projection shortcut)",
+                code="CNN204",
+            )
+        return Inference(output=first)
+
+
+@register
+class Concat(LayerKind):
+    name = "concat"
+    arity = 0
+    summary = "stacks tensors along the channels; spatial sizes must match; no parameters"
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        _need_several(inputs, ctx)
+        spatial = inputs[0].spatial
+        if any(shape.spatial != spatial for shape in inputs[1:]):
+            raise ShapeError(
+                f"{ctx.label}: cannot concatenate along the channels, the spatial sizes differ: "
+                f"{_described(inputs, ctx)}",
+                hint="give every branch the same stride and padding ('same' padding keeps H x W)",
+                code="CNN204",
+            )
+        return Inference(output=Shape(spatial, sum(shape.channels for shape in inputs)))

@@ -1,0 +1,85 @@
+"""Hypothesis strategies for hostile and broken specs, shared by the test suite and the long fuzz run
+(benchmarks/fuzz.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from hypothesis import strategies as st
+
+from cnncalc.layers import KINDS
+
+SPEC_TEXTS = [p.read_text() for p in sorted(Path(__file__).parent.parent.joinpath("specs").glob("*.yaml"))]
+KEYS = sorted({p.name for kind in KINDS.values() for p in kind.params} | {"name", "times", "layers", "input",
+                                                                           "defaults", "channels", "height", "width"})
+YAML_NOISE = list(":-[]{},#&*!|>'\"%@`\t\n ") + ["!!python/object:os.system", "&a", "*a", "<<", "~", "null", "1e9",
+                                                   "-1", "0", "99999999999999999999", ".nan", "yes", "\ufeff", "\r\n"]
+
+scalars = st.one_of(
+    st.integers(-3, 300),
+    st.sampled_from([0, -1, 10**7, 10**12, 2**63, 1.5, 0.5, float("inf"), float("nan")]),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["same", "valid", "max", "avg", "3x3x3", "224x224x3", "0x1x1", "relu", "conv", "", "x" * 300]),
+    st.text(max_size=8),
+)
+
+
+def _layer_items(children):
+    kind = st.sampled_from(sorted(KINDS) + ["repeat", "bogus"])
+    settings = st.dictionaries(st.sampled_from(KEYS), st.one_of(scalars, st.lists(scalars, max_size=5)), max_size=5)
+    return st.one_of(kind, st.dictionaries(kind, st.one_of(settings, scalars, children), min_size=1, max_size=2))
+
+
+random_layers = st.recursive(_layer_items(st.nothing()), lambda children: st.lists(_layer_items(children), max_size=6),
+                             max_leaves=30)
+
+random_specs = st.builds(
+    lambda inp, layers, extra: yaml.safe_dump({"input": inp, "layers": layers, **extra}, sort_keys=False),
+    st.one_of(st.sampled_from(["32x32x3", "7x7x1", "224x224x3", "1x1x1"]), scalars,
+              st.dictionaries(st.sampled_from(["channels", "height", "width", "length", "depth", "units"]), scalars,
+                              max_size=4)),
+    st.one_of(st.lists(random_layers, max_size=8), scalars),
+    st.dictionaries(st.sampled_from(["name", "defaults", "vars", "pattern", "convention", "extra"]), scalars, max_size=2),
+)
+
+
+@st.composite
+def mutated_specs(draw):
+    """A shipped spec with a few random character- and line-level edits."""
+    text = draw(st.sampled_from(SPEC_TEXTS))
+    for _ in range(draw(st.integers(1, 4))):
+        operation = draw(st.sampled_from(["insert", "delete", "replace_line", "duplicate_line", "number"]))
+        if not text:
+            break
+        at = draw(st.integers(0, len(text) - 1))
+        if operation == "insert":
+            text = text[:at] + draw(st.sampled_from(YAML_NOISE)) + text[at:]
+        elif operation == "delete":
+            text = text[:at] + text[at + draw(st.integers(1, 12)):]
+        elif operation == "number":
+            digits = [i for i, c in enumerate(text) if c.isdigit()]
+            if digits:
+                i = draw(st.sampled_from(digits))
+                text = text[:i] + str(draw(st.sampled_from([0, -1, 7, 10**9, 10**20]))) + text[i + 1:]
+        else:
+            lines = text.splitlines(keepends=True)
+            i = draw(st.integers(0, len(lines) - 1))
+            if operation == "duplicate_line":
+                lines.insert(i, lines[i])
+            else:
+                lines[i] = draw(st.sampled_from(["  - relu\n", "- conv: {}\n", "    times: 0\n", "layers: 5\n",
+                                                 "  - repeat: {times: 100000, layers: [relu]}\n", "\t\n", "a: *b\n"]))
+            text = "".join(lines)
+    return text
+
+
+hostile_texts = st.one_of(
+    st.just("a: &a [" + ",".join(["*a"] * 10) + "]\n"),
+    st.builds(lambda n: "[" * n + "]" * n, st.integers(1, 3000)),
+    st.builds(lambda n: "input: 8x8x1\nlayers:\n" + "  - repeat: {times: 100000, layers: [\n" * n + "relu" + "]}" * n,
+              st.integers(1, 6)),
+    st.text(max_size=200),
+    st.binary(max_size=200).map(lambda b: b.decode("utf-8", "replace")),
+)

@@ -1,0 +1,83 @@
+"""The command line as a user types it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from cnncalc import __version__
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"cnncalc {__version__}"
+
+
+def test_analyze_vgg16_table_states_conventions_and_memory(cli):
+    result = cli("analyze", "specs/vgg16.yaml")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "138,357,544" in out and "15,470,264,320" in out
+    assert "15.2M x 4 B = 58.1 MiB / image" in out
+    assert "bias excluded" in out and "FLOPs = 2 x MACs" in out
+    assert "1 MiB = 1024 x 1024 B" in out
+    assert "(3*3*3)*64 + 64 = 1,792" in out
+    assert "224*224*64 = 3.2M" in out
+
+
+def test_analyze_reads_stdin(cli):
+    result = cli("analyze", "-", "--format", "json", input=open("specs/lenet5.yaml").read())
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["totals"]["params"] == 61_706
+
+
+def test_stdin_errors_name_stdin(cli):
+    result = cli("analyze", "-", input="input: 10x10x3\nlayers:\n  - conv: {filters: 2, kernel: 3, stride: 2}\n")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("<stdin>:3:5: error:")
+
+
+def test_options_reach_the_report(cli):
+    result = cli("analyze", "specs/lenet5.yaml", "-f", "json", "--batch", "4", "--dtype", "float16",
+                 "--optimizer", "adam", "--count-bias", "--convention", "pytorch")
+    data = json.loads(result.stdout)
+    assert (data["batch"], data["dtype"], data["optimizer"], data["convention"]) == (4, "float16", "adam", "pytorch")
+    assert data["totals"]["macs"] == 4 * 423_038
+    assert data["memory"]["optimizer_bytes"] == 2 * 61_706 * 2
+
+
+def test_warnings_go_to_stderr_and_do_not_fail(cli):
+    spec = "input: 10x10x3\nlayers:\n  - conv: {filters: 2, kernel: 3, stride: 2}\n"
+    result = cli("analyze", "-", "--convention", "pytorch", "-f", "json", input=spec)
+    assert result.exit_code == 0
+    assert "CNN301" in result.stderr
+    assert json.loads(result.stdout)["warnings"][0]["code"] == "CNN301"
+
+
+def test_python_dash_m_and_console_script_agree():
+    out = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", "specs/lenet5.yaml", "-f", "csv"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0].startswith("name,type,output_shape")
+
+
+def test_crlf_bom_and_tabs_in_comments(cli, tmp_path):
+    spec = tmp_path / "windows.yaml"
+    text = "\ufeffname: w\r\ninput: 32x32x3\t# a comment\twith tabs\r\nlayers:\r\n  - fc: 10\r\n"
+    spec.write_bytes(text.encode("utf-8"))
+    result = cli("analyze", str(spec), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["params"] == 30_730
+
+
+def test_no_traceback_for_internal_errors(cli, monkeypatch):
+    import cnncalc.pipeline
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(cnncalc.pipeline, "analyze_text", boom)
+    result = cli("analyze", "specs/lenet5.yaml")
+    assert result.exit_code == 2
+    assert "internal error" in result.stderr and "report" in result.stderr
+    assert "Traceback" not in result.stderr
