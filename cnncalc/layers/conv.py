@@ -228,3 +228,16 @@ class Depthwise(Conv):
         channels = inputs[0].channels
         as_conv = {**p, "filters": channels * p["multiplier"], "groups": channels}
         return super().infer(as_conv, inputs, ctx)
+
+    @staticmethod
+    def _as_conv(p, channels: int) -> dict:
+        return {**p, "filters": channels * p["multiplier"], "groups": channels}
+
+    def make_weights(self, p, inputs, rng):
+        return super().make_weights(self._as_conv(p, inputs[0].channels), inputs, rng)
+
+    def forward(self, p, inputs, run):
+        return super().forward(self._as_conv(p, inputs[0].shape[-1]), inputs, run)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        return super().forward_workspace(self._as_conv(p, inputs[0].channels), inputs, output, batch, ctx)
