@@ -158,12 +158,73 @@ ORACLES = {
 }
 
 
+def oracle_depthwise(node, x, w, convention):
+    channels = x.shape[1]
+    as_conv = type(node)(**{**{f: getattr(node, f) for f in node.__slots__},
+                            "params": {**node.params, "groups": channels, "filters": channels * node.params["multiplier"]}})
+    return oracle_conv(as_conv, x, w, convention)
+
+
+def oracle_conv_transpose(node, x, w, convention):
+    p = node.params
+    rank = x.ndim - 2
+    kernel, stride, pad, op, dilation = (per_axis(p[k], rank) for k in
+                                         ("kernel", "stride", "padding", "output_padding", "dilation"))
+    kern = w.params["kernel"]
+    weight = t64(np.transpose(kern, (rank + 1, rank, *range(rank))))  # (*K, F/g, C) -> (C, F/g, *K)
+    bias = t64(w.params["bias"]) if "bias" in w.params else None
+    conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[rank - 1]
+    return conv(x, weight, bias, stride, pad, op, p["groups"], dilation)
+
+
+def oracle_upsample(node, x, w, convention):
+    p = node.params
+    factors = p["scale"] if isinstance(p["scale"], tuple) else (p["scale"],)
+    factors = factors * (x.ndim - 2) if len(factors) == 1 else factors
+    return F.interpolate(x, scale_factor=tuple(float(f) for f in factors), mode=p["mode"])
+
+
+def oracle_adaptive_pool(node, x, w, convention):
+    rank = x.ndim - 2
+    size = per_axis(node.params["output"], rank)
+    if node.params["mode"] == "avg":
+        return (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[rank - 1](x, size)
+    return (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)[rank - 1](x, size)
+
+
+def oracle_zero_pad(node, x, w, convention):
+    padding = node.params["padding"]
+    rank = x.ndim - 2
+    if isinstance(padding, tuple) and len(padding) == 2 * rank:
+        pads = [(padding[2 * i], padding[2 * i + 1]) for i in range(rank)]
+    else:
+        pads = [(q, q) for q in per_axis(padding, rank)]
+    return torch_pad(x, pads)
+
+
+ORACLES.update({
+    "depthwise": oracle_depthwise,
+    "conv_transpose": oracle_conv_transpose,
+    "upsample": oracle_upsample,
+    "adaptive_pool": oracle_adaptive_pool,
+    "zero_pad": oracle_zero_pad,
+    "relu6": lambda node, x, w, c: F.relu6(x),
+})
+MERGES = {
+    "add": lambda xs: sum(xs[1:], xs[0]),
+    "concat": lambda xs: torch.cat(xs, dim=1),
+}
+
+
 def oracle(the_plan, execution, x0: np.ndarray, convention: str) -> np.ndarray:
     values = {0: nchw(x0) if x0.ndim > 2 else t64(x0)}
     for step, w in zip(the_plan.steps, execution.weights):
         node = step.node
-        (x,) = (values[i] for i in node.inputs)
-        values[node.index] = ORACLES[node.type](node, x, w, convention)
+        xs = tuple(values[i] for i in node.inputs)
+        if node.type in MERGES:
+            values[node.index] = MERGES[node.type](xs)
+        else:
+            values[node.index] = ORACLES[node.type](node, xs[0], w, convention)
     return channels_last(values[the_plan.steps[-1].node.index])
 
 
@@ -357,3 +418,66 @@ def test_pool_rounding_and_clip_rows_match_pytorch(width, kernel, stride, paddin
     spec = {"input": {"channels": 2, "length": width},
             "layers": [{"pool": {"kernel": kernel, "stride": stride, "padding": padding, "mode": mode, "ceil": ceil}}]}
     assert_matches(spec, "pytorch", generated=False)
+
+
+@SETTINGS
+@given(feature_map(channels=st.integers(1, 4)), st.integers(1, 3), st.integers(1, 3), st.booleans(),
+       st.integers(1, 2), st.integers(0, 2), st.data())
+def test_depthwise_and_conv_transpose_match_pytorch(shape, kernel, stride, depthwise, dilation, padding, data):
+    rank, size, channels = shape
+    if depthwise:
+        layer = {"depthwise": {"kernel": kernel, "stride": stride, "dilation": dilation, "padding": padding,
+                               "multiplier": data.draw(st.integers(1, 3)), "bias": data.draw(st.booleans())}}
+    else:
+        groups = data.draw(st.sampled_from([g for g in (1, 2, 3) if channels % g == 0]))
+        layer = {"conv_transpose": {
+            "filters": groups * data.draw(st.integers(1, 3)), "kernel": kernel, "stride": stride,
+            "padding": padding, "output_padding": data.draw(st.integers(0, max(stride, dilation) - 1)),
+            "dilation": dilation, "groups": groups, "bias": data.draw(st.booleans())}}
+    assert_matches({"input": input_of(rank, size, channels), "layers": [layer]}, data.draw(CONVENTIONS))
+
+
+@SETTINGS
+@given(feature_map(), st.sampled_from(["nearest", "linear"]), st.data())
+def test_resampling_layers_match_pytorch(shape, mode, data):
+    rank, size, channels = shape
+    kind = data.draw(st.sampled_from(["upsample", "adaptive_pool", "zero_pad"]))
+    if kind == "upsample":
+        mode = {"nearest": "nearest", "linear": ("linear", "bilinear", "trilinear")[rank - 1]}[mode]
+        scale = data.draw(st.one_of(st.integers(1, 3), st.sampled_from([1.5, 2.5, 0.5])))
+        layer = {"upsample": {"scale": scale, "mode": mode}}
+    elif kind == "adaptive_pool":
+        layer = {"adaptive_pool": {"output": data.draw(st.integers(1, 7)),
+                                   "mode": data.draw(st.sampled_from(["avg", "max"]))}}
+    else:
+        layer = {"zero_pad": data.draw(st.one_of(
+            st.integers(0, 2), st.lists(st.integers(0, 2), min_size=2 * rank, max_size=2 * rank)))}
+    assert_matches({"input": input_of(rank, size, channels), "layers": ["relu6", layer]})
+
+
+@SETTINGS
+@given(st.integers(2, 9), st.integers(1, 4), st.sampled_from(["relu", "sigmoid", "dropout", "relu6", "tanh"]),
+       st.booleans(), st.integers(1, 3))
+def test_residuals_and_concats_keep_inputs_that_later_layers_read(size, channels, activation, projection, batch):
+    """An activation at the start of a branch must not overwrite the tensor the shortcut still needs."""
+    body = [activation, {"conv": {"filters": channels, "kernel": 3, "padding": 1}}, activation]
+    shortcut = [{"conv": {"filters": channels, "kernel": 1}}] if projection else []
+    spec = {"input": f"{size}x{size}x{channels}", "layers": [
+        {"conv": {"filters": channels, "kernel": 1}},
+        {"residual": {"layers": body, "shortcut": shortcut}},
+        {"concat": [[], [activation], [{"pool": {"kernel": 3, "stride": 1, "padding": 1}}, activation]]},
+        {"add": {"branches": [[activation], [], ["relu"]]}},
+    ]}
+    assert_matches(spec, "strict", batch)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "googlenet", "densenet121", "unet_small", "text_cnn"])
+def test_shipped_graph_networks_match_pytorch(name):
+    """Whole zoo networks (residual, inverted residual, inception, dense, U-Net, 1-D) against PyTorch."""
+    with open(f"specs/{name}.yaml", encoding="utf-8") as handle:
+        text = handle.read()
+    convention = "strict" if analyze_text(text, "<test>", "strict").ok else "pytorch"
+    the_plan, execution, x = run_executor(yaml.safe_load(text), convention, 1, generated=False)
+    theirs = oracle(the_plan, execution, x, convention)
+    scale = float(np.abs(theirs).max())
+    np.testing.assert_allclose(execution.output, theirs, rtol=RTOL, atol=RTOL * scale)
