@@ -319,9 +319,10 @@ def execute(
     measure: bool = True,
     keep_weights: bool = False,
     given_input: Any = None,
+    given_weights: tuple[Weights, ...] | list[Weights] | None = None,
 ) -> Execution:
-    """Run the plan on seeded random weights and input (or `given_input`, which layers working in place
-    may overwrite). `on_layer(done, total, name)` reports progress.
+    """Run the plan on seeded random weights and input (or `given_weights` and `given_input`, which
+    layers working in place may overwrite). `on_layer(done, total, name)` reports progress.
 
     The run stops after the first layer whose executed output shape differs from the prediction
     (later layers' weights would not fit it).
@@ -336,7 +337,7 @@ def execute(
     meter = _Meter(measure)
     try:
         rng = np.random.default_rng(seed)
-        weights = make_weights(the_plan, rng)
+        weights = make_weights(the_plan, rng) if given_weights is None else list(given_weights)
         shape = (the_plan.batch, *graph.input.dims)
         if given_input is not None and (given_input.shape != shape or given_input.dtype != arrays.DTYPE):
             raise ValueError(f"the input must be a float32 array of shape {shape}")

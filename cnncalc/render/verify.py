@@ -62,44 +62,43 @@ def _signed(n: int) -> str:
     return ("+" if n >= 0 else "-") + binary(abs(n))
 
 
-def memory_lines(m: MemoryCheck) -> list[str]:
+def memory_table(m: MemoryCheck) -> Table:
+    """The textbook estimate, the lines it leaves out at the run's fullest layer, and the measurement."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    layer = m.peak_layer
+    grid.add_row("predicted inference memory (textbook)", binary(m.textbook_bytes),
+                 f"parameters and buffers {binary(m.predicted_weights_bytes)} + the largest layer's inputs "
+                 f"and output {binary(m.textbook_layer_bytes)}")
+    grid.add_row("+ im2col/padding workspace", _signed(m.workspace_bytes),
+                 f"of {layer}, where the run peaks; the textbook model leaves it out "
+                 f"(measured {binary(m.measured_workspace_bytes)})")
+    grid.add_row("+ activations held for later layers", _signed(m.held_bytes),
+                 f"alive during {layer} (shortcuts, branches); the textbook counts one layer at a time")
+    grid.add_row(f"+ {layer} inputs and output - the largest", _signed(m.layer_io_bytes - m.textbook_layer_bytes),
+                 f"{layer} reads and writes {binary(m.layer_io_bytes)}")
+    grid.add_row(Text("= expected peak of live arrays", style="bold"), Text(binary(m.expected_peak_bytes), style="bold"),
+                 "")
+    verdict = Text("ok", style="green") if m.ok else Text("OUT OF TOLERANCE", style="bold red")
     tolerance = f"±({TOLERANCE_FRACTION:.0%} + {binary(TOLERANCE_BYTES)}) = ±{binary(m.tolerance_bytes)}"
-    weights = binary(m.measured_weights_bytes) + (
-        "" if m.weights_ok else f" (predicted {binary(m.predicted_weights_bytes)}: DIFFERENT)"
-    )
-    verdict = "ok" if m.ok else "OUT OF TOLERANCE"
-    return [
-        f"  predicted inference memory (textbook)   {binary(m.textbook_bytes):>12}  = parameters and buffers "
-        f"{binary(m.predicted_weights_bytes)} + the largest layer's inputs + output {binary(m.textbook_layer_bytes)}",
-        f"  + im2col/padding workspace              {_signed(m.workspace_bytes):>12}  of {m.peak_layer}: "
-        f"the textbook model leaves it out (measured {binary(m.measured_workspace_bytes)})",
-        f"  + activations held for later layers     {_signed(m.held_bytes):>12}  alive during {m.peak_layer} "
-        "(residual shortcuts; the textbook counts one layer at a time)",
-        f"  + {m.peak_layer} inputs + output vs the largest {_signed(m.layer_io_bytes - m.textbook_layer_bytes):>8}"
-        f"  ({binary(m.layer_io_bytes)}: the run peaks at {m.peak_layer})",
-        f"  = expected peak of live arrays          {binary(m.expected_peak_bytes):>12}",
-        f"  measured peak (tracemalloc)             {binary(m.measured_peak_bytes):>12}  difference "
-        f"{_signed(m.difference_bytes)}, tolerance {tolerance}: {verdict}",
-        f"  weight arrays allocated                 {weights:>12}",
-    ]
+    grid.add_row(Text("measured peak (tracemalloc)", style="bold"), Text(binary(m.measured_peak_bytes), style="bold"),
+                 Text.assemble(f"difference {_signed(m.difference_bytes)}, tolerance {tolerance}: ", verdict))
+    weights = Text("ok", style="green") if m.weights_ok else Text(
+        f"DIFFERENT from the predicted {binary(m.predicted_weights_bytes)}", style="bold red")
+    grid.add_row("weight arrays allocated", binary(m.measured_weights_bytes), weights)
+    return grid
 
 
 def summary(v: Verification) -> Text:
-    lines = [f"Memory (float32, batch {v.batch}; 1 MiB = 1024 x 1024 B):"]
-    if v.memory is None:
-        lines.append("  not compared: the run stopped at the first layer whose output shape differs")
-    else:
-        lines.extend(memory_lines(v.memory))
     failed = sum(not layer.ok for layer in v.layers)
-    memory_failed = v.memory is None or not v.memory.ok
-    lines.append("")
     if v.ok:
-        lines.append(f"verify: every check holds ({len(v.layers)} layers and the memory peak; {v.seconds:.2f} s)")
-    else:
-        what = [f"{failed} layer(s)"] if failed else []
-        what += ["the memory peak"] if memory_failed else []
-        lines.append(f"verify: FAILED: {' and '.join(what)} differ from the prediction")
-    return Text("\n".join(lines), style=None if v.ok else "bold")
+        return Text(f"verify: every check holds ({len(v.layers)} layers and the memory peak; {v.seconds:.2f} s)",
+                    style="green")
+    what = [f"{failed} layer(s)"] if failed else []
+    what += ["the memory peak"] if v.memory is None or not v.memory.ok else []
+    return Text(f"verify: FAILED: {' and '.join(what)} differ from the prediction", style="bold red")
 
 
 def render(v: Verification, console: Console) -> None:
@@ -109,4 +108,10 @@ def render(v: Verification, console: Console) -> None:
     wide = Console(file=console.file, width=max(console.width, wanted), highlight=False,
                    force_terminal=console.is_terminal, no_color=console.no_color)
     wide.print(table)
+    wide.print(f"Memory (float32, batch {v.batch}; 1 MiB = 1024 x 1024 B):")
+    if v.memory is None:
+        wide.print("  not compared: the run stopped at the first layer whose output shape differs")
+    else:
+        wide.print(memory_table(v.memory))
+    wide.print()
     wide.print(summary(v), soft_wrap=True)
