@@ -35,8 +35,15 @@ class Format(str, Enum):
 
 
 class ConventionName(str, Enum):
+    """The shape conventions of cnncalc/conventions.py (one data row each)."""
+
     strict = "strict"
     pytorch = "pytorch"
+    tensorflow = "tensorflow"
+    keras = "keras"
+    onnx = "onnx"
+    caffe = "caffe"
+    sas = "sas"
 
 
 class Dtype(str, Enum):
@@ -127,17 +134,42 @@ def _load_source(path: str) -> tuple[str, str]:
 
 
 def _emit_diagnostics(diagnostics) -> None:
-    from cnncalc.render.diagnostics import full
+    """Errors in full (source line, caret, help); warnings one line each, repeats of a line counted once."""
+    from cnncalc.render.diagnostics import concise, full
 
+    from cnncalc.diagnostics import ignored_codes, suppressions
+
+    seen: dict[tuple, int] = {}
+    ignored = {path: suppressions(text) for path, text in State.sources.items()}
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key()):
-        _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
+        if diagnostic.severity == "error":
+            _stderr(full(diagnostic, State.sources.get(diagnostic.loc.path)))
+            continue
+        codes = ignored_codes(diagnostic, ignored.get(diagnostic.loc.path, {}))
+        if "*" in codes or diagnostic.code in codes:
+            continue  # the spec's `# cnncalc: ignore[...]` comments hold for analyze too
+        key = (diagnostic.loc.path, diagnostic.loc.line, diagnostic.loc.col, diagnostic.code)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 1:
+            _stderr(concise(diagnostic))
+    repeats = sum(n - 1 for n in seen.values())
+    if repeats:
+        _stderr(f"({repeats} more warning(s) from the same lines, used again by repeats or blocks; "
+                "`cnncalc lint` lists them all)")
 
 
 SpecArg = Annotated[str, typer.Argument(help="A YAML spec file, or - for standard input.", metavar="SPEC")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+#: Shared by every command that computes shapes (analyze, lint, verify): reuse it, do not redefine it.
 ConventionOpt = Annotated[
-    ConventionName,
-    typer.Option("--convention", "-c", help="Shape rules: strict (cs231n: sizes must work out) or pytorch (floor)."),
+    Optional[ConventionName],
+    typer.Option(
+        "--convention",
+        "-c",
+        help="Shape rules: strict (cs231n: sizes must work out), or a framework's: pytorch, tensorflow, keras, "
+        "onnx, caffe, sas ('same' vocabulary, where the odd padding pixel goes, floor/ceil pooling). "
+        "Default: the spec's `convention:`, else strict.",
+    ),
 ]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type of activations and parameters.")]
@@ -145,23 +177,100 @@ OptimizerOpt = Annotated[Optimizer, typer.Option("--optimizer", help="Optimizer 
 CountBiasOpt = Annotated[bool, typer.Option("--count-bias", help="Add one addition per biased output to MACs.")]
 
 
+OptionalSpecArg = Annotated[
+    Optional[str],
+    typer.Argument(help="A YAML spec file, or - for standard input (or give --pattern).", metavar="[SPEC]"),
+]
+PatternOpt = Annotated[
+    Optional[str],
+    typer.Option("--pattern", "-p", help='A network on one line, e.g. "INPUT -> [CONV3-32 -> RELU]*N -> FC-10".'),
+]
+InputOpt = Annotated[Optional[str], typer.Option("--input", "-i", help="The pattern's input size, e.g. 32x32x3.")]
+DefineOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--define", "-D", help="Bind a pattern variable or switch: -D N=2, -D POOL=0 (sweep: -D N=0..3).",
+                 metavar="NAME=VALUE"),
+]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Default settings for a pattern word: --set 'CONV(f=32)' --set 'FC(10)'.",
+                 metavar="WORD(ARGS)"),
+]
+
+
+def _pattern_source(spec: str | None, pattern: str | None, input: str | None, defines: list[str],
+                    settings: list[str]):
+    """The pattern to expand: --pattern, or a YAML spec with `pattern:` (which -D and --set refine)."""
+    from cnncalc import pattern as pattern_mod
+    from cnncalc.errors import Location, UsageError
+
+    for index, text in enumerate(defines, start=1):
+        State.sources[f"-D #{index}"] = text
+    for index, text in enumerate(settings, start=1):
+        State.sources[f"--set #{index}"] = text
+    if pattern is not None:
+        if spec is not None:
+            raise UsageError("give a SPEC file or --pattern, not both", Location(spec))
+        State.sources["<pattern>"] = pattern
+        if input is not None:
+            State.sources["--input"] = input
+        return pattern_mod.from_text(pattern, input=input, settings=settings, defines=defines)
+    if spec is None:
+        raise UsageError("give a SPEC file or --pattern", Location("cnncalc"),
+                         hint='e.g. cnncalc analyze --pattern "INPUT[32x32x3] -> CONV3-16 -> RELU -> FC-10"')
+    if input is not None:
+        raise UsageError("--input goes with --pattern; a spec file gives `input:`", Location("--input"))
+    text, shown = _load_source(spec)
+    from cnncalc import yamlsource
+
+    root = yamlsource.load(text, shown)
+    if not root.is_mapping or "pattern" not in root.value:
+        raise UsageError(f"{shown} has no `pattern:`; -D and --set apply to patterns", Location(shown),
+                         hint="analyze it without -D/--set, or give the network as `pattern:`")
+    source = pattern_mod.from_yaml(root, shown, text)
+    return source.with_settings(settings).with_bindings(pattern_mod.parse_defines(defines))
+
+
+def _spec_of(spec: str | None, pattern: str | None, input: str | None, defines: list[str] | None,
+             settings: list[str] | None):
+    """The spec from a file as it is, or from a pattern with its bindings and settings."""
+    from cnncalc.pipeline import parse
+
+    if not _uses_pattern(spec, pattern, input, defines, settings):
+        text, shown = _load_source(spec)
+        return parse(text, shown)
+    return _pattern_source(spec, pattern, input, defines or [], settings or []).spec()
+
+
+def _uses_pattern(spec, pattern, input, defines, settings) -> bool:
+    return spec is None or pattern is not None or input is not None or bool(defines) or bool(settings)
+
+
 @app.command()
 def analyze(
-    spec: SpecArg,
+    spec: OptionalSpecArg = None,
     format: FormatOpt = Format.table,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.float32,
     optimizer: OptimizerOpt = Optimizer.momentum,
     count_bias: CountBiasOpt = False,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
         from cnncalc import report as report_mod
-        from cnncalc.pipeline import analyze_text
+        from cnncalc.pipeline import analyze_spec, analyze_text
 
-        text, shown = _load_source(spec)
-        analysis = analyze_text(text, shown, convention.value)
+        chosen = convention.value if convention else None
+        if _uses_pattern(spec, pattern, input, define, settings):
+            analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), chosen)
+        else:
+            text, shown = _load_source(spec)
+            analysis = analyze_text(text, shown, chosen)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
@@ -236,11 +345,11 @@ def _max_memory(text: str | None) -> int:
 
     if text is None:
         return default_max_memory()
-    try:
-        return parse_bytes(text)
-    except ValueError as error:
-        raise UsageError(f"--max-memory: {error}", Location("cnncalc"),
-                         hint="write a size such as 4GiB, 512MiB or 2GB", code="CNN601") from None
+    size = parse_bytes(text)
+    if size is None or size <= 0:
+        raise UsageError(f"--max-memory: cannot read the size {text!r}", Location("cnncalc"),
+                         hint="write a positive size such as 4GiB, 512MiB or 2GB", code="CNN601")
+    return size
 
 
 def _need_numpy() -> None:
@@ -281,6 +390,313 @@ def _render_verification(result, format: VerifyFormat) -> None:
 
     render_verify.render(result, Console(highlight=False))
 
+class ExpandFormat(str, Enum):
+    text = "text"
+    yaml = "yaml"
+
+
+@app.command()
+def expand(
+    spec: OptionalSpecArg = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+    format: Annotated[ExpandFormat, typer.Option("--format", "-f", help="text (a list) or yaml (a spec).")] = (
+        ExpandFormat.text
+    ),
+) -> None:
+    """Print the layer list a pattern (or a spec's repeat blocks) expands to; --format yaml writes a spec
+    that `analyze` reads unchanged."""
+    with boundary():
+        from cnncalc import graph
+        from cnncalc.render import expansion
+
+        built = _spec_of(spec, pattern, input, define, settings)
+        model = graph.build(built)
+        if format is ExpandFormat.yaml:
+            if not expansion.is_chain(model):
+                from cnncalc.errors import Location, UsageError
+
+                raise UsageError("--format yaml writes a plain chain of layers; this model has branches or blocks",
+                                 Location(spec or "<pattern>"), hint="use the text format to list its layers")
+            bound = " ".join(define or [])
+            comment = f"Expanded by cnncalc {__version__} from {pattern or spec}" + (f"\nwith {bound}" if bound else "")
+            sys.stdout.write(expansion.to_yaml(model, comment))
+        else:
+            sys.stdout.write(expansion.to_text(model))
+
+
+class SweepFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class SortKey(str, Enum):
+    variant = "variant"
+    params = "params"
+    macs = "macs"
+    inference = "inference"
+    training = "training"
+
+
+class MemoryKind(str, Enum):
+    training = "training"
+    inference = "inference"
+
+
+@app.command()
+def sweep(
+    spec: OptionalSpecArg = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+    optionals: Annotated[bool, typer.Option("--optionals", help="Also try every '?' on and off (OPT1, OPT2...).")]
+    = False,
+    max_params: Annotated[Optional[str], typer.Option("--max-params", help="Keep variants with at most this many "
+                                                      "parameters (25M, 1.5k).")] = None,
+    max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Keep variants needing at most this "
+                                                      "memory (512MiB, 2GiB, 500MB).")] = None,
+    memory: Annotated[MemoryKind, typer.Option("--memory", help="Which memory --max-memory limits.")] = (
+        MemoryKind.training
+    ),
+    sort: Annotated[SortKey, typer.Option("--sort", help="Order of the rows.")] = SortKey.variant,
+    format: Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")] = SweepFormat.table,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.float32,
+    optimizer: OptimizerOpt = Optimizer.momentum,
+    count_bias: CountBiasOpt = False,
+) -> None:
+    """Analyse every combination of the variables' values (-D N=0..3 -D M=1,2,4): one row per variant with
+    its first error or its parameters, MACs and memory. Exit 0 when a variant is valid (and within the
+    budget), 1 when none is."""
+    with boundary():
+        from cnncalc import conventions
+        from cnncalc import report as report_mod
+        from cnncalc import sweep as sweep_mod
+        from cnncalc.render import sweep as render
+
+        source = _pattern_source(spec, pattern, input, define or [], settings or [])
+        if optionals:
+            source = _with_optionals(source)
+        budget = sweep_mod.Budget(
+            sweep_mod.parse_count(max_params) if max_params is not None else None,
+            sweep_mod.parse_bytes(max_memory) if max_memory is not None else None,
+            memory.value,
+        )
+        options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias)
+        chosen = conventions.get(convention.value if convention else source.convention or conventions.DEFAULT.name)
+        every = sweep_mod.run(source, chosen, options)
+        shown = sweep_mod.select(every, budget, sort.value)
+        if format is SweepFormat.json:
+            header = {"convention": chosen.name, "batch": batch, "dtype": dtype.value,
+                      "optimizer": optimizer.value}
+            sys.stdout.write(render.to_json(source.text, shown, every, budget, header))
+        elif format is SweepFormat.csv:
+            sys.stdout.write(render.to_csv(shown, budget))
+        else:
+            from rich.console import Console
+
+            Console(highlight=False).print(render.table(source.name, shown, every, budget))
+        if not any(budget.allows(v) if budget.given else v.valid for v in every):
+            raise typer.Exit(EXIT_INVALID)
+
+
+def _with_optionals(source):
+    """Every '?' not already bound tried both ways."""
+    from cnncalc import pattern as pattern_mod
+    from cnncalc.errors import Location
+
+    extra = {}
+    for index, node in enumerate(pattern_mod.optionals(source.ast), start=1):
+        name = f"OPT{index}"
+        if name not in source.bindings and pattern_mod.switch_word(node) not in source.bindings:
+            extra[name] = pattern_mod.Binding(name, (1, 0), Location("--optionals"), usage=True)
+    return source.with_bindings(extra)
+
 
 def main() -> None:
     app()
+
+
+# ---------------------------------------------------------------------------------------------
+# lint, rules, schema
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    concise = "concise"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+class Mode(str, Enum):
+    infer = "infer"
+    train = "train"
+
+
+def _codes(values: Optional[list[str]]) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
+
+
+def _lint_options(config_path: Optional[str], no_config: bool, cli: dict) -> tuple[object, tuple[str, ...]]:
+    """Options from [tool.cnncalc] (the nearest pyproject.toml, or --config) overridden by the command line."""
+    from pathlib import Path
+
+    from cnncalc.lint import LintOptions
+    from cnncalc.lint.config import budget, find_pyproject, read
+
+    settings: dict = {}
+    if not no_config:
+        path = Path(config_path) if config_path else find_pyproject(Path.cwd())
+        if config_path and not path.is_file():
+            from cnncalc.errors import Location, UsageError
+
+            raise UsageError(f"no such configuration file: {config_path}", Location(config_path))
+        if path is not None:
+            settings = read(path)
+    for key, value in cli.items():
+        if value is not None:
+            settings[key] = budget(key.replace("_", "-"), value) if key.startswith("max_") else value
+    exclude = tuple(settings.pop("exclude", ()))
+    return LintOptions(**settings), exclude
+
+
+def _lint_format(format: Optional[LintFormat]) -> LintFormat:
+    import os
+
+    if format is not None:
+        return format
+    return LintFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else LintFormat.text
+
+
+@app.command()
+def lint(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Spec files, directories (every .yaml/.yml inside), globs, or - for standard input.",
+                       metavar="PATH..."),
+    ],
+    format: Annotated[
+        Optional[LintFormat],
+        typer.Option("--format", "-f", help="Output format (default: github under GitHub Actions, else text)."),
+    ] = None,
+    convention: ConventionOpt = None,
+    select: Annotated[
+        Optional[list[str]],
+        typer.Option("--select", help="Only these rules: codes, prefixes (CNN3) or names; comma-separated."),
+    ] = None,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", help="Skip these rules: codes, prefixes or names.")
+    ] = None,
+    exclude: Annotated[
+        Optional[list[str]], typer.Option("--exclude", help="Skip files matching these glob patterns.")
+    ] = None,
+    max_params: Annotated[Optional[str], typer.Option("--max-params", help="Parameter budget, e.g. 25M.")] = None,
+    max_macs: Annotated[Optional[str], typer.Option("--max-macs", help="MAC budget at --batch, e.g. 4G.")] = None,
+    max_memory: Annotated[
+        Optional[str], typer.Option("--max-memory", help="Memory budget for --mode, e.g. 8GiB or 512MB.")
+    ] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, max=10**9, help="Batch size.")] = None,
+    dtype: Annotated[Optional[Dtype], typer.Option("--dtype", help="Element type for --max-memory.")] = None,
+    mode: Annotated[Optional[Mode], typer.Option("--mode", help="Memory that --max-memory limits.")] = None,
+    optimizer: Annotated[
+        Optional[Optimizer], typer.Option("--optimizer", help="Optimizer state in training memory.")
+    ] = None,
+    stdin_filename: Annotated[
+        Optional[str], typer.Option("--stdin-filename", help="The name to report for standard input.")
+    ] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", help="A pyproject.toml to read [tool.cnncalc] from.")
+    ] = None,
+    no_config: Annotated[bool, typer.Option("--no-config", help="Ignore [tool.cnncalc].")] = False,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+) -> None:
+    """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
+    with boundary():
+        import dataclasses
+
+        from cnncalc.diagnostics import Diagnostic
+        from cnncalc.lint.discover import expand_one
+        from cnncalc.lint.engine import FileResult, lint_text
+        from cnncalc.pipeline import read_text
+        from cnncalc.render.lint import FORMATS
+
+        cli_values = {
+            "convention": convention.value if convention else None,
+            "select": _codes(select),
+            "ignore": _codes(ignore),
+            "exclude": _codes(exclude),
+            "max_params": max_params,
+            "max_macs": max_macs,
+            "max_memory": max_memory,
+            "batch": batch,
+            "dtype": dtype.value if dtype else None,
+            "mode": mode.value if mode else None,
+            "optimizer": optimizer.value if optimizer else None,
+        }
+        options, excluded = _lint_options(config, no_config, cli_values)
+        if convention is not None:  # an explicit --convention outranks the files' own comments
+            options = dataclasses.replace(options, file_conventions=False)
+        results, unreadable, files = [], False, []
+        for given in paths:
+            try:
+                files += expand_one(given, excluded)
+            except CnnCalcError as error:
+                _print_error(error)
+                unreadable = True
+        for path in dict.fromkeys(files):
+            shown = (stdin_filename or "<stdin>") if path == "-" else path
+            try:
+                text = read_text(path)
+            except CnnCalcError as error:
+                if error.exit_code != EXIT_USAGE:  # a file over the size limit: a finding about it
+                    results.append(FileResult(shown, "", (Diagnostic.from_error(error),)))
+                else:
+                    _print_error(error)
+                    unreadable = True
+                continue
+            results.append(lint_text(text, shown, options))
+        sys.stdout.write(FORMATS[_lint_format(format).value](results))
+        if unreadable:
+            raise typer.Exit(EXIT_USAGE)
+        if any(r.diagnostics for r in results) and not exit_zero:
+            raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def rules(
+    rule: Annotated[Optional[str], typer.Argument(help="A rule code (CNN201) or name to explain.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the documentation as Markdown.")] = False,
+) -> None:
+    """List the lint rules, or explain one: what it checks, why, an example, how to fix."""
+    with boundary():
+        from cnncalc.errors import Location, UsageError
+        from cnncalc.lint.rules import RULES, find
+
+        if rule is None:
+            if markdown:
+                sys.stdout.write("\n".join(r.markdown() for r in RULES.values()))
+                return
+            for r in RULES.values():
+                print(f"{r.code}  {r.name:<30} {r.severity:<8} {r.summary}")
+            return
+        found = find(rule)
+        if found is None:
+            raise UsageError(f"no rule {rule!r}", Location("<command line>"), hint="`cnncalc rules` lists them")
+        sys.stdout.write(found.markdown() if markdown else found.text())
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft-07) of the spec format, for editors and validators."""
+    with boundary():
+        from cnncalc.schema import schema_text
+
+        sys.stdout.write(schema_text())

@@ -28,6 +28,14 @@ class Convention:
     #: largest pooling padding: "half" = P <= K//2 (PyTorch), "below_kernel" = P < K (Caffe).
     pool_pad_limit: Literal["half", "below_kernel", "none"]
     memory_model: Literal["textbook", "pytorch"]
+    #: whether a pool without `ceil:` rounds up (Caffe's round_mode defaults to CEIL).
+    pool_ceil_default: bool = False
+    #: the padding words convolutions accept ('same' family, 'valid', Keras' 'causal').
+    padding_words: tuple[str, ...] = ("same", "valid", "same_upper", "same_lower", "causal")
+    #: the padding words pools accept (PyTorch and Caffe pools take numbers only).
+    pool_padding_words: tuple[str, ...] = ("same", "valid", "same_upper", "same_lower")
+    #: padding when a layer gives none: "zero", or "auto" = SAS's automatic ceil(W/S) padding.
+    implicit_padding: Literal["zero", "auto"] = "zero"
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -42,6 +50,41 @@ CONVENTIONS: dict[str, Convention] = {
             "pytorch",
             "PyTorch: floor silently; 'same' only with stride 1; ceil pools drop windows starting in the padding",
             "floor", "floor", "always", "after", False, "half", "pytorch",
+            padding_words=("same", "valid"), pool_padding_words=(),
+        ),
+        Convention(
+            "tensorflow",
+            "tf.nn: floor (VALID); 'same' = ceil(W/S) with the odd pad pixel after; pools have no ceil mode",
+            "floor", "floor", "always", "after", True, "none", "textbook",
+            padding_words=("same", "valid"), pool_padding_words=("same", "valid"),
+        ),
+        Convention(
+            "keras",
+            "Keras 3 (TF backend): like tensorflow, plus 'causal' (all padding before) for 1-D convolutions",
+            "floor", "floor", "always", "after", True, "none", "textbook",
+            padding_words=("same", "valid", "causal"), pool_padding_words=("same", "valid"),
+        ),
+        Convention(
+            "onnx",
+            "ONNX: floor; auto_pad same_upper (odd pixel at the end) or same_lower (at the beginning); "
+            "ceil_mode pools drop windows starting in the padding",
+            "floor", "floor", "always", "after", True, "none", "textbook",
+            padding_words=("same_upper", "same_lower", "valid"),
+            pool_padding_words=("same_upper", "same_lower", "valid"),
+        ),
+        Convention(
+            "caffe",
+            "Caffe: convolutions floor; pools ceil by default (round_mode CEIL), clipped only when padded; "
+            "pool padding below the kernel; numbers only",
+            "floor", "floor", "if_padded", "after", True, "below_kernel", "textbook",
+            pool_ceil_default=True, padding_words=(), pool_padding_words=(),
+        ),
+        Convention(
+            "sas",
+            "SAS Deep Learning: omitted padding is automatic, output = ceil(W/S) (convolutions pad the odd "
+            "pixel after; pools shrink their last windows); given padding floors",
+            "floor", "floor", "always", "after", True, "none", "textbook",
+            padding_words=(), pool_padding_words=(), implicit_padding="auto",
         ),
     )
 }
@@ -51,3 +94,7 @@ DEFAULT = CONVENTIONS["strict"]
 
 def get(name: str) -> Convention:
     return CONVENTIONS[name]
+
+
+#: padding words that ask for 'same'-style padding (output = ceil(W/S)); "auto" is SAS's omitted padding.
+SAME_WORDS = ("same", "same_upper", "same_lower", "auto")

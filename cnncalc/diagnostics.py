@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,3 +25,35 @@ class Diagnostic:
 
     def sort_key(self) -> tuple:
         return (self.loc.path, self.loc.line, self.loc.col, self.code)
+
+
+#: `# cnncalc: ignore[CNN303, CNN305]` (or bare `# cnncalc: ignore` for every rule) on a line.
+_SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+#: the key under which `# cnncalc: ignore-file[...]` codes are kept: they hold on every line.
+WHOLE_FILE = 0
+_ALL = frozenset({"*"})
+
+
+def suppressions(text: str) -> dict[int, frozenset[str]]:
+    """Line -> codes ignored on it. A comment alone on a line also covers the next line;
+    `# cnncalc: ignore-file[...]` covers every line (key WHOLE_FILE)."""
+    found: dict[int, frozenset[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _SUPPRESS.search(line)
+        if match is None:
+            continue
+        codes = match.group("codes")
+        words = _ALL if codes is None else frozenset(c.strip() for c in codes.split(",") if c.strip())
+        if match.group("file"):
+            targets: tuple[int, ...] = (WHOLE_FILE,)
+        elif line.lstrip().startswith("#"):
+            targets = (number, number + 1)
+        else:
+            targets = (number,)
+        for target in targets:
+            found[target] = found.get(target, frozenset()) | words
+    return found
+
+
+def ignored_codes(diagnostic: Diagnostic, ignored: dict[int, frozenset[str]]) -> frozenset[str]:
+    return ignored.get(diagnostic.loc.line, frozenset()) | ignored.get(WHOLE_FILE, frozenset())

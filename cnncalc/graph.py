@@ -49,6 +49,7 @@ class Graph:
     input: Shape
     nodes: tuple[Node, ...]
     path: str = "<spec>"
+    convention: str | None = None
 
 
 def _size(item: Item) -> int:
@@ -174,4 +175,4 @@ def build(spec: Spec) -> Graph:
     count_layers(spec.items)
     builder = _Builder(spec)
     builder.walk(spec.items, 0, _Scope())
-    return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path)
+    return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path, spec.convention)

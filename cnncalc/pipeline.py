@@ -32,16 +32,23 @@ def display_path(path: str) -> str:
 
 
 def parse(text: str, path: str) -> spec.Spec:
-    return spec.parse_spec(yamlsource.load(text, path), path)
+    return spec.parse_spec(yamlsource.load(text, path), path, text)
 
 
-def analyze_text(text: str, path: str, convention: str = "strict") -> Analysis:
-    return analyze(graph.build(parse(text, path)), conventions.get(convention))
+def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
+    """`convention` None means the spec's own `convention:`, or strict."""
+    model = graph.build(parsed)
+    return analyze(model, conventions.get(convention or model.convention or conventions.DEFAULT.name))
 
 
-def analyze_file(path: str, convention: str = "strict") -> Analysis:
+def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:
+    """`convention` None means the spec's own `convention:`, or strict."""
+    return analyze_spec(parse(text, path), convention)
+
+
+def analyze_file(path: str, convention: str | None = None) -> Analysis:
     return analyze_text(read_text(path), display_path(path), convention)
 
 
-def report_file(path: str, convention: str = "strict", options: report.Options | None = None) -> report.Report:
+def report_file(path: str, convention: str | None = None, options: report.Options | None = None) -> report.Report:
     return report.build(analyze_file(path, convention), options or report.Options())

@@ -18,7 +18,7 @@ from cnncalc.layers.base import REQUIRED, integer
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
-TOP_LEVEL_KEYS = ("name", "description", "input", "defaults", "layers", "blocks")
+TOP_LEVEL_KEYS = ("name", "description", "convention", "input", "defaults", "layers", "blocks")
 MAX_REPEAT = 100_000
 
 
@@ -50,6 +50,8 @@ class Spec:
     input_loc: Location
     items: tuple[Item, ...]
     path: str = "<spec>"
+    #: the shape convention the spec was written for (`convention:`); the command line can override it
+    convention: str | None = None
 
 
 def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -328,8 +330,13 @@ def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
     return result
 
 
-def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
+def parse_spec(root: YNode, path: str = "<spec>", source: str | None = None) -> Spec:
+    """`source` (the file's text) lets a multi-line `pattern:` report exact columns."""
     fields = _mapping(root, "a spec", "name:, input: and layers: at the top level")
+    if "pattern" in fields:
+        from cnncalc.pattern import spec_from_yaml  # the pattern DSL builds these same items
+
+        return spec_from_yaml(root, path, source)
     for key in fields:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")
@@ -341,4 +348,19 @@ def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
     name = name_node.text if name_node is not None and name_node.text else path
     blocks = graph_constructs.parse_blocks(fields.get("blocks"), KINDS)
     builder = SpecBuilder(path, parse_defaults(fields.get("defaults")), blocks)
-    return Spec(name, parse_input(fields["input"]), fields["input"].loc, builder.items(fields["layers"]), path)
+    convention = parse_convention(fields["convention"]) if "convention" in fields else None
+    items = builder.items(fields["layers"])
+    return Spec(name, parse_input(fields["input"]), fields["input"].loc, items, path, convention)
+
+
+def parse_convention(node: YNode) -> str:
+    from cnncalc.conventions import CONVENTIONS
+
+    word = node.text.lower() if node.is_scalar else ""
+    if word not in CONVENTIONS:
+        raise SpecError(
+            f"unknown convention {node.text or 'value'!r}",
+            node.loc,
+            hint=did_you_mean(word, tuple(CONVENTIONS)) + "known conventions: " + ", ".join(CONVENTIONS),
+        )
+    return word

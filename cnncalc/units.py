@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 _COUNT_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BYTE_PREFIXES = ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB"))
 
@@ -26,28 +28,34 @@ def exact(n: int) -> str:
     return f"{n:,}"
 
 
-_SIZE_UNITS = {
-    "": 1, "b": 1,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4,
+_COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+_BYTE_SUFFIXES = {
+    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
     "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
 }
 
 
-def parse_bytes(text: str) -> int:
-    """'4GiB' -> 4294967296. Binary for KiB/MiB/GiB/TiB and bare K/M/G/T, decimal for KB/MB/GB/TB.
+def _number_and_suffix(text: str) -> tuple[Fraction, str] | None:
+    """Exact (a float would turn 36893489T into 36893488999999995904)."""
+    import re
 
-    Raises ValueError with a readable message for anything else.
-    """
-    cleaned = text.strip().lower().replace(" ", "").replace("_", "")
-    digits = cleaned.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = cleaned[len(digits):]
-    try:
-        value = float(digits)
-    except ValueError:
-        raise ValueError(f"cannot read the size {text!r}") from None
-    if unit not in _SIZE_UNITS:
-        raise ValueError(f"unknown unit {unit!r} in {text!r}")
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError(f"the size {text!r} must be positive")
-    return int(value * _SIZE_UNITS[unit])
+    match = re.fullmatch(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
+    if match is None:
+        return None
+    return Fraction(match.group(1).replace("_", "").replace(",", "")), match.group(2).lower()
+
+
+def parse_count(text: str | int) -> int | None:
+    """'100M' -> 100,000,000; '1.5G', '25e6', '25_000_000' too (decimal prefixes). None if unreadable."""
+    parsed = _number_and_suffix(text)
+    if parsed is None or parsed[1] not in _COUNT_SUFFIXES:
+        return None
+    return round(parsed[0] * _COUNT_SUFFIXES[parsed[1]])
+
+
+def parse_bytes(text: str | int) -> int | None:
+    """'8GiB' -> 8 x 1024^3, '8GB' -> 8 x 10^9, '4096' -> 4096 bytes. None if unreadable."""
+    parsed = _number_and_suffix(text)
+    if parsed is None or (parsed[1] or "b") not in _BYTE_SUFFIXES:
+        return None
+    return round(parsed[0] * _BYTE_SUFFIXES[parsed[1] or "b"])

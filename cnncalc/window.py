@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from cnncalc.conventions import Convention, Rounding
+from cnncalc.conventions import SAME_WORDS, Convention, Rounding
 from cnncalc.errors import ShapeError
 from cnncalc.shapes import axis_name
 
@@ -189,35 +189,84 @@ def output_axis(axis: Axis, axis_index: int, rank: int, what: str, rounding: Rou
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int, convention: Convention) -> tuple[int, int]:
     """(before, after) padding for 'same': output = ceil(W/S), the odd pixel where the convention puts it."""
+    return split_same(size, kernel, stride, dilation, convention.same_extra)
+
+
+def split_same(size: int, kernel: int, stride: int, dilation: int, extra: str) -> tuple[int, int]:
+    """TF's and ONNX's rule: pad max((ceil(W/S) - 1)*S + K_eff - W, 0) in all, the odd pixel `extra`
+    ("after", "before", or "all_after" for pools that only shrink their last windows, as SAS's do)."""
     k_eff = dilation * (kernel - 1) + 1
     out = -(-size // stride)
     total = max((out - 1) * stride + k_eff - size, 0)
     small, big = total // 2, total - total // 2
-    return (small, big) if convention.same_extra == "after" else (big, small)
+    if extra == "all_after":
+        return (0, total)
+    return (small, big) if extra == "after" else (big, small)
+
+
+def effective_padding(padding: int | str | tuple[int, ...] | None, convention: Convention) -> int | str | tuple[int, ...]:
+    """The padding a layer uses: what it gives, or the convention's default when it gives none
+    (0, or "auto" for SAS, whose layers pad automatically to ceil(W/S))."""
+    if padding is None:
+        return "auto" if convention.implicit_padding == "auto" else 0
+    return padding
+
+
+def _check_vocabulary(word: str, convention: Convention, pooling: bool, label: str) -> None:
+    allowed = convention.pool_padding_words if pooling else convention.padding_words
+    if word == "auto" or word in allowed:
+        return
+    what = "pools" if pooling else "convolutions"
+    words = ", ".join(f"'{w}'" for w in allowed)
+    raise ShapeError(
+        f"{label}: padding '{word}' is not a padding word of the {convention.name} convention",
+        hint=(f"{convention.name} {what} accept {words} or numbers" if allowed
+              else f"{convention.name} {what} take padding as numbers only")
+        + "; or choose the convention that uses this word (--convention)",
+        code="CNN205",
+    )
+
+
+def _word_padding(
+    word: str, spatial, kernel, stride, dilation, convention: Convention, label: str, pooling: bool
+) -> tuple[tuple[int, int], ...]:
+    _check_vocabulary(word, convention, pooling, label)
+    rank = len(spatial)
+    if word == "valid":
+        return ((0, 0),) * rank
+    if word == "causal":
+        if rank != 1:
+            raise ShapeError(f"{label}: padding 'causal' is for inputs with one spatial axis, not {rank}",
+                             hint="use 'same' or numbers", code="CNN206")
+        return ((dilation[0] * (kernel[0] - 1), 0),)
+    if word == "same" and not convention.same_allows_stride and any(s > 1 for s in stride):
+        raise ShapeError(
+            f"{label}: padding 'same' with stride {max(stride)} is not supported under the "
+            f"{convention.name} convention",
+            hint="give the padding as numbers, or use --convention strict (same = ceil(W/S))",
+            code="CNN205",
+        )
+    extra = {"same_upper": "after", "same_lower": "before"}.get(word, convention.same_extra)
+    if word == "auto" and pooling:
+        extra = "all_after"
+    return tuple(split_same(w, k, s, d, extra) for w, k, s, d in zip(spatial, kernel, stride, dilation))
 
 
 def resolve_padding(
-    padding: int | str | tuple[int, ...],
+    padding: int | str | tuple[int, ...] | None,
     spatial: tuple[int, ...],
     kernel: tuple[int, ...],
     stride: tuple[int, ...],
     dilation: tuple[int, ...],
     convention: Convention,
     label: str,
+    pooling: bool = False,
 ) -> tuple[tuple[int, int], ...]:
-    """(before, after) per axis from the spec's padding value."""
+    """(before, after) per axis from the spec's padding value (None = the convention's default)."""
     rank = len(spatial)
-    if padding == "valid":
-        return ((0, 0),) * rank
-    if padding == "same":
-        if not convention.same_allows_stride and any(s > 1 for s in stride):
-            raise ShapeError(
-                f"{label}: padding 'same' with stride {max(stride)} is not supported under the "
-                f"{convention.name} convention",
-                hint="give the padding as numbers, or use --convention strict (same = ceil(W/S))",
-                code="CNN205",
-            )
-        return tuple(same_padding(w, k, s, d, convention) for w, k, s, d in zip(spatial, kernel, stride, dilation))
+    padding = effective_padding(padding, convention)
+    if isinstance(padding, str):
+        return _word_padding(padding, spatial, kernel, stride, dilation, convention, label, pooling)
     if isinstance(padding, int):
         return ((padding, padding),) * rank
     if len(padding) == 1:
@@ -276,15 +325,15 @@ def slide_notes(label: str, spatial: tuple[int, ...], slide: Slide, padding: obj
 
     notes = []
     rank = len(spatial)
-    for i, dropped in enumerate(slide.dropped):
-        if dropped:
-            notes.append(Note(
-                "CNN301",
-                f"{label}: the last {dropped} input {axis_name(rank, i)} position(s) of {spatial[i]} "
-                "are never covered by a window (output rounded down)",
-                "adjust padding, stride or input size so that (W - F + 2P)/S + 1 is whole",
-            ))
-    if padding == "same" and any(before != after for before, after in slide.pads):
+    lost = [f"{dropped} of {spatial[i]} along the {axis_name(rank, i)}" for i, dropped in enumerate(slide.dropped) if dropped]
+    if lost:
+        notes.append(Note(
+            "CNN301",
+            f"{label}: output rounded down; the last input positions are never covered by a window "
+            f"({', '.join(lost)})",
+            "adjust padding, stride or input size so that (W - F + 2P)/S + 1 is whole",
+        ))
+    if padding in SAME_WORDS and any(before != after for before, after in slide.pads):
         pads = ", ".join(f"{b}/{a}" for b, a in slide.pads)
         notes.append(Note(
             "CNN302",

@@ -83,3 +83,30 @@ hostile_texts = st.one_of(
     st.text(max_size=200),
     st.binary(max_size=200).map(lambda b: b.decode("utf-8", "replace")),
 )
+
+
+SEED_PATTERNS = [
+    "INPUT -> [[CONV -> RELU]*N -> POOL?]*M -> [FC -> RELU]*K -> FC",
+    "INPUT -> FC",
+    "INPUT -> CONV -> RELU -> FC",
+    "INPUT -> [CONV -> RELU -> POOL]*2 -> FC -> RELU -> FC",
+    "INPUT -> [CONV -> RELU -> CONV -> RELU -> POOL]*3 -> [FC -> RELU]*2 -> FC",
+    "INPUT[224x224x3] -> [CONV3-64]*2 -> POOL2 -> FC-4096 -> DROPOUT(0.5) -> FC(1000)",
+    "CONV(k=3, f=64, s=1, p=same) -> POOL(k=3, s=2, mode=avg) -> BN -> FLATTEN -> SOFTMAX",
+]
+PATTERN_NOISE = list("[]()*?-,=>x ") + ["->", "*N", "*99999999", "?", "CONVV", "RELU", "(k=0)", "[[", "]]", "f=-1"]
+
+
+@st.composite
+def mutated_patterns(draw):
+    """A YAML spec whose `pattern:` is a seed pattern with random edits."""
+    text = draw(st.sampled_from(SEED_PATTERNS))
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:at] + draw(st.sampled_from(PATTERN_NOISE)) + text[at:]
+        else:
+            text = text[:at] + text[at + draw(st.integers(1, 6)):]
+    variables = draw(st.dictionaries(st.sampled_from(["N", "M", "K", "X"]), st.integers(-2, 5), max_size=4))
+    defaults = "CONV: {filters: 8}\nFC: {units: 10}\n"
+    return yaml.safe_dump({"input": "32x32x3", "pattern": text, "vars": variables}) + defaults

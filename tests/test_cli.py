@@ -81,3 +81,16 @@ def test_no_traceback_for_internal_errors(cli, monkeypatch):
     assert result.exit_code == 2
     assert "internal error" in result.stderr and "report" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_spec_convention_and_command_line_override(cli):
+    assert cli("analyze", "specs/resnet50.yaml", "-f", "json").exit_code == 0
+    strict = cli("analyze", "specs/resnet50.yaml", "--convention", "strict")
+    assert strict.exit_code == 1
+    assert "(224 - 7 + 2*3)/2 + 1 = 112.5" in strict.stderr
+
+
+def test_unknown_spec_convention(cli):
+    result = cli("analyze", "-", input="convention: pytroch\ninput: 8x8x1\nlayers: [relu]\n")
+    assert result.exit_code == 1
+    assert "did you mean 'pytorch'" in result.stderr

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from cnncalc.errors import CnnCalcError
 from cnncalc.pipeline import analyze_text
 from cnncalc.report import Options, build
-from tests.fuzzing import hostile_texts, mutated_specs, random_specs
+from tests.fuzzing import hostile_texts, mutated_patterns, mutated_specs, random_specs
 
 FUZZ = settings(max_examples=150, deadline=5000, suppress_health_check=list(HealthCheck))
 
@@ -36,6 +36,12 @@ def test_mutated_specs(text):
 @FUZZ
 @given(random_specs)
 def test_random_specs(text):
+    survives(text)
+
+
+@FUZZ
+@given(mutated_patterns())
+def test_mutated_patterns(text):
     survives(text)
 
 

@@ -88,7 +88,7 @@ def test_too_little_memory_is_refused_with_the_estimate():
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("size", ["lots", "12 parsecs", "-3GiB", "0"])
+@pytest.mark.parametrize("size", ["lots", "12 parsecs", "-3GiB", "0", "0GiB"])
 def test_unreadable_max_memory_is_a_usage_error(size):
     result = invoke(str(ROOT / "specs/lenet5.yaml"), "--max-memory", size)
     assert result.exit_code == 2

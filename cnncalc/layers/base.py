@@ -19,6 +19,15 @@ from cnncalc.yamlsource import YNode
 REQUIRED = object()
 
 
+def any_case(words) -> str:
+    """A JSON Schema pattern matching these words in any letter case (no inline flags: editors use
+    JavaScript regexes), for the `schema` each value parser carries (see cnncalc/schema.py)."""
+    def letters(word: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+    return "^(" + "|".join(letters(w) for w in words) + ")$"
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """One key a layer accepts: its parser, its default (or REQUIRED) and a line of documentation."""
@@ -112,6 +121,7 @@ def integer(minimum: int = 1, maximum: int = MAX_DIM) -> Callable[[YNode], int]:
                             hint="use a realistic size", code="CNN003")
         return value
 
+    parse.schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
     return parse
 
 
@@ -127,24 +137,43 @@ def integers(minimum: int = 1, lengths: tuple[int, ...] = (1, 2, 3)) -> Callable
             return tuple(one(item) for item in node.value)
         return one(node)
 
+    parse.schema = {
+        "anyOf": [one.schema, {"type": "array", "items": one.schema, "minItems": min(lengths), "maxItems": max(lengths)}]
+    }
     return parse
+
+
+#: the padding words the spec format knows; each convention accepts a subset (conventions.py).
+PADDING_WORDS = ("same", "valid", "same_upper", "same_lower", "causal")
 
 
 def padding(node: YNode) -> int | str | tuple[int, ...]:
     """An int, [h, w], [top, bottom, left, right] (any rank: per-axis or before/after pairs), 'same', 'valid'."""
     if isinstance(node.value, str):
         word = node.value.lower()
-        if word in ("same", "valid"):
+        if word in PADDING_WORDS:
             return word
         raise SpecError(f"unknown padding {node.value!r}", node.loc,
-                        hint="use a number, a list, 'same' or 'valid'")
-    return integers(0, (1, 2, 3, 4, 6))(node)
+                        hint="use a number, a list, or one of " + ", ".join(f"'{w}'" for w in PADDING_WORDS))
+    return _padding_numbers(node)
+
+
+_padding_numbers = integers(0, (1, 2, 3, 4, 6))
+padding.schema = {
+    "anyOf": [
+        *_padding_numbers.schema["anyOf"],
+        {"type": "string", "pattern": any_case(PADDING_WORDS)},
+    ]
+}
 
 
 def boolean(node: YNode) -> bool:
     if isinstance(node.value, bool):
         return node.value
     raise SpecError(f"expected true or false, got {node.text!r}", node.loc, hint="write true or false")
+
+
+boolean.schema = {"type": "boolean"}
 
 
 def fraction(node: YNode) -> float:
@@ -154,6 +183,9 @@ def fraction(node: YNode) -> float:
     return float(value)
 
 
+fraction.schema = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+
+
 def number(minimum: float = 0.0) -> Callable[[YNode], float]:
     def parse(node: YNode) -> float:
         value = node.value
@@ -161,6 +193,7 @@ def number(minimum: float = 0.0) -> Callable[[YNode], float]:
             raise SpecError(f"expected a number of at least {minimum}, got {node.text!r}", node.loc)
         return float(value)
 
+    parse.schema = {"type": "number", "minimum": minimum}
     return parse
 
 
@@ -172,6 +205,7 @@ def choice(*options: str) -> Callable[[YNode], str]:
         raise SpecError(f"expected one of {', '.join(options)}; got {node.text or 'a collection'!r}", node.loc,
                         hint=f"use {' or '.join(options)}")
 
+    parse.schema = {"type": "string", "pattern": any_case(options)}
     return parse
 
 
@@ -179,6 +213,9 @@ def text(node: YNode) -> str:
     if not node.is_scalar or node.value is None or node.text == "":
         raise SpecError("expected a name", node.loc)
     return node.text
+
+
+text.schema = {"type": ["string", "number"]}
 
 
 def per_axis(value: int | tuple[int, ...], rank: int, key: str, label: str) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ from cnncalc.layers.base import (
     register,
 )
 from cnncalc.shapes import Shape
-from cnncalc.window import resolve_padding, slide_all, slide_notes
+from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
 
 @register
 class Conv(LayerKind):
@@ -32,7 +32,9 @@ class Conv(LayerKind):
         Param("filters", integer(1), doc="number of output channels (K)"),
         Param("kernel", integers(1), doc="window size F: an int or one per spatial axis"),
         Param("stride", integers(1), 1, "step S between windows"),
-        Param("padding", padding, 0, "P: int, per axis, before/after pairs, 'same' or 'valid'"),
+        Param("padding", padding, None,
+              "P: int, per axis, before/after pairs, or a word: 'same', 'valid', 'same_upper', 'same_lower', "
+              "'causal'; omitted = 0 (automatic ceil(W/S) padding under the sas convention)"),
         Param("dilation", integers(1), 1, "spacing D between kernel taps"),
         Param("groups", integer(1), 1, "channel groups; groups = C_in is depthwise"),
         Param("bias", boolean, True, "one learned bias per filter"),
@@ -60,7 +62,8 @@ class Conv(LayerKind):
                 code="CNN203",
             )
         conv = ctx.convention
-        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, conv, label)
+        word = effective_padding(p["padding"], conv)
+        pads = resolve_padding(word, x.spatial, kernel, stride, dilation, conv, label)
         slide = slide_all(label, x.spatial, kernel, stride, dilation, pads, conv.conv_rounding, "always")
         out = Shape(slide.spatial, filters)
         fan_in = (*kernel, c_in // groups)
@@ -73,7 +76,7 @@ class Conv(LayerKind):
             params_formula=formula,
             macs=prod(slide.spatial) * weights,
             bias_macs=out.numel if bias else 0,
-            notes=tuple(slide_notes(label, x.spatial, slide, p["padding"])),
+            notes=tuple(slide_notes(label, x.spatial, slide, word)),
         )
 
     def _geometry(self, p, x: Shape, convention) -> tuple[tuple[int, ...], ...]:
@@ -218,7 +221,8 @@ class Depthwise(Conv):
     params = (
         Param("kernel", integers(1), doc="window size F: an int or one per spatial axis"),
         Param("stride", integers(1), 1, "step S between windows"),
-        Param("padding", padding, 0, "P: int, per axis, before/after pairs, 'same' or 'valid'"),
+        Param("padding", padding, None, "P: int, per axis, before/after pairs, or a word as for conv; "
+              "omitted = 0 (automatic under the sas convention)"),
         Param("dilation", integers(1), 1, "spacing D between kernel taps"),
         Param("multiplier", integer(1), 1, "filters per input channel (depth multiplier)"),
         Param("bias", boolean, True, "one learned bias per filter"),

@@ -29,7 +29,7 @@ from cnncalc.shapes import Shape, axis_name
 
 
 def _check_output_padding(op: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], label: str):
-    for axis, (o, s, d) in enumerate(zip(op, stride, dilation)):
+    for o, s, d in zip(op, stride, dilation):
         if not (o < s or o < d):
             raise ShapeError(
                 f"{label}: output_padding {o} must be smaller than the stride ({s}) or the dilation ({d})",

@@ -19,7 +19,7 @@ from cnncalc.layers.base import (
     register,
 )
 from cnncalc.shapes import Shape
-from cnncalc.window import resolve_padding, slide_all, slide_notes
+from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
 
 
 def _check_pool_padding(pads, kernel, limit: str, label: str) -> None:
@@ -36,6 +36,29 @@ def _check_pool_padding(pads, kernel, limit: str, label: str) -> None:
                              hint=f"use padding of at most {k - 1}", code="CNN205")
 
 
+def _rounding(p, pads, label: str, conv) -> tuple[str, str]:
+    """(rounding, clip rule) from `ceil`, Theano's `ignore_border`, or the convention's default.
+
+    ignore_border: false is PyTorch's ceil mode with its clip rule in every convention (Theano's
+    out_shape and PyTorch agree on every unpadded case); true is plain floor."""
+    ceil, ignore_border = p["ceil"], p.get("ignore_border")
+    if ignore_border is not None:
+        if ceil is not None and ceil == ignore_border:
+            raise ShapeError(
+                f"{label}: ceil: {str(ceil).lower()} contradicts ignore_border: {str(ignore_border).lower()}",
+                hint="give one of the two (ignore_border: false means ceil: true)", code="CNN205")
+        if not ignore_border and any(before or after for before, after in pads):
+            raise ShapeError(f"{label}: ignore_border: false cannot be combined with padding",
+                             hint="Theano pads only with ignore_border: true; remove the padding", code="CNN205")
+        return ("floor", conv.pool_clip) if ignore_border else ("ceil", "always")
+    if ceil is None:
+        ceil = conv.pool_ceil_default
+    if ceil:
+        return "ceil", conv.pool_clip
+    # an explicit `ceil: false` under Caffe is round_mode FLOOR
+    return ("floor" if conv.pool_ceil_default else conv.pool_rounding), conv.pool_clip
+
+
 @register
 class Pool(LayerKind):
     name = "pool"
@@ -44,10 +67,17 @@ class Pool(LayerKind):
     params = (
         Param("kernel", integers(1), doc="window size F"),
         Param("stride", integers(1), None, "step S (defaults to the kernel)"),
-        Param("padding", padding, 0, "P per side"),
+        Param("padding", padding, None,
+              "P per side (numbers, or 'same'/'valid' where the convention has them); omitted = 0 "
+              "(under sas: windows shrink at the end so that the output is ceil(W/S))"),
         Param("dilation", integers(1), 1, "spacing between taps (max pooling)"),
         Param("mode", choice("max", "avg"), "max", "max or avg"),
-        Param("ceil", boolean, False, "round the output size up (PyTorch ceil_mode)"),
+        Param("ceil", boolean, None,
+              "round the output size up (PyTorch/ONNX ceil_mode); omitted = the convention's default "
+              "(Caffe rounds up, the others down)"),
+        Param("ignore_border", boolean, None,
+              "Theano's pool_2d flag: false keeps the partial windows at the end (= ceil: true, needs "
+              "padding 0), true drops them (= ceil: false)"),
     )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -61,11 +91,11 @@ class Pool(LayerKind):
             raise ShapeError(f"{label}: average pooling has no dilation", hint="remove `dilation` or use mode: max",
                              code="CNN205")
         conv = ctx.convention
-        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, conv, label)
-        if p["padding"] != "same":
+        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, conv, label, pooling=True)
+        if not isinstance(effective_padding(p["padding"], conv), str):
             _check_pool_padding(pads, kernel, conv.pool_pad_limit, label)
-        rounding = "ceil" if p["ceil"] else conv.pool_rounding
-        slide = slide_all(label, x.spatial, kernel, stride, dilation, pads, rounding, conv.pool_clip)
+        rounding, clip = _rounding(p, pads, label, conv)
+        slide = slide_all(label, x.spatial, kernel, stride, dilation, pads, rounding, clip)
         return Inference(output=x.with_spatial(slide.spatial),
                          notes=tuple(slide_notes(label, x.spatial, slide, p["padding"])))
 

@@ -20,7 +20,6 @@ from cnncalc.layers.base import (
     per_axis,
     register,
 )
-from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 #: interpolation modes and the number of spatial axes each one works on (None: any).
@@ -41,6 +40,10 @@ def scales(node: YNode) -> float | tuple[float, ...]:
             raise SpecError(f"expected a list of 1, 2 or 3 factors, got {len(node.value)}", node.loc)
         return tuple(_positive(item) for item in node.value)
     return _positive(node)
+
+
+_SCALE = {"type": "number", "exclusiveMinimum": 0, "maximum": 1024}
+scales.schema = {"anyOf": [_SCALE, {"type": "array", "items": _SCALE, "minItems": 1, "maxItems": 3}]}
 
 
 def _per_axis_scale(value: float | tuple[float, ...], rank: int, label: str) -> tuple[float, ...]:

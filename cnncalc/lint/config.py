@@ -1,0 +1,81 @@
+"""`[tool.cnncalc]` in pyproject.toml: the lint settings a repository keeps next to its specs.
+
+Keys (kebab-case, as ruff's): convention, select, ignore, exclude, max-params, max-macs, max-memory,
+batch, dtype, mode, optimizer. Command-line options override them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnncalc.conventions import CONVENTIONS
+from cnncalc.errors import Location, UsageError
+from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
+from cnncalc.units import parse_bytes, parse_count
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+KEYS = ("convention", "select", "ignore", "exclude", "max-params", "max-macs", "max-memory",
+        "batch", "dtype", "mode", "optimizer")
+CHOICES = {"convention": tuple(CONVENTIONS), "dtype": tuple(DTYPE_BYTES), "mode": ("infer", "train"),
+           "optimizer": tuple(OPTIMIZER_SLOTS)}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _bad(path: Path, message: str, hint: str = "") -> UsageError:
+    return UsageError(f"[tool.cnncalc]: {message}", Location(str(path)), hint=hint)
+
+
+def budget(key: str, value: Any, where: Path | None = None) -> int:
+    """A --max-* value: counts with K/M/G/T (decimal), memory with B, KB..TB or KiB..TiB."""
+    parse = parse_bytes if key == "max-memory" else parse_count
+    number = parse(value)
+    if number is None or number <= 0:
+        example = "8GiB, 512MB" if key == "max-memory" else "100M, 1.5G, 25000000"
+        raise UsageError(f"cannot read --{key} {value!r}", Location(str(where or "<command line>")),
+                         hint=f"write a positive amount such as {example}")
+    return number
+
+
+def _strings(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad(path, f"'{key}' must be a list of strings", hint=f'{key} = ["CNN3", "CNN201"]')
+    return tuple(value)
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The validated [tool.cnncalc] table (keys with underscores), or {} when there is none."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}", Location(str(path))) from None
+    table = data.get("tool", {}).get("cnncalc", {})
+    settings: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in KEYS:
+            raise _bad(path, f"unknown key '{key}'", hint="known keys: " + ", ".join(KEYS))
+        if key in ("select", "ignore", "exclude"):
+            value = _strings(path, key, value)
+        elif key.startswith("max-"):
+            value = budget(key, value, path)
+        elif key == "batch":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise _bad(path, "'batch' must be a positive whole number")
+        elif value not in CHOICES[key]:
+            raise _bad(path, f"'{key}' must be one of {', '.join(CHOICES[key])}, not {value!r}")
+        settings[key.replace("-", "_")] = value
+    return settings

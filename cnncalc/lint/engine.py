@@ -1,0 +1,71 @@
+"""Lint one spec text: read, analyse, run the rules, then drop what the run or the file ignores."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from cnncalc import conventions, graph
+from cnncalc.analysis import analyze
+from cnncalc.diagnostics import WHOLE_FILE, Diagnostic, ignored_codes, suppressions  # noqa: F401  (re-exported)
+from cnncalc.errors import CnnCalcError, Location
+from cnncalc.lint.options import LintOptions, enabled, matches
+from cnncalc.lint.rules import RULES, fallback
+from cnncalc.lint.subject import Subject
+from cnncalc.pipeline import parse
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: str
+    source: str
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def _suppressed(diagnostic: Diagnostic, ignored: dict[int, frozenset[str]]) -> bool:
+    words = ignored_codes(diagnostic, ignored)
+    name = fallback(diagnostic.code).name
+    return "*" in words or any(matches(w, diagnostic.code, name) for w in words)
+
+
+def _located(diagnostic: Diagnostic, path: str) -> Diagnostic:
+    """Findings without a position (whole-file problems) still name the file."""
+    if diagnostic.loc.path == path:
+        return diagnostic
+    loc = diagnostic.loc
+    return Diagnostic(diagnostic.severity, diagnostic.code, diagnostic.message,
+                      Location(path, loc.line, loc.col, loc.end_line, loc.end_col), diagnostic.hint)
+
+
+def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
+    """Everything the analysis and the rules report, before selection and suppression."""
+    try:
+        model = graph.build(parse(text, path))
+        # the spec's own `convention:` outranks [tool.cnncalc]; an explicit --convention outranks both
+        convention = (options.file_conventions and model.convention) or options.convention
+        analysis = analyze(model, conventions.get(convention))
+    except CnnCalcError as error:
+        return [Diagnostic.from_error(error)]
+    subject = Subject(analysis, dataclasses.replace(options, convention=convention))
+    # a non-integral size (strict) already says that rows are lost: no dropped-rows warning beside it
+    fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
+    found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]
+    for rule in RULES.values():
+        if rule.check is not None and enabled(options, rule.code, rule.name):
+            found.extend(rule.check(subject))
+    return found
+
+
+def lint_text(text: str, path: str, options: LintOptions = LintOptions()) -> FileResult:
+    ignored = suppressions(text)
+    seen: set[tuple] = set()
+    kept = []
+    for diagnostic in findings(text, path, options):
+        diagnostic = _located(diagnostic, path)
+        key = (diagnostic.code, diagnostic.loc.line, diagnostic.loc.col)
+        # a layer inside `repeat:` is analysed once per copy; report its source line once
+        if key in seen:
+            continue
+        seen.add(key)
+        if enabled(options, diagnostic.code, fallback(diagnostic.code).name) and not _suppressed(diagnostic, ignored):
+            kept.append(diagnostic)
+    return FileResult(path, text, tuple(sorted(kept, key=lambda d: d.sort_key())))

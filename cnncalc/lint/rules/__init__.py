@@ -1,0 +1,19 @@
+"""Every lint rule, by code. `cnncalc rules`, docs/lint.md and SARIF's rule list read this table."""
+
+from __future__ import annotations
+
+from cnncalc.lint.rule import Rule
+from cnncalc.lint.rules import budgets, design, pattern, reported
+
+RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *budgets.RULES),
+                                                    key=lambda r: r.code)}
+
+
+def find(word: str) -> Rule | None:
+    """A rule by code (CNN201) or name (non-integral-size)."""
+    return RULES.get(word.upper()) or next((r for r in RULES.values() if r.name == word.lower()), None)
+
+
+def fallback(code: str) -> Rule:
+    """For a code some newer part of cnncalc reports before it is documented here."""
+    return RULES.get(code) or Rule(code, code.lower(), "error", "see the message", "", "", "", "")

@@ -1,0 +1,288 @@
+"""Rules whose findings come from reading and analysing the spec (cnncalc/yamlsource.py, spec.py,
+graph.py, window.py and the layer kinds): documented here so that `cnncalc rules`, the docs and SARIF
+can name and explain them."""
+
+from __future__ import annotations
+
+from cnncalc.lint.rule import Rule
+
+RULES = (
+    Rule(
+        "CNN001", "unreadable-file", "error", "the file cannot be read (missing, a directory, not UTF-8)",
+        what="Reports a path that does not exist, is a directory, or whose bytes are not UTF-8 text.",
+        why="Nothing can be checked. `cnncalc lint` exits with status 2 for it, as for a usage error.",
+        example="cnncalc lint specs/vgg61.yaml   # no such file",
+        fix="Check the path; save the spec as UTF-8.",
+    ),
+    Rule(
+        "CNN002", "invalid-yaml", "error", "the text is not valid YAML",
+        what="Reports YAML syntax errors (bad indentation, unclosed brackets, tabs) at the parser's position.",
+        why="A spec that does not parse describes no model; editors and CI should point at the exact place.",
+        example="""
+        layers:
+          - conv: {filters: 64, kernel: 3
+        """,
+        fix="Fix the syntax at the reported line and column (here: close the brace).",
+    ),
+    Rule(
+        "CNN003", "limit-exceeded", "error", "a value exceeds one of cnncalc's safety limits",
+        what="Reports sizes above cnncalc's documented limits (10,000,000 per dimension) and specs that "
+        "expand to more than 1,000,000 layers.",
+        why="Such numbers are typos or attacks; analysing them would take unbounded time and memory.",
+        example="input: 224000000x224x3",
+        fix="Use realistic sizes and repeat counts.",
+    ),
+    Rule(
+        "CNN004", "bad-option", "error", "a command-line or configuration value cannot be used",
+        what="Reports options cnncalc cannot use, such as an unknown budget unit or `[tool.cnncalc]` key.",
+        why="A misspelt option silently ignored would let a CI budget pass that should fail.",
+        example="cnncalc lint --max-memory 8 gigs specs/",
+        fix="Use the documented values (`--max-memory 8GiB`); exits with status 2.",
+    ),
+    Rule(
+        "CNN005", "unsafe-yaml", "error", "YAML features a spec never needs: aliases, tags, deep nesting, huge files",
+        what="Refuses YAML aliases (`*name`), non-standard tags (`!!python/object`), nesting deeper than 64 "
+        "levels and files over 1 MiB.",
+        why="Aliases expand exponentially (the billion-laughs bomb) and tags can construct objects; a spec "
+        "is plain data.",
+        example="""
+        defaults: &d {kernel: 3}
+        layers:
+          - conv: *d
+        """,
+        fix="Write the values out, or use `defaults:` and `repeat:` to avoid repetition.",
+    ),
+    Rule(
+        "CNN100", "invalid-spec", "error", "any other problem with the spec",
+        what="The catch-all code of cnncalc's error root, for problems no more specific code describes.",
+        why="The spec cannot be analysed as written.",
+        example="layers: 5",
+        fix="Follow the message and its `help:` line.",
+    ),
+    Rule(
+        "CNN101", "invalid-value", "error", "a value has the wrong type or range",
+        what="Reports values of the wrong type (a string where a number is expected), out of range (a "
+        "kernel of 0) or unreadable (an input size such as `224x224xRGB`).",
+        why="The layer's meaning depends on the value; guessing would give wrong shapes and counts.",
+        example="- conv: {filters: 64, kernel: three}",
+        fix="Write the value in the form the message asks for (here `kernel: 3`).",
+    ),
+    Rule(
+        "CNN102", "unknown-key", "error", "a key the spec format does not know",
+        what="Reports keys a layer kind, `input`, `repeat` or the top level does not accept, with the "
+        "nearest known key.",
+        why="A misspelt key (`strides:` for `stride:`) would otherwise be ignored and the default used.",
+        example="- conv: {filters: 64, kernel: 3, strides: 2}",
+        fix="Use the suggested key (`stride`); `cnncalc schema` lists every key.",
+    ),
+    Rule(
+        "CNN103", "duplicate-key", "error", "the same key twice in one mapping",
+        what="Reports a mapping that gives a key twice.",
+        why="YAML keeps only one of them silently, so one of the two settings is lost; often a missing `-` "
+        "merged two layers.",
+        example="""
+        layers:
+          - conv: {filters: 64, kernel: 3}
+            conv: {filters: 64, kernel: 3}
+        """,
+        fix="Remove or rename one, or start a new list item.",
+    ),
+    Rule(
+        "CNN104", "unknown-layer", "error", "a layer type cnncalc does not know",
+        what="Reports a layer whose type is not a registered kind (or alias), with the nearest known type.",
+        why="Its output shape and counts cannot be computed.",
+        example="- convolution: {filters: 64, kernel: 3}",
+        fix="Use a known type (`conv`); `cnncalc schema` and the README list them.",
+    ),
+    Rule(
+        "CNN105", "missing-key", "error", "a required key is missing",
+        what="Reports a layer without a required setting (a conv without `filters`), a spec without "
+        "`input:` or `layers:`, a repeat without `times:`.",
+        why="There is no sensible default for these.",
+        example="- conv: {kernel: 3}",
+        fix="Add the key to the layer, or set it once under `defaults:`.",
+    ),
+    Rule(
+        "CNN106", "duplicate-layer-name", "error", "two layers with the same name",
+        what="Reports a layer `name:` used twice.",
+        why="Reports, merges and error messages refer to layers by name.",
+        example="""
+        - conv: {filters: 64, kernel: 3, name: c1}
+        - conv: {filters: 64, kernel: 3, name: c1}
+        """,
+        fix="Rename one; inside `repeat:` a number is appended automatically.",
+    ),
+    Rule(
+        "CNN201", "non-integral-size", "error", "(W - F + 2P)/S + 1 is not a whole number",
+        what="Under the strict convention, reports a window whose output size is fractional, showing the "
+        "arithmetic with your numbers and the nearest padding, stride, input or kernel that fits.",
+        why="cs231n: the neurons do not fit neatly and symmetrically across the input; frameworks silently "
+        "drop the last rows (or pad), so the model differs from what the numbers say (AlexNet's 224).",
+        example="""
+        input: 10x10x3
+        layers:
+          - conv: {filters: 8, kernel: 3, stride: 2}   # (10 - 3 + 2*0)/2 + 1 = 4.5
+        """,
+        fix="Apply one of the suggested settings, or choose the framework's convention "
+        "(`--convention pytorch`) to floor like it does.",
+    ),
+    Rule(
+        "CNN202", "kernel-larger-than-input", "error", "the window does not fit in the padded input",
+        what="Reports a convolution or pooling window larger than its padded input, or an output size "
+        "below 1, in every convention.",
+        why="PyTorch and Keras raise; TensorFlow and Caffe silently produce empty or one-pixel outputs.",
+        example="""
+        input: 2x2x3
+        layers:
+          - conv: {filters: 8, kernel: 3}
+        """,
+        fix="Use a smaller kernel, more padding, or fewer downsampling layers before this one.",
+    ),
+    Rule(
+        "CNN203", "groups-not-dividing-channels", "error", "groups must divide the input and output channels",
+        what="Reports a grouped convolution whose `groups` does not divide the input channels or `filters`.",
+        why="Every group sees C_in/groups channels and produces filters/groups; PyTorch and Caffe refuse "
+        "anything else.",
+        example="- conv: {filters: 64, kernel: 3, groups: 5}",
+        fix="Use a number of groups that divides both channel counts.",
+    ),
+    Rule(
+        "CNN204", "merge-shape-mismatch", "error", "add/concat of branches whose shapes do not fit",
+        what="Reports a residual or `add` whose branches end in different shapes, and a `concat` whose "
+        "branches differ in spatial size.",
+        why="Element-wise sums need identical shapes and channel concatenation identical H x W; every "
+        "framework raises at run time.",
+        example="""
+        - residual:
+            layers:
+              - conv: {filters: 64, kernel: 3, stride: 2, padding: 1}
+        """,
+        fix="Give every branch the same stride and padding ('same' keeps H x W), or project the shortcut "
+        "(a 1x1 conv with the same stride and filters).",
+    ),
+    Rule(
+        "CNN205", "padding-not-allowed", "error", "padding this convention (or layer) does not accept",
+        what="Reports padding words outside the convention's vocabulary (ONNX's `same_upper` under "
+        "pytorch), `same` with a stride under pytorch, pooling padding beyond the framework's limit "
+        "(PyTorch P <= K/2, Caffe P < K), and Theano's ignore_border: false with padding.",
+        why="The framework named by the convention raises for these, so the spec cannot be built there.",
+        example="- pool: {kernel: 3, stride: 2, padding: 2}   # pytorch: at most 1",
+        fix="Use padding the convention accepts, or the convention of the framework you target.",
+    ),
+    Rule(
+        "CNN206", "axes-mismatch", "error", "a value or input with the wrong number of spatial axes",
+        what="Reports per-axis lists whose length does not match the input's spatial axes, layers that need "
+        "a feature map after the input became a vector, and conv1d/2d/3d on inputs of another rank.",
+        why="The layer cannot be applied to that input.",
+        example="""
+        input: 32x32x3
+        layers:
+          - conv: {filters: 8, kernel: [3, 3, 3]}
+        """,
+        fix="Give one value per spatial axis (or a single value), or move the layer before fc/flatten.",
+    ),
+    Rule(
+        "CNN210", "output-padding-too-large", "error", "a transposed convolution's output_padding is too large",
+        what="Reports `output_padding` that is not smaller than the stride or the dilation.",
+        why="output_padding only chooses among the output sizes a strided transposed convolution could "
+        "invert; PyTorch refuses larger values.",
+        example="- conv_transpose: {filters: 8, kernel: 3, stride: 2, output_padding: 2}",
+        fix="Use output_padding below the stride (0 or 1 for stride 2).",
+    ),
+    Rule(
+        "CNN211", "transposed-output-empty", "error", "a transposed convolution's output would be empty",
+        what="Reports a transposed convolution whose (W - 1)S - 2P + D(K - 1) + OP + 1 is below 1.",
+        why="The layer produces no output; PyTorch raises.",
+        example="- conv_transpose: {filters: 8, kernel: 3, padding: 2}   # on a 2x2 input",
+        fix="Use less padding, or a larger kernel or stride.",
+    ),
+    Rule(
+        "CNN212", "upsample-mode-rank", "error", "an interpolation mode for another number of spatial axes",
+        what="Reports upsampling modes that do not match the input's spatial axes (bilinear needs 2, "
+        "linear 1, trilinear 3).",
+        why="The framework raises; nearest works for any rank.",
+        example="- upsample: {scale: 2, mode: bilinear}   # on a 1-D input",
+        fix="Use the mode for the input's rank, or nearest.",
+    ),
+    Rule(
+        "CNN213", "upsample-empty", "error", "upsampling to an empty axis",
+        what="Reports a scale factor that makes an axis floor to 0.",
+        why="PyTorch floors input size x scale; an empty tensor cannot be processed further.",
+        example="- upsample: 0.1   # on a 4x4 input",
+        fix="Use a larger scale factor.",
+    ),
+    Rule(
+        "CNN214", "zero-pad-needs-numbers", "error", "zero_pad with a padding word",
+        what="Reports `zero_pad` given 'same' or 'valid' instead of numbers.",
+        why="Explicit zero padding needs amounts; the words only mean something for windowed layers.",
+        example="- zero_pad: same",
+        fix="Give an int, one per axis, or before/after pairs.",
+    ),
+    Rule(
+        "CNN220", "bad-block-parameter", "error", "a block parameter that is invalid, repeated or undefined",
+        what="Reports block parameters with invalid names or declared twice, and `$name` references to "
+        "parameters the block does not declare.",
+        why="The block cannot be expanded.",
+        example="""
+        blocks:
+          basic: {params: [width], layers: [{conv: {filters: $widht, kernel: 3}}]}
+        """,
+        fix="Declare every parameter once under `params:` and spell references as declared.",
+    ),
+    Rule(
+        "CNN221", "recursive-block", "error", "a block that uses itself",
+        what="Reports a block whose expansion reaches itself again, directly or through other blocks.",
+        why="The expansion would never end.",
+        example="""
+        blocks:
+          loop: {layers: [loop]}
+        """,
+        fix="Use `repeat:` for repetition; blocks may use other blocks but not themselves.",
+    ),
+    Rule(
+        "CNN222", "bad-block-expression", "error", "a block expression that cannot be evaluated",
+        what="Reports expressions such as `$width * 4` that are unreadable, divide by zero, give a fraction "
+        "with `/`, use a non-numeric argument, or are too long.",
+        why="Sizes must be whole numbers.",
+        example="- conv: {filters: $width / 3, kernel: 1}   # width 64",
+        fix="Use whole-number arithmetic (`//` to round down) on numeric arguments.",
+    ),
+    Rule(
+        "CNN223", "block-name-taken", "error", "a block named like a layer type or construct",
+        what="Reports a block whose name is already a layer type (conv, pool, ...) or a construct (repeat, "
+        "residual, concat, add).",
+        why="Uses of the block would be ambiguous.",
+        example="""
+        blocks:
+          conv: {layers: [relu]}
+        """,
+        fix="Choose another name, e.g. my_conv.",
+    ),
+    Rule(
+        "CNN224", "too-few-branches", "error", "concat or add with fewer than two branches",
+        what="Reports `concat:` and `add:` with fewer than two branches.",
+        why="A merge of one tensor is a mistake (often a missing level of brackets).",
+        example="- concat: [[conv: {filters: 8, kernel: 1}]]",
+        fix="List two or more branches; [] is the input itself.",
+    ),
+    Rule(
+        "CNN301", "dropped-rows", "warning", "the last input rows/columns are never covered (rounded down)",
+        what="Under a floor convention, reports a window whose last `rem = (W - F + 2P) mod S` input "
+        "positions are never visited.",
+        why="The framework silently ignores those pixels (AlexNet conv1 on 224 drops 1 of every row); "
+        "the model sees less of the image than its input size suggests.",
+        example="- conv: {filters: 96, kernel: 11, stride: 4}   # on 224: (224 - 11)/4 + 1 = 54.25",
+        fix="Adjust padding, stride or input size so that the division is whole (227 for AlexNet).",
+    ),
+    Rule(
+        "CNN302", "asymmetric-same-padding", "warning", "'same' padding needs one pixel more on one side",
+        what="Reports 'same' (and SAS automatic) padding whose total is odd, so one side gets an extra "
+        "pixel (after in TF/PyTorch/SAME_UPPER, before in SAME_LOWER).",
+        why="cuDNN supports only symmetric padding: SAS's GPU path needs forceEqualPadding, which adds "
+        "a pixel and changes the output size; frameworks that pad asymmetrically emit an extra copy of "
+        "the input, and models ported between frameworks shift by a pixel.",
+        example="- conv: {filters: 8, kernel: 2, padding: same}",
+        fix="Prefer odd kernels with stride 1, or input sizes divisible by the stride; or give the "
+        "padding as numbers.",
+    ),
+)

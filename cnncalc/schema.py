@@ -1,0 +1,240 @@
+"""The JSON Schema (draft-07) of the spec format, built from the layer kinds' Param tables so that every
+kind and key is covered. cnncalc/spec.schema.json is this schema, written out for editors
+(`# yaml-language-server: $schema=...`); `cnncalc schema` prints it.
+
+The schema checks structure and types; cnncalc itself checks shapes. Key names are lowercase in the
+schema (cnncalc also accepts other cases for layer types); value words (padding, modes) match in any case.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cnncalc.layers import KINDS, LayerKind
+from cnncalc.layers.base import REQUIRED, Param, any_case
+from cnncalc.spec import MAX_REPEAT
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+
+
+def _param(param: Param) -> dict[str, Any]:
+    schema = dict(getattr(param.parse, "schema", {}))
+    description = param.doc or param.name
+    if param.default is REQUIRED:
+        description += " (required)"
+    elif param.default is not None:
+        description += f" (default: {json.dumps(param.default)})"
+    return {"description": description, **schema}
+
+
+def _settings(kind: LayerKind, word: str, named: bool) -> dict[str, Any]:
+    properties = {p.name: _param(p) for p in kind.params}
+    if named:
+        properties["name"] = {"description": "the layer's name in reports and messages",
+                              "type": ["string", "number"]}
+    return {
+        "type": "object",
+        "description": f"settings of '{word}'",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _layer_value(kind: LayerKind, word: str) -> dict[str, Any]:
+    options: list[dict[str, Any]] = [{"type": "null", "description": "no settings: every key takes its default"},
+                                     _settings(kind, word, named=True)]
+    if kind.shorthand is not None:
+        options.insert(1, {**_param(kind.param(kind.shorthand)),
+                           "description": f"shorthand for {{{kind.shorthand}: ...}}"})
+    return {"description": f"{word}: {kind.summary}".rstrip(": "), "anyOf": options}
+
+
+def _branches(ref: str) -> dict[str, Any]:
+    return {"description": "branches that all read the same input, each a list of layers ([] = the input)",
+            "type": "array", "minItems": 2, "items": {"$ref": ref}}
+
+
+def _constructs(ref: str) -> dict[str, Any]:
+    """repeat, residual, concat and add, whose bodies are layer lists again (`ref`)."""
+    name = {"description": "the construct's name in reports", "type": ["string", "number"]}
+    merge = lambda word, what: {  # noqa: E731
+        "description": f"{word}: {what} of branches",
+        "anyOf": [
+            _branches(ref),
+            {"type": "object", "description": "branches and a name",
+             "properties": {"branches": _branches(ref), "name": name},
+             "required": ["branches"], "additionalProperties": False},
+        ],
+    }
+    return {
+        "repeat": {
+            "description": "a block of layers repeated `times` times (names get _1, _2, ... appended)",
+            "type": "object",
+            "properties": {
+                "times": {"description": "how many copies", "type": "integer", "minimum": 0, "maximum": MAX_REPEAT},
+                "layers": {"description": "the block's layers", "$ref": ref},
+            },
+            "required": ["times", "layers"],
+            "additionalProperties": False,
+        },
+        "residual": {
+            "description": "residual: output = layers(x) + shortcut(x) (no shortcut: the identity)",
+            "anyOf": [
+                {"$ref": ref},
+                {"type": "object", "description": "the body, the shortcut and a name",
+                 "properties": {"layers": {"description": "the body", "$ref": ref},
+                                "shortcut": {"description": "the shortcut's layers (omitted or []: identity)",
+                                             "anyOf": [{"$ref": ref}, {"type": "null"}]},
+                                "name": name},
+                 "required": ["layers"], "additionalProperties": False},
+            ],
+        },
+        "concat": merge("concat", "channel concatenation"),
+        "add": merge("add", "element-wise sum"),
+    }
+
+
+BLOCK_USE = {
+    "description": "a use of a block defined under `blocks:`: its arguments (and a name)",
+    "anyOf": [{"type": "null"}, {"type": "object"}],
+}
+
+
+def _layer_list(ref: str, open_names: bool) -> dict[str, Any]:
+    """The `layers:` list. With `open_names` (a spec that defines blocks), unknown keys and names are
+    block uses; without, they are mistakes the schema rejects."""
+    words = sorted(KINDS)
+    properties: dict[str, Any] = {w: {"description": f"{w}: {KINDS[w].summary}".rstrip(": "),
+                                      "$ref": f"#/definitions/kind_{w}"} for w in words}
+    properties.update(_constructs(ref))
+    item: dict[str, Any] = {
+        "description": "one layer, construct or block use: its type and its settings",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": BLOCK_USE if open_names else False,
+        "minProperties": 1,
+        "maxProperties": 1,
+    }
+    name: dict[str, Any] = {"description": "a layer with default settings", "type": "string"}
+    if not open_names:
+        name["pattern"] = any_case(words)
+    return {
+        "description": "a list of layers: a type name (`- relu`) or a mapping with one key, the type",
+        "type": "array",
+        "items": {"anyOf": [name, item]},
+    }
+
+
+BLOCKS = {
+    "description": "reusable parameterised blocks: name -> {params, layers}; `$param` (or an expression such "
+    "as `$width * 4`) in the layers is replaced by the use's argument",
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "description": "one block",
+        "properties": {
+            "description": {"description": "free text about the block", "type": "string"},
+            "params": {
+                "description": "parameters: a bare name is required, `name: default` has a default",
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]},
+            },
+            "layers": {"description": "the block's layers (checked where the block is used)", "type": "array"},
+        },
+        "required": ["layers"],
+        "additionalProperties": False,
+    },
+}
+
+
+def _convention() -> dict[str, Any]:
+    from cnncalc.conventions import CONVENTIONS
+
+    return {"description": "the shape convention the model was written for (the command line's --convention "
+            "overrides it): " + ", ".join(CONVENTIONS), "type": "string", "pattern": any_case(CONVENTIONS)}
+
+
+def _input() -> dict[str, Any]:
+    return {
+        "description": "the input volume per sample: 'HxWxC' (e.g. 224x224x3), 'LxC', a number of units, or a mapping",
+        "anyOf": [
+            {"type": "string", "pattern": r"^\s*[0-9]+(\s*[xX]\s*[0-9]+){0,3}\s*$",
+             "description": "sizes joined by x, channels last"},
+            {"type": "integer", "minimum": 1, "description": "a vector of this many units"},
+            {
+                "type": "object",
+                "description": "named sizes",
+                "properties": {
+                    axis: {"description": f"the input's {axis}", "type": "integer", "minimum": 1}
+                    for axis in ("channels", "height", "width", "length", "depth", "units")
+                },
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
+#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern.py)
+LAYERS_KEYS = ("name", "description", "convention", "input", "defaults", "blocks", "layers")
+PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
+
+
+def spec_schema() -> dict[str, Any]:
+    words = sorted(KINDS)
+    pattern_words = {w.upper(): KINDS[w] for w in words if KINDS[w].arity == 1}
+    per_word = {
+        word: {**_settings(kind, word, named=False),
+               "description": f"pattern specs: default settings of {word} in the pattern"}
+        for word, kind in sorted(pattern_words.items())
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "cnncalc spec",
+        "description": "A convolutional network for cnncalc: its input and its layers, front to back "
+        "(`layers:`), or a cs231n-style `pattern:`.",
+        "type": "object",
+        "properties": {
+            "name": {"description": "the model's name in reports", "type": ["string", "number"]},
+            "description": {"description": "free text about the model", "type": "string"},
+            "convention": _convention(),
+            "input": _input(),
+            "defaults": {
+                "description": "settings every layer of a type starts from, e.g. conv: {stride: 1, padding: 1}",
+                "type": "object",
+                "properties": {w: _settings(KINDS[w], w, named=False) for w in words},
+                "additionalProperties": False,
+            },
+            "blocks": BLOCKS,
+            "layers": {"description": "the layers, front to back", "$ref": "#/definitions/layers"},
+            "pattern": {"description": "the network as a pattern, e.g. INPUT -> [[CONV -> RELU]*2 -> POOL]*3 "
+                        "-> FC(10) (docs/pattern.md)", "type": "string"},
+            "vars": {"description": "values of the pattern's variables, e.g. {N: 2, M: 3}", "type": "object",
+                     "additionalProperties": {"type": ["integer", "string"]}},
+            **per_word,
+        },
+        "additionalProperties": False,
+        "allOf": [
+            {
+                # a `pattern:` spec has no layers or blocks; a `layers:` spec has no pattern words
+                "if": {"required": ["pattern"]},
+                "then": {"propertyNames": {"anyOf": [{"enum": list(PATTERN_KEYS)}, {"enum": list(per_word)}]}},
+                "else": {"required": ["input", "layers"], "propertyNames": {"enum": list(LAYERS_KEYS)}},
+            },
+            {
+                # without `blocks:` every name in the layers must be a layer type or a construct
+                "if": {"not": {"required": ["blocks"]}},
+                "then": {"properties": {"layers": {"description": "the layers (no blocks: known names only)",
+                                                   "$ref": "#/definitions/closed_layers"}}},
+            },
+        ],
+        "definitions": {
+            "layers": _layer_list("#/definitions/layers", open_names=True),
+            "closed_layers": _layer_list("#/definitions/closed_layers", open_names=False),
+            **{f"kind_{w}": _layer_value(KINDS[w], w) for w in words},
+        },
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(spec_schema(), indent=2) + "\n"

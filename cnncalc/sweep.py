@@ -1,0 +1,132 @@
+"""A pattern's design space: every combination of its variables' values, each analysed like `analyze`
+would, with its first error or its parameters, MACs and memory, then sorted and held to a budget."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from cnncalc import graph, report
+from cnncalc.analysis import analyze
+from cnncalc.conventions import Convention
+from cnncalc.diagnostics import Diagnostic
+from cnncalc.errors import CnnCalcError, LimitError, Location, UsageError
+from cnncalc.pattern import PatternSource
+
+#: The most variants one sweep analyses (documented in docs/pattern.md).
+MAX_VARIANTS = 10_000
+
+MemoryKind = Literal["training", "inference"]
+SORT_KEYS = ("variant", "params", "macs", "inference", "training")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    values: tuple[tuple[str, int], ...]
+    #: layers after expansion (None when the pattern could not be expanded)
+    layers: int | None
+    #: the first error, if the variant is invalid
+    error: Diagnostic | None = None
+    params: int = 0
+    macs: int = 0
+    inference_bytes: int = 0
+    training_bytes: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None
+
+    def memory(self, kind: MemoryKind) -> int:
+        return self.training_bytes if kind == "training" else self.inference_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    max_params: int | None = None
+    max_memory: int | None = None
+    memory: MemoryKind = "training"
+
+    @property
+    def given(self) -> bool:
+        return self.max_params is not None or self.max_memory is not None
+
+    def allows(self, variant: Variant) -> bool:
+        if not variant.valid:
+            return False
+        if self.max_params is not None and variant.params > self.max_params:
+            return False
+        return self.max_memory is None or variant.memory(self.memory) <= self.max_memory
+
+
+def _variant(source: PatternSource, values: dict[str, int], convention: Convention,
+             options: report.Options) -> Variant:
+    key = tuple(values.items())
+    try:
+        model = graph.build(source.spec(values))
+    except CnnCalcError as error:
+        return Variant(key, None, Diagnostic.from_error(error))
+    layers = len(model.nodes) - 1
+    analysis = analyze(model, convention)
+    errors = [d for d in analysis.diagnostics if d.severity == "error"]
+    if errors:
+        return Variant(key, layers, errors[0])
+    built = report.build(analysis, options)
+    return Variant(key, layers, None, built.totals.params, built.totals.macs * options.batch,
+                   built.memory.inference_bytes, built.memory.training_bytes)
+
+
+def run(source: PatternSource, convention: Convention, options: report.Options) -> tuple[Variant, ...]:
+    """Every variant, in enumeration order (the last variable varies fastest)."""
+    source.check_bound()
+    combos = 1
+    for binding in source.bindings.values():
+        combos *= len(binding.values)
+        if combos > MAX_VARIANTS:
+            raise LimitError(f"the ranges give more than {MAX_VARIANTS:,} variants", binding.loc,
+                             hint="narrow the ranges", code="CNN123")
+    return tuple(_variant(source, values, convention, options) for values in source.variants())
+
+
+def select(variants: tuple[Variant, ...], budget: Budget, sort: str) -> tuple[Variant, ...]:
+    """The variants to show: all, or with a budget only those within it; sorted, invalid ones last."""
+    shown = [v for v in variants if budget.allows(v)] if budget.given else list(variants)
+    if sort == "variant":
+        return tuple(shown)
+    metric = {
+        "params": lambda v: v.params,
+        "macs": lambda v: v.macs,
+        "inference": lambda v: v.inference_bytes,
+        "training": lambda v: v.training_bytes,
+    }[sort]
+    return tuple(sorted(shown, key=lambda v: (not v.valid, metric(v) if v.valid else 0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# budget values as people write them
+
+_COUNT_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12}
+_BYTE_SUFFIX = {
+    "": 1, "b": 1,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+}
+_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def _amount(text: str, suffixes: dict[str, int], option: str, example: str) -> int:
+    match = _AMOUNT.match(text)
+    if match is None or match[2].lower() not in suffixes:
+        raise UsageError(f"cannot read {option} {text!r}", Location(option),
+                         hint=f"write e.g. {example}")
+    return int(float(match[1]) * suffixes[match[2].lower()])
+
+
+def parse_count(text: str) -> int:
+    """`138M`, `1.5k`, `25000000` (decimal prefixes, as parameter counts are quoted)."""
+    return _amount(text, _COUNT_SUFFIX, "--max-params", "--max-params 25M (K, M, G = 10^3, 10^6, 10^9)")
+
+
+def parse_bytes(text: str) -> int:
+    """`512MiB`, `2GiB` (binary), `500MB` (decimal), or bytes."""
+    return _amount(text, _BYTE_SUFFIX, "--max-memory", "--max-memory 2GiB (KiB/MiB/GiB binary, kB/MB/GB decimal)")

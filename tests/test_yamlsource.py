@@ -1,0 +1,79 @@
+"""Safe, positioned YAML: what a spec's author meant, and nothing an attacker can use."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cnncalc.errors import ParseError, SpecError, UnsafeYamlError
+from cnncalc.yamlsource import MAX_DEPTH, load
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1e3", 1000.0), ("1e-3", 0.001), ("010", 10), ("0x10", 16), ("1_000", 1000), ("2:30", "2:30"),
+        ("yes", True), ("No", False), ("on", True), ("off", False), ("~", None), ("null", None),
+        ("'yes'", "yes"), ('"1e3"', "1e3"), ("!!str 12", "12"), ("!!float 3", 3.0), ("same", "same"),
+        (".inf", float("inf")), ("-7", -7), ("3.5", 3.5),
+    ],
+)
+def test_scalars_mean_what_the_author_meant(text, value):
+    assert load(f"key: {text}\n").value["key"].value == value
+
+
+def test_every_value_keeps_its_position():
+    root = load("name: x\nlayers:\n  - conv: {filters: 6, kernel: 5}\n", "spec.yaml")
+    conv = root.value["layers"].value[0]
+    assert str(conv.value["conv"].value["kernel"].loc) == "spec.yaml:3:32"
+    assert conv.key_locs["conv"].line == 3 and conv.key_locs["conv"].col == 5
+
+
+def test_python_tags_are_refused_not_run(tmp_path):
+    marker = tmp_path / "ran"
+    text = f"x: !!python/object/apply:os.system ['touch {marker}']\n"
+    with pytest.raises(UnsafeYamlError):
+        load(text)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("tag", ["!custom 1", "!!binary aGk=", "!!set {a: null}", "!!python/name:os.system ''"])
+def test_non_standard_tags_are_refused(tag):
+    with pytest.raises(UnsafeYamlError):
+        load(f"x: {tag}\n")
+
+
+def test_alias_bomb_is_refused_fast():
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        levels.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}"] * 9) + "]")
+    start = time.perf_counter()
+    with pytest.raises(UnsafeYamlError) as error:
+        load("\n".join(levels) + "\n")
+    assert time.perf_counter() - start < 1.0  # the bomb never expands: the first alias stops the load
+    assert error.value.loc.line == 2
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error():
+    with pytest.raises(UnsafeYamlError):
+        load("x: " + "[" * 3000 + "]" * 3000 + "\n")
+    load("x: " + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2) + "\n")
+
+
+def test_duplicate_keys_are_errors_not_silently_dropped():
+    with pytest.raises(SpecError) as error:
+        load("input: 1\nlayers: []\ninput: 2\n")
+    assert error.value.code == "CNN103" and error.value.loc.line == 3
+
+
+def test_control_characters_are_a_located_parse_error():
+    with pytest.raises(ParseError) as error:
+        load("name: a\nx: b\x00c\n")
+    assert error.value.loc.line == 2
+
+
+def test_crlf_and_bom():
+    root = load("\ufeffa: 1\r\nb: [2, 3]\r\n")
+    assert root.plain() == {"a": 1, "b": [2, 3]}
+    assert root.value["b"].loc.line == 2
