@@ -80,12 +80,12 @@ def _torch_layer(step, weights, convention):
     if kind == "pool":
         kernel = _axes(p["kernel"], rank)
         stride = _axes(p["stride"] if p["stride"] is not None else p["kernel"], rank)
-        padding = _axes(p["padding"], rank)
+        padding = _axes(p["padding"] or 0, rank)
         if p["mode"] == "max":
             pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[rank - 1]
-            return lambda xs: pool(xs[0], kernel, stride, padding, _axes(p["dilation"], rank), p["ceil"])
+            return lambda xs: pool(xs[0], kernel, stride, padding, _axes(p["dilation"], rank), bool(p["ceil"]))
         pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[rank - 1]
-        return lambda xs: pool(xs[0], kernel, stride, padding, p["ceil"], True)
+        return lambda xs: pool(xs[0], kernel, stride, padding, bool(p["ceil"]), True)
     if kind == "global_pool":
         dims = tuple(range(2, 2 + rank))
         return lambda xs: xs[0].mean(dims, keepdim=True) if p["mode"] == "avg" else xs[0].amax(dims, keepdim=True)

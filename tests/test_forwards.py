@@ -65,7 +65,7 @@ def explicit_pads(padding, spatial, kernel, stride, dilation, convention):
     """(before, after) per axis, from the frameworks' rules: PyTorch 'same' (stride 1, extra after),
     TensorFlow SAME (ceil(W/S) outputs, extra after) for the strict convention."""
     rank = len(spatial)
-    if padding == "valid":
+    if padding is None or padding == "valid":
         return [(0, 0)] * rank
     if padding == "same":
         pads = []
@@ -105,7 +105,8 @@ def oracle_pool(node, x, w, convention):
     pads = explicit_pads(p["padding"], x.shape[2:], kernel, stride, dilation, convention)
     # PyTorch's own padding where the clip rule of ceil mode depends on it (start < W + P_before);
     # explicit padding otherwise (asymmetric 'same', and pool3d refuses an unpadded input under the kernel)
-    native = p["ceil"] and p["padding"] != "same" and all(b == a for b, a in pads)
+    ceil = bool(p["ceil"])  # PyTorch's ceil_mode; omitted = False under strict and pytorch
+    native = ceil and p["padding"] != "same" and all(b == a for b, a in pads)
     # PyTorch's pool3d refuses an input smaller than the window even when padding makes it fit
     if native and rank == 3 and any(w < k for w, k in zip(x.shape[2:], kernel)):
         assume(False)
@@ -114,9 +115,9 @@ def oracle_pool(node, x, w, convention):
     x = x if native else torch_pad(x, pads, -np.inf if is_max else 0.0)
     if is_max:
         pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[rank - 1]
-        return pool(x, kernel, stride, padding, dilation, ceil_mode=p["ceil"])
+        return pool(x, kernel, stride, padding, dilation, ceil_mode=ceil)
     pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[rank - 1]
-    return pool(x, kernel, stride, padding, ceil_mode=p["ceil"], count_include_pad=True)
+    return pool(x, kernel, stride, padding, ceil_mode=ceil, count_include_pad=True)
 
 
 def _to_vector(x: torch.Tensor) -> torch.Tensor:

@@ -101,15 +101,16 @@ class Pool(LayerKind):
 
     def _geometry(self, p, x: Shape, convention):
         """Kernel, stride, dilation, the (before, after) padding per axis, whether the output size is
-        rounded up, and the padding the forward adds after each axis so that rounding up has windows
-        to take (numpy counts windows rounding down)."""
+        rounded up and by which clip rule (as `infer` decides), and the padding the forward adds after
+        each axis so that rounding up has windows to take (numpy counts windows rounding down)."""
         kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
         stride = per_axis(p["stride"] if p["stride"] is not None else p["kernel"], x.rank, "stride", self.name)
         dilation = per_axis(p["dilation"], x.rank, "dilation", self.name)
-        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name)
-        ceil = p["ceil"] or convention.pool_rounding == "ceil"
+        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name, pooling=True)
+        rounding, clip = _rounding(p, pads, self.name, convention)
+        ceil = rounding == "ceil"
         extra = tuple(s - 1 if ceil else 0 for s in stride)
-        return kernel, stride, dilation, pads, ceil, extra
+        return kernel, stride, dilation, pads, ceil, clip, extra
 
     def forward(self, p, inputs, run):
         """Max (padding is -inf, as in PyTorch) or average (the divisor counts the padding but not what a
@@ -122,13 +123,14 @@ class Pool(LayerKind):
 
         (x,) = inputs
         spatial = x.shape[1:-1]
-        kernel, stride, dilation, pads, ceil, extra = self._geometry(p, Shape(spatial, x.shape[-1]), run.convention)
+        kernel, stride, dilation, pads, ceil, clip, extra = self._geometry(p, Shape(spatial, x.shape[-1]),
+                                                                           run.convention)
         is_max = p["mode"] == "max"
         fill = -np.inf if is_max else 0.0
         padded = arrays.pad_spatial(x, tuple((b, a + e) for (b, a), e in zip(pads, extra)), fill)
         view = arrays.windows(padded, kernel, stride, dilation)
         if ceil:
-            view = view[(slice(None), *(slice(0, self._clipped(n, w, s, pb, pa, run.convention))
+            view = view[(slice(None), *(slice(0, self._clipped(n, w, s, pb, pa, clip))
                                         for n, w, s, (pb, pa) in zip(view.shape[1:], spatial, stride, pads)))]
         taps = arrays.window_taps(view)
         out = np.array(next(taps))
@@ -140,9 +142,10 @@ class Pool(LayerKind):
         return Step(out)
 
     @staticmethod
-    def _clipped(windows: int, size: int, stride: int, before: int, after: int, convention) -> int:
-        """Rounding up keeps a last window only if it starts inside the input or the left padding."""
-        applies = convention.pool_clip == "always" or before or after
+    def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
+        """Rounding up keeps a last window only if it starts inside the input or the left padding
+        (Caffe's rule, "if_padded", applies it only to padded pools)."""
+        applies = clip == "always" or before or after
         return windows - 1 if applies and (windows - 1) * stride >= size + before else windows
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
@@ -150,7 +153,7 @@ class Pool(LayerKind):
         from cnncalc.forward import padded_elements
 
         (x,) = inputs
-        kernel, stride, dilation, pads, ceil, extra = self._geometry(p, x, ctx.convention)
+        kernel, stride, dilation, pads, ceil, clip, extra = self._geometry(p, x, ctx.convention)
         padded = padded_elements(batch, x.spatial, tuple((b, a + e) for (b, a), e in zip(pads, extra)), x.channels)
         return padded + (prod(output.spatial) if p["mode"] == "avg" else 0)
 
