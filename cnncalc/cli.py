@@ -15,7 +15,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from cnncalc import __version__
-from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError
+from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError, Location, UsageError
 
 app = typer.Typer(
     name="cnncalc",
@@ -329,6 +329,104 @@ def _render(report, format: Format) -> None:
     writer = {Format.json: machine.to_json, Format.csv: machine.to_csv, Format.markdown: machine.to_markdown}
     sys.stdout.write(writer[format](report))
 
+
+class VerifyFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def verify(
+    spec: SpecArg,
+    batch: BatchOpt = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random weights and input.")] = 0,
+    convention: ConventionOpt = ConventionName.strict,
+    format: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
+    max_memory: Annotated[
+        Optional[str],
+        typer.Option("--max-memory", metavar="SIZE",
+                     help="Refuse runs estimated to need more, e.g. 4GiB (default: half the available memory)."),
+    ] = None,
+) -> None:
+    """Run the spec with numpy on random float32 tensors and check every predicted shape, parameter count,
+    MAC count and the inference memory against what executes. Exit 0 only if every check holds."""
+    with boundary():
+        import time
+
+        from cnncalc import executor
+        from cnncalc import report as report_mod
+        from cnncalc.pipeline import analyze_text
+        from cnncalc.verify import compare
+
+        limit = _max_memory(max_memory)
+        text, shown = _load_source(spec)
+        analysis = analyze_text(text, shown, convention.value)
+        _emit_diagnostics(analysis.diagnostics)
+        if not analysis.ok:
+            raise typer.Exit(EXIT_INVALID)
+        report = report_mod.build(analysis, report_mod.Options(batch, "float32"))
+        the_plan = executor.plan(analysis, batch)
+        executor.refuse_if_too_big(the_plan, limit, report.memory.inference_bytes)
+        _need_numpy()
+        started = time.perf_counter()
+        with _progress_bar(len(the_plan.steps)) as on_layer:
+            execution = executor.execute(the_plan, seed, on_layer)
+        result = compare(report, the_plan, execution, time.perf_counter() - started)
+        _render_verification(result, format)
+        if not result.ok:
+            raise typer.Exit(EXIT_INVALID)
+
+
+def _max_memory(text: str | None) -> int:
+    from cnncalc.executor import default_max_memory
+    from cnncalc.units import parse_bytes
+
+    if text is None:
+        return default_max_memory()
+    size = parse_bytes(text)
+    if size is None or size <= 0:
+        raise UsageError(f"--max-memory: cannot read the size {text!r}", Location("cnncalc"),
+                         hint="write a positive size such as 4GiB, 512MiB or 2GB", code="CNN601")
+    return size
+
+
+def _need_numpy() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("numpy") is None:
+        raise UsageError("cnncalc verify needs numpy, which is not installed", Location("cnncalc"),
+                         hint='install it with pip install "cnncalc[verify]"', code="CNN602")
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator:
+    """A transient progress bar on stderr; yields the executor's `on_layer` callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("verify"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True, auto_refresh=False,
+    )
+    task = progress.add_task("", total=total)
+
+    def on_layer(done: int, total_: int, name: str) -> None:
+        progress.update(task, completed=done, description=name)
+        progress.refresh()
+
+    with progress:
+        yield on_layer
+
+
+def _render_verification(result, format: VerifyFormat) -> None:
+    from cnncalc.render import verify as render_verify
+
+    if format is VerifyFormat.json:
+        sys.stdout.write(render_verify.to_json(result))
+        return
+    from rich.console import Console
+
+    render_verify.render(result, Console(highlight=False))
 
 class ExpandFormat(str, Enum):
     text = "text"

@@ -131,6 +131,116 @@ class Conv(LayerKind):
             notes=tuple(slide_notes(label, x.spatial, slide, word)),
         )
 
+    def _geometry(self, p, x: Shape, convention) -> tuple[tuple[int, ...], ...]:
+        """Kernel, stride, dilation and (before, after) padding per axis, as `infer` resolves them."""
+        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
+        stride = per_axis(p["stride"], x.rank, "stride", self.name)
+        dilation = per_axis(p["dilation"], x.rank, "dilation", self.name)
+        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name)
+        return kernel, stride, dilation, pads
+
+    def make_weights(self, p, inputs, rng):
+        """kernel (*kernel, C_in/groups, filters) (TensorFlow's layout; PyTorch's is (filters, C_in/groups,
+        *kernel)), He-normal so activations keep their scale through deep stacks; bias (filters,)."""
+        from cnncalc import arrays
+        from cnncalc.forward import Weights
+
+        (x,) = inputs
+        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
+        per_group = x.channels // p["groups"]
+        params = {"kernel": arrays.random_normal(rng, (*kernel, per_group, p["filters"]),
+                                                 (2 / (prod(kernel) * per_group)) ** 0.5)}
+        if p["bias"]:
+            params["bias"] = arrays.random_normal(rng, (p["filters"],), 0.1)
+        return Weights(params)
+
+    def forward(self, p, inputs, run):
+        """im2col through a strided view and one matrix product: (N*out, K*C) @ (K*C, filters).
+
+        Groups run as one stacked product over the groups; depthwise layers (one input channel per
+        group) as one contraction over the kernel taps of the strided view, which needs no im2col copy.
+        """
+        from cnncalc import arrays
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        kernel, stride, dilation, pads = self._geometry(p, Shape(x.shape[1:-1], x.shape[-1]), run.convention)
+        weights = run.weights.params
+        groups, w = p["groups"], weights["kernel"]
+        conv = _dense_conv if groups == 1 else _depthwise_conv if w.shape[-2] == 1 else _grouped_conv
+        # the view (and the padded copy under it) is passed without a name here, so the helper can free it
+        out, macs = conv(arrays.windows(arrays.pad_spatial(x, pads), kernel, stride, dilation), w, groups)
+        if "bias" in weights:
+            out += weights["bias"]
+        return Step(out, macs)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""
+        from cnncalc.forward import im2col_elements, padded_elements
+
+        (x,) = inputs
+        kernel, stride, dilation, pads = self._geometry(p, x, ctx.convention)
+        padded = padded_elements(batch, x.spatial, pads, x.channels)
+        out = output.numel * batch
+        groups = p["groups"]
+        if groups == 1:
+            cols = im2col_elements(batch, output.spatial, kernel, stride, x.channels)
+            # the padded copy dies once copied into the matrix, unless the matrix is a view of it
+            return padded if cols == 0 else cols + max(padded - out, 0)
+        if x.channels == groups:
+            return padded
+        cols = batch * prod(output.spatial) * prod(kernel) * x.channels
+        regrouped_kernel = prod(kernel) * (x.channels // groups) * p["filters"]
+        return cols + max(padded - out, regrouped_kernel)
+
+
+def _dense_conv(view, w, groups: int):
+    """(N*out, K*C) @ (K*C, filters), reshaped to (N, *out, filters)."""
+    from cnncalc import arrays
+
+    out_shape = (*view.shape[: (view.ndim) // 2], w.shape[-1])
+    cols = arrays.im2col(view)
+    del view  # frees the padded copy before the product allocates the output
+    out, macs = arrays.matmul(cols, w.reshape(-1, w.shape[-1]))
+    return out.reshape(out_shape), macs
+
+
+def _depthwise_conv(view, w, groups: int):
+    """out[..., c, j] = sum over taps of window[..., c, taps] * kernel[taps, 0, c * multiplier + j]."""
+    import numpy as np
+
+    rank = w.ndim - 2
+    channels, multiplier = view.shape[-1 - rank], w.shape[-1] // view.shape[-1 - rank]
+    taps = "klm"[:rank]
+    positions = "abc"[:rank]
+    kernel = w.reshape(*w.shape[:rank], channels, multiplier)
+    out = np.einsum(f"n{positions}g{taps},{taps}gj->n{positions}gj", view, kernel)
+    macs = prod(view.shape[: rank + 2]) * prod(w.shape[:rank]) * multiplier
+    return out.reshape(*out.shape[:-2], w.shape[-1]), macs
+
+
+def _grouped_conv(view, w, groups: int):
+    """One stacked product (groups, N*out, K*C/g) @ (groups, K*C/g, filters/g), written in place into
+    the (N*out, groups, filters/g) output."""
+    import numpy as np
+
+    from cnncalc import arrays
+
+    rank = w.ndim - 2
+    batch, out_spatial, channels = view.shape[0], view.shape[1 : 1 + rank], view.shape[1 + rank]
+    per_group, per_group_out = channels // groups, w.shape[-1] // groups
+    split = view.reshape(batch, *out_spatial, groups, per_group, *w.shape[:rank])
+    del view
+    # (groups, N, *out, *kernel, C/g): the group axis first, then the same row/column order as im2col
+    order = (1 + rank, 0, *range(1, 1 + rank), *range(3 + rank, 3 + 2 * rank), 2 + rank)
+    cols = np.ascontiguousarray(split.transpose(order)).reshape(groups, -1, prod(w.shape[:rank]) * per_group)
+    del split
+    kernel = np.ascontiguousarray(
+        np.moveaxis(w.reshape(*w.shape[:rank], per_group, groups, per_group_out), rank + 1, 0)
+    ).reshape(groups, -1, per_group_out)
+    out = np.empty((cols.shape[1], groups, per_group_out), dtype=cols.dtype)
+    _, macs = arrays.matmul(cols, kernel, out=out.transpose(1, 0, 2))
+    return out.reshape(batch, *out_spatial, w.shape[-1]), macs
 
 @register
 class Conv1d(Conv):
@@ -171,12 +281,22 @@ class Depthwise(Conv):
     )
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        return super().memory_rule(_as_conv(p, inputs), inputs, output, ctx)
+        return super().memory_rule(self._as_conv(p, inputs[0].channels), inputs, output, ctx)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
-        return super().infer(_as_conv(p, inputs), inputs, ctx)
+        channels = inputs[0].channels
+        as_conv = {**p, "filters": channels * p["multiplier"], "groups": channels}
+        return super().infer(as_conv, inputs, ctx)
 
+    @staticmethod
+    def _as_conv(p, channels: int) -> dict:
+        return {**p, "filters": channels * p["multiplier"], "groups": channels}
 
-def _as_conv(p, inputs):
-    channels = inputs[0].channels
-    return {**p, "filters": channels * p["multiplier"], "groups": channels}
+    def make_weights(self, p, inputs, rng):
+        return super().make_weights(self._as_conv(p, inputs[0].channels), inputs, rng)
+
+    def forward(self, p, inputs, run):
+        return super().forward(self._as_conv(p, inputs[0].shape[-1]), inputs, run)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        return super().forward_workspace(self._as_conv(p, inputs[0].channels), inputs, output, batch, ctx)

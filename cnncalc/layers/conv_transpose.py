@@ -106,3 +106,82 @@ class ConvTranspose(LayerKind):
             macs=weights * prod(x.spatial),
             bias_macs=out.numel if bias else 0,
         )
+
+    def _geometry(self, p, x: Shape):
+        """Kernel, stride, padding, output padding and dilation per axis."""
+        keys = ("kernel", "stride", "padding", "output_padding", "dilation")
+        return tuple(per_axis(p[key], x.rank, key, self.name) for key in keys)
+
+    def _canvas(self, p, x: Shape):
+        """Output size, and the size of the uncropped output the taps are added into: (W-1)S + D(K-1) + 1
+        per axis, or more when the output padding reaches past it."""
+        kernel, stride, pad, op, dilation = self._geometry(p, x)
+        out = tuple(transposed_size(*axis) for axis in zip(x.spatial, kernel, stride, pad, dilation, op))
+        full = tuple((w - 1) * s + d * (k - 1) + 1 for w, k, s, d in zip(x.spatial, kernel, stride, dilation))
+        return out, tuple(max(f, b + o) for f, b, o in zip(full, pad, out))
+
+    def make_weights(self, p, inputs, rng):
+        """kernel (*kernel, filters/groups, C_in) (TensorFlow's Conv2DTranspose layout; PyTorch's is
+        (C_in, filters/groups, *kernel)); bias (filters,)."""
+        from cnncalc import arrays
+        from cnncalc.forward import Weights
+
+        (x,) = inputs
+        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
+        fan_in = prod(kernel) * (x.channels // p["groups"])
+        params = {"kernel": arrays.random_normal(rng, (*kernel, p["filters"] // p["groups"], x.channels),
+                                                 (2 / fan_in) ** 0.5)}
+        if p["bias"]:
+            params["bias"] = arrays.random_normal(rng, (p["filters"],), 0.1)
+        return Weights(params)
+
+    def forward(self, p, inputs, run):
+        """Scatter form, as frameworks run it: one stacked product (groups, N*in, C_in/g) @
+        (groups, C_in/g, K*filters/g) gives every input position's contribution to every kernel tap;
+        each tap's block is then added into the output at stride S (one vectorised add per tap),
+        and the padding P is cut from the borders."""
+        import numpy as np
+
+        from cnncalc import arrays
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        shape = Shape(x.shape[1:-1], x.shape[-1])
+        kernel, stride, pad, op, dilation = self._geometry(p, shape)
+        out_size, canvas_size = self._canvas(p, shape)
+        w = run.weights.params["kernel"]
+        rank, groups, batch = len(kernel), p["groups"], x.shape[0]
+        per_group_in, per_group_out = x.shape[-1] // groups, w.shape[-2]
+        rows = x.reshape(-1, groups, per_group_in).transpose(1, 0, 2)  # a view: (groups, N*in, C_in/g)
+        kern = np.ascontiguousarray(
+            np.moveaxis(w.reshape(*kernel, per_group_out, groups, per_group_in), (rank + 1, rank + 2), (0, 1))
+        ).reshape(groups, per_group_in, -1)
+        contrib = np.empty((rows.shape[1], groups, kern.shape[-1]), dtype=x.dtype)
+        _, macs = arrays.matmul(rows, kern, out=contrib.transpose(1, 0, 2))
+        del kern
+        contrib = contrib.reshape(batch, *shape.spatial, groups, *kernel, per_group_out)
+        canvas = np.zeros((batch, *canvas_size, groups, per_group_out), dtype=x.dtype)
+        for tap in np.ndindex(*kernel):
+            target = (slice(None), *(slice(t * d, t * d + (n - 1) * s + 1, s)
+                                     for t, d, n, s in zip(tap, dilation, shape.spatial, stride)))
+            canvas[target] += contrib[(slice(None),) * (rank + 2) + tap]
+        del contrib
+        cropped = canvas[(slice(None), *(slice(b, b + n) for b, n in zip(pad, out_size)))]
+        out = canvas if cropped.shape == canvas.shape else np.ascontiguousarray(cropped)
+        del canvas, cropped
+        out = out.reshape(batch, *out_size, groups * per_group_out)
+        if "bias" in run.weights.params:
+            out += run.weights.params["bias"]
+        return Step(out, macs)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """The regrouped kernel and the per-tap contributions, then the uncropped canvas."""
+        (x,) = inputs
+        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
+        out_size, canvas_size = self._canvas(p, x)
+        kern = prod(kernel) * (p["filters"] // p["groups"]) * x.channels
+        contrib = batch * prod(x.spatial) * prod(kernel) * p["filters"]
+        canvas = batch * prod(canvas_size) * p["filters"]
+        cropped = canvas_size != out_size
+        out = output.numel * batch
+        return max(kern + contrib, contrib + canvas, canvas + (out if cropped else 0)) - out

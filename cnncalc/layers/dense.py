@@ -52,6 +52,30 @@ class Fc(LayerKind):
             bias_macs=bias,
         )
 
+    def make_weights(self, p, inputs, rng):
+        """kernel (inputs, units), the inputs in channels-last order (H, W, C), as Keras flattens;
+        PyTorch's Linear weight is (units, inputs) over a (C, H, W) flattening. bias (units,)."""
+        from cnncalc import arrays
+        from cnncalc.forward import Weights
+
+        (x,) = inputs
+        params = {"kernel": arrays.random_normal(rng, (x.numel, p["units"]), (2 / x.numel) ** 0.5)}
+        if p["bias"]:
+            params["bias"] = arrays.random_normal(rng, (p["units"],), 0.1)
+        return Weights(params)
+
+    def forward(self, p, inputs, run):
+        """(N, H*W*C) @ (H*W*C, units): the feature map is flattened channels-last, as a view."""
+        from cnncalc import arrays
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        weights = run.weights.params
+        out, macs = arrays.matmul(x.reshape(x.shape[0], -1), weights["kernel"])
+        if "bias" in weights:
+            out += weights["bias"]
+        return Step(out, macs)
+
 
 @register
 class Flatten(LayerKind):
@@ -64,3 +88,13 @@ class Flatten(LayerKind):
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
         return Inference(output=Shape((), x.numel))
+
+    #: the output is a reshaped view of the input: frameworks (and the executor) copy nothing.
+    forward_view = True
+
+    def forward(self, p, inputs, run):
+        """Channels-last order: element (h, w, c) of an H x W x C map lands at (h * W + w) * C + c."""
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        return Step(x.reshape(x.shape[0], -1))

@@ -31,6 +31,19 @@ class Elementwise(LayerKind):
         (x,) = inputs
         return Inference(output=x)
 
+    def forward(self, p, inputs, run):
+        """Writes into the input when no later layer reads it (the textbook model's in-place rule)."""
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        out = x if run.overwritable[0] else x.copy()
+        self.apply(out)
+        return Step(out)
+
+    def apply(self, x) -> None:
+        """Transform `x` in place."""
+        raise NotImplementedError
+
 
 @register
 class Relu(Elementwise):
@@ -38,11 +51,25 @@ class Relu(Elementwise):
     summary = "max(0, x)"
     params = (Param("inplace", boolean, False, "overwrite the input (PyTorch ReLU(inplace=True))"),)
 
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.maximum(x, 0, out=x)
+
 
 @register
 class Sigmoid(Elementwise):
     name = "sigmoid"
     summary = "1 / (1 + exp(-x))"
+
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.negative(x, out=x)
+        with np.errstate(over="ignore"):  # exp(88+) is inf in float32 and 1 / (1 + inf) is the right 0
+            np.exp(x, out=x)
+        x += 1
+        np.reciprocal(x, out=x)
 
 
 @register
@@ -50,11 +77,29 @@ class Tanh(Elementwise):
     name = "tanh"
     summary = "hyperbolic tangent"
 
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.tanh(x, out=x)
+
 
 @register
 class Softmax(Elementwise):
     name = "softmax"
     summary = "normalised exponentials over the channels"
+
+    def apply(self, x) -> None:
+        """Over the last (channel) axis, shifted by the maximum so exp cannot overflow."""
+        import numpy as np
+
+        x -= x.max(axis=-1, keepdims=True)
+        np.exp(x, out=x)
+        x /= x.sum(axis=-1, keepdims=True)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """The per-position maximum, then the per-position sum (one value per position each)."""
+        (x,) = inputs
+        return batch * x.numel // x.channels
 
 
 @register
@@ -72,6 +117,14 @@ class Dropout(Elementwise):
         per_element = 1 if ctx.device == "cuda" else ctx.act_bytes
         return MemoryRule(extra_saved=ctx.batch * output.numel * per_element)
 
+    #: identity at inference: the output is the input itself.
+    forward_view = True
+
+    def forward(self, p, inputs, run):
+        from cnncalc.forward import Step
+
+        return Step(inputs[0])
+
 
 @register
 class Relu6(Elementwise):
@@ -81,3 +134,8 @@ class Relu6(Elementwise):
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """PyTorch's ReLU6 is hardtanh, whose backward keeps the input, not the result."""
         return MemoryRule(saves_inputs=ctx.training)
+
+    def apply(self, x) -> None:
+        import numpy as np
+
+        np.clip(x, 0, 6, out=x)

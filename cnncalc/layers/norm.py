@@ -49,6 +49,39 @@ class BatchNorm(LayerKind):
             buffers=2 * c,
         )
 
+    def make_weights(self, p, inputs, rng):
+        """gamma, beta (channels,) if affine; running mean and variance (channels,), variance positive."""
+        from cnncalc import arrays
+        from cnncalc.forward import Weights
+
+        c = inputs[0].channels
+        params = {}
+        if p["affine"]:
+            params = {"gamma": arrays.random_uniform(rng, (c,), 0.5, 1.5),
+                      "beta": arrays.random_normal(rng, (c,), 0.1)}
+        buffers = {"running_mean": arrays.random_normal(rng, (c,), 0.1),
+                   "running_var": arrays.random_uniform(rng, (c,), 0.5, 1.5)}
+        return Weights(params, buffers)
+
+    def forward(self, p, inputs, run):
+        """Inference form: (x - running_mean) / sqrt(running_var + eps) * gamma + beta, folded into one
+        scale and one shift per channel, into a new output (the textbook model does not run it in place)."""
+        import numpy as np
+
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        w = run.weights
+        scale = 1 / np.sqrt(w.buffers["running_var"] + np.float32(p["eps"]))
+        if "gamma" in w.params:
+            scale = scale * w.params["gamma"]
+        shift = -w.buffers["running_mean"] * scale
+        if "beta" in w.params:
+            shift = shift + w.params["beta"]
+        out = np.multiply(x, scale)
+        out += shift
+        return Step(out)
+
 
 @register
 class Lrn(LayerKind):
@@ -76,3 +109,30 @@ class Lrn(LayerKind):
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
         return Inference(output=x)
+
+    def forward(self, p, inputs, run):
+        """PyTorch's LocalResponseNorm: x / (k + alpha/size * sum of x^2 over the channels c - size//2
+        .. c + (size-1)//2, zero beyond the edges)^beta, channels being the last axis here."""
+        import numpy as np
+
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        size, channels = p["size"], x.shape[-1]
+        before = size // 2
+        squares = np.zeros((*x.shape[:-1], channels + size - 1), dtype=x.dtype)
+        np.square(x, out=squares[..., before : before + channels])
+        out = squares[..., :channels].copy()
+        for offset in range(1, size):
+            out += squares[..., offset : offset + channels]
+        del squares
+        out *= np.float32(p["alpha"] / size)
+        out += np.float32(p["k"])
+        np.power(out, np.float32(p["beta"]), out=out)
+        np.divide(x, out, out=out)
+        return Step(out)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """The squares, zero-padded by size - 1 channels."""
+        (x,) = inputs
+        return batch * (x.numel // x.channels) * (x.channels + p["size"] - 1)

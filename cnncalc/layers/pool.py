@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     Context,
@@ -105,6 +107,76 @@ class Pool(LayerKind):
         return Inference(output=x.with_spatial(slide.spatial),
                          notes=tuple(slide_notes(label, x.spatial, slide, p["padding"])))
 
+    def _geometry(self, p, x: Shape, convention):
+        """Kernel, stride, dilation, the (before, after) padding per axis, whether the output size is
+        rounded up and by which clip rule (as `infer` decides), and the padding the forward adds after
+        each axis so that rounding up has windows to take (numpy counts windows rounding down)."""
+        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
+        stride = per_axis(p["stride"] if p["stride"] is not None else p["kernel"], x.rank, "stride", self.name)
+        dilation = per_axis(p["dilation"], x.rank, "dilation", self.name)
+        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name, pooling=True)
+        rounding, clip = _rounding(p, pads, self.name, convention)
+        ceil = rounding == "ceil"
+        extra = tuple(s - 1 if ceil else 0 for s in stride)
+        return kernel, stride, dilation, pads, ceil, clip, extra
+
+    def forward(self, p, inputs, run):
+        """Max (padding is -inf, as in PyTorch) or average (the divisor counts the padding but not what a
+        rounded-up window hangs past it: PyTorch's count_include_pad=True) over strided window views,
+        one vectorised pass per kernel tap."""
+        import numpy as np
+
+        from cnncalc import arrays
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        spatial = x.shape[1:-1]
+        kernel, stride, dilation, pads, ceil, clip, extra = self._geometry(p, Shape(spatial, x.shape[-1]),
+                                                                           run.convention)
+        is_max = p["mode"] == "max"
+        fill = -np.inf if is_max else 0.0
+        padded = arrays.pad_spatial(x, tuple((b, a + e) for (b, a), e in zip(pads, extra)), fill)
+        view = arrays.windows(padded, kernel, stride, dilation)
+        if ceil:
+            view = view[(slice(None), *(slice(0, self._clipped(n, w, s, pb, pa, clip))
+                                        for n, w, s, (pb, pa) in zip(view.shape[1:], spatial, stride, pads)))]
+        taps = arrays.window_taps(view)
+        out = np.array(next(taps))
+        combine = np.maximum if is_max else np.add
+        for tap in taps:
+            combine(out, tap, out=out)
+        if not is_max:
+            out /= _divisor(out.shape[1:-1], kernel, stride, dilation, spatial, pads)
+        return Step(out)
+
+    @staticmethod
+    def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
+        """Rounding up keeps a last window only if it starts inside the input or the left padding
+        (Caffe's rule, "if_padded", applies it only to padded pools)."""
+        applies = clip == "always" or before or after
+        return windows - 1 if applies and (windows - 1) * stride >= size + before else windows
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """The padded copy, and for averages the per-position divisors."""
+        from cnncalc.forward import padded_elements
+
+        (x,) = inputs
+        kernel, stride, dilation, pads, ceil, clip, extra = self._geometry(p, x, ctx.convention)
+        padded = padded_elements(batch, x.spatial, tuple((b, a + e) for (b, a), e in zip(pads, extra)), x.channels)
+        return padded + (prod(output.spatial) if p["mode"] == "avg" else 0)
+
+
+def _divisor(out_spatial, kernel, stride, dilation, spatial, pads):
+    """How many taps of each window lie inside the padded input, as an array (1, *out, 1)."""
+    import numpy as np
+
+    divisor = np.ones((1, *out_spatial, 1), dtype=np.float32)
+    for axis, (n, k, s, d, w, (before, after)) in enumerate(zip(out_spatial, kernel, stride, dilation, spatial, pads)):
+        starts = np.arange(n)[:, None] * s + np.arange(k)[None, :] * d
+        inside = (starts < w + before + after).sum(axis=1).astype(np.float32)
+        divisor *= inside.reshape((1,) * (axis + 1) + (n,) + (1,) * (len(out_spatial) - axis))
+    return divisor
+
 
 @register
 class GlobalPool(LayerKind):
@@ -124,3 +196,11 @@ class GlobalPool(LayerKind):
         (x,) = inputs
         need_spatial(x, ctx.label)
         return Inference(output=Shape((1,) * x.rank, x.channels))
+
+    def forward(self, p, inputs, run):
+        from cnncalc import arrays
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        reduce = x.mean if p["mode"] == "avg" else x.max
+        return Step(reduce(axis=arrays.spatial_axes(x), keepdims=True))

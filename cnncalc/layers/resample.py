@@ -5,7 +5,7 @@ and `zero_pad` (add zeros around the borders). None has parameters or MACs.
 
 from __future__ import annotations
 
-from math import floor
+from math import floor, prod
 
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
@@ -91,6 +91,53 @@ class Upsample(LayerKind):
                              hint="use a larger scale factor", code="CNN213")
         return Inference(output=x.with_spatial(spatial))
 
+    def forward(self, p, inputs, run):
+        """PyTorch's F.interpolate(scale_factor=...) index rules: nearest takes input floor(i / scale);
+        (bi/tri)linear (align_corners=False) blends the two inputs around (i + 0.5) / scale - 0.5, one
+        axis after another."""
+        import numpy as np
+
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        rank = x.ndim - 2
+        factors = _per_axis_scale(p["scale"], rank, self.name)
+        sizes = tuple(floor(w * f) for w, f in zip(x.shape[1:-1], factors))
+        if p["mode"] == "nearest":
+            index = [np.minimum(np.floor(np.arange(n, dtype=np.float32) * np.float32(1 / f)).astype(np.intp), w - 1)
+                     for n, w, f in zip(sizes, x.shape[1:-1], factors)]
+            grid = np.ix_(np.arange(x.shape[0]), *index, np.arange(x.shape[-1]))
+            return Step(x[grid])
+        current = x
+        for axis, (n, w, f) in enumerate(zip(sizes, x.shape[1:-1], factors)):
+            source = np.maximum((np.arange(n, dtype=np.float32) + np.float32(0.5)) * np.float32(1 / f)
+                                - np.float32(0.5), np.float32(0))
+            low = np.floor(source).astype(np.intp)
+            high = np.where(low < w - 1, low + 1, low)
+            weight = (source - low).astype(np.float32).reshape((n,) + (1,) * (rank - axis))
+            lows = np.take(current, low, axis=1 + axis)
+            highs = np.take(current, high, axis=1 + axis)
+            highs -= lows
+            highs *= weight
+            lows += highs
+            del highs
+            current = lows
+        return Step(current)
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
+        if p["mode"] == "nearest":
+            return 0
+        (x,) = inputs
+        sizes = list(x.spatial)
+        previous, peak = 0, 0
+        for axis, n in enumerate(output.spatial):
+            sizes[axis] = n
+            now = batch * prod(sizes) * x.channels
+            peak = max(peak, previous + 2 * now)
+            previous = now
+        return peak - output.numel * batch
+
 
 @register
 class AdaptivePool(LayerKind):
@@ -115,6 +162,53 @@ class AdaptivePool(LayerKind):
         # Any output size is valid (bins overlap or repeat when it does not divide the input),
         # so there is no integrality check here.
         return Inference(output=x.with_spatial(per_axis(p["output"], x.rank, "output", ctx.label)))
+
+    @staticmethod
+    def _bins(size: int, out: int):
+        """PyTorch's bins: [floor(i*W/out), ceil((i+1)*W/out)); as (start, length) and the longest length."""
+        starts = [i * size // out for i in range(out)]
+        ends = [-(-(i + 1) * size // out) for i in range(out)]
+        lengths = [e - s for s, e in zip(starts, ends)]
+        return starts, lengths, max(lengths)
+
+    def forward(self, p, inputs, run):
+        """One axis after another: gather every bin's elements (shorter bins repeat their last one),
+        then take the maximum, or the mean of the bin's own elements."""
+        import numpy as np
+
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        rank = x.ndim - 2
+        current = x
+        for axis, out in enumerate(per_axis(p["output"], rank, "output", self.name)):
+            starts, lengths, longest = self._bins(x.shape[1 + axis], out)
+            starts, lengths = np.array(starts), np.array(lengths)
+            offsets = np.arange(longest)
+            index = starts[:, None] + np.minimum(offsets[None, :], lengths[:, None] - 1)
+            gathered = np.take(current, index, axis=1 + axis)
+            if p["mode"] == "max":
+                current = gathered.max(axis=2 + axis)
+            else:
+                tail = (1,) * (rank - axis)
+                gathered *= (offsets[None, :] < lengths[:, None]).astype(np.float32).reshape((out, longest) + tail)
+                current = gathered.sum(axis=2 + axis)
+                current /= lengths.astype(np.float32).reshape((out,) + tail)
+            del gathered
+        return Step(current if current is not x else x.copy())
+
+    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+        """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
+        (x,) = inputs
+        sizes = list(x.spatial)
+        previous, peak = 0, 0
+        for axis, out in enumerate(output.spatial):
+            sizes[axis] = out
+            now = batch * prod(sizes) * x.channels
+            longest = self._bins(x.spatial[axis], out)[2]
+            peak = max(peak, previous + now * longest + now)
+            previous = now
+        return peak - output.numel * batch
 
 
 def _pads(value, rank: int, label: str) -> tuple[tuple[int, int], ...]:
@@ -150,3 +244,12 @@ class ZeroPad(LayerKind):
         need_spatial(x, ctx.label)
         pads = _pads(p["padding"], x.rank, ctx.label)
         return Inference(output=x.with_spatial(tuple(w + b + a for w, (b, a) in zip(x.spatial, pads))))
+
+    def forward(self, p, inputs, run):
+        import numpy as np
+
+        from cnncalc.forward import Step
+
+        (x,) = inputs
+        pads = _pads(p["padding"], x.ndim - 2, self.name)
+        return Step(np.pad(x, ((0, 0), *pads, (0, 0))))

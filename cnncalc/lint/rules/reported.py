@@ -293,4 +293,35 @@ RULES = (
         example="cnncalc fit specs/vgg16.yaml --memory 24 gigs",
         fix="Write a number and a unit, e.g. `--memory 24GiB`; exits with status 2.",
     ),
+    Rule(
+        "CNN600", "verify-memory-refused", "error", "`cnncalc verify` would need more memory than it may use",
+        what="Before allocating anything, `cnncalc verify` estimates the run's peak (weights, the largest "
+        "layer's inputs and output, activations held for later layers, the im2col/padding workspace) and "
+        "refuses when it exceeds `--max-memory` (default: half the available memory).",
+        why="A run the machine cannot hold would be killed by the operating system after minutes of work, "
+        "or push the machine into swap.",
+        example="cnncalc verify specs/vgg16.yaml --batch 512",
+        fix="Use a smaller --batch or input, or raise --max-memory if the machine has the memory.",
+    ),
+    Rule(
+        "CNN601", "verify-bad-max-memory", "error", "`--max-memory` is not a readable size",
+        what="Reports a `cnncalc verify --max-memory` value that is not a positive size.",
+        why="The limit protects the machine; a misread limit would protect nothing.",
+        example="cnncalc verify specs/vgg16.yaml --max-memory lots",
+        fix="Write a size such as 4GiB, 512MiB or 2GB; exits with status 2.",
+    ),
+    Rule(
+        "CNN602", "verify-needs-numpy", "error", "`cnncalc verify` needs numpy, which is not installed",
+        what="Reports a `cnncalc verify` run in an environment without numpy.",
+        why="The executor computes with numpy; `analyze` and `lint` deliberately do not need it.",
+        example="cnncalc verify specs/lenet5.yaml   # numpy missing",
+        fix='Install the extra: pip install "cnncalc[verify]"; exits with status 2.',
+    ),
+    Rule(
+        "CNN603", "verify-not-executable", "error", "a layer kind has no numpy forward",
+        what="Reports a layer whose kind `cnncalc verify` cannot execute yet.",
+        why="Verification runs every layer; a kind without a forward cannot be checked.",
+        example="cnncalc verify spec-with-a-new-kind.yaml",
+        fix="Use `cnncalc analyze` for this spec; exits with status 2.",
+    ),
 )

@@ -1,0 +1,389 @@
+"""Run an analysed spec on random float32 tensors with numpy, front to back over the layer graph.
+
+Two stages. `plan` is pure Python (no numpy): from the analysis it decides which array each layer
+writes (a new one, or its input's when it works in place or returns a view), when every array is
+freed (right after the last layer that reads it), and what the run will hold at each layer:
+weights, live activations, workspace. That is the estimate `refuse_if_too_big` checks before
+anything is allocated. `execute` then follows the plan with the kinds' own `make_weights` and
+`forward` (see cnncalc/forward.py), measuring each layer's output shape, executed MACs, weight
+sizes, time, and the peak of live arrays with tracemalloc (numpy reports its buffers to it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cnncalc.analysis import Analysis
+from cnncalc.errors import EXIT_USAGE, CnnCalcError
+from cnncalc.forward import DTYPE_BYTES, NO_WEIGHTS, Run, Weights
+from cnncalc.graph import Node
+from cnncalc.layers.base import Context, Inference
+from cnncalc.shapes import Shape
+from cnncalc.units import binary
+
+#: A value read by no later layer is freed after its producer; the network output is kept to the end.
+KEPT = 1 << 62
+
+
+class MemoryRefused(CnnCalcError):
+    """The run would need more memory than it may use: refused before anything is allocated."""
+
+    code = "CNN600"
+
+
+class NotExecutable(CnnCalcError):
+    """A layer kind has no numpy forward yet."""
+
+    exit_code = EXIT_USAGE
+    code = "CNN603"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One layer of the plan."""
+
+    node: Node
+    inputs: tuple[Shape, ...]
+    inference: Inference
+    #: per input: no later layer reads it, so the forward may write into it.
+    overwritable: tuple[bool, ...]
+    #: the output shares its input's memory (in place, or a view).
+    aliases_input: bool
+    #: values whose last reader is this layer: dropped right after it.
+    frees: tuple[int, ...]
+    #: bytes of the distinct arrays this layer reads and writes.
+    io_bytes: int
+    #: bytes of other activations alive during this layer because later layers read them.
+    held_bytes: int
+    #: bytes the forward holds beyond its inputs and output (im2col matrix, padded copy).
+    workspace_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    analysis: Analysis
+    batch: int
+    steps: tuple[Step, ...]
+    params_bytes: int
+    buffers_bytes: int
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.params_bytes + self.buffers_bytes
+
+    def layer_peak(self, step: Step) -> int:
+        return self.weights_bytes + step.io_bytes + step.held_bytes + step.workspace_bytes
+
+    @property
+    def peak_step(self) -> Step | None:
+        return max(self.steps, key=self.layer_peak, default=None)
+
+    @property
+    def input_bytes(self) -> int:
+        return self.analysis.graph.input.numel * self.batch * DTYPE_BYTES
+
+    @property
+    def peak_bytes(self) -> int:
+        """What the run is expected to hold at its fullest moment."""
+        step = self.peak_step
+        return self.weights_bytes + self.input_bytes if step is None else self.layer_peak(step)
+
+
+def _last_uses(nodes: tuple[Node, ...]) -> list[int]:
+    last = [node.index for node in nodes]
+    for node in nodes:
+        for i in node.inputs:
+            last[i] = max(last[i], node.index)
+    last[-1] = KEPT
+    return last
+
+
+def _forward_of(node: Node):
+    forward = getattr(node.kind, "forward", None)
+    if forward is None:
+        raise NotExecutable(
+            f"{node.label}: cnncalc cannot execute '{node.type}' layers yet (no numpy forward)",
+            node.loc,
+            hint="`cnncalc analyze` still reports this spec; verify needs every layer kind to have a forward",
+        )
+    return forward
+
+
+def plan(analysis: Analysis, batch: int) -> Plan:
+    """Decide array ownership and lifetimes, and what each layer holds, without numpy."""
+    if not analysis.ok or not analysis.complete:
+        raise ValueError("plan() needs an analysis without errors")
+    nodes = analysis.graph.nodes
+    results = analysis.results
+    last = _last_uses(nodes)
+    storage = {0: 0}
+    members: dict[int, list[int]] = {0: [0]}
+    size = {0: results[0].output.numel * batch * DTYPE_BYTES}
+    drafts = []
+    for result in results[1:]:
+        node = result.node
+        _forward_of(node)
+        i = node.index
+        read_later = {s: any(last[v] > i for v in members[s]) for s in {storage[j] for j in node.inputs}}
+        shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
+        overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
+        view = getattr(node.kind, "forward_view", False)
+        aliases = bool(node.inputs) and (view or (node.kind.inplace and overwritable[0]))
+        if aliases:
+            storage[i] = storage[node.inputs[0]]
+            members[storage[i]].append(i)
+        else:
+            storage[i] = i
+            members[i] = [i]
+            size[i] = result.output.numel * batch * DTYPE_BYTES
+        drafts.append((result, overwritable, aliases))
+    end = {s: max(last[v] for v in vs) for s, vs in members.items()}
+    # live bytes per layer by a sweep over storage lifetimes (linear, for million-layer specs)
+    delta = [0] * (len(nodes) + 1)
+    for s, bytes_ in size.items():
+        delta[s] += bytes_
+        delta[min(end[s], len(nodes) - 1) + 1] -= bytes_
+    live, running = [], 0
+    for d in delta[:-1]:
+        running += d
+        live.append(running)
+    steps = []
+    frees_at: dict[int, list[int]] = {}
+    for v, at in enumerate(last):
+        frees_at.setdefault(at, []).append(v)
+    params = buffers = 0
+    for result, overwritable, aliases in drafts:
+        node, inference = result.node, result.inference
+        io = sum(size[s] for s in {storage[j] for j in (*node.inputs, node.index)})
+        steps.append(Step(
+            node=node,
+            inputs=result.inputs,
+            inference=inference,
+            overwritable=overwritable,
+            aliases_input=aliases,
+            frees=tuple(frees_at.get(node.index, ())),
+            io_bytes=io,
+            held_bytes=live[node.index] - io,
+            workspace_bytes=_workspace(result.node, result.inputs, inference, batch, analysis) * DTYPE_BYTES,
+        ))
+        params += inference.params * DTYPE_BYTES
+        buffers += inference.buffers * DTYPE_BYTES
+    return Plan(analysis, batch, tuple(steps), params, buffers)
+
+
+def _workspace(node: Node, inputs: tuple[Shape, ...], inference: Inference, batch: int, analysis: Analysis) -> int:
+    rule = getattr(node.kind, "forward_workspace", None)
+    if rule is None:
+        return 0
+    return rule(node.params, inputs, inference.output, batch, Context(analysis.convention, node.label))
+
+
+def refuse_if_too_big(the_plan: Plan, max_bytes: int, textbook_bytes: int) -> None:
+    """Stop before allocating when the plan's peak exceeds `max_bytes`, naming the estimate."""
+    need = the_plan.peak_bytes
+    if need <= max_bytes:
+        return
+    step = the_plan.peak_step
+    extra = ""
+    if step is not None and step.workspace_bytes:
+        extra = f", of which {binary(step.workspace_bytes)} is the im2col/padding workspace of {step.node.name}"
+    graph = the_plan.analysis.graph
+    smaller = ""
+    if the_plan.batch > 1:
+        one = plan(the_plan.analysis, 1).peak_bytes
+        smaller = f"a smaller --batch (batch 1 needs about {binary(one)}), "
+    raise MemoryRefused(
+        f"running {graph.name} at batch {the_plan.batch} needs an estimated {binary(need)}{extra} "
+        f"(the textbook inference memory is {binary(textbook_bytes)}); that is more than "
+        f"--max-memory {binary(max_bytes)}",
+        graph.nodes[0].loc,
+        hint=f"use {smaller}a smaller input, or raise --max-memory if the machine has the memory",
+    )
+
+
+#: The share of the machine's available memory a run may use when --max-memory is not given.
+DEFAULT_MEMORY_SHARE = 0.5
+#: When the available memory cannot be read (no /proc/meminfo).
+FALLBACK_MAX_MEMORY = 4 * 1024**3
+
+
+def available_memory(meminfo: str = "/proc/meminfo") -> int | None:
+    """MemAvailable in bytes (memory the kernel can hand out without swapping), or None."""
+    try:
+        with open(meminfo, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def default_max_memory() -> int:
+    available = available_memory()
+    return FALLBACK_MAX_MEMORY if available is None else int(available * DEFAULT_MEMORY_SHARE)
+
+
+# ---------------------------------------------------------------------------------------------
+# execution (numpy)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRun:
+    """What one layer did when executed."""
+
+    name: str
+    #: the executed output shape per sample, channels-last (batch axis dropped).
+    output_shape: tuple[int, ...]
+    macs: int
+    param_elements: int
+    buffer_elements: int
+    weights_bytes: int
+    seconds: float
+    #: traced bytes (relative to the start of the run) before the layer, its peak while running,
+    #: and after it returned (before its dead inputs are freed).
+    before_bytes: int = 0
+    peak_bytes: int = 0
+    after_bytes: int = 0
+
+    @property
+    def workspace_bytes(self) -> int:
+        """Held while running beyond what stayed afterwards: im2col matrices, padded copies, temporaries."""
+        return max(self.peak_bytes - max(self.before_bytes, self.after_bytes), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    plan: Plan
+    seed: int
+    layers: tuple[LayerRun, ...]
+    #: traced peak of the whole run (weights included), or 0 when memory was not measured.
+    peak_bytes: int
+    #: the network's output (the last layer's array), or None if the run stopped early.
+    output: Any
+    #: every layer's weights when asked for (tests copy them into a reference framework).
+    weights: tuple[Weights, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return len(self.layers) == len(self.plan.steps)
+
+
+class _Meter:
+    """tracemalloc readings relative to the start of the run; all zero when not measuring."""
+
+    def __init__(self, measure: bool):
+        import tracemalloc
+
+        self._tm = tracemalloc
+        self.active = measure
+        self.started_here = measure and not tracemalloc.is_tracing()
+        if self.started_here:
+            tracemalloc.start()
+        self.base = tracemalloc.get_traced_memory()[0] if measure else 0
+        self.peak = 0
+
+    def current(self) -> int:
+        return self._tm.get_traced_memory()[0] - self.base if self.active else 0
+
+    def reset_peak(self) -> None:
+        if self.active:
+            self.peak = max(self.peak, self.read_peak())
+            self._tm.reset_peak()
+
+    def read_peak(self) -> int:
+        return self._tm.get_traced_memory()[1] - self.base if self.active else 0
+
+    def stop(self) -> int:
+        peak = max(self.peak, self.read_peak())
+        if self.started_here:
+            self._tm.stop()
+        return peak
+
+
+def make_weights(the_plan: Plan, rng) -> list[Weights]:
+    weights = []
+    for step in the_plan.steps:
+        maker = getattr(step.node.kind, "make_weights", None)
+        weights.append(NO_WEIGHTS if maker is None else maker(step.node.params, step.inputs, rng))
+    return weights
+
+
+def execute(
+    the_plan: Plan,
+    seed: int = 0,
+    on_layer: Callable[[int, int, str], None] | None = None,
+    measure: bool = True,
+    keep_weights: bool = False,
+    given_input: Any = None,
+    given_weights: tuple[Weights, ...] | list[Weights] | None = None,
+) -> Execution:
+    """Run the plan on seeded random weights and input (or `given_weights` and `given_input`, which
+    layers working in place may overwrite). `on_layer(done, total, name)` reports progress.
+
+    The run stops after the first layer whose executed output shape differs from the prediction
+    (later layers' weights would not fit it).
+    """
+    import numpy as np
+    import numpy.random  # noqa: F401  (imported before tracing starts, so its modules are not measured)
+
+    from cnncalc import arrays
+
+    analysis = the_plan.analysis
+    graph = analysis.graph
+    meter = _Meter(measure)
+    try:
+        rng = np.random.default_rng(seed)
+        weights = make_weights(the_plan, rng) if given_weights is None else list(given_weights)
+        shape = (the_plan.batch, *graph.input.dims)
+        if given_input is not None and (given_input.shape != shape or given_input.dtype != arrays.DTYPE):
+            raise ValueError(f"the input must be a float32 array of shape {shape}")
+        x = arrays.random_normal(rng, shape, 1.0) if given_input is None else given_input
+        values: dict[int, Any] = {0: x}
+        del x, given_input
+        layers: list[LayerRun] = []
+        total = len(the_plan.steps)
+        for done, (step, w) in enumerate(zip(the_plan.steps, weights)):
+            node = step.node
+            if on_layer is not None:
+                on_layer(done, total, node.name)
+            meter.reset_peak()
+            before = meter.current()
+            started = time.perf_counter()
+            inputs = tuple(values[i] for i in node.inputs)
+            result = node.kind.forward(node.params, inputs, Run(analysis.convention, node.label, w, step.overwritable))
+            del inputs
+            seconds = time.perf_counter() - started
+            layers.append(LayerRun(
+                name=node.name,
+                output_shape=tuple(result.output.shape[1:]),
+                macs=result.macs,
+                param_elements=w.param_elements,
+                buffer_elements=w.buffer_elements,
+                weights_bytes=w.nbytes,
+                seconds=seconds,
+                before_bytes=before,
+                peak_bytes=meter.read_peak(),
+                after_bytes=meter.current(),
+            ))
+            values[node.index] = result.output
+            del result
+            for v in step.frees:
+                values.pop(v, None)
+            if layers[-1].output_shape != step.inference.output.dims:
+                break
+        if on_layer is not None:
+            on_layer(len(layers), total, "")
+        complete = len(layers) == total
+        output = values.get(graph.nodes[-1].index) if complete else None
+        values.clear()
+    finally:
+        peak = meter.stop()
+    return Execution(the_plan, seed, tuple(layers), peak, output, tuple(weights) if keep_weights else ())
+
+
+__all__ = ["Execution", "LayerRun", "MemoryRefused", "NotExecutable", "Plan", "Step", "execute", "plan",
+           "refuse_if_too_big"]

@@ -1,0 +1,50 @@
+"""numpy building blocks: window counts, im2col without copies where possible, MAC counting."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnncalc import arrays
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 5), st.integers(1, 4), st.integers(1, 3))
+def test_windows_count_is_the_floor_formula(width, kernel, stride, dilation):
+    k_eff = dilation * (kernel - 1) + 1
+    x = np.zeros((1, width, 2), dtype=np.float32)
+    if k_eff > width:
+        with pytest.raises(ValueError):
+            arrays.windows(x, (kernel,), (stride,), (dilation,))
+        return
+    view = arrays.windows(x, (kernel,), (stride,), (dilation,))
+    assert view.shape == (1, (width - k_eff) // stride + 1, 2, kernel)
+
+
+def test_windows_hold_the_right_taps():
+    x = np.arange(10, dtype=np.float32).reshape(1, 10, 1)
+    view = arrays.windows(x, (3,), (2,), (2,))  # taps at 0, 2, 4, then every second start
+    assert view[0, :, 0, :].tolist() == [[0, 2, 4], [2, 4, 6], [4, 6, 8]]
+
+
+def test_pointwise_im2col_is_the_input_itself_and_others_copy():
+    x = np.ones((2, 5, 5, 3), dtype=np.float32)
+    assert np.shares_memory(arrays.im2col(arrays.windows(x, (1, 1), (1, 1), (1, 1))), x)
+    cols = arrays.im2col(arrays.windows(x, (3, 3), (1, 1), (1, 1)))
+    assert cols.shape == (2 * 3 * 3, 27) and not np.shares_memory(cols, x)
+
+
+def test_matmul_counts_rows_inner_columns_for_every_stacked_matrix():
+    a = np.ones((4, 6, 5), dtype=np.float32)
+    b = np.ones((4, 5, 3), dtype=np.float32)
+    out, macs = arrays.matmul(a, b)
+    assert out.shape == (4, 6, 3) and macs == 4 * 6 * 5 * 3
+    with pytest.raises(ValueError):
+        arrays.matmul(a, a)
+
+
+def test_padding_copies_only_when_needed():
+    x = np.ones((1, 2, 2, 1), dtype=np.float32)
+    assert arrays.pad_spatial(x, ((0, 0), (0, 0))) is x
+    padded = arrays.pad_spatial(x, ((1, 0), (0, 2)), -np.inf)
+    assert padded.shape == (1, 3, 4, 1) and np.isneginf(padded[0, 0, 0, 0])
