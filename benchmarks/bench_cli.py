@@ -32,20 +32,20 @@ def timed_runs(args: list[str], runs: int) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+#: torchinfo needs a live model: the same network, built in torch from the spec (tests/torch_nets.py).
 TORCHINFO = """
-import sys, time
-sys.path.insert(0, {root!r})
-start = time.perf_counter()
+import sys
+sys.path[:0] = [{root!r}, {root!r} + "/tests"]
 import torch, torchinfo
 from cnncalc.pipeline import analyze_file
-from tests.torch_nets import build_torch_model
-model = build_torch_model(analyze_file({spec!r}))
+from torch_nets import GraphNet
+model = GraphNet(analyze_file({spec!r}, "pytorch"))
 torchinfo.summary(model, input_size=(1, 3, 224, 224), verbose=0)
 """
 
 
 def torchinfo_available() -> bool:
-    probe = "import torch, torchinfo, tests.torch_nets as t; t.build_torch_model"
+    probe = f"import sys; sys.path[:0] = [{str(ROOT)!r} + '/tests']; import torch, torchinfo, torch_nets"
     return subprocess.run([PY, "-c", probe], cwd=ROOT, capture_output=True).returncode == 0
 
 
@@ -106,7 +106,7 @@ def main() -> None:
             ours = measured[f"cnncalc analyze specs/{spec}.yaml"][0]
             print(f"{'torchinfo summary ' + spec:<44}{low:>8.3f}{mid:>10.3f}   cnncalc is {low / ours:.0f}x faster")
     else:
-        print("torchinfo: not installed (pip install torch==2.13.0 torchinfo to compare)")
+        print("torchinfo: not installed (pip install torchinfo; torch comes with the test extra)")
 
     print(f"\n{'generated graph':<28}{'layers':>8}{'seconds':>10}{'us/layer':>10}")
     for name, make in (("chain (conv, relu)", chain_spec), ("residual stack", residual_spec)):

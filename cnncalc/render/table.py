@@ -137,11 +137,15 @@ def summary(report: Report) -> Text:
     return Text("\n".join(lines))
 
 
+#: wider than any table cnncalc prints: tables keep their natural width, never squeezed to 80 columns
+NATURAL_WIDTH = 400
+
+
 def render(report: Report, console: Console) -> None:
     """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary."""
     table = layer_table(report)
-    wanted = console.measure(table, options=console.options.update(width=10_000)).maximum
-    wide = Console(file=console.file, width=max(console.width, wanted), highlight=False,
+    # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
+    wide = Console(file=console.file, width=max(console.width, NATURAL_WIDTH), highlight=False,
                    force_terminal=console.is_terminal, no_color=console.no_color)
     wide.print(table)
     wide.print(summary(report), soft_wrap=True)
