@@ -492,12 +492,13 @@ class _Parser:
             count = self.integer(Token("number", count_text, *count_span))
         return word, size, count, (size_span, count_span)
 
-    def unknown_word(self, base: str, token: Token) -> ParseError:
+    def unknown_word(self, base: str, token: Token) -> SpecError:
+        """An unknown layer is an invalid model (exit 1), as in a YAML spec; the text itself parsed."""
         stem = re.sub(r"\d+$", "", base).upper() or base.upper()
         words = list(CORE_WORDS) + sorted(set(LAYER_WORDS) - set(CORE_WORDS))
         close = difflib.get_close_matches(stem, words, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}? " if close else ""
-        return ParseError(f"unknown layer '{base}'", self.loc(token.start, token.start + len(base)),
+        return SpecError(f"unknown layer '{base}'", self.loc(token.start, token.start + len(base)),
                           hint=hint + "layers: " + ", ".join(CORE_WORDS) + " (and any cnncalc layer type)",
                           code="CNN113")
 

@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from cnncalc import report
@@ -13,6 +14,12 @@ from cnncalc.pipeline import analyze_text
 
 # the torch oracle helpers (tests/torch_nets.py) import as a plain module
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+# CI shares two cores with whatever else runs: time bounds belong to the fuzz tests (explicit
+# deadlines there), not to every property test's default 200 ms.
+settings.register_profile("cnncalc", deadline=None)
+settings.load_profile("cnncalc")
 
 
 def analyze_yaml(text: str, convention: str = "strict", **options) -> report.Report:

@@ -11,7 +11,7 @@ from cnncalc.pipeline import analyze_text
 from cnncalc.report import Options, build
 from tests.fuzzing import hostile_texts, mutated_patterns, mutated_specs, random_specs
 
-FUZZ = settings(max_examples=150, deadline=5000, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=150, deadline=60_000, suppress_health_check=list(HealthCheck))
 
 
 def survives(text: str) -> None:
@@ -45,13 +45,13 @@ def test_mutated_patterns(text):
     survives(text)
 
 
-@settings(max_examples=60, deadline=30000, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=60_000, suppress_health_check=list(HealthCheck))
 @given(hostile_texts)
 def test_hostile_texts(text):
     survives(text)
 
 
-@settings(max_examples=40, deadline=10000, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=60_000, suppress_health_check=list(HealthCheck))
 @given(st.one_of(mutated_specs(), random_specs))
 def test_cli_never_shows_a_traceback(cli, text):
     result = cli("analyze", "-", "--format", "json", input=text)
