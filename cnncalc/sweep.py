@@ -3,11 +3,10 @@ would, with its first error or its parameters, MACs and memory, then sorted and 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
-from cnncalc import graph, report
+from cnncalc import graph, report, units
 from cnncalc.analysis import analyze
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
@@ -105,28 +104,18 @@ def select(variants: tuple[Variant, ...], budget: Budget, sort: str) -> tuple[Va
 # ---------------------------------------------------------------------------------------------
 # budget values as people write them
 
-_COUNT_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12}
-_BYTE_SUFFIX = {
-    "": 1, "b": 1,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-}
-_AMOUNT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
-
-def _amount(text: str, suffixes: dict[str, int], option: str, example: str) -> int:
-    match = _AMOUNT.match(text)
-    if match is None or match[2].lower() not in suffixes:
-        raise UsageError(f"cannot read {option} {text!r}", Location(option),
-                         hint=f"write e.g. {example}")
-    return int(float(match[1]) * suffixes[match[2].lower()])
+def _amount(text: str, parse, option: str, example: str) -> int:
+    value = parse(text)
+    if value is None:
+        raise UsageError(f"cannot read {option} {text!r}", Location(option), hint=f"write e.g. {example}")
+    return value
 
 
 def parse_count(text: str) -> int:
     """`138M`, `1.5k`, `25000000` (decimal prefixes, as parameter counts are quoted)."""
-    return _amount(text, _COUNT_SUFFIX, "--max-params", "--max-params 25M (K, M, G = 10^3, 10^6, 10^9)")
+    return _amount(text, units.parse_count, "--max-params", "--max-params 25M (K, M, G = 10^3, 10^6, 10^9)")
 
 
 def parse_bytes(text: str) -> int:
     """`512MiB`, `2GiB` (binary), `500MB` (decimal), or bytes."""
-    return _amount(text, _BYTE_SUFFIX, "--max-memory", "--max-memory 2GiB (KiB/MiB/GiB binary, kB/MB/GB decimal)")
+    return _amount(text, units.parse_bytes, "--max-memory", "--max-memory 2GiB (KiB/MiB/GiB binary, kB/MB/GB decimal)")
