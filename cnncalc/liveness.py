@@ -123,13 +123,33 @@ class _Run:
         self.gradient_bytes = [0] * len(self.results)
         self.needs_grad = [False] * len(self.results)
         self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
+        self.extra_saved = [0] * len(self.results)
         self.scratch = 0
         self._assign_storages()
 
     # ----------------------------------------------------------------------------------------
     # storages and their readers
 
+    def _element_sizes(self) -> list[int]:
+        """Bytes per element of each layer's output. Without autocast all are the activation
+        dtype; under it the caller's batch is float32, casting ops (conv, linear) return half
+        precision, float32 ops float32, and every other op keeps its input's dtype."""
+        ctx = self.ctx
+        if not ctx.amp:
+            return [ctx.act_bytes] * len(self.results)
+        sizes = [ctx.param_bytes]
+        for result in self.results[1:]:
+            rule = self.rules[result.node.index]
+            if rule.casts_input:
+                sizes.append(ctx.act_bytes)
+            elif rule.output_float32:
+                sizes.append(ctx.param_bytes)
+            else:
+                sizes.append(max(sizes[i] for i in result.node.inputs))
+        return sizes
+
     def _assign_storages(self) -> None:
+        self.item = self._element_sizes()
         for result in self.results:
             index = result.node.index
             rule = self.rules[index]
@@ -137,7 +157,7 @@ class _Run:
                 self.storage_of.append(self.storage_of[result.node.inputs[0]])
                 continue
             self.storage_of.append(index)
-            size = self.ctx.activation(result.output)
+            size = self.ctx.batch * result.output.numel * self.item[index]
             self.storages[index] = _Storage(size)
             self.output_bytes[index] = size if index else 0
         for result in self.results[1:]:
@@ -182,6 +202,13 @@ class _Run:
         saved = set()
         if rule.saves_inputs:
             saved |= {self.storage_of[i] for i in node.inputs}
+        extra = rule.extra_saved
+        if any(self.needs_grad[i] for i in node.inputs):
+            extra += rule.saved_with_input_grad
+        for source, _ in self._float32_inputs(index, rule):
+            saved.discard(self.storage_of[source])
+        extra += self._autocast_copies(index, rule)
+        self.extra_saved[index] = extra
         if rule.saves_output:
             saved.add(self.storage_of[index])
         self.saved_by[index] = tuple(saved)
@@ -190,8 +217,20 @@ class _Run:
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
                 self.saved_bytes[index] += self.storages[storage_id].size
-        self.ledger.alloc(rule.extra_saved)
-        self.saved_bytes[index] += rule.extra_saved
+        self.ledger.alloc(extra)
+        self.saved_bytes[index] += extra
+
+    def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
+        """(source, elements) of the float32 inputs that an autocast op casts to half precision."""
+        if not (self.ctx.amp and rule.casts_input):
+            return []
+        result = self.results[index]
+        return [(source, shape.numel) for source, shape in zip(result.node.inputs, result.inputs)
+                if self.item[source] > self.ctx.act_bytes]
+
+    def _autocast_copies(self, index: int, rule: MemoryRule) -> int:
+        """Each op that casts a float32 input makes (and saves) its own half-precision copy."""
+        return sum(self.ctx.batch * n * self.ctx.act_bytes for _, n in self._float32_inputs(index, rule))
 
     # ----------------------------------------------------------------------------------------
     # backward
@@ -236,7 +275,7 @@ class _Run:
             if rule.grad_is_view and grad_out is not None:
                 grad = grad_out
             else:
-                grad = _Grad(self.ctx.activation(shape))
+                grad = _Grad(self.ctx.batch * shape.numel * self.item[source])
                 self.ledger.alloc(grad.size)
                 self.gradient_bytes[result.node.index] += grad.size
             grad.refs += 1
@@ -264,7 +303,7 @@ class _Run:
             self.ledger.free(grad.size)
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
-        self.ledger.free(rule.extra_saved)
+        self.ledger.free(self.extra_saved[index])
         for storage_id in self.saved_by[index]:
             self.storages[storage_id].savers.discard(index)
             self._release(storage_id)

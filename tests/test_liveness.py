@@ -223,6 +223,32 @@ def test_zoo_peaks(path, batch):
         pytest.skip(f"no plain torch equivalent: {missing}")
 
 
+@pytest.mark.parametrize(("path", "batch"), [p for p in _zoo_params() if p.values[1] == 1]
+                         + [pytest.param(SPECS[0], 3, id="alexnet-3")])
+def test_zoo_saved_bytes_under_autocast(path, batch):
+    """--amp bfloat16 against torch.autocast on the CPU: half-precision activations, a half copy of
+    every weight and of every float32 input that a conv or linear casts (the network input, LRN's
+    float32 output), float32 LRN internals."""
+    analysis = analyze_file(str(path))
+    torch.manual_seed(0)
+    try:
+        model = GraphNet(analysis)
+    except Unsupported as missing:
+        pytest.skip(f"no plain torch equivalent: {missing}")
+    measured = saved_bytes(model, batch_input(analysis, batch), autocast=torch.bfloat16)
+    estimate = memory.pytorch(analysis, batch=batch, dtype="float32", optimizer="adam", amp="bfloat16")
+    assert estimate.activations_bytes == pytest.approx(measured, rel=0.01)
+
+
+@pytest.mark.parametrize("build", [residual_net, inception_net])
+def test_graphs_save_what_autocast_saves(build):
+    analysis = analyze(build(), get("pytorch"))
+    torch.manual_seed(0)
+    measured = saved_bytes(GraphNet(analysis), batch_input(analysis, 4), autocast=torch.bfloat16)
+    estimate = memory.pytorch(analysis, batch=4, dtype="float32", optimizer="adam", amp="bfloat16")
+    assert estimate.activations_bytes == pytest.approx(measured, rel=0.01)
+
+
 def test_vgg16_saved_bytes_match_the_published_measurement():
     """memory.md B2: 69.96 MiB at batch 1 for torchvision's VGG-16, whose AdaptiveAvgPool2d(7) keeps
     its 7x7x512 input (100,352 B) that the spec's plain chain does not have."""

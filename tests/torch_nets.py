@@ -154,8 +154,9 @@ def _resident_ptrs(model: nn.Module) -> set[int]:
     return {t.untyped_storage().data_ptr() for t in tensors}
 
 
-def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
-    """Bytes of the unique storages autograd keeps for backward, parameters and buffers excluded."""
+def saved_bytes(model: nn.Module, x: torch.Tensor, autocast: torch.dtype | None = None) -> int:
+    """Bytes of the unique storages autograd keeps for backward, parameters and buffers excluded;
+    with `autocast`, of a forward under CPU autocast to that dtype."""
     model.train()
     resident = _resident_ptrs(model)
     seen: dict[int, int] = {}
@@ -164,9 +165,11 @@ def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
         storage = t.untyped_storage()
         if storage.data_ptr() not in resident:
             seen[storage.data_ptr()] = storage.nbytes()
-        return t
+        # keep the storage alive (so no later tensor reuses its address) without holding the
+        # tensor itself: a saved output would reference its own grad_fn, a cycle that leaks
+        return t.detach()
 
-    with saved_tensors_hooks(pack, lambda t: t):
+    with saved_tensors_hooks(pack, lambda t: t), torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
         out = model(x)
     del out
     return sum(seen.values())

@@ -114,6 +114,14 @@ class MemoryRule:
     #: the same when the input needs no gradient (a network's first layer): only parameter
     #: gradients are computed; None = as `backward_scratch`
     param_backward_scratch: int | None = None
+    #: saved only when an input needs a gradient (linear keeps its weight for the input's gradient;
+    #: under autocast that weight is a half-precision copy, not the parameter)
+    saved_with_input_grad: int = 0
+    #: under autocast the op runs in half precision, casting a float32 input (conv, linear).
+    casts_input: bool = False
+    #: under autocast the op computes (and returns) float32 whatever its input (LRN's pow and
+    #: avg_pool3d; softmax on CUDA). Ops with neither flag keep their input's dtype.
+    output_float32: bool = False
     #: the input gradients are the output gradient itself or views of it (flatten, add, cat).
     grad_is_view: bool = False
     #: element counts of the trainable parameter tensors, as PyTorch holds them (weight, bias).

@@ -58,6 +58,7 @@ class Conv(LayerKind):
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+            casts_input=ctx.amp,
             forward_scratch=case.forward_peak() - case.plain_output() if on_cpu else 0,
             backward_scratch=case.backward_peak(True, ctx.param_bytes) - case.plain_input() - param_grads
             if on_cpu else 0,

@@ -62,11 +62,17 @@ class ConvTranspose(LayerKind):
     )
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        """ConvolutionBackward keeps the input, as for a convolution."""
+        """ConvolutionBackward keeps the input, as for a convolution (under autocast also the
+        half-precision copy of the weight)."""
         (x,) = inputs
         kernel = per_axis(p["kernel"], x.rank, "kernel", "")
         weights = x.channels * (p["filters"] // p["groups"]) * prod(kernel)
-        return MemoryRule(saves_inputs=ctx.training, param_tensors=(weights, *((p["filters"],) if p["bias"] else ())))
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+            casts_input=ctx.amp,
+            param_tensors=(weights, *((p["filters"],) if p["bias"] else ())),
+        )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

@@ -28,13 +28,15 @@ class Fc(LayerKind):
     )
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        """AddmmBackward keeps the input (a view of a flattened map shares its storage)."""
+        """AddmmBackward keeps the input (a view of a flattened map shares its storage), and the
+        weight when the input needs a gradient: under autocast its half-precision copy."""
         (x,) = inputs
         weights = x.numel * p["units"]
         bias = (p["units"],) if p["bias"] else ()
         return MemoryRule(
             saves_inputs=ctx.training,
-            extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+            saved_with_input_grad=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+            casts_input=ctx.amp,
             param_tensors=(weights, *bias),
         )
 

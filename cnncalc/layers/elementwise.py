@@ -6,6 +6,8 @@ In PyTorch they make a new tensor unless told otherwise (`relu: {inplace: true}`
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cnncalc.layers.base import (
     Context,
     Inference,
@@ -87,6 +89,10 @@ class Tanh(Elementwise):
 class Softmax(Elementwise):
     name = "softmax"
     summary = "normalised exponentials over the channels"
+
+    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+        """As any activation; CUDA's autocast runs softmax in float32 (the CPU's keeps the dtype)."""
+        return replace(super().memory_rule(p, inputs, output, ctx), output_float32=ctx.amp and ctx.device == "cuda")
 
     def apply(self, x) -> None:
         """Over the last (channel) axis, shifted by the maximum so exp cannot overflow."""

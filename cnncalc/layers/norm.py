@@ -97,14 +97,16 @@ class Lrn(LayerKind):
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """PyTorch composes LRN from mul, pad, avg_pool3d, pow and div: training keeps the input, the
-        channel-padded square (C + size - 1 channels) and the pow base and result."""
+        channel-padded square (C + size - 1 channels) and the pow base and result. Autocast runs
+        avg_pool3d (CPU) and pow (CUDA) in float32, so under --amp those and the output are float32."""
         (x,) = inputs
-        padded = ctx.batch * (x.channels + p["size"] - 1) * (x.numel // x.channels) * ctx.act_bytes
-        composite = padded + 2 * ctx.activation(x)
+        item = ctx.param_bytes if ctx.amp else ctx.act_bytes
+        padded = ctx.batch * (x.channels + p["size"] - 1) * (x.numel // x.channels) * item
+        composite = padded + 2 * ctx.batch * x.numel * item
         if ctx.training:
-            return MemoryRule(saves_inputs=True, extra_saved=composite)
+            return MemoryRule(saves_inputs=True, extra_saved=composite, output_float32=ctx.amp)
         # without autograd the intermediates die as soon as the next op has read them (measured)
-        return MemoryRule(forward_scratch=2 * ctx.activation(x))
+        return MemoryRule(forward_scratch=2 * ctx.activation(x), output_float32=ctx.amp)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
