@@ -14,14 +14,17 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
 _PAD = " "
@@ -29,6 +32,8 @@ _PAD = " "
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column's heading and how its cells line up."""
+
     header: str
     justify: str = "left"  # "left" or "right"
     #: only used when rich draws the table (too wide for the console): may rich wrap this column?
@@ -56,6 +61,8 @@ class Grid:
 
     def as_table(self) -> Table:
         """The same table as a rich `Table` (the fallback, and the reference the tests compare against)."""
+        from rich.table import Table  # imported when needed: most tables never fall back (4 ms)
+
         table = Table(title=Text(self.title, style="table.title"), caption=Text(self.caption, style="table.caption"),
                       header_style=self.header_style)
         for column in self.columns:
