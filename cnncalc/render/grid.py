@@ -1,4 +1,4 @@
-"""A table of one-line plain-text cells, drawn as rich draws its `Table` but about fifty times faster.
+"""A table of one-line plain-text cells, drawn as rich draws its `Table` but some thirty times faster.
 
 rich measures and wraps every cell through its general layout machinery (a few hundred microseconds
 a cell), which made printing ResNet-50's two 250-row tables slower than analysing the network. The
