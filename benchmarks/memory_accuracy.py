@@ -18,9 +18,9 @@ from cnncalc.analysis import analyze  # noqa: E402
 from cnncalc.conventions import get  # noqa: E402
 from cnncalc.pipeline import analyze_file  # noqa: E402
 from test_liveness import inception_net, residual_net  # noqa: E402
-from torch_nets import GraphNet, batch_input, inference_peak, saved_bytes, training_peak  # noqa: E402
+from cnncalc.units import binary  # noqa: E402
+from torch_nets import GraphNet, Unsupported, batch_input, inference_peak, saved_bytes, training_peak  # noqa: E402
 
-MiB = 2**20
 RULE_KINDS = {"conv", "conv1d", "conv2d", "conv3d", "pool", "global_pool", "fc"}
 
 
@@ -51,33 +51,39 @@ def row(name, analysis, batch):
     info_fb, info_total = torchinfo_numbers(model, x)
     params = sum(p.numel() for p in model.parameters())
     rule_saved, rule_peak = cs231n_saved(analysis, batch), cs231n_peak(analysis, batch, params)
-    err = lambda est, truth: f"{(est - truth) / truth:+.1%}"  # noqa: E731
-    return (f"| {name} | {batch} | {saved / MiB:.3f} | {mem.activations_bytes / MiB:.3f} ({err(mem.activations_bytes, saved)}) "
-            f"| {info_fb / MiB:.3f} ({err(info_fb, saved)}) | {rule_saved / MiB:.3f} ({err(rule_saved, saved)}) "
-            f"| {train / MiB:.2f} | {mem.training_bytes / MiB:.2f} ({err(mem.training_bytes, train)}) "
-            f"| {info_total / MiB:.2f} ({err(info_total, train)}) | {rule_peak / MiB:.2f} ({err(rule_peak, train)}) "
-            f"| {infer / MiB:.2f} | {mem.inference_bytes / MiB:.2f} ({err(mem.inference_bytes, infer)}) |")
+
+    def vs(estimate, truth):
+        return f"{binary(estimate)} ({(estimate - truth) / truth:+.1%})"
+
+    return (f"| {name} | {batch} | {binary(saved)} | {vs(mem.activations_bytes, saved)} | {vs(info_fb, saved)} "
+            f"| {vs(rule_saved, saved)} | {binary(train)} | {vs(mem.training_bytes, train)} | {vs(info_total, train)} "
+            f"| {vs(rule_peak, train)} | {binary(infer)} | {vs(mem.inference_bytes, infer)} |")
+
+
+def cases(only: list[str]):
+    """The shipped specs (or those named), then the two test graphs."""
+    paths = [ROOT / f"specs/{name}.yaml" for name in only] or sorted((ROOT / "specs").glob("*.yaml"))
+    for path in paths:
+        analysis = analyze_file(str(path))
+        if analysis.complete:
+            yield f"{analysis.graph.name} ({path.stem})", analysis
+    if not only:
+        yield "residual test net", analyze(residual_net(), get("pytorch"))
+        yield "inception test net", analyze(inception_net(), get("pytorch"))
 
 
 def main() -> None:
-    only = sys.argv[1:]  # e.g. `resnet18`: just the named shipped specs
-    if only:
-        for spec in only:
-            analysis = analyze_file(str(ROOT / f"specs/{spec}.yaml"))
-            print(row(f"{analysis.graph.name} (specs/{spec}.yaml)", analysis, 1), flush=True)
-        return
-    print("| model | batch | saved, measured MiB | cnncalc | torchinfo F/B | cs231n x2 | training peak, measured "
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]  # e.g. `resnet18`: just the named specs
+    batches = (1,) if "--batch1" in sys.argv else (1, 8)
+    print("| model | batch | saved, measured | cnncalc | torchinfo F/B | cs231n x2 | training peak, measured "
           "(Adam) | cnncalc | torchinfo total | cs231n 2A+4P | inference peak, measured | cnncalc |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    cases = [("LeNet-5 (specs/lenet5.yaml)", analyze_file(str(ROOT / "specs/lenet5.yaml"), "pytorch")),
-             ("residual test net", analyze(residual_net(), get("pytorch"))),
-             ("inception test net", analyze(inception_net(), get("pytorch")))]
-    for name, analysis in cases:
-        for batch in (1, 8):
-            print(row(name, analysis, batch), flush=True)
-    for spec in ("vgg16", "resnet18", "googlenet"):  # the real networks, batch 1 (CPU time)
-        analysis = analyze_file(str(ROOT / f"specs/{spec}.yaml"))
-        print(row(f"{analysis.graph.name} (specs/{spec}.yaml)", analysis, 1), flush=True)
+    for name, analysis in cases(only):
+        for batch in batches:
+            try:
+                print(row(name, analysis, batch), flush=True)
+            except Unsupported as missing:
+                print(f"| {name} | {batch} | no plain PyTorch equivalent: {missing} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -212,8 +212,11 @@ class _Run:
             params = sum(rule.param_tensors) * param_bytes
             self.ledger.alloc(params)
             self.gradient_bytes[node.index] += params
-            self.scratch = max(self.scratch, rule.backward_scratch)
-            self.ledger.observe("backward", node.name, rule.backward_scratch)
+            scratch = rule.backward_scratch
+            if not produced and rule.param_backward_scratch is not None:
+                scratch = rule.param_backward_scratch
+            self.scratch = max(self.scratch, scratch)
+            self.ledger.observe("backward", node.name, scratch)
             if grad_out is not None:
                 self._drop(grad_out)
             self._unsave(node.index, rule)

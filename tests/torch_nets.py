@@ -233,5 +233,6 @@ def inference_peak(model: nn.Module, x: torch.Tensor) -> int:
             out = model(x)
         del out
 
+    run()  # warm-up: oneDNN creates and caches its inference primitives on the first call
     resident = _bytes(model.parameters()) + _bytes(model.buffers()) + _bytes([x])
     return resident + _replayed_peak(run)

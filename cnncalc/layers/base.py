@@ -111,6 +111,9 @@ class MemoryRule:
     forward_scratch: int = 0
     #: transient bytes while the backward runs, on top of the gradients it produces.
     backward_scratch: int = 0
+    #: the same when the input needs no gradient (a network's first layer): only parameter
+    #: gradients are computed; None = as `backward_scratch`
+    param_backward_scratch: int | None = None
     #: the input gradients are the output gradient itself or views of it (flatten, add, cat).
     grad_is_view: bool = False
     #: element counts of the trainable parameter tensors, as PyTorch holds them (weight, bias).

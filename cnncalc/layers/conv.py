@@ -21,39 +21,9 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.layers.onednn import conv_case
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
-
-def _kernel_volume(p, rank: int) -> int:
-    kernel = p["kernel"]
-    if isinstance(kernel, int):
-        return kernel**rank
-    return prod(kernel) if len(kernel) == rank else kernel[0] ** rank
-
-
-def _uses_onednn(p, x: Shape, batch: int) -> bool:
-    """PyTorch's `use_mkldnn` test for float CPU convolutions (multi-threaded): otherwise the native
-    im2col kernel runs."""
-    kernel = p["kernel"] if isinstance(p["kernel"], int) else min(p["kernel"])
-    # a 1-D convolution runs as a 2-D one with a kernel of height 1
-    large_kernel = kernel > 3 and x.rank > 1
-    return p["groups"] > 1 or large_kernel or batch > 1 or batch * x.numel > 20480
-
-
-def _blocked(shape: Shape, ctx: MemoryContext) -> int:
-    """Bytes of a oneDNN blocked copy: channels padded to a multiple of 8."""
-    return ctx.activation(shape) * (-(-shape.channels // 8) * 8) // shape.channels
-
-
-def _cpu_scratch(p, x: Shape, output: Shape, weights: int, im2col: int, ctx: MemoryContext) -> tuple[int, int]:
-    """(forward, backward) transient bytes. oneDNN reorders the input (or, for fewer than 8 input
-    channels, the output) and the weight into blocked layouts; its backward holds blocked copies of
-    the input and of the output gradient. The native kernel unfolds the input (im2col)."""
-    if not _uses_onednn(p, x, ctx.batch):
-        return im2col, im2col
-    weight = weights * ctx.act_bytes
-    forward = (_blocked(x, ctx) if x.channels >= 8 else _blocked(output, ctx)) + weight
-    return forward, _blocked(x, ctx) + _blocked(output, ctx)
 
 
 @register
@@ -76,20 +46,24 @@ class Conv(LayerKind):
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """ConvolutionBackward keeps the input (not the output); under autocast it also keeps the
-        half-precision copy of the weight it made. The CPU kernels' scratch is modelled on the
-        measurements in docs/memory.md."""
+        half-precision copy of the weight it made. The CPU kernels' transients: cnncalc/layers/onednn.py."""
         (x,) = inputs
-        weights = (x.channels // p["groups"]) * p["filters"] * _kernel_volume(p, x.rank)
+        kernel = per_axis(p["kernel"], x.rank, "kernel", "")
+        weights = (x.channels // p["groups"]) * p["filters"] * prod(kernel)
         bias = (p["filters"],) if p["bias"] else ()
-        im2col = ctx.batch * prod(output.spatial) * (weights // p["filters"]) * ctx.act_bytes
-        forward, backward = _cpu_scratch(p, x, output, weights, im2col, ctx) if ctx.device == "cpu" else (0, 0)
+        case = conv_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial,
+                         output.spatial, p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""))
+        on_cpu = ctx.device == "cpu"
+        param_grads = (weights + sum(bias)) * ctx.param_bytes
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
-            forward_scratch=forward,
-            backward_scratch=backward,
+            forward_scratch=case.forward_peak() - case.plain_output() if on_cpu else 0,
+            backward_scratch=case.backward_peak(True, ctx.param_bytes) - case.plain_input() - param_grads
+            if on_cpu else 0,
+            param_backward_scratch=case.backward_peak(False, ctx.param_bytes) - param_grads if on_cpu else 0,
             param_tensors=(weights, *bias),
-            cudnn_workspace=0 if ctx.device == "cpu" else im2col,
+            cudnn_workspace=0 if on_cpu else case.im2col(),
         )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:

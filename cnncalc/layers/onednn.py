@@ -1,0 +1,269 @@
+"""Transient CPU memory of PyTorch's convolution kernels (oneDNN v3 on AVX2, and the native im2col path).
+
+These are the bytes a convolution holds only while it runs: blocked copies of its tensors and the
+kernels' scratchpads. They are a few KiB to a few MiB, invisible next to a real network's activations
+but most of the peak of the seeds' toy networks. Every rule below was read off the allocation trace of
+torch.profiler (docs/memory.md, "CPU kernel scratch"); the constants are those of a 2-thread machine.
+
+oneDNN computes in blocked layouts whose channel blocks hold 8 values, so a tensor with C channels
+takes room for ceil(C/8)*8. A forward reorders the input (unless its few channels can be read as
+they are), the weight and writes a blocked output that is then copied into PyTorch's tensor. The
+backward does the same for the output gradient, the input gradient and the weight gradient, and
+sums the weight gradients of the two threads in a reduction scratchpad when there is too little
+work to split otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+#: channels per oneDNN block on AVX2 (8 floats)
+BLOCK = 8
+#: oneDNN aligns each reduction buffer of its scratchpad to pages of this size
+PAGE = 4096
+#: scratchpad entries are aligned to this many bytes
+LINE = 128
+#: oneDNN's threads on the machines these rules were measured on
+THREADS = 2
+#: the scratchpad of the strided input-gradient kernel in every small trace, and when the
+#: stride does not divide the input
+STRIDED_GRADIENT_FLOOR = 61_488
+STRIDED_GRADIENT_FLOOR_UNEVEN = 98_352
+#: the largest reduction buffer oneDNN's direct kernel lets its balancer plan for (2 MiB of floats)
+REDUCER_BUFFER = 1 << 21
+#: PyTorch sends a convolution of one small sample through its own im2col kernel instead (see
+#: `use_mkldnn` in aten/src/ATen/native/Convolution.cpp): fewer input elements than this
+NATIVE_LIMIT = 20480
+
+
+def padded(channels: int) -> int:
+    return -(-channels // BLOCK) * BLOCK
+
+
+@dataclass(frozen=True, slots=True)
+class ConvCase:
+    """One convolution as the kernels see it: the batch and sizes in elements, `item` bytes each."""
+
+    batch: int
+    in_channels: int
+    filters: int
+    groups: int
+    kernel: tuple[int, ...]
+    in_spatial: int
+    out_spatial: int
+    bias: bool
+    item: int
+    stride: tuple[int, ...] = (1,)
+    #: the input's spatial axes (the strided 1x1 kernel needs each divisible by its stride)
+    in_axes: tuple[int, ...] = ()
+    out_axes: tuple[int, ...] = ()
+
+    @property
+    def taps(self) -> int:
+        return prod(self.kernel)
+
+    @property
+    def pointwise(self) -> bool:
+        """Whether oneDNN's 1x1 kernel runs: one tap, one group, and an input that its stride
+        divides (otherwise the direct kernel does)."""
+        divisible = all(size % step == 0 for size, step in zip(self.in_axes, self.stride))
+        return self.taps == 1 and self.groups == 1 and divisible
+
+    @property
+    def strided(self) -> bool:
+        return max(self.stride) > 1
+
+    @property
+    def depthwise(self) -> bool:
+        return self.groups > 1 and self.groups == self.in_channels == self.filters
+
+    def uses_onednn(self) -> bool:
+        """PyTorch's `use_mkldnn` test for float CPU convolutions on more than one thread."""
+        large_kernel = max(self.kernel) > 3 and len(self.kernel) > 1
+        return self.groups > 1 or large_kernel or self.batch > 1 or self.batch * self.input_elements > NATIVE_LIMIT
+
+    @property
+    def input_elements(self) -> int:
+        return self.in_channels * self.in_spatial
+
+    # -- tensor sizes in bytes -------------------------------------------------------------------
+
+    def plain_output(self) -> int:
+        return self.batch * self.filters * self.out_spatial * self.item
+
+    def plain_input(self) -> int:
+        return self.batch * self.in_channels * self.in_spatial * self.item
+
+    def blocked_input(self) -> int:
+        return self.batch * padded(self.in_channels) * self.in_spatial * self.item
+
+    def blocked_output(self) -> int:
+        return self.batch * padded(self.filters) * self.out_spatial * self.item
+
+    def blocked_weight(self, flat_input: bool = False) -> int:
+        """The weight in oneDNN's layout: output channels in blocks of 8, input channels too
+        unless the input is read flat (few channels); depthwise weights block the groups."""
+        if self.depthwise:
+            return padded(self.groups) * self.taps * self.item
+        if flat_input:
+            return padded(self.filters) * self.in_channels * self.taps * self.item
+        per_group = padded(self.in_channels // self.groups) * padded(self.filters // self.groups)
+        return self.groups * per_group * self.taps * self.item
+
+    def padded_bias(self) -> int:
+        """The bias copied into a scratchpad entry when the filters do not fill the last block."""
+        if not self.bias or self.filters % BLOCK == 0:
+            return 0
+        return padded(self.filters) * 4 + LINE
+
+    # -- the kernels -----------------------------------------------------------------------------
+
+    def reads_flat_input(self) -> bool:
+        """The direct forward kernel reads an input of fewer than 8 channels as it is (the first
+        layer of an image network); the 1x1 and depthwise kernels always reorder it."""
+        return self.groups == 1 and self.in_channels < BLOCK and not self.pointwise
+
+    def forward_peak(self) -> int:
+        """Most bytes the forward holds at once, its own output included."""
+        if not self.uses_onednn():
+            return self.im2col() + self.plain_output()
+        flat = self.reads_flat_input()
+        source = 0 if flat else self.blocked_input()
+        computing = (self.padded_bias() + self.unit_stride_copy() + source + self.blocked_weight(flat)
+                     + self.blocked_output())
+        copying_out = self.blocked_output() + self.plain_output()
+        return max(computing, copying_out)
+
+    def im2col(self) -> int:
+        """The native kernel unfolds the input into a (C*taps) x positions matrix; a 1x1 kernel
+        at stride 1 without padding (an output as large as the input) reads the input directly."""
+        if self.taps == 1 and max(self.stride) == 1 and self.out_spatial == self.in_spatial:
+            return 0
+        return self.batch * self.out_spatial * (self.in_channels // self.groups) * self.taps * self.item
+
+    def backward_peak(self, input_grad: bool, param_item: int) -> int:
+        """Most bytes the backward holds at once, the gradients it returns included."""
+        weight_grads = (self.weights() + (self.filters if self.bias else 0)) * param_item
+        input_grad_bytes = self.plain_input() if input_grad else 0
+        if not self.uses_onednn():
+            return self.im2col() + input_grad_bytes + weight_grads
+        phases = [input_grad_bytes + weight_grads]
+        if input_grad:
+            phases.append(self._input_gradient_peak(input_grad_bytes))
+        phases.append(input_grad_bytes + self._weight_gradient_peak(param_item))
+        return max(phases)
+
+    def _input_gradient_peak(self, input_grad_bytes: int) -> int:
+        if self.groups == 1 and self.strided:
+            # oneDNN's strided brgemm kernel: channels-last copies (a single channel needs none)
+            # and a scratchpad
+            output_copy = 0 if self.filters == 1 else self.plain_output()
+            weight = padded(self.in_channels) * self.filters * self.taps * self.item
+            working = output_copy + weight + self.plain_input() + self.strided_gradient_scratch()
+            return max(working, self.plain_input() + input_grad_bytes)
+        working = self.blocked_output() + self.blocked_weight() + self.blocked_input()
+        return max(working, self.blocked_input() + input_grad_bytes)
+
+    def unit_stride_copy(self) -> int:
+        """The strided 1x1 kernel first gathers the input positions it reads into a dense buffer,
+        one per thread ("reduce to unit stride")."""
+        if not (self.pointwise and self.strided):
+            return 0
+        return THREADS * padded(self.in_channels) * self.out_spatial * self.item + LINE
+
+    def strided_gradient_scratch(self) -> int:
+        """The scratchpad of the strided brgemm input-gradient kernel: the same in every trace of
+        a small layer (more when the stride does not divide the input). On large layers it
+        grows by up to the input gradient's size, which this model does not follow."""
+        divisible = all(size % step == 0 for size, step in zip(self.in_axes, self.stride))
+        floor = STRIDED_GRADIENT_FLOOR if divisible else STRIDED_GRADIENT_FLOOR_UNEVEN
+        return max(floor, self.unit_stride_copy())
+
+    def weights(self) -> int:
+        return (self.in_channels // self.groups) * self.filters * self.taps
+
+    def _weight_gradient_peak(self, param_item: int) -> int:
+        if self.depthwise and self.gemm_depthwise_gradient():
+            return self.weights() * param_item + self.unfolded_depthwise_gradient()
+        flat = self.groups == 1 and self.in_channels == 3 and not self.pointwise
+        source = 0 if flat else self.blocked_input()
+        bias_grad = self.filters * param_item if self.bias else 0
+        blocked = self.blocked_weight(flat)
+        reducing = self.blocked_output() + source + blocked + self.reduction() + self.unit_stride_copy() + bias_grad
+        # oneDNN's bias gradient is still alive while PyTorch copies both gradients out
+        return max(reducing, blocked + self.weights() * param_item + 2 * bias_grad)
+
+    def gemm_depthwise_gradient(self) -> bool:
+        """oneDNN's depthwise weight-gradient kernel takes windows of at most 3 and no longer
+        than the stride; other windows go to its gemm kernel."""
+        return max(self.kernel) > 3 or any(k < s for k, s in zip(self.kernel, self.stride))
+
+    def unfolded_depthwise_gradient(self) -> int:
+        """The gemm kernel works on the plain tensors, unfolding one channel per thread (measured
+        on 2-D windows of 5 and 1-D windows of 4; smaller cases book less)."""
+        unfolded = THREADS * self.taps * self.out_spatial * self.item
+        return unfolded + BLOCK * self.in_channels * self.taps * self.item + 2 * LINE
+
+    def reduction(self) -> int:
+        """The weight-gradient scratchpad (2 threads): when the weight gradient splits into too
+        few independent jobs, threads also split the batch and sum their partial gradients in
+        it (`reduce_balancer_t`, reimplemented below). The 1x1 and depthwise kernels book theirs
+        their own way; those rules are measured (docs/memory.md)."""
+        if self.depthwise:
+            if padded(self.groups) > BLOCK or self.batch < 2:
+                return 0
+            bias = LINE + padded(self.groups) * 4 if self.bias else 0
+            return LINE + padded(self.groups) * self.taps * 4 + bias
+        blocks_in = 1 if self.in_channels == 3 and not self.pointwise else -(-self.in_channels // BLOCK)
+        blocks_out = -(-self.filters // BLOCK)
+        bias = self.padded_bias()
+        if self.bias:
+            bias += reducer_space(BLOCK, self.groups * blocks_out, self.batch)
+        if self.pointwise:
+            # the 1x1 kernel takes up to 8 input blocks per job, every output block at once
+            if blocks_in > BLOCK:
+                return bias
+            return 2 * PAGE + LINE + 2 * padded(self.in_channels) * padded(self.filters) * 4 + bias
+        in_block = 3 if blocks_in == 1 and self.in_channels == 3 else BLOCK
+        depth = self.out_axes[0] if len(self.out_axes) == 3 else 1
+        job = self.taps * in_block * BLOCK
+        return reducer_space(job, self.groups * blocks_in * blocks_out, self.batch * depth) + bias
+
+
+def balance(threads: int, job_size: int, jobs: int, reduction: int, max_buffer: int) -> tuple[int, int, int]:
+    """oneDNN's `reduce_balancer_t::balance`: (groups, threads per group, jobs per group) that
+    minimise one thread's work when `jobs` jobs of `job_size` values are each a sum over
+    `reduction` terms."""
+    least_per_group = max(1, jobs // threads)
+    most_per_group = max(1, max_buffer // (threads * job_size))
+    groups = min(jobs // least_per_group, threads)
+    per_group = min(threads // groups, reduction)
+    jobs_per_group = -(-jobs // groups)
+    best = jobs * job_size * reduction
+    for candidate in range(least_per_group, jobs):
+        c_groups = min(jobs // candidate, threads)
+        c_threads = min(threads // c_groups, reduction)
+        c_jobs = -(-jobs // c_groups)
+        if c_threads > 1 and c_jobs > most_per_group:
+            continue
+        work = job_size * c_jobs * (-(-reduction // c_threads) + (c_threads != 1))
+        if work < best:
+            groups, per_group, jobs_per_group, best = c_groups, c_threads, c_jobs, work
+    return groups, per_group, jobs_per_group
+
+
+def reducer_space(job_size: int, jobs: int, reduction: int) -> int:
+    """Bytes of a float reducer's scratchpad: the partial sums of all but one thread per group,
+    page-aligned, and its barriers (3 pages in every trace)."""
+    groups, per_group, jobs_per_group = balance(THREADS, job_size, jobs, reduction, REDUCER_BUFFER)
+    if per_group == 1:
+        return 0
+    return 3 * PAGE + groups * (per_group - 1) * jobs_per_group * job_size * 4
+
+
+def conv_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
+              in_axes: tuple[int, ...], out_axes: tuple[int, ...], bias: bool, item: int,
+              stride: tuple[int, ...]) -> ConvCase:
+    return ConvCase(batch, in_channels, filters, groups, tuple(kernel), prod(in_axes), prod(out_axes), bias, item,
+                    tuple(stride), tuple(in_axes), tuple(out_axes))
