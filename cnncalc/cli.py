@@ -557,7 +557,26 @@ def _with_optionals(source):
 
 
 def main() -> None:
-    app()
+    _app_for(sys.argv[1:])()
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command the arguments name (the whole app without one, e.g. for --help).
+
+    typer builds every command's options from its signature on each run, a few milliseconds a command;
+    building only the one that runs keeps `cnncalc analyze` quick. Only `--debug` may come before it:
+    anything else there (--help, --version) is about the whole app."""
+    import copy
+
+    position = next((i for i, arg in enumerate(args) if arg != "--debug"), None)
+    if position is None:
+        return app
+    chosen = [c for c in app.registered_commands if (c.name or c.callback.__name__) == args[position]]
+    if not chosen:
+        return app
+    trimmed = copy.copy(app)
+    trimmed.registered_commands = chosen
+    return trimmed
 
 
 @app.command()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `analyze` only formats numbers and fractions cost 5 ms to import
+    from fractions import Fraction
 
 _COUNT_PREFIXES = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BYTE_PREFIXES = ((1024**4, "TiB"), (1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB"))
@@ -38,6 +41,7 @@ _BYTE_SUFFIXES = {
 def _number_and_suffix(text: str) -> tuple[Fraction, str] | None:
     """Exact (a float would turn 36893489T into 36893488999999995904)."""
     import re
+    from fractions import Fraction
 
     match = re.fullmatch(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
     if match is None:

