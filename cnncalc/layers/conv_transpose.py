@@ -27,6 +27,7 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.layers.onednn import transposed_case
 from cnncalc.shapes import Shape, axis_name
 
 
@@ -67,11 +68,20 @@ class ConvTranspose(LayerKind):
         (x,) = inputs
         kernel = per_axis(p["kernel"], x.rank, "kernel", "")
         weights = x.channels * (p["filters"] // p["groups"]) * prod(kernel)
+        bias = (p["filters"],) if p["bias"] else ()
+        case = transposed_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial, output.spatial,
+                               p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""))
+        on_cpu = ctx.device == "cpu"
+        param_grads = (weights + sum(bias)) * ctx.param_bytes
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
             casts_input=ctx.amp,
-            param_tensors=(weights, *((p["filters"],) if p["bias"] else ())),
+            forward_scratch=case.forward_peak() - case.conv.plain_input() if on_cpu else 0,
+            backward_scratch=case.backward_peak(True, ctx.param_bytes) - case.conv.plain_output() - param_grads
+            if on_cpu else 0,
+            param_backward_scratch=case.backward_peak(False, ctx.param_bytes) - param_grads if on_cpu else 0,
+            param_tensors=(weights, *bias),
         )
 
     def infer(self, p, inputs, ctx: Context) -> Inference:

@@ -58,6 +58,8 @@ class ConvCase:
     #: the input's spatial axes (the strided 1x1 kernel needs each divisible by its stride)
     in_axes: tuple[int, ...] = ()
     out_axes: tuple[int, ...] = ()
+    #: which kernel runs, when decided by another layer (a transposed convolution's input)
+    onednn: bool | None = None
 
     @property
     def taps(self) -> int:
@@ -80,6 +82,8 @@ class ConvCase:
 
     def uses_onednn(self) -> bool:
         """PyTorch's `use_mkldnn` test for float CPU convolutions on more than one thread."""
+        if self.onednn is not None:
+            return self.onednn
         large_kernel = max(self.kernel) > 3 and len(self.kernel) > 1
         return self.groups > 1 or large_kernel or self.batch > 1 or self.batch * self.input_elements > NATIVE_LIMIT
 
@@ -154,16 +158,20 @@ class ConvCase:
         phases.append(input_grad_bytes + self._weight_gradient_peak(param_item))
         return max(phases)
 
-    def _input_gradient_peak(self, input_grad_bytes: int) -> int:
+    def _input_gradient_peak(self, input_grad_bytes: int, extra: int = 0) -> int:
+        """`extra`: scratchpad bytes held while the kernel works (a transposed convolution's bias)."""
         if self.groups == 1 and self.strided:
             # oneDNN's strided brgemm kernel: channels-last copies (a single channel needs none)
             # and a scratchpad
             output_copy = 0 if self.filters == 1 else self.plain_output()
             weight = padded(self.in_channels) * self.filters * self.taps * self.item
-            working = output_copy + weight + self.plain_input() + self.strided_gradient_scratch()
+            working = output_copy + weight + self.plain_input() + self.strided_gradient_scratch() + extra
             return max(working, self.plain_input() + input_grad_bytes)
-        working = self.blocked_output() + self.blocked_weight() + self.blocked_input()
+        working = self.blocked_output() + self.blocked_weight() + self.blocked_input() + extra
         return max(working, self.blocked_input() + input_grad_bytes)
+
+    def divisible(self) -> bool:
+        return all(size % step == 0 for size, step in zip(self.in_axes, self.stride))
 
     def unit_stride_copy(self) -> int:
         """The strided 1x1 kernel first gathers the input positions it reads into a dense buffer,
@@ -176,8 +184,7 @@ class ConvCase:
         """The scratchpad of the strided brgemm input-gradient kernel: the same in every trace of
         a small layer (more when the stride does not divide the input). On large layers it
         grows by up to the input gradient's size, which this model does not follow."""
-        divisible = all(size % step == 0 for size, step in zip(self.in_axes, self.stride))
-        floor = STRIDED_GRADIENT_FLOOR if divisible else STRIDED_GRADIENT_FLOOR_UNEVEN
+        floor = STRIDED_GRADIENT_FLOOR if self.divisible() else STRIDED_GRADIENT_FLOOR_UNEVEN
         return max(floor, self.unit_stride_copy())
 
     def weights(self) -> int:
@@ -260,6 +267,69 @@ def reducer_space(job_size: int, jobs: int, reduction: int) -> int:
     if per_group == 1:
         return 0
     return 3 * PAGE + groups * (per_group - 1) * jobs_per_group * job_size * 4
+
+
+@dataclass(frozen=True, slots=True)
+class TransposedCase:
+    """A transposed convolution, which PyTorch and oneDNN run as the input gradient of the
+    convolution it transposes (`conv`: input = this layer's output, output = this layer's input):
+    its forward is that convolution's input-gradient pass, its input gradient that convolution's
+    forward, its weight gradient that convolution's with the two tensors' roles exchanged."""
+
+    conv: ConvCase
+    bias: bool
+
+    def forward_peak(self) -> int:
+        """Most bytes the forward holds at once, its own output (`conv.plain_input()`) included."""
+        conv = self.conv
+        if not conv.uses_onednn():
+            return conv.plain_input() + self.columns()
+        peak = conv._input_gradient_peak(conv.plain_input(), self.forward_scratchpad())
+        if conv.groups == 1 and conv.strided:
+            # the channels-last result is copied out through one more output-sized tensor
+            peak = max(peak, 3 * conv.plain_input())
+        return peak
+
+    def forward_scratchpad(self) -> int:
+        """What oneDNN's deconvolution books beyond the input-gradient kernel it runs: a line, and
+        room to add the bias (the blocked output; strided, only when the stride does not divide
+        the output)."""
+        conv = self.conv
+        if conv.groups == 1 and conv.strided:
+            bias = conv.plain_input() + LINE if self.bias and not conv.divisible() else 0
+            return LINE + bias
+        return conv.blocked_input() + LINE if self.bias else 0
+
+    def columns(self, backward: bool = False) -> int:
+        """The native kernel's column buffer: every output channel's taps at every input position
+        (its backward needs none for a 1x1 kernel at stride 1 without padding)."""
+        conv = self.conv
+        if backward and conv.taps == 1 and not conv.strided and conv.in_spatial == conv.out_spatial:
+            return 0
+        return conv.batch * conv.in_channels // conv.groups * conv.taps * conv.out_spatial * conv.item
+
+    def backward_peak(self, input_grad: bool, param_item: int) -> int:
+        conv = self.conv
+        bias_grad = conv.in_channels * param_item if self.bias else 0
+        weight_grads = conv.weights() * param_item + bias_grad
+        input_grad_bytes = conv.plain_output() if input_grad else 0
+        if not conv.uses_onednn():
+            return input_grad_bytes + weight_grads + self.columns(backward=True)
+        phases = [input_grad_bytes + weight_grads]
+        if input_grad:
+            phases.append(conv.forward_peak())
+        phases.append(input_grad_bytes + conv._weight_gradient_peak(param_item) + 2 * bias_grad)
+        return max(phases)
+
+
+def transposed_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
+                    in_axes: tuple[int, ...], out_axes: tuple[int, ...], bias: bool, item: int,
+                    stride: tuple[int, ...]) -> TransposedCase:
+    """The transposed convolution from `in_channels` x `in_axes` to `filters` x `out_axes`."""
+    native = ConvCase(batch, in_channels, filters, groups, tuple(kernel), prod(in_axes), prod(out_axes), bias, item)
+    conv = ConvCase(batch, filters, in_channels, groups, tuple(kernel), prod(out_axes), prod(in_axes), False, item,
+                    tuple(stride), tuple(out_axes), tuple(in_axes), onednn=native.uses_onednn())
+    return TransposedCase(conv, bias)
 
 
 def conv_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
