@@ -189,8 +189,11 @@ class _Run:
                 self.ledger.alloc(self.storages[out_id].size)
             if records:
                 self._save(node.index, rule, first_saver)
-            self.scratch = max(self.scratch, rule.forward_scratch)
-            self.ledger.observe("forward", node.name, rule.forward_scratch)
+            scratch = rule.forward_scratch
+            if not records and rule.unrecorded_scratch is not None:
+                scratch = rule.unrecorded_scratch
+            self.scratch = max(self.scratch, scratch)
+            self.ledger.observe("forward", node.name, scratch)
             for source in node.inputs:
                 source_id = self.storage_of[source]
                 self.storages[source_id].readers -= 1

@@ -109,6 +109,9 @@ class MemoryRule:
     extra_saved: int = 0
     #: transient bytes while the forward runs (kernel scratch), freed when the op returns.
     forward_scratch: int = 0
+    #: the forward's transient bytes in training when autograd records nothing for the op (no
+    #: input or parameter needs a gradient), so what it would save dies at once; None = as above
+    unrecorded_scratch: int | None = None
     #: transient bytes while the backward runs, on top of the gradients it produces.
     backward_scratch: int = 0
     #: the same when the input needs no gradient (a network's first layer): only parameter

@@ -121,7 +121,8 @@ class Dropout(Elementwise):
         if not ctx.training or p["rate"] == 0:
             return MemoryRule(aliases_input=True, grad_is_view=True)
         per_element = 1 if ctx.device == "cuda" else ctx.act_bytes
-        return MemoryRule(extra_saved=ctx.batch * output.numel * per_element)
+        noise = ctx.batch * output.numel * per_element
+        return MemoryRule(extra_saved=noise, unrecorded_scratch=noise)
 
     #: identity at inference: the output is the input itself.
     forward_view = True

@@ -29,12 +29,15 @@ class BatchNorm(LayerKind):
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """NativeBatchNormBackward keeps the input and the batch mean and inverse std (2C values
-        in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers."""
+        in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers.
+        The CPU backward of the input holds one more input-sized temporary."""
         (x,) = inputs
         c = x.channels
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=2 * c * ctx.param_bytes if ctx.training else 0,
+            backward_scratch=ctx.activation(x) if ctx.device == "cpu" else 0,
+            param_backward_scratch=0,
             param_tensors=(c, c) if p["affine"] else (),
             buffer_bytes=2 * c * ctx.param_bytes + 8,
         )
@@ -103,10 +106,15 @@ class Lrn(LayerKind):
         item = ctx.param_bytes if ctx.amp else ctx.act_bytes
         padded = ctx.batch * (x.channels + p["size"] - 1) * (x.numel // x.channels) * item
         composite = padded + 2 * ctx.batch * x.numel * item
-        if ctx.training:
-            return MemoryRule(saves_inputs=True, extra_saved=composite, output_float32=ctx.amp)
         # without autograd the intermediates die as soon as the next op has read them (measured)
-        return MemoryRule(forward_scratch=2 * ctx.activation(x), output_float32=ctx.amp)
+        unrecorded = max(2 * ctx.activation(x), padded)
+        if ctx.training:
+            # the composite's backward holds up to three input-sized temporaries (or the padded
+            # square) beyond the input gradient, while releasing its own saved tensors as it goes
+            scratch = max(3 * ctx.activation(x), padded) if ctx.device == "cpu" else 0
+            return MemoryRule(saves_inputs=True, extra_saved=composite, backward_scratch=scratch,
+                              unrecorded_scratch=unrecorded, output_float32=ctx.amp)
+        return MemoryRule(forward_scratch=unrecorded, output_float32=ctx.amp)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

@@ -84,9 +84,12 @@ class Pool(LayerKind):
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """Both keep the input; max pooling adds the argmax positions as int64 (8 B per output
-        element whatever the dtype)."""
-        indices = 8 * ctx.batch * output.numel if p["mode"] == "max" and ctx.training else 0
-        return MemoryRule(saves_inputs=ctx.training, extra_saved=indices)
+        element whatever the dtype). PyTorch's CPU kernel computes them without autograd too,
+        where they live only while the op runs."""
+        indices = 8 * ctx.batch * output.numel if p["mode"] == "max" else 0
+        if not ctx.training:
+            return MemoryRule(forward_scratch=indices)
+        return MemoryRule(saves_inputs=True, extra_saved=indices, unrecorded_scratch=indices)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
@@ -190,7 +193,10 @@ class GlobalPool(LayerKind):
         keeps the input and int64 indices."""
         if p["mode"] == "avg":
             return MemoryRule()
-        return MemoryRule(saves_inputs=ctx.training, extra_saved=8 * ctx.batch * output.numel if ctx.training else 0)
+        indices = 8 * ctx.batch * output.numel
+        if not ctx.training:
+            return MemoryRule(forward_scratch=indices)
+        return MemoryRule(saves_inputs=True, extra_saved=indices, unrecorded_scratch=indices)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
