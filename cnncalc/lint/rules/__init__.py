@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from cnncalc.lint.rule import Rule
-from cnncalc.lint.rules import budgets, design, pattern, reported
+from cnncalc.lint.rules import autograd, budgets, design, pattern, reported
 
-RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *budgets.RULES),
+RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *autograd.RULES,
+                                                                   *budgets.RULES),
                                                     key=lambda r: r.code)}
 
 

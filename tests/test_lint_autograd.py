@@ -1,0 +1,78 @@
+"""CNN309 against PyTorch itself: the rule fires exactly when a training step's backward raises
+because an in-place op overwrote a tensor autograd saved."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cnncalc.lint.engine import lint_text
+from cnncalc.pipeline import analyze_text
+from torch_nets import GraphNet, Unsupported, batch_input
+
+
+def backward_raises(text: str) -> bool:
+    analysis = analyze_text(text, "<spec>", "pytorch")
+    torch.manual_seed(0)
+    model = GraphNet(analysis).train()
+    out = model(batch_input(analysis, 2))
+    try:
+        out.backward(torch.ones_like(out))
+    except RuntimeError as error:
+        assert "modified by an inplace operation" in str(error)
+        return True
+    return False
+
+
+def reported(text: str) -> bool:
+    return any(d.code == "CNN309" for d in lint_text(text, "<spec>").diagnostics)
+
+
+@pytest.mark.parametrize(("layers", "fails"), [
+    (["sigmoid", "relu: {inplace: true}"], True),
+    (["tanh", "relu: {inplace: true}"], True),
+    (["relu", "relu: {inplace: true}"], True),
+    (["relu: {inplace: true}", "relu: {inplace: true}"], True),
+    (["batchnorm", "relu: {inplace: true}"], False),
+    (["pool: 2", "relu: {inplace: true}"], False),
+])
+def test_inplace_after_a_layer_that_keeps_its_output(layers, fails):
+    body = "".join(f"  - {layer}\n" for layer in layers)
+    text = f"input: 8x8x3\nlayers:\n  - conv: {{filters: 4, kernel: 3, padding: 1}}\n{body}  - fc: 2\n"
+    assert backward_raises(text) is fails
+    assert reported(text) is fails
+
+
+def test_inplace_after_a_branch_saved_the_same_tensor():
+    """The residual branch's conv reads (and saves) x before the in-place ReLU on the other path."""
+    text = """input: 8x8x4
+layers:
+  - conv: {filters: 4, kernel: 1, name: x}
+  - add:
+      - [conv: {filters: 4, kernel: 3, padding: 1}]
+      - [relu: {inplace: true}]
+  - fc: 2
+"""
+    assert backward_raises(text)
+    assert reported(text)
+
+
+@st.composite
+def chains(draw):
+    words = ["relu", "relu: {inplace: true}", "sigmoid", "tanh", "batchnorm", "pool: {kernel: 2, stride: 1}",
+             "conv: {filters: 3, kernel: 1}", "dropout: 0.5"]
+    layers = draw(st.lists(st.sampled_from(words), min_size=1, max_size=6))
+    body = "".join(f"  - {layer}\n" for layer in layers)
+    return f"input: 6x6x3\nlayers:\n  - conv: {{filters: 3, kernel: 1}}\n{body}  - fc: 2\n"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chains())
+def test_the_rule_fires_exactly_when_backward_raises(text):
+    try:
+        fails = backward_raises(text)
+    except Unsupported:
+        return
+    assert reported(text) is fails, text
