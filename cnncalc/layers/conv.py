@@ -21,7 +21,7 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.onednn import conv_case
+from cnncalc.layers.onednn import conv_case, scratch_rule_fields
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
 
@@ -59,10 +59,7 @@ class Conv(LayerKind):
             saves_inputs=ctx.training,
             extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
             casts_input=ctx.amp,
-            forward_scratch=case.forward_peak() - case.plain_output() if on_cpu else 0,
-            backward_scratch=case.backward_peak(True, ctx.param_bytes) - case.plain_input() - param_grads
-            if on_cpu else 0,
-            param_backward_scratch=case.backward_peak(False, ctx.param_bytes) - param_grads if on_cpu else 0,
+            **(scratch_rule_fields(case, param_grads, ctx.param_bytes) if on_cpu else {}),
             param_tensors=(weights, *bias),
             cudnn_workspace=0 if on_cpu else case.im2col(),
         )

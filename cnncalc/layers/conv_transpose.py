@@ -27,7 +27,7 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.onednn import transposed_case
+from cnncalc.layers.onednn import scratch_rule_fields, transposed_case
 from cnncalc.shapes import Shape, axis_name
 
 
@@ -77,10 +77,7 @@ class ConvTranspose(LayerKind):
             saves_inputs=ctx.training,
             extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
             casts_input=ctx.amp,
-            forward_scratch=case.forward_peak() - case.conv.plain_input() if on_cpu else 0,
-            backward_scratch=case.backward_peak(True, ctx.param_bytes) - case.conv.plain_output() - param_grads
-            if on_cpu else 0,
-            param_backward_scratch=case.backward_peak(False, ctx.param_bytes) - param_grads if on_cpu else 0,
+            **(scratch_rule_fields(case, param_grads, ctx.param_bytes) if on_cpu else {}),
             param_tensors=(weights, *bias),
         )
 

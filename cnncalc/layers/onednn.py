@@ -96,8 +96,12 @@ class ConvCase:
     def plain_output(self) -> int:
         return self.batch * self.filters * self.out_spatial * self.item
 
+    output_bytes = plain_output
+
     def plain_input(self) -> int:
         return self.batch * self.in_channels * self.in_spatial * self.item
+
+    input_bytes = plain_input
 
     def blocked_input(self) -> int:
         return self.batch * padded(self.in_channels) * self.in_spatial * self.item
@@ -279,6 +283,12 @@ class TransposedCase:
     conv: ConvCase
     bias: bool
 
+    def output_bytes(self) -> int:
+        return self.conv.plain_input()
+
+    def input_bytes(self) -> int:
+        return self.conv.plain_output()
+
     def forward_peak(self) -> int:
         """Most bytes the forward holds at once, its own output (`conv.plain_input()`) included."""
         conv = self.conv
@@ -320,6 +330,16 @@ class TransposedCase:
             phases.append(conv.forward_peak())
         phases.append(input_grad_bytes + conv._weight_gradient_peak(param_item) + 2 * bias_grad)
         return max(phases)
+
+
+def scratch_rule_fields(case: ConvCase | TransposedCase, param_grads: int, param_item: int) -> dict[str, int]:
+    """A convolution's transients as MemoryRule fields: each peak less the tensors the liveness
+    simulation already counts (the output; the input and parameter gradients)."""
+    return {
+        "forward_scratch": case.forward_peak() - case.output_bytes(),
+        "backward_scratch": case.backward_peak(True, param_item) - case.input_bytes() - param_grads,
+        "param_backward_scratch": case.backward_peak(False, param_item) - param_grads,
+    }
 
 
 def transposed_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
