@@ -21,7 +21,7 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.onednn import conv_case, scratch_rule_fields
+from cnncalc.layers.onednn import conv_case, convolution_rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
 
@@ -45,24 +45,15 @@ class Conv(LayerKind):
     )
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        """ConvolutionBackward keeps the input (not the output); under autocast it also keeps the
-        half-precision copy of the weight it made. The CPU kernels' transients: cnncalc/layers/onednn.py."""
+        """ConvolutionBackward keeps the input (not the output): cnncalc/layers/onednn.py, with the
+        CPU kernels' transients; on a GPU an im2col-sized cuDNN workspace estimate."""
         (x,) = inputs
         kernel = per_axis(p["kernel"], x.rank, "kernel", "")
         weights = (x.channels // p["groups"]) * p["filters"] * prod(kernel)
         bias = (p["filters"],) if p["bias"] else ()
         case = conv_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial,
                          output.spatial, p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""))
-        on_cpu = ctx.device == "cpu"
-        param_grads = (weights + sum(bias)) * ctx.param_bytes
-        return MemoryRule(
-            saves_inputs=ctx.training,
-            extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
-            casts_input=ctx.amp,
-            **(scratch_rule_fields(case, param_grads, ctx.param_bytes) if on_cpu else {}),
-            param_tensors=(weights, *bias),
-            cudnn_workspace=0 if on_cpu else case.im2col(),
-        )
+        return convolution_rule(case, weights, bias, ctx, cudnn_workspace=0 if ctx.device == "cpu" else case.im2col())
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

@@ -27,7 +27,7 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.onednn import scratch_rule_fields, transposed_case
+from cnncalc.layers.onednn import convolution_rule, transposed_case
 from cnncalc.shapes import Shape, axis_name
 
 
@@ -63,23 +63,14 @@ class ConvTranspose(LayerKind):
     )
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        """ConvolutionBackward keeps the input, as for a convolution (under autocast also the
-        half-precision copy of the weight)."""
+        """As a convolution's (cnncalc/layers/onednn.py): it runs as one's input gradient."""
         (x,) = inputs
         kernel = per_axis(p["kernel"], x.rank, "kernel", "")
         weights = x.channels * (p["filters"] // p["groups"]) * prod(kernel)
         bias = (p["filters"],) if p["bias"] else ()
         case = transposed_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial, output.spatial,
                                p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""))
-        on_cpu = ctx.device == "cpu"
-        param_grads = (weights + sum(bias)) * ctx.param_bytes
-        return MemoryRule(
-            saves_inputs=ctx.training,
-            extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
-            casts_input=ctx.amp,
-            **(scratch_rule_fields(case, param_grads, ctx.param_bytes) if on_cpu else {}),
-            param_tensors=(weights, *bias),
-        )
+        return convolution_rule(case, weights, bias, ctx)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from cnncalc.layers.base import MemoryContext, MemoryRule
+
 #: channels per oneDNN block on AVX2 (8 floats)
 BLOCK = 8
 #: oneDNN aligns each reduction buffer of its scratchpad to pages of this size
@@ -170,7 +172,8 @@ class ConvCase:
             output_copy = 0 if self.filters == 1 else self.plain_output()
             weight = padded(self.in_channels) * self.filters * self.taps * self.item
             working = output_copy + weight + self.plain_input() + self.strided_gradient_scratch() + extra
-            return max(working, self.plain_input() + input_grad_bytes)
+            # the channels-last result is copied out through one more input-sized tensor
+            return max(working, 2 * self.plain_input() + input_grad_bytes)
         working = self.blocked_output() + self.blocked_weight() + self.blocked_input() + extra
         return max(working, self.blocked_input() + input_grad_bytes)
 
@@ -294,11 +297,7 @@ class TransposedCase:
         conv = self.conv
         if not conv.uses_onednn():
             return conv.plain_input() + self.columns()
-        peak = conv._input_gradient_peak(conv.plain_input(), self.forward_scratchpad())
-        if conv.groups == 1 and conv.strided:
-            # the channels-last result is copied out through one more output-sized tensor
-            peak = max(peak, 3 * conv.plain_input())
-        return peak
+        return conv._input_gradient_peak(conv.plain_input(), self.forward_scratchpad())
 
     def forward_scratchpad(self) -> int:
         """What oneDNN's deconvolution books beyond the input-gradient kernel it runs: a line, and
@@ -332,14 +331,28 @@ class TransposedCase:
         return max(phases)
 
 
-def scratch_rule_fields(case: ConvCase | TransposedCase, param_grads: int, param_item: int) -> dict[str, int]:
-    """A convolution's transients as MemoryRule fields: each peak less the tensors the liveness
-    simulation already counts (the output; the input and parameter gradients)."""
-    return {
-        "forward_scratch": case.forward_peak() - case.output_bytes(),
-        "backward_scratch": case.backward_peak(True, param_item) - case.input_bytes() - param_grads,
-        "param_backward_scratch": case.backward_peak(False, param_item) - param_grads,
-    }
+def convolution_rule(case: ConvCase | TransposedCase, weights: int, bias: tuple[int, ...],
+                     ctx: MemoryContext, **more) -> MemoryRule:
+    """What a convolution or transposed convolution does to memory: ConvolutionBackward keeps the
+    input (under autocast also the half-precision copy of the weight it made); on the CPU its
+    kernels' transients, each peak less the tensors the liveness simulation already counts (the
+    output; the input and parameter gradients)."""
+    scratch = {}
+    if ctx.device == "cpu":
+        param_grads = (weights + sum(bias)) * ctx.param_bytes
+        scratch = {
+            "forward_scratch": case.forward_peak() - case.output_bytes(),
+            "backward_scratch": case.backward_peak(True, ctx.param_bytes) - case.input_bytes() - param_grads,
+            "param_backward_scratch": case.backward_peak(False, ctx.param_bytes) - param_grads,
+        }
+    return MemoryRule(
+        saves_inputs=ctx.training,
+        extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
+        casts_input=ctx.amp,
+        param_tensors=(weights, *bias),
+        **scratch,
+        **more,
+    )
 
 
 def transposed_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
