@@ -14,6 +14,7 @@ from cnncalc.layers.base import (
     number,
     register,
 )
+from cnncalc.layers.onednn import THREADS
 
 
 @register
@@ -30,14 +31,20 @@ class BatchNorm(LayerKind):
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """NativeBatchNormBackward keeps the input and the batch mean and inverse std (2C values
         in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers.
-        The CPU backward of the input holds one more input-sized temporary."""
+        The CPU backward of the input holds one more input-sized temporary; over vectors the CPU
+        kernel also keeps per-thread sums."""
         (x,) = inputs
         c = x.channels
+        cpu = ctx.device == "cpu"
+        # over vectors the CPU kernel sums per thread: a mean and a variance (training forward;
+        # one value at inference), two gradient sums (backward) per channel for each thread
+        per_thread = THREADS * 2 * c * ctx.param_bytes if cpu and not x.spatial else 0
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=2 * c * ctx.param_bytes if ctx.training else 0,
-            backward_scratch=ctx.activation(x) if ctx.device == "cpu" else 0,
-            param_backward_scratch=0,
+            forward_scratch=per_thread if ctx.training else per_thread // 2,
+            backward_scratch=max(ctx.activation(x), per_thread) if cpu else 0,
+            param_backward_scratch=per_thread,
             param_tensors=(c, c) if p["affine"] else (),
             buffer_bytes=2 * c * ctx.param_bytes + 8,
         )
