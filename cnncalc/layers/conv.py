@@ -21,7 +21,6 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.onednn import conv_case, convolution_rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
 
@@ -47,6 +46,8 @@ class Conv(LayerKind):
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """ConvolutionBackward keeps the input (not the output): cnncalc/layers/onednn.py, with the
         CPU kernels' transients; on a GPU an im2col-sized cuDNN workspace estimate."""
+        from cnncalc.layers.onednn import conv_case, convolution_rule  # memory models only: not on analyze's path
+
         (x,) = inputs
         kernel = per_axis(p["kernel"], x.rank, "kernel", "")
         weights = (x.channels // p["groups"]) * p["filters"] * prod(kernel)

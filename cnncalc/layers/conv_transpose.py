@@ -27,7 +27,6 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.onednn import convolution_rule, transposed_case
 from cnncalc.shapes import Shape, axis_name
 
 
@@ -64,6 +63,8 @@ class ConvTranspose(LayerKind):
 
     def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
         """As a convolution's (cnncalc/layers/onednn.py): it runs as one's input gradient."""
+        from cnncalc.layers.onednn import convolution_rule, transposed_case  # memory models only
+
         (x,) = inputs
         kernel = per_axis(p["kernel"], x.rank, "kernel", "")
         weights = x.channels * (p["filters"] // p["groups"]) * prod(kernel)

@@ -14,7 +14,6 @@ from cnncalc.layers.base import (
     number,
     register,
 )
-from cnncalc.layers.onednn import THREADS
 
 
 @register
@@ -33,6 +32,8 @@ class BatchNorm(LayerKind):
         in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers.
         The CPU backward of the input holds one more input-sized temporary; over vectors the CPU
         kernel also keeps per-thread sums."""
+        from cnncalc.layers.onednn import THREADS  # memory models only: not on analyze's path
+
         (x,) = inputs
         c = x.channels
         cpu = ctx.device == "cpu"
