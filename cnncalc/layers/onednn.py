@@ -71,8 +71,7 @@ class ConvCase:
     def pointwise(self) -> bool:
         """Whether oneDNN's 1x1 kernel runs: one tap, one group, and an input that its stride
         divides (otherwise the direct kernel does)."""
-        divisible = all(size % step == 0 for size, step in zip(self.in_axes, self.stride))
-        return self.taps == 1 and self.groups == 1 and divisible
+        return self.taps == 1 and self.groups == 1 and self.divisible()
 
     @property
     def strided(self) -> bool:
