@@ -208,9 +208,10 @@ class _Run:
         extra = rule.extra_saved
         if any(self.needs_grad[i] for i in node.inputs):
             extra += rule.saved_with_input_grad
-        for source, _ in self._float32_inputs(index, rule):
+        # under autocast each op that casts a float32 input makes (and saves) its own half copy
+        for source, elements in self._float32_inputs(index, rule):
             saved.discard(self.storage_of[source])
-        extra += self._autocast_copies(index, rule)
+            extra += self.ctx.batch * elements * self.ctx.act_bytes
         self.extra_saved[index] = extra
         if rule.saves_output:
             saved.add(self.storage_of[index])
@@ -230,10 +231,6 @@ class _Run:
         result = self.results[index]
         return [(source, shape.numel) for source, shape in zip(result.node.inputs, result.inputs)
                 if self.item[source] > self.ctx.act_bytes]
-
-    def _autocast_copies(self, index: int, rule: MemoryRule) -> int:
-        """Each op that casts a float32 input makes (and saves) its own half-precision copy."""
-        return sum(self.ctx.batch * n * self.ctx.act_bytes for _, n in self._float32_inputs(index, rule))
 
     # ----------------------------------------------------------------------------------------
     # backward
