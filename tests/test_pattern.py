@@ -320,13 +320,21 @@ def _postfix_run(node) -> int:
     return run
 
 
+def _postfixable(node, optional: bool = False):
+    """`node` itself when one more `*n` (or `?`: not after another `?`) may follow it, else `node`
+    in brackets: built this way rather than filtered, since filtering discarded most draws."""
+    if (optional and isinstance(node, Optional)) or _postfix_run(node) >= pattern.MAX_POSTFIX:
+        return Group(Chain((node,)))
+    return node
+
+
 def _extend(children):
     chains = st.lists(children, min_size=1, max_size=3).map(lambda items: Chain(tuple(items)))
     return st.one_of(
         chains.map(Group),
-        st.builds(Repeat, children, st.one_of(st.integers(0, 3), st.sampled_from(["N", "M"]))),
-        children.filter(lambda n: not isinstance(n, Optional)).map(Optional),
-    ).filter(lambda n: _postfix_run(n) <= pattern.MAX_POSTFIX)
+        st.builds(Repeat, children.map(_postfixable), st.one_of(st.integers(0, 3), st.sampled_from(["N", "M"]))),
+        children.map(lambda node: Optional(_postfixable(node, optional=True))),
+    )
 
 
 ASTS = st.lists(st.recursive(WORDS, _extend, max_leaves=12), min_size=1, max_size=4).map(
