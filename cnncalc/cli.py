@@ -83,6 +83,14 @@ class Mode(str, Enum):
     infer = "infer"
 
 
+class CpuName(str, Enum):
+    """`auto` and the instruction sets of cnncalc/cpu.py's CHOICES."""
+
+    auto = "auto"
+    avx2 = "avx2"
+    avx512_core = "avx512_core"
+
+
 class State:
     debug = False
     #: source texts by display path, so diagnostics can show the offending line
@@ -209,6 +217,29 @@ AmpOpt = Annotated[
     typer.Option("--amp", help="Mixed precision: activations in this dtype, fp32 weights and optimizer state."),
 ]
 
+CpuOpt = Annotated[
+    CpuName,
+    typer.Option("--cpu", help="The CPU whose kernels' scratch the pytorch memory model includes: its instruction "
+                 "set as oneDNN names it (auto: this machine)."),
+]
+ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option("--threads", min=1, max=1024, help="PyTorch's CPU threads for the pytorch memory model "
+                 "(default: this machine's cores, or OMP_NUM_THREADS)."),
+]
+
+
+def _cpu(isa: CpuName, threads: int | None):
+    from cnncalc import cpu
+
+    return cpu.resolve(isa.value, threads)
+
+
+def _warn_about_cpu(report) -> None:
+    modelled = report.memory.cpu
+    if modelled is not None and modelled.warning():
+        _stderr(f"warning: {modelled.warning()}")
+
 
 OptionalSpecArg = Annotated[
     Optional[str],
@@ -291,6 +322,8 @@ def analyze(
     memory_model: MemoryModelOpt = None,
     device: DeviceOpt = Device.cpu,
     amp: AmpOpt = None,
+    cpu: CpuOpt = CpuName.auto,
+    threads: ThreadsOpt = None,
     pattern: PatternOpt = None,
     input: InputOpt = None,
     define: DefineOpt = None,
@@ -312,8 +345,10 @@ def analyze(
             raise typer.Exit(EXIT_INVALID)
         options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias,
                                      memory_model.value if memory_model else None, device.value,
-                                     amp.value if amp else None)
-        _render(report_mod.build(analysis, options), format)
+                                     amp.value if amp else None, _cpu(cpu, threads))
+        built = report_mod.build(analysis, options)
+        _warn_about_cpu(built)
+        _render(built, format)
 
 
 def _render(report, format: Format) -> None:
@@ -596,6 +631,8 @@ def fit(
     memory_model: MemoryModelOpt = None,
     device: DeviceOpt = Device.cpu,
     amp: AmpOpt = None,
+    cpu: CpuOpt = CpuName.auto,
+    threads: ThreadsOpt = None,
 ) -> None:
     """The largest batch (or square input) that fits a memory budget, and what to change when none does."""
     with boundary():
@@ -613,7 +650,7 @@ def fit(
             raise typer.Exit(EXIT_INVALID)
         options = report_mod.Options(batch or 1, dtype.value, optimizer.value, False,
                                      memory_model.value if memory_model else None, device.value,
-                                     amp.value if amp else None)
+                                     amp.value if amp else None, _cpu(cpu, threads))
         result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
         if format is Format.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")

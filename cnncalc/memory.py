@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from cnncalc import liveness
 from cnncalc.analysis import Analysis
+from cnncalc.cpu import Cpu
+from cnncalc.cpu import host as host_cpu
 from cnncalc.layers.base import MemoryContext
 from cnncalc.liveness import LayerMemory, Peak
 
@@ -44,6 +46,8 @@ class Memory:
     device: str = "cpu"
     amp: str | None = None
     gpu_overhead: GpuOverhead | None = None
+    #: the CPU whose kernel transients the peaks include (the pytorch model on the CPU only)
+    cpu: Cpu | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -61,6 +65,8 @@ class Memory:
 
     def _extra_dict(self) -> dict:
         extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp}
+        if self.cpu is not None:
+            extra["cpu"] = self.cpu.to_dict()
         for key, peak in (("training_peak", self.training_peak), ("inference_peak", self.inference_peak)):
             if peak is not None:
                 extra[key] = {"bytes": peak.bytes, "phase": peak.phase, "layer": peak.layer}
@@ -191,11 +197,13 @@ def gpu_overhead(tensor_sizes: list[int], cudnn_workspace: int) -> GpuOverhead:
 
 
 def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, device: str = "cpu",
-            amp: str | None = None) -> Memory:
-    """Exact saved-for-backward bytes, parameters, gradients and optimizer state; peaks by liveness."""
+            amp: str | None = None, cpu: Cpu | None = None) -> Memory:
+    """Exact saved-for-backward bytes, parameters, gradients and optimizer state; peaks by liveness.
+    `cpu`: the CPU whose kernel transients are modelled (default: this machine, read once)."""
     precision = Precision.of(dtype, amp)
     pb = precision.param_bytes
-    ctx = MemoryContext(batch, precision.act_bytes, pb, True, device, amp is not None)
+    cpu = cpu if cpu is not None else host_cpu()
+    ctx = MemoryContext(batch, precision.act_bytes, pb, True, device, amp is not None, cpu)
     rules = liveness.rules(analysis, ctx)
     tensors = tuple(n for rule in rules for n in rule.param_tensors)
     params_bytes = sum(tensors) * pb
@@ -225,4 +233,5 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
         device=device,
         amp=amp,
         gpu_overhead=overhead,
+        cpu=cpu if device == "cpu" else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnncalc.cpu import Cpu
 from cnncalc import memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.diagnostics import Diagnostic
@@ -23,6 +24,8 @@ class Options:
     device: str = "cpu"
     #: "float16" or "bfloat16" for mixed precision (fp32 master weights and optimizer state)
     amp: str | None = None
+    #: the CPU whose kernels the pytorch model's transients describe; None = this machine
+    cpu: Cpu | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,7 @@ def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], total
     model = options.memory_model or analysis.convention.memory_model
     if model == "pytorch":
         return memory.pytorch(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
-                              device=options.device, amp=options.amp)
+                              device=options.device, amp=options.amp, cpu=options.cpu)
     return memory.textbook(
         params=totals.params,
         buffers=totals.buffers,

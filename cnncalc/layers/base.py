@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from cnncalc.conventions import Convention
+from cnncalc.cpu import Cpu
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
@@ -85,6 +86,8 @@ class MemoryContext:
     training: bool = True
     device: str = "cpu"
     amp: bool = False
+    #: the CPU whose kernels' transients the rules describe (cnncalc/cpu.py)
+    cpu: Cpu = Cpu()
 
     def activation(self, shape: Shape) -> int:
         """Bytes of one activation tensor of this shape for the whole batch."""

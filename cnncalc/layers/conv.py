@@ -53,7 +53,7 @@ class Conv(LayerKind):
         weights = (x.channels // p["groups"]) * p["filters"] * prod(kernel)
         bias = (p["filters"],) if p["bias"] else ()
         case = conv_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial,
-                         output.spatial, p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""))
+                         output.spatial, p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""), ctx.cpu)
         return convolution_rule(case, weights, bias, ctx, cudnn_workspace=0 if ctx.device == "cpu" else case.im2col())
 
     def infer(self, p, inputs, ctx: Context) -> Inference:

@@ -70,7 +70,7 @@ class ConvTranspose(LayerKind):
         weights = x.channels * (p["filters"] // p["groups"]) * prod(kernel)
         bias = (p["filters"],) if p["bias"] else ()
         case = transposed_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial, output.spatial,
-                               p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""))
+                               p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""), ctx.cpu)
         return convolution_rule(case, weights, bias, ctx)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:

@@ -32,14 +32,12 @@ class BatchNorm(LayerKind):
         in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers.
         The CPU backward of the input holds one more input-sized temporary; over vectors the CPU
         kernel also keeps per-thread sums."""
-        from cnncalc.layers.onednn import THREADS  # memory models only: not on analyze's path
-
         (x,) = inputs
         c = x.channels
         cpu = ctx.device == "cpu"
         # over vectors the CPU kernel sums per thread: a mean and a variance (training forward;
         # one value at inference), two gradient sums (backward) per channel for each thread
-        per_thread = THREADS * 2 * c * ctx.param_bytes if cpu and not x.spatial else 0
+        per_thread = ctx.cpu.threads * 2 * c * ctx.param_bytes if cpu and not x.spatial else 0
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=2 * c * ctx.param_bytes if ctx.training else 0,

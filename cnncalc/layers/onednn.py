@@ -1,16 +1,17 @@
-"""Transient CPU memory of PyTorch's convolution kernels (oneDNN v3 on AVX2, and the native im2col path).
+"""Transient CPU memory of PyTorch's convolution kernels (oneDNN v3, and the native im2col path).
 
 These are the bytes a convolution holds only while it runs: blocked copies of its tensors and the
 kernels' scratchpads. They are a few KiB to a few MiB, invisible next to a real network's activations
 but most of the peak of the seeds' toy networks. Every rule below was read off the allocation trace of
-torch.profiler (docs/memory.md, "CPU kernel scratch"); the constants are those of a 2-thread machine.
+torch.profiler (docs/memory.md, "CPU kernel scratch") on AVX2 machines at 1 to 8 threads; the CPU
+they describe (instruction set, threads) is a parameter, `cnncalc.cpu.Cpu`, never this machine's.
 
-oneDNN computes in blocked layouts whose channel blocks hold 8 values, so a tensor with C channels
-takes room for ceil(C/8)*8. A forward reorders the input (unless its few channels can be read as
-they are), the weight and writes a blocked output that is then copied into PyTorch's tensor. The
-backward does the same for the output gradient, the input gradient and the weight gradient, and
-sums the weight gradients of the two threads in a reduction scratchpad when there is too little
-work to split otherwise.
+oneDNN computes in blocked layouts whose channel blocks hold 8 values on AVX2 (16 on AVX-512), so
+a tensor with C channels takes room for ceil(C/8)*8. A forward reorders the input (unless its few
+channels can be read as they are), the weight and writes a blocked output that is then copied into
+PyTorch's tensor. The backward does the same for the output gradient, the input gradient and the
+weight gradient, and sums the threads' partial weight gradients in a reduction scratchpad when
+there is too little work to split otherwise.
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from cnncalc.cpu import Cpu
 from cnncalc.layers.base import MemoryContext, MemoryRule
 
-#: channels per oneDNN block on AVX2 (8 floats)
-BLOCK = 8
+#: input-channel blocks one job of the 1x1 weight-gradient kernel takes
+POINTWISE_JOB_BLOCKS = 8
 #: oneDNN aligns each reduction buffer of its scratchpad to pages of this size
 PAGE = 4096
 #: scratchpad entries are aligned to this many bytes
 LINE = 128
-#: oneDNN's threads on the machines these rules were measured on
-THREADS = 2
 #: the scratchpad of the strided input-gradient kernel in every small trace, and when the
 #: stride does not divide the input
-STRIDED_GRADIENT_FLOOR = 61_488
-STRIDED_GRADIENT_FLOOR_UNEVEN = 98_352
+#: (fixed bytes, bytes per thread), measured at 1, 2, 4 and 8 threads
+STRIDED_GRADIENT_FLOOR = (12_288, 24_600)
+STRIDED_GRADIENT_FLOOR_UNEVEN = (16_400, 40_984)
 #: the largest reduction buffer oneDNN's direct kernel lets its balancer plan for (2 MiB of floats)
 REDUCER_BUFFER = 1 << 21
 #: PyTorch sends a convolution of one small sample through its own im2col kernel instead (see
@@ -39,8 +40,8 @@ REDUCER_BUFFER = 1 << 21
 NATIVE_LIMIT = 20480
 
 
-def padded(channels: int) -> int:
-    return -(-channels // BLOCK) * BLOCK
+def padded(channels: int, block: int = 8) -> int:
+    return -(-channels // block) * block
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,18 @@ class ConvCase:
     out_axes: tuple[int, ...] = ()
     #: which kernel runs, when decided by another layer (a transposed convolution's input)
     onednn: bool | None = None
+    cpu: Cpu = Cpu()
+
+    @property
+    def block(self) -> int:
+        return self.cpu.block
+
+    @property
+    def threads(self) -> int:
+        return self.cpu.threads
+
+    def pad(self, channels: int) -> int:
+        return padded(channels, self.block)
 
     @property
     def taps(self) -> int:
@@ -82,9 +95,13 @@ class ConvCase:
         return self.groups > 1 and self.groups == self.in_channels == self.filters
 
     def uses_onednn(self) -> bool:
-        """PyTorch's `use_mkldnn` test for float CPU convolutions on more than one thread."""
+        """PyTorch's `use_mkldnn` test for float CPU convolutions (aten/src/ATen/native/Convolution.cpp):
+        on one thread a 1x1 unstrided kernel over fewer than 16 samples runs natively, "THNN is
+        faster when single-threaded"."""
         if self.onednn is not None:
             return self.onednn
+        if self.threads == 1 and self.taps == 1 and not self.strided and self.batch < 16:
+            return False
         large_kernel = max(self.kernel) > 3 and len(self.kernel) > 1
         return self.groups > 1 or large_kernel or self.batch > 1 or self.batch * self.input_elements > NATIVE_LIMIT
 
@@ -105,38 +122,40 @@ class ConvCase:
     input_bytes = plain_input
 
     def blocked_input(self) -> int:
-        return self.batch * padded(self.in_channels) * self.in_spatial * self.item
+        return self.batch * self.pad(self.in_channels) * self.in_spatial * self.item
 
     def blocked_output(self) -> int:
-        return self.batch * padded(self.filters) * self.out_spatial * self.item
+        return self.batch * self.pad(self.filters) * self.out_spatial * self.item
 
     def blocked_weight(self, flat_input: bool = False) -> int:
         """The weight in oneDNN's layout: output channels in blocks of 8, input channels too
         unless the input is read flat (few channels); depthwise weights block the groups."""
         if self.depthwise:
-            return padded(self.groups) * self.taps * self.item
+            return self.pad(self.groups) * self.taps * self.item
         if flat_input:
-            return padded(self.filters) * self.in_channels * self.taps * self.item
-        per_group = padded(self.in_channels // self.groups) * padded(self.filters // self.groups)
+            return self.pad(self.filters) * self.in_channels * self.taps * self.item
+        per_group = self.pad(self.in_channels // self.groups) * self.pad(self.filters // self.groups)
         return self.groups * per_group * self.taps * self.item
 
     def padded_bias(self) -> int:
         """The bias copied into a scratchpad entry when the filters do not fill the last block."""
-        if not self.bias or self.filters % BLOCK == 0:
+        if not self.bias or self.filters % self.block == 0:
             return 0
-        return padded(self.filters) * 4 + LINE
+        return self.pad(self.filters) * 4 + LINE
 
     # -- the kernels -----------------------------------------------------------------------------
 
     def reads_flat_input(self) -> bool:
         """The direct forward kernel reads an input of fewer than 8 channels as it is (the first
         layer of an image network); the 1x1 and depthwise kernels always reorder it."""
-        return self.groups == 1 and self.in_channels < BLOCK and not self.pointwise
+        return self.groups == 1 and self.in_channels < self.block and not self.pointwise
 
     def forward_peak(self) -> int:
         """Most bytes the forward holds at once, its own output included."""
         if not self.uses_onednn():
-            return self.im2col() + self.plain_output()
+            # grouped: each group's output is computed apart, then concatenated
+            groups_apart = self.plain_output() if self.groups > 1 else 0
+            return self.im2col() + self.plain_output() + groups_apart
         flat = self.reads_flat_input()
         source = 0 if flat else self.blocked_input()
         computing = (self.padded_bias() + self.unit_stride_copy() + source + self.blocked_weight(flat)
@@ -156,7 +175,9 @@ class ConvCase:
         weight_grads = (self.weights() + (self.filters if self.bias else 0)) * param_item
         input_grad_bytes = self.plain_input() if input_grad else 0
         if not self.uses_onednn():
-            return self.im2col() + input_grad_bytes + weight_grads
+            # grouped: the input gradient is computed group by group from contiguous copies
+            groups_apart = self.plain_output() if self.groups > 1 and input_grad else 0
+            return self.im2col() + input_grad_bytes + weight_grads + groups_apart
         phases = [input_grad_bytes + weight_grads]
         if input_grad:
             phases.append(self._input_gradient_peak(input_grad_bytes))
@@ -169,7 +190,7 @@ class ConvCase:
             # oneDNN's strided brgemm kernel: channels-last copies (a single channel needs none)
             # and a scratchpad
             output_copy = 0 if self.filters == 1 else self.plain_output()
-            weight = padded(self.in_channels) * self.filters * self.taps * self.item
+            weight = self.pad(self.in_channels) * self.filters * self.taps * self.item
             working = output_copy + weight + self.plain_input() + self.strided_gradient_scratch() + extra
             # the channels-last result is copied out through one more input-sized tensor
             return max(working, 2 * self.plain_input() + input_grad_bytes)
@@ -184,14 +205,14 @@ class ConvCase:
         one per thread ("reduce to unit stride")."""
         if not (self.pointwise and self.strided):
             return 0
-        return THREADS * padded(self.in_channels) * self.out_spatial * self.item + LINE
+        return self.threads * self.pad(self.in_channels) * self.out_spatial * self.item + LINE
 
     def strided_gradient_scratch(self) -> int:
         """The scratchpad of the strided brgemm input-gradient kernel: the same in every trace of
         a small layer (more when the stride does not divide the input). On large layers it
         grows by up to the input gradient's size, which this model does not follow."""
-        floor = STRIDED_GRADIENT_FLOOR if self.divisible() else STRIDED_GRADIENT_FLOOR_UNEVEN
-        return max(floor, self.unit_stride_copy())
+        fixed, per_thread = STRIDED_GRADIENT_FLOOR if self.divisible() else STRIDED_GRADIENT_FLOOR_UNEVEN
+        return max(fixed + per_thread * self.threads, self.unit_stride_copy())
 
     def weights(self) -> int:
         return (self.in_channels // self.groups) * self.filters * self.taps
@@ -215,33 +236,45 @@ class ConvCase:
     def unfolded_depthwise_gradient(self) -> int:
         """The gemm kernel works on the plain tensors, unfolding one channel per thread (measured
         on 2-D windows of 5 and 1-D windows of 4; smaller cases book less)."""
-        unfolded = THREADS * self.taps * self.out_spatial * self.item
-        return unfolded + BLOCK * self.in_channels * self.taps * self.item + 2 * LINE
+        unfolded = self.threads * self.taps * self.out_spatial * self.item
+        return unfolded + self.block * self.in_channels * self.taps * self.item + 2 * LINE
+
+    def _depthwise_reduction(self) -> int:
+        """Threads take channel blocks first; those left over split the batch of a block, and
+        every one but the first sums into its own line-aligned copy of the block's gradient."""
+        blocks = self.pad(self.groups) // self.block
+        sharing = min(self.threads // blocks, self.batch) if blocks < self.threads else 1
+        if sharing < 2:
+            return 0
+        others = blocks * (sharing - 1) * self.block
+        bias = LINE + others * 4 if self.bias else 0
+        return LINE + others * self.taps * 4 + bias
 
     def reduction(self) -> int:
-        """The weight-gradient scratchpad (2 threads): when the weight gradient splits into too
-        few independent jobs, threads also split the batch and sum their partial gradients in
-        it (`reduce_balancer_t`, reimplemented below). The 1x1 and depthwise kernels book theirs
-        their own way; those rules are measured (docs/memory.md)."""
+        """The weight-gradient scratchpad: when the weight gradient splits into too few
+        independent jobs for the threads, they also split the batch and sum their partial
+        gradients in it (`reduce_balancer_t`, reimplemented below). The 1x1 and depthwise kernels
+        book theirs their own way; those rules are measured at 1, 2, 4 and 8 threads (docs/memory.md)."""
+        if self.threads == 1:
+            return 0  # one thread sums its gradient in place
         if self.depthwise:
-            if padded(self.groups) > BLOCK or self.batch < 2:
-                return 0
-            bias = LINE + padded(self.groups) * 4 if self.bias else 0
-            return LINE + padded(self.groups) * self.taps * 4 + bias
-        blocks_in = 1 if self.in_channels == 3 and not self.pointwise else -(-self.in_channels // BLOCK)
-        blocks_out = -(-self.filters // BLOCK)
+            return self._depthwise_reduction()
+        blocks_in = 1 if self.in_channels == 3 and not self.pointwise else -(-self.in_channels // self.block)
+        blocks_out = -(-self.filters // self.block)
         bias = self.padded_bias()
         if self.bias:
-            bias += reducer_space(BLOCK, self.groups * blocks_out, self.batch)
+            bias += reducer_space(self.block, self.groups * blocks_out, self.batch, self.threads)
         if self.pointwise:
             # the 1x1 kernel takes up to 8 input blocks per job, every output block at once
-            if blocks_in > BLOCK:
+            if blocks_in > POINTWISE_JOB_BLOCKS:
                 return bias
-            return 2 * PAGE + LINE + 2 * padded(self.in_channels) * padded(self.filters) * 4 + bias
-        in_block = 3 if blocks_in == 1 and self.in_channels == 3 else BLOCK
+            # one partial gradient per thread, and no more threads than output positions
+            sharing = min(self.threads, self.batch * self.out_spatial)
+            return 2 * PAGE + LINE + sharing * self.pad(self.in_channels) * self.pad(self.filters) * 4 + bias
+        in_block = 3 if blocks_in == 1 and self.in_channels == 3 else self.block
         depth = self.out_axes[0] if len(self.out_axes) == 3 else 1
-        job = self.taps * in_block * BLOCK
-        return reducer_space(job, self.groups * blocks_in * blocks_out, self.batch * depth) + bias
+        job = self.taps * in_block * self.block
+        return reducer_space(job, self.groups * blocks_in * blocks_out, self.batch * depth, self.threads) + bias
 
 
 def balance(threads: int, job_size: int, jobs: int, reduction: int, max_buffer: int) -> tuple[int, int, int]:
@@ -266,13 +299,13 @@ def balance(threads: int, job_size: int, jobs: int, reduction: int, max_buffer: 
     return groups, per_group, jobs_per_group
 
 
-def reducer_space(job_size: int, jobs: int, reduction: int) -> int:
+def reducer_space(job_size: int, jobs: int, reduction: int, threads: int) -> int:
     """Bytes of a float reducer's scratchpad: the partial sums of all but one thread per group,
-    page-aligned, and its barriers (3 pages in every trace)."""
-    groups, per_group, jobs_per_group = balance(THREADS, job_size, jobs, reduction, REDUCER_BUFFER)
+    page-aligned, and its barriers (two pages and one more per group in every trace)."""
+    groups, per_group, jobs_per_group = balance(threads, job_size, jobs, reduction, REDUCER_BUFFER)
     if per_group == 1:
         return 0
-    return 3 * PAGE + groups * (per_group - 1) * jobs_per_group * job_size * 4
+    return (2 + groups) * PAGE + groups * (per_group - 1) * jobs_per_group * job_size * 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,16 +389,17 @@ def convolution_rule(case: ConvCase | TransposedCase, weights: int, bias: tuple[
 
 def transposed_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
                     in_axes: tuple[int, ...], out_axes: tuple[int, ...], bias: bool, item: int,
-                    stride: tuple[int, ...]) -> TransposedCase:
+                    stride: tuple[int, ...], cpu: Cpu = Cpu()) -> TransposedCase:
     """The transposed convolution from `in_channels` x `in_axes` to `filters` x `out_axes`."""
-    native = ConvCase(batch, in_channels, filters, groups, tuple(kernel), prod(in_axes), prod(out_axes), bias, item)
+    native = ConvCase(batch, in_channels, filters, groups, tuple(kernel), prod(in_axes), prod(out_axes), bias, item,
+                      cpu=cpu)
     conv = ConvCase(batch, filters, in_channels, groups, tuple(kernel), prod(out_axes), prod(in_axes), False, item,
-                    tuple(stride), tuple(out_axes), tuple(in_axes), onednn=native.uses_onednn())
+                    tuple(stride), tuple(out_axes), tuple(in_axes), onednn=native.uses_onednn(), cpu=cpu)
     return TransposedCase(conv, bias)
 
 
 def conv_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
               in_axes: tuple[int, ...], out_axes: tuple[int, ...], bias: bool, item: int,
-              stride: tuple[int, ...]) -> ConvCase:
+              stride: tuple[int, ...], cpu: Cpu = Cpu()) -> ConvCase:
     return ConvCase(batch, in_channels, filters, groups, tuple(kernel), prod(in_axes), prod(out_axes), bias, item,
-                    tuple(stride), tuple(in_axes), tuple(out_axes))
+                    tuple(stride), tuple(in_axes), tuple(out_axes), cpu=cpu)

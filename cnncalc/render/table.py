@@ -202,6 +202,8 @@ def memory_summary(report: Report) -> Text:
     lines += [f"  {label:<32}{binary(value):>12}" for label, value in rows]
     lines.append(f"  {'training peak':<32}{binary(m.training_bytes):>12}{_where(m.training_peak)}")
     lines.append(f"  {'inference peak':<32}{binary(m.inference_bytes):>12}{_where(m.inference_peak)}")
+    if m.cpu is not None:
+        lines.append(f"  {'CPU kernels modelled':<32}{m.cpu.describe()}")
     if m.gpu_overhead is not None:
         g = m.gpu_overhead
         lines += [
