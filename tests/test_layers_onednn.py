@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from torch_nets import GraphNet, batch_input, inference_peak, training_peak
 
 from cnncalc import memory
+from cnncalc.cpu import Cpu
+from cnncalc.cpu import host as host_cpu
 from cnncalc.layers.onednn import ConvCase, padded
 from cnncalc.pipeline import analyze_text
 
@@ -119,3 +121,62 @@ def transposed_convs(draw):
 @given(transposed_convs(), st.sampled_from([1, 2, 8]))
 def test_one_transposed_convolution_peaks_as_the_allocator_sees_them(text, batch):
     assert_peaks_match(text, batch, rel=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# threads: the rules at 1, 4 and 8 threads (2 is the suite's own count, above)
+
+
+def _native_grouped_pointwise(text: str, threads: int) -> bool:
+    """One thread runs a 1x1 grouped convolution natively, group by group: a corner whose small
+    per-group copies the model follows only roughly (docs/memory.md)."""
+    return threads == 1 and "kernel: 1, stride: 1" in text and "groups" in text
+
+
+@pytest.mark.parametrize("threads", [1, 4, 8])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(text=single_convs(), batch=st.sampled_from([1, 2, 8]))
+def test_one_convolution_at_other_thread_counts(threads, text, batch):
+    modelled = Cpu(host_cpu().isa, threads)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        analysis = analyze_text(text, "<conv>", "pytorch")
+        torch.manual_seed(0)
+        model = GraphNet(analysis)
+        x = batch_input(analysis, batch)
+        mem = memory.pytorch(analysis, batch=batch, dtype="float32", optimizer="sgd", cpu=modelled)
+        train, _ = training_peak(model, x, "sgd")
+        infer = inference_peak(model, x)
+    finally:
+        torch.set_num_threads(before)
+    if _native_grouped_pointwise(text, threads):
+        assert abs(mem.training_bytes - train) <= modelled.bound(train), text
+        assert abs(mem.inference_bytes - infer) <= modelled.bound(infer), text
+        return
+    assert mem.training_bytes == pytest.approx(train, rel=0.02), text
+    assert mem.inference_bytes == pytest.approx(infer, rel=0.02), text
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(1, 0), (2, 160 - 128), (4, 224 - 128), (8, 352 - 128)])
+def test_depthwise_weight_gradients_are_summed_in_one_copy_per_extra_thread(threads, expected):
+    """Traces of a depthwise 1x1 over 8 channels, batch 8: the scratchpad is a line and one
+    8-float copy for each thread beyond the first (160, 224, 352 bytes at 2, 4, 8 threads)."""
+    depthwise = case(in_channels=8, filters=8, groups=8, kernel=(1,), in_spatial=3, out_spatial=3, bias=False,
+                     cpu=Cpu("avx2", threads))
+    assert depthwise.reduction() == (expected + 128 if expected else 0)
+
+
+@pytest.mark.parametrize(("threads", "scratch"), [(2, 8832), (4, 9344), (8, 10368)])
+def test_the_pointwise_weight_gradient_keeps_one_partial_sum_per_thread(threads, scratch):
+    """Traces of a 1x1 convolution 8 -> 8 channels, batch 8, length 3: two pages, a line and one
+    8x8 partial weight gradient per thread."""
+    pointwise = case(in_channels=8, filters=8, kernel=(1,), in_spatial=3, out_spatial=3, bias=False,
+                     stride=(1,), in_axes=(3,), out_axes=(3,), cpu=Cpu("avx2", threads))
+    assert pointwise.reduction() == scratch
+
+
+def test_avx512_blocks_channels_by_sixteen():
+    assert case(cpu=Cpu("avx512_core", 2)).blocked_input() == 8 * 16 * 7 * 4
+    assert case().blocked_input() == 8 * 8 * 7 * 4
