@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from cnncalc.errors import CnnCalcError, LimitError, Location, ParseError, SpecError, UsageError
-from cnncalc.graph import MAX_LAYERS
 from cnncalc.layers import KINDS
+from cnncalc.limits import MAX_LAYERS, MAX_REPEAT
 from cnncalc.shapes import Shape
 from cnncalc.spec import (
-    MAX_REPEAT,
     Item,
     LayerSpec,
     RepeatSpec,

@@ -13,7 +13,7 @@ from typing import Any
 
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, Param, any_case
-from cnncalc.spec import MAX_REPEAT
+from cnncalc.limits import MAX_REPEAT
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 

@@ -15,11 +15,11 @@ from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
 from cnncalc.errors import Location, SpecError
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
+from cnncalc.limits import MAX_REPEAT
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 TOP_LEVEL_KEYS = ("name", "description", "convention", "input", "defaults", "layers", "blocks")
-MAX_REPEAT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
