@@ -6,13 +6,14 @@ that is wrong, with the nearest known word when it looks like a typo.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from cnncalc import blocks as graph_constructs
 from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
 from cnncalc.errors import Location, SpecError
+from cnncalc.keys import did_you_mean
+from cnncalc.keys import unknown_key as _unknown_key
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
 from cnncalc.limits import MAX_REPEAT
@@ -52,20 +53,6 @@ class Spec:
     path: str = "<spec>"
     #: the shape convention the spec was written for (`convention:`); the command line can override it
     convention: str | None = None
-
-
-def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
-def _unknown_key(key: str, loc: Location, allowed: tuple[str, ...], where: str) -> SpecError:
-    return SpecError(
-        f"unknown key '{key}' in {where}",
-        loc,
-        hint=did_you_mean(key, allowed) + f"allowed keys: {', '.join(allowed)}",
-        code="CNN102",
-    )
 
 
 def _mapping(node: YNode, what: str, example: str = "key: value") -> dict[str, YNode]:
