@@ -317,13 +317,9 @@ def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
     return result
 
 
-def parse_spec(root: YNode, path: str = "<spec>", source: str | None = None) -> Spec:
-    """`source` (the file's text) lets a multi-line `pattern:` report exact columns."""
+def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
+    """A spec with `layers:`; one with `pattern:` is read by `cnncalc.pattern` (`pipeline.parse` picks)."""
     fields = _mapping(root, "a spec", "name:, input: and layers: at the top level")
-    if "pattern" in fields:
-        from cnncalc.pattern import spec_from_yaml  # the pattern DSL builds these same items
-
-        return spec_from_yaml(root, path, source)
     for key in fields:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")
