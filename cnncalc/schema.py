@@ -175,7 +175,7 @@ def _input() -> dict[str, Any]:
     }
 
 
-#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern.py)
+#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern/source.py)
 LAYERS_KEYS = ("name", "description", "convention", "input", "defaults", "blocks", "layers")
 PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
 
