@@ -173,7 +173,7 @@ def expression(text: str, args: dict[str, YNode], loc: Location) -> int:
 
 
 def _undefined(name: str, args: dict[str, YNode], loc: Location) -> SpecError:
-    from cnncalc.spec import did_you_mean
+    from cnncalc.keys import did_you_mean
 
     known = ", ".join("$" + a for a in args) or "none"
     return SpecError(f"${name} is not a parameter of this block", loc, code="CNN220",
@@ -214,9 +214,9 @@ def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[
             elif key in block.params:
                 given[key] = value
             else:
-                from cnncalc.spec import _unknown_key
+                from cnncalc.keys import unknown_key
 
-                raise _unknown_key(key, node.key_locs[key], (*block.params, "name"), f"block '{block.name}'")
+                raise unknown_key(key, node.key_locs[key], (*block.params, "name"), f"block '{block.name}'")
     args: dict[str, YNode] = {}
     for param, default in block.params.items():
         if param in given:

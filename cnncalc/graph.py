@@ -13,11 +13,9 @@ from typing import Any
 from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import KINDS, LayerKind
+from cnncalc.limits import MAX_LAYERS
 from cnncalc.shapes import Shape
 from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec
-
-#: The largest graph cnncalc builds (documented in the README's limits section).
-MAX_LAYERS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,13 @@ def display_path(path: str) -> str:
 
 
 def parse(text: str, path: str) -> spec.Spec:
-    return spec.parse_spec(yamlsource.load(text, path), path, text)
+    """A YAML spec with `layers:`, or with `pattern:` (the text lets a multi-line pattern report exact columns)."""
+    root = yamlsource.load(text, path)
+    if root.is_mapping and "pattern" in root.value:
+        from cnncalc import pattern  # the pattern DSL builds the same items; a `layers:` spec never imports it
+
+        return pattern.spec_from_yaml(root, path, text)
+    return spec.parse_spec(root, path)
 
 
 def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:

@@ -13,7 +13,7 @@ from typing import Any
 
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, Param, any_case
-from cnncalc.spec import MAX_REPEAT
+from cnncalc.limits import MAX_REPEAT
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
@@ -175,7 +175,7 @@ def _input() -> dict[str, Any]:
     }
 
 
-#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern.py)
+#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern/source.py)
 LAYERS_KEYS = ("name", "description", "convention", "input", "defaults", "blocks", "layers")
 PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
 

@@ -6,20 +6,21 @@ that is wrong, with the nearest known word when it looks like a typo.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 from cnncalc import blocks as graph_constructs
 from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
 from cnncalc.errors import Location, SpecError
+from cnncalc.keys import did_you_mean
+from cnncalc.keys import unknown_key as _unknown_key
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
+from cnncalc.limits import MAX_REPEAT
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 TOP_LEVEL_KEYS = ("name", "description", "convention", "input", "defaults", "layers", "blocks")
-MAX_REPEAT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +53,6 @@ class Spec:
     path: str = "<spec>"
     #: the shape convention the spec was written for (`convention:`); the command line can override it
     convention: str | None = None
-
-
-def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
-def _unknown_key(key: str, loc: Location, allowed: tuple[str, ...], where: str) -> SpecError:
-    return SpecError(
-        f"unknown key '{key}' in {where}",
-        loc,
-        hint=did_you_mean(key, allowed) + f"allowed keys: {', '.join(allowed)}",
-        code="CNN102",
-    )
 
 
 def _mapping(node: YNode, what: str, example: str = "key: value") -> dict[str, YNode]:
@@ -330,13 +317,9 @@ def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
     return result
 
 
-def parse_spec(root: YNode, path: str = "<spec>", source: str | None = None) -> Spec:
-    """`source` (the file's text) lets a multi-line `pattern:` report exact columns."""
+def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
+    """A spec with `layers:`; one with `pattern:` is read by `cnncalc.pattern` (`pipeline.parse` picks)."""
     fields = _mapping(root, "a spec", "name:, input: and layers: at the top level")
-    if "pattern" in fields:
-        from cnncalc.pattern import spec_from_yaml  # the pattern DSL builds these same items
-
-        return spec_from_yaml(root, path, source)
     for key in fields:
         if key not in TOP_LEVEL_KEYS:
             raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")

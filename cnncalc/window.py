@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from cnncalc.conventions import SAME_WORDS, Convention, Rounding
 from cnncalc.errors import ShapeError
+from cnncalc.notes import Note
 from cnncalc.shapes import axis_name
 
 if TYPE_CHECKING:  # imported where used, by the error paths: a spec that fits never needs it (5 ms)
@@ -326,8 +327,6 @@ def slide_all(
 
 def slide_notes(label: str, spatial: tuple[int, ...], slide: Slide, padding: object) -> list:
     """Warnings about a window that works but loses or invents pixels."""
-    from cnncalc.layers.base import Note
-
     notes = []
     rank = len(spatial)
     lost = [f"{dropped} of {spatial[i]} along the {axis_name(rank, i)}" for i, dropped in enumerate(slide.dropped) if dropped]

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from cnncalc.conventions import Convention
 from cnncalc.cpu import Cpu
 from cnncalc.errors import ShapeError, SpecError
+from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach notes to their inferences)
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -37,15 +38,6 @@ class Param:
     parse: Callable[[YNode], Any]
     default: Any = REQUIRED
     doc: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A warning about a layer that does not stop the analysis (the lint rules read these)."""
-
-    code: str
-    message: str
-    hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Rules for the pattern DSL (`pattern:` specs and `--pattern`, cnncalc/pattern.py; docs/pattern.md):
+"""Rules for the pattern DSL (`pattern:` specs and `--pattern`, cnncalc/pattern/; docs/pattern.md):
 reported while the pattern is read and expanded."""
 
 from __future__ import annotations

@@ -1,0 +1,14 @@
+"""The size limits that more than one stage enforces, in a module that imports nothing.
+
+A YAML `repeat:` and a pattern's `*N` share the repeat limit; a spec's expansion and a pattern's
+share the layer limit (documented in the README and docs/pattern.md). Keeping them here lets the
+pattern DSL check its expansion without importing the graph builder, and the schema state the
+repeat limit without importing the spec parser.
+"""
+
+from __future__ import annotations
+
+#: The largest `repeat: {times: N}` or `*N`.
+MAX_REPEAT = 100_000
+#: The largest graph cnncalc builds (documented in the README's limits section).
+MAX_LAYERS = 1_000_000
