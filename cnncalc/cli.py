@@ -340,7 +340,7 @@ def verify(
     spec: SpecArg,
     batch: BatchOpt = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random weights and input.")] = 0,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     format: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
     max_memory: Annotated[
         Optional[str],
@@ -360,7 +360,7 @@ def verify(
 
         limit = _max_memory(max_memory)
         text, shown = _load_source(spec)
-        analysis = analyze_text(text, shown, convention.value)
+        analysis = analyze_text(text, shown, convention.value if convention else None)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
