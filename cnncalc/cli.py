@@ -364,7 +364,8 @@ def verify(
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
-        report = report_mod.build(analysis, report_mod.Options(batch, "float32"))
+        # the prediction verify shows is the textbook model's, whatever memory model the convention implies
+        report = report_mod.build(analysis, report_mod.Options(batch, "float32", memory_model="textbook"))
         the_plan = executor.plan(analysis, batch)
         executor.refuse_if_too_big(the_plan, limit, report.memory.inference_bytes)
         _need_numpy()

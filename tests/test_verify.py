@@ -63,6 +63,18 @@ def test_an_explicit_convention_still_outranks_the_spec():
     assert result.exit_code == 1 and "[CNN201]" in result.stderr and "112.5" in result.stderr
 
 
+def test_the_textbook_figures_are_the_textbook_models_under_any_convention():
+    """ResNet-18 says `convention: pytorch`, whose default memory model is pytorch's; verify labels its
+    prediction "textbook" and must take it from the textbook model."""
+    result = invoke(str(ROOT / "specs/resnet18.yaml"), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    memory = json.loads(result.stdout)["memory"]
+    textbook = report.build(analyze_file(str(ROOT / "specs/resnet18.yaml")),
+                            report.Options(memory_model="textbook")).memory
+    assert memory["textbook_inference_bytes"] == textbook.inference_bytes
+    assert memory["textbook_largest_layer_bytes"] == textbook.peak_layer_bytes
+
+
 def test_table_shows_predicted_and_executed_side_by_side():
     result = invoke(str(ROOT / "specs/lenet5.yaml"), "--batch", "2")
     assert result.exit_code == 0, result.stderr
