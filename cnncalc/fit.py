@@ -15,6 +15,7 @@ from cnncalc import report
 from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
+from cnncalc.layers.conv import Conv
 from cnncalc.units import binary
 
 #: The largest batch or input side the search considers.
@@ -128,7 +129,9 @@ def largest_side(analysis: Analysis, options: report.Options, mode: str, budget:
 
 
 def _first_conv(graph: Graph) -> Node | None:
-    return next((n for n in graph.nodes[1:] if n.kind is not None and n.kind.name.startswith("conv")), None)
+    """The first forward convolution (conv, conv1d/2d/3d, depthwise: kinds of layers/conv.py's class),
+    never a transposed one, whose stride upsamples; chosen by class, not by name."""
+    return next((n for n in graph.nodes[1:] if isinstance(n.kind, Conv)), None)
 
 
 def with_first_stride(analysis: Analysis, stride: int = 2) -> tuple[str, Analysis] | None:

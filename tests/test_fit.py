@@ -73,3 +73,27 @@ def test_cli_says_what_fits_and_exits_by_verdict():
     assert data["fits"] and data["batch"] > 1
     bad = runner.invoke(app, ["fit", "specs/lenet5.yaml", "--memory", "lots"])
     assert bad.exit_code == 2 and "CNN501" in bad.stderr
+
+
+#: A decoder-first net: its first layer named conv* upsamples; its first forward convolution is conv1.
+UPSAMPLING_FIRST = """
+name: upsampling first
+input: 16x16x8
+layers:
+  - conv_transpose: {filters: 8, kernel: 2, stride: 1}
+  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}
+  - relu
+  - fc: 10
+"""
+
+
+def test_stride_advice_picks_the_first_forward_convolution_not_a_transposed_one():
+    from cnncalc.pipeline import analyze_text
+
+    analysis = analyze_text(UPSAMPLING_FIRST, "up.yaml")
+    assert fit._first_conv(analysis.graph).name == "conv1"
+    change, _ = fit.with_first_stride(analysis)
+    assert change.startswith("a stride of 2 in the first layer (conv1)")
+    only_transposed = analyze_text(UPSAMPLING_FIRST.replace("  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}\n",
+                                                            ""), "up.yaml")
+    assert fit._first_conv(only_transposed.graph) is None and fit.with_first_stride(only_transposed) is None
