@@ -16,7 +16,7 @@ from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
-from cnncalc.units import binary
+from cnncalc.units import binary, binary_apart
 
 #: The largest batch or input side the search considers.
 MAX_BATCH = 2**31
@@ -231,11 +231,13 @@ def describe(result: FitResult, dtype: str) -> list[str]:
     lines = []
     if result.target is not None:
         verdict = "fits" if result.target_bytes <= result.budget_bytes else "does not fit"
-        lines.append(f"batch {result.target} needs {binary(result.target_bytes)}: {verdict} in {budget}")
+        target_text, in_budget = binary_apart(result.target_bytes, result.budget_bytes)
+        lines.append(f"batch {result.target} needs {target_text}: {verdict} in {in_budget}")
     if result.batch:
-        lines.append(f"largest batch for {what} ({dtype}) in {budget}: batch {result.batch} "
-                     f"needs {binary(result.needed_bytes)}; batch {result.batch + 1} would need "
-                     f"{binary(result.next_bytes)}")
+        # need <= budget < next: as many digits as it takes for the three to read differently
+        in_budget, need, following = binary_apart(result.budget_bytes, result.needed_bytes, result.next_bytes)
+        lines.append(f"largest batch for {what} ({dtype}) in {in_budget}: batch {result.batch} "
+                     f"needs {need}; batch {result.batch + 1} would need {following}")
     else:
         lines.append(f"nothing fits: batch 1 needs {binary(result.needed_bytes)} for {what}, more than {budget}")
     if result.advice:

@@ -97,3 +97,29 @@ def test_stride_advice_picks_the_first_forward_convolution_not_a_transposed_one(
     only_transposed = analyze_text(UPSAMPLING_FIRST.replace("  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}\n",
                                                             ""), "up.yaml")
     assert fit._first_conv(only_transposed.graph) is None and fit.with_first_stride(only_transposed) is None
+
+
+def _sizes(line: str) -> list[str]:
+    import re
+
+    return re.findall(r"[0-9][0-9.,]* (?:[KMGT]iB|B)\b", line)
+
+
+def test_the_largest_batch_and_the_next_show_different_numbers():
+    """Issue #12: "batch 293 needs 24.0 GiB; batch 294 would need 24.0 GiB"."""
+    result = runner.invoke(app, ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--optimizer", "adam"])
+    line = next(x for x in result.stdout.splitlines() if x.startswith("largest batch"))
+    budget, need, following = _sizes(line)
+    assert need != following and following != budget, line
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 2**45), st.integers(1, 2**30), st.integers(1, 2**30))
+def test_describe_never_prints_two_different_sizes_alike(need, gap, slack):
+    """need <= budget < next: all three printed sizes differ, however close they are."""
+    budget = need + slack - 1
+    result = fit.FitResult(budget, "train", 7, need, budget + gap, None, None)
+    (line,) = fit.describe(result, "float32")
+    budget_text, need_text, next_text = _sizes(line)
+    assert next_text != budget_text and next_text != need_text
+    assert (need_text == budget_text) == (need == budget)
