@@ -203,10 +203,12 @@ MemoryModelOpt = Annotated[
     typer.Option("--memory-model", help="textbook (cs231n/Geron) or pytorch (per tensor, by liveness); "
                  "default: follows the convention."),
 ]
-DeviceOpt = Annotated[Device, typer.Option("--device", help="cuda adds a labelled estimate of GPU-only overheads.")]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="cuda follows CUDA's rules and adds a labelled estimate "
+                                            "of GPU-only overheads (pytorch memory model).")]
 AmpOpt = Annotated[
     Optional[Amp],
-    typer.Option("--amp", help="Mixed precision: activations in this dtype, fp32 weights and optimizer state."),
+    typer.Option("--amp", help="Mixed precision: activations in this dtype, fp32 weights and optimizer state "
+                 "(pytorch memory model)."),
 ]
 
 

@@ -61,6 +61,9 @@ class FitResult:
     #: largest square input side that fits (with --resolution)
     side: int | None = None
     advice: tuple[Advice, ...] = ()
+    #: the memory model every number above comes from, and why when the options chose it (--amp, --device cuda)
+    memory_model: str = ""
+    memory_model_note: str | None = None
 
     @property
     def fits(self) -> bool:
@@ -73,6 +76,7 @@ class FitResult:
             "needed_bytes": self.needed_bytes, "next_bytes": self.next_bytes, "target_batch": self.target,
             "target_bytes": self.target_bytes, "side": self.side,
             "advice": [{"change": a.change, "batch": a.batch, "needed_bytes": a.needed_bytes} for a in self.advice],
+            "memory_model": self.memory_model, "memory_model_note": self.memory_model_note,
         }
 
 
@@ -202,13 +206,15 @@ def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) 
 
 def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "train", target: int | None = None,
         resolution: bool = False) -> FitResult:
+    model, note = report.memory_model(options, analysis.convention.memory_model)
     if resolution:
         side = largest_side(analysis, options, mode, budget)
         at = _with_side(analysis, side) if side else None
         need = needed(at, options, mode) if at else 0
         following = _with_side(analysis, side + 1)
         return FitResult(budget, mode, options.batch, need,
-                         needed(following, options, mode) if following else 0, None, None, side)
+                         needed(following, options, mode) if following else 0, None, None, side,
+                         memory_model=model, memory_model_note=note)
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -216,6 +222,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
     return FitResult(
         budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
         advice=advise(analysis, options, mode, budget) if short else (),
+        memory_model=model, memory_model_note=note,
     )
 
 
@@ -223,11 +230,13 @@ def describe(result: FitResult, dtype: str) -> list[str]:
     """The answer as sentences, numbers first: 'batch 64 needs 31.2 GiB; batch 47 fits; ...'."""
     budget = binary(result.budget_bytes)
     what = "training" if result.mode == "train" else "inference"
+    # the model is named when the options chose it; otherwise it is the one asked for or the convention's
+    notes = [f"memory: {result.memory_model} model ({result.memory_model_note})"] if result.memory_model_note else []
     if result.side is not None:
         if not result.side:
-            return [f"no square input fits {what} at batch {result.batch} in {budget}"]
+            return [f"no square input fits {what} at batch {result.batch} in {budget}", *notes]
         return [f"largest square input for {what} at batch {result.batch} in {budget}: "
-                f"{result.side}x{result.side} (needs {binary(result.needed_bytes)})"]
+                f"{result.side}x{result.side} (needs {binary(result.needed_bytes)})", *notes]
     lines = []
     if result.target is not None:
         verdict = "fits" if result.target_bytes <= result.budget_bytes else "does not fit"
@@ -246,4 +255,4 @@ def describe(result: FitResult, dtype: str) -> list[str]:
             effect = (f"batch {advice.batch} fits ({binary(advice.needed_bytes)})" if advice.batch
                       else f"batch 1 still needs {binary(advice.needed_bytes)}")
             lines.append(f"  - {advice.change}: {effect}")
-    return lines
+    return lines + notes

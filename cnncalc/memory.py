@@ -44,6 +44,8 @@ class Memory:
     device: str = "cpu"
     amp: str | None = None
     gpu_overhead: GpuOverhead | None = None
+    #: why this model was used when the options, not the convention, chose it (--amp, --device cuda)
+    model_note: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -60,7 +62,8 @@ class Memory:
         }
 
     def _extra_dict(self) -> dict:
-        extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp}
+        extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp,
+                       "model_note": self.model_note}
         for key, peak in (("training_peak", self.training_peak), ("inference_peak", self.inference_peak)):
             if peak is not None:
                 extra[key] = {"bytes": peak.bytes, "phase": peak.phase, "layer": peak.layer}

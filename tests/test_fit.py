@@ -123,3 +123,16 @@ def test_describe_never_prints_two_different_sizes_alike(need, gap, slack):
     budget_text, need_text, next_text = _sizes(line)
     assert next_text != budget_text and next_text != need_text
     assert (need_text == budget_text) == (need == budget)
+
+
+def test_amp_and_cuda_fit_the_pytorch_models_batch_not_the_textbooks():
+    """Issue #12: VGG-16 is strict (textbook memory); `--amp float16 --device cuda` returned the float32
+    textbook batch (193) under a "float16 amp" label."""
+    args = ["fit", "specs/vgg16.yaml", "--memory", "24GiB", "--amp", "float16", "--device", "cuda", "-f", "json"]
+    chosen = json.loads(runner.invoke(app, args).stdout)
+    asked = json.loads(runner.invoke(app, [*args, "--memory-model", "pytorch"]).stdout)
+    textbook = json.loads(runner.invoke(app, ["fit", "specs/vgg16.yaml", "--memory", "24GiB", "-f", "json"]).stdout)
+    assert chosen["batch"] == asked["batch"] != textbook["batch"]
+    assert chosen["memory_model"] == "pytorch" and "--amp" in chosen["memory_model_note"]
+    text = runner.invoke(app, args[:-2]).stdout
+    assert "pytorch model (chosen by --amp and --device cuda" in text
