@@ -16,6 +16,7 @@ from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
+from cnncalc.memory import GpuOverhead
 from cnncalc.units import binary, binary_apart
 
 #: The largest batch or input side the search considers.
@@ -64,6 +65,8 @@ class FitResult:
     #: the memory model every number above comes from, and why when the options chose it (--amp, --device cuda)
     memory_model: str = ""
     memory_model_note: str | None = None
+    #: on CUDA, the GPU-only overhead estimates included in needed_bytes (at the answer, or batch 1)
+    overhead: GpuOverhead | None = None
 
     @property
     def fits(self) -> bool:
@@ -77,12 +80,21 @@ class FitResult:
             "target_bytes": self.target_bytes, "side": self.side,
             "advice": [{"change": a.change, "batch": a.batch, "needed_bytes": a.needed_bytes} for a in self.advice],
             "memory_model": self.memory_model, "memory_model_note": self.memory_model_note,
+            "gpu_overhead_estimate": None if self.overhead is None else self.overhead.to_dict(),
         }
 
 
 def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
+    """The bytes compared with the budget: the peak, plus on CUDA the GPU-only overheads `analyze` labels
+    as an estimate (CUDA context, cuDNN workspace, caching-allocator rounding): a GPU holds them too."""
     memory = report.build(analysis, options).memory
-    return memory.training_bytes if mode == "train" else memory.inference_bytes
+    peak = memory.training_bytes if mode == "train" else memory.inference_bytes
+    return peak + (memory.gpu_overhead.total if memory.gpu_overhead is not None else 0)
+
+
+def overhead(analysis: Analysis | None, options: report.Options) -> GpuOverhead | None:
+    """The GPU-only overheads `needed` includes (None off CUDA)."""
+    return None if analysis is None else report.build(analysis, options).memory.gpu_overhead
 
 
 def largest(fits: Callable[[int], bool], limit: int) -> int:
@@ -214,7 +226,8 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         following = _with_side(analysis, side + 1)
         return FitResult(budget, mode, options.batch, need,
                          needed(following, options, mode) if following else 0, None, None, side,
-                         memory_model=model, memory_model_note=note)
+                         memory_model=model, memory_model_note=note,
+                         overhead=overhead(at or _with_side(analysis, 1) or analysis, options))
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -223,6 +236,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
         advice=advise(analysis, options, mode, budget) if short else (),
         memory_model=model, memory_model_note=note,
+        overhead=overhead(analysis, dataclasses.replace(options, batch=max(batch, 1))),
     )
 
 
@@ -232,6 +246,13 @@ def describe(result: FitResult, dtype: str) -> list[str]:
     what = "training" if result.mode == "train" else "inference"
     # the model is named when the options chose it; otherwise it is the one asked for or the convention's
     notes = [f"memory: {result.memory_model} model ({result.memory_model_note})"] if result.memory_model_note else []
+    if result.overhead is not None:
+        g = result.overhead
+        at = (f"{result.side}x{result.side}" if result.side else "batch 1") if result.side is not None else (
+            f"batch {max(result.batch, 1)}")
+        notes.append(f"GPU-only overheads included in every figure above (estimates; at {at}): CUDA context "
+                     f"~{binary(g.context_bytes)}, cuDNN workspace ~{binary(g.cudnn_workspace_bytes)}, "
+                     f"caching-allocator rounding ~{binary(g.allocator_rounding_bytes)}")
     if result.side is not None:
         if not result.side:
             return [f"no square input fits {what} at batch {result.batch} in {budget}", *notes]

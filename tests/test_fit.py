@@ -136,3 +136,31 @@ def test_amp_and_cuda_fit_the_pytorch_models_batch_not_the_textbooks():
     assert chosen["memory_model"] == "pytorch" and "--amp" in chosen["memory_model_note"]
     text = runner.invoke(app, args[:-2]).stdout
     assert "pytorch model (chosen by --amp and --device cuda" in text
+
+
+def test_cuda_counts_the_gpu_overheads_against_the_budget():
+    """Issue #12: `--device cuda` returned the CPU's batch (ResNet-50, 24 GiB, AMP: 567) though analyze shows
+    ~1 GiB of GPU-only overheads (CUDA context, cuDNN workspace, allocator rounding)."""
+    resnet = analyze_file("specs/resnet50.yaml")
+    budget = 24 * 2**30
+    cpu = fit.fit(resnet, report.Options(optimizer="adam", amp="float16"), budget)
+    options = report.Options(optimizer="adam", amp="float16", device="cuda")
+    cuda = fit.fit(resnet, options, budget)
+    assert 0 < cuda.batch < cpu.batch
+    at = report.build(resnet, dataclasses.replace(options, batch=cuda.batch)).memory
+    assert cuda.needed_bytes == at.training_bytes + at.gpu_overhead.total <= budget
+    assert cuda.overhead == at.gpu_overhead and cpu.overhead is None
+    following = report.build(resnet, dataclasses.replace(options, batch=cuda.batch + 1)).memory
+    assert cuda.next_bytes == following.training_bytes + following.gpu_overhead.total > budget
+
+
+def test_cuda_output_names_the_overheads_it_included():
+    args = ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16", "--device", "cuda"]
+    text = runner.invoke(app, args).stdout.splitlines()
+    (line,) = [x for x in text if x.startswith("GPU-only overheads included in every figure above")]
+    assert ("CUDA context ~512.0 MiB" in line and "cuDNN workspace ~" in line
+            and "caching-allocator rounding ~" in line), line
+    data = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert data["gpu_overhead_estimate"]["total_bytes"] > 512 * 2**20
+    cpu = runner.invoke(app, ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16"]).stdout
+    assert "GPU-only" not in cpu
