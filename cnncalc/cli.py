@@ -618,10 +618,15 @@ def fit(
                                      memory_model.value if memory_model else None, device.value,
                                      amp.value if amp else None)
         result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
+        label = amp.value + " amp" if amp else dtype.value
         if format is Format.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        elif format is Format.csv:
+            sys.stdout.write(fit_mod.to_csv(result))
+        elif format is Format.markdown:
+            sys.stdout.write(fit_mod.to_markdown(result, label))
         else:
-            sys.stdout.write("\n".join(fit_mod.describe(result, amp.value + " amp" if amp else dtype.value)) + "\n")
+            sys.stdout.write("\n".join(fit_mod.describe(result, label)) + "\n")
         if not result.fits:
             raise typer.Exit(EXIT_INVALID)
 

@@ -240,6 +240,65 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
     )
 
 
+#: `fit -f csv`: one row per answer (the batch asked for, the largest that fits) and per advice. `fits`:
+#: whether the row's batch (or side) fits the budget; 0 = none does, and needed_bytes is then batch 1's
+CSV_COLUMNS = ("row", "change", "batch", "side", "needed_bytes", "next_bytes", "budget_bytes", "mode", "fits")
+
+
+def rows(result: FitResult) -> list[dict]:
+    """The answers and the advice as table rows: 'target' (the batch asked for), 'largest', 'advice'."""
+    common = {"budget_bytes": result.budget_bytes, "mode": result.mode}
+    out = []
+    if result.target is not None:
+        out.append({"row": "target", "change": "", "batch": result.target, "side": None,
+                    "needed_bytes": result.target_bytes, "next_bytes": None, **common,
+                    "fits": result.target_bytes <= result.budget_bytes})
+    answer = result.side if result.side is not None else result.batch
+    out.append({"row": "largest", "change": "", "batch": result.batch, "side": result.side,
+                "needed_bytes": result.needed_bytes, "next_bytes": result.next_bytes if answer else None, **common,
+                "fits": answer > 0})
+    out += [{"row": "advice", "change": a.change, "batch": a.batch, "side": None, "needed_bytes": a.needed_bytes,
+             "next_bytes": None, **common, "fits": a.batch > 0} for a in result.advice]
+    return out
+
+
+def to_csv(result: FitResult) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows(result):
+        writer.writerow(["" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+                         for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def to_markdown(result: FitResult, dtype: str) -> str:
+    """A GitHub table of the same rows, after one sentence on the budget, the notes after it."""
+    what = "training" if result.mode == "train" else "inference"
+    search = "largest square input" if result.side is not None else "largest batch"
+    lines = [f"Fit: {search} for {what} ({dtype}) in {binary(result.budget_bytes)} "
+             f"({result.budget_bytes:,} bytes).", "",
+             "| | Change | Batch | Input | Needs | Next batch needs | Fits |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for row in rows(result):
+        if row["next_bytes"] is not None:
+            need, following = binary_apart(row["needed_bytes"], row["next_bytes"])
+        else:
+            need, following = binary(row["needed_bytes"]), ""
+        if result.side is not None and row["row"] == "largest":
+            following = ""  # the next side, not the next batch
+        side = f"{row['side']}x{row['side']}" if row["side"] else ""
+        change = row["change"].replace("|", "\\|")
+        lines.append(f"| {row['row']} | {change} | {row['batch']} | {side} | {need} | {following} | "
+                     f"{'yes' if row['fits'] else 'no'} |")
+    notes = describe(dataclasses.replace(result, advice=(), target=None, target_bytes=None), dtype)[1:]
+    paragraphs = [f"\n{note}." for note in notes]  # a blank line before each, so each is its own paragraph
+    return "\n".join(lines + paragraphs) + "\n"
+
+
 def describe(result: FitResult, dtype: str) -> list[str]:
     """The answer as sentences, numbers first: 'batch 64 needs 31.2 GiB; batch 47 fits; ...'."""
     budget = binary(result.budget_bytes)

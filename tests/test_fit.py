@@ -164,3 +164,42 @@ def test_cuda_output_names_the_overheads_it_included():
     assert data["gpu_overhead_estimate"]["total_bytes"] > 512 * 2**20
     cpu = runner.invoke(app, ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16"]).stdout
     assert "GPU-only" not in cpu
+
+
+def _fit_outputs(*args: str) -> tuple[dict, str, str]:
+    base = ["fit", *args]
+    data = json.loads(runner.invoke(app, [*base, "-f", "json"]).stdout)
+    return data, runner.invoke(app, [*base, "-f", "csv"]).stdout, runner.invoke(app, [*base, "-f", "markdown"]).stdout
+
+
+def test_csv_has_a_header_and_a_row_per_answer_and_advice():
+    """Issue #12: `fit -f csv` printed the plain-text sentences."""
+    import csv
+    import io
+
+    data, text, _ = _fit_outputs("specs/vgg16.yaml", "--memory", "1GiB", "--batch", "4")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == list(fit.CSV_COLUMNS)
+    assert [r["row"] for r in rows] == ["target", "largest"] + ["advice"] * len(data["advice"])
+    target, largest, *advice = rows
+    assert (int(target["batch"]), int(target["needed_bytes"]), target["fits"]) == (4, data["target_bytes"], "false")
+    assert (int(largest["batch"]), int(largest["needed_bytes"])) == (data["batch"], data["needed_bytes"])
+    assert int(largest["budget_bytes"]) == 2**30 and largest["mode"] == "train"
+    for row, expected in zip(advice, data["advice"]):
+        assert (row["change"], int(row["batch"]), int(row["needed_bytes"])) == (
+            expected["change"], expected["batch"], expected["needed_bytes"])
+    fits = list(csv.DictReader(io.StringIO(_fit_outputs("specs/lenet5.yaml", "-m", "64MiB")[1])))
+    assert [r["row"] for r in fits] == ["largest"] and fits[0]["fits"] == "true"
+    side = list(csv.DictReader(io.StringIO(_fit_outputs("specs/lenet5.yaml", "-m", "3MiB", "--resolution")[1])))
+    assert [r["row"] for r in side] == ["largest"] and int(side[0]["side"]) > 0
+
+
+def test_markdown_is_a_github_table_of_the_same_rows():
+    data, _, text = _fit_outputs("specs/vgg16.yaml", "--memory", "1GiB", "--batch", "4", "--device", "cuda")
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    header, rule, *rows = table
+    assert header.startswith("| | Change | Batch |") and set(rule) <= set("|-: ")
+    assert len(rows) == 2 + len(data["advice"]) and all(r.count("|") == header.count("|") for r in rows)
+    assert data["advice"][0]["change"] in rows[2]
+    assert "GPU-only overheads included" in text and "chosen by --device cuda" in text
+    assert "\u2502" not in text and "what would help" not in text
