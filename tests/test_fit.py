@@ -94,8 +94,8 @@ def test_stride_advice_picks_the_first_forward_convolution_not_a_transposed_one(
     assert fit._first_conv(analysis.graph).name == "conv1"
     change, _ = fit.with_first_stride(analysis)
     assert change.startswith("a stride of 2 in the first layer (conv1)")
-    only_transposed = analyze_text(UPSAMPLING_FIRST.replace("  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}\n",
-                                                            ""), "up.yaml")
+    forward = "  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}\n"
+    only_transposed = analyze_text(UPSAMPLING_FIRST.replace(forward, ""), "up.yaml")
     assert fit._first_conv(only_transposed.graph) is None and fit.with_first_stride(only_transposed) is None
 
 
