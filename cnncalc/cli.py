@@ -211,10 +211,12 @@ MemoryModelOpt = Annotated[
     typer.Option("--memory-model", help="textbook (cs231n/Geron) or pytorch (per tensor, by liveness); "
                  "default: follows the convention."),
 ]
-DeviceOpt = Annotated[Device, typer.Option("--device", help="cuda adds a labelled estimate of GPU-only overheads.")]
+DeviceOpt = Annotated[Device, typer.Option("--device", help="cuda follows CUDA's rules and adds a labelled estimate "
+                                            "of GPU-only overheads (pytorch memory model).")]
 AmpOpt = Annotated[
     Optional[Amp],
-    typer.Option("--amp", help="Mixed precision: activations in this dtype, fp32 weights and optimizer state."),
+    typer.Option("--amp", help="Mixed precision: activations in this dtype, fp32 weights and optimizer state "
+                 "(pytorch memory model)."),
 ]
 
 CpuOpt = Annotated[
@@ -375,7 +377,7 @@ def verify(
     spec: SpecArg,
     batch: BatchOpt = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random weights and input.")] = 0,
-    convention: ConventionOpt = ConventionName.strict,
+    convention: ConventionOpt = None,
     format: Annotated[VerifyFormat, typer.Option("--format", "-f", help="Output format.")] = VerifyFormat.table,
     max_memory: Annotated[
         Optional[str],
@@ -395,11 +397,12 @@ def verify(
 
         limit = _max_memory(max_memory)
         text, shown = _load_source(spec)
-        analysis = analyze_text(text, shown, convention.value)
+        analysis = analyze_text(text, shown, convention.value if convention else None)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
-        report = report_mod.build(analysis, report_mod.Options(batch, "float32"))
+        # the prediction verify shows is the textbook model's, whatever memory model the convention implies
+        report = report_mod.build(analysis, report_mod.Options(batch, "float32", memory_model="textbook"))
         the_plan = executor.plan(analysis, batch)
         executor.refuse_if_too_big(the_plan, limit, report.memory.inference_bytes)
         _need_numpy()
@@ -652,10 +655,15 @@ def fit(
                                      memory_model.value if memory_model else None, device.value,
                                      amp.value if amp else None, _cpu(cpu, threads))
         result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
+        label = amp.value + " amp" if amp else dtype.value
         if format is Format.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        elif format is Format.csv:
+            sys.stdout.write(fit_mod.to_csv(result))
+        elif format is Format.markdown:
+            sys.stdout.write(fit_mod.to_markdown(result, label))
         else:
-            sys.stdout.write("\n".join(fit_mod.describe(result, amp.value + " amp" if amp else dtype.value)) + "\n")
+            sys.stdout.write("\n".join(fit_mod.describe(result, label)) + "\n")
         if not result.fits:
             raise typer.Exit(EXIT_INVALID)
 

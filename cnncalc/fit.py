@@ -15,7 +15,9 @@ from cnncalc import report
 from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
-from cnncalc.units import binary
+from cnncalc.layers.conv import Conv
+from cnncalc.memory import GpuOverhead
+from cnncalc.units import binary, binary_apart
 
 #: The largest batch or input side the search considers.
 MAX_BATCH = 2**31
@@ -60,6 +62,11 @@ class FitResult:
     #: largest square input side that fits (with --resolution)
     side: int | None = None
     advice: tuple[Advice, ...] = ()
+    #: the memory model every number above comes from, and why when the options chose it (--amp, --device cuda)
+    memory_model: str = ""
+    memory_model_note: str | None = None
+    #: on CUDA, the GPU-only overhead estimates included in needed_bytes (at the answer, or batch 1)
+    overhead: GpuOverhead | None = None
 
     @property
     def fits(self) -> bool:
@@ -72,12 +79,22 @@ class FitResult:
             "needed_bytes": self.needed_bytes, "next_bytes": self.next_bytes, "target_batch": self.target,
             "target_bytes": self.target_bytes, "side": self.side,
             "advice": [{"change": a.change, "batch": a.batch, "needed_bytes": a.needed_bytes} for a in self.advice],
+            "memory_model": self.memory_model, "memory_model_note": self.memory_model_note,
+            "gpu_overhead_estimate": None if self.overhead is None else self.overhead.to_dict(),
         }
 
 
 def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
+    """The bytes compared with the budget: the peak, plus on CUDA the GPU-only overheads `analyze` labels
+    as an estimate (CUDA context, cuDNN workspace, caching-allocator rounding): a GPU holds them too."""
     memory = report.build(analysis, options).memory
-    return memory.training_bytes if mode == "train" else memory.inference_bytes
+    peak = memory.training_bytes if mode == "train" else memory.inference_bytes
+    return peak + (memory.gpu_overhead.total if memory.gpu_overhead is not None else 0)
+
+
+def overhead(analysis: Analysis | None, options: report.Options) -> GpuOverhead | None:
+    """The GPU-only overheads `needed` includes (None off CUDA)."""
+    return None if analysis is None else report.build(analysis, options).memory.gpu_overhead
 
 
 def largest(fits: Callable[[int], bool], limit: int) -> int:
@@ -128,7 +145,9 @@ def largest_side(analysis: Analysis, options: report.Options, mode: str, budget:
 
 
 def _first_conv(graph: Graph) -> Node | None:
-    return next((n for n in graph.nodes[1:] if n.kind is not None and n.kind.name.startswith("conv")), None)
+    """The first forward convolution (conv, conv1d/2d/3d, depthwise: kinds of layers/conv.py's class),
+    never a transposed one, whose stride upsamples; chosen by class, not by name."""
+    return next((n for n in graph.nodes[1:] if isinstance(n.kind, Conv)), None)
 
 
 def with_first_stride(analysis: Analysis, stride: int = 2) -> tuple[str, Analysis] | None:
@@ -199,13 +218,16 @@ def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) 
 
 def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "train", target: int | None = None,
         resolution: bool = False) -> FitResult:
+    model, note = report.memory_model(options, analysis.convention.memory_model)
     if resolution:
         side = largest_side(analysis, options, mode, budget)
         at = _with_side(analysis, side) if side else None
         need = needed(at, options, mode) if at else 0
         following = _with_side(analysis, side + 1)
         return FitResult(budget, mode, options.batch, need,
-                         needed(following, options, mode) if following else 0, None, None, side)
+                         needed(following, options, mode) if following else 0, None, None, side,
+                         memory_model=model, memory_model_note=note,
+                         overhead=overhead(at or _with_side(analysis, 1) or analysis, options))
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -213,26 +235,98 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
     return FitResult(
         budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
         advice=advise(analysis, options, mode, budget) if short else (),
+        memory_model=model, memory_model_note=note,
+        overhead=overhead(analysis, dataclasses.replace(options, batch=max(batch, 1))),
     )
+
+
+#: `fit -f csv`: one row per answer (the batch asked for, the largest that fits) and per advice. `fits`:
+#: whether the row's batch (or side) fits the budget; 0 = none does, and needed_bytes is then batch 1's
+CSV_COLUMNS = ("row", "change", "batch", "side", "needed_bytes", "next_bytes", "budget_bytes", "mode", "fits")
+
+
+def rows(result: FitResult) -> list[dict]:
+    """The answers and the advice as table rows: 'target' (the batch asked for), 'largest', 'advice'."""
+    common = {"budget_bytes": result.budget_bytes, "mode": result.mode}
+    out = []
+    if result.target is not None:
+        out.append({"row": "target", "change": "", "batch": result.target, "side": None,
+                    "needed_bytes": result.target_bytes, "next_bytes": None, **common,
+                    "fits": result.target_bytes <= result.budget_bytes})
+    answer = result.side if result.side is not None else result.batch
+    out.append({"row": "largest", "change": "", "batch": result.batch, "side": result.side,
+                "needed_bytes": result.needed_bytes, "next_bytes": result.next_bytes if answer else None, **common,
+                "fits": answer > 0})
+    out += [{"row": "advice", "change": a.change, "batch": a.batch, "side": None, "needed_bytes": a.needed_bytes,
+             "next_bytes": None, **common, "fits": a.batch > 0} for a in result.advice]
+    return out
+
+
+def to_csv(result: FitResult) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows(result):
+        writer.writerow(["" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+                         for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def to_markdown(result: FitResult, dtype: str) -> str:
+    """A GitHub table of the same rows, after one sentence on the budget, the notes after it."""
+    what = "training" if result.mode == "train" else "inference"
+    search = "largest square input" if result.side is not None else "largest batch"
+    lines = [f"Fit: {search} for {what} ({dtype}) in {binary(result.budget_bytes)} "
+             f"({result.budget_bytes:,} bytes).", "",
+             "| | Change | Batch | Input | Needs | Next batch needs | Fits |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for row in rows(result):
+        if row["next_bytes"] is not None:
+            need, following = binary_apart(row["needed_bytes"], row["next_bytes"])
+        else:
+            need, following = binary(row["needed_bytes"]), ""
+        if result.side is not None and row["row"] == "largest":
+            following = ""  # the next side, not the next batch
+        side = f"{row['side']}x{row['side']}" if row["side"] else ""
+        change = row["change"].replace("|", "\\|")
+        lines.append(f"| {row['row']} | {change} | {row['batch']} | {side} | {need} | {following} | "
+                     f"{'yes' if row['fits'] else 'no'} |")
+    notes = describe(dataclasses.replace(result, advice=(), target=None, target_bytes=None), dtype)[1:]
+    paragraphs = [f"\n{note}." for note in notes]  # a blank line before each, so each is its own paragraph
+    return "\n".join(lines + paragraphs) + "\n"
 
 
 def describe(result: FitResult, dtype: str) -> list[str]:
     """The answer as sentences, numbers first: 'batch 64 needs 31.2 GiB; batch 47 fits; ...'."""
     budget = binary(result.budget_bytes)
     what = "training" if result.mode == "train" else "inference"
+    # the model is named when the options chose it; otherwise it is the one asked for or the convention's
+    notes = [f"memory: {result.memory_model} model ({result.memory_model_note})"] if result.memory_model_note else []
+    if result.overhead is not None:
+        g = result.overhead
+        at = (f"{result.side}x{result.side}" if result.side else "batch 1") if result.side is not None else (
+            f"batch {max(result.batch, 1)}")
+        notes.append(f"GPU-only overheads included in every figure above (estimates; at {at}): CUDA context "
+                     f"~{binary(g.context_bytes)}, cuDNN workspace ~{binary(g.cudnn_workspace_bytes)}, "
+                     f"caching-allocator rounding ~{binary(g.allocator_rounding_bytes)}")
     if result.side is not None:
         if not result.side:
-            return [f"no square input fits {what} at batch {result.batch} in {budget}"]
+            return [f"no square input fits {what} at batch {result.batch} in {budget}", *notes]
         return [f"largest square input for {what} at batch {result.batch} in {budget}: "
-                f"{result.side}x{result.side} (needs {binary(result.needed_bytes)})"]
+                f"{result.side}x{result.side} (needs {binary(result.needed_bytes)})", *notes]
     lines = []
     if result.target is not None:
         verdict = "fits" if result.target_bytes <= result.budget_bytes else "does not fit"
-        lines.append(f"batch {result.target} needs {binary(result.target_bytes)}: {verdict} in {budget}")
+        target_text, in_budget = binary_apart(result.target_bytes, result.budget_bytes)
+        lines.append(f"batch {result.target} needs {target_text}: {verdict} in {in_budget}")
     if result.batch:
-        lines.append(f"largest batch for {what} ({dtype}) in {budget}: batch {result.batch} "
-                     f"needs {binary(result.needed_bytes)}; batch {result.batch + 1} would need "
-                     f"{binary(result.next_bytes)}")
+        # need <= budget < next: as many digits as it takes for the three to read differently
+        in_budget, need, following = binary_apart(result.budget_bytes, result.needed_bytes, result.next_bytes)
+        lines.append(f"largest batch for {what} ({dtype}) in {in_budget}: batch {result.batch} "
+                     f"needs {need}; batch {result.batch + 1} would need {following}")
     else:
         lines.append(f"nothing fits: batch 1 needs {binary(result.needed_bytes)} for {what}, more than {budget}")
     if result.advice:
@@ -241,4 +335,4 @@ def describe(result: FitResult, dtype: str) -> list[str]:
             effect = (f"batch {advice.batch} fits ({binary(advice.needed_bytes)})" if advice.batch
                       else f"batch 1 still needs {binary(advice.needed_bytes)}")
             lines.append(f"  - {advice.change}: {effect}")
-    return lines
+    return lines + notes

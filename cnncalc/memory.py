@@ -48,6 +48,8 @@ class Memory:
     gpu_overhead: GpuOverhead | None = None
     #: the CPU whose kernel transients the peaks include (the pytorch model on the CPU only)
     cpu: Cpu | None = None
+    #: why this model was used when the options, not the convention, chose it (--amp, --device cuda)
+    model_note: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -64,7 +66,8 @@ class Memory:
         }
 
     def _extra_dict(self) -> dict:
-        extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp}
+        extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp,
+                       "model_note": self.model_note}
         if self.cpu is not None:
             extra["cpu"] = self.cpu.to_dict()
         for key, peak in (("training_peak", self.training_peak), ("inference_peak", self.inference_peak)):

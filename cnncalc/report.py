@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnncalc.cpu import Cpu
 from cnncalc import memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.diagnostics import Diagnostic
-from cnncalc.errors import Location
+from cnncalc.errors import Location, UsageError
 from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
 
@@ -26,6 +26,43 @@ class Options:
     amp: str | None = None
     #: the CPU whose kernels the pytorch model's transients describe; None = this machine
     cpu: Cpu | None = None
+
+    def __post_init__(self) -> None:
+        """The textbook model has no rule for mixed precision or a GPU: asking for it with them is an error."""
+        if self.memory_model != "textbook" or not _needs_pytorch(self):
+            return
+        given = " and ".join(_needs_pytorch(self))
+        raise UsageError(
+            f"--memory-model textbook cannot follow {given}: the textbook model has no "
+            f"{_missing_rules(self)}",
+            Location("--memory-model"),
+            hint=f"drop --memory-model textbook (with {given} the pytorch model is used, docs/memory.md), "
+            f"or drop {given}",
+        )
+
+
+def _needs_pytorch(options: Options) -> list[str]:
+    """The options only the pytorch memory model follows, as the command line writes them."""
+    return (["--amp"] if options.amp is not None else []) + (["--device cuda"] if options.device == "cuda" else [])
+
+
+def _missing_rules(options: Options) -> str:
+    return " or ".join((["mixed-precision"] if options.amp is not None else [])
+                       + (["device"] if options.device == "cuda" else [])) + (
+        " rules" if options.device == "cuda" else " rule")
+
+
+def memory_model(options: Options, default: str) -> tuple[str, str | None]:
+    """The memory model a report uses, and a note when the options chose it over the convention's `default`.
+
+    `--memory-model` wins; otherwise `--amp` or `--device cuda` choose the pytorch model, the only one
+    with rules for them (an explicit textbook with them is refused by Options)."""
+    if options.memory_model is not None:
+        return options.memory_model, None
+    chosen_by = _needs_pytorch(options)
+    if default == "textbook" and chosen_by:
+        return "pytorch", f"chosen by {' and '.join(chosen_by)}; the textbook model has no {_missing_rules(options)}"
+    return default, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +229,11 @@ def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[Laye
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:
-    model = options.memory_model or analysis.convention.memory_model
+    model, note = memory_model(options, analysis.convention.memory_model)
     if model == "pytorch":
-        return memory.pytorch(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
-                              device=options.device, amp=options.amp, cpu=options.cpu)
+        result = memory.pytorch(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
+                                device=options.device, amp=options.amp, cpu=options.cpu)
+        return replace(result, model_note=note) if note else result
     return memory.textbook(
         params=totals.params,
         buffers=totals.buffers,

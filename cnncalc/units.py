@@ -19,12 +19,26 @@ def short(n: int | float) -> str:
     return f"{n:,}" if isinstance(n, int) else f"{n:g}"
 
 
-def binary(n: int | float) -> str:
+def binary(n: int | float, decimals: int = 1) -> str:
     """60,950,432 -> '58.1 MiB' (1 MiB = 1024 x 1024 bytes)."""
     for factor, prefix in _BYTE_PREFIXES:
         if abs(n) >= factor:
-            return f"{n / factor:.1f} {prefix}"
+            return f"{n / factor:.{decimals}f} {prefix}"
     return f"{int(n):,} B"
+
+
+#: binary_apart adds decimals up to this many, then writes exact bytes
+_MAX_DECIMALS = 3
+
+
+def binary_apart(*values: int) -> tuple[str, ...]:
+    """The sizes as `binary` writes them, with decimals added until different sizes read differently
+    (24.0 GiB and 24.0 GiB -> 23.98 GiB and 24.06 GiB); exact bytes when 3 decimals do not tell them apart."""
+    for decimals in range(1, _MAX_DECIMALS + 1):
+        texts = tuple(binary(v, decimals) for v in values)
+        if len(set(texts)) == len(set(values)):
+            return texts
+    return tuple(f"{int(v):,} B" for v in values)
 
 
 def exact(n: int) -> str:

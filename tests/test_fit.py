@@ -73,3 +73,133 @@ def test_cli_says_what_fits_and_exits_by_verdict():
     assert data["fits"] and data["batch"] > 1
     bad = runner.invoke(app, ["fit", "specs/lenet5.yaml", "--memory", "lots"])
     assert bad.exit_code == 2 and "CNN501" in bad.stderr
+
+
+#: A decoder-first net: its first layer named conv* upsamples; its first forward convolution is conv1.
+UPSAMPLING_FIRST = """
+name: upsampling first
+input: 16x16x8
+layers:
+  - conv_transpose: {filters: 8, kernel: 2, stride: 1}
+  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}
+  - relu
+  - fc: 10
+"""
+
+
+def test_stride_advice_picks_the_first_forward_convolution_not_a_transposed_one():
+    from cnncalc.pipeline import analyze_text
+
+    analysis = analyze_text(UPSAMPLING_FIRST, "up.yaml")
+    assert fit._first_conv(analysis.graph).name == "conv1"
+    change, _ = fit.with_first_stride(analysis)
+    assert change.startswith("a stride of 2 in the first layer (conv1)")
+    forward = "  - conv: {filters: 16, kernel: 3, padding: 1, name: conv1}\n"
+    only_transposed = analyze_text(UPSAMPLING_FIRST.replace(forward, ""), "up.yaml")
+    assert fit._first_conv(only_transposed.graph) is None and fit.with_first_stride(only_transposed) is None
+
+
+def _sizes(line: str) -> list[str]:
+    import re
+
+    return re.findall(r"[0-9][0-9.,]* (?:[KMGT]iB|B)\b", line)
+
+
+def test_the_largest_batch_and_the_next_show_different_numbers():
+    """Issue #12: "batch 293 needs 24.0 GiB; batch 294 would need 24.0 GiB"."""
+    result = runner.invoke(app, ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--optimizer", "adam"])
+    line = next(x for x in result.stdout.splitlines() if x.startswith("largest batch"))
+    budget, need, following = _sizes(line)
+    assert need != following and following != budget, line
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 2**45), st.integers(1, 2**30), st.integers(1, 2**30))
+def test_describe_never_prints_two_different_sizes_alike(need, gap, slack):
+    """need <= budget < next: all three printed sizes differ, however close they are."""
+    budget = need + slack - 1
+    result = fit.FitResult(budget, "train", 7, need, budget + gap, None, None)
+    (line,) = fit.describe(result, "float32")
+    budget_text, need_text, next_text = _sizes(line)
+    assert next_text != budget_text and next_text != need_text
+    assert (need_text == budget_text) == (need == budget)
+
+
+def test_amp_and_cuda_fit_the_pytorch_models_batch_not_the_textbooks():
+    """Issue #12: VGG-16 is strict (textbook memory); `--amp float16 --device cuda` returned the float32
+    textbook batch (193) under a "float16 amp" label."""
+    args = ["fit", "specs/vgg16.yaml", "--memory", "24GiB", "--amp", "float16", "--device", "cuda", "-f", "json"]
+    chosen = json.loads(runner.invoke(app, args).stdout)
+    asked = json.loads(runner.invoke(app, [*args, "--memory-model", "pytorch"]).stdout)
+    textbook = json.loads(runner.invoke(app, ["fit", "specs/vgg16.yaml", "--memory", "24GiB", "-f", "json"]).stdout)
+    assert chosen["batch"] == asked["batch"] != textbook["batch"]
+    assert chosen["memory_model"] == "pytorch" and "--amp" in chosen["memory_model_note"]
+    text = runner.invoke(app, args[:-2]).stdout
+    assert "pytorch model (chosen by --amp and --device cuda" in text
+
+
+def test_cuda_counts_the_gpu_overheads_against_the_budget():
+    """Issue #12: `--device cuda` returned the CPU's batch (ResNet-50, 24 GiB, AMP: 567) though analyze shows
+    ~1 GiB of GPU-only overheads (CUDA context, cuDNN workspace, allocator rounding)."""
+    resnet = analyze_file("specs/resnet50.yaml")
+    budget = 24 * 2**30
+    cpu = fit.fit(resnet, report.Options(optimizer="adam", amp="float16"), budget)
+    options = report.Options(optimizer="adam", amp="float16", device="cuda")
+    cuda = fit.fit(resnet, options, budget)
+    assert 0 < cuda.batch < cpu.batch
+    at = report.build(resnet, dataclasses.replace(options, batch=cuda.batch)).memory
+    assert cuda.needed_bytes == at.training_bytes + at.gpu_overhead.total <= budget
+    assert cuda.overhead == at.gpu_overhead and cpu.overhead is None
+    following = report.build(resnet, dataclasses.replace(options, batch=cuda.batch + 1)).memory
+    assert cuda.next_bytes == following.training_bytes + following.gpu_overhead.total > budget
+
+
+def test_cuda_output_names_the_overheads_it_included():
+    args = ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16", "--device", "cuda"]
+    text = runner.invoke(app, args).stdout.splitlines()
+    (line,) = [x for x in text if x.startswith("GPU-only overheads included in every figure above")]
+    assert ("CUDA context ~512.0 MiB" in line and "cuDNN workspace ~" in line
+            and "caching-allocator rounding ~" in line), line
+    data = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert data["gpu_overhead_estimate"]["total_bytes"] > 512 * 2**20
+    cpu = runner.invoke(app, ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16"]).stdout
+    assert "GPU-only" not in cpu
+
+
+def _fit_outputs(*args: str) -> tuple[dict, str, str]:
+    base = ["fit", *args]
+    data = json.loads(runner.invoke(app, [*base, "-f", "json"]).stdout)
+    return data, runner.invoke(app, [*base, "-f", "csv"]).stdout, runner.invoke(app, [*base, "-f", "markdown"]).stdout
+
+
+def test_csv_has_a_header_and_a_row_per_answer_and_advice():
+    """Issue #12: `fit -f csv` printed the plain-text sentences."""
+    import csv
+    import io
+
+    data, text, _ = _fit_outputs("specs/vgg16.yaml", "--memory", "1GiB", "--batch", "4")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == list(fit.CSV_COLUMNS)
+    assert [r["row"] for r in rows] == ["target", "largest"] + ["advice"] * len(data["advice"])
+    target, largest, *advice = rows
+    assert (int(target["batch"]), int(target["needed_bytes"]), target["fits"]) == (4, data["target_bytes"], "false")
+    assert (int(largest["batch"]), int(largest["needed_bytes"])) == (data["batch"], data["needed_bytes"])
+    assert int(largest["budget_bytes"]) == 2**30 and largest["mode"] == "train"
+    for row, expected in zip(advice, data["advice"]):
+        assert (row["change"], int(row["batch"]), int(row["needed_bytes"])) == (
+            expected["change"], expected["batch"], expected["needed_bytes"])
+    fits = list(csv.DictReader(io.StringIO(_fit_outputs("specs/lenet5.yaml", "-m", "64MiB")[1])))
+    assert [r["row"] for r in fits] == ["largest"] and fits[0]["fits"] == "true"
+    side = list(csv.DictReader(io.StringIO(_fit_outputs("specs/lenet5.yaml", "-m", "3MiB", "--resolution")[1])))
+    assert [r["row"] for r in side] == ["largest"] and int(side[0]["side"]) > 0
+
+
+def test_markdown_is_a_github_table_of_the_same_rows():
+    data, _, text = _fit_outputs("specs/vgg16.yaml", "--memory", "1GiB", "--batch", "4", "--device", "cuda")
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    header, rule, *rows = table
+    assert header.startswith("| | Change | Batch |") and set(rule) <= set("|-: ")
+    assert len(rows) == 2 + len(data["advice"]) and all(r.count("|") == header.count("|") for r in rows)
+    assert data["advice"][0]["change"] in rows[2]
+    assert "GPU-only overheads included" in text and "chosen by --device cuda" in text
+    assert "\u2502" not in text and "what would help" not in text

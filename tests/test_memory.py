@@ -51,6 +51,51 @@ def test_model_follows_the_convention_and_the_override_wins():
     assert build("specs/lenet5.yaml", "strict", memory_model="pytorch").memory.model == "pytorch"
 
 
+@pytest.mark.parametrize(("options", "why"), [
+    ({"amp": "float16"}, "chosen by --amp; the textbook model has no mixed-precision rule"),
+    ({"device": "cuda"}, "chosen by --device cuda; the textbook model has no device rules"),
+    ({"amp": "bfloat16", "device": "cuda"},
+     "chosen by --amp and --device cuda; the textbook model has no mixed-precision or device rules"),
+])
+def test_amp_and_cuda_choose_the_pytorch_model_under_a_textbook_convention(options, why):
+    """Issue #12: the textbook model (strict's default) has no rule for them; they were silently dropped."""
+    chosen = build("specs/lenet5.yaml", "strict", batch=4, **options).memory
+    asked = build("specs/lenet5.yaml", "strict", batch=4, memory_model="pytorch", **options).memory
+    assert chosen.model == "pytorch" and chosen.model_note == why
+    assert chosen.amp == options.get("amp") and chosen.device == options.get("device", "cpu")
+    assert chosen.to_dict() == {**asked.to_dict(), "model_note": why}
+    assert build("specs/lenet5.yaml", "strict").memory.model_note is None
+
+
+def test_analyze_with_amp_and_cuda_reports_them_in_table_and_json():
+    args = ["analyze", "specs/vgg16.yaml", "--device", "cuda", "--amp", "float16", "-b", "64"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.stderr
+    assert ("Memory summary, pytorch model (chosen by --amp and --device cuda; the textbook model has no "
+            "mixed-precision or device rules), batch 64, float16 activations, float32 weights (amp), device cuda"
+            in table.stdout)
+    assert "GPU-only overheads" in table.stdout
+    data = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    mem = data["memory"]
+    assert (mem["model"], mem["amp"], mem["device"]) == ("pytorch", "float16", "cuda")
+    assert "gpu_overhead_estimate" in mem and mem["model_note"].startswith("chosen by --amp and --device cuda")
+    pytorch = json.loads(runner.invoke(app, [*args, "-f", "json", "--memory-model", "pytorch"]).stdout)["memory"]
+    assert mem["training_bytes"] == pytorch["training_bytes"] and pytorch["model_note"] is None
+    markdown = runner.invoke(app, [*args, "-f", "markdown"]).stdout
+    assert "batch 64, float16 amp (float32 weights), device cuda." in markdown
+    assert "Memory (pytorch model, chosen by --amp and --device cuda;" in markdown
+
+
+@pytest.mark.parametrize("extra", [["--amp", "float16"], ["--device", "cuda"]])
+@pytest.mark.parametrize("command", [["analyze"], ["fit", "--memory", "8GiB"]])
+def test_textbook_with_amp_or_cuda_is_a_usage_error(command, extra):
+    result = runner.invoke(app, [command[0], "specs/lenet5.yaml", *command[1:], "--memory-model", "textbook", *extra])
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.startswith("--memory-model: error: ") and "[CNN004]" in result.stderr
+    assert "help: " in result.stderr and extra[0] in result.stderr
+
+
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_optimizer_state_matches_torch(optimizer):
     analysis = analyze_file("specs/lenet5.yaml", "pytorch")

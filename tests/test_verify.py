@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 #: Specs whose weights alone exceed this are marked slow (VGG-16: 528 MiB of weights to draw).
 SLOW_PARAMS = 20_000_000
+#: Smaller specs that still take over 3 s to verify on a 2-core machine (DenseNet-121: 121 layers of concat).
+SLOW_SPECS = {"densenet121"}
 
 
 def _spec_param(path: Path):
@@ -24,7 +26,7 @@ def _spec_param(path: Path):
     analysis = analyze_file(str(path), "strict")
     convention = "strict" if analysis.ok else "pytorch"
     params = report.build(analyze_file(str(path), convention), report.Options()).totals.params
-    marks = [pytest.mark.slow] if params > SLOW_PARAMS else []
+    marks = [pytest.mark.slow] if params > SLOW_PARAMS or path.stem in SLOW_SPECS else []
     return pytest.param(path, convention, marks=marks, id=path.stem)
 
 
@@ -40,6 +42,37 @@ def test_every_shipped_spec_verifies_at_batch_1(spec, convention):
     assert data["ok"] and data["batch"] == 1
     assert all(layer["ok"] for layer in data["layers"])
     assert data["memory"]["ok"]
+
+
+def _spec_with_marks(path: Path):
+    """The spec alone, with _spec_param's `slow` mark (the biggest ones)."""
+    return pytest.param(path, marks=_spec_param(path).marks, id=path.stem)
+
+
+@pytest.mark.parametrize("spec", [_spec_with_marks(p) for p in SPECS])
+def test_every_shipped_spec_verifies_with_no_options(spec):
+    """`cnncalc verify SPEC` uses the spec's own `convention:` (ResNet-18's stem floors 112.5 under
+    pytorch), as analyze and fit do: issue #12, CNN201 on every spec that says `convention: pytorch`."""
+    result = invoke(str(spec))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "verify: every check holds" in result.stdout
+
+
+def test_an_explicit_convention_still_outranks_the_spec():
+    result = invoke(str(ROOT / "specs/resnet18.yaml"), "--convention", "strict")
+    assert result.exit_code == 1 and "[CNN201]" in result.stderr and "112.5" in result.stderr
+
+
+def test_the_textbook_figures_are_the_textbook_models_under_any_convention():
+    """ResNet-18 says `convention: pytorch`, whose default memory model is pytorch's; verify labels its
+    prediction "textbook" and must take it from the textbook model."""
+    result = invoke(str(ROOT / "specs/resnet18.yaml"), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    memory = json.loads(result.stdout)["memory"]
+    textbook = report.build(analyze_file(str(ROOT / "specs/resnet18.yaml")),
+                            report.Options(memory_model="textbook")).memory
+    assert memory["textbook_inference_bytes"] == textbook.inference_bytes
+    assert memory["textbook_largest_layer_bytes"] == textbook.peak_layer_bytes
 
 
 def test_table_shows_predicted_and_executed_side_by_side():

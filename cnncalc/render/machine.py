@@ -36,12 +36,19 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
+def _precision(report: Report) -> str:
+    """float32; or float16 amp (fp32 weights), device cuda: what the memory figures assume."""
+    m = report.memory
+    text = f"{m.amp} amp (float32 weights)" if m.amp else report.options.dtype
+    return text + (f", device {m.device}" if m.device != "cpu" else "")
+
+
 def to_markdown(report: Report) -> str:
     data = report.to_dict()
     lines = [
         f"# {report.name}",
         "",
-        f"Convention `{report.convention}`, batch {report.options.batch}, {report.options.dtype}. "
+        f"Convention `{report.convention}`, batch {report.options.batch}, {_precision(report)}. "
         "MACs exclude bias unless `--count-bias`; FLOPs = 2 x MACs.",
         "",
         "| Layer | Type | Output | Activations | Params | MACs |",
@@ -55,9 +62,10 @@ def to_markdown(report: Report) -> str:
     t = data["totals"]
     lines.append(f"| **Total** | | | {exact(t['activations'])} | {exact(t['params'])} | {exact(t['macs'])} |")
     m = data["memory"]
+    model = f"{m['model']} model, {m['model_note']}; " if m.get("model_note") else ""
     lines += [
         "",
-        f"FLOPs: {exact(t['flops'])}. Memory (1 MiB = 1024 x 1024 bytes): forward activations "
+        f"FLOPs: {exact(t['flops'])}. Memory ({model}1 MiB = 1024 x 1024 bytes): forward activations "
         f"{binary(m['activations_bytes'])}, parameters {binary(m['params_bytes'])}, "
         f"inference {binary(m['inference_bytes'])}, training ({report.options.optimizer}) "
         f"{binary(m['training_bytes'])}.",

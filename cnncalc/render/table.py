@@ -197,7 +197,8 @@ def memory_summary(report: Report) -> Text:
         ("saved activations" if m.model == "pytorch" else "activations", m.activations_bytes),
         ("workspace/temporaries", m.workspace_bytes),
     ]
-    lines = [f"Memory summary, {m.model} model, batch {opts.batch}, {precision}, device {m.device} "
+    model = f"{m.model} model" + (f" ({m.model_note})" if m.model_note else "")
+    lines = [f"Memory summary, {model}, batch {opts.batch}, {precision}, device {m.device} "
              "(1 MiB = 1024 x 1024 B):"]
     lines += [f"  {label:<32}{binary(value):>12}" for label, value in rows]
     lines.append(f"  {'training peak':<32}{binary(m.training_bytes):>12}{_where(m.training_peak)}")
