@@ -7,15 +7,16 @@ parsed, the command line is wrong, or cnncalc failed internally.
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Iterator, NoReturn, Optional
 
 import typer
 
 from cnncalc import __version__
-from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError, Location, UsageError
+from cnncalc.errors import EXIT_BROKEN_PIPE, EXIT_INVALID, EXIT_USAGE, CnnCalcError, Location, UsageError
 
 app = typer.Typer(
     name="cnncalc",
@@ -100,6 +101,23 @@ def _print_error(error: CnnCalcError) -> None:
     _stderr(full(Diagnostic.from_error(error), State.sources.get(error.loc.path)))
 
 
+def _output_closed() -> NoReturn:
+    """The reader of standard output went away (`cnncalc rules | head -5`): end quietly, as cat or grep
+    do. Standard output is pointed at the null device so that nothing written later, nor the flush at
+    interpreter exit, raises again; see https://docs.python.org/3/library/signal.html#note-on-sigpipe."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
+
+
 @contextmanager
 def boundary() -> Iterator[None]:
     """Turn every failure into a message and an exit status; tracebacks only with --debug."""
@@ -107,6 +125,8 @@ def boundary() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        _output_closed()
     except CnnCalcError as error:
         if State.debug:
             raise
@@ -557,7 +577,19 @@ def _with_optionals(source):
 
 
 def main() -> None:
-    _app_for(sys.argv[1:])()
+    try:
+        try:
+            _app_for(sys.argv[1:])()
+        finally:
+            sys.stdout.flush()  # what is still buffered, here where a closed pipe can be caught
+    except BrokenPipeError:
+        _output_closed()
+    except SystemExit as done:
+        # click (help, --version) and rich (tables) end a run on a closed pipe themselves, with status 1,
+        # from inside their `except BrokenPipeError:`; give such runs the same status as cnncalc's own.
+        if isinstance(done.__context__, BrokenPipeError) and done.code != EXIT_BROKEN_PIPE:
+            _output_closed()
+        raise
 
 
 def _app_for(args: list[str]) -> typer.Typer:
