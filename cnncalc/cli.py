@@ -777,27 +777,35 @@ def lint(
         options, excluded = _lint_options(config, no_config, cli_values)
         if convention is not None:  # an explicit --convention outranks the files' own comments
             options = dataclasses.replace(options, file_conventions=False)
-        results, unreadable, files = [], False, []
+        # A path that names no file, or a file that cannot be read, is a result like any other (its CNN001
+        # error with its path, in every format), and the exit status is 2.
+        results, unreadable, files = [], [], []
         for given in paths:
             try:
                 files += expand_one(given, excluded)
             except CnnCalcError as error:
-                _print_error(error)
-                unreadable = True
+                files.append(error)
         for path in dict.fromkeys(files):
-            shown = (stdin_filename or "<stdin>") if path == "-" else path
-            try:
-                text = read_text(path)
-            except CnnCalcError as error:
-                if error.exit_code != EXIT_USAGE:  # a file over the size limit: a finding about it
-                    results.append(FileResult(shown, "", (Diagnostic.from_error(error),)))
-                else:
-                    _print_error(error)
-                    unreadable = True
-                continue
-            results.append(lint_text(text, shown, options))
-        sys.stdout.write(FORMATS[_lint_format(format).value](results))
+            if isinstance(path, CnnCalcError):
+                error, shown = path, path.loc.path
+            else:
+                shown = (stdin_filename or "<stdin>") if path == "-" else path
+                try:
+                    results.append(lint_text(read_text(path), shown, options))
+                    continue
+                except CnnCalcError as caught:
+                    error = caught
+            if error.exit_code == EXIT_USAGE:  # not a file over the size limit, a finding about it
+                unreadable.append(error)
+            diagnostic = Diagnostic.from_error(error)
+            diagnostic = dataclasses.replace(diagnostic, loc=dataclasses.replace(diagnostic.loc, path=shown))
+            results.append(FileResult(shown, "", (diagnostic,)))
+        chosen = _lint_format(format)
+        sys.stdout.write(FORMATS[chosen.value](results))
         if unreadable:
+            if chosen.value in ("json", "sarif"):  # also for the people reading the log
+                for error in unreadable:
+                    _print_error(error)
             raise typer.Exit(EXIT_USAGE)
         if any(r.diagnostics for r in results) and not exit_zero:
             raise typer.Exit(EXIT_INVALID)

@@ -9,7 +9,8 @@ from cnncalc.lint.rule import Rule
 RULES = (
     Rule(
         "CNN001", "unreadable-file", "error", "the file cannot be read (missing, a directory, not UTF-8)",
-        what="Reports a path that does not exist, is a directory, or whose bytes are not UTF-8 text.",
+        what="Reports a path that does not exist, a glob that matches no file, a directory, or a file whose bytes "
+             "are not UTF-8 text: a finding with the path, in every output format.",
         why="Nothing can be checked. `cnncalc lint` exits with status 2 for it, as for a usage error.",
         example="cnncalc lint specs/vgg61.yaml   # no such file",
         fix="Check the path; save the spec as UTF-8.",
