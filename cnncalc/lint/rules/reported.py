@@ -116,7 +116,8 @@ RULES = (
     Rule(
         "CNN201", "non-integral-size", "error", "(W - F + 2P)/S + 1 is not a whole number",
         what="Under the strict convention, reports a window whose output size is fractional, showing the "
-        "arithmetic with your numbers and the nearest padding, stride, input or kernel that fits.",
+        "arithmetic with your numbers and the nearest padding, stride, input or kernel that fits, on each side "
+        "where both exist, with the output each gives (AlexNet's conv1 on 224: 223 -> 54 or 227 -> 55).",
         why="cs231n: the neurons do not fit neatly and symmetrically across the input; frameworks silently "
         "drop the last rows (or pad), so the model differs from what the numbers say (AlexNet's 224).",
         example="""
