@@ -1,5 +1,6 @@
-"""Every worked number of the seed texts that the core covers (../shared/seeds, catalogued with
-file:line references in docs/seeds.md). Where a text is wrong, the test asserts the computed value."""
+"""Every worked number of the source texts that the core covers (Géron's CNN chapter, the cs231n notes,
+the lecture slides and the others docs/seeds.md names, catalogued there with file:line references).
+Where a text is wrong, the test asserts the computed value."""
 
 from __future__ import annotations
 
