@@ -42,6 +42,11 @@ class LayerMemory:
     saved_bytes: int
     #: gradient buffers its backward allocates: input gradients that are not views, parameter gradients
     gradient_bytes: int
+    #: the bytes alive at the run's peak, each storage once, counted at the layer that allocated it: its
+    #: output, saved extras, gradients (the input's row holds the caller's batch, the last layer's also the
+    #: loss gradient, a layer whose backward sums gradients where branches meet those sums). With the
+    #: resident bytes and the transient scratch at that moment the column sums to the peak.
+    held_at_peak_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,8 @@ class Simulation:
     layers: tuple[LayerMemory, ...]
     #: the largest transient kernel scratch of any single op
     scratch_bytes: int
+    #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
+    peak_transient: int = 0
 
 
 @dataclass
@@ -59,6 +66,8 @@ class _Grad:
 
     size: int
     refs: int = 0
+    #: the layer whose backward allocated it
+    owner: int = -1
 
 
 @dataclass
@@ -74,21 +83,37 @@ class _Storage:
 
 
 class _Ledger:
-    """Running total of live bytes and the highest point it reached."""
+    """Running total of live bytes and the highest point it reached. Each allocation and release names
+    the layer it belongs to (-1: the resident base), so the bytes alive at the peak can be split by layer
+    afterwards by replaying the log up to the peak (one pass, however often the peak rises)."""
 
     def __init__(self, base: int):
         self.live = base
         self.peak = Peak(base, "start", "")
+        self.log: list[tuple[int, int]] = []
+        self.peak_at = 0
+        self.peak_transient = 0
 
-    def alloc(self, size: int) -> None:
+    def alloc(self, size: int, owner: int = -1) -> None:
         self.live += size
+        self.log.append((owner, size))
 
-    def free(self, size: int) -> None:
+    def free(self, size: int, owner: int = -1) -> None:
         self.live -= size
+        self.log.append((owner, -size))
 
     def observe(self, phase: str, layer: str, transient: int = 0) -> None:
         if self.live + transient > self.peak.bytes:
             self.peak = Peak(self.live + transient, phase, layer)
+            self.peak_at = len(self.log)
+            self.peak_transient = transient
+
+    def held_at_peak(self, layers: int) -> list[int]:
+        held = [0] * layers
+        for owner, size in self.log[:self.peak_at]:
+            if owner >= 0:
+                held[owner] += size
+        return held
 
 
 def rules(analysis: Analysis, ctx: MemoryContext) -> tuple[MemoryRule, ...]:
@@ -169,14 +194,14 @@ class _Run:
     def _release(self, storage_id: int) -> None:
         storage = self.storages[storage_id]
         if storage.dead:
-            self.ledger.free(storage.size)
+            self.ledger.free(storage.size, storage_id)
             storage.size = 0
 
     # ----------------------------------------------------------------------------------------
     # forward
 
     def forward(self, training: bool) -> None:
-        self.ledger.alloc(self.storages[self.storage_of[0]].size)
+        self.ledger.alloc(self.storages[self.storage_of[0]].size, self.storage_of[0])
         self.ledger.observe("forward", "input")
         first_saver: set[int] = set()
         for result in self.results[1:]:
@@ -186,7 +211,7 @@ class _Run:
             self.needs_grad[node.index] = records
             out_id = self.storage_of[node.index]
             if out_id == node.index:
-                self.ledger.alloc(self.storages[out_id].size)
+                self.ledger.alloc(self.storages[out_id].size, out_id)
             if records:
                 self._save(node.index, rule, first_saver)
             scratch = rule.forward_scratch
@@ -221,7 +246,7 @@ class _Run:
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
                 self.saved_bytes[index] += self.storages[storage_id].size
-        self.ledger.alloc(extra)
+        self.ledger.alloc(extra, index)
         self.saved_bytes[index] += extra
 
     def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
@@ -238,8 +263,8 @@ class _Run:
     def backward(self, param_bytes: int) -> None:
         buffers: dict[int, _Grad] = {}
         last = self.results[-1].node.index
-        seed = _Grad(self.storages[self.storage_of[last]].size, refs=2)  # the caller holds it too
-        self.ledger.alloc(seed.size)
+        seed = _Grad(self.storages[self.storage_of[last]].size, refs=2, owner=last)  # the caller holds it too
+        self.ledger.alloc(seed.size, last)
         buffers[last] = seed
         for result in reversed(self.results[1:]):
             node = result.node
@@ -249,7 +274,7 @@ class _Run:
             grad_out = buffers.pop(node.index, None)
             produced = self._input_grads(result, rule, grad_out)
             params = sum(rule.param_tensors) * param_bytes
-            self.ledger.alloc(params)
+            self.ledger.alloc(params, node.index)
             self.gradient_bytes[node.index] += params
             scratch = rule.backward_scratch
             if not produced and rule.param_backward_scratch is not None:
@@ -260,7 +285,7 @@ class _Run:
                 self._drop(grad_out)
             self._unsave(node.index, rule)
             for source, grad in produced:
-                self._accumulate(buffers, source, grad)
+                self._accumulate(buffers, source, grad, node.index)
         self._drop(seed)
         for grad in buffers.values():
             self._drop(grad)
@@ -275,14 +300,14 @@ class _Run:
             if rule.grad_is_view and grad_out is not None:
                 grad = grad_out
             else:
-                grad = _Grad(self.ctx.batch * shape.numel * self.item[source])
-                self.ledger.alloc(grad.size)
+                grad = _Grad(self.ctx.batch * shape.numel * self.item[source], owner=result.node.index)
+                self.ledger.alloc(grad.size, grad.owner)
                 self.gradient_bytes[result.node.index] += grad.size
             grad.refs += 1
             produced.append((source, grad))
         return produced
 
-    def _accumulate(self, buffers: dict[int, _Grad], source: int, grad: _Grad) -> None:
+    def _accumulate(self, buffers: dict[int, _Grad], source: int, grad: _Grad, current: int) -> None:
         old = buffers.get(source)
         if old is None:
             buffers[source] = grad
@@ -290,8 +315,8 @@ class _Run:
         if old.refs == 1 and old is not grad:
             self._drop(grad)  # old += grad, in place
             return
-        total = _Grad(old.size, refs=1)
-        self.ledger.alloc(total.size)
+        total = _Grad(old.size, refs=1, owner=current)
+        self.ledger.alloc(total.size, current)
         self.ledger.observe("backward", self.results[source].node.name)
         self._drop(old)
         self._drop(grad)
@@ -300,17 +325,18 @@ class _Run:
     def _drop(self, grad: _Grad) -> None:
         grad.refs -= 1
         if grad.refs == 0:
-            self.ledger.free(grad.size)
+            self.ledger.free(grad.size, grad.owner)
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
-        self.ledger.free(self.extra_saved[index])
+        self.ledger.free(self.extra_saved[index], index)
         for storage_id in self.saved_by[index]:
             self.storages[storage_id].savers.discard(index)
             self._release(storage_id)
 
     def layers(self) -> tuple[LayerMemory, ...]:
+        held = self.ledger.held_at_peak(len(self.results))
         return tuple(
-            LayerMemory(r.node.name, self.output_bytes[i], self.saved_bytes[i], self.gradient_bytes[i])
+            LayerMemory(r.node.name, self.output_bytes[i], self.saved_bytes[i], self.gradient_bytes[i], held[i])
             for i, r in enumerate(self.results)
         )
 
@@ -324,11 +350,12 @@ def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes:
     saved = sum(run.saved_bytes)
     run.backward(param_bytes)
     run.ledger.observe("optimizer step", "all parameters", step_temporaries)
-    return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries))
+    return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries),
+                      run.ledger.peak_transient)
 
 
 def inference(analysis: Analysis, ctx: MemoryContext, resident: int) -> Simulation:
     """One forward in eval mode without autograd on top of `resident` bytes (params, buffers)."""
     run = _Run(analysis, ctx, resident)
     run.forward(training=False)
-    return Simulation(0, run.ledger.peak, run.layers(), run.scratch)
+    return Simulation(0, run.ledger.peak, run.layers(), run.scratch, run.ledger.peak_transient)
