@@ -58,7 +58,7 @@ def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention, names:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class PropagatedNode:
     """One node of a propagation: its inference (None if it could not be made) and its error, if any."""
 
     node: Node
@@ -68,7 +68,7 @@ class Step:
 
 
 def propagate(graph: Graph, convention: Convention, input_shape: Shape | None = None):
-    """Yield a `Step` per node, front to back. A non-integral size is reported and propagation goes
+    """Yield a `PropagatedNode` per node, front to back. A non-integral size is reported and propagation goes
     on with the size rounded down; any other error ends the walk."""
     shapes: list[Shape] = [input_shape or graph.input]
     floor = _flooring(convention)
@@ -76,15 +76,15 @@ def propagate(graph: Graph, convention: Convention, input_shape: Shape | None = 
         inputs = tuple(shapes[i] for i in node.inputs)
         names = tuple(graph.nodes[i].name for i in node.inputs)
         try:
-            step = Step(node, inputs, _infer(node, inputs, convention, names))
+            step = PropagatedNode(node, inputs, _infer(node, inputs, convention, names))
         except NonIntegralError as error:
             try:
-                step = Step(node, inputs, _infer(node, inputs, floor, names), error)
+                step = PropagatedNode(node, inputs, _infer(node, inputs, floor, names), error)
             except CnnCalcError as worse:
-                yield Step(node, inputs, None, worse)
+                yield PropagatedNode(node, inputs, None, worse)
                 return
         except CnnCalcError as error:
-            yield Step(node, inputs, None, error)
+            yield PropagatedNode(node, inputs, None, error)
             return
         shapes.append(step.inference.output)
         yield step
@@ -146,7 +146,7 @@ def _with_network_input(graph: Graph, convention: Convention, error: NonIntegral
 _ECHO_CODES = frozenset({"CNN201", "CNN301"})
 
 
-def _warnings(step: Step, recovering: bool) -> list[Diagnostic]:
+def _warnings(step: PropagatedNode, recovering: bool) -> list[Diagnostic]:
     return [
         Diagnostic("warning", note.code, note.message, step.node.loc, note.hint)
         for note in step.inference.notes
@@ -177,4 +177,4 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
     return Analysis(graph, convention, (first, *results), tuple(diagnostics))
 
 
-__all__ = ["Analysis", "LayerResult", "Step", "analyze", "format_fraction", "propagate"]
+__all__ = ["Analysis", "LayerResult", "PropagatedNode", "analyze", "format_fraction", "propagate"]

@@ -437,15 +437,11 @@ def verify(
 
 def _max_memory(text: str | None) -> int:
     from cnncalc.executor import default_max_memory
-    from cnncalc.units import parse_bytes
+    from cnncalc.units import parse_size
 
     if text is None:
         return default_max_memory()
-    size = parse_bytes(text)
-    if size is None or size <= 0:
-        raise UsageError(f"--max-memory: cannot read the size {text!r}", Location("cnncalc"),
-                         hint="write a positive size such as 4GiB, 512MiB or 2GB", code="CNN601")
-    return size
+    return parse_size(text, "--max-memory", code="CNN601")
 
 
 def _need_numpy() -> None:
@@ -578,10 +574,12 @@ def sweep(
         source = _pattern_source(spec, pattern, input, define or [], settings or [])
         if optionals:
             source = _with_optionals(source)
+        from cnncalc.units import parse_amount, parse_size
+
         budget = sweep_mod.Budget(
-            sweep_mod.parse_count(max_params) if max_params is not None else None,
-            sweep_mod.parse_bytes(max_memory) if max_memory is not None else None,
-            memory.value,
+            parse_amount(max_params, "--max-params") if max_params is not None else None,
+            parse_size(max_memory, "--max-memory") if max_memory is not None else None,
+            "train" if memory is MemoryKind.training else "infer",
         )
         options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias)
         chosen = conventions.get(convention.value if convention else source.convention or conventions.DEFAULT.name)
@@ -677,7 +675,9 @@ def fit(
         from cnncalc import report as report_mod
         from cnncalc.pipeline import analyze_text
 
-        budget = fit_mod.parse_size(memory)
+        from cnncalc.units import parse_size
+
+        budget = parse_size(memory, "--memory", code="CNN501")
         text, shown = _load_source(spec)
         analysis = analyze_text(text, shown, convention.value if convention else None)
         _emit_diagnostics(analysis.diagnostics)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EXIT_OK = 0
 #: The model (or the lint run) has findings: invalid shapes, unknown layers, wrong types...
 EXIT_INVALID = 1
 #: The input could not be read or parsed, the command line is wrong, or cnncalc itself failed.

@@ -18,11 +18,15 @@ from typing import Any
 
 from cnncalc.analysis import Analysis
 from cnncalc.errors import EXIT_USAGE, CnnCalcError
-from cnncalc.forward import DTYPE_BYTES, NO_WEIGHTS, Run, Weights
+from cnncalc.forward import DTYPE_NAME, NO_WEIGHTS, Run, Weights
 from cnncalc.graph import Node
 from cnncalc.layers.base import Context, Inference
+from cnncalc.memory import DTYPE_BYTES
 from cnncalc.shapes import Shape
 from cnncalc.units import binary
+
+#: bytes of one float32 element, the executor's dtype
+ELEMENT_BYTES = DTYPE_BYTES[DTYPE_NAME]
 
 #: A value read by no later layer is freed after its producer; the network output is kept to the end.
 KEPT = 1 << 62
@@ -42,7 +46,7 @@ class NotExecutable(CnnCalcError):
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class PlannedLayer:
     """One layer of the plan."""
 
     node: Node
@@ -66,7 +70,7 @@ class Step:
 class Plan:
     analysis: Analysis
     batch: int
-    steps: tuple[Step, ...]
+    steps: tuple[PlannedLayer, ...]
     params_bytes: int
     buffers_bytes: int
 
@@ -74,16 +78,16 @@ class Plan:
     def weights_bytes(self) -> int:
         return self.params_bytes + self.buffers_bytes
 
-    def layer_peak(self, step: Step) -> int:
+    def layer_peak(self, step: PlannedLayer) -> int:
         return self.weights_bytes + step.io_bytes + step.held_bytes + step.workspace_bytes
 
     @property
-    def peak_step(self) -> Step | None:
+    def peak_step(self) -> PlannedLayer | None:
         return max(self.steps, key=self.layer_peak, default=None)
 
     @property
     def input_bytes(self) -> int:
-        return self.analysis.graph.input.numel * self.batch * DTYPE_BYTES
+        return self.analysis.graph.input.numel * self.batch * ELEMENT_BYTES
 
     @property
     def peak_bytes(self) -> int:
@@ -121,7 +125,7 @@ def plan(analysis: Analysis, batch: int) -> Plan:
     last = _last_uses(nodes)
     storage = {0: 0}
     members: dict[int, list[int]] = {0: [0]}
-    size = {0: results[0].output.numel * batch * DTYPE_BYTES}
+    size = {0: results[0].output.numel * batch * ELEMENT_BYTES}
     drafts = []
     for result in results[1:]:
         node = result.node
@@ -138,7 +142,7 @@ def plan(analysis: Analysis, batch: int) -> Plan:
         else:
             storage[i] = i
             members[i] = [i]
-            size[i] = result.output.numel * batch * DTYPE_BYTES
+            size[i] = result.output.numel * batch * ELEMENT_BYTES
         drafts.append((result, overwritable, aliases))
     end = {s: max(last[v] for v in vs) for s, vs in members.items()}
     # live bytes per layer by a sweep over storage lifetimes (linear, for million-layer specs)
@@ -158,7 +162,7 @@ def plan(analysis: Analysis, batch: int) -> Plan:
     for result, overwritable, aliases in drafts:
         node, inference = result.node, result.inference
         io = sum(size[s] for s in {storage[j] for j in (*node.inputs, node.index)})
-        steps.append(Step(
+        steps.append(PlannedLayer(
             node=node,
             inputs=result.inputs,
             inference=inference,
@@ -167,10 +171,10 @@ def plan(analysis: Analysis, batch: int) -> Plan:
             frees=tuple(frees_at.get(node.index, ())),
             io_bytes=io,
             held_bytes=live[node.index] - io,
-            workspace_bytes=_workspace(result.node, result.inputs, inference, batch, analysis) * DTYPE_BYTES,
+            workspace_bytes=_workspace(result.node, result.inputs, inference, batch, analysis) * ELEMENT_BYTES,
         ))
-        params += inference.params * DTYPE_BYTES
-        buffers += inference.buffers * DTYPE_BYTES
+        params += inference.params * ELEMENT_BYTES
+        buffers += inference.buffers * ELEMENT_BYTES
     return Plan(analysis, batch, tuple(steps), params, buffers)
 
 
@@ -385,5 +389,5 @@ def execute(
     return Execution(the_plan, seed, tuple(layers), peak, output, tuple(weights) if keep_weights else ())
 
 
-__all__ = ["Execution", "LayerRun", "MemoryRefused", "NotExecutable", "Plan", "Step", "execute", "plan",
+__all__ = ["Execution", "LayerRun", "MemoryRefused", "NotExecutable", "Plan", "PlannedLayer", "execute", "plan",
            "refuse_if_too_big"]

@@ -7,13 +7,11 @@ Every answer comes from the same memory model `analyze` reports (report.memory_o
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cnncalc import report
 from cnncalc.analysis import Analysis, analyze
-from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
 from cnncalc.memory import GpuOverhead
@@ -22,21 +20,6 @@ from cnncalc.units import binary, binary_apart
 #: The largest batch or input side the search considers.
 MAX_BATCH = 2**31
 MAX_SIDE = 2**16
-
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def parse_size(text: str) -> int:
-    """'24GiB' -> 25769803776; decimal (GB) and binary (GiB) units; a bare number is bytes."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
-    unit = match.group(2).lower() if match else ""
-    if not match or unit not in _UNITS or float(match.group(1)) <= 0:
-        raise UsageError(f"cannot read the memory size {text!r}", Location("--memory"),
-                         hint="write a number and a unit, e.g. 24GiB, 16GB or 512MiB (a bare number is bytes)",
-                         code="CNN501")
-    return int(float(match.group(1)) * _UNITS[unit])
-
 
 @dataclass(frozen=True, slots=True)
 class Advice:

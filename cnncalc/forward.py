@@ -5,7 +5,7 @@ Every kind that can be executed adds, directly after its `infer`:
 - `make_weights(p, inputs, rng) -> Weights`: seeded random arrays with the shapes a framework
   keeps (channels-last, TensorFlow/Keras layout: conv kernels `(*kernel, C_in/groups, filters)`,
   fc kernels `(inputs, units)`), so that "params = size of the weight arrays" is a real check;
-- `forward(p, inputs, run) -> Step`: the inference computation on channels-last arrays
+- `forward(p, inputs, run) -> ForwardResult`: the inference computation on channels-last arrays
   `(batch, *spatial, channels)`, returning the output and the multiply-accumulates its matrix
   products executed (counted from the operands' dimensions, never copied from `infer`);
 - optionally `forward_workspace(p, inputs, output, batch, ctx) -> int`: the elements the forward
@@ -25,9 +25,9 @@ from typing import Any
 
 from cnncalc.conventions import Convention
 
-#: The executor computes in float32, the dtype of the textbook memory model's default.
+#: The executor computes in float32, the dtype of the textbook memory model's default
+#: (its size is memory.DTYPE_BYTES[DTYPE_NAME]).
 DTYPE_NAME = "float32"
-DTYPE_BYTES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class ForwardResult:
     """What a forward did: its output array and the multiply-accumulates it executed."""
 
     output: Any

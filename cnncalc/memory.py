@@ -120,7 +120,6 @@ def textbook(
 # the `pytorch` model: PyTorch eager's real behaviour, per tensor storage (see docs/memory.md)
 
 MODELS = ("textbook", "pytorch")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 #: optimizers whose state holds a 0-d float32 `step` tensor per parameter (4 B each)
 STEP_COUNTERS = ("adam", "adamw", "rmsprop", "adagrad")
 #: full-size temporaries the single-tensor (CPU default) update makes per parameter: Adam's
@@ -129,6 +128,10 @@ STEP_COUNTERS = ("adam", "adamw", "rmsprop", "adagrad")
 STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
 AMP_DTYPES = ("float16", "bfloat16")
 DEVICES = ("cpu", "cuda")
+#: the memory a budget limits: one training step, or inference (fit, lint and sweep --mode)
+MODES = ("train", "infer")
+#: the optimizer whose state training memory holds unless told otherwise: momentum, the cs231n notes' SGD
+DEFAULT_OPTIMIZER = "momentum"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, Param, any_case
 from cnncalc.limits import MAX_REPEAT
+from cnncalc.spec import PATTERN_KEYS, TOP_LEVEL_KEYS
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
@@ -175,9 +176,6 @@ def _input() -> dict[str, Any]:
     }
 
 
-#: top-level keys of a spec with `layers:` and of one with `pattern:` (cnncalc/spec.py, cnncalc/pattern/source.py)
-LAYERS_KEYS = ("name", "description", "convention", "input", "defaults", "blocks", "layers")
-PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
 
 
 def spec_schema() -> dict[str, Any]:
@@ -219,7 +217,7 @@ def spec_schema() -> dict[str, Any]:
                 # a `pattern:` spec has no layers or blocks; a `layers:` spec has no pattern words
                 "if": {"required": ["pattern"]},
                 "then": {"propertyNames": {"anyOf": [{"enum": list(PATTERN_KEYS)}, {"enum": list(per_word)}]}},
-                "else": {"required": ["input", "layers"], "propertyNames": {"enum": list(LAYERS_KEYS)}},
+                "else": {"required": ["input", "layers"], "propertyNames": {"enum": list(TOP_LEVEL_KEYS)}},
             },
             {
                 # without `blocks:` every name in the layers must be a layer type or a construct

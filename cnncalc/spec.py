@@ -20,9 +20,11 @@ from cnncalc.limits import MAX_REPEAT
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
+#: the top-level keys of a spec with `layers:` (read here) and of one with `pattern:` (read by cnncalc/pattern);
+#: the JSON Schema (cnncalc/schema.py) lists the same tuples
 TOP_LEVEL_KEYS = ("name", "description", "convention", "input", "defaults", "layers", "blocks")
-#: the keys of a spec written as a pattern (cnncalc/pattern's PATTERN_KEYS), instead of layers and blocks
 PATTERN_ONLY_KEYS = ("pattern", "vars")
+PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", *PATTERN_ONLY_KEYS)
 ALL_TOP_LEVEL_KEYS = TOP_LEVEL_KEYS + PATTERN_ONLY_KEYS
 
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from cnncalc import graph, report, units
+from cnncalc import graph, report
 from cnncalc.analysis import analyze
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
-from cnncalc.errors import CnnCalcError, LimitError, Location, UsageError
+from cnncalc.errors import CnnCalcError, LimitError
 from cnncalc.pattern import PatternSource
 
 #: The most variants one sweep analyses (documented in docs/pattern.md).
 MAX_VARIANTS = 10_000
 
-MemoryKind = Literal["training", "inference"]
-SORT_KEYS = ("variant", "params", "macs", "inference", "training")
+#: which memory a budget limits, as --mode names it (fit, lint, sweep)
+Mode = Literal["train", "infer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +36,20 @@ class Variant:
     def valid(self) -> bool:
         return self.error is None
 
-    def memory(self, kind: MemoryKind) -> int:
-        return self.training_bytes if kind == "training" else self.inference_bytes
+    def memory(self, mode: Mode) -> int:
+        return self.training_bytes if mode == "train" else self.inference_bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Budget:
     max_params: int | None = None
     max_memory: int | None = None
-    memory: MemoryKind = "training"
+    mode: Mode = "train"
+
+    @property
+    def memory(self) -> str:
+        """The memory limited, as the JSON and the table name it: "training" or "inference"."""
+        return "training" if self.mode == "train" else "inference"
 
     @property
     def given(self) -> bool:
@@ -55,7 +60,7 @@ class Budget:
             return False
         if self.max_params is not None and variant.params > self.max_params:
             return False
-        return self.max_memory is None or variant.memory(self.memory) <= self.max_memory
+        return self.max_memory is None or variant.memory(self.mode) <= self.max_memory
 
 
 def _variant(source: PatternSource, values: dict[str, int], convention: Convention,
@@ -99,23 +104,3 @@ def select(variants: tuple[Variant, ...], budget: Budget, sort: str) -> tuple[Va
         "training": lambda v: v.training_bytes,
     }[sort]
     return tuple(sorted(shown, key=lambda v: (not v.valid, metric(v) if v.valid else 0)))
-
-
-# ---------------------------------------------------------------------------------------------
-# budget values as people write them
-
-def _amount(text: str, parse, option: str, example: str) -> int:
-    value = parse(text)
-    if value is None:
-        raise UsageError(f"cannot read {option} {text!r}", Location(option), hint=f"write e.g. {example}")
-    return value
-
-
-def parse_count(text: str) -> int:
-    """`138M`, `1.5k`, `25000000` (decimal prefixes, as parameter counts are quoted)."""
-    return _amount(text, units.parse_count, "--max-params", "--max-params 25M (K, M, G = 10^3, 10^6, 10^9)")
-
-
-def parse_bytes(text: str) -> int:
-    """`512MiB`, `2GiB` (binary), `500MB` (decimal), or bytes."""
-    return _amount(text, units.parse_bytes, "--max-memory", "--max-memory 2GiB (KiB/MiB/GiB binary, kB/MB/GB decimal)")

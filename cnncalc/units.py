@@ -46,21 +46,32 @@ def exact(n: int) -> str:
 
 
 _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12}
-_BYTE_SUFFIXES = {
-    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+#: Sizes: decimal prefixes K, M, G, T (10^3 ...) and binary ones Ki, Mi, Gi, Ti (1024 ...); the B after a
+#: prefix is optional (24G = 24GB), a bare B is bytes, and a bare number is refused (24 is rarely 24 bytes).
+_SIZE_SUFFIXES = {"b": 1} | {
+    prefix + b: factor
+    for i, letter in enumerate("kmgt", start=1)
+    for prefix, factor in ((letter, 10 ** (3 * i)), (letter + "i", 1024**i))
+    for b in ("", "b")
 }
+#: Longer numbers are refused before any arithmetic (10^99999999 would take minutes to build).
+MAX_NUMBER_CHARS = 40
+MAX_EXPONENT = 30
+SIZE_EXAMPLES = "24GiB, 512MiB (binary: KiB, MiB, GiB, TiB), 16GB or 16G (decimal: K, M, G, T), 4096B"
 
 
 def _number_and_suffix(text: str) -> tuple[Fraction, str] | None:
-    """Exact (a float would turn 36893489T into 36893488999999995904)."""
+    """Exact (a float would turn 36893489T into 36893488999999995904). None if unreadable or absurdly long."""
     import re
     from fractions import Fraction
 
-    match = re.fullmatch(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
-    if match is None:
+    match = re.fullmatch(r"\s*([0-9][0-9_,]*(?:\.[0-9]+)?)(?:[eE]([0-9]+))?\s*([A-Za-z]*)\s*", str(text))
+    if match is None or len(match.group(1)) > MAX_NUMBER_CHARS or len(match.group(2) or "") > 2:
         return None
-    return Fraction(match.group(1).replace("_", "").replace(",", "")), match.group(2).lower()
+    exponent = int(match.group(2) or 0)
+    if exponent > MAX_EXPONENT:
+        return None
+    return Fraction(match.group(1).replace("_", "").replace(",", "")) * 10**exponent, match.group(3).lower()
 
 
 def parse_count(text: str | int) -> int | None:
@@ -71,9 +82,50 @@ def parse_count(text: str | int) -> int | None:
     return round(parsed[0] * _COUNT_SUFFIXES[parsed[1]])
 
 
-def parse_bytes(text: str | int) -> int | None:
-    """'8GiB' -> 8 x 1024^3, '8GB' -> 8 x 10^9, '4096' -> 4096 bytes. None if unreadable."""
-    parsed = _number_and_suffix(text)
-    if parsed is None or (parsed[1] or "b") not in _BYTE_SUFFIXES:
-        return None
-    return round(parsed[0] * _BYTE_SUFFIXES[parsed[1] or "b"])
+def _refuse(message: str, option: str, hint: str, code: str, where: str | None):
+    from cnncalc.errors import Location, UsageError
+
+    return UsageError(message, Location(where or "cnncalc"), hint=hint, code=code)
+
+
+def parse_size(text: str | int, option: str = "--memory", code: str = "CNN004", where: str | None = None) -> int:
+    """The one reader of memory sizes (fit --memory, verify, sweep and lint --max-memory, [tool.cnncalc]):
+    '24GiB' -> 24 x 1024^3, '16GB' and '16G' -> 16 x 10^9, '1.5KiB' -> 1536, '4096B' -> 4096.
+
+    A bare number is refused with a hint, as are nonsense, sizes that are not positive and numbers too
+    long to be meant; the error names `option` and is located at `where` (default: the command line)."""
+    raw = str(text).strip()
+    shown = f"{option} {raw!r}"
+    match = _number_and_suffix(raw)
+    if match is None:
+        import re
+
+        if re.fullmatch(r"[0-9][0-9_,.]*(?:[eE][0-9]+)?\s*[A-Za-z]*", raw):
+            raise _refuse(f"{option}: the size {raw[:60]!r}{'...' if len(raw) > 60 else ''} is too long to be meant",
+                          option, f"write at most {MAX_NUMBER_CHARS} digits and an exponent up to e{MAX_EXPONENT}, "
+                          f"e.g. {SIZE_EXAMPLES}", code, where)
+        raise _refuse(f"{option}: cannot read the size {raw!r}", option, f"write a size such as {SIZE_EXAMPLES}",
+                      code, where)
+    number, suffix = match
+    if suffix == "":
+        raise _refuse(f"{option}: the size {raw!r} has no unit", option,
+                      f"write {raw}GiB, {raw}GB or {raw}B (bytes): sizes need a unit, e.g. {SIZE_EXAMPLES}",
+                      code, where)
+    if suffix not in _SIZE_SUFFIXES:
+        raise _refuse(f"{option}: cannot read the unit {suffix!r} of {shown}", option,
+                      f"write a size such as {SIZE_EXAMPLES}", code, where)
+    size = round(number * _SIZE_SUFFIXES[suffix])
+    if size <= 0:
+        raise _refuse(f"{option}: the size {raw!r} is not positive", option, f"write a size such as {SIZE_EXAMPLES}",
+                      code, where)
+    return size
+
+
+def parse_amount(text: str | int, option: str, code: str = "CNN004", where: str | None = None) -> int:
+    """A positive count for a budget option (--max-params 25M, --max-macs 4G), or a located usage error."""
+    value = parse_count(text)
+    if value is None or value <= 0:
+        raise _refuse(f"{option}: cannot read the amount {str(text).strip()!r}", option,
+                      "write a positive amount such as 25M, 1.5G or 25000000 (K, M, G, T = 10^3, 10^6, 10^9, 10^12)",
+                      code, where)
+    return value

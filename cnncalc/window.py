@@ -209,11 +209,6 @@ def output_axis(axis: Axis, axis_index: int, rank: int, what: str, rounding: Rou
     return outcome
 
 
-def same_padding(size: int, kernel: int, stride: int, dilation: int, convention: Convention) -> tuple[int, int]:
-    """(before, after) padding for 'same': output = ceil(W/S), the odd pixel where the convention puts it."""
-    return split_same(size, kernel, stride, dilation, convention.same_extra)
-
-
 def split_same(size: int, kernel: int, stride: int, dilation: int, extra: str) -> tuple[int, int]:
     """TF's and ONNX's rule: pad max((ceil(W/S) - 1)*S + K_eff - W, 0) in all, the odd pixel `extra`
     ("after", "before", or "all_after" for pools that only shrink their last windows, as SAS's do)."""

@@ -184,13 +184,13 @@ def test_same_seed_same_numbers_and_weights_sized_as_predicted():
 
 
 def test_a_wrong_output_shape_stops_the_run(monkeypatch):
-    from cnncalc.forward import Step
+    from cnncalc.forward import ForwardResult
     from cnncalc.layers import KINDS
 
     analysis = analysis_of({"input": "8x8x3", "layers": [{"pool": 2}, "relu", {"fc": 3}]})
     pool = type(KINDS["pool"])
     real = pool.forward
-    monkeypatch.setattr(pool, "forward", lambda self, p, inputs, run: Step(real(self, p, inputs, run).output[:, :3]))
+    monkeypatch.setattr(pool, "forward", lambda self, p, inputs, run: ForwardResult(real(self, p, inputs, run).output[:, :3]))
     the_plan = executor.plan(analysis, 1)
     execution = executor.execute(the_plan)
     assert not execution.complete and len(execution.layers) == 1

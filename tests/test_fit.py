@@ -14,21 +14,23 @@ from cnncalc import fit, report
 from cnncalc.cli import app
 from cnncalc.errors import UsageError
 from cnncalc.pipeline import analyze_file
+from cnncalc.units import parse_size
 
 runner = CliRunner()
 LENET = analyze_file("specs/lenet5.yaml", "pytorch")
 
 
+# issue #13: fit reads --memory with units.parse_size, the one size reader: 24G is 24 GB, a bare 1000 needs a unit
 @pytest.mark.parametrize(("text", "value"), [("24GiB", 24 * 2**30), ("16GB", 16 * 10**9), ("512 MiB", 512 * 2**20),
-                                             ("1000", 1000), ("1.5KiB", 1536)])
+                                             ("1000B", 1000), ("1.5KiB", 1536), ("24G", 24 * 10**9)])
 def test_parse_size(text, value):
-    assert fit.parse_size(text) == value
+    assert parse_size(text, "--memory", code="CNN501") == value
 
 
-@pytest.mark.parametrize("text", ["", "GiB", "-1GiB", "4GXB", "0"])
+@pytest.mark.parametrize("text", ["", "GiB", "-1GiB", "4GXB", "0", "1000", "0GiB", "9" * 400 + "GiB"])
 def test_parse_size_refuses(text):
     with pytest.raises(UsageError) as error:
-        fit.parse_size(text)
+        parse_size(text, "--memory", code="CNN501")
     assert error.value.code == "CNN501"
 
 

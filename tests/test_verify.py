@@ -102,12 +102,12 @@ def test_json_report_pairs_every_number():
 
 
 def test_a_wrong_mac_count_fails_the_run(monkeypatch):
-    from cnncalc.forward import Step
+    from cnncalc.forward import ForwardResult
     from cnncalc.layers import KINDS
 
     fc = type(KINDS["fc"])
     real = fc.forward
-    monkeypatch.setattr(fc, "forward", lambda self, p, i, run: Step(real(self, p, i, run).output, 1))
+    monkeypatch.setattr(fc, "forward", lambda self, p, i, run: ForwardResult(real(self, p, i, run).output, 1))
     result = invoke(str(ROOT / "specs/lenet5.yaml"))
     assert result.exit_code == 1
     assert "MACs differ" in result.stdout and "verify: FAILED: 2 layer(s)" in result.stdout

@@ -125,7 +125,7 @@ class Conv(LayerKind):
         group) as one contraction over the kernel taps of the strided view, which needs no im2col copy.
         """
         from cnncalc import arrays
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         kernel, stride, dilation, pads = self._geometry(p, Shape(x.shape[1:-1], x.shape[-1]), run.convention)
@@ -136,7 +136,7 @@ class Conv(LayerKind):
         out, macs = conv(arrays.windows(arrays.pad_spatial(x, pads), kernel, stride, dilation), w, groups)
         if "bias" in weights:
             out += weights["bias"]
-        return Step(out, macs)
+        return ForwardResult(out, macs)
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""

@@ -148,7 +148,7 @@ class ConvTranspose(LayerKind):
         import numpy as np
 
         from cnncalc import arrays
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         shape = Shape(x.shape[1:-1], x.shape[-1])
@@ -177,7 +177,7 @@ class ConvTranspose(LayerKind):
         out = out.reshape(batch, *out_size, groups * per_group_out)
         if "bias" in run.weights.params:
             out += run.weights.params["bias"]
-        return Step(out, macs)
+        return ForwardResult(out, macs)
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """The regrouped kernel and the per-tap contributions, then the uncropped canvas."""

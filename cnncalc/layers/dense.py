@@ -69,14 +69,14 @@ class Fc(LayerKind):
     def forward(self, p, inputs, run):
         """(N, H*W*C) @ (H*W*C, units): the feature map is flattened channels-last, as a view."""
         from cnncalc import arrays
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         weights = run.weights.params
         out, macs = arrays.matmul(x.reshape(x.shape[0], -1), weights["kernel"])
         if "bias" in weights:
             out += weights["bias"]
-        return Step(out, macs)
+        return ForwardResult(out, macs)
 
 
 @register
@@ -96,7 +96,7 @@ class Flatten(LayerKind):
 
     def forward(self, p, inputs, run):
         """Channels-last order: element (h, w, c) of an H x W x C map lands at (h * W + w) * C + c."""
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
-        return Step(x.reshape(x.shape[0], -1))
+        return ForwardResult(x.reshape(x.shape[0], -1))

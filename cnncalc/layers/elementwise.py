@@ -35,12 +35,12 @@ class Elementwise(LayerKind):
 
     def forward(self, p, inputs, run):
         """Writes into the input when no later layer reads it (the textbook model's in-place rule)."""
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         out = x if run.overwritable[0] else x.copy()
         self.apply(out)
-        return Step(out)
+        return ForwardResult(out)
 
     def apply(self, x) -> None:
         """Transform `x` in place."""
@@ -128,9 +128,9 @@ class Dropout(Elementwise):
     forward_view = True
 
     def forward(self, p, inputs, run):
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
-        return Step(inputs[0])
+        return ForwardResult(inputs[0])
 
 
 @register

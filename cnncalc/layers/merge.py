@@ -49,12 +49,12 @@ class Add(LayerKind):
         """Into a new array, as the textbook model counts a merge's output."""
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         out = np.add(inputs[0], inputs[1])
         for x in inputs[2:]:
             out += x
-        return Step(out)
+        return ForwardResult(out)
 
 
 @register
@@ -83,6 +83,6 @@ class Concat(LayerKind):
         """Along the channels: the last axis, channels-last."""
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
-        return Step(np.concatenate(inputs, axis=-1))
+        return ForwardResult(np.concatenate(inputs, axis=-1))

@@ -77,7 +77,7 @@ class BatchNorm(LayerKind):
         scale and one shift per channel, into a new output (the textbook model does not run it in place)."""
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         w = run.weights
@@ -89,7 +89,7 @@ class BatchNorm(LayerKind):
             shift = shift + w.params["beta"]
         out = np.multiply(x, scale)
         out += shift
-        return Step(out)
+        return ForwardResult(out)
 
 
 @register
@@ -131,7 +131,7 @@ class Lrn(LayerKind):
         .. c + (size-1)//2, zero beyond the edges)^beta, channels being the last axis here."""
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         size, channels = p["size"], x.shape[-1]
@@ -146,7 +146,7 @@ class Lrn(LayerKind):
         out += np.float32(p["k"])
         np.power(out, np.float32(p["beta"]), out=out)
         np.divide(x, out, out=out)
-        return Step(out)
+        return ForwardResult(out)
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """The squares, zero-padded by size - 1 channels."""

@@ -130,7 +130,7 @@ class Pool(LayerKind):
         import numpy as np
 
         from cnncalc import arrays
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         spatial = x.shape[1:-1]
@@ -150,7 +150,7 @@ class Pool(LayerKind):
             combine(out, tap, out=out)
         if not is_max:
             out /= _divisor(out.shape[1:-1], kernel, stride, dilation, spatial, pads)
-        return Step(out)
+        return ForwardResult(out)
 
     @staticmethod
     def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
@@ -205,8 +205,8 @@ class GlobalPool(LayerKind):
 
     def forward(self, p, inputs, run):
         from cnncalc import arrays
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         reduce = x.mean if p["mode"] == "avg" else x.max
-        return Step(reduce(axis=arrays.spatial_axes(x), keepdims=True))
+        return ForwardResult(reduce(axis=arrays.spatial_axes(x), keepdims=True))

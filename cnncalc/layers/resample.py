@@ -100,7 +100,7 @@ class Upsample(LayerKind):
         axis after another."""
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         rank = x.ndim - 2
@@ -110,7 +110,7 @@ class Upsample(LayerKind):
             index = [np.minimum(np.floor(np.arange(n, dtype=np.float32) * np.float32(1 / f)).astype(np.intp), w - 1)
                      for n, w, f in zip(sizes, x.shape[1:-1], factors)]
             grid = np.ix_(np.arange(x.shape[0]), *index, np.arange(x.shape[-1]))
-            return Step(x[grid])
+            return ForwardResult(x[grid])
         current = x
         for axis, (n, w, f) in enumerate(zip(sizes, x.shape[1:-1], factors)):
             source = np.maximum((np.arange(n, dtype=np.float32) + np.float32(0.5)) * np.float32(1 / f)
@@ -125,7 +125,7 @@ class Upsample(LayerKind):
             lows += highs
             del highs
             current = lows
-        return Step(current)
+        return ForwardResult(current)
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
@@ -179,7 +179,7 @@ class AdaptivePool(LayerKind):
         then take the maximum, or the mean of the bin's own elements."""
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         rank = x.ndim - 2
@@ -198,7 +198,7 @@ class AdaptivePool(LayerKind):
                 current = gathered.sum(axis=2 + axis)
                 current /= lengths.astype(np.float32).reshape((out,) + tail)
             del gathered
-        return Step(current if current is not x else x.copy())
+        return ForwardResult(current if current is not x else x.copy())
 
     def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
         """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
@@ -251,8 +251,8 @@ class ZeroPad(LayerKind):
     def forward(self, p, inputs, run):
         import numpy as np
 
-        from cnncalc.forward import Step
+        from cnncalc.forward import ForwardResult
 
         (x,) = inputs
         pads = _pads(p["padding"], x.ndim - 2, self.name)
-        return Step(np.pad(x, ((0, 0), *pads, (0, 0))))
+        return ForwardResult(np.pad(x, ((0, 0), *pads, (0, 0))))

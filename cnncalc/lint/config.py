@@ -12,8 +12,8 @@ from typing import Any
 
 from cnncalc.conventions import CONVENTIONS
 from cnncalc.errors import Location, UsageError
-from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
-from cnncalc.units import parse_bytes, parse_count
+from cnncalc.memory import DTYPE_BYTES, MODES, OPTIMIZER_SLOTS
+from cnncalc.units import parse_amount, parse_size
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +22,7 @@ else:  # pragma: no cover - Python 3.10
 
 KEYS = ("convention", "select", "ignore", "exclude", "max-params", "max-macs", "max-memory",
         "batch", "dtype", "mode", "optimizer")
-CHOICES = {"convention": tuple(CONVENTIONS), "dtype": tuple(DTYPE_BYTES), "mode": ("infer", "train"),
+CHOICES = {"convention": tuple(CONVENTIONS), "dtype": tuple(DTYPE_BYTES), "mode": MODES,
            "optimizer": tuple(OPTIMIZER_SLOTS)}
 
 
@@ -39,14 +39,11 @@ def _bad(path: Path, message: str, hint: str = "") -> UsageError:
 
 
 def budget(key: str, value: Any, where: Path | None = None) -> int:
-    """A --max-* value: counts with K/M/G/T (decimal), memory with B, KB..TB or KiB..TiB."""
-    parse = parse_bytes if key == "max-memory" else parse_count
-    number = parse(value)
-    if number is None or number <= 0:
-        example = "8GiB, 512MB" if key == "max-memory" else "100M, 1.5G, 25000000"
-        raise UsageError(f"cannot read --{key} {value!r}", Location(str(where or "<command line>")),
-                         hint=f"write a positive amount such as {example}")
-    return number
+    """A --max-* value: counts with K/M/G/T (decimal), memory as units.parse_size reads sizes."""
+    place = str(where) if where is not None else None
+    if key == "max-memory":
+        return parse_size(value, f"--{key}", where=place)
+    return parse_amount(value, f"--{key}", where=place)
 
 
 def _strings(path: Path, key: str, value: Any) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from cnncalc.pattern.syntax import parse, parse_layer_token
 from cnncalc.pattern.tree import Chain, Layer, Repeat, Word, leaves, walk
 from cnncalc.pattern.vocabulary import BUILTIN_DEFAULTS, CORE_WORDS, LAYER_WORDS, is_variable_word
 from cnncalc.shapes import Shape
-from cnncalc.spec import Spec, parse_convention, parse_defaults, parse_input
+from cnncalc.spec import PATTERN_KEYS, Spec, parse_convention, parse_defaults, parse_input
 from cnncalc.yamlsource import YNode
 
 
@@ -151,9 +151,6 @@ def from_text(
     source = PatternSource(text, ast, locator, name or _compact(text), path, shape, input_loc,
                            dict(BUILTIN_DEFAULTS), {})
     return source.with_settings(settings).with_bindings(parse_defines(defines))
-
-
-PATTERN_KEYS = ("name", "description", "convention", "input", "defaults", "pattern", "vars")
 
 
 def from_yaml(root: YNode, path: str, source: str | None = None) -> PatternSource:
