@@ -1,13 +1,31 @@
-"""The one-way pipeline as functions: text -> spec -> graph -> analysis -> report."""
+"""The one-way pipeline as functions: text -> spec -> graph -> analysis -> report.
+
+It is also the one place where what a command was given is resolved, for every command alike:
+
+- `resolve_source`: the network to work on, from a spec file, `-` (standard input) or `--pattern`,
+  with `-D`, `--set` and `-i/--input` (which overrides a spec's own input, as torchinfo's input_size does);
+- `resolve_convention`: the shape convention, command line > the spec's `convention:` > the
+  configured one (lint's [tool.cnncalc]) > strict;
+- `report_options`: the counting and memory options (batch, dtype, optimizer, memory model, device,
+  mixed precision, CPU) as `report.Options`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cnncalc import conventions, graph, report, spec, yamlsource
 from cnncalc.analysis import Analysis, analyze
-from cnncalc.errors import Location, ReadError
+from cnncalc.errors import Location, ReadError, UsageError
+
+if TYPE_CHECKING:
+    from cnncalc.pattern import PatternSource
+    from cnncalc.shapes import Shape
 
 
 def read_text(path: str) -> str:
@@ -27,8 +45,8 @@ def read_text(path: str) -> str:
     return yamlsource.decode(data, path)
 
 
-def display_path(path: str) -> str:
-    return "<stdin>" if path == "-" else path
+def display_path(path: str, stdin_name: str = "<stdin>") -> str:
+    return stdin_name if path == "-" else path
 
 
 def parse(text: str, path: str) -> spec.Spec:
@@ -41,10 +59,21 @@ def parse(text: str, path: str) -> spec.Spec:
     return spec.parse_spec(root, path)
 
 
+# ---------------------------------------------------------------------------------------------
+# conventions
+
+
+def resolve_convention(command_line: str | None, spec_convention: str | None = None,
+                       configured: str | None = None) -> conventions.Convention:
+    """The convention a command uses: `--convention` > the spec's `convention:` > the configured one
+    ([tool.cnncalc], lint only) > strict. Every command resolves it here."""
+    return conventions.get(command_line or spec_convention or configured or conventions.DEFAULT.name)
+
+
 def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
     """`convention` None means the spec's own `convention:`, or strict."""
     model = graph.build(parsed)
-    return analyze(model, conventions.get(convention or model.convention or conventions.DEFAULT.name))
+    return analyze(model, resolve_convention(convention, model.convention))
 
 
 def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:
@@ -58,3 +87,158 @@ def analyze_file(path: str, convention: str | None = None) -> Analysis:
 
 def report_file(path: str, convention: str | None = None, options: report.Options | None = None) -> report.Report:
     return report.build(analyze_file(path, convention), options or report.Options())
+
+
+# ---------------------------------------------------------------------------------------------
+# options
+
+
+def report_options(batch: int = 1, dtype: str = "float32", optimizer: str | None = None, count_bias: bool = False,
+                   memory_model: str | None = None, device: str = "cpu", amp: str | None = None,
+                   cpu: str | None = "auto", threads: int | None = None, **more) -> report.Options:
+    """The counting and memory options every command shares, with one default each (momentum: the cs231n
+    notes' optimizer; the memory model follows the convention; the CPU is this machine's)."""
+    from cnncalc import cpu as cpu_mod
+    from cnncalc.memory import DEFAULT_OPTIMIZER
+
+    return report.Options(batch, dtype, optimizer or DEFAULT_OPTIMIZER, count_bias, memory_model, device, amp,
+                          cpu_mod.resolve(cpu, threads), **more)
+
+
+# ---------------------------------------------------------------------------------------------
+# sources
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the command line names: a SPEC path (`-` for standard input) or --pattern, and its refinements."""
+
+    spec: str | None = None
+    pattern: str | None = None
+    input: str | None = None
+    defines: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    #: the name standard input is reported under (lint --stdin-filename)
+    stdin_name: str = "<stdin>"
+
+    @classmethod
+    def of(cls, spec: str | None = None, pattern: str | None = None, input: str | None = None,
+           defines: Sequence[str] | None = None, settings: Sequence[str] | None = None,
+           stdin_name: str | None = None) -> Request:
+        return cls(spec, pattern, input, tuple(defines or ()), tuple(settings or ()), stdin_name or "<stdin>")
+
+    @property
+    def refines_a_pattern(self) -> bool:
+        return self.pattern is not None or bool(self.defines) or bool(self.settings)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resolved source: where it came from, its text and its spec."""
+
+    #: the path diagnostics name: the file, "<stdin>" or "<pattern>"
+    path: str
+    #: the spec's YAML, or the pattern's text
+    text: str
+    #: the pattern with its bindings and settings, when there is one to refine or sweep
+    pattern: PatternSource | None = None
+    #: -i/--input, overriding the spec's own input
+    input: tuple[Shape, Location] | None = None
+    #: what the source was given as: the file's path or the --pattern text
+    given: str = ""
+
+    @property
+    def convention(self) -> str | None:
+        """The spec's own `convention:` (what `resolve_convention` ranks below the command line)."""
+        if self.pattern is not None:
+            return self.pattern.convention
+        return self.spec().convention
+
+    def spec(self) -> spec.Spec:
+        """The spec, expanded for single values of the bindings and with -i/--input applied."""
+        if self.pattern is not None:
+            return self.pattern.spec()
+        parsed = parse(self.text, self.path)
+        if self.input is not None:
+            parsed = dataclasses.replace(parsed, input=self.input[0], input_loc=self.input[1])
+        return parsed
+
+
+def _input(text: str) -> tuple[Shape, Location]:
+    loc = Location("--input", 1, 1, 1, 1 + len(text))
+    return spec.parse_input(yamlsource.YNode(text, loc, text)), loc
+
+
+def read_source(path: str, stdin_name: str = "<stdin>") -> tuple[str, str]:
+    """(text, display path) of a spec file or of standard input."""
+    return read_text(path), display_path(path, stdin_name)
+
+
+def resolve_source(request: Request, texts: dict[str, str] | None = None) -> Source:
+    """The source every command reads, resolved the same way for all of them: a spec file, `-`, or
+    --pattern; -D and --set refine a pattern (given, or a spec's `pattern:`); -i/--input gives or
+    overrides the input size. `texts` (the run's, for diagnostics) receives each text as soon as it is
+    known, so that an error in it can be shown with its line."""
+    texts = {} if texts is None else texts
+    for index, text in enumerate(request.defines, start=1):
+        texts[f"-D #{index}"] = text
+    for index, text in enumerate(request.settings, start=1):
+        texts[f"--set #{index}"] = text
+    if request.input is not None:
+        texts["--input"] = request.input
+    if request.pattern is not None:
+        if request.spec is not None:
+            raise UsageError("give a SPEC file or --pattern, not both", Location(request.spec))
+        texts["<pattern>"] = request.pattern
+        source = Source("<pattern>", request.pattern, given=request.pattern)
+        from cnncalc import pattern
+
+        built = pattern.from_text(request.pattern, input=request.input, settings=request.settings,
+                                  defines=request.defines)
+        return dataclasses.replace(source, pattern=built)
+    if request.spec is None:
+        raise UsageError("give a SPEC file or --pattern", Location("cnncalc"),
+                         hint='e.g. cnncalc analyze --pattern "INPUT[32x32x3] -> CONV3-16 -> RELU -> FC-10"')
+    text, shown = read_source(request.spec, request.stdin_name)
+    texts[shown] = text
+    source = Source(shown, text, given=request.spec)
+    shape = _input(request.input) if request.input is not None else None
+    if not request.refines_a_pattern and shape is None:
+        return source
+    root = yamlsource.load(text, shown)
+    has_pattern = root.is_mapping and "pattern" in root.value
+    if not request.refines_a_pattern and not has_pattern:
+        return dataclasses.replace(source, input=shape)
+    if not has_pattern:
+        raise UsageError(f"{shown} has no `pattern:`; -D and --set apply to patterns", Location(shown),
+                         hint="analyze it without -D/--set, or give the network as `pattern:`")
+    from cnncalc import pattern
+
+    built = pattern.from_yaml(root, shown, text)
+    if shape is not None:
+        built = dataclasses.replace(built, input=shape[0], input_loc=shape[1])
+    return dataclasses.replace(source, pattern=built.with_settings(request.settings).with_bindings(
+        pattern.parse_defines(request.defines)))
+
+
+def analyze_source(source: Source, convention: str | None = None) -> Analysis:
+    """The analysis of a resolved source; `convention` (the command line's) None means the spec's own, or strict."""
+    if source.pattern is None and source.input is None:
+        return analyze_text(source.text, source.path, convention)
+    return analyze_spec(source.spec(), convention)
+
+
+def sweepable(source: Source) -> PatternSource:
+    """The pattern a sweep varies: the source's own, or the pattern of a spec file with `pattern:`."""
+    if source.pattern is not None:
+        return source.pattern
+    root = yamlsource.load(source.text, source.path)
+    if not root.is_mapping or "pattern" not in root.value:
+        raise UsageError(f"{source.path} has no `pattern:`: there is nothing to sweep", Location(source.path),
+                         hint="sweep a pattern (--pattern, or a spec with `pattern:` and -D N=0..3)")
+    from cnncalc import pattern
+
+    built = pattern.from_yaml(root, source.path, source.text)
+    if source.input is not None:
+        built = dataclasses.replace(built, input=source.input[0], input_loc=source.input[1])
+    return built

@@ -202,7 +202,8 @@ def test_github_format_is_the_default_under_github_actions():
 
 def test_budgets_pass_when_the_model_fits():
     vgg = str(ROOT / "specs" / "vgg16.yaml")
-    ok = lint("--max-params", "140M", "--max-macs", "15.5G", "--max-memory", "600MiB", vgg)
+    # issue #13: --mode defaults to train, as in fit and sweep; 600MiB is an inference budget
+    ok = lint("--max-params", "140M", "--max-macs", "15.5G", "--max-memory", "600MiB", "--mode", "infer", vgg)
     assert ok.exit_code == 0, ok.stdout
     over = lint("--format", "json", "--max-params", "138M", vgg)
     (finding,) = json.loads(over.stdout)

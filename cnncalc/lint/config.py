@@ -12,6 +12,7 @@ from typing import Any
 
 from cnncalc.conventions import CONVENTIONS
 from cnncalc.errors import Location, UsageError
+from cnncalc.lint.options import LintOptions
 from cnncalc.memory import DTYPE_BYTES, MODES, OPTIMIZER_SLOTS
 from cnncalc.units import parse_amount, parse_size
 
@@ -76,3 +77,22 @@ def read(path: Path) -> dict[str, Any]:
             raise _bad(path, f"'{key}' must be one of {', '.join(CHOICES[key])}, not {value!r}")
         settings[key.replace("-", "_")] = value
     return settings
+
+
+def resolve(config_path: str | None, no_config: bool, given: dict[str, Any]) -> tuple[LintOptions, tuple[str, ...]]:
+    """The run's options: [tool.cnncalc] (the nearest pyproject.toml, or --config) under the command line's
+    `given` values (None: not given), and the exclude patterns."""
+    settings: dict[str, Any] = {}
+    if not no_config:
+        path = Path(config_path) if config_path else find_pyproject(Path.cwd())
+        if config_path and not path.is_file():
+            raise UsageError(f"no such configuration file: {config_path}", Location(config_path))
+        if path is not None:
+            settings = read(path)
+    if "convention" in settings:  # the spec's own `convention:` outranks it; --convention outranks both
+        settings["configured_convention"] = settings.pop("convention")
+    for key, value in given.items():
+        if value is not None:
+            settings[key] = budget(key.replace("_", "-"), value) if key.startswith("max_") else value
+    exclude = tuple(settings.pop("exclude", ()))
+    return LintOptions(**settings), exclude

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from cnncalc import conventions, graph
+from cnncalc import graph
 from cnncalc.analysis import analyze
 from cnncalc.diagnostics import WHOLE_FILE, Diagnostic, ignored_codes, suppressions  # noqa: F401  (re-exported)
 from cnncalc.errors import CnnCalcError, Location
 from cnncalc.lint.options import LintOptions, enabled, matches
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.lint.subject import Subject
-from cnncalc.pipeline import parse
+from cnncalc.spec import Spec
+from cnncalc.pipeline import Source, parse, resolve_convention
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
@@ -36,16 +38,17 @@ def _located(diagnostic: Diagnostic, path: str) -> Diagnostic:
                       Location(path, loc.line, loc.col, loc.end_line, loc.end_col), diagnostic.hint)
 
 
-def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
-    """Everything the analysis and the rules report, before selection and suppression."""
+def findings(text: str, path: str, options: LintOptions, build: Callable[[], Spec] | None = None) -> list[Diagnostic]:
+    """Everything the analysis and the rules report, before selection and suppression. `build` makes the
+    spec (a pattern's, or one with -i/--input); by default the text is parsed."""
     try:
-        model = graph.build(parse(text, path))
-        # the spec's own `convention:` outranks [tool.cnncalc]; an explicit --convention outranks both
-        convention = (options.file_conventions and model.convention) or options.convention
-        analysis = analyze(model, conventions.get(convention))
+        model = graph.build(build() if build is not None else parse(text, path))
+        # --convention > the spec's own `convention:` > [tool.cnncalc] > strict, as for every command
+        convention = resolve_convention(options.convention, model.convention, options.configured_convention)
+        analysis = analyze(model, convention)
     except CnnCalcError as error:
         return [Diagnostic.from_error(error)]
-    subject = Subject(analysis, dataclasses.replace(options, convention=convention))
+    subject = Subject(analysis, dataclasses.replace(options, convention=convention.name))
     # a non-integral size (strict) already says that rows are lost: no dropped-rows warning beside it
     fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
     found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]
@@ -55,11 +58,17 @@ def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
     return found
 
 
-def lint_text(text: str, path: str, options: LintOptions = LintOptions()) -> FileResult:
+def lint_source(source: Source, options: LintOptions = LintOptions()) -> FileResult:
+    """Lint a source the pipeline resolved (a pattern, or a spec with -D, --set or -i/--input)."""
+    return lint_text(source.text, source.path, options, source.spec)
+
+
+def lint_text(text: str, path: str, options: LintOptions = LintOptions(),
+              build: Callable[[], Spec] | None = None) -> FileResult:
     ignored = suppressions(text)
     seen: set[tuple] = set()
     kept = []
-    for diagnostic in findings(text, path, options):
+    for diagnostic in findings(text, path, options, build):
         diagnostic = _located(diagnostic, path)
         key = (diagnostic.code, diagnostic.loc.line, diagnostic.loc.col)
         # a layer inside `repeat:` is analysed once per copy; report its source line once

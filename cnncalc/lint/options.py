@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cnncalc.cpu import Cpu
 
 
 @dataclass(frozen=True, slots=True)
 class LintOptions:
-    convention: str = "strict"
+    #: --convention; None: the spec's own `convention:`, else `configured_convention`, else strict
+    #: (pipeline.resolve_convention, as for every command)
+    convention: str | None = None
+    #: [tool.cnncalc]'s convention
+    configured_convention: str | None = None
     #: codes, code prefixes (CNN3) or rule names; empty = every rule.
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -16,12 +24,14 @@ class LintOptions:
     max_memory: int | None = None
     batch: int = 1
     dtype: str = "float32"
-    #: which memory --max-memory limits: "infer" or "train".
-    mode: str = "infer"
+    #: which memory --max-memory limits: "train" (one training step, as fit and sweep) or "infer".
+    mode: str = "train"
     optimizer: str = "momentum"
-    #: whether a spec's own `convention:` chooses its convention (not when --convention was given on
-    #: the command line).
-    file_conventions: bool = True
+    #: the memory options of analyze (None: the memory model follows the convention; the CPU is this machine)
+    memory_model: str | None = None
+    device: str = "cpu"
+    amp: str | None = None
+    cpu: Cpu | None = None
 
 
 def matches(selector: str, code: str, name: str) -> bool:

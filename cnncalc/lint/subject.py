@@ -23,4 +23,5 @@ class Subject:
     @cached_property
     def report(self) -> Report:
         o = self.options
-        return build(self.analysis, Options(o.batch, o.dtype, o.optimizer))
+        return build(self.analysis, Options(o.batch, o.dtype, o.optimizer, memory_model=o.memory_model,
+                                            device=o.device, amp=o.amp, cpu=o.cpu))

@@ -1,0 +1,91 @@
+"""`cnncalc analyze`: every layer's output volume, parameters, MACs and activations, then the memory summary."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cnncalc.commands.invocation import Invocation, stderr
+from cnncalc.commands.options import (
+    DEFAULT_CPU,
+    DEFAULT_DEVICE,
+    DEFAULT_DTYPE,
+    DEFAULT_FORMAT,
+    DEFAULT_OPTIMIZER,
+    AmpOpt,
+    BatchOpt,
+    ConventionOpt,
+    CountBiasOpt,
+    CpuOpt,
+    DefineOpt,
+    DeviceOpt,
+    DtypeOpt,
+    Format,
+    FormatOpt,
+    InputOpt,
+    MemoryModelOpt,
+    OptimizerOpt,
+    PatternOpt,
+    SetOpt,
+    SpecArg,
+    ThreadsOpt,
+    value,
+)
+from cnncalc.errors import EXIT_INVALID
+
+
+def analyze(
+    ctx: typer.Context,
+    spec: SpecArg = None,
+    format: FormatOpt = DEFAULT_FORMAT,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = DEFAULT_DTYPE,
+    optimizer: OptimizerOpt = DEFAULT_OPTIMIZER,
+    count_bias: CountBiasOpt = False,
+    memory_model: MemoryModelOpt = None,
+    device: DeviceOpt = DEFAULT_DEVICE,
+    amp: AmpOpt = None,
+    cpu: CpuOpt = DEFAULT_CPU,
+    threads: ThreadsOpt = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+) -> None:
+    """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
+    from cnncalc import pipeline
+    from cnncalc import report as report_mod
+
+    run = Invocation.of(ctx)
+    source = pipeline.resolve_source(pipeline.Request.of(spec, pattern, input, define, settings), run.texts)
+    analysis = pipeline.analyze_source(source, value(convention))
+    run.emit(analysis.diagnostics)
+    if not analysis.ok:
+        raise typer.Exit(EXIT_INVALID)
+    options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
+                                      device.value, value(amp), cpu.value, threads)
+    built = report_mod.build(analysis, options)
+    warn_about_cpu(built)
+    render(built, format)
+
+
+def warn_about_cpu(report) -> None:
+    modelled = report.memory.cpu
+    if modelled is not None and modelled.warning():
+        stderr(f"warning: {modelled.warning()}")
+
+
+def render(report, format: Format) -> None:
+    if format.value == "table":
+        from rich.console import Console
+
+        from cnncalc.render.table import render as table
+
+        table(report, Console(highlight=False))
+        return
+    from cnncalc.render import machine
+
+    writer = {"json": machine.to_json, "csv": machine.to_csv, "markdown": machine.to_markdown}
+    sys.stdout.write(writer[format.value](report))

@@ -1,0 +1,174 @@
+"""`cnncalc lint`: check specs for CI, editors and pre-commit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from cnncalc.commands.invocation import Invocation
+from cnncalc.commands.options import (
+    DEFAULT_CPU,
+    DEFAULT_DEVICE,
+    AmpOpt,
+    ConventionOpt,
+    CpuOpt,
+    DefineOpt,
+    DeviceOpt,
+    Dtype,
+    InputOpt,
+    MaxMemoryOpt,
+    MaxParamsOpt,
+    MemoryModelOpt,
+    Mode,
+    Optimizer,
+    PatternOpt,
+    SetOpt,
+    ThreadsOpt,
+    choices,
+    value,
+)
+from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError
+
+LintFormat = choices("LintFormat", ("text", "concise", "json", "github", "sarif"))
+
+
+def lint(
+    ctx: typer.Context,
+    paths: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Spec files, directories (every .yaml/.yml inside), globs, or - for standard input "
+                       "(or give --pattern).", metavar="PATH..."),
+    ] = None,
+    format: Annotated[
+        Optional[LintFormat],
+        typer.Option("--format", "-f", help="Output format (default: github under GitHub Actions, else text)."),
+    ] = None,
+    convention: ConventionOpt = None,
+    select: Annotated[
+        Optional[list[str]],
+        typer.Option("--select", help="Only these rules: codes, prefixes (CNN3) or names; comma-separated."),
+    ] = None,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", help="Skip these rules: codes, prefixes or names.")
+    ] = None,
+    exclude: Annotated[
+        Optional[list[str]], typer.Option("--exclude", help="Skip files matching these glob patterns.")
+    ] = None,
+    max_params: MaxParamsOpt = None,
+    max_macs: Annotated[Optional[str], typer.Option("--max-macs", metavar="COUNT",
+                                                    help="MAC budget at --batch, e.g. 4G.")] = None,
+    max_memory: MaxMemoryOpt = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, max=10**9,
+                                                 help="Batch size (default: [tool.cnncalc]'s, else 1).")] = None,
+    dtype: Annotated[Optional[Dtype], typer.Option(
+        "--dtype", help="Element type of activations and parameters (default: [tool.cnncalc]'s, else float32).")] = None,
+    mode: Annotated[Optional[Mode], typer.Option(
+        "--mode", help="The memory --max-memory limits: train (one training step) or infer "
+        "(default: [tool.cnncalc]'s, else train, as fit and sweep).")] = None,
+    optimizer: Annotated[Optional[Optimizer], typer.Option(
+        "--optimizer", help="Optimizer whose state training memory holds (default: [tool.cnncalc]'s, else "
+        "momentum, the SGD with momentum of the cs231n notes).")] = None,
+    memory_model: MemoryModelOpt = None,
+    device: DeviceOpt = DEFAULT_DEVICE,
+    amp: AmpOpt = None,
+    cpu: CpuOpt = DEFAULT_CPU,
+    threads: ThreadsOpt = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+    stdin_filename: Annotated[
+        Optional[str], typer.Option("--stdin-filename", help="The name to report for standard input.")
+    ] = None,
+    config: Annotated[
+        Optional[str], typer.Option("--config", help="A pyproject.toml to read [tool.cnncalc] from.")
+    ] = None,
+    no_config: Annotated[bool, typer.Option("--no-config", help="Ignore [tool.cnncalc].")] = False,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+) -> None:
+    """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
+    import dataclasses
+
+    from cnncalc import pipeline
+    from cnncalc.diagnostics import Diagnostic
+    from cnncalc.lint.config import resolve
+    from cnncalc.lint.discover import expand_one
+    from cnncalc.lint.engine import FileResult, lint_source, lint_text
+
+    run = Invocation.of(ctx)
+    given = {
+        "convention": value(convention), "select": _codes(select), "ignore": _codes(ignore),
+        "exclude": _codes(exclude), "max_params": max_params, "max_macs": max_macs, "max_memory": max_memory,
+        "batch": batch, "dtype": value(dtype), "mode": value(mode), "optimizer": value(optimizer),
+    }
+    options, excluded = resolve(config, no_config, given)
+    # the memory options of analyze, checked as analyze checks them (--memory-model textbook with --amp...)
+    memory = pipeline.report_options(options.batch, options.dtype, options.optimizer, False, value(memory_model),
+                                     device.value, value(amp), cpu.value, threads)
+    options = dataclasses.replace(options, memory_model=memory.memory_model, device=memory.device, amp=memory.amp,
+                                  cpu=memory.cpu)
+    request = pipeline.Request.of(None, pattern, input, define, settings, stdin_filename)
+    if pattern is not None or not paths:
+        if paths:
+            request = dataclasses.replace(request, spec=paths[0])  # resolve_source refuses both
+        results = [lint_source(pipeline.resolve_source(request, run.texts), options)]
+        _finish(results, [], format, exit_zero, run)
+        return
+    # A path that names no file, or a file that cannot be read, is a result like any other (its CNN001
+    # error with its path, in every format), and the exit status is 2.
+    results, unreadable, files = [], [], []
+    for path in paths:
+        try:
+            files += expand_one(path, excluded)
+        except CnnCalcError as error:
+            files.append(error)
+    for path in dict.fromkeys(files):
+        if isinstance(path, CnnCalcError):
+            error, shown = path, path.loc.path
+        else:
+            shown = pipeline.display_path(path, stdin_filename or "<stdin>")
+            try:
+                if request.input is not None or request.refines_a_pattern:
+                    results.append(lint_source(pipeline.resolve_source(dataclasses.replace(request, spec=path)),
+                                               options))
+                else:
+                    results.append(lint_text(pipeline.read_text(path), shown, options))
+                continue
+            except CnnCalcError as caught:
+                error = caught
+        if error.exit_code == EXIT_USAGE:  # not a file over the size limit, a finding about it
+            unreadable.append(error)
+        diagnostic = Diagnostic.from_error(error)
+        diagnostic = dataclasses.replace(diagnostic, loc=dataclasses.replace(diagnostic.loc, path=shown))
+        results.append(FileResult(shown, "", (diagnostic,)))
+    _finish(results, unreadable, format, exit_zero, run)
+
+
+def _finish(results, unreadable, format, exit_zero: bool, run: Invocation) -> None:
+    from cnncalc.render.lint import FORMATS
+
+    chosen = _format(format)
+    sys.stdout.write(FORMATS[chosen](results))
+    if unreadable:
+        if chosen in ("json", "sarif"):  # also for the people reading the log
+            for error in unreadable:
+                run.print_error(error)
+        raise typer.Exit(EXIT_USAGE)
+    if any(r.diagnostics for r in results) and not exit_zero:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _codes(values: Optional[list[str]]) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
+
+
+def _format(format) -> str:
+    import os
+
+    if format is not None:
+        return format.value
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
