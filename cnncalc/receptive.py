@@ -15,7 +15,8 @@ the most inputs. `adaptive_pool` has the jump W/n and the
 size of its largest bin. A global pool, `flatten` or `fc` on a map makes the field of every position the
 union of all the input's fields (`covers`). Where branches meet (`add`, `concat`) the field is the
 union of theirs; branches whose jumps or centres differ are `misaligned` and the offset in pixels
-is reported. Everything is exact rational arithmetic (fractions.Fraction)."""
+is reported, except where a branch went through an upsampling layer (its field is periodic:
+neighbouring outputs share input pixels, as in every U-Net's skip connections). Everything is exact rational arithmetic (fractions.Fraction)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ class LayerField:
     #: per axis, the first and last input pixel any output reads (maps and vectors alike)
     covers: tuple[tuple[Fraction, Fraction], ...] = ()
     misalignment: Misalignment | None = None
+    #: the field went through an upsampling layer: neighbouring outputs share input pixels, so
+    #: its `start` and centres are the envelope's, and it is not checked for alignment
+    periodic: bool = False
 
     @property
     def spatial(self) -> bool:
@@ -134,11 +138,13 @@ def _through(result: LayerResult, inputs: list[LayerField], analysis: Analysis) 
         return _merge(name, result, inputs, analysis)
     (field,) = inputs
     if not field.spatial:
-        return LayerField(name, (), field.covers)
+        return LayerField(name, (), field.covers, periodic=field.periodic)
     if result.output.is_vector:
-        return LayerField(name, (), _covered(field, result.inputs[0].spatial))
+        return LayerField(name, (), _covered(field, result.inputs[0].spatial), periodic=field.periodic)
     axes = _transform(result, field, analysis)
-    return LayerField(name, axes, tuple((a.start, a.end(n)) for a, n in zip(axes, result.output.spatial)))
+    periodic = field.periodic or any(a.jump < b.jump for a, b in zip(axes, field.axes))
+    return LayerField(name, axes, tuple((a.start, a.end(n)) for a, n in zip(axes, result.output.spatial)),
+                      periodic=periodic)
 
 
 def _covered(field: LayerField, sizes: tuple[int, ...]) -> tuple[tuple[Fraction, Fraction], ...]:
@@ -198,11 +204,12 @@ def _adaptive(field: AxisField, width: int, outputs: int) -> AxisField:
 
 def _merge(name: str, result: LayerResult, inputs: list[LayerField], analysis: Analysis) -> LayerField:
     names = [analysis.results[i].node.name for i in result.node.inputs]
+    periodic = any(f.periodic for f in inputs)
     if not all(f.spatial for f in inputs):
         covers = tuple((min(c[axis][0] for c in (f.covers for f in inputs)),
                         max(c[axis][1] for c in (f.covers for f in inputs)))
                        for axis in range(len(inputs[0].covers)))
-        return LayerField(name, (), covers)
+        return LayerField(name, (), covers, periodic=periodic)
     axes, worst = [], None
     for axis in range(len(inputs[0].axes)):
         parts = [f.axes[axis] for f in inputs]
@@ -212,10 +219,11 @@ def _merge(name: str, result: LayerResult, inputs: list[LayerField], analysis: A
         axes.append(AxisField(size, jump, start))
         branches = tuple((n, p.jump, p.centre()) for n, p in zip(names, parts))
         candidate = Misalignment(name, branches, axis)
-        if (candidate.offset or candidate.strides_differ) and (worst is None or candidate.offset > worst.offset):
+        misaligned = not periodic and (candidate.offset or candidate.strides_differ)
+        if misaligned and (worst is None or candidate.offset > worst.offset):
             worst = candidate
     outputs = result.output.spatial
-    return LayerField(name, tuple(axes), tuple((a.start, a.end(n)) for a, n in zip(axes, outputs)), worst)
+    return LayerField(name, tuple(axes), tuple((a.start, a.end(n)) for a, n in zip(axes, outputs)), worst, periodic)
 
 
 def last_map(analysis: Analysis, found: tuple[LayerField, ...]) -> int | None:
