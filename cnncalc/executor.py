@@ -178,7 +178,7 @@ def _workspace(node: Node, inputs: tuple[Shape, ...], inference: Inference, batc
     rule = getattr(node.kind, "forward_workspace", None)
     if rule is None:
         return 0
-    return rule(node.params, inputs, inference.output, batch, Context(analysis.convention, node.label))
+    return rule(node.params, inputs, inference, batch)
 
 
 def refuse_if_too_big(the_plan: Plan, max_bytes: int, textbook_bytes: int) -> None:
@@ -308,7 +308,7 @@ def make_weights(the_plan: Plan, rng) -> list[Weights]:
     weights = []
     for step in the_plan.steps:
         maker = getattr(step.node.kind, "make_weights", None)
-        weights.append(NO_WEIGHTS if maker is None else maker(step.node.params, step.inputs, rng))
+        weights.append(NO_WEIGHTS if maker is None else maker(step.node.params, step.inputs, step.inference, rng))
     return weights
 
 
@@ -354,7 +354,9 @@ def execute(
             before = meter.current()
             started = time.perf_counter()
             inputs = tuple(values[i] for i in node.inputs)
-            result = node.kind.forward(node.params, inputs, Run(analysis.convention, node.label, w, step.overwritable))
+            run = Run(analysis.convention, node.label, w, step.overwritable, step.inference)
+            result = node.kind.forward(node.params, inputs, run)
+            del run
             del inputs
             seconds = time.perf_counter() - started
             layers.append(LayerRun(

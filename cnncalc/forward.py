@@ -21,9 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.conventions import Convention
+
+if TYPE_CHECKING:
+    from cnncalc.layers.base import Geometry, Inference
 
 #: The executor computes in float32, the dtype of the textbook memory model's default.
 DTYPE_NAME = "float32"
@@ -63,6 +66,12 @@ class Run:
     weights: Weights = NO_WEIGHTS
     #: per input: True when no later layer reads it, so the forward may write into it (in place).
     overwritable: tuple[bool, ...] = ()
+    #: the layer's shape inference: its output shape and the resolved window geometry.
+    inference: Inference | None = None
+
+    @property
+    def geometry(self) -> Geometry | None:
+        return None if self.inference is None else self.inference.geometry
 
 
 @dataclass(frozen=True, slots=True)

@@ -403,9 +403,14 @@ def test_avg_pool_divisor_counts_padding_but_not_the_overhang():
     from cnncalc.conventions import get
     from cnncalc.layers import KINDS
 
+    from cnncalc.layers.base import Context
+    from cnncalc.shapes import Shape
+
     x = np.arange(1, 7, dtype=np.float32).reshape(1, 6, 1)
-    params = {"kernel": 3, "stride": 2, "padding": 0, "dilation": 1, "mode": "avg", "ceil": True}
-    step = KINDS["pool"].forward(params, (x,), Run(get("pytorch"), "pool", overwritable=(True,)))
+    params = {"kernel": 3, "stride": 2, "padding": 0, "dilation": 1, "mode": "avg", "ceil": True,
+              "ignore_border": None}
+    inference = KINDS["pool"].infer(params, (Shape((6,), 1),), Context(get("pytorch"), "pool"))
+    step = KINDS["pool"].forward(params, (x,), Run(get("pytorch"), "pool", overwritable=(True,), inference=inference))
     assert step.output.ravel().tolist() == [2.0, 4.0, 5.5]
 
 

@@ -41,6 +41,51 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class Geometry:
+    """A windowed layer's settings as shape inference resolved them, one entry per spatial axis.
+
+    Every later stage (memory rules, the numpy forwards, lint's design rules, `fit`, the torch
+    oracle) reads these instead of parsing the spec's `kernel`, `stride` or `padding` again.
+    """
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    #: (before, after) per axis: the zeros around the input a window slides over; for a transposed
+    #: convolution, what is cut from each side of its output.
+    pads: tuple[tuple[int, int], ...]
+    groups: int = 1
+    #: transposed convolutions: added to one side of the output (OP), per axis.
+    output_padding: tuple[int, ...] = ()
+    #: the padding word the pads were resolved from ('same', 'valid', 'causal', 'auto' under sas,
+    #: ...), or None when the spec gave numbers.
+    padding_word: str | None = None
+    #: pools: whether the output size is rounded up (ceil mode), and the clip rule that may drop a
+    #: last window starting in the right padding ("always", or "if_padded" for Caffe).
+    ceil: bool = False
+    clip: str = "always"
+
+    @property
+    def rank(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def k_eff(self) -> tuple[int, ...]:
+        """The dilated window per axis: D(K - 1) + 1."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+
+    @property
+    def symmetric(self) -> bool:
+        return all(before == after for before, after in self.pads)
+
+    @property
+    def ceil_extra(self) -> tuple[int, ...]:
+        """Padding a forward adds after each axis so that rounding up has windows to take (numpy
+        counts windows rounding down): S - 1 in ceil mode, else 0."""
+        return tuple(s - 1 if self.ceil else 0 for s in self.stride)
+
+
+@dataclass(frozen=True, slots=True)
 class Inference:
     """What a layer does to one sample: output shape, parameters, multiply-accumulates."""
 
@@ -54,6 +99,8 @@ class Inference:
     #: the extra additions of a bias, one per biased output (added with --count-bias).
     bias_macs: int = 0
     notes: tuple[Note, ...] = ()
+    #: windowed kinds (convolutions, pools): their resolved settings; None for other kinds.
+    geometry: Geometry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +191,7 @@ class LayerKind:
     arity: ClassVar[int] = 1
     summary: ClassVar[str] = ""
 
-    def memory_rule(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape,
+    def memory_rule(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], inference: Inference,
                     ctx: MemoryContext) -> MemoryRule:
         """PyTorch's memory behaviour. The default: a merge (add, concat) saves nothing and passes
         views of its gradient back; any other layer keeps its inputs and makes a new output."""

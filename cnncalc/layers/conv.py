@@ -7,6 +7,7 @@ from math import prod
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     Context,
+    Geometry,
     Inference,
     LayerKind,
     MemoryContext,
@@ -43,17 +44,18 @@ class Conv(LayerKind):
         Param("bias", boolean, True, "one learned bias per filter"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """ConvolutionBackward keeps the input (not the output): cnncalc/layers/onednn.py, with the
         CPU kernels' transients; on a GPU an im2col-sized cuDNN workspace estimate."""
         from cnncalc.layers.onednn import conv_case, convolution_rule  # memory models only: not on analyze's path
 
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", "")
-        weights = (x.channels // p["groups"]) * p["filters"] * prod(kernel)
-        bias = (p["filters"],) if p["bias"] else ()
-        case = conv_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial,
-                         output.spatial, p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""), ctx.cpu)
+        g, output = inference.geometry, inference.output
+        filters = output.channels
+        weights = (x.channels // g.groups) * filters * prod(g.kernel)
+        bias = (filters,) if p["bias"] else ()
+        case = conv_case(ctx.batch, x.channels, filters, g.groups, g.kernel, x.spatial,
+                         output.spatial, p["bias"], ctx.act_bytes, g.stride, ctx.cpu)
         return convolution_rule(case, weights, bias, ctx, cudnn_workspace=0 if ctx.device == "cpu" else case.im2col())
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -93,29 +95,23 @@ class Conv(LayerKind):
             macs=prod(slide.spatial) * weights,
             bias_macs=out.numel if bias else 0,
             notes=tuple(slide_notes(label, x.spatial, slide, word)),
+            geometry=Geometry(kernel, stride, dilation, slide.pads, groups,
+                              padding_word=word if isinstance(word, str) else None),
         )
 
-    def _geometry(self, p, x: Shape, convention) -> tuple[tuple[int, ...], ...]:
-        """Kernel, stride, dilation and (before, after) padding per axis, as `infer` resolves them."""
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        stride = per_axis(p["stride"], x.rank, "stride", self.name)
-        dilation = per_axis(p["dilation"], x.rank, "dilation", self.name)
-        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name)
-        return kernel, stride, dilation, pads
-
-    def make_weights(self, p, inputs, rng):
+    def make_weights(self, p, inputs, inference: Inference, rng):
         """kernel (*kernel, C_in/groups, filters) (TensorFlow's layout; PyTorch's is (filters, C_in/groups,
         *kernel)), He-normal so activations keep their scale through deep stacks; bias (filters,)."""
         from cnncalc import arrays
         from cnncalc.forward import Weights
 
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        per_group = x.channels // p["groups"]
-        params = {"kernel": arrays.random_normal(rng, (*kernel, per_group, p["filters"]),
-                                                 (2 / (prod(kernel) * per_group)) ** 0.5)}
+        g, filters = inference.geometry, inference.output.channels
+        per_group = x.channels // g.groups
+        params = {"kernel": arrays.random_normal(rng, (*g.kernel, per_group, filters),
+                                                 (2 / (prod(g.kernel) * per_group)) ** 0.5)}
         if p["bias"]:
-            params["bias"] = arrays.random_normal(rng, (p["filters"],), 0.1)
+            params["bias"] = arrays.random_normal(rng, (filters,), 0.1)
         return Weights(params)
 
     def forward(self, p, inputs, run):
@@ -128,33 +124,33 @@ class Conv(LayerKind):
         from cnncalc.forward import Step
 
         (x,) = inputs
-        kernel, stride, dilation, pads = self._geometry(p, Shape(x.shape[1:-1], x.shape[-1]), run.convention)
+        g = run.geometry
         weights = run.weights.params
-        groups, w = p["groups"], weights["kernel"]
+        groups, w = g.groups, weights["kernel"]
         conv = _dense_conv if groups == 1 else _depthwise_conv if w.shape[-2] == 1 else _grouped_conv
         # the view (and the padded copy under it) is passed without a name here, so the helper can free it
-        out, macs = conv(arrays.windows(arrays.pad_spatial(x, pads), kernel, stride, dilation), w, groups)
+        out, macs = conv(arrays.windows(arrays.pad_spatial(x, g.pads), g.kernel, g.stride, g.dilation), w, groups)
         if "bias" in weights:
             out += weights["bias"]
         return Step(out, macs)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""
         from cnncalc.forward import im2col_elements, padded_elements
 
         (x,) = inputs
-        kernel, stride, dilation, pads = self._geometry(p, x, ctx.convention)
-        padded = padded_elements(batch, x.spatial, pads, x.channels)
+        g, output = inference.geometry, inference.output
+        padded = padded_elements(batch, x.spatial, g.pads, x.channels)
         out = output.numel * batch
-        groups = p["groups"]
+        groups = g.groups
         if groups == 1:
-            cols = im2col_elements(batch, output.spatial, kernel, stride, x.channels)
+            cols = im2col_elements(batch, output.spatial, g.kernel, g.stride, x.channels)
             # the padded copy dies once copied into the matrix, unless the matrix is a view of it
             return padded if cols == 0 else cols + max(padded - out, 0)
         if x.channels == groups:
             return padded
-        cols = batch * prod(output.spatial) * prod(kernel) * x.channels
-        regrouped_kernel = prod(kernel) * (x.channels // groups) * p["filters"]
+        cols = batch * prod(output.spatial) * prod(g.kernel) * x.channels
+        regrouped_kernel = prod(g.kernel) * (x.channels // groups) * output.channels
         return cols + max(padded - out, regrouped_kernel)
 
 
@@ -244,23 +240,9 @@ class Depthwise(Conv):
         Param("bias", boolean, True, "one learned bias per filter"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        return super().memory_rule(self._as_conv(p, inputs[0].channels), inputs, output, ctx)
-
     def infer(self, p, inputs, ctx: Context) -> Inference:
+        """As a conv with groups = C_in and C_in * multiplier filters; every later stage reads those
+        from the inference (its geometry's groups, its output's channels)."""
         channels = inputs[0].channels
         as_conv = {**p, "filters": channels * p["multiplier"], "groups": channels}
         return super().infer(as_conv, inputs, ctx)
-
-    @staticmethod
-    def _as_conv(p, channels: int) -> dict:
-        return {**p, "filters": channels * p["multiplier"], "groups": channels}
-
-    def make_weights(self, p, inputs, rng):
-        return super().make_weights(self._as_conv(p, inputs[0].channels), inputs, rng)
-
-    def forward(self, p, inputs, run):
-        return super().forward(self._as_conv(p, inputs[0].shape[-1]), inputs, run)
-
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
-        return super().forward_workspace(self._as_conv(p, inputs[0].channels), inputs, output, batch, ctx)

@@ -27,7 +27,7 @@ class Fc(LayerKind):
         Param("bias", boolean, True, "one learned bias per output"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """AddmmBackward keeps the input (a view of a flattened map shares its storage), and the
         weight when the input needs a gradient: under autocast its half-precision copy."""
         (x,) = inputs
@@ -54,7 +54,7 @@ class Fc(LayerKind):
             bias_macs=bias,
         )
 
-    def make_weights(self, p, inputs, rng):
+    def make_weights(self, p, inputs, inference: Inference, rng):
         """kernel (inputs, units), the inputs in channels-last order (H, W, C), as Keras flattens;
         PyTorch's Linear weight is (units, inputs) over a (C, H, W) flattening. bias (units,)."""
         from cnncalc import arrays
@@ -84,7 +84,7 @@ class Flatten(LayerKind):
     name = "flatten"
     summary = "H x W x C -> a vector of H*W*C (a view: no copy in frameworks)"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         return MemoryRule(aliases_input=True, grad_is_view=True)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:

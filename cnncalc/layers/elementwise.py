@@ -24,7 +24,7 @@ from cnncalc.layers.base import (
 class Elementwise(LayerKind):
     inplace = True
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Their backward needs only their result (ReluBackward, SigmoidBackward, TanhBackward,
         SoftmaxBackward keep `result`)."""
         return MemoryRule(aliases_input=bool(p.get("inplace", False)), saves_output=ctx.training)
@@ -90,9 +90,9 @@ class Softmax(Elementwise):
     name = "softmax"
     summary = "normalised exponentials over the channels"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """As any activation; CUDA's autocast runs softmax in float32 (the CPU's keeps the dtype)."""
-        return replace(super().memory_rule(p, inputs, output, ctx), output_float32=ctx.amp and ctx.device == "cuda")
+        return replace(super().memory_rule(p, inputs, inference, ctx), output_float32=ctx.amp and ctx.device == "cuda")
 
     def apply(self, x) -> None:
         """Over the last (channel) axis, shifted by the maximum so exp cannot overflow."""
@@ -102,7 +102,7 @@ class Softmax(Elementwise):
         np.exp(x, out=x)
         x /= x.sum(axis=-1, keepdims=True)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The per-position maximum, then the per-position sum (one value per position each)."""
         (x,) = inputs
         return batch * x.numel // x.channels
@@ -115,13 +115,13 @@ class Dropout(Elementwise):
     summary = "zeroes a fraction of activations while training; identity at inference"
     params = (Param("rate", fraction, 0.5, "fraction of activations dropped"),)
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Identity at inference or with rate 0. Training keeps the mask: on CPU a noise tensor of the
         activation dtype (MulBackward), on CUDA a 1-byte bool mask (NativeDropoutBackward)."""
         if not ctx.training or p["rate"] == 0:
             return MemoryRule(aliases_input=True, grad_is_view=True)
         per_element = 1 if ctx.device == "cuda" else ctx.act_bytes
-        noise = ctx.batch * output.numel * per_element
+        noise = ctx.batch * inference.output.numel * per_element
         return MemoryRule(extra_saved=noise, unrecorded_scratch=noise)
 
     #: identity at inference: the output is the input itself.
@@ -138,7 +138,7 @@ class Relu6(Elementwise):
     name = "relu6"
     summary = "min(max(0, x), 6) (MobileNet)"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """PyTorch's ReLU6 is hardtanh, whose backward keeps the input, not the result."""
         return MemoryRule(saves_inputs=ctx.training)
 

@@ -29,7 +29,7 @@ class Add(LayerKind):
     arity = 0
     summary = "elementwise sum of two or more tensors of one shape (residual connections); no parameters"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """AddBackward keeps nothing and hands the output gradient itself to every input."""
         return MemoryRule(grad_is_view=True)
 
@@ -63,7 +63,7 @@ class Concat(LayerKind):
     arity = 0
     summary = "stacks tensors along the channels; spatial sizes must match; no parameters"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """CatBackward keeps only sizes; the input gradients are slices (views) of the output's."""
         return MemoryRule(grad_is_view=True)
 

@@ -69,11 +69,11 @@ class Upsample(LayerKind):
         Param("mode", choice(*UPSAMPLE_MODES), "nearest", "nearest | linear (1-D) | bilinear (2-D) | trilinear (3-D)"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Interpolation backward needs only sizes and scales. On the CPU a 2-D upsample works on
         channels-last copies of its input and output (allocation traces of torch.profiler)."""
         (x,) = inputs
-        copies = ctx.activation(x) + ctx.activation(output) if ctx.device == "cpu" and x.rank == 2 else 0
+        copies = ctx.activation(x) + ctx.activation(inference.output) if ctx.device == "cpu" and x.rank == 2 else 0
         return MemoryRule(forward_scratch=copies)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -127,11 +127,12 @@ class Upsample(LayerKind):
             current = lows
         return Step(current)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
         if p["mode"] == "nearest":
             return 0
         (x,) = inputs
+        output = inference.output
         sizes = list(x.spatial)
         previous, peak = 0, 0
         for axis, n in enumerate(output.spatial):
@@ -152,8 +153,9 @@ class AdaptivePool(LayerKind):
         Param("mode", choice("avg", "max"), "avg", "avg or max"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Average to 1 per axis is mean() (sizes only); otherwise the input, plus int64 indices for max."""
+        output = inference.output
         if not ctx.training or (p["mode"] == "avg" and output.numel == output.channels):
             return MemoryRule()
         indices = 8 * ctx.batch * output.numel if p["mode"] == "max" else 0
@@ -184,7 +186,7 @@ class AdaptivePool(LayerKind):
         (x,) = inputs
         rank = x.ndim - 2
         current = x
-        for axis, out in enumerate(per_axis(p["output"], rank, "output", self.name)):
+        for axis, out in enumerate(run.inference.output.spatial):
             starts, lengths, longest = self._bins(x.shape[1 + axis], out)
             starts, lengths = np.array(starts), np.array(lengths)
             offsets = np.arange(longest)
@@ -200,9 +202,10 @@ class AdaptivePool(LayerKind):
             del gathered
         return Step(current if current is not x else x.copy())
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
         (x,) = inputs
+        output = inference.output
         sizes = list(x.spatial)
         previous, peak = 0, 0
         for axis, out in enumerate(output.spatial):
@@ -238,7 +241,7 @@ class ZeroPad(LayerKind):
     summary = "adds zeros around the borders: W + P_before + P_after per axis; no parameters"
     params = (Param("padding", padding, doc="int, one per axis, or [before, after] pairs per axis"),)
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """constant_pad_nd's backward slices the gradient: nothing kept."""
         return MemoryRule()
 
