@@ -1,14 +1,16 @@
 """The contract between the executor and the layer kinds' numpy forwards.
 
-Every kind that can be executed adds, directly after its `infer`:
+The hooks are declared, with their defaults, on `LayerKind` (cnncalc/layers/base.py); a kind that
+can be executed implements, directly after its `infer`:
 
-- `make_weights(p, inputs, rng) -> Weights`: seeded random arrays with the shapes a framework
-  keeps (channels-last, TensorFlow/Keras layout: conv kernels `(*kernel, C_in/groups, filters)`,
-  fc kernels `(inputs, units)`), so that "params = size of the weight arrays" is a real check;
+- `make_weights(p, inputs, inference, rng) -> Weights`: seeded random arrays with the shapes a
+  framework keeps (channels-last, TensorFlow/Keras layout: conv kernels `(*kernel, C_in/groups,
+  filters)`, fc kernels `(inputs, units)`), so that "params = size of the weight arrays" is a real check;
 - `forward(p, inputs, run) -> Step`: the inference computation on channels-last arrays
   `(batch, *spatial, channels)`, returning the output and the multiply-accumulates its matrix
   products executed (counted from the operands' dimensions, never copied from `infer`);
-- optionally `forward_workspace(p, inputs, output, batch, ctx) -> int`: the elements the forward
+  `run.inference` (and `run.geometry`) is the layer's own shape inference;
+- optionally `forward_workspace(p, inputs, inference, batch) -> int`: the elements the forward
   holds at its peak beyond its inputs and output (im2col matrices, padded copies), and
   `forward_view = True` when the output always shares its input's memory (a reshape, an identity).
 

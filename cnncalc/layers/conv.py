@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+from types import MappingProxyType
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
@@ -22,8 +23,19 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
+
+
+GROUPS_NOT_DIVIDING = Rule(
+    "CNN203", "groups-not-dividing-channels", "error", "groups must divide the input and output channels",
+    what="Reports a grouped convolution whose `groups` does not divide the input channels or `filters`.",
+    why="Every group sees C_in/groups channels and produces filters/groups; PyTorch and Caffe refuse "
+    "anything else.",
+    example="- conv: {filters: 64, kernel: 3, groups: 5}",
+    fix="Use a number of groups that divides both channel counts.",
+)
 
 
 @register
@@ -31,6 +43,14 @@ class Conv(LayerKind):
     name = "conv"
     #: conv1d/conv2d/conv3d insist on the input's number of spatial axes; conv takes any.
     rank: int | None = None
+    rules = (GROUPS_NOT_DIVIDING,)
+    family = "conv"
+    example = "{filters: 6, kernel: 3, padding: 1}"
+    pattern_positional = "filters"
+    pattern_size = "kernel"
+    pattern_count = "filters"
+    #: cs231n: 3x3 stride 1 size-preserving convs (plain CONV only; the filters have no default)
+    pattern_defaults = MappingProxyType({"kernel": 3, "stride": 1, "padding": "same"})
     summary = "convolution; weights (C_in/groups)*prod(kernel)*filters + filters biases"
     params = (
         Param("filters", integer(1), doc="number of output channels (K)"),
@@ -43,6 +63,12 @@ class Conv(LayerKind):
         Param("groups", integer(1), 1, "channel groups; groups = C_in is depthwise"),
         Param("bias", boolean, True, "one learned bias per filter"),
     )
+
+    def pattern_implied(self, size: int):
+        """CONV3-64 is cs231n's size-preserving conv: stride 1, padding (size - 1)/2 for an odd size,
+        'same' for an even one."""
+        pad = (size - 1) // 2 if size % 2 else "same"
+        return (("stride", 1), ("padding", pad))
 
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """ConvolutionBackward keeps the input (not the output): cnncalc/layers/onednn.py, with the
@@ -207,6 +233,8 @@ class Conv1d(Conv):
     name = "conv1d"
     rank = 1
     summary = "1-D convolution over {channels, length} inputs (text, audio)"
+    pattern_defaults = MappingProxyType({})
+    example_input = "16x4"
 
 
 @register
@@ -214,6 +242,7 @@ class Conv2d(Conv):
     name = "conv2d"
     rank = 2
     summary = "2-D convolution (same as conv on an image)"
+    pattern_defaults = MappingProxyType({})
 
 
 @register
@@ -221,6 +250,8 @@ class Conv3d(Conv):
     name = "conv3d"
     rank = 3
     summary = "3-D convolution over {channels, depth, height, width} inputs"
+    pattern_defaults = MappingProxyType({})
+    example_input = "6x6x6x2"
 
 
 @register
@@ -229,6 +260,11 @@ class Depthwise(Conv):
 
     name = "depthwise"
     aliases = ("depthwise_conv", "dwconv")
+    rules = ()
+    example = "{kernel: 3, padding: 1, multiplier: 2}"
+    # the pattern DSL's positional, size and count forms are plain CONV's only
+    pattern_positional = pattern_size = pattern_count = None
+    pattern_defaults = MappingProxyType({})
     summary = "depthwise convolution: groups = C_in, C_in*multiplier filters of K x K x 1"
     params = (
         Param("kernel", integers(1), doc="window size F: an int or one per spatial axis"),

@@ -28,6 +28,8 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.layers.conv import GROUPS_NOT_DIVIDING
+from cnncalc.rule import Rule
 from cnncalc.shapes import Shape, axis_name
 
 
@@ -46,10 +48,31 @@ def transposed_size(w: int, k: int, s: int, p: int, d: int, op: int) -> int:
     return (w - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
+OUTPUT_PADDING_TOO_LARGE = Rule(
+    "CNN210", "output-padding-too-large", "error", "a transposed convolution's output_padding is too large",
+    what="Reports `output_padding` that is not smaller than the stride or the dilation.",
+    why="output_padding only chooses among the output sizes a strided transposed convolution could "
+    "invert; PyTorch refuses larger values.",
+    example="- conv_transpose: {filters: 8, kernel: 3, stride: 2, output_padding: 2}",
+    fix="Use output_padding below the stride (0 or 1 for stride 2).",
+)
+
+
+TRANSPOSED_OUTPUT_EMPTY = Rule(
+    "CNN211", "transposed-output-empty", "error", "a transposed convolution's output would be empty",
+    what="Reports a transposed convolution whose (W - 1)S - 2P + D(K - 1) + OP + 1 is below 1.",
+    why="The layer produces no output; PyTorch raises.",
+    example="- conv_transpose: {filters: 8, kernel: 3, padding: 2}   # on a 2x2 input",
+    fix="Use less padding, or a larger kernel or stride.",
+)
+
+
 @register
 class ConvTranspose(LayerKind):
     name = "conv_transpose"
     aliases = ("deconv", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    rules = (GROUPS_NOT_DIVIDING, OUTPUT_PADDING_TOO_LARGE, TRANSPOSED_OUTPUT_EMPTY)
+    example = "{filters: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1}"
     summary = "transposed convolution: (W-1)S - 2P + D(K-1) + OP + 1; weights C_in*(C_out/groups)*prod(K)"
     params = (
         Param("filters", integer(1), doc="number of output channels"),

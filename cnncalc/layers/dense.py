@@ -21,6 +21,9 @@ class Fc(LayerKind):
     name = "fc"
     aliases = ("linear", "dense")
     shorthand = "units"
+    family = "fc"
+    example = "10"
+    pattern_count = "units"
     summary = "fully connected; flattens a feature map first; (N_in + 1) * N_out parameters"
     params = (
         Param("units", integer(1), doc="number of outputs"),

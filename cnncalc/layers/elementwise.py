@@ -112,6 +112,7 @@ class Softmax(Elementwise):
 class Dropout(Elementwise):
     name = "dropout"
     shorthand = "rate"
+    example = "0.5"
     summary = "zeroes a fraction of activations while training; identity at inference"
     params = (Param("rate", fraction, 0.5, "fraction of activations dropped"),)
 

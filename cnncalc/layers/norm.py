@@ -96,6 +96,7 @@ class BatchNorm(LayerKind):
 class Lrn(LayerKind):
     name = "lrn"
     shorthand = "size"
+    example = "3"
     summary = "local response normalisation across channels (AlexNet); no learned parameters"
     params = (
         Param("size", integer(1), 5, "channels in the normalisation window"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+from types import MappingProxyType
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
@@ -66,6 +67,11 @@ def _rounding(p, pads, label: str, conv) -> tuple[str, str]:
 class Pool(LayerKind):
     name = "pool"
     shorthand = "kernel"
+    family = "pool"
+    example = "{kernel: 2, stride: 2}"
+    pattern_size = "kernel"
+    #: cs231n: 2x2 max pools, whose stride defaults to the window
+    pattern_defaults = MappingProxyType({"kernel": 2})
     summary = "max or average pooling over a window; no parameters"
     params = (
         Param("kernel", integers(1), doc="window size F"),
@@ -178,6 +184,7 @@ class GlobalPool(LayerKind):
     name = "global_pool"
     summary = "average (or max) over all spatial positions: 1x1xC"
     shorthand = "mode"
+    example = "max"
     params = (Param("mode", choice("avg", "max"), "avg", "avg or max"),)
 
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:

@@ -22,6 +22,7 @@ from cnncalc.layers.base import (
     per_axis,
     register,
 )
+from cnncalc.rule import Rule
 from cnncalc.yamlsource import YNode
 
 #: interpolation modes and the number of spatial axes each one works on (None: any).
@@ -59,10 +60,31 @@ def _per_axis_scale(value: float | tuple[float, ...], rank: int, label: str) -> 
                      hint=f"give one factor or {rank}", code="CNN206")
 
 
+UPSAMPLE_MODE_RANK = Rule(
+    "CNN212", "upsample-mode-rank", "error", "an interpolation mode for another number of spatial axes",
+    what="Reports upsampling modes that do not match the input's spatial axes (bilinear needs 2, "
+    "linear 1, trilinear 3).",
+    why="The framework raises; nearest works for any rank.",
+    example="- upsample: {scale: 2, mode: bilinear}   # on a 1-D input",
+    fix="Use the mode for the input's rank, or nearest.",
+)
+
+
+UPSAMPLE_EMPTY = Rule(
+    "CNN213", "upsample-empty", "error", "upsampling to an empty axis",
+    what="Reports a scale factor that makes an axis floor to 0.",
+    why="PyTorch floors input size x scale; an empty tensor cannot be processed further.",
+    example="- upsample: 0.1   # on a 4x4 input",
+    fix="Use a larger scale factor.",
+)
+
+
 @register
 class Upsample(LayerKind):
     name = "upsample"
     shorthand = "scale"
+    rules = (UPSAMPLE_MODE_RANK, UPSAMPLE_EMPTY)
+    example = "{scale: 2, mode: bilinear}"
     summary = "interpolates to floor(W * scale) per axis (nearest, linear, bilinear, trilinear); no parameters"
     params = (
         Param("scale", scales, doc="factor per spatial axis (an int, a number, or one per axis)"),
@@ -147,6 +169,7 @@ class Upsample(LayerKind):
 class AdaptivePool(LayerKind):
     name = "adaptive_pool"
     shorthand = "output"
+    example = "{output: 3, mode: max}"
     summary = "pools to a requested output size; bin i covers [floor(i*W/out), ceil((i+1)*W/out)); no parameters"
     params = (
         Param("output", integers(1), doc="output size: an int or one per spatial axis"),
@@ -234,10 +257,21 @@ def _pads(value, rank: int, label: str) -> tuple[tuple[int, int], ...]:
                      code="CNN206")
 
 
+ZERO_PAD_NEEDS_NUMBERS = Rule(
+    "CNN214", "zero-pad-needs-numbers", "error", "zero_pad with a padding word",
+    what="Reports `zero_pad` given 'same' or 'valid' instead of numbers.",
+    why="Explicit zero padding needs amounts; the words only mean something for windowed layers.",
+    example="- zero_pad: same",
+    fix="Give an int, one per axis, or before/after pairs.",
+)
+
+
 @register
 class ZeroPad(LayerKind):
     name = "zero_pad"
     shorthand = "padding"
+    rules = (ZERO_PAD_NEEDS_NUMBERS,)
+    example = "[1, 2]"
     summary = "adds zeros around the borders: W + P_before + P_after per axis; no parameters"
     params = (Param("padding", padding, doc="int, one per axis, or [before, after] pairs per axis"),)
 

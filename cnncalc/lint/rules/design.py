@@ -8,17 +8,19 @@ from math import log2
 
 from cnncalc.analysis import LayerResult
 from cnncalc.diagnostics import Diagnostic
-from cnncalc.layers.conv import Conv
-from cnncalc.layers.dense import Fc
-from cnncalc.layers.pool import Pool
 from cnncalc.lint.rule import Rule
 from cnncalc.lint.subject import Subject
 from cnncalc.units import short
 
 
-def _layers(subject: Subject, kind: type) -> Iterator[LayerResult]:
+def _family(result: LayerResult) -> str | None:
+    """The kind's `family` (LayerKind.family): "conv", "pool" or "fc"; None for the input and others."""
+    return None if result.node.kind is None else result.node.kind.family
+
+
+def _layers(subject: Subject, family: str) -> Iterator[LayerResult]:
     for result in subject.analysis.results[1:]:
-        if isinstance(result.node.kind, kind) and result.inputs and not result.inputs[0].is_vector:
+        if _family(result) == family and result.inputs and not result.inputs[0].is_vector:
             yield result
 
 
@@ -32,7 +34,7 @@ def _amount(values: tuple[int, ...]) -> str:
 
 
 def even_kernel(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Conv):
+    for r in _layers(subject, "conv"):
         kernel = r.geometry.kernel
         if any(k % 2 == 0 for k in kernel):
             yield EVEN_KERNEL.at(
@@ -44,7 +46,7 @@ def even_kernel(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def large_pool(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Pool):
+    for r in _layers(subject, "pool"):
         kernel = r.geometry.kernel
         if max(kernel) > 3 and any(o > 1 for o in r.output.spatial):
             yield LARGE_POOL.at(
@@ -56,7 +58,7 @@ def large_pool(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def stride1_resize(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Conv):
+    for r in _layers(subject, "conv"):
         g = r.geometry
         if all(s == 1 for s in g.stride) and r.output.spatial != r.inputs[0].spatial:
             kernel, dilation = g.kernel, g.dilation
@@ -72,7 +74,7 @@ def stride1_resize(subject: Subject) -> Iterator[Diagnostic]:
 
 def _own_halvings(result: LayerResult, axis: int) -> int:
     """How many times this layer halves the axis (a stride of 4 halves it twice)."""
-    if not isinstance(result.node.kind, Conv | Pool) or not result.inputs or result.inputs[0].is_vector:
+    if _family(result) not in ("conv", "pool") or not result.inputs or result.inputs[0].is_vector:
         return 0
     s = result.geometry.stride[axis]
     return int(log2(s)) if s > 1 and log2(s).is_integer() else 0
@@ -102,7 +104,7 @@ def input_not_divisible(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def pool_padding(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Pool):
+    for r in _layers(subject, "pool"):
         padding = r.node.params["padding"]  # as written, for the message
         if r.geometry.padding_word is None and any(b or a for b, a in r.geometry.pads):
             yield POOL_PADDING.at(
@@ -120,9 +122,9 @@ FC_HUGE = 1_000_000
 
 
 def huge_first_fc(subject: Subject) -> Iterator[Diagnostic]:
-    if not subject.finished or not any(True for _ in _layers(subject, Conv)):
+    if not subject.finished or not any(True for _ in _layers(subject, "conv")):
         return
-    first = next((r for r in subject.analysis.results[1:] if isinstance(r.node.kind, Fc)), None)
+    first = next((r for r in subject.analysis.results[1:] if _family(r) == "fc"), None)
     total = sum(r.inference.params for r in subject.analysis.results)
     if first is None or first.inference.params < FC_HUGE or first.inference.params <= FC_SHARE * total:
         return
