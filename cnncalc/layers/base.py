@@ -204,7 +204,7 @@ class LayerKind:
     #: how many inputs the layer reads (0 = any number >= 2, for merges).
     arity: ClassVar[int] = 1
     summary: ClassVar[str] = ""
-    #: an example: the YAML value of `- name: ...` ("" = the bare word) and an input it applies to
+    #: an example: the YAML value of `- name: ...` ("" = the bare word) and the `input:` it applies to
     #: (the protocol test builds and checks one layer of every kind from them).
     example: ClassVar[str] = ""
     example_input: ClassVar[str] = "8x8x4"

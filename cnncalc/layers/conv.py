@@ -12,6 +12,7 @@ from cnncalc.layers.base import (
     Inference,
     LayerKind,
     MemoryContext,
+    NoTorchEquivalent,
     MemoryRule,
     Param,
     boolean,
@@ -160,6 +161,26 @@ class Conv(LayerKind):
             out += weights["bias"]
         return Step(out, macs)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.ConvNd with the resolved geometry; asymmetric padding as an explicit pad before it
+        (values only: PyTorch's memory is then not the model's)."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        g = inference.geometry
+        if not g.symmetric and weights is None:
+            raise NoTorchEquivalent(f"asymmetric padding {g.pads}")
+        pad = tuple(before for before, _ in g.pads) if g.symmetric else 0
+        conv = torch_ops.nn_class("Conv", x.rank)(x.channels, inference.output.channels, g.kernel, g.stride, pad,
+                                                  g.dilation, g.groups, p["bias"])
+        if weights is not None:
+            torch_ops.assign(conv.weight, torch_ops.conv_weight(weights.params["kernel"]))
+            if p["bias"]:
+                torch_ops.assign(conv.bias, weights.params["bias"])
+        return conv if g.symmetric else nn.Sequential(torch_ops.pad(g.pads), conv)
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""
         from cnncalc.forward import im2col_elements, padded_elements
@@ -234,7 +255,7 @@ class Conv1d(Conv):
     rank = 1
     summary = "1-D convolution over {channels, length} inputs (text, audio)"
     pattern_defaults = MappingProxyType({})
-    example_input = "16x4"
+    example_input = "{channels: 4, length: 16}"
 
 
 @register

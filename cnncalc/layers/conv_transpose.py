@@ -202,6 +202,21 @@ class ConvTranspose(LayerKind):
             out += run.weights.params["bias"]
         return Step(out, macs)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.ConvTransposeNd with the resolved geometry."""
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        g = inference.geometry
+        module = torch_ops.nn_class("ConvTranspose", x.rank)(
+            x.channels, inference.output.channels, g.kernel, g.stride, tuple(before for before, _ in g.pads),
+            g.output_padding, g.groups, p["bias"], g.dilation)
+        if weights is not None:
+            torch_ops.assign(module.weight, torch_ops.transposed_weight(weights.params["kernel"]))
+            if p["bias"]:
+                torch_ops.assign(module.bias, weights.params["bias"])
+        return module
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The regrouped kernel and the per-tap contributions, then the uncropped canvas."""
         (x,) = inputs

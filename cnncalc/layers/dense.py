@@ -69,6 +69,23 @@ class Fc(LayerKind):
             params["bias"] = arrays.random_normal(rng, (p["units"],), 0.1)
         return Weights(params)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.Linear, after a flatten for feature maps: PyTorch's nn.Flatten (C, H, W) for memory,
+        the executor's channels-last order (H, W, C) for values."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        linear = nn.Linear(x.numel, p["units"], bias=p["bias"])
+        if weights is not None:
+            torch_ops.assign(linear.weight, weights.params["kernel"].T)
+            if p["bias"]:
+                torch_ops.assign(linear.bias, weights.params["bias"])
+        if x.is_vector:
+            return linear
+        return nn.Sequential(nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten(), linear)
+
     def forward(self, p, inputs, run):
         """(N, H*W*C) @ (H*W*C, units): the feature map is flattened channels-last, as a view."""
         from cnncalc import arrays
@@ -96,6 +113,14 @@ class Flatten(LayerKind):
 
     #: the output is a reshaped view of the input: frameworks (and the executor) copy nothing.
     forward_view = True
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.Flatten (a view of NCHW) for memory; the executor's channels-last order for values."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        return nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten()
 
     def forward(self, p, inputs, run):
         """Channels-last order: element (h, w, c) of an H x W x C map lands at (h * W + w) * C + c."""

@@ -58,6 +58,12 @@ class Relu(Elementwise):
 
         np.maximum(x, 0, out=x)
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        """In place as the spec says for memory; never for values (a branch may still read the input)."""
+        from torch import nn
+
+        return nn.ReLU(inplace=p["inplace"] and weights is None)
+
 
 @register
 class Sigmoid(Elementwise):
@@ -73,6 +79,11 @@ class Sigmoid(Elementwise):
         x += 1
         np.reciprocal(x, out=x)
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.Sigmoid()
+
 
 @register
 class Tanh(Elementwise):
@@ -83,6 +94,11 @@ class Tanh(Elementwise):
         import numpy as np
 
         np.tanh(x, out=x)
+
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.Tanh()
 
 
 @register
@@ -101,6 +117,12 @@ class Softmax(Elementwise):
         x -= x.max(axis=-1, keepdims=True)
         np.exp(x, out=x)
         x /= x.sum(axis=-1, keepdims=True)
+
+    def torch_module(self, p, inputs, inference, weights=None):
+        """Over the channels: dim 1 in NCHW."""
+        from torch import nn
+
+        return nn.Softmax(dim=1)
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The per-position maximum, then the per-position sum (one value per position each)."""
@@ -133,6 +155,12 @@ class Dropout(Elementwise):
 
         return Step(inputs[0])
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        """Training drops; in eval mode (the value comparisons) the identity, as the forward."""
+        from torch import nn
+
+        return nn.Dropout(p["rate"])
+
 
 @register
 class Relu6(Elementwise):
@@ -147,3 +175,8 @@ class Relu6(Elementwise):
         import numpy as np
 
         np.clip(x, 0, 6, out=x)
+
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.ReLU6()

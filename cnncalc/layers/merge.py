@@ -72,6 +72,11 @@ class Concat(LayerKind):
             )
         return Inference(output=Shape(spatial, sum(shape.channels for shape in inputs)))
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.Cat()
+
     def forward(self, p, inputs, run):
         """Along the channels: the last axis, channels-last."""
         import numpy as np
@@ -105,6 +110,11 @@ class Add(LayerKind):
                 code="CNN204",
             )
         return Inference(output=first)
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.Sum()
 
     def forward(self, p, inputs, run):
         """Into a new array, as the textbook model counts a merge's output."""

@@ -7,6 +7,7 @@ from cnncalc.layers.base import (
     Inference,
     LayerKind,
     MemoryContext,
+    NoTorchEquivalent,
     MemoryRule,
     Param,
     boolean,
@@ -91,6 +92,18 @@ class BatchNorm(LayerKind):
         out += shift
         return Step(out)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.BatchNormNd (1d for vectors); in eval mode it uses the running statistics, as the forward."""
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        module = torch_ops.nn_class("BatchNorm", max(x.rank, 1))(x.channels, eps=p["eps"], momentum=p["momentum"],
+                                                                 affine=p["affine"])
+        if weights is not None:
+            for key, value in {**weights.params, **weights.buffers}.items():
+                torch_ops.assign(getattr(module, {"gamma": "weight", "beta": "bias"}.get(key, key)), value)
+        return module
+
 
 @register
 class Lrn(LayerKind):
@@ -148,6 +161,13 @@ class Lrn(LayerKind):
         np.power(out, np.float32(p["beta"]), out=out)
         np.divide(x, out, out=out)
         return Step(out)
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from torch import nn
+
+        if inputs[0].is_vector:
+            raise NoTorchEquivalent("PyTorch's LocalResponseNorm needs a feature map")
+        return nn.LocalResponseNorm(p["size"], p["alpha"], p["beta"], p["k"])
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The squares, zero-padded by size - 1 channels."""

@@ -12,6 +12,7 @@ from cnncalc.layers.base import (
     Inference,
     LayerKind,
     MemoryContext,
+    NoTorchEquivalent,
     MemoryRule,
     Param,
     boolean,
@@ -149,6 +150,36 @@ class Pool(LayerKind):
             out /= _divisor(out.shape[1:-1], kernel, stride, dilation, spatial, pads)
         return Step(out)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.MaxPoolNd / nn.AvgPoolNd (count_include_pad, as the forward) with the resolved geometry.
+        For values, padding PyTorch cannot take natively is explicit (-inf for max); for memory it
+        must be symmetric, with PyTorch's clip rule."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        g = inference.geometry
+        is_max = p["mode"] == "max"
+        if not is_max and any(d > 1 for d in g.dilation):
+            raise NoTorchEquivalent("dilated average pooling")
+        if weights is None:
+            if not g.symmetric or (g.ceil and g.clip != "always"):
+                raise NoTorchEquivalent(f"pooling padding {g.pads} (clip rule {g.clip})")
+            native = True
+        else:
+            # PyTorch's own padding where the clip rule of ceil mode depends on it (start < W + P_before);
+            # explicit padding otherwise (asymmetric 'same')
+            native = g.ceil and g.symmetric and g.padding_word != "same"
+            if native and x.rank == 3 and any(w < k for w, k in zip(x.spatial, g.kernel)):
+                raise NoTorchEquivalent("PyTorch's pool3d refuses an input smaller than the window")
+        pad = tuple(before for before, _ in g.pads) if native else 0
+        if is_max:
+            pool = torch_ops.nn_class("MaxPool", x.rank)(g.kernel, g.stride, pad, g.dilation, ceil_mode=g.ceil)
+        else:
+            pool = torch_ops.nn_class("AvgPool", x.rank)(g.kernel, g.stride, pad, ceil_mode=g.ceil)
+        return pool if native else nn.Sequential(torch_ops.pad(g.pads, float("-inf") if is_max else 0.0), pool)
+
     @staticmethod
     def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
         """Rounding up keeps a last window only if it starts inside the input or the left padding
@@ -201,6 +232,11 @@ class GlobalPool(LayerKind):
         (x,) = inputs
         need_spatial(x, ctx.label)
         return Inference(output=Shape((1,) * x.rank, x.channels))
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.nn_class("AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool", inputs[0].rank)(1)
 
     def forward(self, p, inputs, run):
         from cnncalc import arrays

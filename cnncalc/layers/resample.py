@@ -149,6 +149,13 @@ class Upsample(LayerKind):
             current = lows
         return Step(current)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.Upsample with one factor per axis (PyTorch's floor(W * scale) sizes and index rules)."""
+        from torch import nn
+
+        factors = _per_axis_scale(p["scale"], inputs[0].rank, "")
+        return nn.Upsample(scale_factor=tuple(float(f) for f in factors), mode=p["mode"])
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
         if p["mode"] == "nearest":
@@ -225,6 +232,12 @@ class AdaptivePool(LayerKind):
             del gathered
         return Step(current if current is not x else x.copy())
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
+        return torch_ops.nn_class(kind, inputs[0].rank)(inference.output.spatial)
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
         (x,) = inputs
@@ -293,3 +306,10 @@ class ZeroPad(LayerKind):
         (x,) = inputs
         pads = _pads(p["padding"], x.ndim - 2, self.name)
         return Step(np.pad(x, ((0, 0), *pads, (0, 0))))
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.ZeroPadNd with (before, after) per axis."""
+        from cnncalc.layers import torch_ops
+
+        pads = _pads(p["padding"], inputs[0].rank, "")
+        return torch_ops.nn_class("ZeroPad", len(pads))(tuple(n for pair in reversed(pads) for n in pair))
