@@ -138,3 +138,17 @@ def test_geometry_and_inference_are_immutable_values():
     with pytest.raises(AttributeError):
         result.inference.output = None
     assert hash(result.geometry) == hash(Geometry(**{f: getattr(result.geometry, f) for f in Geometry.__slots__}))
+
+
+def test_the_docs_carry_the_generated_tables():
+    """Regenerate with `python -m cnncalc.docs`: docs/spec-format.md lists every kind, docs/lint.md every rule."""
+    from pathlib import Path
+
+    from cnncalc import docs
+
+    root = Path(__file__).resolve().parent.parent
+    for name, (marker, generate) in docs.GENERATED.items():
+        text = (root / name).read_text(encoding="utf-8")
+        assert docs.spliced(text, marker, generate()) == text, f"{name} is out of date: python -m cnncalc.docs"
+    table = docs.kinds_markdown()
+    assert all(f"| `{kind.name}`" in table for kind in KINDS_ONCE)
