@@ -180,3 +180,35 @@ class Relu6(Elementwise):
         from torch import nn
 
         return nn.ReLU6()
+
+
+@register
+class Silu(Elementwise):
+    """SiLU (Swish): x * sigmoid(x), PyTorch's nn.SiLU (EfficientNet, YOLO)."""
+
+    name = "silu"
+    aliases = ("swish",)
+    summary = "x * sigmoid(x) (SiLU, Swish)"
+
+    def memory_rule(self, p, inputs, inference, ctx: MemoryContext) -> MemoryRule:
+        """SiluBackward keeps the input (its gradient needs sigmoid(x) and x), not the result."""
+        return MemoryRule(saves_inputs=ctx.training)
+
+    def apply(self, x) -> None:
+        """x / (1 + exp(-x)): one temporary for the denominator (exp(88+) is inf, and x / inf the right 0)."""
+        import numpy as np
+
+        denominator = np.negative(x)
+        with np.errstate(over="ignore"):
+            np.exp(denominator, out=denominator)
+        denominator += 1
+        np.divide(x, denominator, out=x)
+
+    def forward_workspace(self, p, inputs, inference, batch: int) -> int:
+        """The denominator, one element per input element."""
+        return batch * inputs[0].numel
+
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.SiLU()
