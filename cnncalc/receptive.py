@@ -7,7 +7,8 @@ Receptive Fields of Convolutional Neural Networks", Distill 2019). `jump` is the
 effective padding before the input); the padding after follows from the layer's output size.
 
 A window (convolution, pooling) of effective size K' = D(K - 1) + 1, stride S and padding P
-before maps (size, jump, start) to (size + (K' - 1) jump, S jump, start - P jump). Layers that
+before maps (size, jump, start) to (size + (K' - 1) jump, S jump, start - P jump); every kind
+declares its own mapping in that form (`LayerKind.field_steps`). Layers that
 upsample (transposed convolutions, `upsample`) have fractional jumps: their outputs read
 ceil(K'/S) inputs at most (a transposed convolution), one (nearest) or two (linear): `size` is the
 largest field over the outputs, `start` the envelope's, exact for every output position that reads
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from math import ceil, gcd
 
 from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.layers.base import FieldStep, NoFieldRule
+
+__all__ = ["AxisField", "LayerField", "Misalignment", "NoFieldRule", "fields", "last_map"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +49,10 @@ class AxisField:
         """The last input pixel the last of `outputs` positions reads."""
         return self.start + (outputs - 1) * self.jump + self.size - 1
 
-    def window(self, kernel: int, stride: int, before: int) -> AxisField:
-        return AxisField(self.size + (kernel - 1) * self.jump, self.jump * stride, self.start - before * self.jump)
-
-    def spread(self, taps: int, factor: Fraction, first: Fraction) -> AxisField:
-        """An upsampling layer: output y reads `taps` inputs from (y + first) / factor on."""
-        return AxisField(self.size + (taps - 1) * self.jump, self.jump / factor, self.start + first / factor * self.jump)
+    def apply(self, step: FieldStep) -> AxisField:
+        """The field after a layer whose output y reads `step.taps` inputs from y step + offset on."""
+        return AxisField(self.size + (step.taps - 1) * self.jump, self.jump * step.step,
+                         self.start + step.offset * self.jump)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +116,6 @@ def _number(value: Fraction) -> int | float | str:
     return f"{value.numerator}/{value.denominator}"
 
 
-class NoFieldRule(ValueError):
-    """A layer kind that changes the spatial size in a way this module has no rule for."""
-
-
 def fields(analysis: Analysis) -> tuple[LayerField, ...]:
     """The field of every analysed layer, in graph order (the input's is one pixel)."""
     results = analysis.results
@@ -152,54 +149,15 @@ def _covered(field: LayerField, sizes: tuple[int, ...]) -> tuple[tuple[Fraction,
 
 
 def _transform(result: LayerResult, field: LayerField, analysis: Analysis) -> tuple[AxisField, ...]:
-    """The kind's geometry applied to each axis (the kinds' resolved values, as shape inference uses them)."""
-    node, x = result.node, result.inputs[0]
-    kind = node.kind
-    name = kind.name
-    if name in ("conv", "conv1d", "conv2d", "conv3d", "depthwise"):
-        kernel, stride, dilation, pads = kind._geometry(node.params, x, analysis.convention)
-        return tuple(a.window(d * (k - 1) + 1, s, p[0])
-                     for a, k, s, d, p in zip(field.axes, kernel, stride, dilation, pads))
-    if name == "pool":
-        kernel, stride, dilation, pads = kind._geometry(node.params, x, analysis.convention)[:4]
-        return tuple(a.window(d * (k - 1) + 1, s, p[0])
-                     for a, k, s, d, p in zip(field.axes, kernel, stride, dilation, pads))
-    if name == "global_pool":
-        return tuple(a.window(w, 1, 0) for a, w in zip(field.axes, x.spatial))
-    if name == "conv_transpose":
-        kernel, stride, pad, _, dilation = kind._geometry(node.params, x)
-        return tuple(a.spread(ceil((d * (k - 1) + 1) / s), Fraction(s), Fraction(p - d * (k - 1)))
-                     for a, k, s, p, d in zip(field.axes, kernel, stride, pad, dilation))
-    if name == "upsample":
-        return _upsampled(result, field)
-    if name == "adaptive_pool":
-        return tuple(_adaptive(a, w, n) for a, w, n in zip(field.axes, x.spatial, result.output.spatial))
-    if result.output.spatial == x.spatial:
+    """The kind's declared field steps (`LayerKind.field_steps`), one per axis."""
+    node = result.node
+    try:
+        steps = node.kind.field_steps(node.params, result.inputs, result.inference)
+    except NoFieldRule as why:
+        raise NoFieldRule(f"{node.label}: {why}") from None
+    if steps is None:
         return field.axes
-    raise NoFieldRule(f"{node.label}: no receptive-field rule for a {name} that resizes {x} -> {result.output}")
-
-
-def _upsampled(result: LayerResult, field: LayerField) -> tuple[AxisField, ...]:
-    """Nearest reads input floor(y / f); linear modes blend the two inputs around (y + 1/2)/f - 1/2."""
-    x, out = result.inputs[0], result.output
-    axes = []
-    for a, w, n in zip(field.axes, x.spatial, out.spatial):
-        factor = Fraction(n, w)
-        if result.node.params["mode"] == "nearest":
-            axes.append(a.spread(1, factor, 1 - factor))
-        else:
-            axes.append(a.spread(2, factor, Fraction(1, 2) - factor * Fraction(3, 2)))
-    return tuple(axes)
-
-
-def _adaptive(field: AxisField, width: int, outputs: int) -> AxisField:
-    """PyTorch's bins: output i pools input [floor(i W / n), ceil((i + 1) W / n)); the jump is W/n,
-    the size that of the largest bin, the start output 0's."""
-    if outputs == width:
-        return field
-    period = outputs // gcd(width, outputs)
-    largest = max(-(-(i + 1) * width // outputs) - i * width // outputs for i in range(min(period, outputs)))
-    return AxisField(field.size + (largest - 1) * field.jump, field.jump * Fraction(width, outputs), field.start)
+    return tuple(a.apply(step) for a, step in zip(field.axes, steps))
 
 
 def _merge(name: str, result: LayerResult, inputs: list[LayerField], analysis: Analysis) -> LayerField:
