@@ -312,6 +312,28 @@ def _uses_pattern(spec, pattern, input, defines, settings) -> bool:
     return spec is None or pattern is not None or input is not None or bool(defines) or bool(settings)
 
 
+class CountPreset(str, Enum):
+    """The counting presets of cnncalc/counting.py (docs/counting.md)."""
+
+    torchvision = "torchvision"
+    fvcore = "fvcore"
+    ptflops = "ptflops"
+    thop = "thop"
+    torchscan = "torchscan"
+    onnx_tool = "onnx-tool"
+    calflops = "calflops"
+
+
+CountOpt = Annotated[
+    CountPreset,
+    typer.Option("--count", help="Count MACs and FLOPs as this tool does (docs/counting.md); default torchvision: "
+                 "conv + fc multiply-accumulates, bias excluded, FLOPs = 2 x MACs."),
+]
+ByTypeOpt = Annotated[bool, typer.Option("--by-type", help="Also print layers, params, MACs and FLOPs per layer type.")]
+BackwardOpt = Annotated[bool, typer.Option("--backward", help="Also print each conv/fc layer's backward MACs "
+                                           "(input and weight gradients).")]
+
+
 @app.command()
 def analyze(
     spec: OptionalSpecArg = None,
@@ -330,6 +352,9 @@ def analyze(
     input: InputOpt = None,
     define: DefineOpt = None,
     settings: SetOpt = None,
+    count: CountOpt = CountPreset.torchvision,
+    by_type: ByTypeOpt = False,
+    backward: BackwardOpt = False,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
@@ -347,10 +372,32 @@ def analyze(
             raise typer.Exit(EXIT_INVALID)
         options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias,
                                      memory_model.value if memory_model else None, device.value,
-                                     amp.value if amp else None, _cpu(cpu, threads))
+                                     amp.value if amp else None, _cpu(cpu, threads), count.value)
         built = report_mod.build(analysis, options)
         _warn_about_cpu(built)
         _render(built, format)
+        _render_counting(built, format, by_type, backward)
+
+
+def _render_counting(report, format: Format, by_type: bool, backward: bool) -> None:
+    """The opt-in tables of --by-type and --backward (JSON always has their keys; CSV has neither)."""
+    if not (by_type or backward) or format in (Format.json, Format.csv):
+        return
+    from cnncalc.render import counting as render
+
+    if format is Format.markdown:
+        sys.stdout.write(render.markdown(report, by_type, backward))
+        return
+    from rich.console import Console
+
+    from cnncalc.render.table import NATURAL_WIDTH
+
+    console = Console(highlight=False, width=NATURAL_WIDTH)
+    if by_type:
+        console.print(render.by_type_table(report))
+    if backward:
+        console.print(render.backward_table(report))
+        console.print(render.backward_line(report), soft_wrap=True)
 
 
 def _render(report, format: Format) -> None:

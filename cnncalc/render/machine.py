@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from cnncalc import counting
 from cnncalc.report import Report
 from cnncalc.units import binary, exact
 
@@ -49,7 +50,7 @@ def to_markdown(report: Report) -> str:
         f"# {report.name}",
         "",
         f"Convention `{report.convention}`, batch {report.options.batch}, {_precision(report)}. "
-        "MACs exclude bias unless `--count-bias`; FLOPs = 2 x MACs.",
+        + counting.markdown_line(report),
         "",
         "| Layer | Type | Output | Activations | Params | MACs |",
         "|---|---|---|---:|---:|---:|",
