@@ -893,3 +893,74 @@ def schema() -> None:
         from cnncalc.schema import schema_text
 
         sys.stdout.write(schema_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# diff
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    a: Annotated[str, typer.Argument(help="The spec before (a YAML file).", metavar="A")],
+    b: Annotated[str, typer.Argument(help="The spec after (a YAML file).", metavar="B")],
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format (markdown: a GitHub "
+                                               "table for a pull-request comment).")] = DiffFormat.table,
+    fail_on: Annotated[
+        Optional[list[str]],
+        typer.Option("--fail-on", metavar="METRIC:+LIMIT",
+                     help="Exit 1 when B exceeds A by more than this: params, macs, activations, memory "
+                     "(training peak) or inference (peak), absolute (+2M, +256MiB) or relative (+5%). "
+                     "Repeat for several."),
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Also list unchanged layers.")] = False,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.float32,
+    optimizer: OptimizerOpt = Optimizer.momentum,
+    memory_model: Annotated[MemoryModel, typer.Option("--memory-model", help="pytorch (the default: it says "
+                                                      "where each peak is) or textbook.")] = MemoryModel.pytorch,
+    count: CountOpt = CountPreset.torchvision,
+) -> None:
+    """Compare two specs layer by layer (aligned, so an inserted block is one insertion): the change in
+    parameters, MACs, activations and memory peaks. Exit 1 when a --fail-on budget is exceeded."""
+    with boundary():
+        from cnncalc import diff as diff_mod
+        from cnncalc import report as report_mod
+        from cnncalc.pipeline import analyze_text
+        from cnncalc.render import diff as render
+
+        budgets = [diff_mod.parse_budget(text) for text in fail_on or []]
+        options = report_mod.Options(batch, dtype.value, optimizer.value, memory_model=memory_model.value,
+                                     cpu=_cpu(CpuName.auto, None), count=count.value)
+        reports = []
+        for path in (a, b):
+            text, shown = _load_source(path)
+            analysis = analyze_text(text, shown, convention.value if convention else None)
+            _emit_diagnostics(analysis.diagnostics)
+            if not analysis.ok:
+                raise typer.Exit(EXIT_INVALID)
+            reports.append(report_mod.build(analysis, options))
+        comparison = diff_mod.compare(*reports)
+        failures = diff_mod.over_budget(comparison, budgets)
+        if format is DiffFormat.json:
+            sys.stdout.write(render.to_json(comparison, failures, budgets))
+        elif format is DiffFormat.markdown:
+            sys.stdout.write(render.to_markdown(comparison, failures, budgets, everything))
+        else:
+            from rich.console import Console
+
+            from cnncalc.render.table import NATURAL_WIDTH
+
+            console = Console(highlight=False, width=NATURAL_WIDTH)
+            for table in render.tables(comparison, everything):
+                console.print(table)
+            for line in render.text_lines(comparison, failures, budgets):
+                console.print(line, soft_wrap=True)
+        if failures:
+            raise typer.Exit(EXIT_INVALID)
