@@ -323,6 +323,9 @@ class Backward:
         return self.input_grad + self.weight_grad
 
 
+NO_BACKWARD = Backward()
+
+
 def backward(analysis: Analysis) -> tuple[Backward, ...]:
     needs_grad: dict[int, bool] = {}
     out = []
@@ -330,10 +333,10 @@ def backward(analysis: Analysis) -> tuple[Backward, ...]:
         node, inf = result.node, result.inference
         upstream = any(needs_grad.get(i, False) for i in node.inputs)
         needs_grad[node.index] = upstream or inf.params > 0
-        if node.type in WEIGHTED_TYPES:
+        if node.kind is not None and node.kind.name in WEIGHTED_TYPES:
             out.append(Backward(inf.macs if upstream else 0, inf.macs))
         else:
-            out.append(Backward())
+            out.append(NO_BACKWARD)
     return tuple(out)
 
 
@@ -377,23 +380,33 @@ def get(name: str) -> Preset:
     return PRESETS[name]
 
 
-def apply(analysis: Analysis, options, rows: tuple) -> tuple[tuple, int | None]:
-    """The report's rows with the preset's MACs and FLOPs and the backward MACs; and the total FLOPs when
-    the preset's FLOPs are not 2 x MACs (None: they are)."""
-    from dataclasses import replace
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A report's counts per layer and sample: MACs, FLOPs and backward MACs; the FLOPs total when the
+    preset's FLOPs are not 2 x MACs (None: they are)."""
 
+    macs: list[int]
+    flops: list[int]
+    backward: tuple[Backward, ...]
+    flops_total: int | None
+
+
+def for_report(analysis: Analysis, options) -> Counted:
     from cnncalc.errors import Location, UsageError
 
     preset = get(options.count)
     if options.count_bias and preset is not TORCHVISION:
         raise UsageError(f"--count-bias changes the torchvision count; {preset.name} counts bias its own way "
                          f"({preset.bias})", Location("--count-bias"), hint="drop --count-bias or --count")
-    counted = count(analysis, preset, options.count_bias)
     grads = backward(analysis)
-    rows = tuple(replace(row, macs=macs, flops=flops, backward=grad)
-                 for row, (macs, flops), grad in zip(rows, counted, grads))
+    if preset is TORCHVISION:  # the common case, without building an Op per layer
+        bias = options.count_bias
+        macs = [r.inference.macs + (r.inference.bias_macs if bias else 0) for r in analysis.results]
+        return Counted(macs, [2 * m for m in macs], grads, None)
+    counted = count(analysis, preset)
     doubled = preset.flops is None and preset.flop_factor == 2
-    return rows, None if doubled else sum(flops for _, flops in counted)
+    flops = [f for _, f in counted]
+    return Counted([m for m, _ in counted], flops, grads, None if doubled else sum(flops))
 
 
 BACKWARD_CONVENTION = ("conv, transposed conv and fc: input gradient = weight gradient = forward MACs (bias "

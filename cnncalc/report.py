@@ -91,7 +91,7 @@ class Row:
     input_names: tuple[str, ...] = ()
     #: FLOPs under the counting preset, and the backward MACs (input and weight gradients), per sample
     flops: int = 0
-    backward: counting.Backward = counting.Backward()
+    backward: counting.Backward = counting.NO_BACKWARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,9 @@ class Report:
         }
 
 
-def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> Row:
+def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), macs: int | None = None,
+         flops: int = 0, backward: counting.Backward = counting.NO_BACKWARD) -> Row:
+    """One report row; `macs`, `flops` and `backward` as the counting preset has them (cnncalc/counting.py)."""
     node, inf = result.node, result.inference
     inplace = node.kind is not None and node.kind.inplace
     return Row(
@@ -181,7 +183,7 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> 
         params=inf.params,
         params_formula=inf.params_formula,
         buffers=inf.buffers,
-        macs=inf.macs + (inf.bias_macs if count_bias else 0),
+        macs=inf.macs + (inf.bias_macs if count_bias else 0) if macs is None else macs,
         activations=0 if inplace else inf.output.numel,
         output_elements=inf.output.numel,
         inplace=inplace,
@@ -189,6 +191,8 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> 
         block=node.block,
         block_kinds=node.block_kinds,
         input_names=names,
+        flops=flops,
+        backward=backward,
     )
 
 
@@ -210,16 +214,17 @@ def _peak_layer(analysis: Analysis) -> int:
 
 def build(analysis: Analysis, options: Options) -> Report:
     nodes = analysis.graph.nodes
+    counted = counting.for_report(analysis, options)
     rows = tuple(
-        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs)) for r in analysis.results
+        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs), macs, flops, grads)
+        for r, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward)
     )
-    rows, counted_flops = counting.apply(analysis, options, rows)
     totals = Totals(
         params=sum(r.params for r in rows),
         buffers=sum(r.buffers for r in rows),
         macs=sum(r.macs for r in rows),
         activations=sum(r.activations for r in rows),
-        counted_flops=counted_flops,
+        counted_flops=counted.flops_total,
         backward_input=sum(r.backward.input_grad for r in rows),
         backward_weight=sum(r.backward.weight_grad for r in rows),
     )
