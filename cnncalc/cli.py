@@ -376,28 +376,10 @@ def analyze(
         built = report_mod.build(analysis, options)
         _warn_about_cpu(built)
         _render(built, format)
-        _render_counting(built, format, by_type, backward)
+        if by_type or backward:
+            from cnncalc.render import counting as render_counting
 
-
-def _render_counting(report, format: Format, by_type: bool, backward: bool) -> None:
-    """The opt-in tables of --by-type and --backward (JSON always has their keys; CSV has neither)."""
-    if not (by_type or backward) or format in (Format.json, Format.csv):
-        return
-    from cnncalc.render import counting as render
-
-    if format is Format.markdown:
-        sys.stdout.write(render.markdown(report, by_type, backward))
-        return
-    from rich.console import Console
-
-    from cnncalc.render.table import NATURAL_WIDTH
-
-    console = Console(highlight=False, width=NATURAL_WIDTH)
-    if by_type:
-        console.print(render.by_type_table(report))
-    if backward:
-        console.print(render.backward_table(report))
-        console.print(render.backward_line(report), soft_wrap=True)
+            render_counting.emit(built, format.value, by_type, backward)
 
 
 def _render(report, format: Format) -> None:
@@ -948,19 +930,6 @@ def diff(
             reports.append(report_mod.build(analysis, options))
         comparison = diff_mod.compare(*reports)
         failures = diff_mod.over_budget(comparison, budgets)
-        if format is DiffFormat.json:
-            sys.stdout.write(render.to_json(comparison, failures, budgets))
-        elif format is DiffFormat.markdown:
-            sys.stdout.write(render.to_markdown(comparison, failures, budgets, everything))
-        else:
-            from rich.console import Console
-
-            from cnncalc.render.table import NATURAL_WIDTH
-
-            console = Console(highlight=False, width=NATURAL_WIDTH)
-            for table in render.tables(comparison, everything):
-                console.print(table)
-            for line in render.text_lines(comparison, failures, budgets):
-                console.print(line, soft_wrap=True)
+        render.emit(comparison, failures, budgets, format.value, everything)
         if failures:
             raise typer.Exit(EXIT_INVALID)

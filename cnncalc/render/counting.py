@@ -73,3 +73,25 @@ def markdown(report: Report, by_type: bool, backward: bool) -> str:
                   f"{exact(r.backward.weight_grad * batch)} |" for r in report.rows if r.type in counting.WEIGHTED_TYPES]
         lines.append("")
     return "\n".join(lines)
+
+
+def emit(report: Report, format: str, by_type: bool, backward: bool) -> None:
+    """The opt-in tables after the report: rich tables, or GitHub tables for markdown (JSON has the keys
+    always; CSV has neither)."""
+    import sys
+
+    if format in ("json", "csv"):
+        return
+    if format == "markdown":
+        sys.stdout.write(markdown(report, by_type, backward))
+        return
+    from rich.console import Console
+
+    from cnncalc.render.table import NATURAL_WIDTH
+
+    console = Console(highlight=False, width=NATURAL_WIDTH)
+    if by_type:
+        console.print(by_type_table(report))
+    if backward:
+        console.print(backward_table(report))
+        console.print(backward_line(report), soft_wrap=True)

@@ -170,3 +170,23 @@ def to_markdown(comparison: Comparison, failures, budgets, everything: bool = Fa
     if extra:
         lines += [""] + [f"- {_md(line)}" for line in extra]
     return "\n".join(lines) + "\n"
+
+
+def emit(comparison: Comparison, failures, budgets, format: str, everything: bool = False) -> None:
+    import sys
+
+    if format == "json":
+        sys.stdout.write(to_json(comparison, failures, budgets))
+        return
+    if format == "markdown":
+        sys.stdout.write(to_markdown(comparison, failures, budgets, everything))
+        return
+    from rich.console import Console
+
+    from cnncalc.render.table import NATURAL_WIDTH
+
+    console = Console(highlight=False, width=NATURAL_WIDTH)
+    for table in tables(comparison, everything):
+        console.print(table)
+    for line in text_lines(comparison, failures, budgets):
+        console.print(line, soft_wrap=True)
