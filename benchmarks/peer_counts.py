@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("vgg16", "resnet50", "mobilenet_v2", "googlenet")
+MODELS = ("vgg16", "resnet50", "mobilenet_v2", "googlenet", "kinds")
 SHAPE = (1, 3, 224, 224)
 
 
@@ -39,10 +39,29 @@ def _torchvision():
     return torchvision
 
 
+def kinds():
+    """tests/data/counting_kinds.yaml in torch: the layer kinds the four torchvision networks leave out."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU6(), nn.AvgPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), nn.Sigmoid(), nn.BatchNorm2d(8, affine=False),
+        nn.MaxPool2d((2, 2)), nn.ConvTranspose2d(8, 4, 2, stride=2), nn.Tanh(),
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.AdaptiveAvgPool2d(4), nn.AdaptiveMaxPool2d(2),
+        nn.Dropout(0.3), nn.Flatten(), nn.Linear(16, 10, bias=False), nn.Softmax(dim=1),
+    )
+
+
+#: input shape per model (batch 1, channels first)
+SHAPES = {"kinds": (1, 3, 32, 32)}
+
+
 def build(name: str):
     import torch
 
     torch.manual_seed(0)
+    if name == "kinds":
+        return kinds().eval()
     models = _torchvision().models
     extra = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
     model = getattr(models, name)(weights=None, **extra)
@@ -66,12 +85,12 @@ def _lines(text: str, *patterns: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if any(re.search(p, line) for p in patterns)]
 
 
-def measure_fvcore(model) -> dict:
+def measure_fvcore(model, shape) -> dict:
     import torch
     from fvcore.nn import FlopCountAnalysis, flop_count_table, parameter_count
 
     with _captured():
-        analysis = FlopCountAnalysis(model, torch.zeros(SHAPE))
+        analysis = FlopCountAnalysis(model, torch.zeros(shape))
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         total = analysis.total()
         table = flop_count_table(analysis, max_depth=0)
@@ -80,33 +99,33 @@ def measure_fvcore(model) -> dict:
             "printed": _lines(table, r"^\| model")}
 
 
-def measure_thop(model) -> dict:
+def measure_thop(model, shape) -> dict:
     import torch
     from thop import clever_format, profile
 
     with _captured():
-        macs, params = profile(model, inputs=(torch.zeros(SHAPE),), verbose=False)
+        macs, params = profile(model, inputs=(torch.zeros(shape),), verbose=False)
     return {"macs": int(macs), "params": int(params), "printed": list(clever_format([macs, params], "%.3f"))}
 
 
-def measure_ptflops(model) -> dict:
+def measure_ptflops(model, shape) -> dict:
     from ptflops import get_model_complexity_info
 
     with _captured() as out:
-        macs, params = get_model_complexity_info(model, SHAPE[1:], as_strings=False, print_per_layer_stat=True,
+        macs, params = get_model_complexity_info(model, shape[1:], as_strings=False, print_per_layer_stat=True,
                                                  ost=out)
     with _captured():
-        printed = get_model_complexity_info(model, SHAPE[1:], as_strings=True, print_per_layer_stat=False)
+        printed = get_model_complexity_info(model, shape[1:], as_strings=True, print_per_layer_stat=False)
     model_line = next((line.strip() for line in out.getvalue().splitlines() if "% MACs" in line), "")
     return {"macs": int(macs), "params": int(params), "printed": list(printed), "printed_model_line": model_line}
 
 
-def measure_torchscan(model) -> dict:
+def measure_torchscan(model, shape) -> dict:
     import torchscan
     from torchscan.utils import format_info
 
     with _captured():
-        info = torchscan.crawl_module(model, SHAPE[1:])
+        info = torchscan.crawl_module(model, shape[1:])
     totals = info["totals"]
 
     def value(key):
@@ -119,7 +138,7 @@ def measure_torchscan(model) -> dict:
             "printed": _lines(text, r"FLOPs:|Multiply-Accumulations:|Total params:")}
 
 
-def measure_onnx_tool(model) -> dict:
+def measure_onnx_tool(model, shape) -> dict:
     import onnx_tool
     import torch
 
@@ -127,7 +146,7 @@ def measure_onnx_tool(model) -> dict:
         path = os.path.join(tmp, "model.onnx")
         with _captured():
             # the TorchScript exporter with its defaults (eval mode, constant folding: BN folded into the conv)
-            torch.onnx.export(model, torch.zeros(SHAPE), path, dynamo=False)
+            torch.onnx.export(model, torch.zeros(shape), path, dynamo=False)
         csv_path = os.path.join(tmp, "profile.csv")
         with _captured() as out:
             onnx_tool.model_profile(path, save_profile=csv_path)
@@ -147,7 +166,7 @@ def measure_onnx_tool(model) -> dict:
                       "do_constant_folding=True (BatchNormalization folded into Conv)"}
 
 
-def measure_calflops(model) -> dict:
+def measure_calflops(model, shape) -> dict:
     # calflops' package import pulls its Hugging Face entry point, which needs transformers; the vision
     # counter does not use it, so without transformers that one module is stood in for.
     try:
@@ -157,18 +176,18 @@ def measure_calflops(model) -> dict:
     from calflops import calculate_flops
 
     with _captured():
-        flops, macs, params = calculate_flops(model, input_shape=SHAPE, output_as_string=False,
+        flops, macs, params = calculate_flops(model, input_shape=shape, output_as_string=False,
                                               print_results=False, print_detailed=False)
     with _captured():
-        printed = calculate_flops(model, input_shape=SHAPE, print_results=False, print_detailed=False)
+        printed = calculate_flops(model, input_shape=shape, print_results=False, print_detailed=False)
     return {"flops": int(flops), "macs": int(macs), "params": int(params), "printed": list(printed)}
 
 
-def measure_torchinfo(model) -> dict:
+def measure_torchinfo(model, shape) -> dict:
     from torchinfo import summary
 
     with _captured():
-        stats = summary(model, input_size=SHAPE, verbose=0)
+        stats = summary(model, input_size=shape, verbose=0)
     text = str(stats)
     return {"mult_adds": int(stats.total_mult_adds), "params": int(stats.total_params),
             "printed": _lines(text, r"^Total (params|mult-adds)")}
@@ -202,10 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         "input": "1 x 3 x 224 x 224 zeros, eval mode, weights=None; googlenet aux_logits=False, init_weights=False",
         "torch": torch.__version__, "torchvision": _version("torchvision"),
     })
+    _torchvision()  # first: ptflops and thop import torchvision.ops when it is installed
     models = {name: build(name) for name in args.models}
     data.setdefault("models", {})
     for name, model in models.items():
-        data["models"][name] = {"params": sum(p.numel() for p in model.parameters())}
+        data["models"][name] = {"params": sum(p.numel() for p in model.parameters()),
+                                "input": list(SHAPES.get(name, SHAPE))}
     peers = data.setdefault("peers", {})
     for peer in args.peers:
         package, measure, call = PEERS[peer]
@@ -213,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         entry.update({"version": _version(package), "call": call})
         results = entry.setdefault("models", {})
         for name, model in models.items():
-            results[name] = measure(model)
+            results[name] = measure(model, SHAPES.get(name, SHAPE))
             print(f"{peer:10} {name:13} {json.dumps({k: v for k, v in results[name].items() if k != 'by_operator'})}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

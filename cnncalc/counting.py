@@ -133,6 +133,24 @@ def _thop_conv_transpose(op: Op) -> int:
     return op.numel * (x.channels // op.p.get("groups", 1)) * prod(per_axis(op.p["kernel"], x.rank, "kernel", ""))
 
 
+def _onnx_conv_transpose(op: Op) -> int:
+    """onnx-tool: output x the weight's (C_out / groups) x kernel, + 1 per output with a bias."""
+    kernel = prod(per_axis(op.p["kernel"], op.out.rank, "kernel", ""))
+    return op.numel * (op.out.channels // op.p.get("groups", 1)) * kernel + (op.numel if op.bias_macs else 0)
+
+
+def _calflops_conv_transpose(op: Op) -> int:
+    """calflops: 2 x MACs, and a bias per output of the size a *convolution* of the input would have."""
+    if not op.bias_macs:
+        return 2 * op.macs
+    x, rank = op.inputs[0], op.out.rank
+    k, s, d = (per_axis(op.p.get(key, default), rank, key, "") for key, default in
+               (("kernel", 1), ("stride", 1), ("dilation", 1)))
+    pad = per_axis(op.p.get("padding", 0), rank, "padding", "")
+    dims = [(w + 2 * p - (d_ * (k_ - 1) + 1)) // s_ + 1 for w, p, k_, s_, d_ in zip(x.spatial, pad, k, s, d)]
+    return 2 * op.macs + op.out.channels * prod(dims)
+
+
 def _thop_adaptive_avg(op: Op) -> int:
     ratio = prod(i / o for i, o in zip(op.inputs[0].spatial, op.out.spatial))
     return int((ratio + 1) * op.numel)
@@ -235,7 +253,8 @@ ONNX_TOOL = Preset(
      "sigmoid": lambda op: 32 * op.numel, "tanh": lambda op: 76 * op.numel, "softmax": lambda op: 36 * op.numel,
      "lrn": lambda op: (37 + op.p.get("size", 5)) * op.numel,
      "pool": lambda op: op.numel * prod(op.kernel()),
-     "adaptive_pool": lambda op: op.numel * prod(op.adaptive()) if op.mode == "avg" else 0,
+     "conv_transpose": _onnx_conv_transpose,
+     "adaptive_pool": lambda op: op.numel * prod(op.adaptive()),
      "global_pool": lambda op: op.in_numel + 4 * op.numel if op.mode == "avg" else 0,
      "add": lambda op: op.numel * (len(op.inputs) - 1),
      "upsample": lambda op: 0 if op.mode == "nearest" else 4 * op.numel},
@@ -250,12 +269,13 @@ CALFLOPS = Preset(
     "FLOPs 1 per input element (every F.*pool*); MACs 0", "0 (`+` is not patched)", "FLOPs 1 per element",
     _weighted(_exact),
     flops={
-        **_kinds(*CONV_TYPES, "conv_transpose", rule=lambda op: 2 * op.macs + op.bias_macs),
+        **_kinds(*CONV_TYPES, rule=lambda op: 2 * op.macs + op.bias_macs),
+        "conv_transpose": _calflops_conv_transpose,
         "fc": lambda op: 2 * op.macs,
         "relu": lambda op: op.in_numel, "softmax": lambda op: op.in_numel,
         "batchnorm": lambda op: op.in_numel * (2 if op.p.get("affine", True) else 1),
         **_kinds("pool", "global_pool", "adaptive_pool", rule=lambda op: op.in_numel),
-        "upsample": lambda op: op.numel,
+        "upsample": lambda op: op.in_numel,  # calflops computes input x scale and returns the input's size
     },
 )
 

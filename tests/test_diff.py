@@ -160,3 +160,11 @@ def test_the_table_names_the_insertion_and_the_peaks(vgg_plus):
     assert run.returncode == 0, run.stderr
     assert "1 inserted, 0 removed, 0 changed, 39 unchanged layers (39 -> 40)" in run.stdout
     assert "training peak:" in run.stdout
+
+
+def test_removals_the_other_way_and_no_peak_location_under_the_textbook_model():
+    run = _cli("diff", "specs/resnet34.yaml", "specs/resnet18.yaml", "-f", "json", "--memory-model", "textbook")
+    data = json.loads(run.stdout)
+    assert data["summary"] == {"same": 69, "changed": 0, "inserted": 0, "removed": 56}
+    assert data["peaks"] == {} and data["options"]["memory_model"] == "textbook"
+    assert data["totals"]["params"]["delta"] == 11_689_512 - 21_797_672
