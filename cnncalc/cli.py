@@ -375,14 +375,14 @@ def analyze(
                                      amp.value if amp else None, _cpu(cpu, threads), count.value)
         built = report_mod.build(analysis, options)
         _warn_about_cpu(built)
-        _render(built, format)
+        _render(built, format, backward)
         if by_type or backward:
             from cnncalc.render import counting as render_counting
 
             render_counting.emit(built, format.value, by_type, backward)
 
 
-def _render(report, format: Format) -> None:
+def _render(report, format: Format, backward: bool = False) -> None:
     if format is Format.table:
         from rich.console import Console
 
@@ -392,7 +392,10 @@ def _render(report, format: Format) -> None:
         return
     from cnncalc.render import machine
 
-    writer = {Format.json: machine.to_json, Format.csv: machine.to_csv, Format.markdown: machine.to_markdown}
+    if format is Format.csv:
+        sys.stdout.write(machine.to_csv(report, backward))  # --backward: three more columns
+        return
+    writer = {Format.json: machine.to_json, Format.markdown: machine.to_markdown}
     sys.stdout.write(writer[format](report))
 
 

@@ -236,3 +236,12 @@ def test_cli_states_the_preset_and_prints_the_opt_in_tables():
 def test_count_bias_goes_with_the_torchvision_preset_only():
     run = _cli("analyze", "specs/lenet5.yaml", "--count", "thop", "--count-bias")
     assert run.returncode == 2 and "--count-bias" in run.stderr
+
+
+def test_csv_takes_the_backward_columns_when_asked():
+    plain = _cli("analyze", "specs/lenet5.yaml", "-f", "csv").stdout.splitlines()
+    extra = _cli("analyze", "specs/lenet5.yaml", "-f", "csv", "--backward").stdout.splitlines()
+    assert extra[0] == plain[0] + ",flops,backward_input_macs,backward_weight_macs"
+    assert [line.split(",")[:8] for line in extra] == [line.split(",")[:8] for line in plain]
+    first_conv = next(line.split(",") for line in extra if ",conv," in line)
+    assert first_conv[9] == "0" and first_conv[10] == first_conv[5]

@@ -21,19 +21,24 @@ def _shape(dims: list[int]) -> str:
     return "x".join(str(d) for d in dims)
 
 
-def to_csv(report: Report) -> str:
+#: the columns `--backward` adds after CSV_COLUMNS
+BACKWARD_COLUMNS = ("flops", "backward_input_macs", "backward_weight_macs")
+
+
+def to_csv(report: Report, backward: bool = False) -> str:
     data = report.to_dict()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    extra = BACKWARD_COLUMNS if backward else ()
+    writer.writerow(CSV_COLUMNS + extra)
     for layer in data["layers"]:
         writer.writerow([
             layer["name"], layer["type"], _shape(layer["output_shape"]), layer["params"],
             layer["non_trainable"], layer["macs"], layer["activations"], layer["output_elements"],
-        ])
+        ] + [layer[key] for key in extra])
     totals = data["totals"]
     writer.writerow(["total", "", "", totals["params"], totals["non_trainable"], totals["macs"],
-                     totals["activations"], ""])
+                     totals["activations"], ""] + [totals[key] for key in extra])
     return out.getvalue()
 
 
