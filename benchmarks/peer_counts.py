@@ -170,7 +170,7 @@ def measure_calflops(model, shape) -> dict:
     # calflops' package import pulls its Hugging Face entry point, which needs transformers; the vision
     # counter does not use it, so without transformers that one module is stood in for.
     try:
-        import transformers  # noqa: F401
+        import transformers  # noqa: F401  (only whether it imports)
     except ImportError:
         sys.modules.setdefault("calflops.flops_counter_hf", types.SimpleNamespace(calculate_flops_hf=None))
     from calflops import calculate_flops

@@ -437,7 +437,8 @@ def describe(name: str, count_bias: bool) -> dict:
     """JSON `counting`: what the numbers count (the torchvision entries as they always were, then the preset)."""
     preset = get(name)
     if preset is TORCHVISION:
-        macs = "multiply-accumulates of conv and fc" + (", bias additions included" if count_bias else ", bias excluded")
+        bias = ", bias additions included" if count_bias else ", bias excluded"
+        macs = "multiply-accumulates of conv and fc" + bias
         flops = "2 x macs"
     else:
         macs = f"{preset.calls_it}, counted as {preset.peer}"

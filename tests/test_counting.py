@@ -203,7 +203,8 @@ def test_backward_macs_equal_forward_except_the_first_input_gradient():
 
 
 def test_no_input_gradient_through_parameterless_layers_from_the_input():
-    text = "name: t\ninput: 8x8x4\nlayers:\n  - pool: {kernel: 2}\n  - conv: {filters: 2, kernel: 1}\n  - conv: {filters: 2, kernel: 1}\n"
+    text = ("name: t\ninput: 8x8x4\nlayers:\n  - pool: {kernel: 2}\n  - conv: {filters: 2, kernel: 1}\n"
+            "  - conv: {filters: 2, kernel: 1}\n")
     grads = counting.backward(pipeline.analyze_text(text, "t.yaml"))
     assert [(g.input_grad, g.weight_grad) for g in grads] == [(0, 0), (0, 0), (0, 128), (64, 64)]
 

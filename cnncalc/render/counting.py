@@ -69,8 +69,9 @@ def markdown(report: Report, by_type: bool, backward: bool) -> str:
     if backward:
         lines += ["| Layer | Type | Forward MACs | Input-gradient MACs | Weight-gradient MACs |",
                   "|---|---|---:|---:|---:|"]
+        weighted = [r for r in report.rows if r.type in counting.WEIGHTED_TYPES]
         lines += [f"| {r.name} | {r.type} | {exact(r.macs * batch)} | {exact(r.backward.input_grad * batch)} | "
-                  f"{exact(r.backward.weight_grad * batch)} |" for r in report.rows if r.type in counting.WEIGHTED_TYPES]
+                  f"{exact(r.backward.weight_grad * batch)} |" for r in weighted]
         lines.append("")
     return "\n".join(lines)
 
