@@ -2,10 +2,12 @@
 
 Layers are aligned by global sequence alignment (Needleman-Wunsch with affine gaps, Gotoh's three
 states) on (kind, output shape): a pair of the same kind and shape scores most, the same kind with
-another shape (a "changed" layer) less, and kinds never pair. A gap costs more to open than to extend,
+another shape (a "changed" layer) less, and kinds never pair; the same input shapes and parameters
+add a little, so a layer pairs with its own copy rather than a look-alike of the same output. A gap costs more to open than to extend,
 so an inserted block is one run of insertions, not pieces matched against look-alike layers; equal
-names break ties between alignments of the same structure. Alignments over MAX_CELLS pairs fall
-back to difflib's matching blocks (no junk heuristic) on the same keys.
+names break ties between alignments of the same structure. A common head and tail pair off first;
+a middle of over MAX_CELLS pairs falls back to difflib's matching blocks (no junk heuristic) on the same
+keys.
 
 Imports nothing heavy: `diff` runs where `analyze` runs.
 """
@@ -19,10 +21,13 @@ from cnncalc.errors import Location, UsageError
 from cnncalc.report import Report, Row
 from cnncalc.units import parse_bytes, parse_count
 
-EXACT, SAME_KIND, SAME_NAME = 20, 4, 1
+#: a pair's score: same kind and output shape, or only the same kind; then bonuses for the same inputs and
+#: parameters (the same layer, not just a look-alike) and the same name
+EXACT, SAME_KIND, SAME_LAYER, SAME_NAME = 20, 4, 2, 1
 GAP_OPEN, GAP_EXTEND = 7, 1
-#: the largest n x m the dynamic programme fills (a few seconds of pure Python)
-MAX_CELLS = 2_000_000
+#: the largest n x m the dynamic programme fills (about a second of pure Python), after the common head
+#: and tail are paired off
+MAX_CELLS = 250_000
 NEG = float("-inf")
 
 
@@ -30,16 +35,41 @@ def _key(row: Row) -> tuple:
     return (row.type, row.output_shape)
 
 
+def _identity(row: Row) -> tuple:
+    return (row.name, row.type, row.input_shapes, row.output_shape, row.params)
+
+
 def _pair_score(a: Row, b: Row) -> float:
     if a.type != b.type:
         return NEG
-    return (EXACT if a.output_shape == b.output_shape else SAME_KIND) + (SAME_NAME if a.name == b.name else 0)
+    score = EXACT if a.output_shape == b.output_shape else SAME_KIND
+    if a.input_shapes == b.input_shapes and a.params == b.params:
+        score += SAME_LAYER
+    return score + (SAME_NAME if a.name == b.name else 0)
 
 
 def align(a: tuple[Row, ...], b: tuple[Row, ...]) -> list[tuple[int | None, int | None]]:
-    """Pairs (i, j) in order; (i, None) a removal, (None, j) an insertion."""
-    if len(a) * len(b) > MAX_CELLS:
-        return _align_blocks(a, b)
+    """Pairs (i, j) in order; (i, None) a removal, (None, j) an insertion.
+
+    A common head and tail (the same layers: names, kinds, shapes in and out, parameters) pair off first,
+    as in any diff; the middle is aligned."""
+    head = 0
+    while head < min(len(a), len(b)) and _identity(a[head]) == _identity(b[head]):
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and _identity(a[-1 - tail]) == _identity(b[-1 - tail]):
+        tail += 1
+    middle_a, middle_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    if len(middle_a) * len(middle_b) > MAX_CELLS:
+        middle = _align_blocks(middle_a, middle_b)
+    else:
+        middle = _align(middle_a, middle_b)
+    shifted = [(None if i is None else i + head, None if j is None else j + head) for i, j in middle]
+    return ([(k, k) for k in range(head)] + shifted
+            + [(len(a) - tail + k, len(b) - tail + k) for k in range(tail)])
+
+
+def _align(a: tuple[Row, ...], b: tuple[Row, ...]) -> list[tuple[int | None, int | None]]:
     n, m = len(a), len(b)
     # three score tables: M ends on a pair, X on a removal (gap in b), Y on an insertion (gap in a)
     M = [[NEG] * (m + 1) for _ in range(n + 1)]

@@ -168,3 +168,15 @@ def test_removals_the_other_way_and_no_peak_location_under_the_textbook_model():
     assert data["summary"] == {"same": 69, "changed": 0, "inserted": 0, "removed": 56}
     assert data["peaks"] == {} and data["options"]["memory_model"] == "textbook"
     assert data["totals"]["params"]["delta"] == 11_689_512 - 21_797_672
+
+
+def test_vgg16_to_vgg19_adds_one_conv_and_relu_to_each_of_the_last_three_stages():
+    comparison = diff.compare(_file_report("vgg16"), _file_report("vgg19"))
+    changes = [(status, [e.b.type for e in run]) for status, run in comparison.hunks() if status != "same"]
+    assert changes == [("inserted", ["conv", "relu"])] * 3
+
+
+def test_long_chains_pair_their_common_head_before_aligning():
+    text = "name: t\ninput: 8x8x4\nlayers:\n  - repeat: {times: %d, layers: [{conv: {filters: 4, kernel: 1}}, relu]}\n"
+    comparison = diff.compare(_report(text % 700), _report(text % 710))  # 1.99M pairs without the head
+    assert [(status, len(run)) for status, run in comparison.hunks()] == [("same", 1401), ("inserted", 20)]
