@@ -172,8 +172,8 @@ def test_removals_the_other_way_and_no_peak_location_under_the_textbook_model():
 
 def test_vgg16_to_vgg19_adds_one_conv_and_relu_to_each_of_the_last_three_stages():
     comparison = diff.compare(_file_report("vgg16"), _file_report("vgg19"))
-    changes = [(status, [e.b.type for e in run]) for status, run in comparison.hunks() if status != "same"]
-    assert changes == [("inserted", ["conv", "relu"])] * 3
+    changes = [(status, sorted(e.b.type for e in run)) for status, run in comparison.hunks() if status != "same"]
+    assert changes == [("inserted", ["conv", "relu"])] * 3  # conv, relu or relu, conv: the same alignment
 
 
 def test_long_chains_pair_their_common_head_before_aligning():
