@@ -332,6 +332,28 @@ def _uses_pattern(spec, pattern, input, defines, settings) -> bool:
     return spec is None or pattern is not None or input is not None or bool(defines) or bool(settings)
 
 
+class CountPreset(str, Enum):
+    """The counting presets of cnncalc/counting.py (docs/counting.md)."""
+
+    torchvision = "torchvision"
+    fvcore = "fvcore"
+    ptflops = "ptflops"
+    thop = "thop"
+    torchscan = "torchscan"
+    onnx_tool = "onnx-tool"
+    calflops = "calflops"
+
+
+CountOpt = Annotated[
+    CountPreset,
+    typer.Option("--count", help="Count MACs and FLOPs as this tool does (docs/counting.md); default torchvision: "
+                 "conv + fc multiply-accumulates, bias excluded, FLOPs = 2 x MACs."),
+]
+ByTypeOpt = Annotated[bool, typer.Option("--by-type", help="Also print layers, params, MACs and FLOPs per layer type.")]
+BackwardOpt = Annotated[bool, typer.Option("--backward", help="Also print each conv/fc layer's backward MACs "
+                                           "(input and weight gradients).")]
+
+
 @app.command()
 def analyze(
     spec: OptionalSpecArg = None,
@@ -350,6 +372,9 @@ def analyze(
     input: InputOpt = None,
     define: DefineOpt = None,
     settings: SetOpt = None,
+    count: CountOpt = CountPreset.torchvision,
+    by_type: ByTypeOpt = False,
+    backward: BackwardOpt = False,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
@@ -367,13 +392,17 @@ def analyze(
             raise typer.Exit(EXIT_INVALID)
         options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias,
                                      memory_model.value if memory_model else None, device.value,
-                                     amp.value if amp else None, _cpu(cpu, threads))
+                                     amp.value if amp else None, _cpu(cpu, threads), count.value)
         built = report_mod.build(analysis, options)
         _warn_about_cpu(built)
-        _render(built, format)
+        _render(built, format, backward)
+        if by_type or backward:
+            from cnncalc.render import counting as render_counting
+
+            render_counting.emit(built, format.value, by_type, backward)
 
 
-def _render(report, format: Format) -> None:
+def _render(report, format: Format, backward: bool = False) -> None:
     if format is Format.table:
         from rich.console import Console
 
@@ -383,7 +412,10 @@ def _render(report, format: Format) -> None:
         return
     from cnncalc.render import machine
 
-    writer = {Format.json: machine.to_json, Format.csv: machine.to_csv, Format.markdown: machine.to_markdown}
+    if format is Format.csv:
+        sys.stdout.write(machine.to_csv(report, backward))  # --backward: three more columns
+        return
+    writer = {Format.json: machine.to_json, Format.markdown: machine.to_markdown}
     sys.stdout.write(writer[format](report))
 
 
@@ -886,3 +918,61 @@ def schema() -> None:
         from cnncalc.schema import schema_text
 
         sys.stdout.write(schema_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# diff
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    a: Annotated[str, typer.Argument(help="The spec before (a YAML file).", metavar="A")],
+    b: Annotated[str, typer.Argument(help="The spec after (a YAML file).", metavar="B")],
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format (markdown: a GitHub "
+                                               "table for a pull-request comment).")] = DiffFormat.table,
+    fail_on: Annotated[
+        Optional[list[str]],
+        typer.Option("--fail-on", metavar="METRIC:+LIMIT",
+                     help="Exit 1 when B exceeds A by more than this: params, macs, activations, memory "
+                     "(training peak) or inference (peak), absolute (+2M, +256MiB) or relative (+5%). "
+                     "Repeat for several."),
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Also list unchanged layers.")] = False,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.float32,
+    optimizer: OptimizerOpt = Optimizer.momentum,
+    memory_model: Annotated[MemoryModel, typer.Option("--memory-model", help="pytorch (the default: it says "
+                                                      "where each peak is) or textbook.")] = MemoryModel.pytorch,
+    count: CountOpt = CountPreset.torchvision,
+) -> None:
+    """Compare two specs layer by layer (aligned, so an inserted block is one insertion): the change in
+    parameters, MACs, activations and memory peaks. Exit 1 when a --fail-on budget is exceeded."""
+    with boundary():
+        from cnncalc import diff as diff_mod
+        from cnncalc import report as report_mod
+        from cnncalc.pipeline import analyze_text
+        from cnncalc.render import diff as render
+
+        budgets = [diff_mod.parse_budget(text) for text in fail_on or []]
+        options = report_mod.Options(batch, dtype.value, optimizer.value, memory_model=memory_model.value,
+                                     cpu=_cpu(CpuName.auto, None), count=count.value)
+        reports = []
+        for path in (a, b):
+            text, shown = _load_source(path)
+            analysis = analyze_text(text, shown, convention.value if convention else None)
+            _emit_diagnostics(analysis.diagnostics)
+            if not analysis.ok:
+                raise typer.Exit(EXIT_INVALID)
+            reports.append(report_mod.build(analysis, options))
+        comparison = diff_mod.compare(*reports)
+        failures = diff_mod.over_budget(comparison, budgets)
+        render.emit(comparison, failures, budgets, format.value, everything)
+        if failures:
+            raise typer.Exit(EXIT_INVALID)
