@@ -976,3 +976,45 @@ def diff(
         render.emit(comparison, failures, budgets, format.value, everything)
         if failures:
             raise typer.Exit(EXIT_INVALID)
+
+
+class RfFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def rf(
+    spec: OptionalSpecArg = None,
+    format: Annotated[RfFormat, typer.Option("--format", "-f", help="Output format.")] = RfFormat.table,
+    convention: ConventionOpt = None,
+    pattern: PatternOpt = None,
+    input: InputOpt = None,
+    define: DefineOpt = None,
+    settings: SetOpt = None,
+) -> None:
+    """Receptive field of every layer and axis: size, jump (effective stride), padding before and after,
+    the centre of output 0's field, and branches that meet misaligned."""
+    with boundary():
+        from cnncalc.pipeline import analyze_spec, analyze_text
+        from cnncalc.render import receptive as render
+
+        chosen = convention.value if convention else None
+        if _uses_pattern(spec, pattern, input, define, settings):
+            analysis = analyze_spec(_spec_of(spec, pattern, input, define, settings), chosen)
+        else:
+            text, shown = _load_source(spec)
+            analysis = analyze_text(text, shown, chosen)
+        _emit_diagnostics(analysis.diagnostics)
+        if not analysis.ok:
+            raise typer.Exit(EXIT_INVALID)
+        if format is RfFormat.json:
+            sys.stdout.write(render.to_json(analysis))
+        elif format is RfFormat.markdown:
+            sys.stdout.write(render.to_markdown(analysis))
+        else:
+            from rich.console import Console
+
+            console = Console(highlight=False)
+            render.render(analysis, console if console.is_terminal else Console(highlight=False, width=160))

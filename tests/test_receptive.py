@@ -244,3 +244,28 @@ def _shrunk(analysis: Analysis) -> Analysis:
         if smaller.ok and smaller.complete and not smaller.results[-1].output.is_vector:
             return smaller
     return analysis
+
+
+# ---------------------------------------------------------------------------------------------
+# the command
+
+
+def test_rf_prints_the_published_values_in_every_format(cli):
+    import json
+
+    table = cli("rf", "specs/vgg16.yaml")
+    assert table.exit_code == 0 and "pool5" in table.stdout and "212" in table.stdout
+    data = json.loads(cli("rf", "specs/vgg16.yaml", "-f", "json").stdout)
+    pool5 = next(layer for layer in data["layers"] if layer["layer"] == "pool5")
+    assert (pool5["size"], pool5["jump"], pool5["padding_before"]) == ([212, 212], [32, 32], [90, 90])
+    markdown = cli("rf", "specs/vgg16.yaml", "-f", "markdown").stdout.splitlines()
+    assert markdown[1].startswith("|---") and len({line.count(" | ") for line in markdown[2:]}) == 1
+
+
+def test_rf_reads_patterns_and_reports_misalignment(cli):
+    result = cli("rf", "--pattern", "INPUT[16x16x1] -> CONV3-4 -> POOL2 -> FC-10", "-f", "json")
+    assert result.exit_code == 0
+    import json
+
+    layers = json.loads(result.stdout)["layers"]
+    assert layers[-1]["covers"] and "size" not in layers[-1]
