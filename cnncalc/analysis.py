@@ -14,7 +14,7 @@ from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import CnnCalcError
 from cnncalc.graph import Graph, Node
-from cnncalc.layers.base import Context, Inference
+from cnncalc.layers.base import Context, Geometry, Inference
 from cnncalc.shapes import Shape
 from cnncalc.window import NonIntegralError, format_fraction
 
@@ -31,6 +31,11 @@ class LayerResult:
     @property
     def output(self) -> Shape:
         return self.inference.output
+
+    @property
+    def geometry(self) -> Geometry | None:
+        """The resolved kernel, stride, dilation, padding, groups ... of a windowed layer (None otherwise)."""
+        return self.inference.geometry
 
 
 @dataclass(frozen=True, slots=True)

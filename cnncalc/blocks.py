@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.errors import Location, SpecError
+from cnncalc.layers import construct_kinds
 from cnncalc.yamlsource import YNode
 
+#: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
+MERGES = tuple(kind.name for kind in construct_kinds())
 #: words that introduce a construct rather than a layer or a block.
-CONSTRUCTS = ("repeat", "residual", "concat", "add")
-MERGES = ("concat", "add")
+CONSTRUCTS = ("repeat", "residual", *MERGES)
 MAX_EXPRESSION = 200
 _REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)$")

@@ -30,7 +30,7 @@ from cnncalc.commands.invocation import Invocation, stderr
 from cnncalc.errors import EXIT_BROKEN_PIPE, EXIT_USAGE, CnnCalcError, Location, UsageError
 
 #: The commands, in the order `cnncalc --help` lists them (each is cnncalc/commands/<name>.py).
-COMMANDS = ("analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema")
+COMMANDS = ("analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf")
 
 
 def _output_closed() -> NoReturn:
@@ -196,6 +196,10 @@ def _command(name: str):
         from cnncalc.commands.rules import rules as command
     elif name == "schema":
         from cnncalc.commands.schema import schema as command
+    elif name == "diff":
+        from cnncalc.commands.diff import diff as command
+    elif name == "rf":
+        from cnncalc.commands.rf import rf as command
     else:
         raise KeyError(name)
     return command

@@ -5,7 +5,7 @@ writes (a new one, or its input's when it works in place or returns a view), whe
 freed (right after the last layer that reads it), and what the run will hold at each layer:
 weights, live activations, workspace. That is the estimate `refuse_if_too_big` checks before
 anything is allocated. `execute` then follows the plan with the kinds' own `make_weights` and
-`forward` (see cnncalc/forward.py), measuring each layer's output shape, executed MACs, weight
+`forward`, hooks declared on `LayerKind` (see cnncalc/forward.py), measuring each layer's output shape, executed MACs, weight
 sizes, time, and the peak of live arrays with tracemalloc (numpy reports its buffers to it).
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 from cnncalc.analysis import Analysis
 from cnncalc.errors import EXIT_USAGE, CnnCalcError
-from cnncalc.forward import DTYPE_NAME, NO_WEIGHTS, Run, Weights
+from cnncalc.forward import DTYPE_NAME, Run, Weights
 from cnncalc.graph import Node
-from cnncalc.layers.base import Context, Inference
+from cnncalc.layers.base import Inference
 from cnncalc.memory import DTYPE_BYTES
 from cnncalc.shapes import Shape
 from cnncalc.units import binary
@@ -105,15 +105,13 @@ def _last_uses(nodes: tuple[Node, ...]) -> list[int]:
     return last
 
 
-def _forward_of(node: Node):
-    forward = getattr(node.kind, "forward", None)
-    if forward is None:
+def _check_executable(node: Node) -> None:
+    if not node.kind.executable:
         raise NotExecutable(
             f"{node.label}: cnncalc cannot execute '{node.type}' layers yet (no numpy forward)",
             node.loc,
             hint="`cnncalc analyze` still reports this spec; verify needs every layer kind to have a forward",
         )
-    return forward
 
 
 def plan(analysis: Analysis, batch: int) -> Plan:
@@ -129,12 +127,12 @@ def plan(analysis: Analysis, batch: int) -> Plan:
     drafts = []
     for result in results[1:]:
         node = result.node
-        _forward_of(node)
+        _check_executable(node)
         i = node.index
         read_later = {s: any(last[v] > i for v in members[s]) for s in {storage[j] for j in node.inputs}}
         shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
         overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
-        view = getattr(node.kind, "forward_view", False)
+        view = node.kind.forward_view
         aliases = bool(node.inputs) and (view or (node.kind.inplace and overwritable[0]))
         if aliases:
             storage[i] = storage[node.inputs[0]]
@@ -171,18 +169,12 @@ def plan(analysis: Analysis, batch: int) -> Plan:
             frees=tuple(frees_at.get(node.index, ())),
             io_bytes=io,
             held_bytes=live[node.index] - io,
-            workspace_bytes=_workspace(result.node, result.inputs, inference, batch, analysis) * ELEMENT_BYTES,
+            workspace_bytes=node.kind.forward_workspace(node.params, result.inputs, inference, batch)
+            * ELEMENT_BYTES,
         ))
         params += inference.params * ELEMENT_BYTES
         buffers += inference.buffers * ELEMENT_BYTES
     return Plan(analysis, batch, tuple(steps), params, buffers)
-
-
-def _workspace(node: Node, inputs: tuple[Shape, ...], inference: Inference, batch: int, analysis: Analysis) -> int:
-    rule = getattr(node.kind, "forward_workspace", None)
-    if rule is None:
-        return 0
-    return rule(node.params, inputs, inference.output, batch, Context(analysis.convention, node.label))
 
 
 def refuse_if_too_big(the_plan: Plan, max_bytes: int, textbook_bytes: int) -> None:
@@ -309,11 +301,7 @@ class _Meter:
 
 
 def make_weights(the_plan: Plan, rng) -> list[Weights]:
-    weights = []
-    for step in the_plan.steps:
-        maker = getattr(step.node.kind, "make_weights", None)
-        weights.append(NO_WEIGHTS if maker is None else maker(step.node.params, step.inputs, rng))
-    return weights
+    return [step.node.kind.make_weights(step.node.params, step.inputs, step.inference, rng) for step in the_plan.steps]
 
 
 def execute(
@@ -358,7 +346,9 @@ def execute(
             before = meter.current()
             started = time.perf_counter()
             inputs = tuple(values[i] for i in node.inputs)
-            result = node.kind.forward(node.params, inputs, Run(analysis.convention, node.label, w, step.overwritable))
+            run = Run(analysis.convention, node.label, w, step.overwritable, step.inference)
+            result = node.kind.forward(node.params, inputs, run)
+            del run
             del inputs
             seconds = time.perf_counter() - started
             layers.append(LayerRun(

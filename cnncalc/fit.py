@@ -135,7 +135,8 @@ def _first_conv(graph: Graph) -> Node | None:
 
 def with_first_stride(analysis: Analysis, stride: int = 2) -> tuple[str, Analysis] | None:
     node = _first_conv(analysis.graph)
-    if node is None or node.params.get("stride") not in (1, (1,) * analysis.graph.input.rank):
+    geometry = None if node is None else next((r.geometry for r in analysis.results if r.node is node), None)
+    if geometry is None or any(s != 1 for s in geometry.stride):
         return None
     changed = dataclasses.replace(node, params={**node.params, "stride": stride})
     graph = dataclasses.replace(analysis.graph, nodes=tuple(changed if n.index == node.index else n

@@ -1,14 +1,16 @@
 """The contract between the executor and the layer kinds' numpy forwards.
 
-Every kind that can be executed adds, directly after its `infer`:
+The hooks are declared, with their defaults, on `LayerKind` (cnncalc/layers/base.py); a kind that
+can be executed implements, directly after its `infer`:
 
-- `make_weights(p, inputs, rng) -> Weights`: seeded random arrays with the shapes a framework
-  keeps (channels-last, TensorFlow/Keras layout: conv kernels `(*kernel, C_in/groups, filters)`,
-  fc kernels `(inputs, units)`), so that "params = size of the weight arrays" is a real check;
+- `make_weights(p, inputs, inference, rng) -> Weights`: seeded random arrays with the shapes a
+  framework keeps (channels-last, TensorFlow/Keras layout: conv kernels `(*kernel, C_in/groups,
+  filters)`, fc kernels `(inputs, units)`), so that "params = size of the weight arrays" is a real check;
 - `forward(p, inputs, run) -> ForwardResult`: the inference computation on channels-last arrays
   `(batch, *spatial, channels)`, returning the output and the multiply-accumulates its matrix
   products executed (counted from the operands' dimensions, never copied from `infer`);
-- optionally `forward_workspace(p, inputs, output, batch, ctx) -> int`: the elements the forward
+  `run.inference` (and `run.geometry`) is the layer's own shape inference;
+- optionally `forward_workspace(p, inputs, inference, batch) -> int`: the elements the forward
   holds at its peak beyond its inputs and output (im2col matrices, padded copies), and
   `forward_view = True` when the output always shares its input's memory (a reshape, an identity).
 
@@ -21,9 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.conventions import Convention
+
+if TYPE_CHECKING:
+    from cnncalc.layers.base import Geometry, Inference
 
 #: The executor computes in float32, the dtype of the textbook memory model's default
 #: (its size is memory.DTYPE_BYTES[DTYPE_NAME]).
@@ -63,6 +68,12 @@ class Run:
     weights: Weights = NO_WEIGHTS
     #: per input: True when no later layer reads it, so the forward may write into it (in place).
     overwritable: tuple[bool, ...] = ()
+    #: the layer's shape inference: its output shape and the resolved window geometry.
+    inference: Inference | None = None
+
+    @property
+    def geometry(self) -> Geometry | None:
+        return None if self.inference is None else self.inference.geometry
 
 
 @dataclass(frozen=True, slots=True)

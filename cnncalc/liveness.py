@@ -121,7 +121,7 @@ def rules(analysis: Analysis, ctx: MemoryContext) -> tuple[MemoryRule, ...]:
     found = [MemoryRule()]
     for result in analysis.results[1:]:
         node = result.node
-        rule = node.kind.memory_rule(node.params, result.inputs, result.output, ctx)
+        rule = node.kind.memory_rule(node.params, result.inputs, result.inference, ctx)
         found.append(_with_counted_params(rule, result.inference.params, result.inference.buffers, ctx))
     return tuple(found)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cnncalc.cpu import Cpu
-from cnncalc import memory
+from cnncalc import counting, memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location, UsageError
@@ -26,6 +26,8 @@ class Options:
     amp: str | None = None
     #: the CPU whose kernels the pytorch model's transients describe; None = this machine
     cpu: Cpu | None = None
+    #: the counting preset (cnncalc/counting.py): whose rules MACs and FLOPs follow
+    count: str = "torchvision"
 
     def __post_init__(self) -> None:
         """The textbook model has no rule for mixed precision or a GPU: asking for it with them is an error."""
@@ -87,6 +89,9 @@ class Row:
     block_kinds: tuple[str, ...] = ()
     #: names of the layers this one reads (the previous layer in a chain; several for merges).
     input_names: tuple[str, ...] = ()
+    #: FLOPs under the counting preset, and the backward MACs (input and weight gradients), per sample
+    flops: int = 0
+    backward: counting.Backward = counting.NO_BACKWARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +100,14 @@ class Totals:
     buffers: int
     macs: int
     activations: int
+    #: the preset's FLOPs when its rule is not 2 x MACs
+    counted_flops: int | None = None
+    backward_input: int = 0
+    backward_weight: int = 0
 
     @property
     def flops(self) -> int:
-        return 2 * self.macs
+        return 2 * self.macs if self.counted_flops is None else self.counted_flops
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +129,7 @@ class Report:
             "batch": batch,
             "dtype": self.options.dtype,
             "optimizer": self.options.optimizer,
-            "counting": {
-                "macs": "multiply-accumulates of conv and fc"
-                + (", bias additions included" if self.options.count_bias else ", bias excluded"),
-                "flops": "2 x macs",
-                "activations": "layer output elements x batch; in-place layers add none",
-                "units": "bytes; binary prefixes (1 MiB = 1024 x 1024 bytes) in text output",
-            },
+            "counting": counting.describe(self.options.count, self.options.count_bias),
             "layers": [
                 {
                     "name": r.name,
@@ -142,6 +145,9 @@ class Report:
                     "line": r.loc.line,
                     "column": r.loc.col,
                     "inputs": list(r.input_names),
+                    "flops": r.flops * batch,
+                    "backward_input_macs": r.backward.input_grad * batch,
+                    "backward_weight_macs": r.backward.weight_grad * batch,
                 }
                 for r in self.rows
             ],
@@ -151,8 +157,11 @@ class Report:
                 "macs": self.totals.macs * batch,
                 "flops": self.totals.flops * batch,
                 "activations": self.totals.activations * batch,
+                "backward_input_macs": self.totals.backward_input * batch,
+                "backward_weight_macs": self.totals.backward_weight * batch,
             },
             "memory": self.memory.to_dict(),
+            **counting.json_keys(self),
             "warnings": [
                 {"code": d.code, "message": d.message, "line": d.loc.line, "column": d.loc.col, "hint": d.hint}
                 for d in self.diagnostics
@@ -161,7 +170,9 @@ class Report:
         }
 
 
-def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> Row:
+def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), macs: int | None = None,
+         flops: int = 0, backward: counting.Backward = counting.NO_BACKWARD) -> Row:
+    """One report row; `macs`, `flops` and `backward` as the counting preset has them (cnncalc/counting.py)."""
     node, inf = result.node, result.inference
     inplace = node.kind is not None and node.kind.inplace
     return Row(
@@ -172,7 +183,7 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> 
         params=inf.params,
         params_formula=inf.params_formula,
         buffers=inf.buffers,
-        macs=inf.macs + (inf.bias_macs if count_bias else 0),
+        macs=inf.macs + (inf.bias_macs if count_bias else 0) if macs is None else macs,
         activations=0 if inplace else inf.output.numel,
         output_elements=inf.output.numel,
         inplace=inplace,
@@ -180,6 +191,8 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = ()) -> 
         block=node.block,
         block_kinds=node.block_kinds,
         input_names=names,
+        flops=flops,
+        backward=backward,
     )
 
 
@@ -201,14 +214,19 @@ def _peak_layer(analysis: Analysis) -> int:
 
 def build(analysis: Analysis, options: Options) -> Report:
     nodes = analysis.graph.nodes
+    counted = counting.for_report(analysis, options)
     rows = tuple(
-        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs)) for r in analysis.results
+        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs), macs, flops, grads)
+        for r, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward)
     )
     totals = Totals(
         params=sum(r.params for r in rows),
         buffers=sum(r.buffers for r in rows),
         macs=sum(r.macs for r in rows),
         activations=sum(r.activations for r in rows),
+        counted_flops=counted.flops_total,
+        backward_input=sum(r.backward.input_grad for r in rows),
+        backward_weight=sum(r.backward.weight_grad for r in rows),
     )
     mem = memory_of(analysis, options, rows, totals)
     return Report(

@@ -11,63 +11,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cnncalc.layers import KINDS, LayerKind
-from cnncalc.layers.base import REQUIRED, Param, any_case
+from cnncalc.layers import KINDS, construct_kinds
+from cnncalc.layers.base import any_case
 from cnncalc.limits import MAX_REPEAT
 from cnncalc.spec import PATTERN_KEYS, TOP_LEVEL_KEYS
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
 
-def _param(param: Param) -> dict[str, Any]:
-    schema = dict(getattr(param.parse, "schema", {}))
-    description = param.doc or param.name
-    if param.default is REQUIRED:
-        description += " (required)"
-    elif param.default is not None:
-        description += f" (default: {json.dumps(param.default)})"
-    return {"description": description, **schema}
-
-
-def _settings(kind: LayerKind, word: str, named: bool) -> dict[str, Any]:
-    properties = {p.name: _param(p) for p in kind.params}
-    if named:
-        properties["name"] = {"description": "the layer's name in reports and messages",
-                              "type": ["string", "number"]}
-    return {
-        "type": "object",
-        "description": f"settings of '{word}'",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-def _layer_value(kind: LayerKind, word: str) -> dict[str, Any]:
-    options: list[dict[str, Any]] = [{"type": "null", "description": "no settings: every key takes its default"},
-                                     _settings(kind, word, named=True)]
-    if kind.shorthand is not None:
-        options.insert(1, {**_param(kind.param(kind.shorthand)),
-                           "description": f"shorthand for {{{kind.shorthand}: ...}}"})
-    return {"description": f"{word}: {kind.summary}".rstrip(": "), "anyOf": options}
-
-
-def _branches(ref: str) -> dict[str, Any]:
-    return {"description": "branches that all read the same input, each a list of layers ([] = the input)",
-            "type": "array", "minItems": 2, "items": {"$ref": ref}}
-
-
 def _constructs(ref: str) -> dict[str, Any]:
-    """repeat, residual, concat and add, whose bodies are layer lists again (`ref`)."""
+    """repeat, residual and the merge kinds' constructs (concat, add), whose bodies are layer lists
+    again (`ref`)."""
     name = {"description": "the construct's name in reports", "type": ["string", "number"]}
-    merge = lambda word, what: {  # noqa: E731
-        "description": f"{word}: {what} of branches",
-        "anyOf": [
-            _branches(ref),
-            {"type": "object", "description": "branches and a name",
-             "properties": {"branches": _branches(ref), "name": name},
-             "required": ["branches"], "additionalProperties": False},
-        ],
-    }
     return {
         "repeat": {
             "description": "a block of layers repeated `times` times (names get _1, _2, ... appended)",
@@ -91,8 +46,7 @@ def _constructs(ref: str) -> dict[str, Any]:
                  "required": ["layers"], "additionalProperties": False},
             ],
         },
-        "concat": merge("concat", "channel concatenation"),
-        "add": merge("add", "element-wise sum"),
+        **{kind.name: kind.construct_schema(ref) for kind in construct_kinds()},
     }
 
 
@@ -180,9 +134,9 @@ def _input() -> dict[str, Any]:
 
 def spec_schema() -> dict[str, Any]:
     words = sorted(KINDS)
-    pattern_words = {w.upper(): KINDS[w] for w in words if KINDS[w].arity == 1}
+    pattern_words = {w.upper(): KINDS[w] for w in words if w.upper() in KINDS[w].pattern_words()}
     per_word = {
-        word: {**_settings(kind, word, named=False),
+        word: {**kind.settings_schema(word, named=False),
                "description": f"pattern specs: default settings of {word} in the pattern"}
         for word, kind in sorted(pattern_words.items())
     }
@@ -200,7 +154,7 @@ def spec_schema() -> dict[str, Any]:
             "defaults": {
                 "description": "settings every layer of a type starts from, e.g. conv: {stride: 1, padding: 1}",
                 "type": "object",
-                "properties": {w: _settings(KINDS[w], w, named=False) for w in words},
+                "properties": {w: KINDS[w].settings_schema(w, named=False) for w in words},
                 "additionalProperties": False,
             },
             "blocks": BLOCKS,
@@ -229,7 +183,7 @@ def spec_schema() -> dict[str, Any]:
         "definitions": {
             "layers": _layer_list("#/definitions/layers", open_names=True),
             "closed_layers": _layer_list("#/definitions/closed_layers", open_names=False),
-            **{f"kind_{w}": _layer_value(KINDS[w], w) for w in words},
+            **{f"kind_{w}": KINDS[w].schema(w) for w in words},
         },
     }
 

@@ -92,11 +92,13 @@ def test_default_max_memory_is_a_share_of_available_memory(tmp_path):
 
 
 def test_a_kind_without_a_forward_is_refused_with_its_location(monkeypatch):
-    from cnncalc.layers import KINDS
+    from cnncalc.layers import KINDS, LayerKind
 
     analysis = analysis_of({"input": "8x8x3", "layers": [{"conv": {"filters": 4, "kernel": 3}}, "tanh"]})
+    # a kind that does not implement the declared `forward` keeps LayerKind's default
     monkeypatch.delattr(type(KINDS["tanh"]), "apply")
-    monkeypatch.setattr(type(KINDS["tanh"]), "forward", None, raising=False)
+    monkeypatch.setattr(type(KINDS["tanh"]), "forward", LayerKind.forward)
+    assert not KINDS["tanh"].executable
     with pytest.raises(CnnCalcError) as caught:
         executor.plan(analysis, 1)
     assert caught.value.code == "CNN603" and "tanh" in caught.value.message

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from cnncalc.commands.invocation import Invocation, stderr
 from cnncalc.commands.options import (
+    DEFAULT_COUNT,
     DEFAULT_CPU,
     DEFAULT_DEVICE,
     DEFAULT_DTYPE,
@@ -17,6 +19,7 @@ from cnncalc.commands.options import (
     BatchOpt,
     ConventionOpt,
     CountBiasOpt,
+    CountOpt,
     CpuOpt,
     DefineOpt,
     DeviceOpt,
@@ -33,6 +36,10 @@ from cnncalc.commands.options import (
     value,
 )
 from cnncalc.errors import EXIT_INVALID
+
+ByTypeOpt = Annotated[bool, typer.Option("--by-type", help="Also print layers, params, MACs and FLOPs per layer type.")]
+BackwardOpt = Annotated[bool, typer.Option("--backward", help="Also print each conv/fc layer's backward MACs "
+                                           "(input and weight gradients).")]
 
 
 def analyze(
@@ -53,6 +60,9 @@ def analyze(
     input: InputOpt = None,
     define: DefineOpt = None,
     settings: SetOpt = None,
+    count: CountOpt = DEFAULT_COUNT,
+    by_type: ByTypeOpt = False,
+    backward: BackwardOpt = False,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     from cnncalc import pipeline
@@ -65,10 +75,14 @@ def analyze(
     if not analysis.ok:
         raise typer.Exit(EXIT_INVALID)
     options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
-                                      device.value, value(amp), cpu.value, threads)
+                                      device.value, value(amp), cpu.value, threads, count=count.value)
     built = report_mod.build(analysis, options)
     warn_about_cpu(built)
-    render(built, format)
+    render(built, format, backward)
+    if by_type or backward:
+        from cnncalc.render import counting as render_counting
+
+        render_counting.emit(built, format.value, by_type, backward)
 
 
 def warn_about_cpu(report) -> None:
@@ -77,7 +91,7 @@ def warn_about_cpu(report) -> None:
         stderr(f"warning: {modelled.warning()}")
 
 
-def render(report, format: Format) -> None:
+def render(report, format: Format, backward: bool = False) -> None:
     if format.value == "table":
         from rich.console import Console
 
@@ -87,5 +101,8 @@ def render(report, format: Format) -> None:
         return
     from cnncalc.render import machine
 
-    writer = {"json": machine.to_json, "csv": machine.to_csv, "markdown": machine.to_markdown}
+    if format.value == "csv":
+        sys.stdout.write(machine.to_csv(report, backward))  # --backward: three more columns
+        return
+    writer = {"json": machine.to_json, "markdown": machine.to_markdown}
     sys.stdout.write(writer[format.value](report))

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cnncalc import cpu, memory
+from cnncalc import counting, cpu, memory
 from cnncalc.conventions import CONVENTIONS
 
 
@@ -31,6 +31,7 @@ MemoryModel = choices("MemoryModel", memory.MODELS)
 Device = choices("Device", memory.DEVICES)
 Amp = choices("Amp", memory.AMP_DTYPES)
 Mode = choices("Mode", memory.MODES, "The memory a budget limits: one training step, or inference.")
+CountPreset = choices("CountPreset", counting.PRESETS, "The counting presets of cnncalc/counting.py (docs/counting.md).")
 CpuName = choices("CpuName", ("auto", *cpu.CHOICES), "`auto` and the instruction sets of cnncalc/cpu.py's CHOICES.")
 
 #: the defaults, one each for every command
@@ -40,6 +41,7 @@ DEFAULT_OPTIMIZER = Optimizer(memory.DEFAULT_OPTIMIZER)
 DEFAULT_DEVICE = Device("cpu")
 DEFAULT_MODE = Mode("train")
 DEFAULT_CPU = CpuName("auto")
+DEFAULT_COUNT = CountPreset(counting.DEFAULT)
 
 
 def value(choice: Enum | None) -> str | None:
@@ -96,6 +98,11 @@ OptimizerOpt = Annotated[
                  "with momentum of the cs231n notes)."),
 ]
 CountBiasOpt = Annotated[bool, typer.Option("--count-bias", help="Add one addition per biased output to MACs.")]
+CountOpt = Annotated[
+    CountPreset,
+    typer.Option("--count", help="Count MACs and FLOPs as this tool does (docs/counting.md); default torchvision: "
+                 "conv + fc multiply-accumulates, bias excluded, FLOPs = 2 x MACs."),
+]
 MemoryModelOpt = Annotated[
     Optional[MemoryModel],
     typer.Option("--memory-model", help="textbook (cs231n/Geron) or pytorch (per tensor, by liveness); "

@@ -1,43 +1,91 @@
-"""What every layer kind provides, and the parsers for the values its keys accept.
+"""What every layer kind provides: the declared protocol (`LayerKind`), the values its stages
+exchange (`Inference` with its `Geometry`, `MemoryRule`) and the registry `KINDS`.
 
-A layer kind is a class with a name, a table of keys (`Param`s), and `infer`, which maps input
-shapes to the output shape and the layer's counts. Everything else (reports, memory, the
-executor) reads those results; nothing else knows a kind's formulas.
+A layer kind is a class with a name, a table of keys (`Param`s, cnncalc/layers/values.py), and
+`infer`, which maps input shapes to the output shape, the layer's counts and, for windowed kinds,
+the resolved geometry. Everything else (reports, memory, the executor, lint, the test oracle) reads
+those results through the hooks declared on `LayerKind`; nothing else knows a kind's formulas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.conventions import Convention
 from cnncalc.cpu import Cpu
-from cnncalc.errors import ShapeError, SpecError
 from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach notes to their inferences)
+from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
-from cnncalc.yamlsource import YNode
+from cnncalc.layers.values import (  # noqa: F401  (re-exported: the kinds import their parsers from here)
+    REQUIRED,
+    any_case,
+    Param,
+    MAX_DIM,
+    PADDING_WORDS,
+    integer,
+    integers,
+    padding,
+    boolean,
+    fraction,
+    number,
+    choice,
+    text,
+    per_axis,
+    need_spatial,
+    product_formula,
+)
 
-REQUIRED = object()
-
-
-def any_case(words) -> str:
-    """A JSON Schema pattern matching these words in any letter case (no inline flags: editors use
-    JavaScript regexes), for the `schema` each value parser carries (see cnncalc/schema.py)."""
-    def letters(word: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
-
-    return "^(" + "|".join(letters(w) for w in words) + ")$"
+if TYPE_CHECKING:
+    from fractions import Fraction  # built by the kinds' field_steps only, not on analyze's path
+    from cnncalc.forward import ForwardResult, Run, Weights
 
 
 @dataclass(frozen=True, slots=True)
-class Param:
-    """One key a layer accepts: its parser, its default (or REQUIRED) and a line of documentation."""
+class Geometry:
+    """A windowed layer's settings as shape inference resolved them, one entry per spatial axis.
 
-    name: str
-    parse: Callable[[YNode], Any]
-    default: Any = REQUIRED
-    doc: str = ""
+    Every later stage (memory rules, the numpy forwards, lint's design rules, `fit`, the torch
+    oracle) reads these instead of parsing the spec's `kernel`, `stride` or `padding` again.
+    """
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    #: (before, after) per axis: the zeros around the input a window slides over; for a transposed
+    #: convolution, what is cut from each side of its output.
+    pads: tuple[tuple[int, int], ...]
+    groups: int = 1
+    #: transposed convolutions: added to one side of the output (OP), per axis.
+    output_padding: tuple[int, ...] = ()
+    #: the padding word the pads were resolved from ('same', 'valid', 'causal', 'auto' under sas,
+    #: ...), or None when the spec gave numbers.
+    padding_word: str | None = None
+    #: pools: whether the output size is rounded up (ceil mode), and the clip rule that may drop a
+    #: last window starting in the right padding ("always", or "if_padded" for Caffe).
+    ceil: bool = False
+    clip: str = "always"
+
+    @property
+    def rank(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def k_eff(self) -> tuple[int, ...]:
+        """The dilated window per axis: D(K - 1) + 1."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+
+    @property
+    def symmetric(self) -> bool:
+        return all(before == after for before, after in self.pads)
+
+    @property
+    def ceil_extra(self) -> tuple[int, ...]:
+        """Padding a forward adds after each axis so that rounding up has windows to take (numpy
+        counts windows rounding down): S - 1 in ceil mode, else 0."""
+        return tuple(s - 1 if self.ceil else 0 for s in self.stride)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +102,8 @@ class Inference:
     #: the extra additions of a bias, one per biased output (added with --count-bias).
     bias_macs: int = 0
     notes: tuple[Note, ...] = ()
+    #: windowed kinds (convolutions, pools): their resolved settings; None for other kinds.
+    geometry: Geometry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +180,36 @@ class MemoryRule:
     cudnn_workspace: int = 0
 
 
-class LayerKind:
-    """Base of all layer kinds. Subclasses set the class variables and implement `infer`."""
+@dataclass(frozen=True, slots=True)
+class FieldStep:
+    """How one spatial axis maps receptive fields (cnncalc/receptive.py): output y reads `taps`
+    neighbouring inputs from y * `step` + `offset` on. A window of effective size K', stride S and
+    padding P is (K', S, -P); layers that upsample have steps below 1."""
 
+    taps: int
+    step: Fraction
+    offset: Fraction
+
+
+class NoFieldRule(ValueError):
+    """A kind that resizes its input without declaring how its receptive field does."""
+
+
+class NoTorchEquivalent(Exception):
+    """No plain torch module computes this layer as cnncalc describes it (for a memory measurement:
+    none whose memory matches cnncalc's model), e.g. asymmetric padding or Theano's flags."""
+
+
+class LayerKind:
+    """Base of all layer kinds: the protocol every stage calls, each hook declared here with its default.
+
+    A kind sets the class variables and implements `infer`; the hooks after it default to "nothing to
+    do" (no weights, no workspace, no forward). Every list elsewhere that depends on kinds (the spec's
+    constructs, the schema, the pattern vocabulary, the rule documentation, the test oracle) is
+    derived from the registry `KINDS` through these declarations, never kept by hand.
+    """
+
+    # -- identity and keys ------------------------------------------------------------------------
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
@@ -143,8 +220,62 @@ class LayerKind:
     #: how many inputs the layer reads (0 = any number >= 2, for merges).
     arity: ClassVar[int] = 1
     summary: ClassVar[str] = ""
+    #: an example: the YAML value of `- name: ...` ("" = the bare word) and the `input:` it applies to
+    #: (the protocol test builds and checks one layer of every kind from them).
+    example: ClassVar[str] = ""
+    example_input: ClassVar[str] = "8x8x4"
 
-    def memory_rule(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape,
+    # -- graph constructs -------------------------------------------------------------------------
+    #: merges that are also spec constructs (`- add: [[branch], [branch]]`, cnncalc/blocks.py): what
+    #: the merge does to its branches ("element-wise sum"), for the schema; None: not a construct.
+    construct: ClassVar[str | None] = None
+
+    # -- the pattern DSL (cnncalc/pattern/vocabulary.py derives its tables from these) --------------
+    #: the setting a lone positional argument gives, CONV(64); None: the shorthand key.
+    pattern_positional: ClassVar[str | None] = None
+    #: the setting a glued size gives (CONV3, POOL2); None: the word takes no size.
+    pattern_size: ClassVar[str | None] = None
+    #: the setting a "-N" count gives (CONV3-64, FC-4096); None: the word takes no count.
+    pattern_count: ClassVar[str | None] = None
+    #: settings of the plain word when nothing else gives them (cs231n's 3x3 same convs, 2x2 pools).
+    pattern_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+
+    # -- documentation and lint -------------------------------------------------------------------
+    #: the documentation of the codes only this kind raises (`cnncalc rules`, docs/lint.md, SARIF);
+    #: codes of the shared window arithmetic are documented in cnncalc/lint/rules/reported.py.
+    rules: ClassVar[tuple[Rule, ...]] = ()
+    #: the family lint's design rules group kinds by: "conv" (windowed convolutions), "pool"
+    #: (windowed pooling), "fc" (fully connected); None: none of them.
+    family: ClassVar[str | None] = None
+
+    # -- shape inference and counts ---------------------------------------------------------------
+
+    def infer(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], ctx: Context) -> Inference:
+        """Output shape, parameters, MACs and notes of one sample; windowed kinds add their resolved
+        `Geometry`. Raises ShapeError (with a code) when the layer does not fit its inputs."""
+        raise NotImplementedError
+
+    @property
+    def merge(self) -> bool:
+        """Reads any number (>= 2) of inputs."""
+        return self.arity == 0
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    # -- receptive field --------------------------------------------------------------------------
+
+    def field_steps(self, p: Mapping[str, Any], inputs: tuple[Shape, ...],
+                    inference: Inference) -> tuple[FieldStep, ...] | None:
+        """Per spatial axis, how this layer maps receptive fields; None: as they are (the default for
+        a kind that keeps the spatial size). A kind that resizes must say how."""
+        if inference.output.spatial == inputs[0].spatial:
+            return None
+        raise NoFieldRule(f"{self.name}: no receptive-field rule for {inputs[0]} -> {inference.output}")
+
+    # -- memory -----------------------------------------------------------------------------------
+
+    def memory_rule(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], inference: Inference,
                     ctx: MemoryContext) -> MemoryRule:
         """PyTorch's memory behaviour. The default: a merge (add, concat) saves nothing and passes
         views of its gradient back; any other layer keeps its inputs and makes a new output."""
@@ -152,158 +283,98 @@ class LayerKind:
             return MemoryRule(grad_is_view=True)
         return MemoryRule(saves_inputs=ctx.training)
 
-    def infer(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], ctx: Context) -> Inference:
-        raise NotImplementedError
+    # -- numpy execution (cnncalc/executor.py; the contract is described in cnncalc/forward.py) ----
 
-    def param(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
+    #: the output always shares input 0's memory (a reshape, an identity): nothing is allocated.
+    forward_view: ClassVar[bool] = False
 
+    @property
+    def executable(self) -> bool:
+        """Whether the kind has a numpy `forward` (`cnncalc verify` refuses specs with other kinds)."""
+        return type(self).forward is not LayerKind.forward
 
-# ---------------------------------------------------------------------------------------------
-# value parsers: each takes the YAML node and returns a Python value or raises at its location
+    def make_weights(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], inference: Inference, rng) -> Weights:
+        """Seeded random arrays in the shapes a framework keeps (channels-last, TensorFlow layouts).
+        The default: no weights."""
+        from cnncalc.forward import NO_WEIGHTS
 
+        return NO_WEIGHTS
 
-def _is_int(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 2**63)
+    def forward(self, p: Mapping[str, Any], inputs: tuple, run: Run) -> ForwardResult:
+        """The inference computation on channels-last arrays (batch, *spatial, channels): the output
+        and the MACs its matrix products executed. `run.inference` is this layer's `infer` result."""
+        raise NotImplementedError(f"'{self.name}' has no numpy forward")
 
+    def forward_workspace(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], inference: Inference,
+                          batch: int) -> int:
+        """Elements the forward holds at its peak beyond its inputs and output (im2col matrices,
+        padded copies), for the executor's plan. The default: none."""
+        return 0
 
-MAX_DIM = 10**7
+    # -- the torch oracle (tests only: torch is imported inside the implementations) ---------------
 
+    def torch_module(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], inference: Inference,
+                     weights: Weights | None = None):
+        """The layer as a torch module over NCHW tensors (merges: called with every input).
 
-def integer(minimum: int = 1, maximum: int = MAX_DIM) -> Callable[[YNode], int]:
-    def parse(node: YNode) -> int:
-        if not _is_int(node.value):
-            raise SpecError(f"expected a whole number, got {node.text or type(node.value).__name__!r}", node.loc,
-                            hint=f"write a whole number of at least {minimum}")
-        value = int(node.value)
-        if value < minimum:
-            word = "positive" if minimum == 1 else f"at least {minimum}"
-            raise SpecError(f"{value} is not allowed here: the value must be {word}", node.loc,
-                            hint=f"use a whole number of at least {minimum}")
-        if value > maximum:
-            raise SpecError(f"{value:,} is larger than cnncalc's limit of {maximum:,}", node.loc,
-                            hint="use a realistic size", code="CNN003")
-        return value
+        Without `weights`: PyTorch's own module, initialised by torch, for measuring memory; raises
+        NoTorchEquivalent where its memory would not be what cnncalc's model describes. With the
+        executor's `weights`: loaded in PyTorch's layouts, computing exactly what `forward` computes
+        (channels-last flattening, explicit asymmetric padding), for comparing values."""
+        raise NoTorchEquivalent(f"'{self.name}' declares no torch equivalent")
 
-    parse.schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
-    return parse
+    # -- the JSON schema (cnncalc/schema.py assembles it) ---------------------------------------
 
+    def settings_schema(self, word: str, named: bool) -> dict[str, Any]:
+        """The mapping of this kind's keys (with `name` when `named`: a layer in `layers:`)."""
+        properties = {p.name: p.schema() for p in self.params}
+        if named:
+            properties["name"] = {"description": "the layer's name in reports and messages",
+                                  "type": ["string", "number"]}
+        return {
+            "type": "object",
+            "description": f"settings of '{word}'",
+            "properties": properties,
+            "additionalProperties": False,
+        }
 
-def integers(minimum: int = 1, lengths: tuple[int, ...] = (1, 2, 3)) -> Callable[[YNode], int | tuple[int, ...]]:
-    """A whole number, or a list of them (one per spatial axis)."""
-    one = integer(minimum)
+    def schema(self, word: str) -> dict[str, Any]:
+        """The value of `- word: ...` in a layer list: nothing, the shorthand's value, or settings."""
+        options: list[dict[str, Any]] = [{"type": "null", "description": "no settings: every key takes its default"},
+                                         self.settings_schema(word, named=True)]
+        if self.shorthand is not None:
+            options.insert(1, {**self.param(self.shorthand).schema(),
+                               "description": f"shorthand for {{{self.shorthand}: ...}}"})
+        return {"description": f"{word}: {self.summary}".rstrip(": "), "anyOf": options}
 
-    def parse(node: YNode) -> int | tuple[int, ...]:
-        if node.is_sequence:
-            if len(node.value) not in lengths:
-                allowed = " or ".join(str(n) for n in lengths)
-                raise SpecError(f"expected a list of {allowed} numbers, got {len(node.value)}", node.loc)
-            return tuple(one(item) for item in node.value)
-        return one(node)
+    def construct_schema(self, ref: str) -> dict[str, Any] | None:
+        """A construct's value: its branches (each a layer list, `ref`), or branches and a name."""
+        if self.construct is None:
+            return None
+        branches = {"description": "branches that all read the same input, each a list of layers ([] = the input)",
+                    "type": "array", "minItems": 2, "items": {"$ref": ref}}
+        name = {"description": "the construct's name in reports", "type": ["string", "number"]}
+        return {
+            "description": f"{self.name}: {self.construct} of branches",
+            "anyOf": [
+                branches,
+                {"type": "object", "description": "branches and a name",
+                 "properties": {"branches": branches, "name": name},
+                 "required": ["branches"], "additionalProperties": False},
+            ],
+        }
 
-    parse.schema = {
-        "anyOf": [one.schema, {"type": "array", "items": one.schema, "minItems": min(lengths), "maxItems": max(lengths)}]
-    }
-    return parse
+    # -- the pattern DSL --------------------------------------------------------------------------
 
+    def pattern_words(self) -> tuple[str, ...]:
+        """The words of the pattern DSL for this kind: its name and aliases upper-cased; merges have
+        none (they need branches, which a chain cannot express)."""
+        return () if self.merge else tuple(w.upper() for w in (self.name, *self.aliases))
 
-#: the padding words the spec format knows; each convention accepts a subset (conventions.py).
-PADDING_WORDS = ("same", "valid", "same_upper", "same_lower", "causal")
-
-
-def padding(node: YNode) -> int | str | tuple[int, ...]:
-    """An int, [h, w], [top, bottom, left, right] (any rank: per-axis or before/after pairs), 'same', 'valid'."""
-    if isinstance(node.value, str):
-        word = node.value.lower()
-        if word in PADDING_WORDS:
-            return word
-        raise SpecError(f"unknown padding {node.value!r}", node.loc,
-                        hint="use a number, a list, or one of " + ", ".join(f"'{w}'" for w in PADDING_WORDS))
-    return _padding_numbers(node)
-
-
-_padding_numbers = integers(0, (1, 2, 3, 4, 6))
-padding.schema = {
-    "anyOf": [
-        *_padding_numbers.schema["anyOf"],
-        {"type": "string", "pattern": any_case(PADDING_WORDS)},
-    ]
-}
-
-
-def boolean(node: YNode) -> bool:
-    if isinstance(node.value, bool):
-        return node.value
-    raise SpecError(f"expected true or false, got {node.text!r}", node.loc, hint="write true or false")
-
-
-boolean.schema = {"type": "boolean"}
-
-
-def fraction(node: YNode) -> float:
-    value = node.value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise SpecError(f"expected a number in [0, 1), got {node.text!r}", node.loc, hint="e.g. 0.5")
-    return float(value)
-
-
-fraction.schema = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
-
-
-def number(minimum: float = 0.0) -> Callable[[YNode], float]:
-    def parse(node: YNode) -> float:
-        value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
-            raise SpecError(f"expected a number of at least {minimum}, got {node.text!r}", node.loc)
-        return float(value)
-
-    parse.schema = {"type": "number", "minimum": minimum}
-    return parse
-
-
-def choice(*options: str) -> Callable[[YNode], str]:
-    def parse(node: YNode) -> str:
-        value = node.text if node.is_scalar else None
-        if isinstance(value, str) and value.lower() in options:
-            return value.lower()
-        raise SpecError(f"expected one of {', '.join(options)}; got {node.text or 'a collection'!r}", node.loc,
-                        hint=f"use {' or '.join(options)}")
-
-    parse.schema = {"type": "string", "pattern": any_case(options)}
-    return parse
-
-
-def text(node: YNode) -> str:
-    if not node.is_scalar or node.value is None or node.text == "":
-        raise SpecError("expected a name", node.loc)
-    return node.text
-
-
-text.schema = {"type": ["string", "number"]}
-
-
-def per_axis(value: int | tuple[int, ...], rank: int, key: str, label: str) -> tuple[int, ...]:
-    """Broadcast an int to every spatial axis, or check that a list has one entry per axis."""
-    if isinstance(value, int):
-        return (value,) * rank
-    if len(value) == rank:
-        return tuple(value)
-    if len(value) == 1:
-        return (value[0],) * rank
-    raise ShapeError(f"{label}: `{key}` has {len(value)} values but the input has {rank} spatial axes",
-                     hint=f"give one value or {rank}", code="CNN206")
-
-
-def need_spatial(shape: Shape, label: str) -> None:
-    if shape.is_vector:
-        raise ShapeError(f"{label}: needs a feature map but its input is a vector of {shape.channels}",
-                         hint="move this layer before the first fc/flatten", code="CNN206")
-
-
-def product_formula(factors: tuple[int, ...]) -> str:
-    return "*".join(str(f) for f in factors)
+    def pattern_implied(self, size: int) -> tuple[tuple[str, Any], ...]:
+        """Settings a glued size implies beside `pattern_size` (CONV3 is stride 1, padding 1); an
+        explicit argument may change them."""
+        return ()
 
 
 KINDS: dict[str, LayerKind] = {}

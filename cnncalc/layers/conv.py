@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from math import prod
+from types import MappingProxyType
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     Context,
+    Geometry,
     Inference,
     LayerKind,
     MemoryContext,
+    NoTorchEquivalent,
     MemoryRule,
     Param,
     boolean,
@@ -21,8 +24,19 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
+
+
+GROUPS_NOT_DIVIDING = Rule(
+    "CNN203", "groups-not-dividing-channels", "error", "groups must divide the input and output channels",
+    what="Reports a grouped convolution whose `groups` does not divide the input channels or `filters`.",
+    why="Every group sees C_in/groups channels and produces filters/groups; PyTorch and Caffe refuse "
+    "anything else.",
+    example="- conv: {filters: 64, kernel: 3, groups: 5}",
+    fix="Use a number of groups that divides both channel counts.",
+)
 
 
 @register
@@ -30,6 +44,14 @@ class Conv(LayerKind):
     name = "conv"
     #: conv1d/conv2d/conv3d insist on the input's number of spatial axes; conv takes any.
     rank: int | None = None
+    rules = (GROUPS_NOT_DIVIDING,)
+    family = "conv"
+    example = "{filters: 6, kernel: 3, padding: 1}"
+    pattern_positional = "filters"
+    pattern_size = "kernel"
+    pattern_count = "filters"
+    #: cs231n: 3x3 stride 1 size-preserving convs (plain CONV only; the filters have no default)
+    pattern_defaults = MappingProxyType({"kernel": 3, "stride": 1, "padding": "same"})
     summary = "convolution; weights (C_in/groups)*prod(kernel)*filters + filters biases"
     params = (
         Param("filters", integer(1), doc="number of output channels (K)"),
@@ -43,17 +65,33 @@ class Conv(LayerKind):
         Param("bias", boolean, True, "one learned bias per filter"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def pattern_implied(self, size: int):
+        """CONV3-64 is cs231n's size-preserving conv: stride 1, padding (size - 1)/2 for an odd size,
+        'same' for an even one."""
+        pad = (size - 1) // 2 if size % 2 else "same"
+        return (("stride", 1), ("padding", pad))
+
+    def field_steps(self, p, inputs, inference: Inference):
+        """A window: each output reads K' = D(K - 1) + 1 neighbours from y S - P_before on."""
+        from fractions import Fraction
+
+        from cnncalc.layers.base import FieldStep
+
+        g = inference.geometry
+        return tuple(FieldStep(k, Fraction(s), Fraction(-before)) for k, s, (before, _) in zip(g.k_eff, g.stride, g.pads))
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """ConvolutionBackward keeps the input (not the output): cnncalc/layers/onednn.py, with the
         CPU kernels' transients; on a GPU an im2col-sized cuDNN workspace estimate."""
         from cnncalc.layers.onednn import conv_case, convolution_rule  # memory models only: not on analyze's path
 
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", "")
-        weights = (x.channels // p["groups"]) * p["filters"] * prod(kernel)
-        bias = (p["filters"],) if p["bias"] else ()
-        case = conv_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial,
-                         output.spatial, p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""), ctx.cpu)
+        g, output = inference.geometry, inference.output
+        filters = output.channels
+        weights = (x.channels // g.groups) * filters * prod(g.kernel)
+        bias = (filters,) if p["bias"] else ()
+        case = conv_case(ctx.batch, x.channels, filters, g.groups, g.kernel, x.spatial,
+                         output.spatial, p["bias"], ctx.act_bytes, g.stride, ctx.cpu)
         return convolution_rule(case, weights, bias, ctx, cudnn_workspace=0 if ctx.device == "cpu" else case.im2col())
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -93,29 +131,23 @@ class Conv(LayerKind):
             macs=prod(slide.spatial) * weights,
             bias_macs=out.numel if bias else 0,
             notes=tuple(slide_notes(label, x.spatial, slide, word)),
+            geometry=Geometry(kernel, stride, dilation, slide.pads, groups,
+                              padding_word=word if isinstance(word, str) else None),
         )
 
-    def _geometry(self, p, x: Shape, convention) -> tuple[tuple[int, ...], ...]:
-        """Kernel, stride, dilation and (before, after) padding per axis, as `infer` resolves them."""
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        stride = per_axis(p["stride"], x.rank, "stride", self.name)
-        dilation = per_axis(p["dilation"], x.rank, "dilation", self.name)
-        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name)
-        return kernel, stride, dilation, pads
-
-    def make_weights(self, p, inputs, rng):
+    def make_weights(self, p, inputs, inference: Inference, rng):
         """kernel (*kernel, C_in/groups, filters) (TensorFlow's layout; PyTorch's is (filters, C_in/groups,
         *kernel)), He-normal so activations keep their scale through deep stacks; bias (filters,)."""
         from cnncalc import arrays
         from cnncalc.forward import Weights
 
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        per_group = x.channels // p["groups"]
-        params = {"kernel": arrays.random_normal(rng, (*kernel, per_group, p["filters"]),
-                                                 (2 / (prod(kernel) * per_group)) ** 0.5)}
+        g, filters = inference.geometry, inference.output.channels
+        per_group = x.channels // g.groups
+        params = {"kernel": arrays.random_normal(rng, (*g.kernel, per_group, filters),
+                                                 (2 / (prod(g.kernel) * per_group)) ** 0.5)}
         if p["bias"]:
-            params["bias"] = arrays.random_normal(rng, (p["filters"],), 0.1)
+            params["bias"] = arrays.random_normal(rng, (filters,), 0.1)
         return Weights(params)
 
     def forward(self, p, inputs, run):
@@ -128,33 +160,53 @@ class Conv(LayerKind):
         from cnncalc.forward import ForwardResult
 
         (x,) = inputs
-        kernel, stride, dilation, pads = self._geometry(p, Shape(x.shape[1:-1], x.shape[-1]), run.convention)
+        g = run.geometry
         weights = run.weights.params
-        groups, w = p["groups"], weights["kernel"]
+        groups, w = g.groups, weights["kernel"]
         conv = _dense_conv if groups == 1 else _depthwise_conv if w.shape[-2] == 1 else _grouped_conv
         # the view (and the padded copy under it) is passed without a name here, so the helper can free it
-        out, macs = conv(arrays.windows(arrays.pad_spatial(x, pads), kernel, stride, dilation), w, groups)
+        out, macs = conv(arrays.windows(arrays.pad_spatial(x, g.pads), g.kernel, g.stride, g.dilation), w, groups)
         if "bias" in weights:
             out += weights["bias"]
         return ForwardResult(out, macs)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.ConvNd with the resolved geometry; asymmetric padding as an explicit pad before it
+        (values only: PyTorch's memory is then not the model's)."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        g = inference.geometry
+        if not g.symmetric and weights is None:
+            raise NoTorchEquivalent(f"asymmetric padding {g.pads}")
+        pad = tuple(before for before, _ in g.pads) if g.symmetric else 0
+        conv = torch_ops.nn_class("Conv", x.rank)(x.channels, inference.output.channels, g.kernel, g.stride, pad,
+                                                  g.dilation, g.groups, p["bias"])
+        if weights is not None:
+            torch_ops.assign(conv.weight, torch_ops.conv_weight(weights.params["kernel"]))
+            if p["bias"]:
+                torch_ops.assign(conv.bias, weights.params["bias"])
+        return conv if g.symmetric else nn.Sequential(torch_ops.pad(g.pads), conv)
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""
         from cnncalc.forward import im2col_elements, padded_elements
 
         (x,) = inputs
-        kernel, stride, dilation, pads = self._geometry(p, x, ctx.convention)
-        padded = padded_elements(batch, x.spatial, pads, x.channels)
+        g, output = inference.geometry, inference.output
+        padded = padded_elements(batch, x.spatial, g.pads, x.channels)
         out = output.numel * batch
-        groups = p["groups"]
+        groups = g.groups
         if groups == 1:
-            cols = im2col_elements(batch, output.spatial, kernel, stride, x.channels)
+            cols = im2col_elements(batch, output.spatial, g.kernel, g.stride, x.channels)
             # the padded copy dies once copied into the matrix, unless the matrix is a view of it
             return padded if cols == 0 else cols + max(padded - out, 0)
         if x.channels == groups:
             return padded
-        cols = batch * prod(output.spatial) * prod(kernel) * x.channels
-        regrouped_kernel = prod(kernel) * (x.channels // groups) * p["filters"]
+        cols = batch * prod(output.spatial) * prod(g.kernel) * x.channels
+        regrouped_kernel = prod(g.kernel) * (x.channels // groups) * output.channels
         return cols + max(padded - out, regrouped_kernel)
 
 
@@ -211,6 +263,8 @@ class Conv1d(Conv):
     name = "conv1d"
     rank = 1
     summary = "1-D convolution over {channels, length} inputs (text, audio)"
+    pattern_defaults = MappingProxyType({})
+    example_input = "{channels: 4, length: 16}"
 
 
 @register
@@ -218,6 +272,7 @@ class Conv2d(Conv):
     name = "conv2d"
     rank = 2
     summary = "2-D convolution (same as conv on an image)"
+    pattern_defaults = MappingProxyType({})
 
 
 @register
@@ -225,6 +280,8 @@ class Conv3d(Conv):
     name = "conv3d"
     rank = 3
     summary = "3-D convolution over {channels, depth, height, width} inputs"
+    pattern_defaults = MappingProxyType({})
+    example_input = "6x6x6x2"
 
 
 @register
@@ -233,6 +290,11 @@ class Depthwise(Conv):
 
     name = "depthwise"
     aliases = ("depthwise_conv", "dwconv")
+    rules = ()
+    example = "{kernel: 3, padding: 1, multiplier: 2}"
+    # the pattern DSL's positional, size and count forms are plain CONV's only
+    pattern_positional = pattern_size = pattern_count = None
+    pattern_defaults = MappingProxyType({})
     summary = "depthwise convolution: groups = C_in, C_in*multiplier filters of K x K x 1"
     params = (
         Param("kernel", integers(1), doc="window size F: an int or one per spatial axis"),
@@ -244,23 +306,9 @@ class Depthwise(Conv):
         Param("bias", boolean, True, "one learned bias per filter"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        return super().memory_rule(self._as_conv(p, inputs[0].channels), inputs, output, ctx)
-
     def infer(self, p, inputs, ctx: Context) -> Inference:
+        """As a conv with groups = C_in and C_in * multiplier filters; every later stage reads those
+        from the inference (its geometry's groups, its output's channels)."""
         channels = inputs[0].channels
         as_conv = {**p, "filters": channels * p["multiplier"], "groups": channels}
         return super().infer(as_conv, inputs, ctx)
-
-    @staticmethod
-    def _as_conv(p, channels: int) -> dict:
-        return {**p, "filters": channels * p["multiplier"], "groups": channels}
-
-    def make_weights(self, p, inputs, rng):
-        return super().make_weights(self._as_conv(p, inputs[0].channels), inputs, rng)
-
-    def forward(self, p, inputs, run):
-        return super().forward(self._as_conv(p, inputs[0].shape[-1]), inputs, run)
-
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
-        return super().forward_workspace(self._as_conv(p, inputs[0].channels), inputs, output, batch, ctx)

@@ -14,6 +14,7 @@ from math import prod
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     Context,
+    Geometry,
     Inference,
     LayerKind,
     MemoryContext,
@@ -27,6 +28,8 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.layers.conv import GROUPS_NOT_DIVIDING
+from cnncalc.rule import Rule
 from cnncalc.shapes import Shape, axis_name
 
 
@@ -45,10 +48,31 @@ def transposed_size(w: int, k: int, s: int, p: int, d: int, op: int) -> int:
     return (w - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
+OUTPUT_PADDING_TOO_LARGE = Rule(
+    "CNN210", "output-padding-too-large", "error", "a transposed convolution's output_padding is too large",
+    what="Reports `output_padding` that is not smaller than the stride or the dilation.",
+    why="output_padding only chooses among the output sizes a strided transposed convolution could "
+    "invert; PyTorch refuses larger values.",
+    example="- conv_transpose: {filters: 8, kernel: 3, stride: 2, output_padding: 2}",
+    fix="Use output_padding below the stride (0 or 1 for stride 2).",
+)
+
+
+TRANSPOSED_OUTPUT_EMPTY = Rule(
+    "CNN211", "transposed-output-empty", "error", "a transposed convolution's output would be empty",
+    what="Reports a transposed convolution whose (W - 1)S - 2P + D(K - 1) + OP + 1 is below 1.",
+    why="The layer produces no output; PyTorch raises.",
+    example="- conv_transpose: {filters: 8, kernel: 3, padding: 2}   # on a 2x2 input",
+    fix="Use less padding, or a larger kernel or stride.",
+)
+
+
 @register
 class ConvTranspose(LayerKind):
     name = "conv_transpose"
     aliases = ("deconv", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    rules = (GROUPS_NOT_DIVIDING, OUTPUT_PADDING_TOO_LARGE, TRANSPOSED_OUTPUT_EMPTY)
+    example = "{filters: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1}"
     summary = "transposed convolution: (W-1)S - 2P + D(K-1) + OP + 1; weights C_in*(C_out/groups)*prod(K)"
     params = (
         Param("filters", integer(1), doc="number of output channels"),
@@ -61,16 +85,29 @@ class ConvTranspose(LayerKind):
         Param("bias", boolean, True, "one learned bias per filter"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def field_steps(self, p, inputs, inference: Inference):
+        """Output y gathers the inputs x with x S + t D - P = y: at most ceil(K'/S) of them, from
+        (y + P - D(K - 1)) / S on (a fractional step: cnncalc/receptive.py)."""
+        from fractions import Fraction
+        from math import ceil
+
+        from cnncalc.layers.base import FieldStep
+
+        g = inference.geometry
+        return tuple(FieldStep(ceil(k / s), Fraction(1, s), Fraction(before - (k - 1), s))
+                     for k, s, (before, _) in zip(g.k_eff, g.stride, g.pads))
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """As a convolution's (cnncalc/layers/onednn.py): it runs as one's input gradient."""
         from cnncalc.layers.onednn import convolution_rule, transposed_case  # memory models only
 
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", "")
-        weights = x.channels * (p["filters"] // p["groups"]) * prod(kernel)
-        bias = (p["filters"],) if p["bias"] else ()
-        case = transposed_case(ctx.batch, x.channels, p["filters"], p["groups"], kernel, x.spatial, output.spatial,
-                               p["bias"], ctx.act_bytes, per_axis(p["stride"], x.rank, "stride", ""), ctx.cpu)
+        g, output = inference.geometry, inference.output
+        filters = output.channels
+        weights = x.channels * (filters // g.groups) * prod(g.kernel)
+        bias = (filters,) if p["bias"] else ()
+        case = transposed_case(ctx.batch, x.channels, filters, g.groups, g.kernel, x.spatial, output.spatial,
+                               p["bias"], ctx.act_bytes, g.stride, ctx.cpu)
         return convolution_rule(case, weights, bias, ctx)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -110,34 +147,29 @@ class ConvTranspose(LayerKind):
             params_formula=formula,
             macs=weights * prod(x.spatial),
             bias_macs=out.numel if bias else 0,
+            geometry=Geometry(kernel, stride, dilation, tuple((q, q) for q in pad), groups, output_padding=op),
         )
 
-    def _geometry(self, p, x: Shape):
-        """Kernel, stride, padding, output padding and dilation per axis."""
-        keys = ("kernel", "stride", "padding", "output_padding", "dilation")
-        return tuple(per_axis(p[key], x.rank, key, self.name) for key in keys)
+    @staticmethod
+    def _canvas(x: Shape, g: Geometry, out: tuple[int, ...]) -> tuple[int, ...]:
+        """The size of the uncropped output the taps are added into: (W-1)S + D(K-1) + 1 per axis, or
+        more when the output padding reaches past it."""
+        full = tuple((w - 1) * s + d * (k - 1) + 1 for w, k, s, d in zip(x.spatial, g.kernel, g.stride, g.dilation))
+        return tuple(max(f, before + o) for f, (before, _), o in zip(full, g.pads, out))
 
-    def _canvas(self, p, x: Shape):
-        """Output size, and the size of the uncropped output the taps are added into: (W-1)S + D(K-1) + 1
-        per axis, or more when the output padding reaches past it."""
-        kernel, stride, pad, op, dilation = self._geometry(p, x)
-        out = tuple(transposed_size(*axis) for axis in zip(x.spatial, kernel, stride, pad, dilation, op))
-        full = tuple((w - 1) * s + d * (k - 1) + 1 for w, k, s, d in zip(x.spatial, kernel, stride, dilation))
-        return out, tuple(max(f, b + o) for f, b, o in zip(full, pad, out))
-
-    def make_weights(self, p, inputs, rng):
+    def make_weights(self, p, inputs, inference: Inference, rng):
         """kernel (*kernel, filters/groups, C_in) (TensorFlow's Conv2DTranspose layout; PyTorch's is
         (C_in, filters/groups, *kernel)); bias (filters,)."""
         from cnncalc import arrays
         from cnncalc.forward import Weights
 
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        fan_in = prod(kernel) * (x.channels // p["groups"])
-        params = {"kernel": arrays.random_normal(rng, (*kernel, p["filters"] // p["groups"], x.channels),
+        g, filters = inference.geometry, inference.output.channels
+        fan_in = prod(g.kernel) * (x.channels // g.groups)
+        params = {"kernel": arrays.random_normal(rng, (*g.kernel, filters // g.groups, x.channels),
                                                  (2 / fan_in) ** 0.5)}
         if p["bias"]:
-            params["bias"] = arrays.random_normal(rng, (p["filters"],), 0.1)
+            params["bias"] = arrays.random_normal(rng, (filters,), 0.1)
         return Weights(params)
 
     def forward(self, p, inputs, run):
@@ -152,10 +184,13 @@ class ConvTranspose(LayerKind):
 
         (x,) = inputs
         shape = Shape(x.shape[1:-1], x.shape[-1])
-        kernel, stride, pad, op, dilation = self._geometry(p, shape)
-        out_size, canvas_size = self._canvas(p, shape)
+        g = run.geometry
+        kernel, stride, dilation = g.kernel, g.stride, g.dilation
+        pad = tuple(before for before, _ in g.pads)
+        out_size = run.inference.output.spatial
+        canvas_size = self._canvas(shape, g, out_size)
         w = run.weights.params["kernel"]
-        rank, groups, batch = len(kernel), p["groups"], x.shape[0]
+        rank, groups, batch = len(kernel), g.groups, x.shape[0]
         per_group_in, per_group_out = x.shape[-1] // groups, w.shape[-2]
         rows = x.reshape(-1, groups, per_group_in).transpose(1, 0, 2)  # a view: (groups, N*in, C_in/g)
         kern = np.ascontiguousarray(
@@ -179,14 +214,31 @@ class ConvTranspose(LayerKind):
             out += run.weights.params["bias"]
         return ForwardResult(out, macs)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.ConvTransposeNd with the resolved geometry."""
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        g = inference.geometry
+        module = torch_ops.nn_class("ConvTranspose", x.rank)(
+            x.channels, inference.output.channels, g.kernel, g.stride, tuple(before for before, _ in g.pads),
+            g.output_padding, g.groups, p["bias"], g.dilation)
+        if weights is not None:
+            torch_ops.assign(module.weight, torch_ops.transposed_weight(weights.params["kernel"]))
+            if p["bias"]:
+                torch_ops.assign(module.bias, weights.params["bias"])
+        return module
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The regrouped kernel and the per-tap contributions, then the uncropped canvas."""
         (x,) = inputs
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        out_size, canvas_size = self._canvas(p, x)
-        kern = prod(kernel) * (p["filters"] // p["groups"]) * x.channels
-        contrib = batch * prod(x.spatial) * prod(kernel) * p["filters"]
-        canvas = batch * prod(canvas_size) * p["filters"]
+        g, output = inference.geometry, inference.output
+        filters = output.channels
+        out_size = output.spatial
+        canvas_size = self._canvas(x, g, out_size)
+        kern = prod(g.kernel) * (filters // g.groups) * x.channels
+        contrib = batch * prod(x.spatial) * prod(g.kernel) * filters
+        canvas = batch * prod(canvas_size) * filters
         cropped = canvas_size != out_size
         out = output.numel * batch
         return max(kern + contrib, contrib + canvas, canvas + (out if cropped else 0)) - out

@@ -21,13 +21,16 @@ class Fc(LayerKind):
     name = "fc"
     aliases = ("linear", "dense")
     shorthand = "units"
+    family = "fc"
+    example = "10"
+    pattern_count = "units"
     summary = "fully connected; flattens a feature map first; (N_in + 1) * N_out parameters"
     params = (
         Param("units", integer(1), doc="number of outputs"),
         Param("bias", boolean, True, "one learned bias per output"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """AddmmBackward keeps the input (a view of a flattened map shares its storage), and the
         weight when the input needs a gradient: under autocast its half-precision copy."""
         (x,) = inputs
@@ -54,7 +57,7 @@ class Fc(LayerKind):
             bias_macs=bias,
         )
 
-    def make_weights(self, p, inputs, rng):
+    def make_weights(self, p, inputs, inference: Inference, rng):
         """kernel (inputs, units), the inputs in channels-last order (H, W, C), as Keras flattens;
         PyTorch's Linear weight is (units, inputs) over a (C, H, W) flattening. bias (units,)."""
         from cnncalc import arrays
@@ -65,6 +68,23 @@ class Fc(LayerKind):
         if p["bias"]:
             params["bias"] = arrays.random_normal(rng, (p["units"],), 0.1)
         return Weights(params)
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.Linear, after a flatten for feature maps: PyTorch's nn.Flatten (C, H, W) for memory,
+        the executor's channels-last order (H, W, C) for values."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        linear = nn.Linear(x.numel, p["units"], bias=p["bias"])
+        if weights is not None:
+            torch_ops.assign(linear.weight, weights.params["kernel"].T)
+            if p["bias"]:
+                torch_ops.assign(linear.bias, weights.params["bias"])
+        if x.is_vector:
+            return linear
+        return nn.Sequential(nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten(), linear)
 
     def forward(self, p, inputs, run):
         """(N, H*W*C) @ (H*W*C, units): the feature map is flattened channels-last, as a view."""
@@ -84,7 +104,7 @@ class Flatten(LayerKind):
     name = "flatten"
     summary = "H x W x C -> a vector of H*W*C (a view: no copy in frameworks)"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         return MemoryRule(aliases_input=True, grad_is_view=True)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -93,6 +113,14 @@ class Flatten(LayerKind):
 
     #: the output is a reshaped view of the input: frameworks (and the executor) copy nothing.
     forward_view = True
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.Flatten (a view of NCHW) for memory; the executor's channels-last order for values."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        return nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten()
 
     def forward(self, p, inputs, run):
         """Channels-last order: element (h, w, c) of an H x W x C map lands at (h * W + w) * C + c."""

@@ -24,7 +24,7 @@ from cnncalc.layers.base import (
 class Elementwise(LayerKind):
     inplace = True
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Their backward needs only their result (ReluBackward, SigmoidBackward, TanhBackward,
         SoftmaxBackward keep `result`)."""
         return MemoryRule(aliases_input=bool(p.get("inplace", False)), saves_output=ctx.training)
@@ -58,6 +58,12 @@ class Relu(Elementwise):
 
         np.maximum(x, 0, out=x)
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        """In place as the spec says for memory; never for values (a branch may still read the input)."""
+        from torch import nn
+
+        return nn.ReLU(inplace=p["inplace"] and weights is None)
+
 
 @register
 class Sigmoid(Elementwise):
@@ -73,6 +79,11 @@ class Sigmoid(Elementwise):
         x += 1
         np.reciprocal(x, out=x)
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.Sigmoid()
+
 
 @register
 class Tanh(Elementwise):
@@ -84,15 +95,20 @@ class Tanh(Elementwise):
 
         np.tanh(x, out=x)
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.Tanh()
+
 
 @register
 class Softmax(Elementwise):
     name = "softmax"
     summary = "normalised exponentials over the channels"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """As any activation; CUDA's autocast runs softmax in float32 (the CPU's keeps the dtype)."""
-        return replace(super().memory_rule(p, inputs, output, ctx), output_float32=ctx.amp and ctx.device == "cuda")
+        return replace(super().memory_rule(p, inputs, inference, ctx), output_float32=ctx.amp and ctx.device == "cuda")
 
     def apply(self, x) -> None:
         """Over the last (channel) axis, shifted by the maximum so exp cannot overflow."""
@@ -102,7 +118,13 @@ class Softmax(Elementwise):
         np.exp(x, out=x)
         x /= x.sum(axis=-1, keepdims=True)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def torch_module(self, p, inputs, inference, weights=None):
+        """Over the channels: dim 1 in NCHW."""
+        from torch import nn
+
+        return nn.Softmax(dim=1)
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The per-position maximum, then the per-position sum (one value per position each)."""
         (x,) = inputs
         return batch * x.numel // x.channels
@@ -112,16 +134,17 @@ class Softmax(Elementwise):
 class Dropout(Elementwise):
     name = "dropout"
     shorthand = "rate"
+    example = "0.5"
     summary = "zeroes a fraction of activations while training; identity at inference"
     params = (Param("rate", fraction, 0.5, "fraction of activations dropped"),)
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Identity at inference or with rate 0. Training keeps the mask: on CPU a noise tensor of the
         activation dtype (MulBackward), on CUDA a 1-byte bool mask (NativeDropoutBackward)."""
         if not ctx.training or p["rate"] == 0:
             return MemoryRule(aliases_input=True, grad_is_view=True)
         per_element = 1 if ctx.device == "cuda" else ctx.act_bytes
-        noise = ctx.batch * output.numel * per_element
+        noise = ctx.batch * inference.output.numel * per_element
         return MemoryRule(extra_saved=noise, unrecorded_scratch=noise)
 
     #: identity at inference: the output is the input itself.
@@ -132,13 +155,19 @@ class Dropout(Elementwise):
 
         return ForwardResult(inputs[0])
 
+    def torch_module(self, p, inputs, inference, weights=None):
+        """Training drops; in eval mode (the value comparisons) the identity, as the forward."""
+        from torch import nn
+
+        return nn.Dropout(p["rate"])
+
 
 @register
 class Relu6(Elementwise):
     name = "relu6"
     summary = "min(max(0, x), 6) (MobileNet)"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """PyTorch's ReLU6 is hardtanh, whose backward keeps the input, not the result."""
         return MemoryRule(saves_inputs=ctx.training)
 
@@ -146,3 +175,40 @@ class Relu6(Elementwise):
         import numpy as np
 
         np.clip(x, 0, 6, out=x)
+
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.ReLU6()
+
+
+@register
+class Silu(Elementwise):
+    """SiLU (Swish): x * sigmoid(x), PyTorch's nn.SiLU (EfficientNet, YOLO)."""
+
+    name = "silu"
+    aliases = ("swish",)
+    summary = "x * sigmoid(x) (SiLU, Swish)"
+
+    def memory_rule(self, p, inputs, inference, ctx: MemoryContext) -> MemoryRule:
+        """SiluBackward keeps the input (its gradient needs sigmoid(x) and x), not the result."""
+        return MemoryRule(saves_inputs=ctx.training)
+
+    def apply(self, x) -> None:
+        """x / (1 + exp(-x)): one temporary for the denominator (exp(88+) is inf, and x / inf the right 0)."""
+        import numpy as np
+
+        denominator = np.negative(x)
+        with np.errstate(over="ignore"):
+            np.exp(denominator, out=denominator)
+        denominator += 1
+        np.divide(x, denominator, out=x)
+
+    def forward_workspace(self, p, inputs, inference, batch: int) -> int:
+        """The denominator, one element per input element."""
+        return batch * inputs[0].numel
+
+    def torch_module(self, p, inputs, inference, weights=None):
+        from torch import nn
+
+        return nn.SiLU()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import Context, Inference, LayerKind, MemoryContext, MemoryRule, register
+from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 
 
@@ -23,47 +24,39 @@ def _need_several(inputs: tuple[Shape, ...], ctx: Context) -> None:
                          hint="merge two or more branches", code="CNN224")
 
 
-@register
-class Add(LayerKind):
-    name = "add"
-    arity = 0
-    summary = "elementwise sum of two or more tensors of one shape (residual connections); no parameters"
-
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
-        """AddBackward keeps nothing and hands the output gradient itself to every input."""
-        return MemoryRule(grad_is_view=True)
-
-    def infer(self, p, inputs, ctx: Context) -> Inference:
-        _need_several(inputs, ctx)
-        first = inputs[0]
-        if any(shape != first for shape in inputs[1:]):
-            raise ShapeError(
-                f"{ctx.label}: cannot add tensors of different shapes: {_described(inputs, ctx)}",
-                hint="make every branch end with the same size and channels, e.g. a 1x1 conv with the "
-                "block's stride on the shortcut (a projection shortcut)",
-                code="CNN204",
-            )
-        return Inference(output=first)
-
-    def forward(self, p, inputs, run):
-        """Into a new array, as the textbook model counts a merge's output."""
-        import numpy as np
-
-        from cnncalc.forward import ForwardResult
-
-        out = np.add(inputs[0], inputs[1])
-        for x in inputs[2:]:
-            out += x
-        return ForwardResult(out)
+MERGE_SHAPE_MISMATCH = Rule(
+    "CNN204", "merge-shape-mismatch", "error", "add/concat of branches whose shapes do not fit",
+    what="Reports a residual or `add` whose branches end in different shapes, and a `concat` whose "
+    "branches differ in spatial size.",
+    why="Element-wise sums need identical shapes and channel concatenation identical H x W; every "
+    "framework raises at run time.",
+    example="""
+    - residual:
+        layers:
+          - conv: {filters: 64, kernel: 3, stride: 2, padding: 1}
+    """,
+    fix="Give every branch the same stride and padding ('same' keeps H x W), or project the shortcut "
+    "(a 1x1 conv with the same stride and filters).",
+)
+TOO_FEW_BRANCHES = Rule(
+    "CNN224", "too-few-branches", "error", "concat or add with fewer than two branches",
+    what="Reports `concat:` and `add:` with fewer than two branches.",
+    why="A merge of one tensor is a mistake (often a missing level of brackets).",
+    example="- concat: [[conv: {filters: 8, kernel: 1}]]",
+    fix="List two or more branches; [] is the input itself.",
+)
 
 
 @register
 class Concat(LayerKind):
     name = "concat"
     arity = 0
+    construct = "channel concatenation"
+    rules = (MERGE_SHAPE_MISMATCH, TOO_FEW_BRANCHES)
+    example = "[[relu], []]"
     summary = "stacks tensors along the channels; spatial sizes must match; no parameters"
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """CatBackward keeps only sizes; the input gradients are slices (views) of the output's."""
         return MemoryRule(grad_is_view=True)
 
@@ -79,6 +72,11 @@ class Concat(LayerKind):
             )
         return Inference(output=Shape(spatial, sum(shape.channels for shape in inputs)))
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.Cat()
+
     def forward(self, p, inputs, run):
         """Along the channels: the last axis, channels-last."""
         import numpy as np
@@ -86,3 +84,45 @@ class Concat(LayerKind):
         from cnncalc.forward import ForwardResult
 
         return ForwardResult(np.concatenate(inputs, axis=-1))
+
+
+@register
+class Add(LayerKind):
+    name = "add"
+    arity = 0
+    construct = "element-wise sum"
+    rules = (MERGE_SHAPE_MISMATCH, TOO_FEW_BRANCHES)
+    example = "[[relu], []]"
+    summary = "elementwise sum of two or more tensors of one shape (residual connections); no parameters"
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
+        """AddBackward keeps nothing and hands the output gradient itself to every input."""
+        return MemoryRule(grad_is_view=True)
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        _need_several(inputs, ctx)
+        first = inputs[0]
+        if any(shape != first for shape in inputs[1:]):
+            raise ShapeError(
+                f"{ctx.label}: cannot add tensors of different shapes: {_described(inputs, ctx)}",
+                hint="make every branch end with the same size and channels, e.g. a 1x1 conv with the "
+                "block's stride on the shortcut (a projection shortcut)",
+                code="CNN204",
+            )
+        return Inference(output=first)
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.Sum()
+
+    def forward(self, p, inputs, run):
+        """Into a new array, as the textbook model counts a merge's output."""
+        import numpy as np
+
+        from cnncalc.forward import ForwardResult
+
+        out = np.add(inputs[0], inputs[1])
+        for x in inputs[2:]:
+            out += x
+        return ForwardResult(out)

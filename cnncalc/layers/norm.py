@@ -7,6 +7,7 @@ from cnncalc.layers.base import (
     Inference,
     LayerKind,
     MemoryContext,
+    NoTorchEquivalent,
     MemoryRule,
     Param,
     boolean,
@@ -27,7 +28,7 @@ class BatchNorm(LayerKind):
         Param("momentum", number(0.0), 0.1, "running-statistics update rate"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """NativeBatchNormBackward keeps the input and the batch mean and inverse std (2C values
         in the parameter dtype); running mean/var plus PyTorch's int64 batch counter are buffers.
         The CPU backward of the input holds one more input-sized temporary; over vectors the CPU
@@ -58,7 +59,7 @@ class BatchNorm(LayerKind):
             buffers=2 * c,
         )
 
-    def make_weights(self, p, inputs, rng):
+    def make_weights(self, p, inputs, inference: Inference, rng):
         """gamma, beta (channels,) if affine; running mean and variance (channels,), variance positive."""
         from cnncalc import arrays
         from cnncalc.forward import Weights
@@ -91,11 +92,24 @@ class BatchNorm(LayerKind):
         out += shift
         return ForwardResult(out)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.BatchNormNd (1d for vectors); in eval mode it uses the running statistics, as the forward."""
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        module = torch_ops.nn_class("BatchNorm", max(x.rank, 1))(x.channels, eps=p["eps"], momentum=p["momentum"],
+                                                                 affine=p["affine"])
+        if weights is not None:
+            for key, value in {**weights.params, **weights.buffers}.items():
+                torch_ops.assign(getattr(module, {"gamma": "weight", "beta": "bias"}.get(key, key)), value)
+        return module
+
 
 @register
 class Lrn(LayerKind):
     name = "lrn"
     shorthand = "size"
+    example = "3"
     summary = "local response normalisation across channels (AlexNet); no learned parameters"
     params = (
         Param("size", integer(1), 5, "channels in the normalisation window"),
@@ -104,7 +118,7 @@ class Lrn(LayerKind):
         Param("k", number(0.0), 1.0, "additive constant"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """PyTorch composes LRN from mul, pad, avg_pool3d, pow and div: training keeps the input, the
         channel-padded square (C + size - 1 channels) and the pow base and result. Autocast runs
         avg_pool3d (CPU) and pow (CUDA) in float32, so under --amp those and the output are float32."""
@@ -148,7 +162,14 @@ class Lrn(LayerKind):
         np.divide(x, out, out=out)
         return ForwardResult(out)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from torch import nn
+
+        if inputs[0].is_vector:
+            raise NoTorchEquivalent("PyTorch's LocalResponseNorm needs a feature map")
+        return nn.LocalResponseNorm(p["size"], p["alpha"], p["beta"], p["k"])
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The squares, zero-padded by size - 1 channels."""
         (x,) = inputs
         return batch * (x.numel // x.channels) * (x.channels + p["size"] - 1)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from math import prod
+from types import MappingProxyType
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     Context,
+    Geometry,
     Inference,
     LayerKind,
     MemoryContext,
+    NoTorchEquivalent,
     MemoryRule,
     Param,
     boolean,
@@ -65,6 +68,11 @@ def _rounding(p, pads, label: str, conv) -> tuple[str, str]:
 class Pool(LayerKind):
     name = "pool"
     shorthand = "kernel"
+    family = "pool"
+    example = "{kernel: 2, stride: 2}"
+    pattern_size = "kernel"
+    #: cs231n: 2x2 max pools, whose stride defaults to the window
+    pattern_defaults = MappingProxyType({"kernel": 2})
     summary = "max or average pooling over a window; no parameters"
     params = (
         Param("kernel", integers(1), doc="window size F"),
@@ -82,11 +90,20 @@ class Pool(LayerKind):
               "padding 0), true drops them (= ceil: false)"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def field_steps(self, p, inputs, inference: Inference):
+        """A window: each output reads K' = D(K - 1) + 1 neighbours from y S - P_before on."""
+        from fractions import Fraction
+
+        from cnncalc.layers.base import FieldStep
+
+        g = inference.geometry
+        return tuple(FieldStep(k, Fraction(s), Fraction(-before)) for k, s, (before, _) in zip(g.k_eff, g.stride, g.pads))
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Both keep the input; max pooling adds the argmax positions as int64 (8 B per output
         element whatever the dtype). PyTorch's CPU kernel computes them without autograd too,
         where they live only while the op runs."""
-        indices = 8 * ctx.batch * output.numel if p["mode"] == "max" else 0
+        indices = 8 * ctx.batch * inference.output.numel if p["mode"] == "max" else 0
         if not ctx.training:
             return MemoryRule(forward_scratch=indices)
         return MemoryRule(saves_inputs=True, extra_saved=indices, unrecorded_scratch=indices)
@@ -103,25 +120,15 @@ class Pool(LayerKind):
                              code="CNN205")
         conv = ctx.convention
         pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, conv, label, pooling=True)
-        if not isinstance(effective_padding(p["padding"], conv), str):
+        word = effective_padding(p["padding"], conv)
+        if not isinstance(word, str):
             _check_pool_padding(pads, kernel, conv.pool_pad_limit, label)
         rounding, clip = _rounding(p, pads, label, conv)
         slide = slide_all(label, x.spatial, kernel, stride, dilation, pads, rounding, clip)
+        geometry = Geometry(kernel, stride, dilation, pads, padding_word=word if isinstance(word, str) else None,
+                            ceil=rounding == "ceil", clip=clip)
         return Inference(output=x.with_spatial(slide.spatial),
-                         notes=tuple(slide_notes(label, x.spatial, slide, p["padding"])))
-
-    def _geometry(self, p, x: Shape, convention):
-        """Kernel, stride, dilation, the (before, after) padding per axis, whether the output size is
-        rounded up and by which clip rule (as `infer` decides), and the padding the forward adds after
-        each axis so that rounding up has windows to take (numpy counts windows rounding down)."""
-        kernel = per_axis(p["kernel"], x.rank, "kernel", self.name)
-        stride = per_axis(p["stride"] if p["stride"] is not None else p["kernel"], x.rank, "stride", self.name)
-        dilation = per_axis(p["dilation"], x.rank, "dilation", self.name)
-        pads = resolve_padding(p["padding"], x.spatial, kernel, stride, dilation, convention, self.name, pooling=True)
-        rounding, clip = _rounding(p, pads, self.name, convention)
-        ceil = rounding == "ceil"
-        extra = tuple(s - 1 if ceil else 0 for s in stride)
-        return kernel, stride, dilation, pads, ceil, clip, extra
+                         notes=tuple(slide_notes(label, x.spatial, slide, p["padding"])), geometry=geometry)
 
     def forward(self, p, inputs, run):
         """Max (padding is -inf, as in PyTorch) or average (the divisor counts the padding but not what a
@@ -134,14 +141,14 @@ class Pool(LayerKind):
 
         (x,) = inputs
         spatial = x.shape[1:-1]
-        kernel, stride, dilation, pads, ceil, clip, extra = self._geometry(p, Shape(spatial, x.shape[-1]),
-                                                                           run.convention)
+        g = run.geometry
+        kernel, stride, dilation, pads = g.kernel, g.stride, g.dilation, g.pads
         is_max = p["mode"] == "max"
         fill = -np.inf if is_max else 0.0
-        padded = arrays.pad_spatial(x, tuple((b, a + e) for (b, a), e in zip(pads, extra)), fill)
+        padded = arrays.pad_spatial(x, tuple((b, a + e) for (b, a), e in zip(pads, g.ceil_extra)), fill)
         view = arrays.windows(padded, kernel, stride, dilation)
-        if ceil:
-            view = view[(slice(None), *(slice(0, self._clipped(n, w, s, pb, pa, clip))
+        if g.ceil:
+            view = view[(slice(None), *(slice(0, self._clipped(n, w, s, pb, pa, g.clip))
                                         for n, w, s, (pb, pa) in zip(view.shape[1:], spatial, stride, pads)))]
         taps = arrays.window_taps(view)
         out = np.array(next(taps))
@@ -152,6 +159,36 @@ class Pool(LayerKind):
             out /= _divisor(out.shape[1:-1], kernel, stride, dilation, spatial, pads)
         return ForwardResult(out)
 
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.MaxPoolNd / nn.AvgPoolNd (count_include_pad, as the forward) with the resolved geometry.
+        For values, padding PyTorch cannot take natively is explicit (-inf for max); for memory it
+        must be symmetric, with PyTorch's clip rule."""
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        g = inference.geometry
+        is_max = p["mode"] == "max"
+        if not is_max and any(d > 1 for d in g.dilation):
+            raise NoTorchEquivalent("dilated average pooling")
+        if weights is None:
+            if not g.symmetric or (g.ceil and g.clip != "always"):
+                raise NoTorchEquivalent(f"pooling padding {g.pads} (clip rule {g.clip})")
+            native = True
+        else:
+            # PyTorch's own padding where the clip rule of ceil mode depends on it (start < W + P_before);
+            # explicit padding otherwise (asymmetric 'same')
+            native = g.ceil and g.symmetric and g.padding_word != "same"
+            if native and x.rank == 3 and any(w < k for w, k in zip(x.spatial, g.kernel)):
+                raise NoTorchEquivalent("PyTorch's pool3d refuses an input smaller than the window")
+        pad = tuple(before for before, _ in g.pads) if native else 0
+        if is_max:
+            pool = torch_ops.nn_class("MaxPool", x.rank)(g.kernel, g.stride, pad, g.dilation, ceil_mode=g.ceil)
+        else:
+            pool = torch_ops.nn_class("AvgPool", x.rank)(g.kernel, g.stride, pad, ceil_mode=g.ceil)
+        return pool if native else nn.Sequential(torch_ops.pad(g.pads, float("-inf") if is_max else 0.0), pool)
+
     @staticmethod
     def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
         """Rounding up keeps a last window only if it starts inside the input or the left padding
@@ -159,14 +196,15 @@ class Pool(LayerKind):
         applies = clip == "always" or before or after
         return windows - 1 if applies and (windows - 1) * stride >= size + before else windows
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The padded copy, and for averages the per-position divisors."""
         from cnncalc.forward import padded_elements
 
         (x,) = inputs
-        kernel, stride, dilation, pads, ceil, clip, extra = self._geometry(p, x, ctx.convention)
-        padded = padded_elements(batch, x.spatial, tuple((b, a + e) for (b, a), e in zip(pads, extra)), x.channels)
-        return padded + (prod(output.spatial) if p["mode"] == "avg" else 0)
+        g = inference.geometry
+        padded = padded_elements(batch, x.spatial, tuple((b, a + e) for (b, a), e in zip(g.pads, g.ceil_extra)),
+                                 x.channels)
+        return padded + (prod(inference.output.spatial) if p["mode"] == "avg" else 0)
 
 
 def _divisor(out_spatial, kernel, stride, dilation, spatial, pads):
@@ -186,14 +224,23 @@ class GlobalPool(LayerKind):
     name = "global_pool"
     summary = "average (or max) over all spatial positions: 1x1xC"
     shorthand = "mode"
+    example = "max"
     params = (Param("mode", choice("avg", "max"), "avg", "avg or max"),)
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def field_steps(self, p, inputs, inference: Inference):
+        """Every output reads the whole input."""
+        from fractions import Fraction
+
+        from cnncalc.layers.base import FieldStep
+
+        return tuple(FieldStep(w, Fraction(1), Fraction(0)) for w in inputs[0].spatial)
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """An average to 1x1 dispatches to mean(), which keeps only sizes; adaptive max pooling
         keeps the input and int64 indices."""
         if p["mode"] == "avg":
             return MemoryRule()
-        indices = 8 * ctx.batch * output.numel
+        indices = 8 * ctx.batch * inference.output.numel
         if not ctx.training:
             return MemoryRule(forward_scratch=indices)
         return MemoryRule(saves_inputs=True, extra_saved=indices, unrecorded_scratch=indices)
@@ -202,6 +249,11 @@ class GlobalPool(LayerKind):
         (x,) = inputs
         need_spatial(x, ctx.label)
         return Inference(output=Shape((1,) * x.rank, x.channels))
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.nn_class("AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool", inputs[0].rank)(1)
 
     def forward(self, p, inputs, run):
         from cnncalc import arrays

@@ -22,6 +22,7 @@ from cnncalc.layers.base import (
     per_axis,
     register,
 )
+from cnncalc.rule import Rule
 from cnncalc.yamlsource import YNode
 
 #: interpolation modes and the number of spatial axes each one works on (None: any).
@@ -59,21 +60,55 @@ def _per_axis_scale(value: float | tuple[float, ...], rank: int, label: str) -> 
                      hint=f"give one factor or {rank}", code="CNN206")
 
 
+UPSAMPLE_MODE_RANK = Rule(
+    "CNN212", "upsample-mode-rank", "error", "an interpolation mode for another number of spatial axes",
+    what="Reports upsampling modes that do not match the input's spatial axes (bilinear needs 2, "
+    "linear 1, trilinear 3).",
+    why="The framework raises; nearest works for any rank.",
+    example="- upsample: {scale: 2, mode: bilinear}   # on a 1-D input",
+    fix="Use the mode for the input's rank, or nearest.",
+)
+
+
+UPSAMPLE_EMPTY = Rule(
+    "CNN213", "upsample-empty", "error", "upsampling to an empty axis",
+    what="Reports a scale factor that makes an axis floor to 0.",
+    why="PyTorch floors input size x scale; an empty tensor cannot be processed further.",
+    example="- upsample: 0.1   # on a 4x4 input",
+    fix="Use a larger scale factor.",
+)
+
+
 @register
 class Upsample(LayerKind):
     name = "upsample"
     shorthand = "scale"
+    rules = (UPSAMPLE_MODE_RANK, UPSAMPLE_EMPTY)
+    example = "{scale: 2, mode: bilinear}"
     summary = "interpolates to floor(W * scale) per axis (nearest, linear, bilinear, trilinear); no parameters"
     params = (
         Param("scale", scales, doc="factor per spatial axis (an int, a number, or one per axis)"),
         Param("mode", choice(*UPSAMPLE_MODES), "nearest", "nearest | linear (1-D) | bilinear (2-D) | trilinear (3-D)"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def field_steps(self, p, inputs, inference: Inference):
+        """Nearest reads input floor(y / f); the linear modes blend the two around (y + 1/2)/f - 1/2."""
+        from fractions import Fraction
+
+        from cnncalc.layers.base import FieldStep
+
+        steps = []
+        for w, n in zip(inputs[0].spatial, inference.output.spatial):
+            f = Fraction(n, w)
+            first = 1 - f if p["mode"] == "nearest" else Fraction(1, 2) - f * Fraction(3, 2)
+            steps.append(FieldStep(1 if p["mode"] == "nearest" else 2, 1 / f, first / f))
+        return tuple(steps)
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Interpolation backward needs only sizes and scales. On the CPU a 2-D upsample works on
         channels-last copies of its input and output (allocation traces of torch.profiler)."""
         (x,) = inputs
-        copies = ctx.activation(x) + ctx.activation(output) if ctx.device == "cpu" and x.rank == 2 else 0
+        copies = ctx.activation(x) + ctx.activation(inference.output) if ctx.device == "cpu" and x.rank == 2 else 0
         return MemoryRule(forward_scratch=copies)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
@@ -127,11 +162,19 @@ class Upsample(LayerKind):
             current = lows
         return ForwardResult(current)
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.Upsample with one factor per axis (PyTorch's floor(W * scale) sizes and index rules)."""
+        from torch import nn
+
+        factors = _per_axis_scale(p["scale"], inputs[0].rank, "")
+        return nn.Upsample(scale_factor=tuple(float(f) for f in factors), mode=p["mode"])
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
         if p["mode"] == "nearest":
             return 0
         (x,) = inputs
+        output = inference.output
         sizes = list(x.spatial)
         previous, peak = 0, 0
         for axis, n in enumerate(output.spatial):
@@ -146,14 +189,31 @@ class Upsample(LayerKind):
 class AdaptivePool(LayerKind):
     name = "adaptive_pool"
     shorthand = "output"
+    example = "{output: 3, mode: max}"
     summary = "pools to a requested output size; bin i covers [floor(i*W/out), ceil((i+1)*W/out)); no parameters"
     params = (
         Param("output", integers(1), doc="output size: an int or one per spatial axis"),
         Param("mode", choice("avg", "max"), "avg", "avg or max"),
     )
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def field_steps(self, p, inputs, inference: Inference):
+        """PyTorch's bins: output i pools input [floor(i W / n), ceil((i + 1) W / n)); the step is
+        W/n, the taps those of the largest bin."""
+        from fractions import Fraction
+        from math import gcd
+
+        from cnncalc.layers.base import FieldStep
+
+        steps = []
+        for w, n in zip(inputs[0].spatial, inference.output.spatial):
+            period = n // gcd(w, n)
+            largest = max(-(-(i + 1) * w // n) - i * w // n for i in range(min(period, n)))
+            steps.append(FieldStep(largest, Fraction(w, n), Fraction(0)))
+        return tuple(steps)
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Average to 1 per axis is mean() (sizes only); otherwise the input, plus int64 indices for max."""
+        output = inference.output
         if not ctx.training or (p["mode"] == "avg" and output.numel == output.channels):
             return MemoryRule()
         indices = 8 * ctx.batch * output.numel if p["mode"] == "max" else 0
@@ -184,7 +244,7 @@ class AdaptivePool(LayerKind):
         (x,) = inputs
         rank = x.ndim - 2
         current = x
-        for axis, out in enumerate(per_axis(p["output"], rank, "output", self.name)):
+        for axis, out in enumerate(run.inference.output.spatial):
             starts, lengths, longest = self._bins(x.shape[1 + axis], out)
             starts, lengths = np.array(starts), np.array(lengths)
             offsets = np.arange(longest)
@@ -200,9 +260,16 @@ class AdaptivePool(LayerKind):
             del gathered
         return ForwardResult(current if current is not x else x.copy())
 
-    def forward_workspace(self, p, inputs, output, batch, ctx) -> int:
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
+        return torch_ops.nn_class(kind, inputs[0].rank)(inference.output.spatial)
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
         (x,) = inputs
+        output = inference.output
         sizes = list(x.spatial)
         previous, peak = 0, 0
         for axis, out in enumerate(output.spatial):
@@ -231,14 +298,34 @@ def _pads(value, rank: int, label: str) -> tuple[tuple[int, int], ...]:
                      code="CNN206")
 
 
+ZERO_PAD_NEEDS_NUMBERS = Rule(
+    "CNN214", "zero-pad-needs-numbers", "error", "zero_pad with a padding word",
+    what="Reports `zero_pad` given 'same' or 'valid' instead of numbers.",
+    why="Explicit zero padding needs amounts; the words only mean something for windowed layers.",
+    example="- zero_pad: same",
+    fix="Give an int, one per axis, or before/after pairs.",
+)
+
+
 @register
 class ZeroPad(LayerKind):
     name = "zero_pad"
     shorthand = "padding"
+    rules = (ZERO_PAD_NEEDS_NUMBERS,)
+    example = "[1, 2]"
     summary = "adds zeros around the borders: W + P_before + P_after per axis; no parameters"
     params = (Param("padding", padding, doc="int, one per axis, or [before, after] pairs per axis"),)
 
-    def memory_rule(self, p, inputs, output, ctx: MemoryContext) -> MemoryRule:
+    def field_steps(self, p, inputs, inference: Inference):
+        """Output y is input y - P_before (the zeros read nothing)."""
+        from fractions import Fraction
+
+        from cnncalc.layers.base import FieldStep
+
+        pads = _pads(p["padding"], inputs[0].rank, "")
+        return tuple(FieldStep(1, Fraction(1), Fraction(-before)) for before, _ in pads)
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """constant_pad_nd's backward slices the gradient: nothing kept."""
         return MemoryRule()
 
@@ -256,3 +343,10 @@ class ZeroPad(LayerKind):
         (x,) = inputs
         pads = _pads(p["padding"], x.ndim - 2, self.name)
         return ForwardResult(np.pad(x, ((0, 0), *pads, (0, 0))))
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        """nn.ZeroPadNd with (before, after) per axis."""
+        from cnncalc.layers import torch_ops
+
+        pads = _pads(p["padding"], inputs[0].rank, "")
+        return torch_ops.nn_class("ZeroPad", len(pads))(tuple(n for pair in reversed(pads) for n in pair))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import KINDS
@@ -199,10 +199,8 @@ class LayerArgs:
         if node.size is not None:
             loc = self.at(*width(node.size_span))
             result.append((SIZE_KEY[kind], YNode(node.size, loc, str(node.size)), True))
-            if kind.startswith("conv"):
-                pad: Any = (node.size - 1) // 2 if node.size % 2 else "same"
-                result.append(("stride", YNode(1, loc, "1"), False))
-                result.append(("padding", YNode(pad, loc, str(pad)), False))
+            for key, value in KINDS[kind].pattern_implied(node.size):
+                result.append((key, YNode(value, loc, str(value)), False))
         if node.count is not None:
             loc = self.at(*width(node.count_span))
             result.append((COUNT_KEY[kind], YNode(node.count, loc, str(node.count)), True))

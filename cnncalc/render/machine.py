@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from cnncalc import counting
 from cnncalc.report import Report
 from cnncalc.units import binary, exact
 
@@ -20,19 +21,24 @@ def _shape(dims: list[int]) -> str:
     return "x".join(str(d) for d in dims)
 
 
-def to_csv(report: Report) -> str:
+#: the columns `--backward` adds after CSV_COLUMNS
+BACKWARD_COLUMNS = ("flops", "backward_input_macs", "backward_weight_macs")
+
+
+def to_csv(report: Report, backward: bool = False) -> str:
     data = report.to_dict()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    extra = BACKWARD_COLUMNS if backward else ()
+    writer.writerow(CSV_COLUMNS + extra)
     for layer in data["layers"]:
         writer.writerow([
             layer["name"], layer["type"], _shape(layer["output_shape"]), layer["params"],
             layer["non_trainable"], layer["macs"], layer["activations"], layer["output_elements"],
-        ])
+        ] + [layer[key] for key in extra])
     totals = data["totals"]
     writer.writerow(["total", "", "", totals["params"], totals["non_trainable"], totals["macs"],
-                     totals["activations"], ""])
+                     totals["activations"], ""] + [totals[key] for key in extra])
     return out.getvalue()
 
 
@@ -49,7 +55,7 @@ def to_markdown(report: Report) -> str:
         f"# {report.name}",
         "",
         f"Convention `{report.convention}`, batch {report.options.batch}, {_precision(report)}. "
-        "MACs exclude bias unless `--count-bias`; FLOPs = 2 x MACs.",
+        + counting.markdown_line(report),
         "",
         "| Layer | Type | Output | Activations | Params | MACs |",
         "|---|---|---|---:|---:|---:|",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from cnncalc import counting
 from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
 from cnncalc.render.grid import Column, Grid
 from cnncalc.report import Report, Row
@@ -86,14 +87,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...]) -> None:
 
 
 def layer_table(report: Report) -> Grid:
-    batch = report.options.batch
-    per = "per sample, " if batch > 1 else ""
-    caption = (
-        f"{per}convention {report.convention}; MACs = multiply-accumulates of conv/fc, "
-        + ("bias included" if report.options.count_bias else "bias excluded")
-        + "; FLOPs = 2 x MACs"
-    )
-    table = Grid(report.name, caption, [
+    table = Grid(report.name, counting.caption(report), [
         Column("Layer", no_wrap=True),
         Column("Type", no_wrap=True),
         Column("Output [H x W x C]", no_wrap=True),
@@ -118,7 +112,7 @@ def summary(report: Report) -> Text:
     lines = [
         f"Params: {exact(t.params)} trainable"
         + (f", {exact(t.buffers)} non-trainable (batch-norm running statistics)" if t.buffers else ""),
-        f"MACs: {exact(t.macs)} ({short(t.macs)})   FLOPs = 2 x MACs = {short(t.flops)}" + (" per sample" if batch else ""),
+        counting.summary_line(report, exact, short),
     ]
     if m.model != "textbook":
         return Text("\n".join(lines))

@@ -1,12 +1,16 @@
-"""Every lint rule, by code. `cnncalc rules`, docs/lint.md and SARIF's rule list read this table."""
+"""Every lint rule, by code. `cnncalc rules`, docs/lint.md and SARIF's rule list read this table.
+
+The codes a layer kind raises are documented with the kind (`LayerKind.rules`) and collected here
+from the registry; the rest live in the modules below."""
 
 from __future__ import annotations
 
+from cnncalc.layers import kind_rules
 from cnncalc.lint.rule import Rule
-from cnncalc.lint.rules import autograd, budgets, design, pattern, reported
+from cnncalc.lint.rules import autograd, budgets, design, pattern, receptive, reported
 
-RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *autograd.RULES,
-                                                                   *budgets.RULES),
+RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *kind_rules(), *pattern.RULES, *design.RULES,
+                                                                   *autograd.RULES, *receptive.RULES, *budgets.RULES),
                                                     key=lambda r: r.code)}
 
 

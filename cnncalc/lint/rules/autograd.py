@@ -17,7 +17,7 @@ _TRAINING = MemoryContext(batch=1, act_bytes=4, param_bytes=4, training=True)
 
 def _rule(result: LayerResult) -> MemoryRule:
     node = result.node
-    return node.kind.memory_rule(node.params, result.inputs, result.output, _TRAINING)
+    return node.kind.memory_rule(node.params, result.inputs, result.inference, _TRAINING)
 
 
 def inplace_overwrites_saved(subject: Subject) -> Iterator[Diagnostic]:

@@ -8,24 +8,19 @@ from math import log2
 
 from cnncalc.analysis import LayerResult
 from cnncalc.diagnostics import Diagnostic
-from cnncalc.layers.conv import Conv
-from cnncalc.layers.dense import Fc
-from cnncalc.layers.pool import Pool
 from cnncalc.lint.rule import Rule
 from cnncalc.lint.subject import Subject
 from cnncalc.units import short
 
 
-def _axes(value, rank: int) -> tuple[int, ...]:
-    """An int or per-axis list as one value per spatial axis (lists of another length: as given)."""
-    if isinstance(value, int):
-        return (value,) * rank
-    return tuple(value) * rank if len(value) == 1 else tuple(value)
+def _family(result: LayerResult) -> str | None:
+    """The kind's `family` (LayerKind.family): "conv", "pool" or "fc"; None for the input and others."""
+    return None if result.node.kind is None else result.node.kind.family
 
 
-def _layers(subject: Subject, kind: type) -> Iterator[LayerResult]:
+def _layers(subject: Subject, family: str) -> Iterator[LayerResult]:
     for result in subject.analysis.results[1:]:
-        if isinstance(result.node.kind, kind) and result.inputs and not result.inputs[0].is_vector:
+        if _family(result) == family and result.inputs and not result.inputs[0].is_vector:
             yield result
 
 
@@ -39,8 +34,8 @@ def _amount(values: tuple[int, ...]) -> str:
 
 
 def even_kernel(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Conv):
-        kernel = _axes(r.node.params["kernel"], r.inputs[0].rank)
+    for r in _layers(subject, "conv"):
+        kernel = r.geometry.kernel
         if any(k % 2 == 0 for k in kernel):
             yield EVEN_KERNEL.at(
                 r.node.loc,
@@ -51,8 +46,8 @@ def even_kernel(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def large_pool(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Pool):
-        kernel = _axes(r.node.params["kernel"], r.inputs[0].rank)
+    for r in _layers(subject, "pool"):
+        kernel = r.geometry.kernel
         if max(kernel) > 3 and any(o > 1 for o in r.output.spatial):
             yield LARGE_POOL.at(
                 r.node.loc,
@@ -63,12 +58,10 @@ def large_pool(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def stride1_resize(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Conv):
-        rank = r.inputs[0].rank
-        stride = _axes(r.node.params["stride"], rank)
-        if all(s == 1 for s in stride) and r.output.spatial != r.inputs[0].spatial:
-            kernel = _axes(r.node.params["kernel"], rank)
-            dilation = _axes(r.node.params["dilation"], rank)
+    for r in _layers(subject, "conv"):
+        g = r.geometry
+        if all(s == 1 for s in g.stride) and r.output.spatial != r.inputs[0].spatial:
+            kernel, dilation = g.kernel, g.dilation
             pads = tuple(d * (k - 1) / 2 for k, d in zip(kernel, dilation))
             fix = (f"padding: {_amount(tuple(int(p) for p in pads))} (P = (F - 1)/2)" if all(p.is_integer() for p in pads)
                    else "an odd kernel with padding (F - 1)/2")
@@ -81,11 +74,9 @@ def stride1_resize(subject: Subject) -> Iterator[Diagnostic]:
 
 def _own_halvings(result: LayerResult, axis: int) -> int:
     """How many times this layer halves the axis (a stride of 4 halves it twice)."""
-    if not isinstance(result.node.kind, Conv | Pool) or not result.inputs or result.inputs[0].is_vector:
+    if _family(result) not in ("conv", "pool") or not result.inputs or result.inputs[0].is_vector:
         return 0
-    params = result.node.params
-    stride = params["stride"] if params.get("stride") is not None else params["kernel"]
-    s = _axes(stride, result.inputs[0].rank)[axis]
+    s = result.geometry.stride[axis]
     return int(log2(s)) if s > 1 and log2(s).is_integer() else 0
 
 
@@ -113,9 +104,9 @@ def input_not_divisible(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def pool_padding(subject: Subject) -> Iterator[Diagnostic]:
-    for r in _layers(subject, Pool):
-        padding = r.node.params["padding"]
-        if isinstance(padding, int | tuple) and any(_axes(padding, r.inputs[0].rank)):
+    for r in _layers(subject, "pool"):
+        padding = r.node.params["padding"]  # as written, for the message
+        if r.geometry.padding_word is None and any(b or a for b, a in r.geometry.pads):
             yield POOL_PADDING.at(
                 r.node.loc,
                 f"{r.node.label}: pooling pads its input ({padding})",
@@ -131,9 +122,9 @@ FC_HUGE = 1_000_000
 
 
 def huge_first_fc(subject: Subject) -> Iterator[Diagnostic]:
-    if not subject.finished or not any(True for _ in _layers(subject, Conv)):
+    if not subject.finished or not any(True for _ in _layers(subject, "conv")):
         return
-    first = next((r for r in subject.analysis.results[1:] if isinstance(r.node.kind, Fc)), None)
+    first = next((r for r in subject.analysis.results[1:] if _family(r) == "fc"), None)
     total = sum(r.inference.params for r in subject.analysis.results)
     if first is None or first.inference.params < FC_HUGE or first.inference.params <= FC_SHARE * total:
         return

@@ -1,6 +1,7 @@
 """Rules whose findings come from reading and analysing the spec (cnncalc/yamlsource.py, spec.py,
-graph.py, window.py and the layer kinds): documented here so that `cnncalc rules`, the docs and SARIF
-can name and explain them."""
+graph.py, window.py and the values every layer kind shares): documented here so that `cnncalc rules`,
+the docs and SARIF can name and explain them. The codes a single kind raises are documented with that
+kind (`LayerKind.rules`, e.g. CNN204 in cnncalc/layers/merge.py)."""
 
 from __future__ import annotations
 
@@ -141,28 +142,6 @@ RULES = (
         fix="Use a smaller kernel, more padding, or fewer downsampling layers before this one.",
     ),
     Rule(
-        "CNN203", "groups-not-dividing-channels", "error", "groups must divide the input and output channels",
-        what="Reports a grouped convolution whose `groups` does not divide the input channels or `filters`.",
-        why="Every group sees C_in/groups channels and produces filters/groups; PyTorch and Caffe refuse "
-        "anything else.",
-        example="- conv: {filters: 64, kernel: 3, groups: 5}",
-        fix="Use a number of groups that divides both channel counts.",
-    ),
-    Rule(
-        "CNN204", "merge-shape-mismatch", "error", "add/concat of branches whose shapes do not fit",
-        what="Reports a residual or `add` whose branches end in different shapes, and a `concat` whose "
-        "branches differ in spatial size.",
-        why="Element-wise sums need identical shapes and channel concatenation identical H x W; every "
-        "framework raises at run time.",
-        example="""
-        - residual:
-            layers:
-              - conv: {filters: 64, kernel: 3, stride: 2, padding: 1}
-        """,
-        fix="Give every branch the same stride and padding ('same' keeps H x W), or project the shortcut "
-        "(a 1x1 conv with the same stride and filters).",
-    ),
-    Rule(
         "CNN205", "padding-not-allowed", "error", "padding this convention (or layer) does not accept",
         what="Reports padding words outside the convention's vocabulary (ONNX's `same_upper` under "
         "pytorch), `same` with a stride under pytorch, pooling padding beyond the framework's limit "
@@ -182,43 +161,6 @@ RULES = (
           - conv: {filters: 8, kernel: [3, 3, 3]}
         """,
         fix="Give one value per spatial axis (or a single value), or move the layer before fc/flatten.",
-    ),
-    Rule(
-        "CNN210", "output-padding-too-large", "error", "a transposed convolution's output_padding is too large",
-        what="Reports `output_padding` that is not smaller than the stride or the dilation.",
-        why="output_padding only chooses among the output sizes a strided transposed convolution could "
-        "invert; PyTorch refuses larger values.",
-        example="- conv_transpose: {filters: 8, kernel: 3, stride: 2, output_padding: 2}",
-        fix="Use output_padding below the stride (0 or 1 for stride 2).",
-    ),
-    Rule(
-        "CNN211", "transposed-output-empty", "error", "a transposed convolution's output would be empty",
-        what="Reports a transposed convolution whose (W - 1)S - 2P + D(K - 1) + OP + 1 is below 1.",
-        why="The layer produces no output; PyTorch raises.",
-        example="- conv_transpose: {filters: 8, kernel: 3, padding: 2}   # on a 2x2 input",
-        fix="Use less padding, or a larger kernel or stride.",
-    ),
-    Rule(
-        "CNN212", "upsample-mode-rank", "error", "an interpolation mode for another number of spatial axes",
-        what="Reports upsampling modes that do not match the input's spatial axes (bilinear needs 2, "
-        "linear 1, trilinear 3).",
-        why="The framework raises; nearest works for any rank.",
-        example="- upsample: {scale: 2, mode: bilinear}   # on a 1-D input",
-        fix="Use the mode for the input's rank, or nearest.",
-    ),
-    Rule(
-        "CNN213", "upsample-empty", "error", "upsampling to an empty axis",
-        what="Reports a scale factor that makes an axis floor to 0.",
-        why="PyTorch floors input size x scale; an empty tensor cannot be processed further.",
-        example="- upsample: 0.1   # on a 4x4 input",
-        fix="Use a larger scale factor.",
-    ),
-    Rule(
-        "CNN214", "zero-pad-needs-numbers", "error", "zero_pad with a padding word",
-        what="Reports `zero_pad` given 'same' or 'valid' instead of numbers.",
-        why="Explicit zero padding needs amounts; the words only mean something for windowed layers.",
-        example="- zero_pad: same",
-        fix="Give an int, one per axis, or before/after pairs.",
     ),
     Rule(
         "CNN220", "bad-block-parameter", "error", "a block parameter that is invalid, repeated or undefined",
@@ -259,13 +201,6 @@ RULES = (
           conv: {layers: [relu]}
         """,
         fix="Choose another name, e.g. my_conv.",
-    ),
-    Rule(
-        "CNN224", "too-few-branches", "error", "concat or add with fewer than two branches",
-        what="Reports `concat:` and `add:` with fewer than two branches.",
-        why="A merge of one tensor is a mistake (often a missing level of brackets).",
-        example="- concat: [[conv: {filters: 8, kernel: 1}]]",
-        fix="List two or more branches; [] is the input itself.",
     ),
     Rule(
         "CNN301", "dropped-rows", "warning", "the last input rows/columns are never covered (rounded down)",

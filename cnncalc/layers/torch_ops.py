@@ -1,0 +1,61 @@
+"""The torch side of `LayerKind.torch_module`: small modules and helpers the kinds' torch
+equivalents share. Test-only: torch is a test dependency, never a runtime one, so this module is
+imported only inside the `torch_module` methods (which tests/torch_nets.py calls)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def nn_class(name: str, rank: int) -> type[nn.Module]:
+    """torch.nn's class for this many spatial axes: nn_class("Conv", 2) is nn.Conv2d."""
+    return getattr(nn, f"{name}{rank}d")
+
+
+def assign(target: torch.Tensor, array) -> None:
+    """Copy one of the executor's arrays into a module's parameter or buffer."""
+    with torch.no_grad():
+        target.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+
+
+def conv_weight(kernel) -> np.ndarray:
+    """(*K, C_in/groups, filters), TensorFlow's layout, as PyTorch's (filters, C_in/groups, *K)."""
+    return np.moveaxis(np.moveaxis(kernel, -1, 0), -1, 1)
+
+
+def transposed_weight(kernel) -> np.ndarray:
+    """(*K, filters/groups, C_in), TensorFlow's Conv2DTranspose layout, as PyTorch's (C_in, filters/groups, *K)."""
+    rank = kernel.ndim - 2
+    return np.transpose(kernel, (rank + 1, rank, *range(rank)))
+
+
+def pad(pads: tuple[tuple[int, int], ...], value: float = 0.0) -> nn.Module:
+    """Explicit (before, after) padding per spatial axis (F.pad's order starts at the last axis)."""
+    flat = tuple(n for before_after in reversed(pads) for n in before_after)
+    return nn_class("ConstantPad", len(pads))(flat, value)
+
+
+class ChannelsLastFlatten(nn.Module):
+    """Flattens (N, C, *spatial) in cnncalc's channels-last order (H, W, C), as Keras does."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.movedim(1, -1).flatten(1) if x.ndim > 2 else x
+
+
+class Sum(nn.Module):
+    """The elementwise sum of two or more tensors, left to right (as eager code adds them)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0] + xs[1]
+        for extra in xs[2:]:
+            out = out + extra
+        return out
+
+
+class Cat(nn.Module):
+    """Concatenation along the channels (dim 1 in NCHW)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=1)
