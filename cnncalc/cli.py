@@ -375,6 +375,11 @@ def analyze(
     count: CountOpt = CountPreset.torchvision,
     by_type: ByTypeOpt = False,
     backward: BackwardOpt = False,
+    depth: Annotated[
+        Optional[int],
+        typer.Option("--depth", min=0, max=64, help="Block levels the table shows; deeper blocks fold into one row "
+                     "with their totals (torchinfo's depth; default: every level)."),
+    ] = None,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     with boundary():
@@ -395,20 +400,20 @@ def analyze(
                                      amp.value if amp else None, _cpu(cpu, threads), count.value)
         built = report_mod.build(analysis, options)
         _warn_about_cpu(built)
-        _render(built, format, backward)
+        _render(built, format, backward, depth)
         if by_type or backward:
             from cnncalc.render import counting as render_counting
 
             render_counting.emit(built, format.value, by_type, backward)
 
 
-def _render(report, format: Format, backward: bool = False) -> None:
+def _render(report, format: Format, backward: bool = False, depth: int | None = None) -> None:
     if format is Format.table:
         from rich.console import Console
 
         from cnncalc.render.table import render
 
-        render(report, Console(highlight=False))
+        render(report, Console(highlight=False), depth)
         return
     from cnncalc.render import machine
 
