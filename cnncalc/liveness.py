@@ -18,6 +18,7 @@ only keeps the books. Sizes are bytes for the whole batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Hashable, Protocol
 
 from cnncalc.analysis import Analysis
 from cnncalc.layers.base import MemoryContext, MemoryRule
@@ -53,12 +54,28 @@ class Simulation:
     scratch_bytes: int
 
 
+class Tracer(Protocol):
+    """Receives the simulation's tensors one by one, in order (cnncalc/cuda/step.py turns them into
+    the caching allocator's events). `op` is called while a layer's forward or backward runs, with
+    the layer's index and its transient kernel scratch."""
+
+    def alloc(self, key: Hashable, size: int) -> None: ...
+
+    def free(self, key: Hashable) -> None: ...
+
+    def op(self, phase: str, index: int, transient: int) -> None: ...
+
+
+_serial = iter(range(1 << 62))
+
+
 @dataclass
 class _Grad:
     """One gradient tensor's storage; `refs` counts the autograd buffers and callers holding it."""
 
     size: int
     refs: int = 0
+    key: tuple = field(default_factory=lambda: ("grad", next(_serial)))
 
 
 @dataclass
@@ -76,19 +93,26 @@ class _Storage:
 class _Ledger:
     """Running total of live bytes and the highest point it reached."""
 
-    def __init__(self, base: int):
+    def __init__(self, base: int, tracer: Tracer | None = None):
         self.live = base
         self.peak = Peak(base, "start", "")
+        self.tracer = tracer
 
-    def alloc(self, size: int) -> None:
+    def alloc(self, size: int, key: Hashable = None) -> None:
         self.live += size
+        if self.tracer is not None and size:
+            self.tracer.alloc(key, size)
 
-    def free(self, size: int) -> None:
+    def free(self, size: int, key: Hashable = None) -> None:
         self.live -= size
+        if self.tracer is not None and size:
+            self.tracer.free(key)
 
-    def observe(self, phase: str, layer: str, transient: int = 0) -> None:
+    def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
         if self.live + transient > self.peak.bytes:
             self.peak = Peak(self.live + transient, phase, layer)
+        if self.tracer is not None and index is not None:
+            self.tracer.op(phase, index, transient)
 
 
 def rules(analysis: Analysis, ctx: MemoryContext) -> tuple[MemoryRule, ...]:
@@ -111,11 +135,12 @@ def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: Memor
 
 
 class _Run:
-    def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = ()):
+    def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = (),
+                 tracer: Tracer | None = None):
         self.results = analysis.results
         self.ctx = ctx
         self.rules = found or rules(analysis, ctx)
-        self.ledger = _Ledger(base)
+        self.ledger = _Ledger(base, tracer)
         self.storage_of: list[int] = []
         self.storages: dict[int, _Storage] = {}
         self.output_bytes = [0] * len(self.results)
@@ -124,6 +149,8 @@ class _Run:
         self.needs_grad = [False] * len(self.results)
         self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
         self.extra_saved = [0] * len(self.results)
+        #: the separate tensors that make up extra_saved (the CUDA allocator rounds each)
+        self.extra_parts: list[tuple[int, ...]] = [()] * len(self.results)
         self.scratch = 0
         self._assign_storages()
 
@@ -165,18 +192,19 @@ class _Run:
                 self.storages[self.storage_of[source]].readers += 1
         self.storages[self.storage_of[0]].holds += 1  # the caller keeps its batch
         self.storages[self.storage_of[-1]].holds += 1  # the loss reads the network output
+        self.output_held = True
 
     def _release(self, storage_id: int) -> None:
         storage = self.storages[storage_id]
         if storage.dead:
-            self.ledger.free(storage.size)
+            self.ledger.free(storage.size, ("storage", storage_id))
             storage.size = 0
 
     # ----------------------------------------------------------------------------------------
     # forward
 
     def forward(self, training: bool) -> None:
-        self.ledger.alloc(self.storages[self.storage_of[0]].size)
+        self.ledger.alloc(self.storages[self.storage_of[0]].size, ("storage", self.storage_of[0]))
         self.ledger.observe("forward", "input")
         first_saver: set[int] = set()
         for result in self.results[1:]:
@@ -186,14 +214,14 @@ class _Run:
             self.needs_grad[node.index] = records
             out_id = self.storage_of[node.index]
             if out_id == node.index:
-                self.ledger.alloc(self.storages[out_id].size)
+                self.ledger.alloc(self.storages[out_id].size, ("storage", out_id))
             if records:
                 self._save(node.index, rule, first_saver)
             scratch = rule.forward_scratch
             if not records and rule.unrecorded_scratch is not None:
                 scratch = rule.unrecorded_scratch
             self.scratch = max(self.scratch, scratch)
-            self.ledger.observe("forward", node.name, scratch)
+            self.ledger.observe("forward", node.name, scratch, node.index)
             for source in node.inputs:
                 source_id = self.storage_of[source]
                 self.storages[source_id].readers -= 1
@@ -205,14 +233,16 @@ class _Run:
         saved = set()
         if rule.saves_inputs:
             saved |= {self.storage_of[i] for i in node.inputs}
-        extra = rule.extra_saved
+        parts = list(rule.extra_saved_tensors or (rule.extra_saved,))
         if any(self.needs_grad[i] for i in node.inputs):
-            extra += rule.saved_with_input_grad
+            parts.append(rule.saved_with_input_grad)
         # under autocast each op that casts a float32 input makes (and saves) its own half copy
         for source, elements in self._float32_inputs(index, rule):
             saved.discard(self.storage_of[source])
-            extra += self.ctx.batch * elements * self.ctx.act_bytes
+            parts.append(self.ctx.batch * elements * self.ctx.act_bytes)
+        extra = sum(parts)
         self.extra_saved[index] = extra
+        self.extra_parts[index] = tuple(parts)
         if rule.saves_output:
             saved.add(self.storage_of[index])
         self.saved_by[index] = tuple(saved)
@@ -221,7 +251,8 @@ class _Run:
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
                 self.saved_bytes[index] += self.storages[storage_id].size
-        self.ledger.alloc(extra)
+        for j, part in enumerate(parts):
+            self.ledger.alloc(part, ("saved", index, j))
         self.saved_bytes[index] += extra
 
     def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
@@ -239,7 +270,7 @@ class _Run:
         buffers: dict[int, _Grad] = {}
         last = self.results[-1].node.index
         seed = _Grad(self.storages[self.storage_of[last]].size, refs=2)  # the caller holds it too
-        self.ledger.alloc(seed.size)
+        self.ledger.alloc(seed.size, seed.key)
         buffers[last] = seed
         for result in reversed(self.results[1:]):
             node = result.node
@@ -249,13 +280,14 @@ class _Run:
             grad_out = buffers.pop(node.index, None)
             produced = self._input_grads(result, rule, grad_out)
             params = sum(rule.param_tensors) * param_bytes
-            self.ledger.alloc(params)
+            for j, elements in enumerate(rule.param_tensors):
+                self.ledger.alloc(elements * param_bytes, ("param grad", node.index, j))
             self.gradient_bytes[node.index] += params
             scratch = rule.backward_scratch
             if not produced and rule.param_backward_scratch is not None:
                 scratch = rule.param_backward_scratch
             self.scratch = max(self.scratch, scratch)
-            self.ledger.observe("backward", node.name, scratch)
+            self.ledger.observe("backward", node.name, scratch, node.index)
             if grad_out is not None:
                 self._drop(grad_out)
             self._unsave(node.index, rule)
@@ -265,6 +297,7 @@ class _Run:
         for grad in buffers.values():
             self._drop(grad)
         self.storages[self.storage_of[last]].holds -= 1
+        self.output_held = False
         self._release(self.storage_of[last])
 
     def _input_grads(self, result, rule: MemoryRule, grad_out: _Grad | None) -> list[tuple[int, _Grad]]:
@@ -276,7 +309,7 @@ class _Run:
                 grad = grad_out
             else:
                 grad = _Grad(self.ctx.batch * shape.numel * self.item[source])
-                self.ledger.alloc(grad.size)
+                self.ledger.alloc(grad.size, grad.key)
                 self.gradient_bytes[result.node.index] += grad.size
             grad.refs += 1
             produced.append((source, grad))
@@ -291,7 +324,7 @@ class _Run:
             self._drop(grad)  # old += grad, in place
             return
         total = _Grad(old.size, refs=1)
-        self.ledger.alloc(total.size)
+        self.ledger.alloc(total.size, total.key)
         self.ledger.observe("backward", self.results[source].node.name)
         self._drop(old)
         self._drop(grad)
@@ -300,12 +333,21 @@ class _Run:
     def _drop(self, grad: _Grad) -> None:
         grad.refs -= 1
         if grad.refs == 0:
-            self.ledger.free(grad.size)
+            self.ledger.free(grad.size, grad.key)
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
-        self.ledger.free(self.extra_saved[index])
+        for j, part in enumerate(self.extra_parts[index]):
+            self.ledger.free(part, ("saved", index, j))
         for storage_id in self.saved_by[index]:
             self.storages[storage_id].savers.discard(index)
+            self._release(storage_id)
+
+    def release_caller(self) -> None:
+        """The caller drops its batch and (at inference) the network's output: the end of a step."""
+        ends = [self.storage_of[0]] + ([self.storage_of[-1]] if self.output_held else [])
+        self.output_held = False
+        for storage_id in ends:
+            self.storages[storage_id].holds -= 1
             self._release(storage_id)
 
     def layers(self) -> tuple[LayerMemory, ...]:
