@@ -16,7 +16,9 @@ from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
+from cnncalc.cuda.gpus import Gpu
 from cnncalc.memory import GpuOverhead
+from cnncalc.memory import pytorch as pytorch_memory
 from cnncalc.units import binary, binary_apart
 
 #: The largest batch or input side the search considers.
@@ -67,6 +69,15 @@ class FitResult:
     memory_model_note: str | None = None
     #: on CUDA, the GPU-only overhead estimates included in needed_bytes (at the answer, or batch 1)
     overhead: GpuOverhead | None = None
+    #: on CUDA: the GPU named (--gpu), or None
+    gpu: Gpu | None = None
+    device: str = "cpu"
+
+    @property
+    def headroom(self) -> int | None:
+        """What is left of the budget at the answer (None when nothing fits)."""
+        answer = self.side if self.side is not None else self.batch
+        return self.budget_bytes - self.needed_bytes if answer else None
 
     @property
     def fits(self) -> bool:
@@ -81,15 +92,29 @@ class FitResult:
             "advice": [{"change": a.change, "batch": a.batch, "needed_bytes": a.needed_bytes} for a in self.advice],
             "memory_model": self.memory_model, "memory_model_note": self.memory_model_note,
             "gpu_overhead_estimate": None if self.overhead is None else self.overhead.to_dict(),
+            "headroom_bytes": self.headroom, "device": self.device,
+            "gpu": None if self.gpu is None else self.gpu.to_dict(),
+            "criterion": CUDA_CRITERION if self.device == "cuda" else "peak <= budget",
         }
 
 
+#: what `fit` compares on CUDA, and why (docs/memory.md, "CUDA: one step's allocations")
+CUDA_CRITERION = ("reserved peak of the simulated caching allocator + CUDA context estimate <= budget: a step "
+                  "runs out of memory when cudaMalloc fails, and a reserved peak that fits never calls it with "
+                  "the GPU full; cuDNN falls back to algorithms without workspace when a workspace does not fit")
+
+
 def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
-    """The bytes compared with the budget: the peak, plus on CUDA the GPU-only overheads `analyze` labels
-    as an estimate (CUDA context, cuDNN workspace, caching-allocator rounding): a GPU holds them too."""
-    memory = report.build(analysis, options).memory
-    peak = memory.training_bytes if mode == "train" else memory.inference_bytes
-    return peak + (memory.gpu_overhead.total if memory.gpu_overhead is not None else 0)
+    """The bytes compared with the budget: the peak; on CUDA (the pytorch model) the simulated caching
+    allocator's reserved peak for the mode plus the CUDA context estimate (CUDA_CRITERION)."""
+    model, _ = report.memory_model(options, analysis.convention.memory_model)
+    if options.device == "cuda" and model == "pytorch":
+        cuda = pytorch_memory(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
+                          device="cuda", amp=options.amp, cpu=options.cpu, gpu=options.gpu,
+                          cuda_only=mode).cuda
+        return cuda.needed(mode)
+    mem = report.build(analysis, options).memory
+    return mem.training_bytes if mode == "train" else mem.inference_bytes
 
 
 def overhead(analysis: Analysis | None, options: report.Options) -> GpuOverhead | None:
@@ -227,7 +252,8 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         return FitResult(budget, mode, options.batch, need,
                          needed(following, options, mode) if following else 0, None, None, side,
                          memory_model=model, memory_model_note=note,
-                         overhead=overhead(at or _with_side(analysis, 1) or analysis, options))
+                         overhead=overhead(at or _with_side(analysis, 1) or analysis, options),
+                         gpu=options.gpu, device=options.device)
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -237,6 +263,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         advice=advise(analysis, options, mode, budget) if short else (),
         memory_model=model, memory_model_note=note,
         overhead=overhead(analysis, dataclasses.replace(options, batch=max(batch, 1))),
+        gpu=options.gpu, device=options.device,
     )
 
 
@@ -306,12 +333,7 @@ def describe(result: FitResult, dtype: str) -> list[str]:
     # the model is named when the options chose it; otherwise it is the one asked for or the convention's
     notes = [f"memory: {result.memory_model} model ({result.memory_model_note})"] if result.memory_model_note else []
     if result.overhead is not None:
-        g = result.overhead
-        at = (f"{result.side}x{result.side}" if result.side else "batch 1") if result.side is not None else (
-            f"batch {max(result.batch, 1)}")
-        notes.append(f"GPU-only overheads included in every figure above (estimates; at {at}): CUDA context "
-                     f"~{binary(g.context_bytes)}, cuDNN workspace ~{binary(g.cudnn_workspace_bytes)}, "
-                     f"caching-allocator rounding ~{binary(g.allocator_rounding_bytes)}")
+        notes += _cuda_notes(result)
     if result.side is not None:
         if not result.side:
             return [f"no square input fits {what} at batch {result.batch} in {budget}", *notes]
@@ -336,3 +358,18 @@ def describe(result: FitResult, dtype: str) -> list[str]:
                       else f"batch 1 still needs {binary(advice.needed_bytes)}")
             lines.append(f"  - {advice.change}: {effect}")
     return lines + notes
+
+
+def _cuda_notes(result: FitResult) -> list[str]:
+    """What a CUDA answer assumes, in two lines, and the headroom it leaves."""
+    g = result.overhead
+    gpu = result.gpu
+    board = (f"{gpu.name} ({gpu.description}, {binary(gpu.memory_bytes)} as the driver reports it, approximately)"
+             if gpu is not None else "a GPU")
+    lines = [f"needs = the caching allocator's reserved peak (simulated: two steps from an empty cache, "
+             f"cuBLAS workspaces included, cuDNN free to fall back to algorithms without workspace) "
+             f"+ the CUDA context (~{binary(g.context_bytes)}, an estimate) on {board}"]
+    if result.headroom is not None:
+        lines.append(f"headroom at the answer: {binary(result.headroom)}; assumes PyTorch's defaults "
+                     "(no cudnn.benchmark, no expandable_segments, foreach optimizer), nothing else on the GPU")
+    return lines
