@@ -16,7 +16,8 @@ from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
-from cnncalc.cuda.gpus import Gpu
+from cnncalc.cuda.gpus import Gpu, with_memory
+from cnncalc.cuda.step import CudaMemory
 from cnncalc.memory import GpuOverhead
 from cnncalc.memory import pytorch as pytorch_memory
 from cnncalc.units import binary, binary_apart
@@ -69,15 +70,24 @@ class FitResult:
     memory_model_note: str | None = None
     #: on CUDA, the GPU-only overhead estimates included in needed_bytes (at the answer, or batch 1)
     overhead: GpuOverhead | None = None
-    #: on CUDA: the GPU named (--gpu), or None
+    #: on CUDA: the GPU named (--gpu), or None; the allocator's peaks at the answer (or batch 1)
     gpu: Gpu | None = None
     device: str = "cpu"
+    cuda: CudaMemory | None = None
 
     @property
     def headroom(self) -> int | None:
         """What is left of the budget at the answer (None when nothing fits)."""
         answer = self.side if self.side is not None else self.batch
         return self.budget_bytes - self.needed_bytes if answer else None
+
+    @property
+    def headroom_after_allocated(self) -> int | None:
+        """On CUDA: the budget less the context and the live tensors' peak (max_memory_allocated) at the
+        answer; the reserved peak on a budget fills it with cached blocks, so this says more."""
+        if self.cuda is None or self.headroom is None:
+            return None
+        return self.budget_bytes - self.cuda.context_bytes - self.cuda.peak(self.mode).allocated
 
     @property
     def fits(self) -> bool:
@@ -93,15 +103,17 @@ class FitResult:
             "memory_model": self.memory_model, "memory_model_note": self.memory_model_note,
             "gpu_overhead_estimate": None if self.overhead is None else self.overhead.to_dict(),
             "headroom_bytes": self.headroom, "device": self.device,
+            "headroom_after_allocated_bytes": self.headroom_after_allocated,
             "gpu": None if self.gpu is None else self.gpu.to_dict(),
             "criterion": CUDA_CRITERION if self.device == "cuda" else "peak <= budget",
         }
 
 
 #: what `fit` compares on CUDA, and why (docs/memory.md, "CUDA: one step's allocations")
-CUDA_CRITERION = ("reserved peak of the simulated caching allocator + CUDA context estimate <= budget: a step "
-                  "runs out of memory when cudaMalloc fails, and a reserved peak that fits never calls it with "
-                  "the GPU full; cuDNN falls back to algorithms without workspace when a workspace does not fit")
+CUDA_CRITERION = ("the step's allocations, replayed through the simulated caching allocator on the budget less the "
+                  "CUDA context estimate, never fail (a step runs out of memory when cudaMalloc fails even after "
+                  "the cache is released); needs = that replay's reserved peak + the context, or without a limit "
+                  "when it fails; cuDNN falls back to algorithms without workspace when a workspace does not fit")
 
 
 def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
@@ -120,6 +132,10 @@ def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
 def overhead(analysis: Analysis | None, options: report.Options) -> GpuOverhead | None:
     """The GPU-only overheads `needed` includes (None off CUDA)."""
     return None if analysis is None else report.build(analysis, options).memory.gpu_overhead
+
+
+def _cuda_at(analysis: Analysis | None, options: report.Options) -> CudaMemory | None:
+    return None if analysis is None or options.device != "cuda" else report.build(analysis, options).memory.cuda
 
 
 def largest(fits: Callable[[int], bool], limit: int) -> int:
@@ -244,6 +260,10 @@ def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) 
 def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "train", target: int | None = None,
         resolution: bool = False) -> FitResult:
     model, note = report.memory_model(options, analysis.convention.memory_model)
+    named = options.gpu
+    if options.device == "cuda":
+        # the simulated allocator runs on the budget (less the context), as PyTorch's would on such a GPU
+        options = dataclasses.replace(options, gpu=with_memory(options.gpu, budget))
     if resolution:
         side = largest_side(analysis, options, mode, budget)
         at = _with_side(analysis, side) if side else None
@@ -253,7 +273,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
                          needed(following, options, mode) if following else 0, None, None, side,
                          memory_model=model, memory_model_note=note,
                          overhead=overhead(at or _with_side(analysis, 1) or analysis, options),
-                         gpu=options.gpu, device=options.device)
+                         gpu=named, device=options.device, cuda=_cuda_at(at or _with_side(analysis, 1), options))
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -263,7 +283,8 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         advice=advise(analysis, options, mode, budget) if short else (),
         memory_model=model, memory_model_note=note,
         overhead=overhead(analysis, dataclasses.replace(options, batch=max(batch, 1))),
-        gpu=options.gpu, device=options.device,
+        gpu=named, device=options.device,
+        cuda=_cuda_at(analysis, dataclasses.replace(options, batch=max(batch, 1))),
     )
 
 
@@ -366,10 +387,13 @@ def _cuda_notes(result: FitResult) -> list[str]:
     gpu = result.gpu
     board = (f"{gpu.name} ({gpu.description}, {binary(gpu.memory_bytes)} as the driver reports it, approximately)"
              if gpu is not None else "a GPU")
-    lines = [f"needs = the caching allocator's reserved peak (simulated: two steps from an empty cache, "
-             f"cuBLAS workspaces included, cuDNN free to fall back to algorithms without workspace) "
-             f"+ the CUDA context (~{binary(g.context_bytes)}, an estimate) on {board}"]
+    lines = [f"needs = the caching allocator's reserved peak (simulated on the budget less the context: two "
+             f"steps from an empty cache, cuBLAS workspaces included, cuDNN free to fall back to algorithms "
+             f"without workspace) + the CUDA context (~{binary(g.context_bytes)}, an estimate) on {board}"]
     if result.headroom is not None:
-        lines.append(f"headroom at the answer: {binary(result.headroom)}; assumes PyTorch's defaults "
-                     "(no cudnn.benchmark, no expandable_segments, foreach optimizer), nothing else on the GPU")
+        after = result.headroom_after_allocated
+        lives = f", {binary(after)} after the live tensors' peak (max_memory_allocated)" if after is not None else ""
+        lines.append(f"headroom at the answer: {binary(result.headroom)} after the reserved peak (the cache grows "
+                     f"until the budget is reached){lives}; assumes PyTorch's defaults (no cudnn.benchmark, no "
+                     "expandable_segments, foreach optimizer) and nothing else on the GPU")
     return lines

@@ -108,3 +108,37 @@ def test_fit_gpu_is_monotone_in_the_gpu_and_each_answer_is_exact():
     options = report.Options(optimizer="adam", device="cuda", gpu=gpu("t4"))
     needs = [fit.needed(analysis, dataclasses.replace(options, batch=b), "infer") for b in (1, 8, 64, 256)]
     assert needs == sorted(needs)
+
+
+def test_fit_on_cuda_fits_exactly_when_the_simulated_allocator_does_not_run_out():
+    """The criterion: the step's events replayed on the budget less the context raise no out-of-memory
+    (PyTorch's allocator releases its cache and retries before it fails); the next batch's do."""
+    from cnncalc import memory
+    from cnncalc.cuda.allocator import CudaOutOfMemory, replay
+    from cnncalc.cuda.step import training_events
+    from cnncalc.layers.base import MemoryContext
+    from cnncalc.liveness import rules
+
+    spec = "specs/resnet18.yaml"
+    analysis = analyze_text(open(spec).read(), spec, None)
+    board = gpu("t4")
+    result = fit.fit(analysis, report.Options(optimizer="adam", device="cuda", gpu=board), board.memory_bytes)
+    capacity = board.memory_bytes - board.context_bytes
+
+    def events(batch):
+        ctx = MemoryContext(batch, 4, 4, True, "cuda")
+        return training_events(analysis, ctx, rules(analysis, ctx), "adam", memory.OPTIMIZER_SLOTS["adam"], True,
+                               board.cublas_workspace_bytes)[0]
+
+    fitting = replay(events(result.batch), capacity)
+    assert result.needed_bytes == fitting.reserved + board.context_bytes <= board.memory_bytes
+    with pytest.raises(CudaOutOfMemory):
+        replay(events(result.batch + 1), capacity)
+    assert result.next_bytes == replay(events(result.batch + 1)).reserved + board.context_bytes > board.memory_bytes
+    # analyze --gpu t4 at the answer and one above: the same replays, the second flagged
+    at = report.build(analysis, report.Options(batch=result.batch, optimizer="adam", device="cuda", gpu=board))
+    above = report.build(analysis, report.Options(batch=result.batch + 1, optimizer="adam", device="cuda", gpu=board))
+    assert not at.memory.cuda.training.oom and above.memory.cuda.training.oom
+    assert at.memory.cuda.to_dict()["training"]["out_of_memory"] is False
+    assert result.to_dict()["headroom_after_allocated_bytes"] == (
+        board.memory_bytes - board.context_bytes - at.memory.cuda.training.allocated)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cnncalc import fit, report
 from cnncalc.cli import app
+from cnncalc.cuda.gpus import with_memory
 from cnncalc.errors import UsageError
 from cnncalc.pipeline import analyze_file
 
@@ -147,11 +148,12 @@ def test_cuda_counts_the_gpu_overheads_against_the_budget():
     options = report.Options(optimizer="adam", amp="float16", device="cuda")
     cuda = fit.fit(resnet, options, budget)
     assert 0 < cuda.batch < cpu.batch
-    at = report.build(resnet, dataclasses.replace(options, batch=cuda.batch)).memory
+    on_budget = dataclasses.replace(options, gpu=with_memory(None, budget))  # the allocator runs on the budget
+    at = report.build(resnet, dataclasses.replace(on_budget, batch=cuda.batch)).memory
     # issue #16: the simulated caching allocator's reserved peak + the CUDA context estimate
     assert cuda.needed_bytes == at.cuda.training.reserved + at.cuda.context_bytes <= budget
     assert cuda.overhead == at.gpu_overhead and cpu.overhead is None
-    following = report.build(resnet, dataclasses.replace(options, batch=cuda.batch + 1)).memory
+    following = report.build(resnet, dataclasses.replace(on_budget, batch=cuda.batch + 1)).memory
     assert cuda.next_bytes == following.cuda.training.reserved + following.cuda.context_bytes > budget
 
 

@@ -19,7 +19,7 @@ The cuBLAS workspace is exact for PyTorch's default CUBLAS_WORKSPACE_CONFIG: ":4
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnncalc.errors import Location, UsageError
 
@@ -92,6 +92,14 @@ GPUS: dict[str, Gpu] = {g.name: g for g in (
     Gpu("h100", "NVIDIA H100 80 GB HBM3 (SXM5)", _gib(79.11), (9, 0)),
     Gpu("h200", "NVIDIA H200 141 GB HBM3e (SXM)", _gib(139.81), (9, 0)),
 )}
+
+
+def with_memory(board: Gpu | None, memory: int) -> Gpu:
+    """The GPU (or, none named, a generic one: default cuBLAS workspace, the middle context estimate)
+    with `memory` bytes: `fit`'s budget, on which the allocator is replayed."""
+    if board is None:
+        board = Gpu("cuda", "a CUDA GPU (none named)", memory, (0, 0))
+    return replace(board, memory_bytes=memory)
 
 
 def gpu(name: str, where: str = "--gpu") -> Gpu:

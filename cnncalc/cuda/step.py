@@ -38,7 +38,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 
 from cnncalc.analysis import Analysis
-from cnncalc.cuda.allocator import Event, replay
+from cnncalc.cuda.allocator import CudaOutOfMemory, Event, replay
 from cnncalc.cuda.gpus import CONTEXT_UNKNOWN, CUBLAS_WORKSPACE_DEFAULT, CUBLASLT_WORKSPACE, Gpu
 from cnncalc.layers.base import MemoryContext, MemoryRule
 from cnncalc.layers.dense import Fc
@@ -169,14 +169,23 @@ class CudaPeaks:
     allocated: int
     reserved: int
     requested: int
+    #: the replay ran out of memory on the device's capacity; the peaks are then those without a limit
+    oom: bool = False
 
     def to_dict(self) -> dict:
         return {"allocated_bytes": self.allocated, "reserved_bytes": self.reserved,
-                "requested_bytes": self.requested}
+                "requested_bytes": self.requested, "out_of_memory": self.oom}
 
 
-def peaks(events: list[Event]) -> CudaPeaks:
-    found = replay(events)
+def peaks(events: list[Event], capacity: int | None = None) -> CudaPeaks:
+    """The replay's peaks on a device of `capacity` bytes for the allocator (None: unlimited). Where that
+    capacity runs out (cudaMalloc fails even after the cache is released), the unlimited replay's peaks,
+    flagged: its reserved peak is then above the capacity."""
+    try:
+        found = replay(events, None if capacity is None else max(capacity, 0))
+    except CudaOutOfMemory:
+        found = replay(events)
+        return CudaPeaks(found.allocated, found.reserved, found.requested, oom=True)
     return CudaPeaks(found.allocated, found.reserved, found.requested)
 
 
@@ -199,13 +208,16 @@ class CudaMemory:
     #: the CUDA context, outside the allocator's counters (an estimate by GPU generation)
     context_bytes: int
     gpu: Gpu | None = None
+    #: the device memory the low end was replayed on (the allocator gets it less the context); None: unlimited
+    budget_bytes: int | None = None
 
     def peak(self, mode: str) -> CudaPeaks:
         return self.training if mode == "train" else self.inference
 
     def needed(self, mode: str) -> int:
-        """What `fit` compares with the GPU's memory: the reserved peak (cuDNN free to fall back to
-        algorithms without workspace) plus the CUDA context."""
+        """What `fit` compares with the budget: the reserved peak (cuDNN free to fall back to algorithms
+        without workspace) plus the CUDA context. Replayed on the budget less the context, it is within
+        the budget exactly when the step does not run out of memory (then it is the unlimited peak)."""
         return self.peak(mode).reserved + self.context_bytes
 
     def to_dict(self) -> dict:
@@ -221,6 +233,7 @@ class CudaMemory:
             "cudnn_workspace_band_bytes": {"low": 0, "high": self.cudnn_workspace_high_bytes},
             "context_bytes_estimate": self.context_bytes,
             "steps": STEPS,
+            "budget_bytes": self.budget_bytes,
             "exact": "allocated/reserved/requested: the caching allocator replayed on the model's tensors, "
                      "cuBLAS workspaces included, no cuDNN workspace (the band's low end)",
             "estimated": "*_with_workspace_estimate (the cuDNN workspace band's high end and cuBLASLt's "
@@ -232,10 +245,15 @@ _NOT_REPLAYED = CudaPeaks(0, 0, 0)
 
 
 def cuda_memory(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryRule, ...], optimizer: str, slots: int,
-                temporaries: bool, gpu: Gpu | None = None, only: str | None = None) -> CudaMemory:
+                temporaries: bool, gpu: Gpu | None = None, only: str | None = None,
+                budget: int | None = None) -> CudaMemory:
     """Every replay; with `only` ("train" or "infer") just that mode's low end (what `fit` compares),
-    the others left at 0."""
+    the others left at 0. The low end runs on `budget` (default: the GPU's memory; None without a GPU)
+    less the context, as PyTorch's allocator would on that device; the high end without a limit."""
     cublas = gpu.cublas_workspace_bytes if gpu is not None else CUBLAS_WORKSPACE_DEFAULT
+    context = gpu.context_bytes if gpu is not None else CONTEXT_UNKNOWN
+    budget = budget if budget is not None else gpu.memory_bytes if gpu is not None else None
+    capacity = None if budget is None else budget - context
     infer_ctx = replace(ctx, training=False)
     results = {key: _NOT_REPLAYED for key in (("train", False), ("train", True), ("infer", False), ("infer", True))}
     handles = {key: 0 for key in results}
@@ -243,17 +261,18 @@ def cuda_memory(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryRule,
         if only is None or (only == "train" and not high):
             events, handles["train", high] = training_events(analysis, ctx, rules, optimizer, slots, temporaries,
                                                              cublas, high)
-            results["train", high] = peaks(events)
+            results["train", high] = peaks(events, None if high else capacity)
         if only is None or (only == "infer" and not high):
             events, handles["infer", high] = inference_events(analysis, infer_ctx, rules_of(analysis, infer_ctx),
                                                               cublas, high)
-            results["infer", high] = peaks(events)
+            results["infer", high] = peaks(events, None if high else capacity)
     return CudaMemory(
         training=results["train", False], inference=results["infer", False],
         training_high=results["train", True], inference_high=results["infer", True],
         cublas_workspace_bytes=cublas,
         cublas_workspaces_training=handles["train", False], cublas_workspaces_inference=handles["infer", False],
         cudnn_workspace_high_bytes=max((r.cudnn_workspace for r in rules), default=0),
-        context_bytes=gpu.context_bytes if gpu is not None else CONTEXT_UNKNOWN,
+        context_bytes=context,
         gpu=gpu,
+        budget_bytes=budget,
     )

@@ -216,8 +216,10 @@ def _cuda_lines(c) -> list[str]:
     lines = [f"CUDA caching allocator, simulated ({gpu}cuBLAS workspaces of {binary(c.cublas_workspace_bytes)}: "
              f"{c.cublas_workspaces_training} in training, {c.cublas_workspaces_inference} at inference; "
              "no cuDNN workspace):"]
+    full = f" OUT OF MEMORY on {binary(c.budget_bytes)} (figures without a limit)" if c.budget_bytes else ""
     for label, peak in (("training", c.training), ("inference", c.inference)):
-        lines.append(f"  {label + ' allocated / reserved':<32}{binary(peak.allocated):>12} / {binary(peak.reserved)}")
+        lines.append(f"  {label + ' allocated / reserved':<32}{binary(peak.allocated):>12} / {binary(peak.reserved)}"
+                     + (full if peak.oom else ""))
     lines.append("ESTIMATES (depend on GPU, driver and cuDNN's choice of algorithm):")
     for label, peak in (("training", c.training_high), ("inference", c.inference_high)):
         lines.append(f"  {label + ', GEMM-family workspaces':<32}{'~' + binary(peak.allocated):>12} / "
