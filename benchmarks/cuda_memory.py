@@ -150,6 +150,8 @@ class Bench:
         shape = analysis.graph.input
         self.fresh()
         model = opt = x = out = None
+        at_start = torch.cuda.memory_allocated()  # 0 unless an earlier measurement left a tensor behind
+
         def autocast():
             return torch.autocast("cuda", dtype=getattr(torch, amp or "bfloat16"), enabled=amp is not None)
 
@@ -179,9 +181,11 @@ class Bench:
             torch.cuda.synchronize()
             stats = torch.cuda.memory_stats()
             return {"status": "ok", "measured": {
-                "allocated_bytes": stats["allocated_bytes.all.peak"], "reserved_bytes": stats["reserved_bytes.all.peak"],
+                "allocated_bytes": stats["allocated_bytes.all.peak"],
+                "reserved_bytes": stats["reserved_bytes.all.peak"],
                 "requested_bytes": stats.get("requested_bytes.all.peak"),
-                "segments_peak": stats["segment.all.peak"], "num_alloc_retries": stats["num_alloc_retries"]}}
+                "segments_peak": stats["segment.all.peak"], "num_alloc_retries": stats["num_alloc_retries"],
+                "allocated_at_start_bytes": at_start}}
         except torch.cuda.OutOfMemoryError as oom:
             return {"status": "oom", "error": str(oom).splitlines()[0][:300]}
         finally:

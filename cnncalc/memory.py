@@ -218,7 +218,8 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     overhead = cuda = None
     if device == "cuda":
         cuda = cuda_memory(analysis, ctx, rules, optimizer, OPTIMIZER_SLOTS[optimizer],
-                           STEP_TEMPORARIES[optimizer] > 0, gpu, cuda_only)
+                           STEP_TEMPORARIES[optimizer] > 0, gpu, cuda_only,
+                           fp16=(amp or dtype) == "float16")
         overhead = GpuOverhead(cuda.context_bytes, cuda.cudnn_workspace_high_bytes,
                                cuda.training.reserved - cuda.training.requested)
     return Memory(

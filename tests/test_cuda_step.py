@@ -208,3 +208,21 @@ def test_replay_matches_its_own_requested_bytes(spec):
     replayed = allocator.replay(events)
     assert replayed.requested == peak <= replayed.allocated <= replayed.reserved
     assert all(key[0] in ("param", "buffer", "state", "cublas workspace") for key in sizes)  # what stays
+
+
+def test_float32_depthwise_convolutions_take_no_workspace_at_either_end():
+    text = """
+name: dw
+input: 16x16x8
+layers:
+  - depthwise: {kernel: 3, padding: 1}
+  - conv: {filters: 8, kernel: 3, padding: 1, groups: 8}
+  - conv: {filters: 16, kernel: 3, padding: 1}
+"""
+    analysis = _analysis(text)
+    for amp, fp16, expected in ((False, False, {3}), (True, False, {3}), (True, True, {1, 2, 3})):
+        ctx = _ctx(batch=2, amp=amp, act=2 if amp else 4)
+        events, _ = training_events(analysis, ctx, rules(analysis, ctx), "sgd", 0, False, high=True, fp16=fp16)
+        with_workspace = {e.tensor[1][2] for e in events if isinstance(e.tensor[1], tuple)
+                          and e.tensor[1][0] == "cudnn workspace"}
+        assert with_workspace == expected  # in float16 cuDNN runs them (use_cudnn_depthwise); bfloat16: native

@@ -41,6 +41,7 @@ from cnncalc.analysis import Analysis
 from cnncalc.cuda.allocator import CudaOutOfMemory, Event, replay
 from cnncalc.cuda.gpus import CONTEXT_UNKNOWN, CUBLAS_WORKSPACE_DEFAULT, CUBLASLT_WORKSPACE, Gpu
 from cnncalc.layers.base import MemoryContext, MemoryRule
+from cnncalc.layers.conv import Conv, Depthwise
 from cnncalc.layers.dense import Fc
 from cnncalc.layers.norm import BatchNorm
 from cnncalc.liveness import _Run
@@ -55,9 +56,12 @@ STEPS = 2
 class _Trace:
     """Turns the liveness simulation's tensors into allocator events (liveness.Tracer)."""
 
-    def __init__(self, analysis: Analysis, rules: tuple[MemoryRule, ...], cublas: int, high: bool):
+    def __init__(self, analysis: Analysis, rules: tuple[MemoryRule, ...], cublas: int, high: bool,
+                 fp16: bool = False):
         self.nodes = [r.node for r in analysis.results]
         self.rules = rules
+        self.workspaces = [0 if _native_depthwise(r, fp16) else rule.cudnn_workspace
+                           for r, rule in zip(analysis.results, rules)]
         self.cublas = cublas
         self.high = high
         self.events: list[Event] = []
@@ -91,10 +95,22 @@ class _Trace:
                 if self.high and phase == "forward":
                     self.alloc(("cublasLt workspace", thread), CUBLASLT_WORKSPACE, scoped=False)
         self.alloc(("scratch", phase, index), transient)
-        workspace = self.rules[index].cudnn_workspace if self.high else 0
+        workspace = self.workspaces[index] if self.high else 0
         self.alloc(("cudnn workspace", phase, index), workspace)
         self.free(("cudnn workspace", phase, index))
         self.free(("scratch", phase, index))
+
+
+def _native_depthwise(result, fp16: bool) -> bool:
+    """A 2-D depthwise convolution runs PyTorch's own CUDA kernel (conv_depthwise2d), not cuDNN, unless
+    it computes in float16 (use_cudnn_depthwise: FP16 only, and further conditions, taken as met): no
+    workspace at either end of the band."""
+    node = result.node
+    if not isinstance(node.kind, Conv) or not result.inputs or result.inputs[0].rank != 2:
+        return False
+    channels = result.inputs[0].channels
+    groups = channels if isinstance(node.kind, Depthwise) else node.params.get("groups", 1)
+    return groups == channels > 1 and not fp16
 
 
 def _buffer_tensors(node, rule: MemoryRule, param_bytes: int) -> tuple[int, ...]:
@@ -119,10 +135,11 @@ def _load(trace: _Trace, rules: tuple[MemoryRule, ...], param_bytes: int) -> lis
 
 def training_events(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryRule, ...], optimizer: str,
                     slots: int, temporaries: bool, cublas: int = CUBLAS_WORKSPACE_DEFAULT,
-                    high: bool = False) -> tuple[list[Event], int]:
+                    high: bool = False, fp16: bool = False) -> tuple[list[Event], int]:
     """The events of loading the model and running STEPS training steps; and the cuBLAS workspaces held.
-    `slots`: state tensors per parameter; `temporaries`: whether the foreach step makes one per parameter."""
-    trace = _Trace(analysis, rules, cublas, high)
+    `slots`: state tensors per parameter; `temporaries`: whether the foreach step makes one per parameter;
+    `high`: the workspace band's high end; `fp16`: convolutions compute in float16."""
+    trace = _Trace(analysis, rules, cublas, high, fp16)
     params = _load(trace, rules, ctx.param_bytes)
 
     def make_state() -> None:
@@ -151,9 +168,10 @@ def training_events(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryR
 
 
 def inference_events(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryRule, ...],
-                     cublas: int = CUBLAS_WORKSPACE_DEFAULT, high: bool = False) -> tuple[list[Event], int]:
+                     cublas: int = CUBLAS_WORKSPACE_DEFAULT, high: bool = False,
+                     fp16: bool = False) -> tuple[list[Event], int]:
     """The events of loading the model and one forward in eval mode without autograd."""
-    trace = _Trace(analysis, rules, cublas, high)
+    trace = _Trace(analysis, rules, cublas, high, fp16)
     _load(trace, rules, ctx.param_bytes)
     trace.step = 1
     run = _Run(analysis, ctx, 0, rules, tracer=trace)
@@ -246,7 +264,7 @@ _NOT_REPLAYED = CudaPeaks(0, 0, 0)
 
 def cuda_memory(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryRule, ...], optimizer: str, slots: int,
                 temporaries: bool, gpu: Gpu | None = None, only: str | None = None,
-                budget: int | None = None) -> CudaMemory:
+                budget: int | None = None, fp16: bool = False) -> CudaMemory:
     """Every replay; with `only` ("train" or "infer") just that mode's low end (what `fit` compares),
     the others left at 0. The low end runs on `budget` (default: the GPU's memory; None without a GPU)
     less the context, as PyTorch's allocator would on that device; the high end without a limit."""
@@ -260,18 +278,18 @@ def cuda_memory(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryRule,
     for high in (False, True):
         if only is None or (only == "train" and not high):
             events, handles["train", high] = training_events(analysis, ctx, rules, optimizer, slots, temporaries,
-                                                             cublas, high)
+                                                             cublas, high, fp16)
             results["train", high] = peaks(events, None if high else capacity)
         if only is None or (only == "infer" and not high):
             events, handles["infer", high] = inference_events(analysis, infer_ctx, rules_of(analysis, infer_ctx),
-                                                              cublas, high)
+                                                              cublas, high, fp16)
             results["infer", high] = peaks(events, None if high else capacity)
     return CudaMemory(
         training=results["train", False], inference=results["infer", False],
         training_high=results["train", True], inference_high=results["infer", True],
         cublas_workspace_bytes=cublas,
         cublas_workspaces_training=handles["train", False], cublas_workspaces_inference=handles["infer", False],
-        cudnn_workspace_high_bytes=max((r.cudnn_workspace for r in rules), default=0),
+        cudnn_workspace_high_bytes=max(_Trace(analysis, rules, cublas, True, fp16).workspaces, default=0),
         context_bytes=context,
         gpu=gpu,
         budget_bytes=budget,
