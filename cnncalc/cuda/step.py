@@ -159,7 +159,7 @@ def training_events(analysis: Analysis, ctx: MemoryContext, rules: tuple[MemoryR
         if temporaries:
             for (index, j), elements in params:
                 trace.alloc(("step temporary", index, j), elements * ctx.param_bytes)
-            for (index, j), _ in params:
+            for (index, j), _ in reversed(params):  # the foreach result, a Python list, dies last item first
                 trace.free(("step temporary", index, j))
         run.release_caller()
         for (index, j), _ in params:
