@@ -149,8 +149,8 @@ class _Run:
         self.needs_grad = [False] * len(self.results)
         self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
         self.extra_saved = [0] * len(self.results)
-        #: the separate tensors that make up extra_saved (the CUDA allocator rounds each)
-        self.extra_parts: list[tuple[int, ...]] = [()] * len(self.results)
+        #: the separate tensors that make up extra_saved (the CUDA allocator rounds each), with their keys
+        self.extra_parts: list[tuple[tuple[tuple, int], ...]] = [()] * len(self.results)
         self.scratch = 0
         self._assign_storages()
 
@@ -207,40 +207,73 @@ class _Run:
         self.ledger.alloc(self.storages[self.storage_of[0]].size, ("storage", self.storage_of[0]))
         self.ledger.observe("forward", "input")
         first_saver: set[int] = set()
+        cached: list[tuple[tuple, int]] = []
         for result in self.results[1:]:
             node = result.node
             rule = self.rules[node.index]
             records = training and (any(self.needs_grad[i] for i in node.inputs) or bool(rule.param_tensors))
             self.needs_grad[node.index] = records
             out_id = self.storage_of[node.index]
+            casts = self._casts(node.index, rule, records)
+            for key, size, _ in casts:
+                self.ledger.alloc(size, key)
             if out_id == node.index:
                 self.ledger.alloc(self.storages[out_id].size, ("storage", out_id))
             if records:
-                self._save(node.index, rule, first_saver)
+                self._save(node.index, rule, first_saver, {key for key, _, kept in casts if kept})
             scratch = rule.forward_scratch
             if not records and rule.unrecorded_scratch is not None:
                 scratch = rule.unrecorded_scratch
             self.scratch = max(self.scratch, scratch)
             self.ledger.observe("forward", node.name, scratch, node.index)
+            for key, size, kept in casts:
+                if not kept and key[0] == "input cast":  # a temporary of the op
+                    self.ledger.free(size, key)
+            cached += [(key, size) for key, size, kept in casts if not kept and key[0] == "weight cast"]
             for source in node.inputs:
                 source_id = self.storage_of[source]
                 self.storages[source_id].readers -= 1
                 self._release(source_id)
             self._release(out_id)
+        for key, size in cached:  # autocast exits: its cache of parameter copies is cleared
+            self.ledger.free(size, key)
 
-    def _save(self, index: int, rule: MemoryRule, first_saver: set[int]) -> None:
+    def _casts(self, index: int, rule: MemoryRule, records: bool) -> list[tuple[tuple, int, bool]]:
+        """Under autocast, the half-precision copies a casting op (conv, linear) makes before it runs, as
+        (key, bytes, kept for backward), in the order it makes them: its arguments right to left (C++
+        evaluates them so under GCC): bias, weight, then its float32 inputs. Parameter copies stay in
+        autocast's cache until the forward ends unless autograd keeps the weight's; an input's copy is
+        kept when the op is recorded, else it dies when the op returns."""
+        if not (self.ctx.amp and rule.casts_input):
+            return []
+        node = self.results[index].node
+        half = self.ctx.act_bytes
+        with_input_grad = any(self.needs_grad[i] for i in node.inputs)
+        weight_key = ("saved", index, 0) if rule.extra_saved else ("saved", index, "with input grad")
+        weight_kept = records and bool(rule.extra_saved or (rule.saved_with_input_grad and with_input_grad))
+        casts = []
+        for j in reversed(range(len(rule.param_tensors))):
+            kept = j == 0 and weight_kept
+            casts.append((weight_key if kept else ("weight cast", index, j), rule.param_tensors[j] * half, kept))
+        for source, elements in reversed(self._float32_inputs(index, rule)):
+            key = ("saved", index, "input", source) if records else ("input cast", index, source)
+            casts.append((key, self.ctx.batch * elements * half, records))
+        return casts
+
+    def _save(self, index: int, rule: MemoryRule, first_saver: set[int], allocated: set = frozenset()) -> None:
+        """What autograd keeps; `allocated`: the extras already made (autocast's copies, made before the op)."""
         node = self.results[index].node
         saved = set()
         if rule.saves_inputs:
             saved |= {self.storage_of[i] for i in node.inputs}
-        parts = list(rule.extra_saved_tensors or (rule.extra_saved,))
+        parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors or (rule.extra_saved,))]
         if any(self.needs_grad[i] for i in node.inputs):
-            parts.append(rule.saved_with_input_grad)
+            parts.append((("saved", index, "with input grad"), rule.saved_with_input_grad))
         # under autocast each op that casts a float32 input makes (and saves) its own half copy
         for source, elements in self._float32_inputs(index, rule):
             saved.discard(self.storage_of[source])
-            parts.append(self.ctx.batch * elements * self.ctx.act_bytes)
-        extra = sum(parts)
+            parts.append((("saved", index, "input", source), self.ctx.batch * elements * self.ctx.act_bytes))
+        extra = sum(size for _, size in parts)
         self.extra_saved[index] = extra
         self.extra_parts[index] = tuple(parts)
         if rule.saves_output:
@@ -251,8 +284,9 @@ class _Run:
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
                 self.saved_bytes[index] += self.storages[storage_id].size
-        for j, part in enumerate(parts):
-            self.ledger.alloc(part, ("saved", index, j))
+        for key, size in parts:
+            if key not in allocated:
+                self.ledger.alloc(size, key)
         self.saved_bytes[index] += extra
 
     def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
@@ -280,8 +314,14 @@ class _Run:
             grad_out = buffers.pop(node.index, None)
             produced = self._input_grads(result, rule, grad_out)
             params = sum(rule.param_tensors) * param_bytes
+            # under autocast a casting op computes its parameter gradients in half precision; the
+            # backward of autocast's cast then makes the float32 gradient (weight first, then bias)
+            halves = self.ctx.amp and rule.casts_input
             for j, elements in enumerate(rule.param_tensors):
-                self.ledger.alloc(elements * param_bytes, ("param grad", node.index, j))
+                if halves:
+                    self.ledger.alloc(elements * self.ctx.act_bytes, ("half grad", node.index, j))
+                else:
+                    self.ledger.alloc(elements * param_bytes, ("param grad", node.index, j))
             self.gradient_bytes[node.index] += params
             scratch = rule.backward_scratch
             if not produced and rule.param_backward_scratch is not None:
@@ -291,6 +331,10 @@ class _Run:
             if grad_out is not None:
                 self._drop(grad_out)
             self._unsave(node.index, rule)
+            for j, elements in enumerate(rule.param_tensors if halves else ()):
+                self.ledger.alloc(elements * param_bytes, ("param grad", node.index, j))
+                self.ledger.observe("backward", node.name)
+                self.ledger.free(elements * self.ctx.act_bytes, ("half grad", node.index, j))
             for source, grad in produced:
                 self._accumulate(buffers, source, grad)
         self._drop(seed)
@@ -336,8 +380,8 @@ class _Run:
             self.ledger.free(grad.size, grad.key)
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
-        for j, part in enumerate(self.extra_parts[index]):
-            self.ledger.free(part, ("saved", index, j))
+        for key, size in self.extra_parts[index]:
+            self.ledger.free(size, key)
         for storage_id in self.saved_by[index]:
             self.storages[storage_id].savers.discard(index)
             self._release(storage_id)

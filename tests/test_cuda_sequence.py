@@ -20,7 +20,7 @@ from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
 from cnncalc.analysis import analyze  # noqa: E402
 from cnncalc.conventions import get  # noqa: E402
-from cnncalc.cuda.step import training_events  # noqa: E402
+from cnncalc.cuda.step import inference_events, training_events  # noqa: E402
 from cnncalc.layers.base import MemoryContext  # noqa: E402
 from cnncalc.liveness import rules  # noqa: E402
 from cnncalc.memory import OPTIMIZER_SLOTS, STEP_TEMPORARIES  # noqa: E402
@@ -56,8 +56,9 @@ def dropout():
         ("relu", {}, (3,)), ("dropout", {"rate": 0.3}, (4,)), ("fc", {"units": 5}, (5,))])
 
 
-def measured_sequence(analysis, batch: int, optimizer: str) -> list[int]:
-    """Signed sizes of the CPU allocator's events: the model copied, the optimizer made, two steps."""
+def measured_sequence(analysis, batch: int, optimizer: str, amp: bool = False, train: bool = True) -> list[int]:
+    """Signed sizes of the CPU allocator's events: the model copied, the optimizer made, two steps (or one
+    eval forward without autograd); with `amp`, each forward under CPU autocast to bfloat16."""
     torch.manual_seed(0)
     source = GraphNet(analysis)
     shape = analysis.graph.input
@@ -65,9 +66,16 @@ def measured_sequence(analysis, batch: int, optimizer: str) -> list[int]:
     def run():
         model = copy.deepcopy(source)
         opt = OPTIMIZERS[optimizer](list(model.parameters()))
+        if not train:
+            model.eval()
+            x = torch.randn(batch, shape.channels, *shape.spatial)
+            with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=amp):
+                out = model(x)
+            return model, opt
         for _ in range(2):
             x = torch.randn(batch, shape.channels, *shape.spatial)
-            out = model(x)
+            with torch.autocast("cpu", torch.bfloat16, enabled=amp):
+                out = model(x)
             out.backward(torch.ones_like(out))
             out = None
             opt.step()
@@ -83,10 +91,14 @@ def measured_sequence(analysis, batch: int, optimizer: str) -> list[int]:
     return [e.nbytes() for e in events if abs(e.nbytes()) > 8]
 
 
-def modelled_sequence(analysis, batch: int, optimizer: str, device: str = "cuda") -> list[int]:
-    ctx = MemoryContext(batch, 4, 4, True, device)
-    events, _ = training_events(analysis, ctx, rules(analysis, ctx), optimizer, OPTIMIZER_SLOTS[optimizer],
-                                STEP_TEMPORARIES[optimizer] > 0, cublas=0)
+def modelled_sequence(analysis, batch: int, optimizer: str, device: str = "cuda", amp: bool = False,
+                      train: bool = True) -> list[int]:
+    ctx = MemoryContext(batch, 2 if amp else 4, 4, train, device, amp)
+    if train:
+        events, _ = training_events(analysis, ctx, rules(analysis, ctx), optimizer, OPTIMIZER_SLOTS[optimizer],
+                                    STEP_TEMPORARIES[optimizer] > 0, cublas=0)
+    else:
+        events, _ = inference_events(analysis, ctx, rules(analysis, ctx), cublas=0)
     sizes, out = {}, []
     for op, key, size in events:
         if op == "alloc":
@@ -104,3 +116,26 @@ def test_the_sequence_is_pytorchs_event_by_event(build, rules_of, optimizer, bat
     analysis = analyze(build(), get("pytorch"))
     assert analysis.ok and analysis.complete
     assert measured_sequence(analysis, batch, optimizer) == modelled_sequence(analysis, batch, optimizer, rules_of)
+
+
+def _frees_unordered(sequence: list[int]) -> list[int]:
+    """Each run of consecutive frees sorted: autocast clears its cache of parameter copies in hash order."""
+    out, run = [], []
+    for size in sequence:
+        if size < 0:
+            run.append(size)
+            continue
+        out += sorted(run) + [size]
+        run = []
+    return out + sorted(run)
+
+
+@pytest.mark.parametrize("build", [mlp, branches])
+@pytest.mark.parametrize("train", [True, False])
+def test_the_sequence_under_autocast_is_pytorchs(build, train):
+    """Under autocast: the copies of bias, weight and input made before the op, the parameter copies
+    cached until the forward ends, the half-precision parameter gradients cast back to float32."""
+    analysis = analyze(build(), get("pytorch"))
+    measured = measured_sequence(analysis, 4, "adam", amp=True, train=train)
+    modelled = modelled_sequence(analysis, 4, "adam", "cpu", amp=True, train=train)
+    assert _frees_unordered(measured) == _frees_unordered(modelled)
