@@ -387,8 +387,9 @@ def _cuda_notes(result: FitResult) -> list[str]:
     gpu = result.gpu
     board = (f"{gpu.name} ({gpu.description}, {binary(gpu.memory_bytes)} as the driver reports it, approximately)"
              if gpu is not None else "a GPU")
-    lines = [f"needs = the caching allocator's reserved peak (simulated on the budget less the context: two "
-             f"steps from an empty cache, cuBLAS workspaces included, cuDNN free to fall back to algorithms "
+    run = "two training steps" if result.mode == "train" else "one inference pass"
+    lines = [f"needs = the caching allocator's reserved peak (simulated on the budget less the context: {run} "
+             f"from an empty cache, cuBLAS workspaces included, cuDNN free to fall back to algorithms "
              f"without workspace) + the CUDA context (~{binary(g.context_bytes)}, an estimate) on {board}"]
     if result.headroom is not None:
         after = result.headroom_after_allocated
