@@ -17,8 +17,9 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
-from typing import Hashable, Protocol
+from typing import Protocol
 
 from cnncalc.analysis import Analysis
 from cnncalc.layers.base import MemoryContext, MemoryRule
