@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from cnncalc import report
 from cnncalc.analysis import Analysis, analyze
+from cnncalc.cuda.gpus import Gpu, with_memory
+from cnncalc.cuda.step import CudaMemory
 from cnncalc.errors import Location, UsageError
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
-from cnncalc.cuda.gpus import Gpu, with_memory
-from cnncalc.cuda.step import CudaMemory
 from cnncalc.memory import GpuOverhead
 from cnncalc.memory import pytorch as pytorch_memory
 from cnncalc.units import binary, binary_apart
@@ -122,20 +122,19 @@ def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
     model, _ = report.memory_model(options, analysis.convention.memory_model)
     if options.device == "cuda" and model == "pytorch":
         cuda = pytorch_memory(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
-                          device="cuda", amp=options.amp, cpu=options.cpu, gpu=options.gpu,
-                          cuda_only=mode).cuda
+                              device="cuda", amp=options.amp, cpu=options.cpu, gpu=options.gpu,
+                              cuda_only=mode).cuda
         return cuda.needed(mode)
     mem = report.build(analysis, options).memory
     return mem.training_bytes if mode == "train" else mem.inference_bytes
 
 
-def overhead(analysis: Analysis | None, options: report.Options) -> GpuOverhead | None:
-    """The GPU-only overheads `needed` includes (None off CUDA)."""
-    return None if analysis is None else report.build(analysis, options).memory.gpu_overhead
-
-
-def _cuda_at(analysis: Analysis | None, options: report.Options) -> CudaMemory | None:
-    return None if analysis is None or options.device != "cuda" else report.build(analysis, options).memory.cuda
+def _at(analysis: Analysis | None, options: report.Options) -> dict:
+    """FitResult's CUDA fields at the answer: the overhead estimates and the allocator's peaks."""
+    if analysis is None:
+        return {"overhead": None, "cuda": None}
+    mem = report.build(analysis, options).memory
+    return {"overhead": mem.gpu_overhead, "cuda": mem.cuda}
 
 
 def largest(fits: Callable[[int], bool], limit: int) -> int:
@@ -272,8 +271,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         return FitResult(budget, mode, options.batch, need,
                          needed(following, options, mode) if following else 0, None, None, side,
                          memory_model=model, memory_model_note=note,
-                         overhead=overhead(at or _with_side(analysis, 1) or analysis, options),
-                         gpu=named, device=options.device, cuda=_cuda_at(at or _with_side(analysis, 1), options))
+                         gpu=named, device=options.device, **_at(at or _with_side(analysis, 1) or analysis, options))
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -282,9 +280,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
         advice=advise(analysis, options, mode, budget) if short else (),
         memory_model=model, memory_model_note=note,
-        overhead=overhead(analysis, dataclasses.replace(options, batch=max(batch, 1))),
-        gpu=named, device=options.device,
-        cuda=_cuda_at(analysis, dataclasses.replace(options, batch=max(batch, 1))),
+        gpu=named, device=options.device, **_at(analysis, dataclasses.replace(options, batch=max(batch, 1))),
     )
 
 
