@@ -94,22 +94,36 @@ def _fits_everywhere(graph: Graph, convention: Convention, shape: Shape) -> bool
     return all(step.error is None for step in propagate(graph, convention, input_shape=shape))
 
 
-def fitting_input(graph: Graph, convention: Convention, axis: int) -> Shape | None:
-    """The network input closest to the given one (changing `axis`, or all axes of a square input)
-    for which every layer's size works out."""
+def _output_at(graph: Graph, convention: Convention, shape: Shape, node: Node | None) -> Shape | None:
+    """The output of `node` for this network input when every layer fits, else None."""
+    found = None
+    for step in propagate(graph, convention, input_shape=shape):
+        if step.error is not None:
+            return None
+        if node is not None and step.node is node:
+            found = step.inference.output
+    return found if node is not None else shape
+
+
+def fitting_inputs(graph: Graph, convention: Convention, axis: int,
+                   node: Node | None = None) -> list[tuple[Shape, Shape | None]]:
+    """The network inputs closest to the given one on each side (changing `axis`, or all axes of a
+    square input) for which every layer's size works out, smaller first: (input, `node`'s output)."""
     start = graph.input
     square = len(set(start.spatial)) == 1
-    for delta in range(1, INPUT_SEARCH + 1):
-        for size in (start.spatial[axis] + delta, start.spatial[axis] - delta):
+    found = []
+    for sign in (-1, 1):
+        for delta in range(1, INPUT_SEARCH + 1):
+            size = start.spatial[axis] + sign * delta
             if size < 1:
-                continue
-            spatial = tuple(
-                size if (square or i == axis) else w for i, w in enumerate(start.spatial)
-            )
+                break
+            spatial = tuple(size if (square or i == axis) else w for i, w in enumerate(start.spatial))
             candidate = start.with_spatial(spatial)
-            if _fits_everywhere(graph, convention, candidate):
-                return candidate
-    return None
+            output = _output_at(graph, convention, candidate, node)
+            if output is not None:
+                found.append((candidate, output if node is not None else None))
+                break
+    return found
 
 
 def _locate(error: CnnCalcError, node: Node) -> CnnCalcError:
@@ -118,10 +132,12 @@ def _locate(error: CnnCalcError, node: Node) -> CnnCalcError:
     return error
 
 
-def _with_network_input(graph: Graph, convention: Convention, error: NonIntegralError) -> NonIntegralError:
-    candidate = fitting_input(graph, convention, error.axis_index)
-    if candidate is not None:
-        error.hint = error.compose_hint(str(candidate))
+def _with_network_input(graph: Graph, convention: Convention, error: NonIntegralError, node: Node) -> NonIntegralError:
+    found = fitting_inputs(graph, convention, error.axis_index, node)
+    if found:
+        texts = [f"{shape} ({output})" for shape, output in found]
+        texts[0] = f"{found[0][0]} ({node.name} then gives {found[0][1]})"
+        error.hint = error.compose_hint(" or ".join(texts))
     return error
 
 
@@ -147,7 +163,7 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
         if isinstance(error, NonIntegralError):
             if not recovering:
                 _locate(error, step.node)
-                diagnostics.append(Diagnostic.from_error(_with_network_input(graph, convention, error)))
+                diagnostics.append(Diagnostic.from_error(_with_network_input(graph, convention, error, step.node)))
             recovering = True
         elif error is not None:
             diagnostics.append(Diagnostic.from_error(_locate(error, step.node)))

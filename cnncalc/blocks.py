@@ -130,16 +130,17 @@ def _int_argument(name: str, args: dict[str, YNode], loc: Location) -> int:
     return value
 
 
-def _evaluate(tree: ast.AST, args: dict[str, YNode], loc: Location) -> int:
+def _evaluate(tree: ast.AST, names: dict[str, str], args: dict[str, YNode], loc: Location) -> int:
+    """`names` maps the placeholders that stand for `$param` in the parsed text to the parameters."""
     if isinstance(tree, ast.Constant) and isinstance(tree.value, int) and not isinstance(tree.value, bool):
         return tree.value
-    if isinstance(tree, ast.Name):
-        return _int_argument(tree.id, args, loc)
+    if isinstance(tree, ast.Name) and tree.id in names:
+        return _int_argument(names[tree.id], args, loc)
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd)):
-        value = _evaluate(tree.operand, args, loc)
+        value = _evaluate(tree.operand, names, args, loc)
         return -value if isinstance(tree.op, ast.USub) else value
     if isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Div)):
-        left, right = _evaluate(tree.left, args, loc), _evaluate(tree.right, args, loc)
+        left, right = _evaluate(tree.left, names, args, loc), _evaluate(tree.right, names, args, loc)
         if isinstance(tree.op, ast.Add):
             return left + right
         if isinstance(tree.op, ast.Sub):
@@ -163,13 +164,26 @@ def expression(text: str, args: dict[str, YNode], loc: Location) -> int:
     for match in _REFERENCE.finditer(text):
         if match.group(1) not in args:
             raise _undefined(match.group(1), args, loc)
-    source = _REFERENCE.sub(lambda m: m.group(1), text)
+    # Python parses the arithmetic; each `$param` becomes a placeholder identifier first, so that a
+    # parameter named like a keyword (`in`, `if`, `lambda`, `True`) or a soft keyword reads as a name.
+    # The prefix is one the text does not contain, and a bare word (no `$`) stays an error.
+    prefix = "_p"
+    while prefix in text:
+        prefix += "_"
+    names: dict[str, str] = {}
+
+    def placeholder(match: re.Match) -> str:
+        key = f"{prefix}{len(names)}"
+        names[key] = match.group(1)
+        return f" {key} "
+
+    source = _REFERENCE.sub(placeholder, text)
     try:
-        tree = ast.parse(source, mode="eval").body
+        tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError:
         raise SpecError(f"cannot read the expression {text!r}", loc, code="CNN222",
                         hint="write e.g. 4 * $width or $count - 1") from None
-    return _evaluate(tree, args, loc)
+    return _evaluate(tree, names, args, loc)
 
 
 def _undefined(name: str, args: dict[str, YNode], loc: Location) -> SpecError:

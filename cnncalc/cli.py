@@ -7,15 +7,16 @@ parsed, the command line is wrong, or cnncalc failed internally.
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Iterator, NoReturn, Optional
 
 import typer
 
 from cnncalc import __version__
-from cnncalc.errors import EXIT_INVALID, EXIT_USAGE, CnnCalcError, Location, UsageError
+from cnncalc.errors import EXIT_BROKEN_PIPE, EXIT_INVALID, EXIT_USAGE, CnnCalcError, Location, UsageError
 
 app = typer.Typer(
     name="cnncalc",
@@ -108,6 +109,23 @@ def _print_error(error: CnnCalcError) -> None:
     _stderr(full(Diagnostic.from_error(error), State.sources.get(error.loc.path)))
 
 
+def _output_closed() -> NoReturn:
+    """The reader of standard output went away (`cnncalc rules | head -5`): end quietly, as cat or grep
+    do. Standard output is pointed at the null device so that nothing written later, nor the flush at
+    interpreter exit, raises again; see https://docs.python.org/3/library/signal.html#note-on-sigpipe."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
+
+
 @contextmanager
 def boundary() -> Iterator[None]:
     """Turn every failure into a message and an exit status; tracebacks only with --debug."""
@@ -115,6 +133,8 @@ def boundary() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        _output_closed()
     except CnnCalcError as error:
         if State.debug:
             raise
@@ -615,7 +635,19 @@ def _with_optionals(source):
 
 
 def main() -> None:
-    _app_for(sys.argv[1:])()
+    try:
+        try:
+            _app_for(sys.argv[1:])()
+        finally:
+            sys.stdout.flush()  # what is still buffered, here where a closed pipe can be caught
+    except BrokenPipeError:
+        _output_closed()
+    except SystemExit as done:
+        # click (help, --version) and rich (tables) end a run on a closed pipe themselves, with status 1,
+        # from inside their `except BrokenPipeError:`; give such runs the same status as cnncalc's own.
+        if isinstance(done.__context__, BrokenPipeError) and done.code != EXIT_BROKEN_PIPE:
+            _output_closed()
+        raise
 
 
 def _app_for(args: list[str]) -> typer.Typer:
@@ -816,27 +848,35 @@ def lint(
         options, excluded = _lint_options(config, no_config, cli_values)
         if convention is not None:  # an explicit --convention outranks the files' own comments
             options = dataclasses.replace(options, file_conventions=False)
-        results, unreadable, files = [], False, []
+        # A path that names no file, or a file that cannot be read, is a result like any other (its CNN001
+        # error with its path, in every format), and the exit status is 2.
+        results, unreadable, files = [], [], []
         for given in paths:
             try:
                 files += expand_one(given, excluded)
             except CnnCalcError as error:
-                _print_error(error)
-                unreadable = True
+                files.append(error)
         for path in dict.fromkeys(files):
-            shown = (stdin_filename or "<stdin>") if path == "-" else path
-            try:
-                text = read_text(path)
-            except CnnCalcError as error:
-                if error.exit_code != EXIT_USAGE:  # a file over the size limit: a finding about it
-                    results.append(FileResult(shown, "", (Diagnostic.from_error(error),)))
-                else:
-                    _print_error(error)
-                    unreadable = True
-                continue
-            results.append(lint_text(text, shown, options))
-        sys.stdout.write(FORMATS[_lint_format(format).value](results))
+            if isinstance(path, CnnCalcError):
+                error, shown = path, path.loc.path
+            else:
+                shown = (stdin_filename or "<stdin>") if path == "-" else path
+                try:
+                    results.append(lint_text(read_text(path), shown, options))
+                    continue
+                except CnnCalcError as caught:
+                    error = caught
+            if error.exit_code == EXIT_USAGE:  # not a file over the size limit, a finding about it
+                unreadable.append(error)
+            diagnostic = Diagnostic.from_error(error)
+            diagnostic = dataclasses.replace(diagnostic, loc=dataclasses.replace(diagnostic.loc, path=shown))
+            results.append(FileResult(shown, "", (diagnostic,)))
+        chosen = _lint_format(format)
+        sys.stdout.write(FORMATS[chosen.value](results))
         if unreadable:
+            if chosen.value in ("json", "sarif"):  # also for the people reading the log
+                for error in unreadable:
+                    _print_error(error)
             raise typer.Exit(EXIT_USAGE)
         if any(r.diagnostics for r in results) and not exit_zero:
             raise typer.Exit(EXIT_INVALID)

@@ -13,6 +13,9 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 #: The input could not be read or parsed, the command line is wrong, or cnncalc itself failed.
 EXIT_USAGE = 2
+#: Standard output was closed before cnncalc finished writing (`cnncalc rules | head -5`): nothing more
+#: is printed, and the status is the shell's for a program ended by SIGPIPE (128 + 13), as for `yes | head`.
+EXIT_BROKEN_PIPE = 141
 
 
 @dataclass(frozen=True, slots=True)

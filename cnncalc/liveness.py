@@ -44,6 +44,11 @@ class LayerMemory:
     saved_bytes: int
     #: gradient buffers its backward allocates: input gradients that are not views, parameter gradients
     gradient_bytes: int
+    #: the bytes alive at the run's peak, each storage once, counted at the layer that allocated it: its
+    #: output, saved extras, gradients (the input's row holds the caller's batch, the last layer's also the
+    #: loss gradient, a layer whose backward sums gradients where branches meet those sums). With the
+    #: resident bytes and the transient scratch at that moment the column sums to the peak.
+    held_at_peak_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,8 @@ class Simulation:
     layers: tuple[LayerMemory, ...]
     #: the largest transient kernel scratch of any single op
     scratch_bytes: int
+    #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
+    peak_transient: int = 0
 
 
 class Tracer(Protocol):
@@ -77,6 +84,8 @@ class _Grad:
     size: int
     refs: int = 0
     key: tuple = field(default_factory=lambda: ("grad", next(_serial)))
+    #: the layer whose backward allocated it
+    owner: int = -1
 
 
 @dataclass
@@ -92,28 +101,44 @@ class _Storage:
 
 
 class _Ledger:
-    """Running total of live bytes and the highest point it reached."""
+    """Running total of live bytes and the highest point it reached. Each allocation and release names
+    the layer it belongs to (-1: the resident base), so the bytes alive at the peak can be split by layer
+    afterwards by replaying the log up to the peak (one pass, however often the peak rises)."""
 
     def __init__(self, base: int, tracer: Tracer | None = None):
         self.live = base
         self.peak = Peak(base, "start", "")
         self.tracer = tracer
+        self.log: list[tuple[int, int]] = []
+        self.peak_at = 0
+        self.peak_transient = 0
 
-    def alloc(self, size: int, key: Hashable = None) -> None:
+    def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live += size
+        self.log.append((owner, size))
         if self.tracer is not None and size:
             self.tracer.alloc(key, size)
 
-    def free(self, size: int, key: Hashable = None) -> None:
+    def free(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live -= size
+        self.log.append((owner, -size))
         if self.tracer is not None and size:
             self.tracer.free(key)
 
     def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
         if self.live + transient > self.peak.bytes:
             self.peak = Peak(self.live + transient, phase, layer)
+            self.peak_at = len(self.log)
+            self.peak_transient = transient
         if self.tracer is not None and index is not None:
             self.tracer.op(phase, index, transient)
+
+    def held_at_peak(self, layers: int) -> list[int]:
+        held = [0] * layers
+        for owner, size in self.log[:self.peak_at]:
+            if owner >= 0:
+                held[owner] += size
+        return held
 
 
 def rules(analysis: Analysis, ctx: MemoryContext) -> tuple[MemoryRule, ...]:
@@ -198,17 +223,17 @@ class _Run:
     def _release(self, storage_id: int) -> None:
         storage = self.storages[storage_id]
         if storage.dead:
-            self.ledger.free(storage.size, ("storage", storage_id))
+            self.ledger.free(storage.size, storage_id, ("storage", storage_id))
             storage.size = 0
 
     # ----------------------------------------------------------------------------------------
     # forward
 
     def forward(self, training: bool) -> None:
-        self.ledger.alloc(self.storages[self.storage_of[0]].size, ("storage", self.storage_of[0]))
+        self.ledger.alloc(self.storages[self.storage_of[0]].size, self.storage_of[0], ("storage", self.storage_of[0]))
         self.ledger.observe("forward", "input")
         first_saver: set[int] = set()
-        cached: list[tuple[tuple, int]] = []
+        cached: list[tuple[tuple, int, int]] = []
         for result in self.results[1:]:
             node = result.node
             rule = self.rules[node.index]
@@ -217,9 +242,9 @@ class _Run:
             out_id = self.storage_of[node.index]
             casts = self._casts(node.index, rule, records)
             for key, size, _ in casts:
-                self.ledger.alloc(size, key)
+                self.ledger.alloc(size, node.index, key)
             if out_id == node.index:
-                self.ledger.alloc(self.storages[out_id].size, ("storage", out_id))
+                self.ledger.alloc(self.storages[out_id].size, out_id, ("storage", out_id))
             if records:
                 self._save(node.index, rule, first_saver, {key for key, _, kept in casts if kept})
             scratch = rule.forward_scratch
@@ -229,15 +254,15 @@ class _Run:
             self.ledger.observe("forward", node.name, scratch, node.index)
             for key, size, kept in casts:
                 if not kept and key[0] == "input cast":  # a temporary of the op
-                    self.ledger.free(size, key)
-            cached += [(key, size) for key, size, kept in casts if not kept and key[0] == "weight cast"]
+                    self.ledger.free(size, node.index, key)
+            cached += [(key, size, node.index) for key, size, kept in casts if not kept and key[0] == "weight cast"]
             for source in node.inputs:
                 source_id = self.storage_of[source]
                 self.storages[source_id].readers -= 1
                 self._release(source_id)
             self._release(out_id)
-        for key, size in cached:  # autocast exits: its cache of parameter copies is cleared
-            self.ledger.free(size, key)
+        for key, size, owner in cached:  # autocast exits: its cache of parameter copies is cleared
+            self.ledger.free(size, owner, key)
 
     def _casts(self, index: int, rule: MemoryRule, records: bool) -> list[tuple[tuple, int, bool]]:
         """Under autocast, the half-precision copies a casting op (conv, linear) makes before it runs, as
@@ -287,7 +312,7 @@ class _Run:
                 self.saved_bytes[index] += self.storages[storage_id].size
         for key, size in parts:
             if key not in allocated:
-                self.ledger.alloc(size, key)
+                self.ledger.alloc(size, index, key)
         self.saved_bytes[index] += extra
 
     def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
@@ -304,8 +329,8 @@ class _Run:
     def backward(self, param_bytes: int) -> None:
         buffers: dict[int, _Grad] = {}
         last = self.results[-1].node.index
-        seed = _Grad(self.storages[self.storage_of[last]].size, refs=2)  # the caller holds it too
-        self.ledger.alloc(seed.size, seed.key)
+        seed = _Grad(self.storages[self.storage_of[last]].size, refs=2, owner=last)  # the caller holds it too
+        self.ledger.alloc(seed.size, last, seed.key)
         buffers[last] = seed
         for result in reversed(self.results[1:]):
             node = result.node
@@ -320,9 +345,9 @@ class _Run:
             halves = self.ctx.amp and rule.casts_input
             for j, elements in enumerate(rule.param_tensors):
                 if halves:
-                    self.ledger.alloc(elements * self.ctx.act_bytes, ("half grad", node.index, j))
+                    self.ledger.alloc(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
                 else:
-                    self.ledger.alloc(elements * param_bytes, ("param grad", node.index, j))
+                    self.ledger.alloc(elements * param_bytes, node.index, ("param grad", node.index, j))
             self.gradient_bytes[node.index] += params
             scratch = rule.backward_scratch
             if not produced and rule.param_backward_scratch is not None:
@@ -333,11 +358,11 @@ class _Run:
                 self._drop(grad_out)
             self._unsave(node.index, rule)
             for j, elements in enumerate(rule.param_tensors if halves else ()):
-                self.ledger.alloc(elements * param_bytes, ("param grad", node.index, j))
+                self.ledger.alloc(elements * param_bytes, node.index, ("param grad", node.index, j))
                 self.ledger.observe("backward", node.name)
-                self.ledger.free(elements * self.ctx.act_bytes, ("half grad", node.index, j))
+                self.ledger.free(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
             for source, grad in produced:
-                self._accumulate(buffers, source, grad)
+                self._accumulate(buffers, source, grad, node.index)
         self._drop(seed)
         for grad in buffers.values():
             self._drop(grad)
@@ -353,14 +378,14 @@ class _Run:
             if rule.grad_is_view and grad_out is not None:
                 grad = grad_out
             else:
-                grad = _Grad(self.ctx.batch * shape.numel * self.item[source])
-                self.ledger.alloc(grad.size, grad.key)
+                grad = _Grad(self.ctx.batch * shape.numel * self.item[source], owner=result.node.index)
+                self.ledger.alloc(grad.size, grad.owner, grad.key)
                 self.gradient_bytes[result.node.index] += grad.size
             grad.refs += 1
             produced.append((source, grad))
         return produced
 
-    def _accumulate(self, buffers: dict[int, _Grad], source: int, grad: _Grad) -> None:
+    def _accumulate(self, buffers: dict[int, _Grad], source: int, grad: _Grad, current: int) -> None:
         old = buffers.get(source)
         if old is None:
             buffers[source] = grad
@@ -368,8 +393,8 @@ class _Run:
         if old.refs == 1 and old is not grad:
             self._drop(grad)  # old += grad, in place
             return
-        total = _Grad(old.size, refs=1)
-        self.ledger.alloc(total.size, total.key)
+        total = _Grad(old.size, refs=1, owner=current)
+        self.ledger.alloc(total.size, current, total.key)
         self.ledger.observe("backward", self.results[source].node.name)
         self._drop(old)
         self._drop(grad)
@@ -378,11 +403,11 @@ class _Run:
     def _drop(self, grad: _Grad) -> None:
         grad.refs -= 1
         if grad.refs == 0:
-            self.ledger.free(grad.size, grad.key)
+            self.ledger.free(grad.size, grad.owner, grad.key)
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
         for key, size in self.extra_parts[index]:
-            self.ledger.free(size, key)
+            self.ledger.free(size, index, key)
         for storage_id in self.saved_by[index]:
             self.storages[storage_id].savers.discard(index)
             self._release(storage_id)
@@ -396,8 +421,9 @@ class _Run:
             self._release(storage_id)
 
     def layers(self) -> tuple[LayerMemory, ...]:
+        held = self.ledger.held_at_peak(len(self.results))
         return tuple(
-            LayerMemory(r.node.name, self.output_bytes[i], self.saved_bytes[i], self.gradient_bytes[i])
+            LayerMemory(r.node.name, self.output_bytes[i], self.saved_bytes[i], self.gradient_bytes[i], held[i])
             for i, r in enumerate(self.results)
         )
 
@@ -411,11 +437,12 @@ def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes:
     saved = sum(run.saved_bytes)
     run.backward(param_bytes)
     run.ledger.observe("optimizer step", "all parameters", step_temporaries)
-    return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries))
+    return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries),
+                      run.ledger.peak_transient)
 
 
 def inference(analysis: Analysis, ctx: MemoryContext, resident: int) -> Simulation:
     """One forward in eval mode without autograd on top of `resident` bytes (params, buffers)."""
     run = _Run(analysis, ctx, resident)
     run.forward(training=False)
-    return Simulation(0, run.ledger.peak, run.layers(), run.scratch)
+    return Simulation(0, run.ledger.peak, run.layers(), run.scratch, run.ledger.peak_transient)

@@ -69,6 +69,13 @@ class Memory:
             **self._extra_dict(),
         }
 
+    def held_at_peak(self, layer: LayerMemory) -> int:
+        """The layer's bytes alive at the training peak, each storage once. The textbook model holds
+        everything at once: the layer's output and its gradient (what it keeps for backward is the output)."""
+        if self.model == "textbook":
+            return layer.output_bytes + layer.gradient_bytes
+        return layer.held_at_peak_bytes
+
     def _extra_dict(self) -> dict:
         extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp,
                        "model_note": self.model_note}
@@ -83,7 +90,7 @@ class Memory:
             extra["cuda"] = self.cuda.to_dict()
         extra["layers"] = [
             {"name": x.name, "output_bytes": x.output_bytes, "saved_bytes": x.saved_bytes,
-             "gradient_bytes": x.gradient_bytes}
+             "gradient_bytes": x.gradient_bytes, "held_at_peak_bytes": self.held_at_peak(x)}
             for x in self.layers
         ]
         return extra

@@ -21,6 +21,9 @@ from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 TOP_LEVEL_KEYS = ("name", "description", "convention", "input", "defaults", "layers", "blocks")
+#: the keys of a spec written as a pattern (cnncalc/pattern's PATTERN_KEYS), instead of layers and blocks
+PATTERN_ONLY_KEYS = ("pattern", "vars")
+ALL_TOP_LEVEL_KEYS = TOP_LEVEL_KEYS + PATTERN_ONLY_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,9 +323,14 @@ def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
 def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
     """A spec with `layers:`; one with `pattern:` is read by `cnncalc.pattern` (`pipeline.parse` picks)."""
     fields = _mapping(root, "a spec", "name:, input: and layers: at the top level")
+    # a key that no spec has is reported before a key of pattern specs (`vars:` next to `patern:`)
     for key in fields:
-        if key not in TOP_LEVEL_KEYS:
-            raise _unknown_key(key, root.key_locs[key], TOP_LEVEL_KEYS, "the spec")
+        if key not in ALL_TOP_LEVEL_KEYS:
+            raise _unknown_key(key, root.key_locs[key], ALL_TOP_LEVEL_KEYS, "the spec")
+    for key in fields:
+        if key in PATTERN_ONLY_KEYS:
+            raise SpecError(f"'{key}' belongs to a spec with `pattern:`", root.key_locs[key], code="CNN102",
+                            hint="add pattern: \"INPUT -> ...\" (instead of layers:), or remove it")
     for key in ("input", "layers"):
         if key not in fields:
             raise SpecError(f"the spec has no '{key}'", root.loc,

@@ -66,11 +66,12 @@ class NonIntegralError(ShapeError):
         self.fixes = fix_options(axis)
         super().__init__(message, hint=self.compose_hint())
 
-    def compose_hint(self, network_input: str | None = None) -> str:
-        """`network_input` (found by the analysis) replaces the layer-local input suggestion."""
-        fixes = [f for f in self.fixes if not (network_input and f.startswith("a layer input"))]
-        if network_input:
-            fixes.insert(0, f"a network input of {network_input} (every layer then fits)")
+    def compose_hint(self, network_inputs: str | None = None) -> str:
+        """`network_inputs` (found by the analysis, e.g. "223x223x3 (conv1 then gives 54x54x96) or ...")
+        replaces the layer-local input suggestion."""
+        fixes = [f for f in self.fixes if not (network_inputs and f.startswith("a layer input"))]
+        if network_inputs:
+            fixes.insert(0, f"a network input of {network_inputs}, every layer then fits")
         return "use " + ", or ".join(fixes) + "; or " + floor_option(self.axis) if fixes else floor_option(self.axis)
 
 
@@ -104,53 +105,68 @@ def slide(axis: Axis, rounding: Rounding, clip: str = "always") -> AxisOutcome |
     return AxisOutcome(quotient + 1, remainder)
 
 
-def whole_settings(axis: Axis) -> dict[str, int | tuple[int, int]]:
-    """The nearest settings of this axis that make the output whole: padding, stride, input, kernel."""
-    fixes: dict[str, int | tuple[int, int]] = {}
-    fits = lambda a: a.span >= 0 and a.span % a.stride == 0  # noqa: E731
-    total = axis.pad_before + axis.pad_after
-    for delta in range(1, 2 * axis.stride + 1):
-        for t in (total + delta, total - delta):
-            if t < 0:
-                continue
-            candidate = Axis(axis.size, axis.kernel, axis.stride, axis.dilation, t // 2, t - t // 2)
-            if fits(candidate) and "padding" not in fixes:
-                fixes["padding"] = (t // 2, t - t // 2)
-        if "padding" in fixes:
-            break
-    for delta in range(1, axis.stride + 1):
-        for s in (axis.stride - delta, axis.stride + delta):
-            candidate = Axis(axis.size, axis.kernel, s, axis.dilation, axis.pad_before, axis.pad_after)
-            if s >= 1 and fits(candidate) and "stride" not in fixes:
-                fixes["stride"] = s
-    for delta in range(1, axis.stride + 1):
-        for w in (axis.size + delta, axis.size - delta):
-            candidate = Axis(w, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
-            if w >= 1 and fits(candidate) and "input" not in fixes:
-                fixes["input"] = w
-    for delta in range(1, axis.stride + 1):
-        for k in (axis.kernel + delta, axis.kernel - delta):
-            candidate = Axis(axis.size, k, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
-            if k >= 1 and fits(candidate) and "kernel" not in fixes:
-                fixes["kernel"] = k
+def _fits(axis: Axis) -> bool:
+    return axis.span >= 0 and axis.span % axis.stride == 0
+
+
+def _nearest(values_below, values_above, make) -> list[tuple[int, Axis]]:
+    """The nearest value on each side (lower first) whose axis fits: [(value, axis), ...]."""
+    found = []
+    for values in (values_below, values_above):
+        for value in values:
+            candidate = make(value)
+            if candidate is not None and _fits(candidate):
+                found.append((value, candidate))
+                break
+    return found
+
+
+def whole_settings(axis: Axis) -> dict[str, list[tuple[int | tuple[int, int], Axis]]]:
+    """The nearest settings of this axis that make the output whole, one on each side where both exist
+    (lower first): padding (before, after), stride, layer input, kernel; each with the axis it gives."""
+    a = axis
+    total = a.pad_before + a.pad_after
+    fixes: dict[str, list] = {}
+    padding = _nearest(range(total - 1, max(total - 2 * a.stride, 0) - 1, -1),
+                       range(total + 1, total + 2 * a.stride + 1),
+                       lambda t: Axis(a.size, a.kernel, a.stride, a.dilation, t // 2, t - t // 2))
+    if padding:
+        fixes["padding"] = [((t // 2, t - t // 2), candidate) for t, candidate in padding]
+    reach = range(1, a.stride + 1)
+    options = {
+        "stride": lambda v: Axis(a.size, a.kernel, v, a.dilation, a.pad_before, a.pad_after),
+        "input": lambda v: Axis(v, a.kernel, a.stride, a.dilation, a.pad_before, a.pad_after),
+        "kernel": lambda v: Axis(a.size, v, a.stride, a.dilation, a.pad_before, a.pad_after),
+    }
+    current = {"stride": a.stride, "input": a.size, "kernel": a.kernel}
+    for name, make in options.items():
+        value = current[name]
+        found = _nearest((value - d for d in reach if value - d >= 1), (value + d for d in reach), make)
+        if found:
+            fixes[name] = found
     return fixes
 
 
+def _output(axis: Axis) -> str:
+    return f"output {axis.span // axis.stride + 1}"
+
+
+def _padding_text(before: int, after: int) -> str:
+    return f"{before}" if before == after else f"{before} before and {after} after"
+
+
 def fix_options(axis: Axis) -> list[str]:
-    """Concrete settings that make this axis whole, nearest first: padding, stride, kernel, layer input."""
+    """Concrete settings that make this axis whole, each with the output it gives, the nearest value on
+    each side where both exist: padding, stride, kernel, layer input."""
     fixes = whole_settings(axis)
     parts = []
     if "padding" in fixes:
-        before, after = fixes["padding"]
-        parts.append(f"padding {before}" if before == after else f"padding {before} before and {after} after")
-    if "stride" in fixes:
-        parts.append(f"stride {fixes['stride']}")
-    if "kernel" in fixes:
-        parts.append(f"kernel {fixes['kernel']}")
+        parts.append("padding " + " or ".join(f"{_padding_text(*pad)} ({_output(c)})" for pad, c in fixes["padding"]))
+    for name in ("stride", "kernel"):
+        if name in fixes:
+            parts.append(f"{name} " + " or ".join(f"{value} ({_output(c)})" for value, c in fixes[name]))
     if "input" in fixes:
-        w = fixes["input"]
-        candidate = Axis(w, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after)
-        parts.append(f"a layer input of {w} ({candidate.arithmetic()})")
+        parts.append("a layer input of " + " or ".join(f"{w} ({c.arithmetic()})" for w, c in fixes["input"]))
     return parts
 
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.events import AliasEvent
+from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
+                         ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent, StreamStartEvent)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from cnncalc.errors import Location, ParseError, ReadError, SpecError, UnsafeYamlError
 
@@ -31,7 +32,9 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
 }
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*|0[0-9_]+)$")
-_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+$")
+_HEX = re.compile(r"[-+]?0x_*[0-9a-fA-F][0-9a-fA-F_]*$")
+#: longer integers are no size of any network (and Python refuses to read past 4,300 digits)
+MAX_DIGITS = 100
 _FLOAT = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -78,46 +81,13 @@ def _location(path: str, mark: Any, end: Any = None) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
 
-class _GuardedLoader(yaml.SafeLoader):
-    """A SafeLoader whose composer refuses aliases and bounds nesting depth."""
-
-    def __init__(self, stream: str, path: str):
-        super().__init__(stream)
-        self._path = path
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
-            raise UnsafeYamlError(
-                f"YAML aliases (*{event.anchor}) are not allowed in a spec",
-                _location(self._path, event.start_mark),
-                hint="write the values out, or use `defaults:` and `repeat:` to avoid repetition",
-                )
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise UnsafeYamlError(
-                f"the document nests deeper than {MAX_DEPTH} levels",
-                _location(self._path, self.peek_event().start_mark),
-                hint="flatten the structure; `repeat:` blocks rarely need more than a few levels",
-                )
-        try:
-            return Composer.compose_node(self, parent, index)
-        finally:
-            self._depth -= 1
-
-    def compose_scalar_node(self, anchor: Any) -> Any:
-        node = Composer.compose_scalar_node(self, anchor)
-        node.explicit_tag = self._last_scalar_tag
-        return node
-
-    def parse_node(self, block: bool = False, indentless_sequence: bool = False) -> Any:
-        event = super().parse_node(block, indentless_sequence)
-        self._last_scalar_tag = getattr(event, "tag", None) not in (None, "!")
-        return event
+class _TooLong(ValueError):
+    pass
 
 
 def _resolve_plain(text: str) -> Any:
+    if len(text) > MAX_DIGITS and (_INT.match(text) or _HEX.match(text) or _FLOAT.match(text)):
+        raise _TooLong(text)
     lowered = text.lower()
     if lowered in _NULLS:
         return None
@@ -135,6 +105,14 @@ def _resolve_plain(text: str) -> Any:
 
 
 def _scalar(node: ScalarNode, loc: Location) -> Any:
+    try:
+        return _typed_scalar(node, loc)
+    except _TooLong:
+        raise SpecError(f"a number of {len(node.value):,} characters is beyond cnncalc's limits", loc,
+                        hint="use a realistic size (at most 10,000,000 per dimension)", code="CNN003") from None
+
+
+def _typed_scalar(node: ScalarNode, loc: Location) -> Any:
     if getattr(node, "explicit_tag", False):
         if node.tag.endswith(":str"):
             return node.value
@@ -214,13 +192,29 @@ _TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
 
 
 def load(text: str, path: str = "<spec>") -> YNode:
-    """Parse one YAML document into positioned nodes."""
+    """Parse one YAML document into positioned nodes: libyaml's C parser where PyYAML has it (the
+    Python scanner is most of the time of a large spec), PyYAML's own parser elsewhere and to word
+    the message of any syntax error the same way on every machine."""
     if len(text) > MAX_FILE_BYTES:
         return load(decode(text.encode("utf-8"), path), path)
-    loader = None
+    text = _TAB_BEFORE_COMMENT.sub(" ", text)
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            node = _Composer(path).compose(yaml.parse(text, Loader=fast))
+        except yaml.YAMLError:
+            node = _parse_slowly(text, path)
+    else:
+        node = _parse_slowly(text, path)
+    if node is None or (isinstance(node, ScalarNode) and node.value == "" and not node.style):
+        raise SpecError("the spec is empty", Location(path, 1, 1), hint="start with `input:` and `layers:`")
+    return _convert(node, path)
+
+
+def _parse_slowly(text: str, path: str) -> Any:
+    """The pure-Python parser, whose error messages the tests and docs quote."""
     try:
-        loader = _GuardedLoader(_TAB_BEFORE_COMMENT.sub(" ", text), path)
-        node = loader.get_single_node()
+        return _Composer(path).compose(yaml.parse(text, Loader=yaml.SafeLoader))
     except yaml.reader.ReaderError as exc:
         raise ParseError(
             f"the file contains a character YAML does not allow ({exc.reason})",
@@ -236,9 +230,63 @@ def load(text: str, path: str = "<spec>") -> YNode:
         if "'\\t'" in problem:
             hint = "YAML does not allow tabs for indentation; indent with spaces"
         raise ParseError(f"invalid YAML: {problem}{context}", loc, hint=hint) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    if node is None:
-        raise SpecError("the spec is empty", Location(path, 1, 1), hint="start with `input:` and `layers:`")
-    return _convert(node, path)
+
+
+class _Composer:
+    """PyYAML's node graph built from parser events, refusing aliases, bounding depth, and marking
+    scalars whose tag was written out (PyYAML's own composer forgets that)."""
+
+    def __init__(self, path: str):
+        self._path = path
+        self._resolver = Resolver()
+
+    def compose(self, events) -> Any:
+        stream = iter(events)
+        assert isinstance(next(stream), StreamStartEvent)
+        event = next(stream)
+        if isinstance(event, StreamEndEvent):
+            return None
+        assert isinstance(event, DocumentStartEvent)
+        root = self._node(next(stream), stream, 1)
+        assert isinstance(next(stream), DocumentEndEvent)
+        event = next(stream)
+        if not isinstance(event, StreamEndEvent):
+            raise ParseError("invalid YAML: expected a single document in the stream, but found another document",
+                             _location(self._path, event.start_mark),
+                             hint="a spec is one document: remove the second `---` and what follows")
+        return root
+
+    def _node(self, event, stream, depth: int) -> Any:
+        if isinstance(event, AliasEvent):
+            raise UnsafeYamlError(
+                f"YAML aliases (*{event.anchor}) are not allowed in a spec",
+                _location(self._path, event.start_mark),
+                hint="write the values out, or use `defaults:` and `repeat:` to avoid repetition",
+            )
+        if depth > MAX_DEPTH:
+            raise UnsafeYamlError(
+                f"the document nests deeper than {MAX_DEPTH} levels",
+                _location(self._path, event.start_mark),
+                hint="flatten the structure; `repeat:` blocks rarely need more than a few levels",
+            )
+        explicit = event.tag not in (None, "!")
+        if isinstance(event, ScalarEvent):
+            tag = event.tag if explicit else self._resolver.resolve(ScalarNode, event.value, event.implicit)
+            # libyaml marks plain scalars with style '', PyYAML with None
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
+            node.explicit_tag = explicit
+            return node
+        start = event.start_mark
+        if isinstance(event, SequenceStartEvent):
+            tag = event.tag if explicit else self._resolver.resolve(SequenceNode, None, event.implicit)
+            items = []
+            while not isinstance(event := next(stream), SequenceEndEvent):
+                items.append(self._node(event, stream, depth + 1))
+            return SequenceNode(tag, items, start, event.end_mark)
+        assert isinstance(event, MappingStartEvent)
+        tag = event.tag if explicit else self._resolver.resolve(MappingNode, None, event.implicit)
+        pairs = []
+        while not isinstance(event := next(stream), MappingEndEvent):
+            key = self._node(event, stream, depth + 1)
+            pairs.append((key, self._node(next(stream), stream, depth + 1)))
+        return MappingNode(tag, pairs, start, event.end_mark)

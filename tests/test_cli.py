@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
+import pytest
+
 from cnncalc import __version__
+from cnncalc.errors import EXIT_BROKEN_PIPE
 
 
 def test_version(cli):
@@ -121,3 +125,55 @@ def test_whole_app_help_lists_every_command():
     assert all(f"  {name} " in out for name in COMMANDS)
     out = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--memory-model" in out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# a reader that goes away (`cnncalc rules | head -5`)
+
+PATTERN = "INPUT[32x32x3] -> [[CONV3-32 -> RELU]*N -> POOL2?]*M -> FC-10"
+PIPED = [
+    ["rules"], ["rules", "CNN201"], ["rules", "--markdown"], ["schema"], ["--version"], ["--help"],
+    ["analyze", "--help"],
+    ["analyze", "specs/vgg16.yaml"], ["analyze", "specs/vgg16.yaml", "--memory-model", "pytorch"],
+    ["analyze", "specs/resnet50.yaml", "-f", "json"], ["analyze", "specs/lenet5.yaml", "-f", "csv"],
+    ["analyze", "specs/lenet5.yaml", "-f", "markdown"],
+    ["lint", "specs"], ["lint", "specs", "--format", "json"], ["lint", "specs", "--format", "sarif"],
+    ["expand", "--pattern", PATTERN, "-D", "N=2", "-D", "M=2", "--format", "yaml"],
+    ["sweep", "--pattern", PATTERN, "-D", "N=1,2", "-D", "M=1..3"],
+    ["sweep", "--pattern", PATTERN, "-D", "N=1,2", "-D", "M=1..3", "--format", "json"],
+    ["fit", "specs/lenet5.yaml", "--memory", "1GiB"],
+    ["verify", "specs/lenet5.yaml"],
+]
+
+
+def _into_a_closed_pipe(args: list[str], stderr_too: bool = False) -> subprocess.CompletedProcess:
+    """Run cnncalc with standard output (and standard error) on a pipe whose reader has already gone."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "cnncalc", *args], stdout=write,
+                              stderr=write if stderr_too else subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("args", PIPED, ids=lambda args: " ".join(args)[:40])
+def test_a_closed_pipe_ends_quietly(args):
+    done = _into_a_closed_pipe(args)
+    assert done.returncode == EXIT_BROKEN_PIPE, done.stderr
+    assert done.stderr.strip() == ""  # verify's progress bar ends with a newline on stderr in every run
+
+
+def test_a_closed_pipe_on_both_outputs_ends_quietly():
+    done = _into_a_closed_pipe(["analyze", "no-such-spec.yaml"], stderr_too=True)
+    assert done.returncode == EXIT_BROKEN_PIPE
+
+
+def test_rules_piped_into_head_ends_quietly():
+    reader = subprocess.Popen([sys.executable, "-m", "cnncalc", "rules", "--markdown"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    lines = [reader.stdout.readline() for _ in range(5)]
+    reader.stdout.close()
+    stderr = reader.stderr.read()
+    assert reader.wait(timeout=120) in (0, EXIT_BROKEN_PIPE)
+    assert lines[0].startswith(b"#") and stderr == b""

@@ -194,6 +194,52 @@ def test_sweep_table_renders():
     assert result.exit_code == 0 and "2 of 2 variants valid" in result.stdout
 
 
+def _table_rows(text: str) -> list[list[str]]:
+    """The body rows of a rich table as cells; a wrapped cell's continuation lines are joined to its row."""
+    rows: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.startswith("\u2502"):
+            continue
+        cells = [cell.strip() for cell in line.strip("\u2502").split("\u2502")]
+        if rows and not cells[0]:
+            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells)]
+        else:
+            rows.append(cells)
+    return rows
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_sweep_table_keeps_every_variable_and_number_visible_on_a_narrow_terminal(columns):
+    pattern = "INPUT[32x32x3] -> [[CONV3-32 -> RELU]*N -> POOL2?]*M -> FC-10"
+    args = ["sweep", "--pattern", pattern, "-D", "N=1,2", "-D", "M=5..7", "--optionals"]
+    variants = json.loads(run(*args, "--format", "json").stdout)["variants"]
+    result = CliRunner(env={"COLUMNS": str(columns)}).invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
+    rows = _table_rows(result.stdout)
+    assert [row[:3] for row in rows] == [[str(v["vars"][k]) for k in ("N", "M", "OPT1")] for v in variants]
+    # under the table: a note per message, its key the status' code (wrapped lines joined)
+    notes = " ".join(result.stdout.split("variants valid", 1)[1].split())
+    for row, variant in zip(rows, variants):
+        assert row[3] == str(variant["layers"])
+        if variant["valid"]:
+            assert row[4] == f"{variant['params']:,}" and row[-1] == "ok"
+        else:  # the whole message, in the row where it fits, else in a note
+            error = variant["error"]
+            rest = f" at {error['line']}:{error['column']}: {error['message']}"
+            assert row[-1] == error["code"] + rest or (row[-1].startswith(error["code"]) and row[-1] + rest in notes)
+
+
+def test_a_narrow_sweep_table_numbers_the_notes_of_one_code_with_several_messages():
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(
+        app, ["sweep", "--pattern", "INPUT[8x8x3] -> CONV(k=K, f=4, p=0) -> FC-10", "-D", "K=8..10"])
+    rows = _table_rows(result.stdout)
+    assert [(row[0], row[-1]) for row in rows] == [("8", "ok"), ("9", "CNN202 #1"), ("10", "CNN202 #2")]
+    notes = " ".join(result.stdout.split("variants valid", 1)[1].split())
+    assert "CNN202 #1 at 1:17: conv1 (conv): the height window (9) is larger" in notes
+    assert "CNN202 #2 at 1:17: conv1 (conv): the height window (10) is larger" in notes
+
+
 def test_sweep_refuses_an_unbound_variable_before_starting():
     result = run("sweep", "-p", "INPUT[8x8x3] -> [RELU]*N -> [TANH]*M", "-D", "N=0..3")
     assert result.exit_code == 1 and "unbound variable M" in result.stderr

@@ -1,6 +1,8 @@
-"""Every worked example of ../shared/reference/semantics.md (convolution and pooling output sizes, where
-the odd 'same' pixel goes, floor vs ceil pooling and its clip rules) and of the SAS text in the seeds
-(automatic padding: output = ceil(W/S)), run through the layer kinds under each --convention."""
+"""Every worked example of the frameworks' documented and source-code rules (PyTorch, TensorFlow/Keras,
+ONNX, Caffe, Theano; docs/lint.md lists the sources): convolution and pooling output sizes, where the odd
+'same' pixel goes, floor vs ceil pooling and its clip rules; and of the SAS Deep Learning documentation
+quoted in the source texts (automatic padding: output = ceil(W/S)), run through the layer kinds under
+each --convention."""
 
 from __future__ import annotations
 

@@ -109,3 +109,40 @@ def test_caret_points_at_the_offending_column(cli, tmp_path):
     source, caret = lines[1], lines[2]
     assert source.endswith("  - conv: {filters: 3, kernal: 3}")
     assert caret.index("^") == source.index("kernal")
+
+
+TOP_LEVEL = ("name", "description", "convention", "input", "defaults", "layers", "blocks", "pattern", "vars")
+
+
+@pytest.mark.parametrize("text, key, near", [
+    ('name: x\nvars: {N: 1}\npatern: "INPUT[8x8x3] -> [RELU]*N -> FC-10"\n', "patern", "pattern"),
+    ('name: x\npatern: "INPUT[8x8x3] -> [RELU]*N -> FC-10"\nvars: {N: 1}\n', "patern", "pattern"),
+    ('input: 8x8x3\nvars: {N: 1}\nlayrs: [relu]\n', "layrs", "layers"),
+    ('patern: "INPUT[8x8x3] -> FC-10"\nvar: {N: 1}\n', "patern", "pattern"),
+])
+def test_an_unknown_top_level_key_is_the_one_reported_with_every_allowed_key(cli, tmp_path, text, key, near):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = cli("analyze", str(spec))
+    assert result.exit_code == 1
+    first = result.stderr.splitlines()[0]
+    line = 1 + text.splitlines().index(next(row for row in text.splitlines() if row.startswith(key + ":")))
+    assert first == f"{spec}:{line}:1: error: unknown key '{key}' in the spec [CNN102]"
+    hint = next(row for row in result.stderr.splitlines() if "help:" in row)
+    assert f"did you mean '{near}'?" in hint
+    assert all(f" {word}" in hint for word in TOP_LEVEL), hint
+
+
+def test_vars_without_a_pattern_says_what_it_needs(cli, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("input: 8x8x3\nvars: {N: 1}\nlayers: [relu]\n")
+    result = cli("analyze", str(spec))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == f"{spec}:2:1: error: 'vars' belongs to a spec with `pattern:` [CNN102]"
+
+
+def test_the_spec_reader_knows_every_key_of_the_pattern_spec_reader():
+    from cnncalc import spec
+    from cnncalc.pattern.source import PATTERN_KEYS
+
+    assert set(spec.ALL_TOP_LEVEL_KEYS) == set(spec.TOP_LEVEL_KEYS) | set(PATTERN_KEYS)

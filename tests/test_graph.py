@@ -3,6 +3,7 @@ wiring, and random residual/concat graphs agree with PyTorch on shapes and param
 
 from __future__ import annotations
 
+import keyword
 import textwrap
 
 import pytest
@@ -138,6 +139,38 @@ def test_blocks_expand_with_arguments_expressions_and_nested_scopes():
     assert layers["s1/unit1/conv1"]["output_shape"] == [8, 8, 8]
     assert layers["stage1/unit1/conv1"]["output_shape"] == [4, 4, 16]
     assert len(names) == 2 * (3 + 2)
+
+
+KEYWORD_NAMES = sorted(set(keyword.kwlist + keyword.softkwlist) - {"name"})
+PARAM_NAMES = st.one_of(st.sampled_from(KEYWORD_NAMES),
+                        st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True).filter(lambda n: n != "name"))
+
+
+def _keyword_block(name: str, other: str) -> str:
+    # names are quoted so that YAML reads e.g. `yes` or `null` as the string, not a boolean or None
+    return (f"input: 8x8x4\n"
+            f"blocks: {{b: {{params: ['{name}', '{other}': 1], layers: [conv: {{filters: '2 * ${name} + ${other}', "
+            f"kernel: 1, stride: '(${name} - ${name}) // 2 + 1'}}]}}}}\n"
+            f"layers: [b: {{'{name}': 3}}]\n")
+
+
+@pytest.mark.parametrize("name", ["in", "if", "not", "lambda", "True", "None", "match", "_", "type"])
+def test_block_parameters_named_like_python_keywords_work_in_expressions(name):
+    assert rows(_keyword_block(name, "extra"))["b1/conv1"]["output_shape"] == [8, 8, 7]
+
+
+@given(PARAM_NAMES, PARAM_NAMES)
+@settings(max_examples=150)
+def test_any_valid_parameter_name_works_in_any_expression(name, other):
+    if name == other:
+        other += "_2"
+    assert rows(_keyword_block(name, other))["b1/conv1"]["output_shape"] == [8, 8, 7]
+
+
+def test_a_bare_word_in_a_block_expression_is_an_error_not_a_crash():
+    spec = "input: 8x8x4\nblocks: {b: {params: [w], layers: [conv: {filters: $w * w, kernel: 1}]}}\nlayers: [b: {w: 2}]"
+    error = error_of(spec)
+    assert error.code == "CNN222"
 
 
 @pytest.mark.parametrize(

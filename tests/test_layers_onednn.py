@@ -180,3 +180,23 @@ def test_the_pointwise_weight_gradient_keeps_one_partial_sum_per_thread(threads,
 def test_avx512_blocks_channels_by_sixteen():
     assert case(cpu=Cpu("avx512_core", 2)).blocked_input() == 8 * 16 * 7 * 4
     assert case().blocked_input() == 8 * 8 * 7 * 4
+
+
+def test_the_balancer_tries_each_group_count_once():
+    """Issue #19: a convolution of 1M -> 1M channels made oneDNN's balancer loop over billions of
+    candidates in Python; the outcome depends only on the group count, tried once each."""
+    from cnncalc.layers.onednn import balance
+
+    assert balance(2, 9 * 64, 4_000_000_000, 16, 1 << 21) == (2, 1, 2_000_000_000)
+    assert balance(8, 64, 3, 8, 1 << 21) == (3, 2, 1)
+
+
+def test_a_million_channels_are_analysed_without_hanging(tmp_path):
+    import subprocess
+    import sys
+
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("input: 4x4x1000000\nlayers:\n  - conv: {filters: 1000000, kernel: 1}\n")
+    done = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", str(spec), "--memory-model", "pytorch",
+                           "-f", "json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -153,6 +153,48 @@ def test_exit_zero_and_exit_two():
     assert lint("--convention", "theano", str(SHIPPED[0])).exit_code == 2
 
 
+def _paths_and_codes(format: str, output: str) -> list[tuple[str, str]]:
+    """(path, code) of every finding in one format's output, with or without a line."""
+    if format in ("text", "concise"):
+        return [(m[1], m[2]) for m in re.finditer(r"^(\S+?)(?::\d+:\d+)?: error: .* \[(CNN\d+)\]$", output, re.M)]
+    if format == "json":
+        return [(d["path"], d["code"]) for d in json.loads(output)]
+    if format == "github":
+        found = []
+        for line in output.splitlines():
+            props = dict(item.split("=", 1) for item in line.split(" ", 1)[1].split("::", 1)[0].split(","))
+            found.append((_unescape(props["file"]), _unescape(props["title"]).split()[1]))
+        return found
+    (run,) = json.loads(output)["runs"]
+    return [(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["ruleId"]) for r in run["results"]]
+
+
+@pytest.mark.parametrize("format", list(PARSERS))
+def test_an_unreadable_file_is_in_every_formats_results(format, tmp_path):
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("name: caf\xe9\ninput: 8x8x1\nlayers: [relu]\n".encode("latin-1"))
+    missing = "no_such_spec.yaml"
+    result = lint("--format", format, missing, str(latin1), str(SHIPPED[0]))
+    assert result.exit_code == 2, result.output
+    from urllib.parse import quote
+    paths = {missing, str(latin1), quote(latin1.as_posix(), safe="/")}
+    found = _paths_and_codes(format, result.stdout)
+    assert [code for _, code in found] == ["CNN001", "CNN001"] and {p for p, _ in found} <= paths
+    assert found[0][0] == missing and found[1][0] != missing
+    if format == "text":
+        assert "All checks passed" not in result.stdout
+        assert result.stdout.splitlines()[-1] == "Found 2 problem(s) (2 error(s), 0 warning(s)) in 2 of 3 file(s)."
+    if format in ("text", "concise"):  # said once, on standard output with the other findings
+        assert "CNN001" not in result.stderr
+
+
+def test_a_missing_file_alone_is_not_all_checks_passed():
+    result = lint("nonexistent.yaml")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("nonexistent.yaml: error: no such file or directory: nonexistent.yaml [CNN001]")
+    assert "All checks passed" not in result.stdout
+
+
 def test_github_format_is_the_default_under_github_actions():
     result = lint(str(DATA / "groups.yaml"), env={"GITHUB_ACTIONS": "true"})
     assert result.stdout.startswith("::error title=cnncalc CNN203 (groups-not-dividing-channels),file=")

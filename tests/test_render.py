@@ -125,3 +125,46 @@ def test_markdown_table():
     text = machine.to_markdown(report_file("specs/lenet5.yaml"))
     assert "| C1 | conv | 28x28x6 |" in text
     assert "| **Total** |" in text and "61,706" in text
+
+
+ALL_SPECS = sorted(p.stem for p in (Path(__file__).parent.parent / "specs").glob("*.yaml"))
+
+
+def _memory_table_rows(text: str) -> list[list[str]]:
+    table = text.split("Memory per layer", 1)[1]
+    return [_cells(line) for line in table.splitlines() if line.startswith("│")]
+
+
+@pytest.mark.parametrize("model", ["textbook", "pytorch"])
+@pytest.mark.parametrize("name", ALL_SPECS)
+def test_memory_table_total_column_counts_each_storage_once_and_sums_to_the_training_peak(name, model):
+    from cnncalc.render.table import memory_table
+    from cnncalc.report import Options
+    from cnncalc.units import binary
+
+    report = report_file(f"specs/{name}.yaml", options=Options(memory_model=model))
+    m = report.memory
+    held = [m.held_at_peak(layer) for layer in m.layers]
+    assert all(value >= 0 for value in held)
+    rest = m.training_bytes - m.params_bytes - m.buffers_bytes - m.optimizer_bytes - sum(held)
+    if model == "pytorch":  # the transient workspace at the peak's moment
+        assert 0 <= rest <= m.workspace_bytes
+    else:  # the textbook model counts the parameters' gradients in the summary, not per layer
+        assert rest == m.gradients_bytes
+    out = io.StringIO()
+    Console(file=out, width=400, color_system=None).print(memory_table(report))
+    rows = _memory_table_rows(out.getvalue())
+    assert [row[4] for row in rows[:-1]] == [binary(value) for value in held]
+    assert rows[-1][0] == "Total" and rows[-1][4] == binary(sum(held))
+    caption = " ".join(out.getvalue().split("└", 1)[1].split())
+    assert f"column {binary(sum(held))} + " in caption and f"= training peak {binary(m.training_bytes)}" in caption \
+        if model == "pytorch" else f"= training {binary(m.training_bytes)}" in caption
+
+
+def test_vgg16_relu1_counts_its_output_once():
+    from cnncalc.report import Options
+
+    layers = {x.name: x for x in report_file("specs/vgg16.yaml", options=Options(memory_model="pytorch")).memory.layers}
+    relu1 = layers["relu1"]
+    assert relu1.output_bytes == relu1.saved_bytes == 224 * 224 * 64 * 4  # one storage, its output
+    assert relu1.held_at_peak_bytes == relu1.output_bytes  # not 3 x 12.2 MiB = 36.8 MiB

@@ -1,5 +1,6 @@
-"""Every worked number of the seed texts that the core covers (../shared/seeds, catalogued with
-file:line references in docs/seeds.md). Where a text is wrong, the test asserts the computed value."""
+"""Every worked number of the source texts that the core covers (Géron's CNN chapter, the cs231n notes,
+the lecture slides and the others docs/seeds.md names, catalogued there with file:line references).
+Where a text is wrong, the test asserts the computed value."""
 
 from __future__ import annotations
 
@@ -118,8 +119,29 @@ def test_invalid_strides_are_errors_with_the_arithmetic(w, f, s, p, arithmetic, 
 def test_alexnet_on_224_suggests_227():
     spec = "input: 224x224x3\nlayers:\n  - conv: {filters: 96, kernel: 11, stride: 4}\n  - pool: {kernel: 3, stride: 2}\n"
     (error,) = [d for d in diagnostics_of(spec) if d.severity == "error"]
-    assert "a network input of 227x227x3" in error.hint
-    assert "padding 1 before and 2 after" in error.hint  # the "3 extra pixels" only work asymmetrically
+    # 223 gives 54, which pool1 cannot halve: below, 219 is the nearest input where every layer fits
+    assert "a network input of 219x219x3 (conv1 then gives 53x53x96) or 227x227x3 (55x55x96)" in error.hint
+    assert "padding 1 before and 2 after (output 55)" in error.hint  # the "3 extra pixels" only work asymmetrically
+
+
+def test_alexnet_conv1_alone_on_224_offers_the_nearest_input_on_each_side():
+    """cs231n's fix is 227 (the paper's 55x55); 223 is nearer. Both are offered, with what conv1 then gives."""
+    spec = "input: 224x224x3\nlayers:\n  - conv: {filters: 96, kernel: 11, stride: 4, name: conv1}\n"
+    (error,) = [d for d in diagnostics_of(spec) if d.severity == "error"]
+    assert error.hint.startswith(
+        "use a network input of 223x223x3 (conv1 then gives 54x54x96) or 227x227x3 (55x55x96), "
+        "every layer then fits, or padding 1 before and 2 after (output 55), or stride 3 (output 72), "
+        "or kernel 8 (output 55) or 12 (output 54); or --convention pytorch floors it to 54"), error.hint
+
+
+def test_padding_stride_and_kernel_fixes_are_offered_in_both_directions_with_their_outputs():
+    spec = "input: 12x12x3\nlayers:\n  - conv: {filters: 2, kernel: 3, stride: 2, padding: 1, name: c}\n"
+    (error,) = [d for d in diagnostics_of(spec) if d.severity == "error"]
+    # (12 - 3 + 2)/2 + 1 = 6.5
+    assert "a network input of 11x11x3 (c then gives 6x6x2) or 13x13x3 (7x7x2)" in error.hint
+    assert "padding 0 before and 1 after (output 6) or 1 before and 2 after (output 7)" in error.hint
+    assert "stride 1 (output 12)" in error.hint
+    assert "kernel 2 (output 7) or 4 (output 6)" in error.hint
 
 
 def test_alexnet_conv1_and_pool1():

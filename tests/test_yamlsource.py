@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
+
 
 from cnncalc.errors import ParseError, SpecError, UnsafeYamlError
 from cnncalc.yamlsource import MAX_DEPTH, load
@@ -77,3 +79,50 @@ def test_crlf_and_bom():
     root = load("\ufeffa: 1\r\nb: [2, 3]\r\n")
     assert root.plain() == {"a": 1, "b": [2, 3]}
     assert root.value["b"].loc.line == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile scalars and documents (issue #19): located errors, never a crash
+
+
+@pytest.mark.parametrize("text", ["filters: 0x_\n", "filters: !!int 0x_\n", "filters: -0x__\n"])
+def test_a_hex_prefix_without_digits_is_no_number(text):
+    try:
+        node = load(text).value["filters"]
+    except SpecError as error:
+        assert error.loc.line == 1
+        return
+    assert isinstance(node.value, str)
+
+
+@pytest.mark.parametrize("text", ["filters: " + "9" * 5000 + "\n", "filters: !!int " + "9" * 5000 + "\n",
+                                  "rate: " + "1" * 400 + ".5\n", "filters: 0x" + "f" * 300 + "\n"])
+def test_a_number_thousands_of_digits_long_is_a_located_limit_error(text):
+    with pytest.raises(SpecError) as caught:
+        load(text)
+    column = text.index(":") + 3
+    assert caught.value.code == "CNN003" and (caught.value.loc.line, caught.value.loc.col) == (1, column)
+
+
+@pytest.mark.parametrize("text", ["---\n", "--- \n...\n", "", "# only a comment\n"])
+def test_an_empty_document_is_an_empty_spec(text):
+    with pytest.raises(SpecError, match="empty"):
+        load(text)
+
+
+def test_a_second_document_is_refused_where_it_starts():
+    with pytest.raises(ParseError) as caught:
+        load("---\n---\ninput: 8x8x3\nlayers: [relu]\n")
+    assert caught.value.loc.line in (1, 2)
+
+
+def test_libyaml_and_pure_python_read_the_same_nodes(monkeypatch):
+    """The C parser is used where PyYAML has it; both give the same values and positions."""
+    text = "input: {channels: 3, height: 32, width: 32}\nlayers:\n  - conv: {filters: 1e1, kernel: 3}\n" \
+           "  - pool: !!int 2\n  - 'relu'\n"
+    fast = load(text)
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    slow = load(text)
+    assert fast == slow
+    assert fast.value["layers"].value[0].value["conv"].value["filters"].loc == \
+        slow.value["layers"].value[0].value["conv"].value["filters"].loc

@@ -1,6 +1,7 @@
-"""The shipped model zoo against outside truths: torchvision's published num_params and GFLOPS
-(/work/shared/reference/zoo_numbers.md §1), PyTorch's own per-layer shapes (networks built here in
-torch, torchvision not needed), and the worked numbers of the seeds."""
+"""The shipped model zoo against outside truths: torchvision's published num_params and GFLOPS (the
+weights' metadata, https://pytorch.org/vision/stable/models.html), PyTorch's own per-layer shapes
+(networks built here in torch, torchvision not needed), and the worked numbers of the source texts
+(docs/seeds.md)."""
 
 from __future__ import annotations
 

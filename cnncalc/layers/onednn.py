@@ -287,8 +287,11 @@ def balance(threads: int, job_size: int, jobs: int, reduction: int, max_buffer: 
     per_group = min(threads // groups, reduction)
     jobs_per_group = -(-jobs // groups)
     best = jobs * job_size * reduction
-    for candidate in range(least_per_group, jobs):
-        c_groups = min(jobs // candidate, threads)
+    # oneDNN tries every candidate number of jobs per group, but a candidate's outcome depends only
+    # on the number of groups it makes, and those decrease as the candidates grow: trying each
+    # group count once, in that order, picks the same first best (a million channels would
+    # otherwise loop over billions of candidates)
+    for c_groups in _group_counts(least_per_group, jobs, threads):
         c_threads = min(threads // c_groups, reduction)
         c_jobs = -(-jobs // c_groups)
         if c_threads > 1 and c_jobs > most_per_group:
@@ -297,6 +300,21 @@ def balance(threads: int, job_size: int, jobs: int, reduction: int, max_buffer: 
         if work < best:
             groups, per_group, jobs_per_group, best = c_groups, c_threads, c_jobs, work
     return groups, per_group, jobs_per_group
+
+
+def _group_counts(least: int, jobs: int, threads: int) -> list[int]:
+    """The distinct values of min(jobs // c, threads) over candidates c in [least, jobs), in the
+    order the candidates reach them (decreasing)."""
+    counts = []
+    for groups in range(threads, 0, -1):
+        if groups == threads:
+            reached = least < jobs and jobs // least >= threads
+        else:
+            first, last = max(jobs // (groups + 1) + 1, least), min(jobs // groups, jobs - 1)
+            reached = first <= last
+        if reached:
+            counts.append(groups)
+    return counts
 
 
 def reducer_space(job_size: int, jobs: int, reduction: int, threads: int) -> int:

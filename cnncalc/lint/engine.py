@@ -50,7 +50,7 @@ def findings(text: str, path: str, options: LintOptions) -> list[Diagnostic]:
     fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
     found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]
     for rule in RULES.values():
-        if rule.check is not None and enabled(options, rule.code, rule.name):
+        if rule.check is not None and enabled(options, rule.code, rule.name, rule.default):
             found.extend(rule.check(subject))
     return found
 

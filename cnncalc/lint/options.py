@@ -29,6 +29,8 @@ def matches(selector: str, code: str, name: str) -> bool:
     return bool(selector) and (code.upper().startswith(selector.upper()) or selector.lower() == name)
 
 
-def enabled(options: LintOptions, code: str, name: str) -> bool:
-    selected = not options.select or any(matches(s, code, name) for s in options.select)
+def enabled(options: LintOptions, code: str, name: str, default: bool = True) -> bool:
+    """Whether a rule runs: selected (or on by default when nothing is selected) and not ignored.
+    An opt-in rule runs only where a selector names it, e.g. `--select CNN311` or `--select CNN3`."""
+    selected = any(matches(s, code, name) for s in options.select) if options.select else default
     return selected and not any(matches(s, code, name) for s in options.ignore)

@@ -28,6 +28,8 @@ class Rule:
     fix: str
     #: None: the analysis (spec reader, shape engine) reports this code itself.
     check: Callable[[Subject], Iterable[Diagnostic]] | None = None
+    #: False: an opt-in rule, run only when `--select` (or `select` in [tool.cnncalc]) names it
+    default: bool = True
 
     def at(self, loc: Location, message: str, hint: str = "") -> Diagnostic:
         return Diagnostic(self.severity, self.code, message, loc, hint)
@@ -41,7 +43,8 @@ class Rule:
         )
 
     def markdown(self) -> str:
-        head = f"### {self.code} `{self.name}` ({self.severity})\n\n{self.summary}\n"
+        opt_in = ", opt-in" if not self.default else ""
+        head = f"### {self.code} `{self.name}` ({self.severity}{opt_in})\n\n{self.summary}\n"
         body = []
         for title, text in self.sections():
             if title == "Example":

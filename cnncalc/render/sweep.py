@@ -78,29 +78,77 @@ def to_csv(shown: tuple[Variant, ...], budget: Budget) -> str:
     return out.getvalue()
 
 
-def table(title: str, shown: tuple[Variant, ...], every: tuple[Variant, ...], budget: Budget):
-    from rich.table import Table
+def _short_error_text(variant: Variant) -> str:
+    error = variant.error
+    return error.code + (f" at {error.loc.line}:{error.loc.col}" if error.loc.line > 0 else "")
 
+
+class SweepTable:
+    """The variants as a rich table that fits the console: the variables and numbers never shrink (each
+    column is as wide as its widest cell). When the statuses do not fit the width left, each error is shortened
+    to its code (numbered when one code has several messages), and notes under the table give each full
+    message once."""
+
+    def __init__(self, title: str, caption: str, headings: list[str], rows: list[list[str]],
+                 variants: tuple[Variant, ...]):
+        self.title, self.caption, self.headings, self.rows, self.variants = title, caption, headings, rows, variants
+
+    def _table(self, statuses: list):
+        from rich.table import Table
+
+        result = Table(title=self.title, caption=self.caption, header_style="bold")
+        for index, heading in enumerate(self.headings):
+            widest = max([len(heading), *(len(cells[index]) for cells in self.rows)])
+            result.add_column(heading, justify="right", no_wrap=True, min_width=widest)
+        result.add_column("Status", overflow="fold")
+        for cells, status in zip(self.rows, statuses):
+            result.add_row(*cells, status)
+        return result
+
+    def fixed_width(self) -> int:
+        """The columns before Status with their padding and borders, and Status' padding and borders."""
+        widths = [max([len(h), *(len(cells[i]) for cells in self.rows)]) for i, h in enumerate(self.headings)]
+        return sum(w + 3 for w in widths) + 1 + 3
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        full = ["ok" if v.valid else _error_text(v) for v in self.variants]
+        if self.fixed_width() + max([len("Status"), *map(len, full)]) <= options.max_width:
+            yield self._table([Text(status) for status in full])
+            return
+        # the note's key is the code, numbered where one code has several messages: CNN202 #1, CNN202 #2
+        messages: dict[str, list[str]] = {}
+        for variant, text in zip(self.variants, full):
+            if not variant.valid and text not in messages.setdefault(variant.error.code, []):
+                messages[variant.error.code].append(text)
+
+        def marker(variant: Variant, text: str) -> str:
+            same = messages[variant.error.code]
+            return variant.error.code + (f" #{same.index(text) + 1}" if len(same) > 1 else "")
+
+        yield self._table([Text("ok" if v.valid else marker(v, text)) for v, text in zip(self.variants, full)])
+        for code, texts in messages.items():
+            for number, text in enumerate(texts, start=1):
+                yield Text(code + (f" #{number}" if len(texts) > 1 else "") + text[len(code):])
+
+
+def table(title: str, shown: tuple[Variant, ...], every: tuple[Variant, ...], budget: Budget) -> SweepTable:
     counts = summary(every, budget)
     caption = f"{counts['valid']} of {counts['variants']} variants valid"
     if budget.given:
         which = f" ({budget.memory} memory)" if budget.max_memory is not None else ""
         caption += f"; the {counts['within_budget']} within the budget{which} are shown"
-    result = Table(title=title, caption=caption, header_style="bold")
     names = _names(every)
-    for name in names:
-        result.add_column(name, justify="right")
-    for heading in ("Layers", "Params", "MACs", "Inference", "Training"):
-        result.add_column(heading, justify="right", no_wrap=True)
-    result.add_column("Status", no_wrap=True, overflow="ellipsis")
+    headings = [*names, "Layers", "Params", "MACs", "Inference", "Training"]
+    rows: list[list[str]] = []
     for v in shown:
         values = dict(v.values)
         cells = [str(values.get(n, "")) for n in names]
-        layers = "" if v.layers is None else str(v.layers)
+        cells.append("" if v.layers is None else str(v.layers))
         if v.valid:
-            cells += [layers, exact(v.params), short(v.macs), binary(v.inference_bytes), binary(v.training_bytes),
-                      "ok"]
+            cells += [exact(v.params), short(v.macs), binary(v.inference_bytes), binary(v.training_bytes)]
         else:
-            cells += [layers, "", "", "", "", _error_text(v)]
-        result.add_row(*cells)
-    return result
+            cells += ["", "", "", ""]
+        rows.append(cells)
+    return SweepTable(title, caption, headings, rows, shown)

@@ -162,22 +162,45 @@ def _bar(value: int, largest: int) -> str:
     return "\u2588" * (eighths // 8) + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
 
 
+def memory_caption(report: Report, held: int) -> str:
+    """What the Total column means, with the figures it adds up to."""
+    m = report.memory
+    lines = ["output = new storage (0 when a view or in place); gradient = buffers its backward allocates"]
+    resident = m.params_bytes + m.buffers_bytes + m.optimizer_bytes
+    if m.model == "textbook":
+        lines += [
+            "Total = output + gradient: what the layer adds to training memory, each tensor once "
+            "(what it keeps for backward is its output)",
+            f"column {binary(held)} + parameters, their gradients, buffers and optimizer state "
+            f"{binary(resident + m.gradients_bytes)} = training {binary(m.training_bytes)}",
+        ]
+        return "\n".join(lines)
+    workspace = m.training_bytes - resident - held
+    lines += [
+        f"Total = the layer's bytes alive at the training peak{_where(m.training_peak)}, each storage once, "
+        "at the layer that allocated it (the input's row: the batch; the last layer's: also the loss gradient; "
+        "gradient sums where branches meet: the layer whose backward adds them)",
+        f"column {binary(held)} + parameters, buffers and optimizer state {binary(resident)} "
+        f"+ workspace at that moment {binary(workspace)} = training peak {binary(m.training_bytes)}",
+    ]
+    return "\n".join(lines)
+
+
 def memory_table(report: Report) -> Grid:
     m = report.memory
     saved = "saved for backward" if m.model == "pytorch" else "kept for backward"
     columns = [Column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
                for heading in ("Layer", "Output", saved.capitalize(), "Gradient", "Total")]
+    totals = [m.held_at_peak(layer) for layer in m.layers]
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
-                 "output = new storage (0 when a view or in place); gradient = buffers its backward allocates",
-                 columns + [Column("", no_wrap=True)])
-    totals = [layer.output_bytes + layer.saved_bytes + layer.gradient_bytes for layer in m.layers]
+                 memory_caption(report, sum(totals)), columns + [Column("", no_wrap=True)])
     largest = max(totals, default=0)
     for layer, total in zip(m.layers, totals):
         table.add_row(layer.name, binary(layer.output_bytes), binary(layer.saved_bytes), binary(layer.gradient_bytes),
                       binary(total), _bar(total, largest))
     table.add_section()
     table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
-                  binary(sum(x.gradient_bytes for x in m.layers)), "", "", style="bold")
+                  binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")
     return table
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cnncalc.lint.rule import Rule
-from cnncalc.lint.rules import autograd, budgets, design, pattern, reported
+from cnncalc.lint.rules import autograd, budgets, design, pattern, receptive, reported
 
-RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *autograd.RULES,
+RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *pattern.RULES, *design.RULES, *autograd.RULES, *receptive.RULES,
                                                                    *budgets.RULES),
                                                     key=lambda r: r.code)}
 

@@ -9,7 +9,8 @@ from cnncalc.lint.rule import Rule
 RULES = (
     Rule(
         "CNN001", "unreadable-file", "error", "the file cannot be read (missing, a directory, not UTF-8)",
-        what="Reports a path that does not exist, is a directory, or whose bytes are not UTF-8 text.",
+        what="Reports a path that does not exist, a glob that matches no file, a directory, or a file whose bytes "
+             "are not UTF-8 text: a finding with the path, in every output format.",
         why="Nothing can be checked. `cnncalc lint` exits with status 2 for it, as for a usage error.",
         example="cnncalc lint specs/vgg61.yaml   # no such file",
         fix="Check the path; save the spec as UTF-8.",
@@ -115,7 +116,8 @@ RULES = (
     Rule(
         "CNN201", "non-integral-size", "error", "(W - F + 2P)/S + 1 is not a whole number",
         what="Under the strict convention, reports a window whose output size is fractional, showing the "
-        "arithmetic with your numbers and the nearest padding, stride, input or kernel that fits.",
+        "arithmetic with your numbers and the nearest padding, stride, input or kernel that fits, on each side "
+        "where both exist, with the output each gives (AlexNet's conv1 on 224: 223 -> 54 or 227 -> 55).",
         why="cs231n: the neurons do not fit neatly and symmetrically across the input; frameworks silently "
         "drop the last rows (or pad), so the model differs from what the numbers say (AlexNet's 224).",
         example="""
