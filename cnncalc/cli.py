@@ -251,6 +251,24 @@ ThreadsOpt = Annotated[
 ]
 
 
+# --gpu NAME (analyze, fit): a GPU of cnncalc/cuda/gpus.py; implies --device cuda
+GpuOpt = Annotated[
+    Optional[str],
+    typer.Option("--gpu", help="A GPU by name (t4, v100-16gb, v100-32gb, a10, l4, rtx3090, rtx4090, a100-40gb, "
+                 "a100-80gb, h100, h200): its cuBLAS workspace and CUDA context estimate; implies --device cuda "
+                 "(fit: its memory is the budget unless --memory is given)."),
+]
+
+
+def _gpu(name: str | None, device: Device) -> tuple[object, str]:
+    """The GPU named by --gpu (a usage error, exit 2, if unknown) and the device it implies."""
+    if name is None:
+        return None, device.value
+    from cnncalc.cuda.gpus import gpu
+
+    return gpu(name), "cuda"
+
+
 def _cpu(isa: CpuName, threads: int | None):
     from cnncalc import cpu
 
@@ -368,6 +386,7 @@ def analyze(
     amp: AmpOpt = None,
     cpu: CpuOpt = CpuName.auto,
     threads: ThreadsOpt = None,
+    gpu: GpuOpt = None,
     pattern: PatternOpt = None,
     input: InputOpt = None,
     define: DefineOpt = None,
@@ -395,9 +414,10 @@ def analyze(
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
+        chosen_gpu, device_name = _gpu(gpu, device)
         options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias,
-                                     memory_model.value if memory_model else None, device.value,
-                                     amp.value if amp else None, _cpu(cpu, threads), count.value)
+                                     memory_model.value if memory_model else None, device_name,
+                                     amp.value if amp else None, _cpu(cpu, threads), count.value, gpu=chosen_gpu)
         built = report_mod.build(analysis, options)
         _warn_about_cpu(built)
         _render(built, format, backward, depth)
@@ -689,7 +709,8 @@ def _app_for(args: list[str]) -> typer.Typer:
 @app.command()
 def fit(
     spec: SpecArg,
-    memory: Annotated[str, typer.Option("--memory", "-m", help="The budget, e.g. 24GiB, 16GB, 512MiB.")],
+    memory: Annotated[Optional[str], typer.Option("--memory", "-m", help="The budget, e.g. 24GiB, 16GB, 512MiB "
+                                                  "(default with --gpu: the GPU's memory).")] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="Memory for training (one step) or inference.")] = Mode.train,
     batch: Annotated[
         Optional[int],
@@ -705,6 +726,7 @@ def fit(
     amp: AmpOpt = None,
     cpu: CpuOpt = CpuName.auto,
     threads: ThreadsOpt = None,
+    gpu: GpuOpt = None,
 ) -> None:
     """The largest batch (or square input) that fits a memory budget, and what to change when none does."""
     with boundary():
@@ -714,15 +736,19 @@ def fit(
         from cnncalc import report as report_mod
         from cnncalc.pipeline import analyze_text
 
-        budget = fit_mod.parse_size(memory)
+        chosen_gpu, device_name = _gpu(gpu, device)
+        if memory is None and chosen_gpu is None:
+            raise UsageError("fit needs a budget: --memory SIZE or --gpu NAME", Location("--memory"),
+                             hint="e.g. --memory 24GiB, or --gpu rtx4090", code="CNN501")
+        budget = fit_mod.parse_size(memory) if memory is not None else chosen_gpu.memory_bytes
         text, shown = _load_source(spec)
         analysis = analyze_text(text, shown, convention.value if convention else None)
         _emit_diagnostics(analysis.diagnostics)
         if not analysis.ok:
             raise typer.Exit(EXIT_INVALID)
         options = report_mod.Options(batch or 1, dtype.value, optimizer.value, False,
-                                     memory_model.value if memory_model else None, device.value,
-                                     amp.value if amp else None, _cpu(cpu, threads))
+                                     memory_model.value if memory_model else None, device_name,
+                                     amp.value if amp else None, _cpu(cpu, threads), gpu=chosen_gpu)
         result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
         label = amp.value + " amp" if amp else dtype.value
         if format is Format.json:

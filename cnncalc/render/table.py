@@ -239,13 +239,24 @@ def memory_summary(report: Report) -> Text:
     lines.append(f"  {'inference peak':<32}{binary(m.inference_bytes):>12}{_where(m.inference_peak)}")
     if m.cpu is not None:
         lines.append(f"  {'CPU kernels modelled':<32}{m.cpu.describe()}")
-    if m.gpu_overhead is not None:
-        g = m.gpu_overhead
-        lines += [
-            "GPU-only overheads (ESTIMATE, not included above; they depend on GPU, driver and cuDNN algorithm):",
-            f"  {'CUDA context':<32}{'~' + binary(g.context_bytes):>12}",
-            f"  {'cuDNN workspace (largest conv)':<32}{'~' + binary(g.cudnn_workspace_bytes):>12}",
-            f"  {'caching-allocator rounding':<32}{'~' + binary(g.allocator_rounding_bytes):>12}",
-            f"  {'training peak + overheads':<32}{'~' + binary(m.training_bytes + g.total):>12}",
-        ]
+    if m.cuda is not None:
+        lines += _cuda_lines(m.cuda)
     return Text("\n".join(lines))
+
+
+def _cuda_lines(c) -> list[str]:
+    """The caching allocator's peaks (simulated, exact under the model's rules) apart from the estimates."""
+    gpu = f"{c.gpu.name}; " if c.gpu is not None else ""
+    lines = [f"CUDA caching allocator, simulated ({gpu}cuBLAS workspaces of {binary(c.cublas_workspace_bytes)}: "
+             f"{c.cublas_workspaces_training} in training, {c.cublas_workspaces_inference} at inference; "
+             "no cuDNN workspace):"]
+    full = f" OUT OF MEMORY on {binary(c.budget_bytes)} (figures without a limit)" if c.budget_bytes else ""
+    for label, peak in (("training", c.training), ("inference", c.inference)):
+        lines.append(f"  {label + ' allocated / reserved':<32}{binary(peak.allocated):>12} / {binary(peak.reserved)}"
+                     + (full if peak.oom else ""))
+    lines.append("ESTIMATES (depend on GPU, driver and cuDNN's choice of algorithm):")
+    for label, peak in (("training", c.training_high), ("inference", c.inference_high)):
+        lines.append(f"  {label + ', GEMM-family workspaces':<32}{'~' + binary(peak.allocated):>12} / "
+                     f"~{binary(peak.reserved)} (largest ~{binary(c.cudnn_workspace_high_bytes)})")
+    lines.append(f"  {'CUDA context (outside counters)':<32}{'~' + binary(c.context_bytes):>12}")
+    return lines
