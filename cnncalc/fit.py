@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 from cnncalc import report
 from cnncalc.analysis import Analysis, analyze
+from cnncalc.cuda.gpus import Gpu, with_memory
+from cnncalc.cuda.step import CudaMemory
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.conv import Conv
 from cnncalc.memory import GpuOverhead
+from cnncalc.memory import pytorch as pytorch_memory
 from cnncalc.units import binary, binary_apart
 
 #: The largest batch or input side the search considers.
@@ -50,6 +53,24 @@ class FitResult:
     memory_model_note: str | None = None
     #: on CUDA, the GPU-only overhead estimates included in needed_bytes (at the answer, or batch 1)
     overhead: GpuOverhead | None = None
+    #: on CUDA: the GPU named (--gpu), or None; the allocator's peaks at the answer (or batch 1)
+    gpu: Gpu | None = None
+    device: str = "cpu"
+    cuda: CudaMemory | None = None
+
+    @property
+    def headroom(self) -> int | None:
+        """What is left of the budget at the answer (None when nothing fits)."""
+        answer = self.side if self.side is not None else self.batch
+        return self.budget_bytes - self.needed_bytes if answer else None
+
+    @property
+    def headroom_after_allocated(self) -> int | None:
+        """On CUDA: the budget less the context and the live tensors' peak (max_memory_allocated) at the
+        answer; the reserved peak on a budget fills it with cached blocks, so this says more."""
+        if self.cuda is None or self.headroom is None:
+            return None
+        return self.budget_bytes - self.cuda.context_bytes - self.cuda.peak(self.mode).allocated
 
     @property
     def fits(self) -> bool:
@@ -64,20 +85,39 @@ class FitResult:
             "advice": [{"change": a.change, "batch": a.batch, "needed_bytes": a.needed_bytes} for a in self.advice],
             "memory_model": self.memory_model, "memory_model_note": self.memory_model_note,
             "gpu_overhead_estimate": None if self.overhead is None else self.overhead.to_dict(),
+            "headroom_bytes": self.headroom, "device": self.device,
+            "headroom_after_allocated_bytes": self.headroom_after_allocated,
+            "gpu": None if self.gpu is None else self.gpu.to_dict(),
+            "criterion": CUDA_CRITERION if self.device == "cuda" else "peak <= budget",
         }
 
 
+#: what `fit` compares on CUDA, and why (docs/memory.md, "CUDA: one step's allocations")
+CUDA_CRITERION = ("the step's allocations, replayed through the simulated caching allocator on the budget less the "
+                  "CUDA context estimate, never fail (a step runs out of memory when cudaMalloc fails even after "
+                  "the cache is released); needs = that replay's reserved peak + the context, or without a limit "
+                  "when it fails; cuDNN falls back to algorithms without workspace when a workspace does not fit")
+
+
 def needed(analysis: Analysis, options: report.Options, mode: str) -> int:
-    """The bytes compared with the budget: the peak, plus on CUDA the GPU-only overheads `analyze` labels
-    as an estimate (CUDA context, cuDNN workspace, caching-allocator rounding): a GPU holds them too."""
-    memory = report.build(analysis, options).memory
-    peak = memory.training_bytes if mode == "train" else memory.inference_bytes
-    return peak + (memory.gpu_overhead.total if memory.gpu_overhead is not None else 0)
+    """The bytes compared with the budget: the peak; on CUDA (the pytorch model) the simulated caching
+    allocator's reserved peak for the mode plus the CUDA context estimate (CUDA_CRITERION)."""
+    model, _ = report.memory_model(options, analysis.convention.memory_model)
+    if options.device == "cuda" and model == "pytorch":
+        cuda = pytorch_memory(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
+                              device="cuda", amp=options.amp, cpu=options.cpu, gpu=options.gpu,
+                              cuda_only=mode).cuda
+        return cuda.needed(mode)
+    mem = report.build(analysis, options).memory
+    return mem.training_bytes if mode == "train" else mem.inference_bytes
 
 
-def overhead(analysis: Analysis | None, options: report.Options) -> GpuOverhead | None:
-    """The GPU-only overheads `needed` includes (None off CUDA)."""
-    return None if analysis is None else report.build(analysis, options).memory.gpu_overhead
+def _at(analysis: Analysis | None, options: report.Options) -> dict:
+    """FitResult's CUDA fields at the answer: the overhead estimates and the allocator's peaks."""
+    if analysis is None:
+        return {"overhead": None, "cuda": None}
+    mem = report.build(analysis, options).memory
+    return {"overhead": mem.gpu_overhead, "cuda": mem.cuda}
 
 
 def largest(fits: Callable[[int], bool], limit: int) -> int:
@@ -203,6 +243,10 @@ def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) 
 def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "train", target: int | None = None,
         resolution: bool = False) -> FitResult:
     model, note = report.memory_model(options, analysis.convention.memory_model)
+    named = options.gpu
+    if options.device == "cuda":
+        # the simulated allocator runs on the budget (less the context), as PyTorch's would on such a GPU
+        options = dataclasses.replace(options, gpu=with_memory(options.gpu, budget))
     if resolution:
         side = largest_side(analysis, options, mode, budget)
         at = _with_side(analysis, side) if side else None
@@ -211,7 +255,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         return FitResult(budget, mode, options.batch, need,
                          needed(following, options, mode) if following else 0, None, None, side,
                          memory_model=model, memory_model_note=note,
-                         overhead=overhead(at or _with_side(analysis, 1) or analysis, options))
+                         gpu=named, device=options.device, **_at(at or _with_side(analysis, 1) or analysis, options))
     batch = largest_batch(analysis, options, mode, budget)
     need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
@@ -220,7 +264,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
         budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
         advice=advise(analysis, options, mode, budget) if short else (),
         memory_model=model, memory_model_note=note,
-        overhead=overhead(analysis, dataclasses.replace(options, batch=max(batch, 1))),
+        gpu=named, device=options.device, **_at(analysis, dataclasses.replace(options, batch=max(batch, 1))),
     )
 
 
@@ -290,12 +334,7 @@ def describe(result: FitResult, dtype: str) -> list[str]:
     # the model is named when the options chose it; otherwise it is the one asked for or the convention's
     notes = [f"memory: {result.memory_model} model ({result.memory_model_note})"] if result.memory_model_note else []
     if result.overhead is not None:
-        g = result.overhead
-        at = (f"{result.side}x{result.side}" if result.side else "batch 1") if result.side is not None else (
-            f"batch {max(result.batch, 1)}")
-        notes.append(f"GPU-only overheads included in every figure above (estimates; at {at}): CUDA context "
-                     f"~{binary(g.context_bytes)}, cuDNN workspace ~{binary(g.cudnn_workspace_bytes)}, "
-                     f"caching-allocator rounding ~{binary(g.allocator_rounding_bytes)}")
+        notes += _cuda_notes(result)
     if result.side is not None:
         if not result.side:
             return [f"no square input fits {what} at batch {result.batch} in {budget}", *notes]
@@ -320,3 +359,22 @@ def describe(result: FitResult, dtype: str) -> list[str]:
                       else f"batch 1 still needs {binary(advice.needed_bytes)}")
             lines.append(f"  - {advice.change}: {effect}")
     return lines + notes
+
+
+def _cuda_notes(result: FitResult) -> list[str]:
+    """What a CUDA answer assumes, in two lines, and the headroom it leaves."""
+    g = result.overhead
+    gpu = result.gpu
+    board = (f"{gpu.name} ({gpu.description}, {binary(gpu.memory_bytes)} as the driver reports it, approximately)"
+             if gpu is not None else "a GPU")
+    run = "two training steps" if result.mode == "train" else "one inference pass"
+    lines = [f"needs = the caching allocator's reserved peak (simulated on the budget less the context: {run} "
+             f"from an empty cache, cuBLAS workspaces included, cuDNN free to fall back to algorithms "
+             f"without workspace) + the CUDA context (~{binary(g.context_bytes)}, an estimate) on {board}"]
+    if result.headroom is not None:
+        after = result.headroom_after_allocated
+        lives = f", {binary(after)} after the live tensors' peak (max_memory_allocated)" if after is not None else ""
+        lines.append(f"headroom at the answer: {binary(result.headroom)} after the reserved peak (the cache grows "
+                     f"until the budget is reached){lives}; assumes PyTorch's defaults (no cudnn.benchmark, no "
+                     "expandable_segments, foreach optimizer) and nothing else on the GPU")
+    return lines

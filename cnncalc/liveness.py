@@ -17,7 +17,9 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from cnncalc.analysis import Analysis
 from cnncalc.layers.base import MemoryContext, MemoryRule
@@ -60,12 +62,28 @@ class Simulation:
     peak_transient: int = 0
 
 
+class Tracer(Protocol):
+    """Receives the simulation's tensors one by one, in order (cnncalc/cuda/step.py turns them into
+    the caching allocator's events). `op` is called while a layer's forward or backward runs, with
+    the layer's index and its transient kernel scratch."""
+
+    def alloc(self, key: Hashable, size: int) -> None: ...
+
+    def free(self, key: Hashable) -> None: ...
+
+    def op(self, phase: str, index: int, transient: int) -> None: ...
+
+
+_serial = iter(range(1 << 62))
+
+
 @dataclass
 class _Grad:
     """One gradient tensor's storage; `refs` counts the autograd buffers and callers holding it."""
 
     size: int
     refs: int = 0
+    key: tuple = field(default_factory=lambda: ("grad", next(_serial)))
     #: the layer whose backward allocated it
     owner: int = -1
 
@@ -87,26 +105,33 @@ class _Ledger:
     the layer it belongs to (-1: the resident base), so the bytes alive at the peak can be split by layer
     afterwards by replaying the log up to the peak (one pass, however often the peak rises)."""
 
-    def __init__(self, base: int):
+    def __init__(self, base: int, tracer: Tracer | None = None):
         self.live = base
         self.peak = Peak(base, "start", "")
+        self.tracer = tracer
         self.log: list[tuple[int, int]] = []
         self.peak_at = 0
         self.peak_transient = 0
 
-    def alloc(self, size: int, owner: int = -1) -> None:
+    def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live += size
         self.log.append((owner, size))
+        if self.tracer is not None and size:
+            self.tracer.alloc(key, size)
 
-    def free(self, size: int, owner: int = -1) -> None:
+    def free(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live -= size
         self.log.append((owner, -size))
+        if self.tracer is not None and size:
+            self.tracer.free(key)
 
-    def observe(self, phase: str, layer: str, transient: int = 0) -> None:
+    def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
         if self.live + transient > self.peak.bytes:
             self.peak = Peak(self.live + transient, phase, layer)
             self.peak_at = len(self.log)
             self.peak_transient = transient
+        if self.tracer is not None and index is not None:
+            self.tracer.op(phase, index, transient)
 
     def held_at_peak(self, layers: int) -> list[int]:
         held = [0] * layers
@@ -136,11 +161,12 @@ def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: Memor
 
 
 class _Run:
-    def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = ()):
+    def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = (),
+                 tracer: Tracer | None = None):
         self.results = analysis.results
         self.ctx = ctx
         self.rules = found or rules(analysis, ctx)
-        self.ledger = _Ledger(base)
+        self.ledger = _Ledger(base, tracer)
         self.storage_of: list[int] = []
         self.storages: dict[int, _Storage] = {}
         self.output_bytes = [0] * len(self.results)
@@ -149,6 +175,8 @@ class _Run:
         self.needs_grad = [False] * len(self.results)
         self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
         self.extra_saved = [0] * len(self.results)
+        #: the separate tensors that make up extra_saved (the CUDA allocator rounds each), with their keys
+        self.extra_parts: list[tuple[tuple[tuple, int], ...]] = [()] * len(self.results)
         self.scratch = 0
         self._assign_storages()
 
@@ -190,54 +218,90 @@ class _Run:
                 self.storages[self.storage_of[source]].readers += 1
         self.storages[self.storage_of[0]].holds += 1  # the caller keeps its batch
         self.storages[self.storage_of[-1]].holds += 1  # the loss reads the network output
+        self.output_held = True
 
     def _release(self, storage_id: int) -> None:
         storage = self.storages[storage_id]
         if storage.dead:
-            self.ledger.free(storage.size, storage_id)
+            self.ledger.free(storage.size, storage_id, ("storage", storage_id))
             storage.size = 0
 
     # ----------------------------------------------------------------------------------------
     # forward
 
     def forward(self, training: bool) -> None:
-        self.ledger.alloc(self.storages[self.storage_of[0]].size, self.storage_of[0])
+        self.ledger.alloc(self.storages[self.storage_of[0]].size, self.storage_of[0], ("storage", self.storage_of[0]))
         self.ledger.observe("forward", "input")
         first_saver: set[int] = set()
+        cached: list[tuple[tuple, int, int]] = []
         for result in self.results[1:]:
             node = result.node
             rule = self.rules[node.index]
             records = training and (any(self.needs_grad[i] for i in node.inputs) or bool(rule.param_tensors))
             self.needs_grad[node.index] = records
             out_id = self.storage_of[node.index]
+            casts = self._casts(node.index, rule, records)
+            for key, size, _ in casts:
+                self.ledger.alloc(size, node.index, key)
             if out_id == node.index:
-                self.ledger.alloc(self.storages[out_id].size, out_id)
+                self.ledger.alloc(self.storages[out_id].size, out_id, ("storage", out_id))
             if records:
-                self._save(node.index, rule, first_saver)
+                self._save(node.index, rule, first_saver, {key for key, _, kept in casts if kept})
             scratch = rule.forward_scratch
             if not records and rule.unrecorded_scratch is not None:
                 scratch = rule.unrecorded_scratch
             self.scratch = max(self.scratch, scratch)
-            self.ledger.observe("forward", node.name, scratch)
+            self.ledger.observe("forward", node.name, scratch, node.index)
+            for key, size, kept in casts:
+                if not kept and key[0] == "input cast":  # a temporary of the op
+                    self.ledger.free(size, node.index, key)
+            cached += [(key, size, node.index) for key, size, kept in casts if not kept and key[0] == "weight cast"]
             for source in node.inputs:
                 source_id = self.storage_of[source]
                 self.storages[source_id].readers -= 1
                 self._release(source_id)
             self._release(out_id)
+        for key, size, owner in cached:  # autocast exits: its cache of parameter copies is cleared
+            self.ledger.free(size, owner, key)
 
-    def _save(self, index: int, rule: MemoryRule, first_saver: set[int]) -> None:
+    def _casts(self, index: int, rule: MemoryRule, records: bool) -> list[tuple[tuple, int, bool]]:
+        """Under autocast, the half-precision copies a casting op (conv, linear) makes before it runs, as
+        (key, bytes, kept for backward), in the order it makes them: its arguments right to left (C++
+        evaluates them so under GCC): bias, weight, then its float32 inputs. Parameter copies stay in
+        autocast's cache until the forward ends unless autograd keeps the weight's; an input's copy is
+        kept when the op is recorded, else it dies when the op returns."""
+        if not (self.ctx.amp and rule.casts_input):
+            return []
+        node = self.results[index].node
+        half = self.ctx.act_bytes
+        with_input_grad = any(self.needs_grad[i] for i in node.inputs)
+        weight_key = ("saved", index, 0) if rule.extra_saved else ("saved", index, "with input grad")
+        weight_kept = records and bool(rule.extra_saved or (rule.saved_with_input_grad and with_input_grad))
+        casts = []
+        for j in reversed(range(len(rule.param_tensors))):
+            kept = j == 0 and weight_kept
+            casts.append((weight_key if kept else ("weight cast", index, j), rule.param_tensors[j] * half, kept))
+        for source, elements in reversed(self._float32_inputs(index, rule)):
+            key = ("saved", index, "input", source) if records else ("input cast", index, source)
+            casts.append((key, self.ctx.batch * elements * half, records))
+        return casts
+
+    def _save(self, index: int, rule: MemoryRule, first_saver: set[int], allocated: set = frozenset()) -> None:
+        """What autograd keeps; `allocated`: the extras already made (autocast's copies, made before the op)."""
         node = self.results[index].node
         saved = set()
         if rule.saves_inputs:
             saved |= {self.storage_of[i] for i in node.inputs}
-        extra = rule.extra_saved
+        parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors or (rule.extra_saved,))]
         if any(self.needs_grad[i] for i in node.inputs):
-            extra += rule.saved_with_input_grad
+            parts.append((("saved", index, "with input grad"), rule.saved_with_input_grad))
         # under autocast each op that casts a float32 input makes (and saves) its own half copy
         for source, elements in self._float32_inputs(index, rule):
             saved.discard(self.storage_of[source])
-            extra += self.ctx.batch * elements * self.ctx.act_bytes
+            parts.append((("saved", index, "input", source), self.ctx.batch * elements * self.ctx.act_bytes))
+        extra = sum(size for _, size in parts)
         self.extra_saved[index] = extra
+        self.extra_parts[index] = tuple(parts)
         if rule.saves_output:
             saved.add(self.storage_of[index])
         self.saved_by[index] = tuple(saved)
@@ -246,7 +310,9 @@ class _Run:
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
                 self.saved_bytes[index] += self.storages[storage_id].size
-        self.ledger.alloc(extra, index)
+        for key, size in parts:
+            if key not in allocated:
+                self.ledger.alloc(size, index, key)
         self.saved_bytes[index] += extra
 
     def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
@@ -264,7 +330,7 @@ class _Run:
         buffers: dict[int, _Grad] = {}
         last = self.results[-1].node.index
         seed = _Grad(self.storages[self.storage_of[last]].size, refs=2, owner=last)  # the caller holds it too
-        self.ledger.alloc(seed.size, last)
+        self.ledger.alloc(seed.size, last, seed.key)
         buffers[last] = seed
         for result in reversed(self.results[1:]):
             node = result.node
@@ -274,22 +340,34 @@ class _Run:
             grad_out = buffers.pop(node.index, None)
             produced = self._input_grads(result, rule, grad_out)
             params = sum(rule.param_tensors) * param_bytes
-            self.ledger.alloc(params, node.index)
+            # under autocast a casting op computes its parameter gradients in half precision; the
+            # backward of autocast's cast then makes the float32 gradient (weight first, then bias)
+            halves = self.ctx.amp and rule.casts_input
+            for j, elements in enumerate(rule.param_tensors):
+                if halves:
+                    self.ledger.alloc(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
+                else:
+                    self.ledger.alloc(elements * param_bytes, node.index, ("param grad", node.index, j))
             self.gradient_bytes[node.index] += params
             scratch = rule.backward_scratch
             if not produced and rule.param_backward_scratch is not None:
                 scratch = rule.param_backward_scratch
             self.scratch = max(self.scratch, scratch)
-            self.ledger.observe("backward", node.name, scratch)
+            self.ledger.observe("backward", node.name, scratch, node.index)
             if grad_out is not None:
                 self._drop(grad_out)
             self._unsave(node.index, rule)
+            for j, elements in enumerate(rule.param_tensors if halves else ()):
+                self.ledger.alloc(elements * param_bytes, node.index, ("param grad", node.index, j))
+                self.ledger.observe("backward", node.name)
+                self.ledger.free(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
             for source, grad in produced:
                 self._accumulate(buffers, source, grad, node.index)
         self._drop(seed)
         for grad in buffers.values():
             self._drop(grad)
         self.storages[self.storage_of[last]].holds -= 1
+        self.output_held = False
         self._release(self.storage_of[last])
 
     def _input_grads(self, result, rule: MemoryRule, grad_out: _Grad | None) -> list[tuple[int, _Grad]]:
@@ -301,7 +379,7 @@ class _Run:
                 grad = grad_out
             else:
                 grad = _Grad(self.ctx.batch * shape.numel * self.item[source], owner=result.node.index)
-                self.ledger.alloc(grad.size, grad.owner)
+                self.ledger.alloc(grad.size, grad.owner, grad.key)
                 self.gradient_bytes[result.node.index] += grad.size
             grad.refs += 1
             produced.append((source, grad))
@@ -316,7 +394,7 @@ class _Run:
             self._drop(grad)  # old += grad, in place
             return
         total = _Grad(old.size, refs=1, owner=current)
-        self.ledger.alloc(total.size, current)
+        self.ledger.alloc(total.size, current, total.key)
         self.ledger.observe("backward", self.results[source].node.name)
         self._drop(old)
         self._drop(grad)
@@ -325,12 +403,21 @@ class _Run:
     def _drop(self, grad: _Grad) -> None:
         grad.refs -= 1
         if grad.refs == 0:
-            self.ledger.free(grad.size, grad.owner)
+            self.ledger.free(grad.size, grad.owner, grad.key)
 
     def _unsave(self, index: int, rule: MemoryRule) -> None:
-        self.ledger.free(self.extra_saved[index], index)
+        for key, size in self.extra_parts[index]:
+            self.ledger.free(size, index, key)
         for storage_id in self.saved_by[index]:
             self.storages[storage_id].savers.discard(index)
+            self._release(storage_id)
+
+    def release_caller(self) -> None:
+        """The caller drops its batch and (at inference) the network's output: the end of a step."""
+        ends = [self.storage_of[0]] + ([self.storage_of[-1]] if self.output_held else [])
+        self.output_held = False
+        for storage_id in ends:
+            self.storages[storage_id].holds -= 1
             self._release(storage_id)
 
     def layers(self) -> tuple[LayerMemory, ...]:

@@ -16,6 +16,8 @@ from cnncalc import liveness
 from cnncalc.analysis import Analysis
 from cnncalc.cpu import Cpu
 from cnncalc.cpu import host as host_cpu
+from cnncalc.cuda.gpus import CONTEXT_UNKNOWN, Gpu
+from cnncalc.cuda.step import CudaMemory, cuda_memory
 from cnncalc.layers.base import MemoryContext
 from cnncalc.liveness import LayerMemory, Peak
 
@@ -50,6 +52,8 @@ class Memory:
     cpu: Cpu | None = None
     #: why this model was used when the options, not the convention, chose it (--amp, --device cuda)
     model_note: str | None = None
+    #: on CUDA: the caching allocator's peaks (allocated, reserved) for the event sequence of a step
+    cuda: CudaMemory | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -82,6 +86,8 @@ class Memory:
                 extra[key] = {"bytes": peak.bytes, "phase": peak.phase, "layer": peak.layer}
         if self.gpu_overhead is not None:
             extra["gpu_overhead_estimate"] = self.gpu_overhead.to_dict()
+        if self.cuda is not None:
+            extra["cuda"] = self.cuda.to_dict()
         extra["layers"] = [
             {"name": x.name, "output_bytes": x.output_bytes, "saved_bytes": x.saved_bytes,
              "gradient_bytes": x.gradient_bytes, "held_at_peak_bytes": self.held_at_peak(x)}
@@ -171,10 +177,9 @@ def step_temporaries(optimizer: str, param_tensors: tuple[int, ...], param_bytes
 
 
 #: CUDA context: driver, kernels and libraries. Hundreds of MiB depending on GPU, driver and
-#: libraries (LLMem measures 300-800 MB on V100); cnncalc shows the middle of that range.
-CUDA_CONTEXT_BYTES = 512 * 2**20
-_SMALL_BLOCK = 512
-_LARGE_BLOCK = 2 * 2**20
+#: libraries (LLMem measures 300-800 MB on V100); without a GPU named, the middle of that range
+#: (by generation with --gpu: cnncalc/cuda/gpus.py).
+CUDA_CONTEXT_BYTES = CONTEXT_UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,24 +200,19 @@ class GpuOverhead:
             "cudnn_workspace_bytes": self.cudnn_workspace_bytes,
             "allocator_rounding_bytes": self.allocator_rounding_bytes,
             "total_bytes": self.total,
-            "note": "estimate: depends on GPU, driver, cuDNN algorithm and allocator history",
+            "note": "estimate: depends on GPU, driver, cuDNN algorithm and allocator history; "
+                    "allocator_rounding_bytes is the simulated allocator's reserved training peak less the "
+                    "bytes requested at its requested peak",
         }
 
 
-def _rounding(size: int) -> int:
-    """Caching-allocator rounding: 512 B blocks up to 1 MiB, 2 MiB granules above."""
-    block = _SMALL_BLOCK if size <= 2**20 else _LARGE_BLOCK
-    return -size % block if size else 0
-
-
-def gpu_overhead(tensor_sizes: list[int], cudnn_workspace: int) -> GpuOverhead:
-    return GpuOverhead(CUDA_CONTEXT_BYTES, cudnn_workspace, sum(_rounding(s) for s in tensor_sizes))
-
-
 def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, device: str = "cpu",
-            amp: str | None = None, cpu: Cpu | None = None) -> Memory:
+            amp: str | None = None, cpu: Cpu | None = None, gpu: Gpu | None = None,
+            cuda_only: str | None = None) -> Memory:
     """Exact saved-for-backward bytes, parameters, gradients and optimizer state; peaks by liveness.
-    `cpu`: the CPU whose kernel transients are modelled (default: this machine, read once)."""
+    `cpu`: the CPU whose kernel transients are modelled (default: this machine, read once); `gpu`
+    (device cuda): the GPU whose cuBLAS workspace and context the CUDA peaks assume; `cuda_only`
+    ("train" or "infer"): replay only what `fit` compares for that mode."""
     precision = Precision.of(dtype, amp)
     pb = precision.param_bytes
     cpu = cpu if cpu is not None else host_cpu()
@@ -225,10 +225,13 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     temporaries = step_temporaries(optimizer, tensors, pb, device)
     train = liveness.training(analysis, ctx, params_bytes + buffers_bytes + optimizer_bytes, pb, temporaries, rules)
     infer = liveness.inference(analysis, replace(ctx, training=False), params_bytes + buffers_bytes)
-    overhead = None
+    overhead = cuda = None
     if device == "cuda":
-        sizes = [layer.output_bytes for layer in train.layers] + [n * pb for n in tensors] * 2
-        overhead = gpu_overhead(sizes, max((rule.cudnn_workspace for rule in rules), default=0))
+        cuda = cuda_memory(analysis, ctx, rules, optimizer, OPTIMIZER_SLOTS[optimizer],
+                           STEP_TEMPORARIES[optimizer] > 0, gpu, cuda_only,
+                           fp16=(amp or dtype) == "float16")
+        overhead = GpuOverhead(cuda.context_bytes, cuda.cudnn_workspace_high_bytes,
+                               cuda.training.reserved - cuda.training.requested)
     return Memory(
         model="pytorch",
         params_bytes=params_bytes,
@@ -247,4 +250,5 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
         amp=amp,
         gpu_overhead=overhead,
         cpu=cpu if device == "cpu" else None,
+        cuda=cuda,
     )

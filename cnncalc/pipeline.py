@@ -95,14 +95,21 @@ def report_file(path: str, convention: str | None = None, options: report.Option
 
 def report_options(batch: int = 1, dtype: str = "float32", optimizer: str | None = None, count_bias: bool = False,
                    memory_model: str | None = None, device: str = "cpu", amp: str | None = None,
-                   cpu: str | None = "auto", threads: int | None = None, **more) -> report.Options:
+                   cpu: str | None = "auto", threads: int | None = None, gpu: str | None = None,
+                   **more) -> report.Options:
     """The counting and memory options every command shares, with one default each (momentum: the cs231n
-    notes' optimizer; the memory model follows the convention; the CPU is this machine's)."""
+    notes' optimizer; the memory model follows the convention; the CPU is this machine's). A GPU named
+    (--gpu, cnncalc/cuda/gpus.py) implies the cuda device."""
     from cnncalc import cpu as cpu_mod
     from cnncalc.memory import DEFAULT_OPTIMIZER
 
+    board = None
+    if gpu is not None:
+        from cnncalc.cuda.gpus import gpu as named
+
+        board, device = named(gpu), "cuda"
     return report.Options(batch, dtype, optimizer or DEFAULT_OPTIMIZER, count_bias, memory_model, device, amp,
-                          cpu_mod.resolve(cpu, threads), **more)
+                          cpu_mod.resolve(cpu, threads), gpu=board, **more)
 
 
 # ---------------------------------------------------------------------------------------------

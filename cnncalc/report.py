@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cnncalc.cpu import Cpu
+from cnncalc.cuda.gpus import Gpu
 from cnncalc import counting, memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.diagnostics import Diagnostic
@@ -28,6 +29,8 @@ class Options:
     cpu: Cpu | None = None
     #: the counting preset (cnncalc/counting.py): whose rules MACs and FLOPs follow
     count: str = "torchvision"
+    #: the GPU (cnncalc/cuda/gpus.py) whose cuBLAS workspace and context the CUDA figures assume
+    gpu: Gpu | None = None
 
     def __post_init__(self) -> None:
         """The textbook model has no rule for mixed precision or a GPU: asking for it with them is an error."""
@@ -250,7 +253,7 @@ def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], total
     model, note = memory_model(options, analysis.convention.memory_model)
     if model == "pytorch":
         result = memory.pytorch(analysis, batch=options.batch, dtype=options.dtype, optimizer=options.optimizer,
-                                device=options.device, amp=options.amp, cpu=options.cpu)
+                                device=options.device, amp=options.amp, cpu=options.cpu, gpu=options.gpu)
         return replace(result, model_note=note) if note else result
     return memory.textbook(
         params=totals.params,

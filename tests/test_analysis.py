@@ -3,7 +3,7 @@ search for a network input that fits, and the resolved geometry each result carr
 
 from __future__ import annotations
 
-from cnncalc.analysis import analyze, fitting_input, propagate
+from cnncalc.analysis import analyze, fitting_inputs, propagate
 from cnncalc.conventions import get
 from cnncalc.pipeline import analyze_text, parse
 from cnncalc import graph as graph_module
@@ -42,8 +42,10 @@ def test_a_non_integral_size_is_one_error_and_propagation_goes_on_rounded_down()
     assert analysis.results[1].output == Shape((54, 54), 96)
 
 
-def test_fitting_input_finds_the_nearest_size_that_divides():
-    assert fitting_input(graph_of(ALEXNET_224), get("strict"), 0) == Shape((227, 227), 3)
+def test_fitting_inputs_are_the_nearest_sizes_that_divide_on_each_side():
+    found = fitting_inputs(graph_of(ALEXNET_224), get("strict"), 0)
+    smaller, larger = (shape for shape, _ in found)
+    assert smaller.spatial[0] < 224 and larger == Shape((227, 227), 3)
 
 
 def test_propagate_stops_at_an_error_that_leaves_no_shape():

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from cnncalc import fit, report
 from cnncalc.cli import app
+from cnncalc.cuda.gpus import with_memory
 from cnncalc.errors import UsageError
 from cnncalc.pipeline import analyze_file
 from cnncalc.units import parse_size
@@ -149,19 +150,20 @@ def test_cuda_counts_the_gpu_overheads_against_the_budget():
     options = report.Options(optimizer="adam", amp="float16", device="cuda")
     cuda = fit.fit(resnet, options, budget)
     assert 0 < cuda.batch < cpu.batch
-    at = report.build(resnet, dataclasses.replace(options, batch=cuda.batch)).memory
-    assert cuda.needed_bytes == at.training_bytes + at.gpu_overhead.total <= budget
+    on_budget = dataclasses.replace(options, gpu=with_memory(None, budget))  # the allocator runs on the budget
+    at = report.build(resnet, dataclasses.replace(on_budget, batch=cuda.batch)).memory
+    # issue #16: the simulated caching allocator's reserved peak + the CUDA context estimate
+    assert cuda.needed_bytes == at.cuda.training.reserved + at.cuda.context_bytes <= budget
     assert cuda.overhead == at.gpu_overhead and cpu.overhead is None
-    following = report.build(resnet, dataclasses.replace(options, batch=cuda.batch + 1)).memory
-    assert cuda.next_bytes == following.training_bytes + following.gpu_overhead.total > budget
+    following = report.build(resnet, dataclasses.replace(on_budget, batch=cuda.batch + 1)).memory
+    assert cuda.next_bytes == following.cuda.training.reserved + following.cuda.context_bytes > budget
 
 
 def test_cuda_output_names_the_overheads_it_included():
     args = ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16", "--device", "cuda"]
     text = runner.invoke(app, args).stdout.splitlines()
-    (line,) = [x for x in text if x.startswith("GPU-only overheads included in every figure above")]
-    assert ("CUDA context ~512.0 MiB" in line and "cuDNN workspace ~" in line
-            and "caching-allocator rounding ~" in line), line
+    (line,) = [x for x in text if x.startswith("needs = the caching allocator's reserved peak")]
+    assert "CUDA context (~512.0 MiB, an estimate)" in line and "cuDNN free to fall back" in line, line
     data = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
     assert data["gpu_overhead_estimate"]["total_bytes"] > 512 * 2**20
     cpu = runner.invoke(app, ["fit", "specs/resnet50.yaml", "--memory", "24GiB", "--amp", "float16"]).stdout
@@ -203,5 +205,5 @@ def test_markdown_is_a_github_table_of_the_same_rows():
     assert header.startswith("| | Change | Batch |") and set(rule) <= set("|-: ")
     assert len(rows) == 2 + len(data["advice"]) and all(r.count("|") == header.count("|") for r in rows)
     assert data["advice"][0]["change"] in rows[2]
-    assert "GPU-only overheads included" in text and "chosen by --device cuda" in text
+    assert "the caching allocator's reserved peak" in text and "chosen by --device cuda" in text
     assert "\u2502" not in text and "what would help" not in text

@@ -74,7 +74,7 @@ def test_analyze_with_amp_and_cuda_reports_them_in_table_and_json():
     assert ("Memory summary, pytorch model (chosen by --amp and --device cuda; the textbook model has no "
             "mixed-precision or device rules), batch 64, float16 activations, float32 weights (amp), device cuda"
             in table.stdout)
-    assert "GPU-only overheads" in table.stdout
+    assert "CUDA caching allocator, simulated" in table.stdout and "ESTIMATES" in table.stdout
     data = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
     mem = data["memory"]
     assert (mem["model"], mem["amp"], mem["device"]) == ("pytorch", "float16", "cuda")

@@ -269,3 +269,18 @@ def test_rf_reads_patterns_and_reports_misalignment(cli):
 
     layers = json.loads(result.stdout)["layers"]
     assert layers[-1]["covers"] and "size" not in layers[-1]
+
+
+def test_the_opt_in_field_rules_fire_where_they_should(cli):
+    vgg = cli("lint", "specs/vgg16.yaml", "--select", "CNN310,CNN311", "-f", "concise").stdout
+    assert "CNN310" in vgg and "212x212" in vgg and "CNN311" in vgg
+    assert "CNN31" not in cli("lint", "specs/resnet50.yaml", "-f", "concise").stdout
+    assert "CNN310" not in cli("lint", "specs/resnet50.yaml", "--select", "CNN310", "-f", "concise").stdout
+
+
+def test_misaligned_branches_are_linted(cli, tmp_path):
+    spec = tmp_path / "skew.yaml"
+    spec.write_text("input: 16x16x1\nlayers:\n  - concat:\n      - [conv: {filters: 1, kernel: 3, padding: 1}]\n"
+                    "      - [conv: {filters: 1, kernel: 3, padding: [0, 2, 0, 2]}]\n")
+    out = cli("lint", str(spec), "-f", "concise").stdout
+    assert "CNN312" in out and "1 px apart" in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -25,6 +25,7 @@ from cnncalc.commands.options import (
     DeviceOpt,
     DtypeOpt,
     Format,
+    GpuOpt,
     FormatOpt,
     InputOpt,
     MemoryModelOpt,
@@ -56,6 +57,7 @@ def analyze(
     amp: AmpOpt = None,
     cpu: CpuOpt = DEFAULT_CPU,
     threads: ThreadsOpt = None,
+    gpu: GpuOpt = None,
     pattern: PatternOpt = None,
     input: InputOpt = None,
     define: DefineOpt = None,
@@ -63,6 +65,11 @@ def analyze(
     count: CountOpt = DEFAULT_COUNT,
     by_type: ByTypeOpt = False,
     backward: BackwardOpt = False,
+    depth: Annotated[
+        Optional[int],
+        typer.Option("--depth", min=0, max=64, help="Block levels the table shows; deeper blocks fold into one row "
+                     "with their totals (torchinfo's depth; default: every level)."),
+    ] = None,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
     from cnncalc import pipeline
@@ -75,10 +82,10 @@ def analyze(
     if not analysis.ok:
         raise typer.Exit(EXIT_INVALID)
     options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
-                                      device.value, value(amp), cpu.value, threads, count=count.value)
+                                      device.value, value(amp), cpu.value, threads, gpu, count=count.value)
     built = report_mod.build(analysis, options)
     warn_about_cpu(built)
-    render(built, format, backward)
+    render(built, format, backward, depth)
     if by_type or backward:
         from cnncalc.render import counting as render_counting
 
@@ -91,13 +98,13 @@ def warn_about_cpu(report) -> None:
         stderr(f"warning: {modelled.warning()}")
 
 
-def render(report, format: Format, backward: bool = False) -> None:
+def render(report, format: Format, backward: bool = False, depth: int | None = None) -> None:
     if format.value == "table":
         from rich.console import Console
 
         from cnncalc.render.table import render as table
 
-        table(report, Console(highlight=False))
+        table(report, Console(highlight=False), depth)
         return
     from cnncalc.render import machine
 

@@ -22,6 +22,7 @@ from cnncalc.commands.options import (
     DeviceOpt,
     DtypeOpt,
     FormatOpt,
+    GpuOpt,
     InputOpt,
     MemoryModelOpt,
     ModeOpt,
@@ -32,14 +33,15 @@ from cnncalc.commands.options import (
     ThreadsOpt,
     value,
 )
-from cnncalc.errors import EXIT_INVALID
+from cnncalc.errors import EXIT_INVALID, Location, UsageError
 
 
 def fit(
     ctx: typer.Context,
-    memory: Annotated[str, typer.Option("--memory", "-m", help="The budget, e.g. 24GiB, 16GB (or 16G), 512MiB; "
-                                        "a size needs a unit.")],
     spec: SpecArg = None,
+    memory: Annotated[Optional[str], typer.Option("--memory", "-m", help="The budget, e.g. 24GiB, 16GB (or 16G), "
+                                                  "512MiB; a size needs a unit (default with --gpu: the GPU's "
+                                                  "memory).")] = None,
     mode: ModeOpt = DEFAULT_MODE,
     batch: Annotated[
         Optional[int],
@@ -55,6 +57,7 @@ def fit(
     amp: AmpOpt = None,
     cpu: CpuOpt = DEFAULT_CPU,
     threads: ThreadsOpt = None,
+    gpu: GpuOpt = None,
     pattern: PatternOpt = None,
     input: InputOpt = None,
     define: DefineOpt = None,
@@ -68,14 +71,17 @@ def fit(
     from cnncalc.units import parse_size
 
     run = Invocation.of(ctx)
-    budget = parse_size(memory, "--memory", code="CNN501")
+    options = pipeline.report_options(batch or 1, dtype.value, optimizer.value, False, value(memory_model),
+                                      device.value, value(amp), cpu.value, threads, gpu)
+    if memory is None and options.gpu is None:
+        raise UsageError("fit needs a budget: --memory SIZE or --gpu NAME", Location("--memory"),
+                         hint="e.g. --memory 24GiB, or --gpu rtx4090", code="CNN501")
+    budget = parse_size(memory, "--memory", code="CNN501") if memory is not None else options.gpu.memory_bytes
     source = pipeline.resolve_source(pipeline.Request.of(spec, pattern, input, define, settings), run.texts)
     analysis = pipeline.analyze_source(source, value(convention))
     run.emit(analysis.diagnostics)
     if not analysis.ok:
         raise typer.Exit(EXIT_INVALID)
-    options = pipeline.report_options(batch or 1, dtype.value, optimizer.value, False, value(memory_model),
-                                      device.value, value(amp), cpu.value, threads)
     result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
     label = amp.value + " amp" if amp else dtype.value
     if format.value == "json":

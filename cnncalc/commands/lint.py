@@ -16,6 +16,7 @@ from cnncalc.commands.options import (
     CpuOpt,
     DefineOpt,
     DeviceOpt,
+    GpuOpt,
     Dtype,
     InputOpt,
     MaxMemoryOpt,
@@ -75,6 +76,7 @@ def lint(
     amp: AmpOpt = None,
     cpu: CpuOpt = DEFAULT_CPU,
     threads: ThreadsOpt = None,
+    gpu: GpuOpt = None,
     pattern: PatternOpt = None,
     input: InputOpt = None,
     define: DefineOpt = None,
@@ -106,9 +108,9 @@ def lint(
     options, excluded = resolve(config, no_config, given)
     # the memory options of analyze, checked as analyze checks them (--memory-model textbook with --amp...)
     memory = pipeline.report_options(options.batch, options.dtype, options.optimizer, False, value(memory_model),
-                                     device.value, value(amp), cpu.value, threads)
+                                     device.value, value(amp), cpu.value, threads, gpu)
     options = dataclasses.replace(options, memory_model=memory.memory_model, device=memory.device, amp=memory.amp,
-                                  cpu=memory.cpu)
+                                  cpu=memory.cpu, gpu=memory.gpu)
     request = pipeline.Request.of(None, pattern, input, define, settings, stdin_filename)
     if pattern is not None or not paths:
         if paths:

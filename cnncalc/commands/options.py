@@ -14,6 +14,7 @@ import typer
 
 from cnncalc import counting, cpu, memory
 from cnncalc.conventions import CONVENTIONS
+from cnncalc.cuda.gpus import GPUS
 
 
 def choices(name: str, values, doc: str = "") -> type[Enum]:
@@ -124,6 +125,12 @@ ThreadsOpt = Annotated[
     Optional[int],
     typer.Option("--threads", min=1, max=1024, help="PyTorch's CPU threads for the pytorch memory model "
                  "(default: this machine's cores, or OMP_NUM_THREADS)."),
+]
+GpuOpt = Annotated[
+    Optional[str],
+    typer.Option("--gpu", metavar="NAME", help="A GPU by name (" + ", ".join(GPUS) + "): its cuBLAS workspace and "
+                 "CUDA context estimate; implies --device cuda (fit: its memory is the budget unless --memory is "
+                 "given)."),
 ]
 ModeOpt = Annotated[
     Mode,

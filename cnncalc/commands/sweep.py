@@ -21,6 +21,7 @@ from cnncalc.commands.options import (
     CpuOpt,
     DefineOpt,
     DeviceOpt,
+    GpuOpt,
     DtypeOpt,
     InputOpt,
     MaxMemoryOpt,
@@ -68,6 +69,7 @@ def sweep(
     amp: AmpOpt = None,
     cpu: CpuOpt = DEFAULT_CPU,
     threads: ThreadsOpt = None,
+    gpu: GpuOpt = None,
 ) -> None:
     """Analyse every combination of the variables' values (-D N=0..3 -D M=1,2,4): one row per variant with
     its first error or its parameters, MACs and memory. Exit 0 when a variant is valid (and within the
@@ -92,7 +94,7 @@ def sweep(
         chosen_mode,
     )
     options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
-                                      device.value, value(amp), cpu.value, threads)
+                                      device.value, value(amp), cpu.value, threads, gpu)
     chosen = pipeline.resolve_convention(value(convention), source.convention)
     every = sweep_mod.run(source, chosen, options)
     shown = sweep_mod.select(every, budget, sort.value)

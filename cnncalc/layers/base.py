@@ -152,6 +152,9 @@ class MemoryRule:
     saves_output: bool = False
     #: new tensors that exist only for backward: max-pool indices, dropout noise, BN statistics.
     extra_saved: int = 0
+    #: extra_saved as the separate tensors it is, when more than one (the CUDA allocator rounds
+    #: each); () = one tensor
+    extra_saved_tensors: tuple[int, ...] = ()
     #: transient bytes while the forward runs (kernel scratch), freed when the op returns.
     forward_scratch: int = 0
     #: the forward's transient bytes in training when autograd records nothing for the op (no

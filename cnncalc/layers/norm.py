@@ -42,6 +42,7 @@ class BatchNorm(LayerKind):
         return MemoryRule(
             saves_inputs=ctx.training,
             extra_saved=2 * c * ctx.param_bytes if ctx.training else 0,
+            extra_saved_tensors=(c * ctx.param_bytes,) * 2 if ctx.training else (),
             forward_scratch=per_thread if ctx.training else per_thread // 2,
             backward_scratch=max(ctx.activation(x), per_thread) if cpu else 0,
             param_backward_scratch=per_thread,
@@ -132,7 +133,9 @@ class Lrn(LayerKind):
             # the composite's backward holds up to three input-sized temporaries (or the padded
             # square) beyond the input gradient, while releasing its own saved tensors as it goes
             scratch = max(3 * ctx.activation(x), padded) if ctx.device == "cpu" else 0
-            return MemoryRule(saves_inputs=True, extra_saved=composite, backward_scratch=scratch,
+            return MemoryRule(saves_inputs=True, extra_saved=composite,
+                              extra_saved_tensors=(padded, ctx.batch * x.numel * item, ctx.batch * x.numel * item),
+                              backward_scratch=scratch,
                               unrecorded_scratch=unrecorded, output_float32=ctx.amp)
         return MemoryRule(forward_scratch=unrecorded, output_float32=ctx.amp)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cnncalc.cpu import Cpu
+    from cnncalc.cuda.gpus import Gpu
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class LintOptions:
     device: str = "cpu"
     amp: str | None = None
     cpu: Cpu | None = None
+    gpu: Gpu | None = None
 
 
 def matches(selector: str, code: str, name: str) -> bool:

@@ -24,4 +24,4 @@ class Subject:
     def report(self) -> Report:
         o = self.options
         return build(self.analysis, Options(o.batch, o.dtype, o.optimizer, memory_model=o.memory_model,
-                                            device=o.device, amp=o.amp, cpu=o.cpu))
+                                            device=o.device, amp=o.amp, cpu=o.cpu, gpu=o.gpu))

@@ -39,25 +39,31 @@ def _open(table: Grid, depth: int, name: str, kind: str) -> None:
     table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
 
 
-def _close(table: Grid, depth: int, name: str, kind: str, members: list[Row]) -> None:
-    if kind in _UNTOTALLED or not members:
+def _close(table: Grid, depth: int, name: str, kind: str, members: list[Row], collapsed: bool = False) -> None:
+    """A subtotal row where the block ends; a collapsed block is that one row, named and typed as it."""
+    if not members or (kind in _UNTOTALLED and not collapsed):
         return
     last = members[-1]
     params = sum(r.params for r in members)
     macs = sum(r.macs for r in members)
     table.add_row(
-        "  " * depth + f"= {name}",
-        "subtotal",
+        "  " * depth + (name if collapsed else f"= {name}"),
+        kind if collapsed else "subtotal",
         " x ".join(str(d) for d in last.output_shape),
         short(sum(r.activations for r in members)),
         exact(params) if params else "",
         exact(macs) if macs else "",
-        style="italic",
+        style=None if collapsed else "italic",
     )
 
 
-def _add_rows(table: Grid, rows: tuple[Row, ...]) -> None:
-    """Rows in execution order, a heading when a block starts and a subtotal when it ends."""
+def _shown(level: int, depth: int | None) -> bool:
+    return depth is None or level < depth
+
+
+def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> None:
+    """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
+    nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
     open_scopes: list[tuple[str, str, list[Row]]] = []
     for row in rows:
         shared = 0
@@ -66,13 +72,16 @@ def _add_rows(table: Grid, rows: tuple[Row, ...]) -> None:
             shared += 1
         while len(open_scopes) > shared:
             name, kind, members = open_scopes.pop()
-            _close(table, len(open_scopes), name, kind, members)
-        for depth in range(shared, len(row.block)):
-            kind = row.block_kinds[depth] if depth < len(row.block_kinds) else ""
-            _open(table, depth, row.block[depth], kind)
-            open_scopes.append((row.block[depth], kind, []))
+            _end(table, len(open_scopes), name, kind, members, depth)
+        for level in range(shared, len(row.block)):
+            kind = row.block_kinds[level] if level < len(row.block_kinds) else ""
+            if _shown(level, depth):
+                _open(table, level, row.block[level], kind)
+            open_scopes.append((row.block[level], kind, []))
         for _, _, members in open_scopes:
             members.append(row)
+        if not _shown(len(row.block) - 1, depth):
+            continue
         table.add_row(
             "  " * len(row.block) + _local_name(row),
             row.type,
@@ -83,10 +92,17 @@ def _add_rows(table: Grid, rows: tuple[Row, ...]) -> None:
         )
     while open_scopes:
         name, kind, members = open_scopes.pop()
-        _close(table, len(open_scopes), name, kind, members)
+        _end(table, len(open_scopes), name, kind, members, depth)
 
 
-def layer_table(report: Report) -> Grid:
+def _end(table: Grid, level: int, name: str, kind: str, members: list[Row], depth: int | None) -> None:
+    if _shown(level, depth):
+        _close(table, level, name, kind, members)
+    elif level == depth:
+        _close(table, level, name, kind, members, collapsed=True)
+
+
+def layer_table(report: Report, depth: int | None = None) -> Grid:
     table = Grid(report.name, counting.caption(report), [
         Column("Layer", no_wrap=True),
         Column("Type", no_wrap=True),
@@ -95,7 +111,7 @@ def layer_table(report: Report) -> Grid:
         Column("Params", justify="right"),
         Column("MACs", justify="right"),
     ])
-    _add_rows(table, report.rows)
+    _add_rows(table, report.rows, depth)
     t = report.totals
     table.add_section()
     table.add_row("Total", "", "", short(t.activations), exact(t.params), exact(t.macs), style="bold")
@@ -133,9 +149,10 @@ def summary(report: Report) -> Text:
 NATURAL_WIDTH = 400
 
 
-def render(report: Report, console: Console) -> None:
-    """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary."""
-    table = layer_table(report)
+def render(report: Report, console: Console, depth: int | None = None) -> None:
+    """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary;
+    `depth`: block levels shown before blocks fold into one row (None: all)."""
+    table = layer_table(report, depth)
     # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
     wide = Console(file=console.file, width=max(console.width, NATURAL_WIDTH), highlight=False,
                    force_terminal=console.is_terminal, no_color=console.no_color)
@@ -222,13 +239,24 @@ def memory_summary(report: Report) -> Text:
     lines.append(f"  {'inference peak':<32}{binary(m.inference_bytes):>12}{_where(m.inference_peak)}")
     if m.cpu is not None:
         lines.append(f"  {'CPU kernels modelled':<32}{m.cpu.describe()}")
-    if m.gpu_overhead is not None:
-        g = m.gpu_overhead
-        lines += [
-            "GPU-only overheads (ESTIMATE, not included above; they depend on GPU, driver and cuDNN algorithm):",
-            f"  {'CUDA context':<32}{'~' + binary(g.context_bytes):>12}",
-            f"  {'cuDNN workspace (largest conv)':<32}{'~' + binary(g.cudnn_workspace_bytes):>12}",
-            f"  {'caching-allocator rounding':<32}{'~' + binary(g.allocator_rounding_bytes):>12}",
-            f"  {'training peak + overheads':<32}{'~' + binary(m.training_bytes + g.total):>12}",
-        ]
+    if m.cuda is not None:
+        lines += _cuda_lines(m.cuda)
     return Text("\n".join(lines))
+
+
+def _cuda_lines(c) -> list[str]:
+    """The caching allocator's peaks (simulated, exact under the model's rules) apart from the estimates."""
+    gpu = f"{c.gpu.name}; " if c.gpu is not None else ""
+    lines = [f"CUDA caching allocator, simulated ({gpu}cuBLAS workspaces of {binary(c.cublas_workspace_bytes)}: "
+             f"{c.cublas_workspaces_training} in training, {c.cublas_workspaces_inference} at inference; "
+             "no cuDNN workspace):"]
+    full = f" OUT OF MEMORY on {binary(c.budget_bytes)} (figures without a limit)" if c.budget_bytes else ""
+    for label, peak in (("training", c.training), ("inference", c.inference)):
+        lines.append(f"  {label + ' allocated / reserved':<32}{binary(peak.allocated):>12} / {binary(peak.reserved)}"
+                     + (full if peak.oom else ""))
+    lines.append("ESTIMATES (depend on GPU, driver and cuDNN's choice of algorithm):")
+    for label, peak in (("training", c.training_high), ("inference", c.inference_high)):
+        lines.append(f"  {label + ', GEMM-family workspaces':<32}{'~' + binary(peak.allocated):>12} / "
+                     f"~{binary(peak.reserved)} (largest ~{binary(c.cudnn_workspace_high_bytes)})")
+    lines.append(f"  {'CUDA context (outside counters)':<32}{'~' + binary(c.context_bytes):>12}")
+    return lines

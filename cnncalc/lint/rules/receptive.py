@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cnncalc.analysis import LayerResult
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.lint.rule import Rule
 from cnncalc.lint.subject import Subject
@@ -28,17 +29,25 @@ def _text(value) -> str:
     return str(value) if value.denominator == 1 else f"{float(value):g}"
 
 
-def field_smaller_than_input(subject: Subject) -> Iterator[Diagnostic]:
+def _final_map(subject: Subject, classifiers_only: bool) -> tuple[LayerResult, LayerField] | None:
+    """The last feature map of a network that ends in a vector (or, unless `classifiers_only`, the
+    last layer of one that ends in a map) with its field."""
     found = _fields(subject)
     if found is None:
-        return
+        return None
     index = last_map(subject.analysis, found)
-    if index is None:
+    if index is None and not classifiers_only and found[-1].spatial:
+        index = len(found) - 1
+    return None if index is None else (subject.analysis.results[index], found[index])
+
+
+def field_smaller_than_input(subject: Subject) -> Iterator[Diagnostic]:
+    final = _final_map(subject, classifiers_only=True)
+    if final is None:
         return
+    result, field = final
     sizes = subject.analysis.graph.input.spatial
-    field = found[index]
     if any(a.size < w for a, w in zip(field.axes, sizes)):
-        result = subject.analysis.results[index]
         yield FIELD_SMALLER.at(
             result.node.loc,
             f"{result.node.label}: the receptive field of the last feature map is "
@@ -49,17 +58,12 @@ def field_smaller_than_input(subject: Subject) -> Iterator[Diagnostic]:
 
 
 def centre_off_grid(subject: Subject) -> Iterator[Diagnostic]:
-    found = _fields(subject)
-    if found is None:
+    final = _final_map(subject, classifiers_only=False)
+    if final is None:
         return
-    index = last_map(subject.analysis, found)
-    index = len(found) - 1 if index is None and found[-1].spatial else index
-    if index is None:
-        return
-    field = found[index]
+    result, field = final
     centres = [a.centre() for a in field.axes]
     if any(c.denominator != 1 for c in centres):
-        result = subject.analysis.results[index]
         yield CENTRE_OFF_GRID.at(
             result.node.loc,
             f"{result.node.label}: output 0's field is centred at {_size(centres)}, between input pixels",

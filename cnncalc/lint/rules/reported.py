@@ -231,6 +231,17 @@ RULES = (
         fix="Write a number and a unit, e.g. `--memory 24GiB`; exits with status 2.",
     ),
     Rule(
+        "CNN502", "unknown-gpu", "error", "`--gpu` names a GPU cnncalc has no entry for",
+        what="Reports a `cnncalc analyze --gpu` or `cnncalc fit --gpu` name that is not in cnncalc's GPU table "
+        "(cnncalc/cuda/gpus.py: t4, v100-16gb, v100-32gb, a10, l4, rtx3090, rtx4090, a100-40gb, a100-80gb, h100, "
+        "h200).",
+        why="The GPU sets the memory budget, the cuBLAS workspace and the CUDA context estimate; guessing a "
+        "board from a misspelt name would answer for another GPU.",
+        example="cnncalc fit specs/resnet50.yaml --gpu rtx5090",
+        fix="Use one of the listed names, or give the budget with `--memory` and `--device cuda`; exits with "
+        "status 2.",
+    ),
+    Rule(
         "CNN600", "verify-memory-refused", "error", "`cnncalc verify` would need more memory than it may use",
         what="Before allocating anything, `cnncalc verify` estimates the run's peak (weights, the largest "
         "layer's inputs and output, activations held for later layers, the im2col/padding workspace) and "
