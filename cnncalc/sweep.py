@@ -17,7 +17,7 @@ from cnncalc.pattern import PatternSource
 MAX_VARIANTS = 10_000
 
 #: which memory a budget limits, as --mode names it (fit, lint, sweep)
-Mode = Literal["train", "infer"]
+BudgetMode = Literal["train", "infer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Variant:
     def valid(self) -> bool:
         return self.error is None
 
-    def memory(self, mode: Mode) -> int:
+    def memory(self, mode: BudgetMode) -> int:
         return self.training_bytes if mode == "train" else self.inference_bytes
 
 
@@ -44,7 +44,7 @@ class Variant:
 class Budget:
     max_params: int | None = None
     max_memory: int | None = None
-    mode: Mode = "train"
+    mode: BudgetMode = "train"
 
     @property
     def memory(self) -> str:
