@@ -59,3 +59,15 @@ class Cat(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=1)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d (ConvNeXt), for any number of spatial axes: layer norm over the
+    channels of (N, C, *spatial), by permuting to channels-last, F.layer_norm, and permuting back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = (0, *range(2, x.ndim), 1)
+        x = x.permute(*last)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
+
