@@ -1,8 +1,14 @@
-"""Normalisation layers: batch norm (learned scale and shift) and local response norm (none)."""
+"""Normalisation layers: batch norm (learned scale and shift), local response norm (none), and the
+normalisations of modern CNNs (issue #14): layer norm over the channels, group norm and instance norm.
+
+None of them counts MACs (torchvision's GFLOPS convention counts no normalisation); the affine
+scale and shift are 2C parameters."""
 
 from __future__ import annotations
 
+from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
+    REQUIRED,
     Context,
     Inference,
     LayerKind,
@@ -10,8 +16,10 @@ from cnncalc.layers.base import (
     NoTorchEquivalent,
     MemoryRule,
     Param,
+    Rule,
     boolean,
     integer,
+    need_spatial,
     number,
     register,
 )
@@ -176,3 +184,240 @@ class Lrn(LayerKind):
         """The squares, zero-padded by size - 1 channels."""
         (x,) = inputs
         return batch * (x.numel // x.channels) * (x.channels + p["size"] - 1)
+
+
+def _affine_weights(p, c: int, rng):
+    """gamma around 1 and beta around 0 (channels,) when the kind is affine, else none."""
+    from cnncalc import arrays
+    from cnncalc.forward import Weights
+
+    if not p["affine"]:
+        return Weights({})
+    return Weights({"gamma": arrays.random_uniform(rng, (c,), 0.5, 1.5), "beta": arrays.random_normal(rng, (c,), 0.1)})
+
+
+def _normalised(x, axes: tuple[int, ...], eps: float):
+    """(x - mean) / sqrt(var + eps) over `axes` (the biased variance, as PyTorch), in x's dtype."""
+    import numpy as np
+
+    mean = x.mean(axis=axes, keepdims=True, dtype=np.float64)
+    centred = x - mean.astype(x.dtype)
+    var = np.square(centred, dtype=np.float64).mean(axis=axes, keepdims=True)
+    centred *= (1 / np.sqrt(var + eps)).astype(x.dtype)
+    return centred
+
+
+def _scaled(out, weights):
+    """out * gamma + beta in place, gamma and beta over the last (channel) axis, if there are any."""
+    if "gamma" in weights.params:
+        out *= weights.params["gamma"]
+        out += weights.params["beta"]
+    return out
+
+
+def _load_affine(module, weights) -> None:
+    from cnncalc.layers import torch_ops
+
+    if weights is not None and "gamma" in weights.params:
+        torch_ops.assign(module.weight, weights.params["gamma"])
+        torch_ops.assign(module.bias, weights.params["beta"])
+
+
+def _stats_bytes(p, ctx: MemoryContext) -> int:
+    """Bytes per saved statistic: the parameters' dtype beside an affine scale (float32 under
+    autocast), else the activations' (measured: without a weight CPU autocast keeps them bfloat16)."""
+    return ctx.param_bytes if p["affine"] else ctx.act_bytes
+
+
+AFFINE = Param("affine", boolean, True, "learn a scale and a shift per channel (2C params)")
+EPS = Param("eps", number(0.0), 1e-5, "added to the variance")
+
+
+@register
+class LayerNorm(LayerKind):
+    """Layer norm over the channels at each position: ConvNeXt's LayerNorm2d on a feature map
+    (torchvision permutes to channels-last and calls F.layer_norm), nn.LayerNorm on a vector."""
+
+    name = "layernorm"
+    aliases = ("layer_norm",)
+    summary = ("normalises over the channels at each position (ConvNeXt's LayerNorm2d; nn.LayerNorm on "
+               "vectors); 2C params")
+    params = (AFFINE, Param("eps", number(0.0), 1e-5, "added to the variance (ConvNeXt: 1e-6)"))
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        (x,) = inputs
+        c = x.channels
+        return Inference(output=x, params=2 * c if p["affine"] else 0, params_formula=f"2*{c}" if p["affine"] else "")
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
+        """NativeLayerNormBackward keeps the input (on a map: the channels-last view of its storage)
+        and the mean and 1/std of each position (`_stats_bytes`: float32 beside an affine scale under autocast);
+        at inference the two statistics live until the op returns.
+
+        CPU transients on a map (measured): F.layer_norm makes its permuted input contiguous (a
+        copy, freed when it returns); its backward copies the permuted output gradient and the
+        input to contiguous tensors beside the input gradient. Over channels the backward also
+        sums the scale's and shift's gradients per thread."""
+        (x,) = inputs
+        c = x.channels
+        stats = ctx.batch * (x.numel // c) * _stats_bytes(p, ctx)
+        cpu = ctx.device == "cpu"
+        copy = ctx.activation(x) if cpu and x.spatial else 0
+        per_thread = ctx.cpu.threads * 2 * c * ctx.param_bytes if cpu and p["affine"] else 0
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=2 * stats if ctx.training else 0,
+            extra_saved_tensors=(stats, stats) if ctx.training else (),
+            forward_scratch=copy if ctx.training else copy + 2 * stats,
+            unrecorded_scratch=copy + 2 * stats,
+            backward_scratch=2 * copy + per_thread,
+            param_backward_scratch=2 * copy + per_thread,
+            param_tensors=(c, c) if p["affine"] else (),
+        )
+
+    def make_weights(self, p, inputs, inference: Inference, rng):
+        return _affine_weights(p, inputs[0].channels, rng)
+
+    def forward(self, p, inputs, run):
+        """Channels-last: over the last axis."""
+        from cnncalc.forward import ForwardResult
+
+        (x,) = inputs
+        return ForwardResult(_scaled(_normalised(x, (-1,), p["eps"]), run.weights))
+
+    def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
+        """The mean and variance of each position, float64 (two elements each)."""
+        (x,) = inputs
+        return 4 * batch * (x.numel // x.channels)
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from torch import nn
+
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        cls = nn.LayerNorm if x.is_vector else torch_ops.LayerNorm2d
+        module = cls(x.channels, eps=p["eps"], elementwise_affine=p["affine"])
+        _load_affine(module, weights)
+        return module
+
+
+GROUPS_DIVIDE = Rule(
+    "CNN217", "groups-do-not-divide-channels", "error", "groupnorm groups that do not divide the channels",
+    what="Reports a groupnorm whose groups do not divide the input's channels.",
+    why="PyTorch's GroupNorm splits the channels into equal groups and raises otherwise.",
+    example="- groupnorm: 3   # on 8 channels",
+    fix="Use a divisor of the channel count (GroupNorm's papers use 32 groups).",
+)
+
+
+@register
+class GroupNorm(LayerKind):
+    """Group norm, PyTorch's nn.GroupNorm: statistics over each group of C/groups channels and all
+    positions of one sample; groups 1 is a layer norm over (C, H, W), groups C an instance norm."""
+
+    name = "groupnorm"
+    aliases = ("group_norm",)
+    shorthand = "groups"
+    example = "2"
+    summary = "normalises each sample over groups of channels and all positions (nn.GroupNorm); 2C params"
+    params = (Param("groups", integer(1), REQUIRED, "the number of channel groups; must divide the channels"),
+              AFFINE, EPS)
+    rules = (GROUPS_DIVIDE,)
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        (x,) = inputs
+        c, g = x.channels, p["groups"]
+        if c % g:
+            raise ShapeError(f"{ctx.label}: {g} groups do not divide the input's {c} channels",
+                             hint="use a divisor of the channel count", code="CNN217")
+        return Inference(output=x, params=2 * c if p["affine"] else 0, params_formula=f"2*{c}" if p["affine"] else "")
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
+        """NativeGroupNormBackward keeps the input, and the mean and 1/std of each (sample, group)
+        (`_stats_bytes`: float32 beside an affine scale under autocast); at inference the two statistics live
+        until the op returns. The CPU backward sums two values per (sample, channel) (measured)."""
+        (x,) = inputs
+        stats = ctx.batch * p["groups"] * _stats_bytes(p, ctx)
+        sums = 2 * ctx.batch * x.channels * ctx.param_bytes if ctx.device == "cpu" else 0
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=2 * stats if ctx.training else 0,
+            extra_saved_tensors=(stats, stats) if ctx.training else (),
+            forward_scratch=0 if ctx.training else 2 * stats,
+            unrecorded_scratch=2 * stats,
+            backward_scratch=sums,
+            param_tensors=(x.channels, x.channels) if p["affine"] else (),
+        )
+
+    def make_weights(self, p, inputs, inference: Inference, rng):
+        return _affine_weights(p, inputs[0].channels, rng)
+
+    def forward(self, p, inputs, run):
+        """Channels-last: the channel axis split into (groups, C/groups); statistics over every
+        position and the channels of a group."""
+        from cnncalc.forward import ForwardResult
+
+        (x,) = inputs
+        g = p["groups"]
+        grouped = x.reshape(x.shape[0], -1, g, x.shape[-1] // g)
+        out = _normalised(grouped, (1, 3), p["eps"]).reshape(x.shape)
+        return ForwardResult(_scaled(out, run.weights))
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from torch import nn
+
+        module = nn.GroupNorm(p["groups"], inputs[0].channels, eps=p["eps"], affine=p["affine"])
+        _load_affine(module, weights)
+        return module
+
+
+@register
+class InstanceNorm(LayerKind):
+    """Instance norm, PyTorch's nn.InstanceNormNd with track_running_stats=False: statistics over
+    the positions of each (sample, channel), in training and at inference alike."""
+
+    name = "instancenorm"
+    aliases = ("instance_norm",)
+    summary = "normalises each channel of each sample over its positions (nn.InstanceNorm2d); 2C params if affine"
+    params = (Param("affine", boolean, False, "learn a scale and a shift per channel (PyTorch's default: no)"),
+              EPS)
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        (x,) = inputs
+        need_spatial(x, ctx.label)
+        c = x.channels
+        return Inference(output=x, params=2 * c if p["affine"] else 0, params_formula=f"2*{c}" if p["affine"] else "")
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
+        """PyTorch runs batch norm on the input viewed as one sample of N*C channels: it keeps the
+        input and the mean and 1/std of the N*C channels, and when affine the weight repeated N
+        times (the batch norm's weight), each N*C values (`_stats_bytes`)."""
+        (x,) = inputs
+        c = x.channels
+        per = ctx.batch * c * _stats_bytes(p, ctx)
+        tensors = (per,) * (3 if p["affine"] else 2) if ctx.training else ()
+        return MemoryRule(
+            saves_inputs=ctx.training,
+            extra_saved=sum(tensors),
+            extra_saved_tensors=tensors,
+            param_tensors=(c, c) if p["affine"] else (),
+        )
+
+    def make_weights(self, p, inputs, inference: Inference, rng):
+        return _affine_weights(p, inputs[0].channels, rng)
+
+    def forward(self, p, inputs, run):
+        """Channels-last: statistics over the spatial axes."""
+        from cnncalc.forward import ForwardResult
+
+        (x,) = inputs
+        return ForwardResult(_scaled(_normalised(x, tuple(range(1, x.ndim - 1)), p["eps"]), run.weights))
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        (x,) = inputs
+        module = torch_ops.nn_class("InstanceNorm", x.rank)(x.channels, eps=p["eps"], affine=p["affine"])
+        _load_affine(module, weights)
+        return module

@@ -59,3 +59,60 @@ class Cat(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=1)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d (ConvNeXt), for any number of spatial axes: layer norm over the
+    channels of (N, C, *spatial), by permuting to channels-last, F.layer_norm, and permuting back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        last = (0, *range(2, x.ndim), 1)
+        x = x.permute(*last)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth's computation: in training, each sample (mode 'row') or the
+    whole batch ('batch') kept with probability 1 - p and scaled by 1 / (1 - p); the identity in eval
+    mode or with p = 0."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device)
+        noise = noise.bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a learned (C, 1, ..., 1) parameter times the input, as torchvision's
+    CNBlock computes `self.layer_scale * result`."""
+
+    def __init__(self, channels: int, rank: int, init: float) -> None:
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(channels, *(1,) * rank) * init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
+class Relayout(nn.Module):
+    """A permute between channels-first and channels-last storage that keeps the (N, C, *spatial)
+    axes the next module reads: torch's permute view, then the inverse permute (another view)."""
+
+    def __init__(self, order: tuple[int, ...]) -> None:
+        super().__init__()
+        self.order = order
+        self.inverse = tuple(order.index(axis) for axis in range(len(order)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.order).permute(*self.inverse)

@@ -139,14 +139,17 @@ def fraction(node: YNode) -> float:
 fraction.schema = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 
 
-def number(minimum: float = 0.0) -> Callable[[YNode], float]:
+def number(minimum: float | None = 0.0) -> Callable[[YNode], float]:
+    """A real number of at least `minimum`; None: any finite number (a slope that may be negative)."""
     def parse(node: YNode) -> float:
         value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
-            raise SpecError(f"expected a number of at least {minimum}, got {node.text!r}", node.loc)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                value >= minimum if minimum is not None else abs(value) < float("inf")):
+            wanted = f"a number of at least {minimum}" if minimum is not None else "a finite number"
+            raise SpecError(f"expected {wanted}, got {node.text!r}", node.loc)
         return float(value)
 
-    parse.schema = {"type": "number", "minimum": minimum}
+    parse.schema = {"type": "number"} if minimum is None else {"type": "number", "minimum": minimum}
     return parse
 
 
