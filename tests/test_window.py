@@ -48,8 +48,9 @@ def test_a_non_integral_size_names_the_nearest_fixes():
     with pytest.raises(NonIntegralError) as caught:
         output_axis(Axis(10, 3, 2), 0, 2, "conv1", "exact", "always")
     assert caught.value.code == "CNN201"
-    assert whole_settings(Axis(10, 3, 2)) == {"padding": (0, 1), "stride": 1, "input": 11, "kernel": 4}
-    assert fix_options(Axis(10, 3, 2))[0] == "padding 0 before and 1 after"
+    found = {key: [value for value, _ in options] for key, options in whole_settings(Axis(10, 3, 2)).items()}
+    assert found == {"padding": [(0, 1)], "stride": [1], "input": [9, 11], "kernel": [2, 4]}
+    assert fix_options(Axis(10, 3, 2))[0].startswith("padding 0 before and 1 after")
 
 
 def test_a_kernel_larger_than_the_padded_input_is_refused_in_every_convention():
