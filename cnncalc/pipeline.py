@@ -153,6 +153,8 @@ class Source:
     input: tuple[Shape, Location] | None = None
     #: what the source was given as: the file's path or the --pattern text
     given: str = ""
+    #: the zoo's model this source is, when the name given was no file here
+    zoo: str | None = None
 
     @property
     def convention(self) -> str | None:
@@ -177,8 +179,21 @@ def _input(text: str) -> tuple[Shape, Location]:
 
 
 def read_source(path: str, stdin_name: str = "<stdin>") -> tuple[str, str]:
-    """(text, display path) of a spec file or of standard input."""
+    """(text, display path) of a spec file, of standard input, or of the zoo's model of that name
+    when no such file exists (a file always wins)."""
+    zoo = zoo_file(path)
+    if zoo is not None:
+        return read_text(str(zoo)), str(zoo)
     return read_text(path), display_path(path, stdin_name)
+
+
+def zoo_file(path: str) -> Path | None:
+    """The zoo's spec for a bare name such as `vgg16` or `vgg16.yaml` that names no file here."""
+    if path == "-" or Path(path).exists():
+        return None
+    from cnncalc import catalog
+
+    return catalog.find(path)
 
 
 def resolve_source(request: Request, texts: dict[str, str] | None = None) -> Source:
@@ -208,7 +223,8 @@ def resolve_source(request: Request, texts: dict[str, str] | None = None) -> Sou
                          hint='e.g. cnncalc analyze --pattern "INPUT[32x32x3] -> CONV3-16 -> RELU -> FC-10"')
     text, shown = read_source(request.spec, request.stdin_name)
     texts[shown] = text
-    source = Source(shown, text, given=request.spec)
+    zoo = zoo_file(request.spec)
+    source = Source(shown, text, given=request.spec, zoo=zoo.stem if zoo is not None else None)
     shape = _input(request.input) if request.input is not None else None
     if not request.refines_a_pattern and shape is None:
         return source

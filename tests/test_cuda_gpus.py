@@ -9,7 +9,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from cnncalc import fit, report
+from cnncalc import fitting as fit, report
 from cnncalc.cli import app
 from cnncalc.cuda.gpus import CUBLAS_WORKSPACE_DEFAULT, GPUS, gpu
 from cnncalc.errors import UsageError

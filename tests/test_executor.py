@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from cnncalc import executor, report
 from cnncalc.errors import CnnCalcError
 from cnncalc.pipeline import analyze_file, analyze_text
-from cnncalc.verify import compare
+from cnncalc.verification import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def test_analyze_and_lint_never_import_numpy():
         assert runner.invoke(app, ["analyze", "specs/vgg16.yaml", "--format", "json"]).exit_code == 0
         if "lint" in commands:
             runner.invoke(app, ["lint", "specs/vgg16.yaml"])
-        import cnncalc.executor, cnncalc.verify, cnncalc.forward  # the plan side is numpy-free too
+        import cnncalc.executor, cnncalc.verification, cnncalc.forward  # the plan side is numpy-free too
         print(sorted(m for m in sys.modules if m == "numpy" or m.startswith("numpy.")))
     """)
     assert result.returncode == 0, result.stderr

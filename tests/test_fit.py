@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cnncalc import fit, report
+from cnncalc import fitting as fit, report
 from cnncalc.cli import app
 from cnncalc.cuda.gpus import with_memory
 from cnncalc.errors import UsageError

@@ -235,7 +235,7 @@ PATTERN_ORDER = ("vocabulary", "positions", "tree", "syntax", "bindings", "expan
 #: The stages from YAML to the layer graph, and what drives them (the DSL, the pipeline, the commands and
 #: the outputs): nothing the first reach, directly or not, is one of the second.
 BELOW = ("cnncalc.yamlsource", "cnncalc.spec", "cnncalc.blocks", "cnncalc.graph", "cnncalc.window", "cnncalc.layers")
-ABOVE = ("cnncalc.pattern", "cnncalc.pipeline", "cnncalc.cli", "cnncalc.commands", "cnncalc.sweep", "cnncalc.fit",
+ABOVE = ("cnncalc.pattern", "cnncalc.pipeline", "cnncalc.cli", "cnncalc.commands", "cnncalc.sweep", "cnncalc.fitting",
          "cnncalc.report", "cnncalc.render", "cnncalc.lint")
 
 

@@ -60,7 +60,7 @@ def diff(
                                       count=count.value)
     reports = []
     for path in (a, b):
-        source = pipeline.resolve_source(pipeline.Request.of(path), run.texts)
+        source = run.source(pipeline.Request.of(path))
         analysis = pipeline.analyze_source(source, value(convention))
         run.emit(analysis.diagnostics)
         if not analysis.ok:

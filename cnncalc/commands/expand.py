@@ -32,7 +32,7 @@ def expand(
     from cnncalc.render import expansion
 
     run = Invocation.of(ctx)
-    source = pipeline.resolve_source(pipeline.Request.of(spec, pattern, input, define, settings), run.texts)
+    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
     model = graph.build(source.spec())
     if format.value == "yaml":
         if not expansion.is_chain(model):

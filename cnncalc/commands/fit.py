@@ -66,7 +66,7 @@ def fit(
     """The largest batch (or square input) that fits a memory budget, and what to change when none does."""
     import json
 
-    from cnncalc import fit as fit_mod
+    from cnncalc import fitting as fit_mod
     from cnncalc import pipeline
     from cnncalc.units import parse_size
 
@@ -77,7 +77,7 @@ def fit(
         raise UsageError("fit needs a budget: --memory SIZE or --gpu NAME", Location("--memory"),
                          hint="e.g. --memory 24GiB, or --gpu rtx4090", code="CNN501")
     budget = parse_size(memory, "--memory", code="CNN501") if memory is not None else options.gpu.memory_bytes
-    source = pipeline.resolve_source(pipeline.Request.of(spec, pattern, input, define, settings), run.texts)
+    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
     analysis = pipeline.analyze_source(source, value(convention))
     run.emit(analysis.diagnostics)
     if not analysis.ok:

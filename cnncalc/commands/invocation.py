@@ -34,6 +34,15 @@ class Invocation:
             root.obj = cls()
         return root.obj
 
+    def source(self, request):
+        """The request's source (cnncalc/pipeline.py), saying so on stderr when it is the zoo's model."""
+        from cnncalc import pipeline
+
+        found = pipeline.resolve_source(request, self.texts)
+        if found.zoo is not None:
+            stderr(f"cnncalc: {found.given} is no file here: using the zoo's {found.zoo} ({found.path})")
+        return found
+
     def print_error(self, error: CnnCalcError) -> None:
         from cnncalc.diagnostics import Diagnostic
         from cnncalc.render.diagnostics import full

@@ -30,7 +30,7 @@ def rf(
     from cnncalc.render import receptive as render
 
     run = Invocation.of(ctx)
-    source = pipeline.resolve_source(pipeline.Request.of(spec, pattern, input, define, settings), run.texts)
+    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
     analysis = pipeline.analyze_source(source, value(convention))
     run.emit(analysis.diagnostics)
     if not analysis.ok:

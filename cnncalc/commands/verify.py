@@ -49,11 +49,11 @@ def verify(
 
     from cnncalc import executor, pipeline
     from cnncalc import report as report_mod
-    from cnncalc.verify import compare
+    from cnncalc.verification import compare
 
     run = Invocation.of(ctx)
     limit = _max_memory(max_memory)
-    source = pipeline.resolve_source(pipeline.Request.of(spec, pattern, input, define, settings), run.texts)
+    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
     analysis = pipeline.analyze_source(source, value(convention))
     run.emit(analysis.diagnostics)
     if not analysis.ok:

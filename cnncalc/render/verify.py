@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cnncalc.units import binary, exact
-from cnncalc.verify import TOLERANCE_BYTES, TOLERANCE_FRACTION, LayerCheck, MemoryCheck, Verification
+from cnncalc.verification import TOLERANCE_BYTES, TOLERANCE_FRACTION, LayerCheck, MemoryCheck, Verification
 
 
 def to_json(verification: Verification) -> str:
