@@ -43,3 +43,32 @@ def test_a_built_wheel_carries_the_zoo_as_files(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert sorted(Path(n).stem for n in names if n.startswith("cnncalc/zoo/")) == SPECS
     assert "cnncalc/py.typed" in names
+
+
+@pytest.mark.slow
+def test_an_installed_cnncalc_finds_the_zoo_from_any_folder(tmp_path):
+    """After a plain (non-editable) `pip install .`, from a folder outside the repository: analyze by
+    zoo name, `cnncalc zoo`, and the Python API."""
+    import site
+    import venv
+
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=True)
+    python = env / "bin" / "python"
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    packages = subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                              capture_output=True, text=True).stdout.strip()
+    Path(packages, "deps.pth").write_text(site.getsitepackages()[0] + "\n")  # typer, rich, PyYAML of this run
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def run(*args):
+        return subprocess.run([str(python), *args], cwd=elsewhere, capture_output=True, text=True, timeout=120)
+
+    analysed = run("-m", "cnncalc", "analyze", "vgg16")
+    assert analysed.returncode == 0 and "138,357,544" in analysed.stdout and "zoo" in analysed.stderr
+    assert "resnet50" in run("-m", "cnncalc", "zoo").stdout
+    api = run("-c", "import cnncalc; print(cnncalc.analyze('resnet50').totals.params)")
+    assert api.stdout.strip() == "25557032", api.stderr
