@@ -51,6 +51,8 @@ class Simulation:
     layers: tuple[LayerMemory, ...]
     #: the largest transient kernel scratch of any single op
     scratch_bytes: int
+    #: every observed step in order: (phase, layer, live bytes, transient scratch on top)
+    timeline: tuple[tuple[str, str, int, int], ...] = ()
 
 
 @dataclass
@@ -79,6 +81,7 @@ class _Ledger:
     def __init__(self, base: int):
         self.live = base
         self.peak = Peak(base, "start", "")
+        self.timeline: list[tuple[str, str, int, int]] = []
 
     def alloc(self, size: int) -> None:
         self.live += size
@@ -87,6 +90,7 @@ class _Ledger:
         self.live -= size
 
     def observe(self, phase: str, layer: str, transient: int = 0) -> None:
+        self.timeline.append((phase, layer, self.live, transient))
         if self.live + transient > self.peak.bytes:
             self.peak = Peak(self.live + transient, phase, layer)
 
@@ -324,11 +328,12 @@ def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes:
     saved = sum(run.saved_bytes)
     run.backward(param_bytes)
     run.ledger.observe("optimizer step", "all parameters", step_temporaries)
-    return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries))
+    return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries),
+                      tuple(run.ledger.timeline))
 
 
 def inference(analysis: Analysis, ctx: MemoryContext, resident: int) -> Simulation:
     """One forward in eval mode without autograd on top of `resident` bytes (params, buffers)."""
     run = _Run(analysis, ctx, resident)
     run.forward(training=False)
-    return Simulation(0, run.ledger.peak, run.layers(), run.scratch)
+    return Simulation(0, run.ledger.peak, run.layers(), run.scratch, tuple(run.ledger.timeline))
