@@ -846,3 +846,101 @@ def schema() -> None:
         from cnncalc.schema import schema_text
 
         sys.stdout.write(schema_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# report (HTML) and graph (dot, svg, mermaid): the work is in cnncalc/render/html.py and render/graph.py
+
+
+class GraphFormat(str, Enum):
+    svg = "svg"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+class ColourBy(str, Enum):
+    macs = "macs"
+    memory = "memory"
+    none = "none"
+
+
+OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (default: standard "
+                                                  "output).", metavar="FILE")]
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}", Location(output)) from None
+
+
+def _analysed(spec: str, convention):
+    from cnncalc.pipeline import analyze_text
+
+    text, shown = _load_source(spec)
+    analysis = analyze_text(text, shown, convention.value if convention else None)
+    _emit_diagnostics(analysis.diagnostics)
+    if not analysis.ok:
+        raise typer.Exit(EXIT_INVALID)
+    return analysis
+
+
+@app.command()
+def report(
+    spec: SpecArg,
+    output: OutputOpt = None,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.float32,
+    optimizer: OptimizerOpt = Optimizer.momentum,
+    count_bias: CountBiasOpt = False,
+    memory_model: MemoryModelOpt = None,
+    device: DeviceOpt = Device.cpu,
+    amp: AmpOpt = None,
+    cpu: CpuOpt = CpuName.auto,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Write one self-contained HTML page (no network): the graph, the sortable layer table, live memory
+    over a training step and the totals."""
+    with boundary():
+        from cnncalc import report as report_mod
+        from cnncalc.render import html
+
+        analysis = _analysed(spec, convention)
+        options = report_mod.Options(batch, dtype.value, optimizer.value, count_bias,
+                                     memory_model.value if memory_model else None, device.value,
+                                     amp.value if amp else None, _cpu(cpu, threads))
+        built = report_mod.build(analysis, options)
+        _warn_about_cpu(built)
+        _write(html.render(analysis, built), output)
+
+
+@app.command()
+def graph(
+    spec: SpecArg,
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.svg,
+    output: OutputOpt = None,
+    depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="Draw blocks nested deeper than this "
+                                                 "as one node each (default: every layer).")] = None,
+    colour: Annotated[ColourBy, typer.Option("--color", "--colour", help="SVG: fill nodes by their share of "
+                                             "MACs or memory.")] = ColourBy.macs,
+    convention: ConventionOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.float32,
+) -> None:
+    """The layer graph alone, for docs and READMEs: nodes with name, kind and output shape, blocks as clusters."""
+    with boundary():
+        from cnncalc import report as report_mod
+        from cnncalc.render.diagram import Diagram
+        from cnncalc.render.graph import render
+
+        analysis = _analysed(spec, convention)
+        built = report_mod.build(analysis, report_mod.Options(batch, dtype.value))
+        diagram = Diagram(built)
+        level = None if depth is None else min(depth, diagram.full_level)
+        _write(render(diagram, format.value, level, colour.value), output)
