@@ -241,9 +241,10 @@ def _value(item: Item, metric: str) -> int:
 
 
 def tooltip(item: Item) -> str:
+    """The node's <title>, escaped line by line (a newline inside a name shows as \\x0a)."""
     lines = [item.name, f"{item.kind}, output {item.shape}", f"MACs {exact(item.macs)} ({short(item.macs)})",
              f"memory {binary(item.memory)} (output + saved + gradient)"]
-    return "\n".join(lines)
+    return "\n".join(xml(line) for line in lines)
 
 
 STYLE = ("text{font:11px ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;fill:#222}"
@@ -283,7 +284,7 @@ def svg(diagram: Diagram, level: int | None = None, metric: str = "macs", standa
         block = f' data-block="{item.block}"' if item.block is not None else ""
         cx = round(x + nw / 2, 1)
         out.append(f'<g class="node{" collapsed" if item.block is not None else ""}" data-row="{item.rows[0]}"{block}'
-                   f' data-macs="{item.macs}" data-mem="{item.memory}"><title>{xml(tooltip(item))}</title>'
+                   f' data-macs="{item.macs}" data-mem="{item.memory}"><title>{tooltip(item)}</title>'
                    f'<rect x="{x:g}" y="{y:g}" width="{nw:g}" height="{nh:g}" rx="{8 if block else 3}" '
                    f'fill="{fill(_value(item, metric), largest)}"/>'
                    f'<text x="{cx:g}" y="{y + 15:g}" text-anchor="middle" class="t">{xml(_clip(item.title))}</text>'
