@@ -85,7 +85,7 @@ def table(report: Report) -> str:
 # the memory chart
 
 CHART_W, CHART_H = 760.0, 240.0
-LEFT, BOTTOM_AXIS, TOP = 64.0, 28.0, 24.0
+LEFT, BOTTOM_AXIS, TOP = 64.0, 40.0, 30.0
 
 
 def _ticks(largest: int) -> list[int]:
@@ -136,17 +136,17 @@ def chart(timeline: Timeline) -> str:
         if start is None:
             continue
         x = sx(start - 0.5)
-        label = (f'<text class="axis" x="{x + 3}" y="{TOP - 6}">{phase} \u2192</text>' if phase == "backward" else
-                 f'<text class="axis" x="{CHART_W - 12}" y="{TOP - 6}" text-anchor="end">{phase} \u2193</text>')
+        label = (f'<text class="axis" x="{x + 3}" y="{base + 14}">{phase} \u2192</text>' if phase == "backward" else
+                 f'<text class="axis" x="{CHART_W - 12}" y="{base + 14}" text-anchor="end">\u2191 {phase}</text>')
         out.append(f'<line class="phase" x1="{x}" x2="{x}" y1="{TOP}" y2="{base}"/>' + label)
-    out.append(f'<text class="axis" x="{LEFT + 3}" y="{TOP - 6}">forward \u2192</text>')
+    out.append(f'<text class="axis" x="{LEFT + 3}" y="{base + 14}">forward \u2192</text>')
     peak = points[timeline.peak]
     px, py = sx(timeline.peak), sy(peak.total)
     anchor = "end" if px > CHART_W / 2 else "start"
     shift = -6 if anchor == "end" else 6
-    out.append(f'<circle id="peak" cx="{px}" cy="{py}" r="4"/><text class="peak" x="{px + shift}" y="{py + 14}" '
+    out.append(f'<circle id="peak" cx="{px}" cy="{py}" r="4"/><text class="peak" x="{px + shift}" y="{py - 8}" '
                f'text-anchor="{anchor}">peak {binary(peak.total)} ({xml(peak.phase)}, {xml(peak.layer)})</text>')
-    out.append(f'<text class="axis" x="{LEFT}" y="{CHART_H - 8}">steps of one training step: each layer\'s '
+    out.append(f'<text class="axis" x="{LEFT}" y="{CHART_H - 4}">steps of one training step: each layer\'s '
                f'forward, then its backward, then the optimizer step ({len(points)} points)</text>')
     out.append(f'<line id="cursor" x1="0" x2="0" y1="{TOP}" y2="{base}" visibility="hidden"/></svg>')
     return "".join(out)
