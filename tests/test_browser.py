@@ -75,8 +75,9 @@ TAIL_PROBE = """<script>
     var memory = document.querySelector("input[value=memory]");
     memory.checked = true;
     memory.dispatchEvent(new Event("change"));
-    r.recoloured = all(".node rect", visibleView()).some(function (x, i) { return x.getAttribute("fill") !== before[i]; })
-      || before.length < 2;
+    r.recoloured = before.length < 2 || all(".node rect", visibleView()).some(function (x, i) {
+      return x.getAttribute("fill") !== before[i];
+    });
     var cluster = visibleView().querySelector(".cluster text");
     if (cluster) {
       var depth = cluster.parentNode.getAttribute("data-depth");

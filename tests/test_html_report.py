@@ -10,6 +10,8 @@ import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from cnncalc import cpu, report as report_mod
 from cnncalc.pipeline import analyze_file, analyze_text
 from cnncalc.render import html
@@ -115,6 +117,16 @@ def test_the_memory_chart_is_the_liveness_simulation_and_marks_its_peak():
     page = html.render(analysis, built)
     assert f'data-points="{len(timeline.points)}"' in page and 'id="peak"' in page
     assert f"peak {html.binary(peak.total)} (backward, " in page
+
+
+@pytest.mark.parametrize("options", [dict(device="cuda", amp="float16", optimizer="adam"),
+                                     dict(memory_model="pytorch", dtype="float16", batch=3, optimizer="rmsprop")])
+@pytest.mark.parametrize("name", ["googlenet", "mobilenet_v2"])
+def test_the_timeline_peaks_where_the_pytorch_model_does(name, options):
+    analysis = analyze_file(str(ROOT / "specs" / f"{name}.yaml"))
+    chosen = report_mod.Options(cpu=FIXED_CPU, **options)
+    timeline = training_step(analysis, chosen)
+    assert timeline.points[timeline.peak].total == report_mod.build(analysis, chosen).memory.training_bytes
 
 
 def test_hostile_names_cannot_break_out_of_the_page():

@@ -11,7 +11,9 @@
   function all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
   function bytes(n) {
     var units = [[Math.pow(1024, 4), "TiB"], [Math.pow(1024, 3), "GiB"], [1048576, "MiB"], [1024, "KiB"]];
-    for (var i = 0; i < units.length; i++) if (Math.abs(n) >= units[i][0]) return (n / units[i][0]).toFixed(1) + " " + units[i][1];
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(n) >= units[i][0]) return (n / units[i][0]).toFixed(1) + " " + units[i][1];
+    }
     return n.toLocaleString("en-US") + " B";
   }
 

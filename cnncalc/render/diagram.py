@@ -138,7 +138,8 @@ class Diagram:
     def _collapsed(self, block: Block, scopes: tuple[int, ...]) -> Item:
         rows = block.rows
         last = self.rows[rows[-1]]
-        return Item("/".join(block.path), block.path[-1], f"{block.kind}, {len(rows)} layer{'s' if len(rows) != 1 else ''}",
+        layers = f"{len(rows)} layer" + ("s" if len(rows) != 1 else "")
+        return Item("/".join(block.path), block.path[-1], f"{block.kind}, {layers}",
                     shape_text(last.output_shape), sum(self.rows[i].macs for i in rows),
                     sum(self.memory[i] for i in rows), rows, scopes, block.id)
 
