@@ -98,7 +98,7 @@ def test_unknown_spec_convention(cli):
     assert "did you mean 'pytorch'" in result.stderr
 
 
-COMMANDS = ["analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema"]
+COMMANDS = ["analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "report", "graph"]
 
 
 def test_each_command_is_built_alone_with_the_same_help():
