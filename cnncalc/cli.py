@@ -30,7 +30,8 @@ from cnncalc.commands.invocation import Invocation, stderr
 from cnncalc.errors import EXIT_BROKEN_PIPE, EXIT_USAGE, CnnCalcError, Location, UsageError
 
 #: The commands, in the order `cnncalc --help` lists them (each is cnncalc/commands/<name>.py).
-COMMANDS = ("analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo")
+COMMANDS = ("analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo", "report",
+            "graph")
 
 
 def _output_closed() -> NoReturn:
@@ -203,6 +204,10 @@ def _command(name: str):
         from cnncalc.commands.rf import rf as command
     elif name == "zoo":
         from cnncalc.commands.zoo import zoo as command
+    elif name == "report":
+        from cnncalc.commands.report import report as command
+    elif name == "graph":
+        from cnncalc.commands.graph import graph as command
     else:
         raise KeyError(name)
     return command

@@ -60,6 +60,8 @@ class Simulation:
     scratch_bytes: int
     #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
     peak_transient: int = 0
+    #: every observed step in order: (phase, layer, live bytes, transient scratch on top)
+    timeline: tuple[tuple[str, str, int, int], ...] = ()
 
 
 class Tracer(Protocol):
@@ -112,6 +114,7 @@ class _Ledger:
         self.log: list[tuple[int, int]] = []
         self.peak_at = 0
         self.peak_transient = 0
+        self.timeline: list[tuple[str, str, int, int]] = []
 
     def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live += size
@@ -126,6 +129,7 @@ class _Ledger:
             self.tracer.free(key)
 
     def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
+        self.timeline.append((phase, layer, self.live, transient))
         if self.live + transient > self.peak.bytes:
             self.peak = Peak(self.live + transient, phase, layer)
             self.peak_at = len(self.log)
@@ -438,11 +442,12 @@ def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes:
     run.backward(param_bytes)
     run.ledger.observe("optimizer step", "all parameters", step_temporaries)
     return Simulation(saved, run.ledger.peak, run.layers(), max(run.scratch, step_temporaries),
-                      run.ledger.peak_transient)
+                      run.ledger.peak_transient, tuple(run.ledger.timeline))
 
 
 def inference(analysis: Analysis, ctx: MemoryContext, resident: int) -> Simulation:
     """One forward in eval mode without autograd on top of `resident` bytes (params, buffers)."""
     run = _Run(analysis, ctx, resident)
     run.forward(training=False)
-    return Simulation(0, run.ledger.peak, run.layers(), run.scratch, run.ledger.peak_transient)
+    return Simulation(0, run.ledger.peak, run.layers(), run.scratch, run.ledger.peak_transient,
+                      tuple(run.ledger.timeline))

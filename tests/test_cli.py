@@ -102,7 +102,8 @@ def test_unknown_spec_convention(cli):
     assert "did you mean 'pytorch'" in result.stderr
 
 
-COMMANDS = ["analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo"]
+COMMANDS = ["analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo",
+            "report", "graph"]
 
 
 def test_each_command_is_built_alone_with_the_same_help():
