@@ -1,0 +1,86 @@
+"""Issue #19: hostile inputs. Each must end in a located error or a correct answer: no traceback,
+no "internal error", no hang past 10 s, no runaway memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cnncalc import graph, pipeline
+from cnncalc.errors import CnnCalcError, LimitError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, input: str | None = None, env: dict | None = None, timeout: float = 30,
+            preexec_fn=None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "cnncalc", *args], input=input, capture_output=True, text=True,
+                          env=environment, timeout=timeout, cwd=ROOT, preexec_fn=preexec_fn)
+
+
+def no_crash(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+
+
+def doubling_blocks(levels: int, distinct: bool = True, leaf: str = "[relu]") -> str:
+    """Block i uses block i-1 twice (with different arguments when `distinct`): 2^levels layers."""
+    lines = ["name: doubling", "input: 8x8x3", "blocks:", "  b0:", "    params: [x]", f"    layers: {leaf}"]
+    for i in range(1, levels + 1):
+        first, second = ("'$x * 2'", "'$x * 2 + 1'") if distinct else ("$x", "$x")
+        lines += [f"  b{i}:", "    params: [x]", "    layers:",
+                  f"      - b{i - 1}: {{x: {first}}}", f"      - b{i - 1}: {{x: {second}}}"]
+    lines += ["layers:", f"  - b{levels}: {{x: 1}}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. block arguments that square each other
+
+
+def squaring_blocks(levels: int) -> str:
+    power = "*".join(["$x"] * 40)
+    lines = ["name: squares", "input: 8x8x3", "blocks:", "  b0:", "    params: [x]",
+             "    layers: [{conv: {filters: $x, kernel: 1}}]"]
+    for i in range(1, levels + 1):
+        lines += [f"  b{i}:", "    params: [x]", "    layers:", f"      - b{i - 1}: {{x: '{power}'}}"]
+    lines += ["layers:", f"  - b{levels}: {{x: 99}}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_block_expressions_are_bounded_while_computed(levels):
+    with pytest.raises(CnnCalcError) as caught:
+        pipeline.parse(squaring_blocks(levels), "squares.yaml")
+    error = caught.value
+    assert error.code == "CNN003" and error.loc.line > 0
+    assert len(str(error)) < 400 and "10^18" in error.message
+
+
+def test_block_expressions_at_the_bound_are_computed():
+    from cnncalc import blocks
+    from cnncalc.errors import Location
+    from cnncalc.yamlsource import YNode
+
+    loc = Location("<t>", 1, 1)
+    args = {"x": YNode(10**9, loc, str(10**9))}
+    assert blocks.expression("$x * $x", args, loc) == 10**18
+    with pytest.raises(LimitError):
+        blocks.expression("$x * $x + 1", args, loc)
+    with pytest.raises(LimitError):
+        blocks.expression("-$x * $x - 1", args, loc)
+    with pytest.raises(LimitError):
+        blocks.expression("$x * 1000000000000000000000 // $x", args, loc)
+
+
+def test_squaring_blocks_on_the_command_line(tmp_path):
+    path = tmp_path / "squares.yaml"
+    path.write_text(squaring_blocks(3))
+    result = run_cli("analyze", str(path))
+    no_crash(result)
+    assert result.returncode == 1 and "[CNN003]" in result.stderr and len(result.stderr) < 2000
