@@ -40,6 +40,46 @@ def doubling_blocks(levels: int, distinct: bool = True, leaf: str = "[relu]") ->
 
 
 # ---------------------------------------------------------------------------------------------
+# 1. blocks that double at every level
+
+
+@pytest.mark.parametrize("distinct", [True, False])
+def test_doubling_blocks_stop_at_a_limit_while_expanding(distinct):
+    started = time.monotonic()
+    with pytest.raises(LimitError) as caught:
+        graph.build(pipeline.parse(doubling_blocks(20, distinct), "doubling.yaml"))
+    assert time.monotonic() - started < 10
+    error = caught.value
+    assert error.code == "CNN003" and error.loc.path == "doubling.yaml" and error.loc.line > 0
+    assert ("10,000" if distinct else "1,000,000") in error.message
+
+
+def test_doubling_blocks_of_empty_blocks_stop_too():
+    with pytest.raises(LimitError):
+        pipeline.parse(doubling_blocks(20, leaf="[]"), "doubling.yaml")
+
+
+def test_doubling_blocks_under_the_limits_still_expand():
+    model = graph.build(pipeline.parse(doubling_blocks(10), "doubling.yaml"))
+    assert len(model.nodes) == 1 + 2**10
+
+
+def test_a_repeat_of_a_large_block_is_refused_while_expanding():
+    text = doubling_blocks(10, distinct=False) + "  - repeat: {times: 1000, layers: [b10: {x: 1}]}\n"
+    with pytest.raises(LimitError) as caught:
+        pipeline.parse(text, "r.yaml")
+    assert caught.value.loc.line == text.count("\n") and "1,000,000" in caught.value.message
+
+
+def test_doubling_blocks_on_the_command_line(tmp_path):
+    path = tmp_path / "doubling.yaml"
+    path.write_text(doubling_blocks(20))
+    result = run_cli("analyze", str(path), timeout=20)
+    no_crash(result)
+    assert result.returncode == 1 and "[CNN003]" in result.stderr and f"{path}:" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
 # 2. block arguments that square each other
 
 
