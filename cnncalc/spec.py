@@ -16,7 +16,7 @@ from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
-from cnncalc.limits import MAX_EXPANSIONS, MAX_LAYERS, MAX_REPEAT
+from cnncalc.limits import MAX_EXPANSIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -177,12 +177,20 @@ class SpecBuilder:
         self.layers = 0
         #: how many copies of what is being parsed now the graph holds (the enclosing repeats' counts).
         self.scale = 1
+        #: enclosing block uses and constructs, checked against the nesting limit.
+        self.depth = 0
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
         if self.layers > MAX_LAYERS:
             raise LimitError(f"the spec expands to more than {MAX_LAYERS:,} layers", loc,
                              hint="lower the repeat counts or the uses of large blocks")
+
+    def enter(self, loc: Location) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise LimitError(f"block uses and constructs nest more than {MAX_NESTING} levels deep here", loc,
+                             hint="flatten the blocks: a block that only wraps another can be left out")
 
     def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
         kind = _kind(word, key_loc)
@@ -206,6 +214,21 @@ class SpecBuilder:
         return LayerSpec(kind, word, params, name, key_loc, locs)
 
     def item(self, node: YNode) -> Item:
+        """One item; a block use or a construct is one level deeper (checked before parsing inside it)."""
+        if node.is_mapping and len(node.value) == 1:
+            (word,) = node.value
+            loc = node.key_locs[word]
+        else:
+            word, loc = node.value, node.loc
+        if not isinstance(word, str) or (word not in self.blocks and word not in graph_constructs.CONSTRUCTS):
+            return self._item(node)
+        self.enter(loc)
+        try:
+            return self._item(node)
+        finally:
+            self.depth -= 1
+
+    def _item(self, node: YNode) -> Item:
         if node.is_scalar:
             if not isinstance(node.value, str):
                 raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,

@@ -124,3 +124,44 @@ def test_squaring_blocks_on_the_command_line(tmp_path):
     result = run_cli("analyze", str(path))
     no_crash(result)
     assert result.returncode == 1 and "[CNN003]" in result.stderr and len(result.stderr) < 2000
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. nesting
+
+
+def nested_blocks(levels: int, outer: str = "residual") -> str:
+    lines = ["name: deep", "input: 8x8x3", "blocks:", "  b0:", "    layers: [relu]"]
+    for i in range(1, levels + 1):
+        lines += [f"  b{i}:", f"    layers: [b{i - 1}]"]
+    lines += ["layers:", f"  - {outer}: [b{levels}]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_nesting_beyond_the_limit_is_a_located_error():
+    text = nested_blocks(300)
+    with pytest.raises(LimitError) as caught:
+        pipeline.parse(text, "deep.yaml")
+    error = caught.value
+    assert error.code == "CNN003" and "100" in error.message
+    assert error.loc.line > 0 and error.loc.path == "deep.yaml"
+    with pytest.raises(LimitError):
+        pipeline.parse(nested_blocks(99), "deep.yaml")
+
+
+def test_nesting_at_the_limit_is_analysed_by_every_command(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text(nested_blocks(98))  # 99 uses in a residual: 100 levels
+    for command in ("analyze", "expand", "lint", "rf"):
+        result = run_cli(command, str(path))
+        no_crash(result)
+        assert result.returncode == 0, (command, result.stderr)
+
+
+def test_nesting_too_deep_on_the_command_line(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text(nested_blocks(300))
+    result = run_cli("analyze", str(path))
+    no_crash(result)
+    assert result.returncode == 1 and "[CNN003]" in result.stderr and f"{path}:" in result.stderr
+    assert "nests too deeply to analyse" not in result.stderr
