@@ -165,3 +165,71 @@ def test_nesting_too_deep_on_the_command_line(tmp_path):
     no_crash(result)
     assert result.returncode == 1 and "[CNN003]" in result.stderr and f"{path}:" in result.stderr
     assert "nests too deeply to analyse" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 4, 5. pools against PyTorch: which inputs it refuses
+
+
+def _pool_text(mode: str, spatial: list[int], kernel: int, stride: int, padding: int, dilation: int,
+               ceil: bool) -> str:
+    names = {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}[len(spatial)]
+    axes = ", ".join(f"{name}: {size}" for name, size in zip(names, spatial))
+    return (f"input: {{channels: 2, {axes}}}\nlayers:\n  - pool: {{kernel: {kernel}, stride: {stride}, "
+            f"padding: {padding}, dilation: {dilation}, mode: {mode}, ceil: {str(ceil).lower()}}}\n")
+
+
+def _cnncalc_pool(text: str):
+    analysis = pipeline.analyze_text(text, "pool.yaml", "pytorch")
+    errors = [d for d in analysis.diagnostics if d.severity == "error"]
+    if errors:
+        return errors[0]
+    return tuple(analysis.results[-1].inference.output.spatial)
+
+
+def _torch_pool(mode: str, spatial: list[int], kernel: int, stride: int, padding: int, dilation: int, ceil: bool):
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    x = torch.zeros((1, 2, *spatial))
+    try:
+        if mode == "max":
+            pool = (functional.max_pool1d, functional.max_pool2d, functional.max_pool3d)[len(spatial) - 1]
+            return tuple(pool(x, kernel, stride, padding, dilation, ceil_mode=ceil).shape[2:])
+        pool = (functional.avg_pool1d, functional.avg_pool2d, functional.avg_pool3d)[len(spatial) - 1]
+        return tuple(pool(x, kernel, stride, padding, ceil_mode=ceil).shape[2:])
+    except RuntimeError as error:
+        return str(error)
+
+
+def test_pytorch_convention_refuses_a_3d_average_pool_on_an_unpadded_input_smaller_than_the_window():
+    text = _pool_text("avg", [2, 4, 4], 3, 1, 1, 1, False)
+    assert "smaller than kernel size" in _torch_pool("avg", [2, 4, 4], 3, 1, 1, 1, False)
+    found = _cnncalc_pool(text)
+    assert not isinstance(found, tuple), found
+    assert found.code == "CNN202" and found.loc.line == 3 and "unpadded" in found.message
+    # strict (the textbook) compares the padded input, as before
+    strict = pipeline.analyze_text(text, "pool.yaml", "strict")
+    assert not [d for d in strict.diagnostics if d.severity == "error"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def pools(draw):
+    mode = draw(st.sampled_from(["max", "avg"]))
+    rank = draw(st.integers(1, 3))
+    kernel = draw(st.integers(1, 5))
+    return (mode, draw(st.lists(st.integers(1, 7), min_size=rank, max_size=rank)), kernel, draw(st.integers(1, 3)),
+            draw(st.integers(0, kernel // 2)), 1 if mode == "avg" else draw(st.integers(1, 2)), draw(st.booleans()))
+
+
+@settings(max_examples=300)
+@given(pools())
+def test_pytorch_convention_accepts_and_refuses_pools_as_pytorch_does(pool):
+    expected = _torch_pool(*pool)
+    found = _cnncalc_pool(_pool_text(*pool))
+    if isinstance(expected, tuple):
+        assert found == expected, (pool, found)
+    else:
+        assert not isinstance(found, tuple), (pool, expected, found)
