@@ -233,3 +233,22 @@ def test_pytorch_convention_accepts_and_refuses_pools_as_pytorch_does(pool):
         assert found == expected, (pool, found)
     else:
         assert not isinstance(found, tuple), (pool, expected, found)
+
+
+@pytest.mark.parametrize("spatial", [[2], [2, 3], [2, 2, 2]])
+@pytest.mark.parametrize("convention", ["strict", "pytorch", "onnx", "caffe"])
+def test_a_ceil_mode_pool_larger_than_its_padded_input_keeps_one_window_as_in_pytorch(spatial, convention):
+    text = _pool_text("max", spatial, 5, 2, 1, 1, True)
+    analysis = pipeline.analyze_text(text, "pool.yaml", convention)
+    assert not [d for d in analysis.diagnostics if d.severity == "error"]
+    assert tuple(analysis.results[-1].inference.output.spatial) == _torch_pool("max", spatial, 5, 2, 1, 1, True)
+
+
+def test_the_documented_window_rule_names_the_ceil_mode_exception():
+    from cnncalc.lint.rules import reported
+
+    readme = (ROOT / "README.md").read_text()
+    assert "except a ceil-mode pool" in readme
+    assert "except a ceil-mode pool" in (ROOT / "docs" / "lint.md").read_text()
+    rule = next(r for r in reported.RULES if r.code == "CNN202")
+    assert "ceil-mode" in rule.what
