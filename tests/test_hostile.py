@@ -252,3 +252,26 @@ def test_the_documented_window_rule_names_the_ceil_mode_exception():
     assert "except a ceil-mode pool" in (ROOT / "docs" / "lint.md").read_text()
     rule = next(r for r in reported.RULES if r.code == "CNN202")
     assert "ceil-mode" in rule.what
+
+
+# ---------------------------------------------------------------------------------------------
+# 6, 7. numbers too long for a pattern or a binding
+
+NINES_31 = "9" * 31
+
+
+@pytest.mark.parametrize("text", [f"N=2..{NINES_31}", f"N={NINES_31}..{NINES_31}", f"N={NINES_31}",
+                                  f"N=1,2..{NINES_31}"])
+def test_a_binding_with_a_number_over_30_digits_is_a_located_error(text):
+    from cnncalc.errors import UsageError
+    from cnncalc.pattern.bindings import parse_define
+
+    with pytest.raises(UsageError) as caught:
+        parse_define(text, 3)
+    assert caught.value.loc.path == "-D #3" and "30 digits" in caught.value.message
+
+
+def test_a_binding_with_a_long_upper_bound_is_refused_on_the_command_line():
+    result = run_cli("analyze", "--pattern", "INPUT[8x8x3] -> [RELU]*N", "-D", f"N=2..{NINES_31}")
+    no_crash(result)
+    assert result.returncode == 2 and "-D #1" in result.stderr and "30 digits" in result.stderr
