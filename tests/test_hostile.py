@@ -275,3 +275,11 @@ def test_a_binding_with_a_long_upper_bound_is_refused_on_the_command_line():
     result = run_cli("analyze", "--pattern", "INPUT[8x8x3] -> [RELU]*N", "-D", f"N=2..{NINES_31}")
     no_crash(result)
     assert result.returncode == 2 and "-D #1" in result.stderr and "30 digits" in result.stderr
+
+
+@pytest.mark.parametrize("count", ["9" * 40, "99999999999", "100001"])
+def test_a_repeat_count_too_large_is_one_error_with_one_status(count):
+    result = run_cli("analyze", "--pattern", f"INPUT[8x8x3] -> [RELU]*{count}")
+    no_crash(result)
+    assert result.returncode == 1 and "[CNN115]" in result.stderr
+    assert "is larger than the limit of 100,000" in result.stderr
