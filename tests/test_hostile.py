@@ -283,3 +283,35 @@ def test_a_repeat_count_too_large_is_one_error_with_one_status(count):
     no_crash(result)
     assert result.returncode == 1 and "[CNN115]" in result.stderr
     assert "is larger than the limit of 100,000" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. paths and names written into a spec's comments
+
+INJECTED = "x\n  - conv: {filters: 7, kernel: 1}\n#.yaml"
+
+
+@pytest.mark.parametrize("breaker", ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x0c"])
+def test_expand_escapes_a_path_that_would_inject_a_layer(tmp_path, breaker):
+    from cnncalc.render.expansion import to_yaml
+    from cnncalc.yamlsource import load
+
+    path = str(tmp_path / INJECTED.replace("\n", breaker))
+    model = graph.build(pipeline.parse("name: m\ninput: 8x8x3\nlayers:\n  - relu\n", path))
+    written = to_yaml(model, f"Expanded from {path}\nwith N=2")
+    again = graph.build(pipeline.parse(written, "again.yaml"))
+    assert [n.type for n in again.nodes] == ["input", "relu"]
+    assert all(line.startswith(("#", "name:", "input:", "layers:", "  - relu  # ")) for line in written.split("\n")
+               if line), written
+    assert load(written).value["layers"].value[0].value == "relu"
+
+
+def test_expand_on_the_command_line_writes_the_same_layers_for_a_path_with_a_newline(tmp_path):
+    path = tmp_path / INJECTED
+    path.write_text("name: m\ninput: 8x8x3\nlayers:\n  - relu\n")
+    result = run_cli("expand", str(path), "--format", "yaml")
+    no_crash(result)
+    assert result.returncode == 0
+    again = graph.build(pipeline.parse(result.stdout, "again.yaml"))
+    assert [n.type for n in again.nodes] == ["input", "relu"]
+    assert "\\n  - conv" in result.stdout
