@@ -315,3 +315,31 @@ def test_expand_on_the_command_line_writes_the_same_layers_for_a_path_with_a_new
     again = graph.build(pipeline.parse(result.stdout, "again.yaml"))
     assert [n.type for n in again.nodes] == ["input", "relu"]
     assert "\\n  - conv" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# 11. a [tool] table whose cnncalc is not a table
+
+
+@pytest.mark.parametrize(("text", "line"), [("[tool]\ncnncalc = 5\n", 2), ("tool = 'x'\n", 1),
+                                            ("[project]\nname = 'p'\n\n[tool]\ncnncalc = [1, 2]\n", 5),
+                                            ("tool.cnncalc = 5\n", 1)])
+def test_a_pyproject_whose_tool_cnncalc_is_not_a_table_is_a_located_usage_error(tmp_path, text, line):
+    from cnncalc.errors import UsageError
+    from cnncalc.lint import config
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        config.read(path)
+    assert caught.value.code == "CNN004" and caught.value.loc.line == line and caught.value.loc.path == str(path)
+
+
+def test_lint_with_a_tool_cnncalc_that_is_a_number(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool]\ncnncalc = 5\n")
+    (tmp_path / "m.yaml").write_text("name: m\ninput: 8x8x3\nlayers:\n  - relu\n")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "lint", "m.yaml"], capture_output=True, text=True,
+                            cwd=tmp_path, env=environment, timeout=60)
+    no_crash(result)
+    assert result.returncode == 2 and "[CNN004]" in result.stderr and "pyproject.toml:2:" in result.stderr
