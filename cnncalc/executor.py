@@ -213,9 +213,59 @@ def available_memory(meminfo: str = "/proc/meminfo") -> int | None:
     return None
 
 
+def address_space_left(status: str = "/proc/self/status") -> int | None:
+    """What RLIMIT_AS (`ulimit -v`) still lets this process map: the soft limit minus its VmSize, or
+    None when there is no limit."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return None
+    mapped = 0
+    try:
+        with open(status, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    mapped = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    return max(soft - mapped, 0)
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+#: cgroup v1 writes "no limit" as the largest page-aligned 63-bit number; anything above 2^60 is none.
+_NO_CGROUP_LIMIT = 2**60
+
+
+def cgroup_memory_left(root: str = "/sys/fs/cgroup") -> int | None:
+    """The memory limit of the cgroup (v2 memory.max, else v1 memory/memory.limit_in_bytes) minus its
+    usage, or None when there is no limit (or no cgroup file)."""
+    for limit_file, usage_file in (("memory.max", "memory.current"),
+                                   ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
+        limit = _read_int(f"{root}/{limit_file}")
+        if limit is None or limit >= _NO_CGROUP_LIMIT:
+            continue
+        return max(limit - (_read_int(f"{root}/{usage_file}") or 0), 0)
+    return None
+
+
 def default_max_memory() -> int:
-    available = available_memory()
-    return FALLBACK_MAX_MEMORY if available is None else int(available * DEFAULT_MEMORY_SHARE)
+    """A share (half) of the least headroom the process has: the machine's available memory, what
+    RLIMIT_AS still allows it to map, and what its cgroup still allows it to use."""
+    headrooms = [room for room in (available_memory(), address_space_left(), cgroup_memory_left())
+                 if room is not None]
+    return int(min(headrooms) * DEFAULT_MEMORY_SHARE) if headrooms else FALLBACK_MAX_MEMORY
 
 
 # ---------------------------------------------------------------------------------------------

@@ -343,3 +343,57 @@ def test_lint_with_a_tool_cnncalc_that_is_a_number(tmp_path):
                             cwd=tmp_path, env=environment, timeout=60)
     no_crash(result)
     assert result.returncode == 2 and "[CNN004]" in result.stderr and "pyproject.toml:2:" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 12. the default --max-memory respects RLIMIT_AS and cgroup limits
+
+
+def test_the_cgroup_v2_and_v1_limits_minus_usage_are_read(tmp_path):
+    from cnncalc import executor
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "memory.max").write_text("1073741824\n")
+    (v2 / "memory.current").write_text("73741824\n")
+    assert executor.cgroup_memory_left(str(v2)) == 1_000_000_000
+    (v2 / "memory.max").write_text("max\n")
+    assert executor.cgroup_memory_left(str(v2)) is None
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("2000000000\n")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("500000000\n")
+    assert executor.cgroup_memory_left(str(v1)) == 1_500_000_000
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert executor.cgroup_memory_left(str(v1)) is None
+    assert executor.cgroup_memory_left(str(tmp_path / "none")) is None
+
+
+def test_the_default_max_memory_is_the_least_headroom(monkeypatch):
+    from cnncalc import executor
+
+    monkeypatch.setattr(executor, "available_memory", lambda: 16 * 1024**3)
+    monkeypatch.setattr(executor, "address_space_left", lambda: 3 * 1024**3)
+    monkeypatch.setattr(executor, "cgroup_memory_left", lambda: None)
+    assert executor.default_max_memory() == int(3 * 1024**3 * executor.DEFAULT_MEMORY_SHARE)
+    monkeypatch.setattr(executor, "cgroup_memory_left", lambda: 1024**3)
+    assert executor.default_max_memory() == int(1024**3 * executor.DEFAULT_MEMORY_SHARE)
+    monkeypatch.setattr(executor, "address_space_left", lambda: None)
+    monkeypatch.setattr(executor, "cgroup_memory_left", lambda: None)
+    assert executor.default_max_memory() == int(16 * 1024**3 * executor.DEFAULT_MEMORY_SHARE)
+
+
+def _limit_address_space():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2_000_000 * 1024, 2_000_000 * 1024))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_verify_under_an_address_space_limit_refuses_instead_of_running_out_of_memory():
+    pytest.importorskip("numpy")
+    result = run_cli("verify", "specs/vgg16.yaml", "--batch", "12", preexec_fn=_limit_address_space, timeout=120,
+                     env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    no_crash(result)
+    assert "MemoryError" not in result.stderr
+    assert result.returncode == 1 and "[CNN600]" in result.stderr, result.stderr[-2000:]
