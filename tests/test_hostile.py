@@ -397,3 +397,21 @@ def test_verify_under_an_address_space_limit_refuses_instead_of_running_out_of_m
     no_crash(result)
     assert "MemoryError" not in result.stderr
     assert result.returncode == 1 and "[CNN600]" in result.stderr, result.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# 13. verify measures arrays, not its own bookkeeping
+
+
+def test_a_long_chain_of_small_layers_verifies(tmp_path):
+    pytest.importorskip("numpy")
+    path = tmp_path / "relus.yaml"
+    path.write_text("name: relus\ninput: 8x8x3\nlayers:\n  - repeat: {times: 400, layers: [relu]}\n")
+    result = run_cli("verify", str(path), "--format", "json", timeout=120)
+    no_crash(result)
+    import json
+
+    memory = json.loads(result.stdout)["memory"]
+    assert result.returncode == 0, memory
+    # about 110 B a layer of Python objects remain counted: far below the 256 KiB tolerance
+    assert abs(memory["difference_bytes"]) < 128 * 1024, memory
