@@ -415,3 +415,73 @@ def test_a_long_chain_of_small_layers_verifies(tmp_path):
     assert result.returncode == 0, memory
     # about 110 B a layer of Python objects remain counted: far below the 256 KiB tolerance
     assert abs(memory["difference_bytes"]) < 128 * 1024, memory
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. control and bidi characters from a spec never reach a terminal or a CI log raw
+
+HOSTILE = {"ESC": ("\\e", "\x1b"), "BEL": ("\\a", "\x07"), "NUL": ("\\0", "\x00"), "RLO": ("\\u202E", "\u202e"),
+           "newline": ("\\n", "\n"), "CR": ("\\r", "\r"), "CSI": ("\\x9b", "\x9b")}
+
+
+def _assert_clean(text: str, char: str) -> None:
+    from cnncalc.render.safe import UNSAFE
+
+    lines = text.split("\n")
+    assert char not in text.replace("\n", "") or char == "\n", repr(text[:400])
+    assert not any(UNSAFE.search(line) for line in lines), repr(text[:400])
+
+
+@pytest.mark.parametrize("what", sorted(HOSTILE))
+def test_names_with_control_characters_are_escaped_in_tables_and_diagnostics(tmp_path, what):
+    escaped, char = HOSTILE[what]
+    spec = (f'name: "model{escaped}x"\ninput: 8x8x3\nlayers:\n  - relu: {{name: "bad{escaped}name"}}\n'
+            f'  - conv: {{filters: 4, kernel: 9, name: "c{escaped}c"}}\n')
+    good = spec.split("  - conv")[0]
+    path = tmp_path / "m.yaml"
+    path.write_text(good)
+    table = run_cli("analyze", str(path))
+    no_crash(table)
+    assert table.returncode == 0
+    _assert_clean(table.stdout, char)
+    assert "bad" + ("\\x1b" if what == "ESC" else "") in table.stdout
+    # the table has one row per layer: no name splits a row
+    rows = [line for line in table.stdout.split("\n") if "bad" in line]
+    assert rows and all("name" in line for line in rows) and not any(line.startswith("name") for line in
+                                                                       table.stdout.split("\n"))
+    path.write_text(spec)
+    for args in (("analyze", str(path)), ("lint", str(path)), ("lint", "--format", "concise", str(path)),
+                 ("lint", "--format", "github", str(path))):
+        result = run_cli(*args)
+        no_crash(result)
+        assert result.returncode == 1
+        _assert_clean(result.stdout, char)
+        _assert_clean(result.stderr, char)
+    sarif = run_cli("lint", "--format", "sarif", str(path))
+    import json
+
+    assert json.loads(sarif.stdout)["runs"][0]["results"]
+
+
+@pytest.mark.parametrize("what", sorted(set(HOSTILE) - {"NUL"}))
+def test_a_path_with_control_characters_is_escaped_in_diagnostics_and_annotations(tmp_path, what):
+    _, char = HOSTILE[what]
+    path = tmp_path / f"a{char}b.yaml"
+    path.write_text("input: 8x8x3\nlayers:\n  - conv: {filters: 4, kernel: 9}\n")
+    for args in (("analyze", str(path)), ("lint", "--format", "github", str(path)), ("lint", str(path))):
+        result = run_cli(*args)
+        no_crash(result)
+        assert result.returncode == 1
+        _assert_clean(result.stdout, char)
+        _assert_clean(result.stderr, char)
+
+
+def test_github_annotations_escape_percent_and_line_breaks_after_control_characters():
+    from cnncalc.diagnostics import Diagnostic
+    from cnncalc.errors import Location, SpecError
+    from cnncalc.render.lint import github_line
+
+    error = SpecError("bad\x1b]0;pwned\x07 100%\nsecond", Location("p,a:th\n.yaml", 2, 3), hint="one\ntwo")
+    line = github_line(Diagnostic.from_error(error))
+    assert "\n" not in line and "\x1b" not in line and "\x07" not in line
+    assert "100%25" in line and "\\x1b" in line and "%0Asecond" in line and "help: one%0Atwo" in line and "file=p%2Ca%3Ath\\n.yaml" in line

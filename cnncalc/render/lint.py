@@ -13,6 +13,7 @@ from cnncalc.lint.engine import FileResult
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.render.diagnostics import concise as concise_line
 from cnncalc.render.diagnostics import full
+from cnncalc.render.safe import escape
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -67,14 +68,19 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def _lines(text: str) -> str:
+    return "\n".join(escape(part) for part in text.split("\n"))
+
+
 def github_line(d: Diagnostic) -> str:
     loc = d.loc
-    props = [("title", f"cnncalc {d.code} ({fallback(d.code).name})"), ("file", loc.path)]
+    # text from the spec is escaped (control and bidi characters) before GitHub's own %-escaping
+    props = [("title", f"cnncalc {d.code} ({fallback(d.code).name})"), ("file", escape(loc.path))]
     if loc.line > 0:
         props += [("line", str(loc.line)), ("col", str(loc.col))]
         if loc.end_line and loc.end_col:
             props += [("endLine", str(loc.end_line)), ("endColumn", str(loc.end_col))]
-    message = f"{d.code} {d.message}" + (f"\nhelp: {d.hint}" if d.hint else "")
+    message = f"{d.code} {_lines(d.message)}" + (f"\nhelp: {_lines(d.hint)}" if d.hint else "")
     head = ",".join(f"{key}={escape_property(value)}" for key, value in props)
     return f"::{d.severity} {head}::{escape_data(message)}"
 
