@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args: str, input: str | None = None, env: dict | None = None, timeout: float = 30,
-            preexec_fn=None) -> subprocess.CompletedProcess:
+            preexec_fn=None, encoding: str | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], input=input, capture_output=True, text=True,
-                          env=environment, timeout=timeout, cwd=ROOT, preexec_fn=preexec_fn)
+                          env=environment, timeout=timeout, cwd=ROOT, preexec_fn=preexec_fn, encoding=encoding)
 
 
 def no_crash(result: subprocess.CompletedProcess) -> None:
@@ -485,3 +485,26 @@ def test_github_annotations_escape_percent_and_line_breaks_after_control_charact
     line = github_line(Diagnostic.from_error(error))
     assert "\n" not in line and "\x1b" not in line and "\x07" not in line
     assert "100%25" in line and "\\x1b" in line and "%0Asecond" in line and "help: one%0Atwo" in line and "file=p%2Ca%3Ath\\n.yaml" in line
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. a standard output that cannot encode the block characters
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+@pytest.mark.parametrize("command", ["analyze", "lint", "verify"])
+def test_a_non_utf8_standard_output_gets_ascii_drawing(tmp_path, encoding, command):
+    if command == "verify":
+        pytest.importorskip("numpy")
+    path = tmp_path / "m.yaml"
+    path.write_text('name: "mod\u00e9l \u2603"\ninput: 8x8x3\nlayers:\n  - conv: {filters: 4, kernel: 3, padding: 1, name: "c\u2603"}\n'
+                    "  - relu\n  - pool: 2\n  - fc: 10\n")
+    result = run_cli(command, str(path), env={"PYTHONIOENCODING": encoding}, encoding=encoding)
+    no_crash(result)
+    assert "UnicodeEncodeError" not in result.stderr and "PYTHONIOENCODING" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    if command == "analyze":
+        assert "#" in result.stdout and "\u2588" not in result.stdout
+    if command != "lint":
+        assert "c\\u2603" in result.stdout and "|" in result.stdout
+        assert not any(0x2500 <= ord(c) <= 0x259F for c in result.stdout)  # no box drawing, no blocks

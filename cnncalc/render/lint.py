@@ -13,7 +13,7 @@ from cnncalc.lint.engine import FileResult
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.render.diagnostics import concise as concise_line
 from cnncalc.render.diagnostics import full
-from cnncalc.render.safe import escape
+from cnncalc.render.safe import encodable, escape
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -32,12 +32,13 @@ def summary(results: Sequence[FileResult]) -> str:
 
 
 def text(results: Sequence[FileResult]) -> str:
+    """(Any character standard output cannot encode, e.g. under PYTHONIOENCODING=ascii, as an escape.)"""
     blocks = [full(d, r.source) for r, d in _all(results)]
-    return "\n\n".join([*blocks, summary(results)]) + "\n"
+    return encodable("\n\n".join([*blocks, summary(results)]) + "\n")
 
 
 def concise(results: Sequence[FileResult]) -> str:
-    return "".join(concise_line(d) + "\n" for _, d in _all(results)) + summary(results) + "\n"
+    return encodable("".join(concise_line(d) + "\n" for _, d in _all(results)) + summary(results) + "\n")
 
 
 def _json_item(d: Diagnostic) -> dict:
@@ -86,7 +87,7 @@ def github_line(d: Diagnostic) -> str:
 
 
 def github(results: Sequence[FileResult]) -> str:
-    return "".join(github_line(d) + "\n" for _, d in _all(results))
+    return encodable("".join(github_line(d) + "\n" for _, d in _all(results)))
 
 
 def _sarif_rule(code: str) -> dict:

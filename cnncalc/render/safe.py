@@ -41,3 +41,37 @@ def escape(text: object) -> str:
 
 def is_safe(text: str) -> bool:
     return UNSAFE.search(text) is None
+
+
+def unicode_output(stream=None) -> bool:
+    """Whether `stream` (standard output by default) encodes any character: a UTF encoding."""
+    import sys
+
+    encoding = getattr(stream if stream is not None else sys.stdout, "encoding", None) or "utf-8"
+    return encoding.lower().replace("-", "").replace("_", "").startswith("utf")
+
+
+def encodable(text: str, stream=None) -> str:
+    """`text` with what `stream` (standard output by default) cannot encode written as backslash escapes
+    (`PYTHONIOENCODING=ascii`, a latin-1 terminal): never a UnicodeEncodeError halfway through."""
+    import sys
+
+    stream = stream if stream is not None else sys.stdout
+    if unicode_output(stream):
+        return text
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+class EncodableFile:
+    """A text stream whose writes are made `encodable` first; everything else is the stream's own
+    (its `encoding` too, so rich draws ASCII boxes for it)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(encodable(text, self._stream))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
