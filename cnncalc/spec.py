@@ -332,7 +332,8 @@ class SpecBuilder:
                             hint="a block may use other blocks, but not itself")
         key = graph_constructs.memo_key(block.name, args)
         if key in self.expanded:
-            self.count(self.sizes[key], loc)
+            # a use of an empty block still costs a visit in every later walk: it counts as one layer
+            self.count(max(self.sizes[key], 1), loc)
         else:
             if len(self.expanded) >= MAX_EXPANSIONS:
                 raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
@@ -347,6 +348,8 @@ class SpecBuilder:
                 self.expanding.pop()
             # everything counted inside was counted `scale` times
             self.sizes[key] = (self.layers - before) // self.scale
+            if not self.sizes[key]:
+                self.count(1, loc)
         return BlockUse(block.name, self.expanded[key], name, loc)
 
     @staticmethod
