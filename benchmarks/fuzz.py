@@ -24,7 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.pipeline import analyze_text  # noqa: E402
 from cnncalc.report import Options, build  # noqa: E402
-from tests.fuzzing import hostile_texts, mutated_patterns, mutated_specs, random_specs  # noqa: E402
+from tests.fuzzing import hostile_texts, issue19_texts, mutated_patterns, mutated_specs, random_specs  # noqa: E402
 
 
 def main() -> int:
@@ -36,7 +36,7 @@ def main() -> int:
     failures: list[tuple[str, str]] = []
 
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(st.one_of(mutated_specs(), random_specs, mutated_patterns(), hostile_texts))
+    @given(st.one_of(mutated_specs(), random_specs, mutated_patterns(), hostile_texts, issue19_texts))
     def run(text: str) -> None:
         start = time.perf_counter()
         try:

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.errors import Location, SpecError
+from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import construct_kinds
+from cnncalc.limits import MAX_EXPRESSION_VALUE
 from cnncalc.yamlsource import YNode
 
 #: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
@@ -124,18 +125,27 @@ def parse_blocks(node: YNode | None, layer_kinds) -> dict[str, BlockDef]:
 # substitution of arguments
 
 
+def _bounded(value: int, loc: Location) -> int:
+    """Every value an expression reads or computes stays within +-10^18, so that chained blocks that
+    square their arguments stop at once, and no message has to print a number of thousands of digits."""
+    if -MAX_EXPRESSION_VALUE <= value <= MAX_EXPRESSION_VALUE:
+        return value
+    raise LimitError("a block expression reaches a value beyond 10^18, cnncalc's limit for block arithmetic", loc,
+                     hint="use realistic sizes; the arguments of nested blocks multiply")
+
+
 def _int_argument(name: str, args: dict[str, YNode], loc: Location) -> int:
     value = args[name].value
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"${name} is {args[name].text or 'not a number'!r}; arithmetic needs a whole number", loc,
                         code="CNN222")
-    return value
+    return _bounded(value, loc)
 
 
 def _evaluate(tree: ast.AST, names: dict[str, str], args: dict[str, YNode], loc: Location) -> int:
     """`names` maps the placeholders that stand for `$param` in the parsed text to the parameters."""
     if isinstance(tree, ast.Constant) and isinstance(tree.value, int) and not isinstance(tree.value, bool):
-        return tree.value
+        return _bounded(tree.value, loc)
     if isinstance(tree, ast.Name) and tree.id in names:
         return _int_argument(names[tree.id], args, loc)
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd)):
@@ -144,11 +154,11 @@ def _evaluate(tree: ast.AST, names: dict[str, str], args: dict[str, YNode], loc:
     if isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Div)):
         left, right = _evaluate(tree.left, names, args, loc), _evaluate(tree.right, names, args, loc)
         if isinstance(tree.op, ast.Add):
-            return left + right
+            return _bounded(left + right, loc)
         if isinstance(tree.op, ast.Sub):
-            return left - right
+            return _bounded(left - right, loc)
         if isinstance(tree.op, ast.Mult):
-            return left * right
+            return _bounded(left * right, loc)
         if right == 0:
             raise SpecError("division by zero in a block expression", loc, code="CNN222")
         if isinstance(tree.op, ast.Div) and left % right:

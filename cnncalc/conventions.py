@@ -36,6 +36,10 @@ class Convention:
     pool_padding_words: tuple[str, ...] = ("same", "valid", "same_upper", "same_lower")
     #: padding when a layer gives none: "zero", or "auto" = SAS's automatic ceil(W/S) padding.
     implicit_padding: Literal["zero", "auto"] = "zero"
+    #: (mode, rank) of the pools that compare the *unpadded* input with the window: PyTorch 2.13's
+    #: avg_pool3d raises "input image smaller than kernel size" (its max pools and 1-D/2-D average
+    #: pools compare only the output size, found by testing torch itself).
+    pools_compare_unpadded: tuple[tuple[str, int], ...] = ()
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -50,7 +54,7 @@ CONVENTIONS: dict[str, Convention] = {
             "pytorch",
             "PyTorch: floor silently; 'same' only with stride 1; ceil pools drop windows starting in the padding",
             "floor", "floor", "always", "after", False, "half", "pytorch",
-            padding_words=("same", "valid"), pool_padding_words=(),
+            padding_words=("same", "valid"), pool_padding_words=(), pools_compare_unpadded=(("avg", 3),),
         ),
         Convention(
             "tensorflow",

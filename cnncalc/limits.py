@@ -12,3 +12,11 @@ from __future__ import annotations
 MAX_REPEAT = 100_000
 #: The largest graph cnncalc builds (documented in the README's limits section).
 MAX_LAYERS = 1_000_000
+#: The most distinct block expansions (uses of a block with different arguments) one spec may need:
+#: each is parsed separately, so blocks that use the one before with new arguments twice would
+#: otherwise take 2^depth expansions before the layer limit could be applied.
+MAX_EXPANSIONS = 10_000
+#: How deep block uses and constructs (`repeat`, `residual`, `concat`, `add`) may nest in a spec.
+MAX_NESTING = 100
+#: The largest value of a block expression or of any step while computing it (10^18).
+MAX_EXPRESSION_VALUE = 10**18

@@ -11,12 +11,12 @@ from typing import Any
 
 from cnncalc import blocks as graph_constructs
 from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
-from cnncalc.errors import Location, SpecError
+from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
-from cnncalc.limits import MAX_REPEAT
+from cnncalc.limits import MAX_EXPANSIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -172,6 +172,27 @@ class SpecBuilder:
         #: blocks being expanded (to refuse a block that uses itself) and finished expansions.
         self.expanding: list[str] = []
         self.expanded: dict[tuple[str, str], tuple[Item, ...]] = {}
+        #: the layers each finished expansion holds (its body counted once).
+        self.sizes: dict[tuple[str, str], int] = {}
+        #: layers of the graph expanded so far (a shared expansion counted once per use, a repeat's body
+        #: `times` times), checked against the layer limit as they are counted, not after the fact.
+        self.layers = 0
+        #: how many copies of what is being parsed now the graph holds (the enclosing repeats' counts).
+        self.scale = 1
+        #: enclosing block uses and constructs, checked against the nesting limit.
+        self.depth = 0
+
+    def count(self, layers: int, loc: Location) -> None:
+        self.layers += layers * self.scale
+        if self.layers > MAX_LAYERS:
+            raise LimitError(f"the spec expands to more than {MAX_LAYERS:,} layers", loc,
+                             hint="lower the repeat counts or the uses of large blocks")
+
+    def enter(self, loc: Location) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise LimitError(f"block uses and constructs nest more than {MAX_NESTING} levels deep here", loc,
+                             hint="flatten the blocks: a block that only wraps another can be left out")
 
     def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
         kind = _kind(word, key_loc)
@@ -191,9 +212,25 @@ class SpecBuilder:
                 )
             else:
                 params[p.name] = p.default
+        self.count(1, key_loc)
         return LayerSpec(kind, word, params, name, key_loc, locs)
 
     def item(self, node: YNode) -> Item:
+        """One item; a block use or a construct is one level deeper (checked before parsing inside it)."""
+        if node.is_mapping and len(node.value) == 1:
+            (word,) = node.value
+            loc = node.key_locs[word]
+        else:
+            word, loc = node.value, node.loc
+        if not isinstance(word, str) or (word not in self.blocks and word not in graph_constructs.CONSTRUCTS):
+            return self._item(node)
+        self.enter(loc)
+        try:
+            return self._item(node)
+        finally:
+            self.depth -= 1
+
+    def _item(self, node: YNode) -> Item:
         if node.is_scalar:
             if not isinstance(node.value, str):
                 raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,
@@ -237,12 +274,19 @@ class SpecBuilder:
                 raise SpecError(f"repeat needs '{key}'", loc, hint="write repeat: {times: N, layers: [...]}",
                                 code="CNN105")
         times = integer(0, MAX_REPEAT)(fields["times"])
-        return RepeatSpec(times, self.items(fields["layers"]), loc)
+        # the body of `times: 0` is still parsed, so it counts once
+        outer, self.scale = self.scale, self.scale * max(times, 1)
+        try:
+            return RepeatSpec(times, self.items(fields["layers"]), loc)
+        finally:
+            self.scale = outer
 
     def residual(self, node: YNode | None, loc: Location) -> ResidualSpec:
         """`residual: [layers]` or `residual: {layers: [...], shortcut: [...], name: ...}`."""
         if node is not None and node.is_sequence:
-            return ResidualSpec(self.items(node), (), None, loc)
+            body = self.items(node)
+            self.count(1, loc)
+            return ResidualSpec(body, (), None, loc)
         if node is None or not node.is_mapping:
             raise SpecError("residual needs its layers", loc, code="CNN105",
                             hint="write residual: {layers: [...], shortcut: [...]} (no shortcut = identity)")
@@ -256,6 +300,7 @@ class SpecBuilder:
         shortcut = node.value.get("shortcut")
         body = self.items(node.value["layers"])
         rest = self.items(shortcut) if shortcut is not None and shortcut.value is not None else ()
+        self.count(1, loc)
         return ResidualSpec(body, rest, self._construct_name(node), loc)
 
     def merge(self, word: str, node: YNode | None, loc: Location) -> MergeSpec:
@@ -278,6 +323,7 @@ class SpecBuilder:
             branches.append(self.items(branch))
         if len(branches) < 2:
             raise SpecError(f"{word} needs at least two branches, got {len(branches)}", loc, code="CNN224")
+        self.count(1, loc)
         return MergeSpec(word, tuple(branches), name, loc)
 
     def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
@@ -287,12 +333,25 @@ class SpecBuilder:
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
         key = graph_constructs.memo_key(block.name, args)
-        if key not in self.expanded:
+        if key in self.expanded:
+            # a use of an empty block still costs a visit in every later walk: it counts as one layer
+            self.count(max(self.sizes[key], 1), loc)
+        else:
+            if len(self.expanded) >= MAX_EXPANSIONS:
+                raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
+                                 "(uses with different arguments)", loc,
+                                 hint="blocks that pass new arguments to several uses of another block "
+                                 "multiply; use fewer distinct arguments")
             self.expanding.append(block.name)
+            before = self.layers
             try:
                 self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args))
             finally:
                 self.expanding.pop()
+            # everything counted inside was counted `scale` times
+            self.sizes[key] = (self.layers - before) // self.scale
+            if not self.sizes[key]:
+                self.count(1, loc)
         return BlockUse(block.name, self.expanded[key], name, loc)
 
     @staticmethod

@@ -177,7 +177,8 @@ def floor_option(axis: Axis) -> str:
 
 
 def check_fits(axis: Axis, axis_index: int, rank: int, what: str) -> None:
-    """A kernel larger than the padded input is an error in every convention."""
+    """A kernel larger than the padded input is an error in every convention (not called for ceil-mode
+    pools, which keep one window there, as PyTorch's do)."""
     if axis.span < 0:
         name = axis_name(rank, axis_index)
         raise ShapeError(

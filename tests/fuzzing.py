@@ -110,3 +110,81 @@ def mutated_patterns(draw):
     variables = draw(st.dictionaries(st.sampled_from(["N", "M", "K", "X"]), st.integers(-2, 5), max_size=4))
     defaults = "CONV: {filters: 8}\nFC: {units: 10}\n"
     return yaml.safe_dump({"input": "32x32x3", "pattern": text, "vars": variables}) + defaults
+
+
+# ---------------------------------------------------------------------------------------------
+# issue #19's shapes of hostile input: control characters in names, huge numbers, deep nesting,
+# blocks that double at every level
+
+#: characters that act on a terminal or split a line (ESC, BEL, NUL, CSI, RLO, LRI, ZWJ, NEL, LS, BOM...)
+CONTROL_CHARACTERS = ["\x1b", "\x07", "\x00", "\x9b", "\u202e", "\u2066", "\u200d", "\x85", "\u2028", "\ufeff",
+                      "\r", "\n", "\t", "\x7f", "\x1b]0;title\x07", "\x1b[2J"]
+
+hostile_names = st.lists(st.one_of(st.sampled_from(CONTROL_CHARACTERS), st.text(max_size=3)), min_size=1,
+                         max_size=4).map("".join).filter(lambda name: name.strip() != "")
+
+
+@st.composite
+def control_character_specs(draw):
+    """A valid spec whose model and layer names carry control, bidi and line-break characters."""
+    names = draw(st.lists(hostile_names, min_size=1, max_size=3, unique=True))
+    layers = [{"conv": {"filters": 4, "kernel": 3, "padding": 1, "name": f"c{i}{name}"}} for i, name in enumerate(names)]
+    if draw(st.booleans()):
+        layers.append({"conv": {"filters": 4, "kernel": 99, "name": "bad" + names[0]}})  # an error naming it
+    return yaml.safe_dump({"name": draw(hostile_names), "input": "8x8x3", "layers": layers}, allow_unicode=False)
+
+
+HUGE_NUMBERS = [10**18, 10**18 + 1, 2**63, 10**30, int("9" * 31), int("9" * 40), 10**100, -(10**19)]
+
+
+@st.composite
+def huge_number_specs(draw):
+    """Block arguments, expressions and repeat counts far beyond any limit, in YAML or a pattern."""
+    number = draw(st.sampled_from(HUGE_NUMBERS))
+    kind = draw(st.sampled_from(["argument", "expression", "squares", "repeat", "pattern", "vars"]))
+    if kind == "pattern":
+        return yaml.safe_dump({"input": "8x8x3", "pattern": f"INPUT -> [RELU]*{number}"})
+    if kind == "vars":
+        return yaml.safe_dump({"input": "8x8x3", "pattern": "INPUT -> [RELU]*N", "vars": {"N": f"2..{number}"}})
+    if kind == "repeat":
+        return f"input: 8x8x3\nlayers:\n  - repeat: {{times: {number}, layers: [relu]}}\n"
+    power = "*".join(["$x"] * draw(st.integers(2, 40)))
+    body = {"argument": "$x", "expression": f"$x * {number}", "squares": power}[kind]
+    levels = draw(st.integers(1, 3))
+    lines = ["input: 8x8x3", "blocks:", "  b0:", "    params: [x]", "    layers: [{conv: {filters: $x, kernel: 1}}]"]
+    for i in range(1, levels + 1):
+        lines += [f"  b{i}:", "    params: [x]", f"    layers: [{{b{i - 1}: {{x: '{body}'}}}}]"]
+    lines += ["layers:", f"  - b{levels}: {{x: {draw(st.sampled_from([2, 99, number]))}}}"]
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def deeply_nested_specs(draw):
+    """Blocks that each wrap the one before, in residuals or concats, up to 300 levels."""
+    levels = draw(st.integers(1, 300))
+    wrap = draw(st.sampled_from(["b{}", "{{residual: [b{}]}}", "{{concat: [[b{}], []]}}"]))
+    lines = ["input: 8x8x3", "blocks:", "  b0:", "    layers: [relu]"]
+    for i in range(1, levels + 1):
+        lines += [f"  b{i}:", f"    layers: [{wrap.format(i - 1)}]"]
+    lines += ["layers:", f"  - residual: [b{levels}]"]
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def doubling_block_specs(draw):
+    """Block i uses block i-1 twice (with the same or different arguments): 2^levels layers."""
+    levels = draw(st.integers(1, 22))
+    distinct = draw(st.booleans())
+    leaf = draw(st.sampled_from(["[relu]", "[]", "[{residual: [relu]}]"]))
+    first, second = ("'$x * 2'", "'$x * 2 + 1'") if distinct else ("$x", "$x")
+    lines = ["input: 8x8x3", "blocks:", "  b0:", "    params: [x]", f"    layers: {leaf}"]
+    for i in range(1, levels + 1):
+        lines += [f"  b{i}:", "    params: [x]", "    layers:", f"      - b{i - 1}: {{x: {first}}}",
+                  f"      - b{i - 1}: {{x: {second}}}"]
+    repeat = draw(st.sampled_from([0, 1, 7, 100_000]))
+    lines += ["layers:", f"  - repeat: {{times: {repeat}, layers: [b{levels}: {{x: 1}}]}}"]
+    return "\n".join(lines) + "\n"
+
+
+issue19_texts = st.one_of(control_character_specs(), huge_number_specs(), deeply_nested_specs(),
+                          doubling_block_specs())

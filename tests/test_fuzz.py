@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from cnncalc.errors import CnnCalcError
 from cnncalc.pipeline import analyze_text
 from cnncalc.report import Options, build
-from tests.fuzzing import hostile_texts, mutated_patterns, mutated_specs, random_specs
+from tests.fuzzing import (control_character_specs, hostile_texts, issue19_texts, mutated_patterns, mutated_specs,
+                           random_specs)
 
 FUZZ = settings(max_examples=150, deadline=60_000, suppress_health_check=list(HealthCheck))
 
@@ -59,3 +60,32 @@ def test_cli_never_shows_a_traceback(cli, text):
     assert "Traceback" not in result.output
     if result.exit_code:
         assert result.stderr.startswith("<stdin>"), result.stderr
+
+
+@settings(max_examples=60, deadline=20_000, suppress_health_check=list(HealthCheck))
+@given(issue19_texts)
+def test_issue19_shapes_of_hostile_input(text):
+    survives(text)
+
+
+@settings(max_examples=30, deadline=20_000, suppress_health_check=list(HealthCheck))
+@given(control_character_specs())
+def test_names_with_control_characters_never_reach_the_output_raw(text):
+    import io
+
+    from rich.console import Console
+
+    from cnncalc.diagnostics import Diagnostic
+    from cnncalc.render import table
+    from cnncalc.render.diagnostics import full
+    from cnncalc.render.safe import UNSAFE
+
+    analysis = analyze_text(text, "fuzz.yaml", "strict")
+    shown = [full(d, text) for d in analysis.diagnostics]
+    if analysis.complete:
+        out = io.StringIO()
+        table.render(build(analysis, Options()), Console(file=out, width=200, highlight=False))
+        shown.append(out.getvalue())
+    for block in shown:
+        assert not any(UNSAFE.search(line) for line in block.split("\n")), repr(block)
+    assert isinstance(Diagnostic, type)

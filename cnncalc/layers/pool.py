@@ -124,6 +124,12 @@ class Pool(LayerKind):
         if not isinstance(word, str):
             _check_pool_padding(pads, kernel, conv.pool_pad_limit, label)
         rounding, clip = _rounding(p, pads, label, conv)
+        if (p["mode"], x.rank) in conv.pools_compare_unpadded and any(w < k for w, k in zip(x.spatial, kernel)):
+            sizes = "x".join(str(w) for w in x.spatial)
+            raise ShapeError(
+                f"{label}: the unpadded input ({sizes}) is smaller than the window ({'x'.join(map(str, kernel))}); "
+                f"{conv.name}'s {x.rank}-D {p['mode']} pool compares the input before padding",
+                hint="use a smaller kernel or a larger input (padding does not count here)", code="CNN202")
         slide = slide_all(label, x.spatial, kernel, stride, dilation, pads, rounding, clip)
         geometry = Geometry(kernel, stride, dilation, pads, padding_word=word if isinstance(word, str) else None,
                             ceil=rounding == "ceil", clip=clip)

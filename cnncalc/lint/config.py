@@ -55,13 +55,29 @@ def _strings(path: Path, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _not_a_table(path: Path, text: str, key: str, assignment: str) -> UsageError:
+    """`[tool]\\ncnncalc = 5`: located at the assignment (tomllib keeps no positions, so it is searched)."""
+    import re
+
+    match = re.search(rf"^[ \t]*{assignment}", text, re.MULTILINE)
+    line = text.count("\n", 0, match.start()) + 1 if match else 0
+    return UsageError(f"'{key}' must be a table of settings", Location(str(path), line, 1 if match else 0),
+                      hint="write [tool.cnncalc] on its own line with the settings under it, e.g. select = [\"CNN2\"]")
+
+
 def read(path: Path) -> dict[str, Any]:
     """The validated [tool.cnncalc] table (keys with underscores), or {} when there is none."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}", Location(str(path))) from None
-    table = data.get("tool", {}).get("cnncalc", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise _not_a_table(path, text, "tool", r"tool\s*=")
+    table = tool.get("cnncalc", {})
+    if not isinstance(table, dict):
+        raise _not_a_table(path, text, "tool.cnncalc", r"(tool\s*\.\s*)?cnncalc\s*=")
     settings: dict[str, Any] = {}
     for key, value in table.items():
         if key not in KEYS:

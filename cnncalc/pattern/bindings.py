@@ -46,9 +46,14 @@ def parse_values(text: str, loc: Location, name: str) -> tuple[int, ...]:
     values: list[int] = []
     for part in word.split(","):
         low, dots, high = part.partition("..")
+        for number in (low, high):
+            if len(number.strip()) > MAX_DIGITS:
+                raise SpecError(f"the value of {name} has a number of more than {MAX_DIGITS} digits "
+                                f"({number.strip()[:12]}..., {len(number.strip())} digits)", loc,
+                                hint="use a realistic value", code="CNN119")
         try:
-            first = int(low) if len(low.strip()) <= MAX_DIGITS else None
-            last = int(high) if dots and len(high.strip()) <= MAX_DIGITS else first
+            first = int(low)
+            last = int(high) if dots else first
         except ValueError:
             first = last = None
         if first is None or last is None or first < 0 or last < first:

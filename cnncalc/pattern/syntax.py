@@ -124,8 +124,9 @@ class _Parser:
         return token
 
     def integer(self, token: Token) -> int:
+        # too large, like a value over a limit: an invalid model (exit 1), not unreadable text
         if len(token.text) > MAX_DIGITS:
-            raise ParseError(f"the number {token.text[:12]}... has {len(token.text)} digits", self.loc(token.start,
+            raise LimitError(f"the number {token.text[:12]}... has {len(token.text)} digits", self.loc(token.start,
                              token.end), hint="use a realistic value", code="CNN115")
         return int(token.text)
 
@@ -183,9 +184,12 @@ class _Parser:
     def repeat(self, body: Node, star: Token) -> Repeat:
         token = self.advance()
         if token.kind == "number" and token.text.isdigit():
-            times = self.integer(token)
+            # one message and one status (exit 1) however many digits the count has
+            long = len(token.text) > MAX_DIGITS
+            times = MAX_REPEAT + 1 if long else int(token.text)
             if times > MAX_REPEAT:
-                raise LimitError(f"the repeat count {times:,} is larger than the limit of {MAX_REPEAT:,}",
+                shown = f"{token.text[:12]}... ({len(token.text)} digits)" if long else f"{times:,}"
+                raise LimitError(f"the repeat count {shown} is larger than the limit of {MAX_REPEAT:,}",
                                  self.loc(token.start, token.end), hint="use a smaller count", code="CNN115")
             return Repeat(body, times, (token.start, token.end))
         if token.kind == "name" and "-" not in token.text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnncalc.diagnostics import Diagnostic
+from cnncalc.render.safe import escape
 
 
 def source_excerpt(source: str | None, line: int, col: int, width: int = 1) -> list[str]:
@@ -13,19 +14,24 @@ def source_excerpt(source: str | None, line: int, col: int, width: int = 1) -> l
         return []
     text = lines[line - 1].replace("\t", " ")
     gutter = f"{line:>4} | "
-    return [gutter + text, " " * (len(gutter) + max(col - 1, 0)) + "^" * max(width, 1)]
+    # control and bidi characters of the line are shown escaped, the caret moved past their escapes
+    start = max(col - 1, 0)
+    before, marked = escape(text[:start]), escape(text[start:start + max(width, 1)])
+    caret = max(len(marked), 1) if marked else max(width, 1)
+    return [gutter + escape(text), " " * (len(gutter) + len(before)) + "^" * caret]
 
 
 def full(diagnostic: Diagnostic, source: str | None = None) -> str:
     loc = diagnostic.loc
-    head = f"{loc}: {diagnostic.severity}: {diagnostic.message} [{diagnostic.code}]"
+    head = concise(diagnostic)
     width = (loc.end_col - loc.col) if loc.end_col and loc.end_line == loc.line else 1
     out = [head, *source_excerpt(source, loc.line, loc.col, width)]
     if diagnostic.hint:
-        out.append(f"  help: {diagnostic.hint}")
+        # hints may span lines on purpose; each line is escaped
+        out.append("  help: " + "\n".join(escape(part) for part in diagnostic.hint.split("\n")))
     return "\n".join(out)
 
 
 def concise(diagnostic: Diagnostic) -> str:
     loc = diagnostic.loc
-    return f"{loc}: {diagnostic.severity}: {diagnostic.message} [{diagnostic.code}]"
+    return f"{escape(loc)}: {diagnostic.severity}: {escape(diagnostic.message)} [{diagnostic.code}]"

@@ -8,6 +8,7 @@ from typing import Any
 
 from cnncalc.graph import Graph, Node
 from cnncalc.layers.base import REQUIRED
+from cnncalc.render.safe import escape
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _NOT_PLAIN_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
@@ -79,7 +80,9 @@ def is_chain(model: Graph) -> bool:
 
 def to_yaml(model: Graph, comment: str = "") -> str:
     """A flat spec with one item per layer; analysing it gives the same report as its source."""
-    lines = [f"# {line}" for line in comment.splitlines()]
+    # a path or a pattern in a comment must not end it: only "\n" separates the comment's lines, every
+    # other line break or control character (and one in a path given there) is written escaped
+    lines = [f"# {escape(line)}" for line in comment.split("\n")] if comment else []
     lines.append(f"name: {json.dumps(model.name)}")
     if model.convention:
         lines.append(f"convention: {model.convention}")
@@ -88,7 +91,7 @@ def to_yaml(model: Graph, comment: str = "") -> str:
         values = settings(node)
         if not auto:
             values["name"] = node.name
-        where = f"  # {node.loc}" if node.loc.line > 0 else ""
+        where = f"  # {escape(node.loc)}" if node.loc.line > 0 else ""
         if values:
             body = ", ".join(f"{key}: {_scalar(value)}" for key, value in values.items())
             lines.append(f"  - {node.type}: {{{body}}}{where}")

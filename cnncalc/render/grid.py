@@ -44,7 +44,10 @@ class Grid:
     """Rows of plain-text cells under a bold header, optional section lines, a title and a caption."""
 
     def __init__(self, title: str, caption: str, columns: list[Column], header_style: str = "bold") -> None:
-        self.title = title
+        from cnncalc.render.safe import escape
+
+        self._escape = escape
+        self.title = escape(title)
         self.caption = caption
         self.columns = columns
         self.header_style = header_style
@@ -52,7 +55,8 @@ class Grid:
         self._section_after: set[int] = set()
 
     def add_row(self, *cells: str, style: str | None = None) -> None:
-        self.rows.append((cells, style))
+        # a cell is one line of inert text: a name's newline, ESC or U+202E is written as an escape
+        self.rows.append((tuple(self._escape(cell) for cell in cells), style))
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""

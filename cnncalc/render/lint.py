@@ -13,6 +13,7 @@ from cnncalc.lint.engine import FileResult
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.render.diagnostics import concise as concise_line
 from cnncalc.render.diagnostics import full
+from cnncalc.render.safe import encodable, escape
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -31,12 +32,13 @@ def summary(results: Sequence[FileResult]) -> str:
 
 
 def text(results: Sequence[FileResult]) -> str:
+    """(Any character standard output cannot encode, e.g. under PYTHONIOENCODING=ascii, as an escape.)"""
     blocks = [full(d, r.source) for r, d in _all(results)]
-    return "\n\n".join([*blocks, summary(results)]) + "\n"
+    return encodable("\n\n".join([*blocks, summary(results)]) + "\n")
 
 
 def concise(results: Sequence[FileResult]) -> str:
-    return "".join(concise_line(d) + "\n" for _, d in _all(results)) + summary(results) + "\n"
+    return encodable("".join(concise_line(d) + "\n" for _, d in _all(results)) + summary(results) + "\n")
 
 
 def _json_item(d: Diagnostic) -> dict:
@@ -67,20 +69,25 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def _lines(text: str) -> str:
+    return "\n".join(escape(part) for part in text.split("\n"))
+
+
 def github_line(d: Diagnostic) -> str:
     loc = d.loc
-    props = [("title", f"cnncalc {d.code} ({fallback(d.code).name})"), ("file", loc.path)]
+    # text from the spec is escaped (control and bidi characters) before GitHub's own %-escaping
+    props = [("title", f"cnncalc {d.code} ({fallback(d.code).name})"), ("file", escape(loc.path))]
     if loc.line > 0:
         props += [("line", str(loc.line)), ("col", str(loc.col))]
         if loc.end_line and loc.end_col:
             props += [("endLine", str(loc.end_line)), ("endColumn", str(loc.end_col))]
-    message = f"{d.code} {d.message}" + (f"\nhelp: {d.hint}" if d.hint else "")
+    message = f"{d.code} {_lines(d.message)}" + (f"\nhelp: {_lines(d.hint)}" if d.hint else "")
     head = ",".join(f"{key}={escape_property(value)}" for key, value in props)
     return f"::{d.severity} {head}::{escape_data(message)}"
 
 
 def github(results: Sequence[FileResult]) -> str:
-    return "".join(github_line(d) + "\n" for _, d in _all(results))
+    return encodable("".join(github_line(d) + "\n" for _, d in _all(results)))
 
 
 def _sarif_rule(code: str) -> dict:

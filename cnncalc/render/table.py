@@ -152,23 +152,30 @@ NATURAL_WIDTH = 400
 def render(report: Report, console: Console, depth: int | None = None) -> None:
     """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary;
     `depth`: block levels shown before blocks fold into one row (None: all)."""
+    from cnncalc.render.safe import EncodableFile, unicode_output
+
     table = layer_table(report, depth)
+    # a standard output that cannot encode the block characters (PYTHONIOENCODING=ascii, latin-1)
+    # gets '#' bars, rich's ASCII boxes, and backslash escapes for any other character
+    plain = not unicode_output(console.file)
     # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
-    wide = Console(file=console.file, width=max(console.width, NATURAL_WIDTH), highlight=False,
-                   force_terminal=console.is_terminal, no_color=console.no_color)
+    wide = Console(file=EncodableFile(console.file) if plain else console.file, width=max(console.width, NATURAL_WIDTH),
+                   highlight=False, force_terminal=console.is_terminal, no_color=console.no_color)
     wide.print(table)
     wide.print(summary(report), soft_wrap=True)
-    wide.print(memory_table(report))
+    wide.print(memory_table(report, ascii=plain))
     wide.print(memory_summary(report), soft_wrap=True)
 
 
 BAR_WIDTH = 20
 
 
-def _bar(value: int, largest: int) -> str:
-    """A bar of eighth-blocks, so the eye finds the heavy layers."""
+def _bar(value: int, largest: int, ascii: bool = False) -> str:
+    """A bar of eighth-blocks, so the eye finds the heavy layers ('#'s where the output is not Unicode)."""
     if not largest or not value:
         return ""
+    if ascii:
+        return "#" * max(1, round(BAR_WIDTH * value / largest))
     eighths = max(1, round(BAR_WIDTH * 8 * value / largest))
     return "\u2588" * (eighths // 8) + ("", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589")[eighths % 8]
 
@@ -197,7 +204,7 @@ def memory_caption(report: Report, held: int) -> str:
     return "\n".join(lines)
 
 
-def memory_table(report: Report) -> Grid:
+def memory_table(report: Report, ascii: bool = False) -> Grid:
     m = report.memory
     saved = "saved for backward" if m.model == "pytorch" else "kept for backward"
     columns = [Column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
@@ -208,7 +215,7 @@ def memory_table(report: Report) -> Grid:
     largest = max(totals, default=0)
     for layer, total in zip(m.layers, totals):
         table.add_row(layer.name, binary(layer.output_bytes), binary(layer.saved_bytes), binary(layer.gradient_bytes),
-                      binary(total), _bar(total, largest))
+                      binary(total), _bar(total, largest, ascii))
     table.add_section()
     table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
                   binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")

@@ -105,7 +105,11 @@ def render(v: Verification, console: Console) -> None:
     """The table at its natural width (never squeezed into an 80-column pipe), then the memory account."""
     table = layer_table(v)
     wanted = console.measure(table, options=console.options.update(width=10_000)).maximum
-    wide = Console(file=console.file, width=max(console.width, wanted), highlight=False,
+    from cnncalc.render.safe import EncodableFile, unicode_output
+
+    # a non-Unicode standard output gets rich's ASCII boxes and escapes for any other character
+    file = console.file if unicode_output(console.file) else EncodableFile(console.file)
+    wide = Console(file=file, width=max(console.width, wanted), highlight=False,
                    force_terminal=console.is_terminal, no_color=console.no_color)
     wide.print(table)
     wide.print(f"Memory (float32, batch {v.batch}; 1 MiB = 1024 x 1024 B):")

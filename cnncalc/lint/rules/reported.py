@@ -132,7 +132,8 @@ RULES = (
     Rule(
         "CNN202", "kernel-larger-than-input", "error", "the window does not fit in the padded input",
         what="Reports a convolution or pooling window larger than its padded input, or an output size "
-        "below 1, in every convention.",
+        "below 1, in every convention (a ceil-mode pool keeps one window, as in PyTorch; under pytorch a "
+        "3-D average pool also refuses an unpadded input smaller than the window).",
         why="PyTorch and Keras raise; TensorFlow and Caffe silently produce empty or one-pixel outputs.",
         example="""
         input: 2x2x3
