@@ -17,7 +17,8 @@ from cnncalc.render.diagnostics import concise
 from cnncalc.render.diagram import Diagram, local_name, shape_text, svg
 from cnncalc.render.escape import script_json, xml
 from cnncalc.render.table import layer_table, memory_summary, summary
-from cnncalc.report import Report, Row
+from cnncalc.render import cells as cell_text
+from cnncalc.report import Report
 from cnncalc.timeline import Timeline, training_step
 from cnncalc.units import binary, exact, short
 
@@ -32,20 +33,6 @@ def _asset(name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # the table
-
-
-def _activations(row: Row) -> str:
-    if row.inplace:
-        return "(in place)"
-    if len(row.output_shape) == 1:
-        return exact(row.activations)
-    return f"{'*'.join(str(d) for d in row.output_shape)} = {short(row.activations)}"
-
-
-def _params(row: Row) -> str:
-    if not row.params:
-        return ""
-    return f"{row.params_formula} = {exact(row.params)}" if row.params_formula else exact(row.params)
 
 
 def _td(text: str, value: int | None = None) -> str:
@@ -66,8 +53,8 @@ def table(report: Report) -> str:
     for index, (row, layer) in enumerate(zip(report.rows, layers)):
         sizes = (layer.output_bytes, layer.saved_bytes, layer.gradient_bytes) if layer else (0, 0, 0)
         cells = [_td(str(index), index), _td(local_name(row)), _td("/".join(row.block)), _td(row.type),
-                 _td(shape_text(row.output_shape)), _td(_activations(row), row.activations),
-                 _td(_params(row), row.params), _td(exact(row.macs) if row.macs else "", row.macs)]
+                 _td(shape_text(row.output_shape)), _td(cell_text.activations(row), row.activations),
+                 _td(cell_text.params(row), row.params), _td(exact(row.macs) if row.macs else "", row.macs)]
         cells += [_td(binary(size), size) for size in sizes]
         cells.append(_td(binary(sum(sizes)), sum(sizes)))
         title = xml(row.name)

@@ -8,22 +8,9 @@ from rich.text import Text
 from cnncalc import counting
 from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
 from cnncalc.render.grid import Column, Grid
+from cnncalc.render import cells
 from cnncalc.report import Report, Row
 from cnncalc.units import binary, exact, short
-
-
-def _activations(row: Row) -> str:
-    if row.inplace:
-        return "(in place)"
-    if len(row.output_shape) == 1:
-        return exact(row.activations)
-    return f"{'*'.join(str(d) for d in row.output_shape)} = {short(row.activations)}"
-
-
-def _params(row: Row) -> str:
-    if not row.params:
-        return ""
-    return f"{row.params_formula} = {exact(row.params)}" if row.params_formula else exact(row.params)
 
 
 #: scopes that get a subtotal row when they close (blocks); branches and shortcuts only a heading.
@@ -86,8 +73,8 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             "  " * len(row.block) + _local_name(row),
             row.type,
             " x ".join(str(d) for d in row.output_shape),
-            _activations(row),
-            _params(row),
+            cells.activations(row),
+            cells.params(row),
             exact(row.macs) if row.macs else "",
         )
     while open_scopes:
