@@ -36,7 +36,6 @@ from cnncalc.commands.options import (
     ThreadsOpt,
     value,
 )
-from cnncalc.errors import EXIT_INVALID
 
 ByTypeOpt = Annotated[bool, typer.Option("--by-type", help="Also print layers, params, MACs and FLOPs per layer type.")]
 BackwardOpt = Annotated[bool, typer.Option("--backward", help="Also print each conv/fc layer's backward MACs "
@@ -76,11 +75,7 @@ def analyze(
     from cnncalc import report as report_mod
 
     run = Invocation.of(ctx)
-    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
-    analysis = pipeline.analyze_source(source, value(convention))
-    run.emit(analysis.diagnostics)
-    if not analysis.ok:
-        raise typer.Exit(EXIT_INVALID)
+    analysis = run.analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
     options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
                                       device.value, value(amp), cpu.value, threads, gpu, count=count.value)
     built = report_mod.build(analysis, options)

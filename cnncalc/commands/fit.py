@@ -77,11 +77,7 @@ def fit(
         raise UsageError("fit needs a budget: --memory SIZE or --gpu NAME", Location("--memory"),
                          hint="e.g. --memory 24GiB, or --gpu rtx4090", code="CNN501")
     budget = parse_size(memory, "--memory", code="CNN501") if memory is not None else options.gpu.memory_bytes
-    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
-    analysis = pipeline.analyze_source(source, value(convention))
-    run.emit(analysis.diagnostics)
-    if not analysis.ok:
-        raise typer.Exit(EXIT_INVALID)
+    analysis = run.analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
     result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
     label = amp.value + " amp" if amp else dtype.value
     if format.value == "json":

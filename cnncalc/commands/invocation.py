@@ -43,6 +43,20 @@ class Invocation:
             stderr(f"cnncalc: {found.given} is no file here: using the zoo's {found.zoo} ({found.path})")
         return found
 
+    def analysis(self, request, convention: str | None = None):
+        """The request's source analysed (`convention`: the command line's), its diagnostics shown;
+        exit 1 when the model is invalid. What every command that computes shapes starts with."""
+        import typer
+
+        from cnncalc import pipeline
+        from cnncalc.errors import EXIT_INVALID
+
+        analysis = pipeline.analyze_source(self.source(request), convention)
+        self.emit(analysis.diagnostics)
+        if not analysis.ok:
+            raise typer.Exit(EXIT_INVALID)
+        return analysis
+
     def print_error(self, error: CnnCalcError) -> None:
         from cnncalc.diagnostics import Diagnostic
         from cnncalc.render.diagnostics import full

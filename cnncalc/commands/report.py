@@ -33,7 +33,7 @@ from cnncalc.commands.options import (
     ThreadsOpt,
     value,
 )
-from cnncalc.errors import EXIT_INVALID, Location, UsageError
+from cnncalc.errors import Location, UsageError
 
 OutputOpt = Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file (default: standard "
                                                   "output).", metavar="FILE")]
@@ -55,13 +55,7 @@ def analysed(ctx: typer.Context, spec, pattern, input, define, settings, convent
     """The analysis of the command's source, its diagnostics shown; exit 1 when the model is invalid."""
     from cnncalc import pipeline
 
-    run = Invocation.of(ctx)
-    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
-    analysis = pipeline.analyze_source(source, value(convention))
-    run.emit(analysis.diagnostics)
-    if not analysis.ok:
-        raise typer.Exit(EXIT_INVALID)
-    return analysis
+    return Invocation.of(ctx).analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
 
 
 def report(

@@ -9,7 +9,6 @@ import typer
 
 from cnncalc.commands.invocation import Invocation
 from cnncalc.commands.options import ConventionOpt, DefineOpt, InputOpt, PatternOpt, SetOpt, SpecArg, choices, value
-from cnncalc.errors import EXIT_INVALID
 
 RfFormat = choices("RfFormat", ("table", "json", "markdown"))
 
@@ -30,11 +29,7 @@ def rf(
     from cnncalc.render import receptive as render
 
     run = Invocation.of(ctx)
-    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
-    analysis = pipeline.analyze_source(source, value(convention))
-    run.emit(analysis.diagnostics)
-    if not analysis.ok:
-        raise typer.Exit(EXIT_INVALID)
+    analysis = run.analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
     if format.value == "json":
         sys.stdout.write(render.to_json(analysis))
     elif format.value == "markdown":

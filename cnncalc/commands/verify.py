@@ -53,11 +53,7 @@ def verify(
 
     run = Invocation.of(ctx)
     limit = _max_memory(max_memory)
-    source = run.source(pipeline.Request.of(spec, pattern, input, define, settings))
-    analysis = pipeline.analyze_source(source, value(convention))
-    run.emit(analysis.diagnostics)
-    if not analysis.ok:
-        raise typer.Exit(EXIT_INVALID)
+    analysis = run.analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
     # the prediction verify shows is the textbook model's, whatever memory model the convention implies
     report = report_mod.build(analysis, report_mod.Options(batch, "float32", memory_model="textbook"))
     the_plan = executor.plan(analysis, batch)
