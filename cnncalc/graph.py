@@ -191,7 +191,7 @@ class _Builder:
         outer = self.head, self.training_only
         self.head, self.training_only = name, self.training_only or item.training_only
         try:
-            end = self.walk(item.body, current, scope.enter(local, "output"))
+            end = self.walk(item.body, current, scope.enter(local, output_kind(item.training_only)))
         finally:
             self.head, self.training_only = outer
         self.side_outputs.append(Output(name, end, self.training_only or item.training_only, item.loc))
@@ -223,6 +223,11 @@ def build(spec: Spec) -> Graph:
     _main_path_ends_last(builder, end)
     return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path, spec.convention,
                  tuple(builder.side_outputs))
+
+
+def output_kind(training_only: bool) -> str:
+    """What a head's scope is called in tables and diagrams (its `block_kinds` entry)."""
+    return "training-only output" if training_only else "output"
 
 
 def _main_path_ends_last(builder: _Builder, end: int) -> None:
