@@ -268,7 +268,8 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
 
 
 def _peak_layer(analysis: Analysis) -> int:
-    """Largest inputs + output of one layer, counting each distinct tensor once (in place: none new)."""
+    """Largest inputs + output of one layer, counting each distinct tensor once (in place: none new);
+    the layers of training-only heads do not run at inference."""
     produced = {}
     for result in analysis.results:
         node = result.node
@@ -278,6 +279,8 @@ def _peak_layer(analysis: Analysis) -> int:
             produced[node.index] = (node.index, result.output.numel)
     best = 0
     for result in analysis.results:
+        if result.node.training_only:
+            continue
         tensors = {produced[i] for i in result.node.inputs} | {produced[result.node.index]}
         best = max(best, sum(size for _, size in tensors))
     return best
