@@ -242,3 +242,15 @@ def test_the_textbook_inference_leaves_a_training_only_head_out():
     assert kept.inference_bytes == kept.params_bytes + 16 * 16 * (4 + 64) * 4  # the head's conv is the largest
     assert dropped.inference_bytes == dropped.params_bytes + 16 * 16 * (3 + 4) * 4  # conv1 is, without it
     assert kept.training_bytes == dropped.training_bytes
+
+
+def test_the_schema_knows_the_output_construct():
+    import jsonschema
+    import yaml
+
+    from cnncalc.schema import spec_schema
+
+    validator = jsonschema.Draft7Validator(spec_schema())
+    assert not list(validator.iter_errors(yaml.safe_load(textwrap.dedent(AUX))))
+    wrong = yaml.safe_load(textwrap.dedent(AUX).replace("training_only: true", "trainig_only: true"))
+    assert any("trainig_only" in e.message for e in validator.iter_errors(wrong))
