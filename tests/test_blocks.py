@@ -19,7 +19,7 @@ def args(**values) -> dict[str, YNode]:
 
 def test_the_construct_words_are_repeat_residual_and_the_merge_kinds():
     assert blocks.MERGES == ("concat", "add") == tuple(k.name for k in construct_kinds())
-    assert blocks.CONSTRUCTS == ("repeat", "residual", "concat", "add")
+    assert blocks.CONSTRUCTS == ("repeat", "residual", "concat", "add", "output")
     assert all(KINDS[word].merge for word in blocks.MERGES)
 
 
