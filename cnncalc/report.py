@@ -115,6 +115,8 @@ class HeadTotals:
     macs: int
     flops: int
     loc: Location
+    #: what its layers keep for backward in one training step (the memory model's saved bytes, for the batch)
+    saved_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,7 @@ class Report:
             "outputs": [
                 {"name": h.name, "layer": h.layer, "output_shape": list(h.output_shape),
                  "training_only": h.training_only, "params": h.params, "macs": h.macs * batch,
-                 "flops": h.flops * batch, "line": h.loc.line, "column": h.loc.col}
+                 "flops": h.flops * batch, "saved_bytes": h.saved_bytes, "line": h.loc.line, "column": h.loc.col}
                 for h in self.heads
             ],
             "inference_totals": {
@@ -225,17 +227,18 @@ class Report:
         }
 
 
-def heads_of(analysis: Analysis, rows: tuple[Row, ...]) -> tuple[HeadTotals, ...]:
+def heads_of(analysis: Analysis, rows: tuple[Row, ...], mem: Memory) -> tuple[HeadTotals, ...]:
     """Per output, the totals of the layers that feed it alone; () when the network has one output."""
     graph = analysis.graph
     if not graph.side_outputs or not analysis.complete:
         return ()
+    saved = {layer.name: layer.saved_bytes for layer in mem.layers}
     heads = []
     for output in graph.outputs:
         mine = [r for r in rows if (r.head or MAIN_OUTPUT) == output.name]
         heads.append(HeadTotals(output.name, rows[output.node].name, rows[output.node].output_shape,
                                 output.training_only, sum(r.params for r in mine), sum(r.macs for r in mine),
-                                sum(r.flops for r in mine), output.loc))
+                                sum(r.flops for r in mine), output.loc, sum(saved.get(r.name, 0) for r in mine)))
     return tuple(heads)
 
 
@@ -312,7 +315,7 @@ def build(analysis: Analysis, options: Options) -> Report:
         totals=totals,
         memory=mem,
         diagnostics=analysis.diagnostics,
-        heads=heads_of(analysis, rows),
+        heads=heads_of(analysis, rows, mem),
     )
 
 

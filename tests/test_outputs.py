@@ -127,6 +127,8 @@ def test_every_head_is_counted_and_the_heads_sum_to_the_totals():
         ("main", "fc1", 224 + 1168 + 170), ("aux", "aux/fc1", 45)]
     assert sum(h["params"] for h in data["outputs"]) == data["totals"]["params"]
     assert sum(h["macs"] for h in data["outputs"]) == data["totals"]["macs"]
+    assert sum(h["saved_bytes"] for h in data["outputs"]) == data["memory"]["activations_bytes"]
+    assert data["outputs"][1]["saved_bytes"] == 2 * 8 * 4  # fc saves its 8-vector input (the pool saves nothing)
     assert data["inference_totals"] == {"params": 1562, "macs": data["outputs"][0]["macs"],
                                         "flops": data["outputs"][0]["flops"], "outputs": ["main"]}
     heads = {layer["name"]: (layer["head"], layer["training_only"]) for layer in data["layers"]}
