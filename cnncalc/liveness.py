@@ -11,6 +11,10 @@ branches keep their inputs alive exactly as long as a consumer still needs them)
   autograd's input buffers do (in place when no one else holds the first one);
 - optimizer step: every parameter gradient is alive, plus the optimizer's temporaries.
 
+A network with side outputs (auxiliary heads, `Graph.side_outputs`) runs every head in training: the
+loss holds every output until backward ends, which starts from one caller-made gradient per output. At
+inference the layers of training-only heads do not run (docs/memory.md, "Several outputs").
+
 Each layer kind says what it saves, aliases and allocates (`LayerKind.memory_rule`); this module
 only keeps the books. Sizes are bytes for the whole batch.
 """
