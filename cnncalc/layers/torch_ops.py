@@ -116,3 +116,16 @@ class Relayout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(*self.order).permute(*self.inverse)
+
+
+class Product(nn.Module):
+    """The product of two tensors over (N, C, *spatial); a vector gate (N, C) is viewed as (N, C, 1, ...)
+    first (a view: autograd keeps the gate's own storage)."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__()
+        self.rank = rank
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a, b = (x.reshape(*x.shape, *(1,) * self.rank) if x.ndim == 2 else x for x in (a, b))
+        return a * b
