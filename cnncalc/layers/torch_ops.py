@@ -129,3 +129,28 @@ class Product(nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         a, b = (x.reshape(*x.shape, *(1,) * self.rank) if x.ndim == 2 else x for x in (a, b))
         return a * b
+
+
+class ChannelSlice(nn.Module):
+    """Channels start..stop of (N, C, *spatial): a view (narrow), as torch.chunk's pieces are."""
+
+    def __init__(self, start: int, stop: int) -> None:
+        super().__init__()
+        self.start, self.length = start, stop - start
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(1, self.start, self.length)
+
+
+class ChannelShuffle(nn.Module):
+    """torchvision's shufflenetv2.channel_shuffle for any rank: view, transpose, contiguous, view."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, *rest = x.shape
+        x = x.view(n, self.groups, c // self.groups, *rest)
+        x = torch.transpose(x, 1, 2).contiguous()
+        return x.view(n, c, *rest)
