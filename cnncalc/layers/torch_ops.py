@@ -154,3 +154,16 @@ class ChannelShuffle(nn.Module):
         x = x.view(n, self.groups, c // self.groups, *rest)
         x = torch.transpose(x, 1, 2).contiguous()
         return x.view(n, c, *rest)
+
+
+class PerPosition(nn.Module):
+    """A linear layer on each position of (N, C, *spatial): moved to channels-last (a view), the
+    layer (on a channels-last input as ConvNeXt's, whose storage is channels-last already, a view of
+    it; on NCHW storage torch copies it first), and moved back (a view)."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.linear = linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.movedim(1, -1)).movedim(-1, 1)
