@@ -309,3 +309,21 @@ def test_refusals_are_located(layers, code, where):
     assert diagnostic.code == code
     assert (diagnostic.loc.line, diagnostic.loc.col) == where
     assert diagnostic.hint
+
+
+@pytest.mark.parametrize("branches, kept", [
+    # the gate needs a gradient, the network input does not: only the input is kept (for the gate's)
+    ("[[], [global_pool: avg, conv: {filters: 6, kernel: 1}, hardsigmoid]]", "map"),
+    # the map needs one, the gate (computed from the input without weights) does not: only the gate
+    ("[[conv: {filters: 6, kernel: 1}], [global_pool: avg, hardsigmoid]]", "gate"),
+])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_product_keeps_each_factor_only_for_the_other_factors_gradient(branches, kept, batch):
+    analysis = analyze_text(f"input: 5x5x6\nlayers:\n  - multiply: {branches}\n  - conv: {{filters: 2, kernel: 1}}\n",
+                            "<mul>", "pytorch")
+    assert analysis.ok
+    product = next(r for r in analysis.results if r.node.type == "multiply")
+    mem = memory.pytorch(analysis, batch=batch, dtype="float32", optimizer="sgd")
+    assert mem.layers[product.node.index].saved_bytes == batch * 4 * (5 * 5 * 6 if kept == "map" else 6)
+    torch.manual_seed(0)
+    assert mem.activations_bytes == saved_bytes(GraphNet(analysis), batch_input(analysis, batch))
