@@ -40,7 +40,10 @@ class Fc(LayerKind):
 
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """AddmmBackward keeps the input (a view of a flattened map shares its storage), and the
-        weight when the input needs a gradient: under autocast its half-precision copy."""
+        weight when the input needs a gradient: under autocast its half-precision copy. Per position
+        the input is taken as channels-last storage (ConvNeXt's, after its layer norm), viewed as
+        (N*H*W, C); on NCHW storage at batch > 1 PyTorch's matmul first copies it (the copy is saved
+        instead, the same bytes), a transient this rule leaves out."""
         (x,) = inputs
         weights = self.fan_in(p, x) * p["units"]
         bias = (p["units"],) if p["bias"] else ()
