@@ -257,6 +257,8 @@ ONNX_TOOL = Preset(
      "adaptive_pool": lambda op: op.numel * prod(op.adaptive()),
      "global_pool": lambda op: op.in_numel + 4 * op.numel if op.mode == "avg" else 0,
      "add": lambda op: op.numel * (len(op.inputs) - 1),
+     # an exported `x * gate` is a Mul node: 1 per (broadcast) output element, as its Add
+     "multiply": lambda op: op.numel,
      "upsample": lambda op: 0 if op.mode == "nearest" else 4 * op.numel},
 )
 
