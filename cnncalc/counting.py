@@ -276,7 +276,7 @@ ONNX_TOOL = Preset(
      "conv_transpose": _onnx_conv_transpose,
      "adaptive_pool": lambda op: op.numel * prod(op.adaptive()),
      "global_pool": lambda op: op.in_numel + 4 * op.numel if op.mode == "avg" else 0,
-     "add": lambda op: op.numel * (len(op.inputs) - 1),
+     "add": lambda op: op.numel * (len(op.inputs) - 1), "multiply": lambda op: op.numel,  # Mul: as Add
      "upsample": lambda op: 0 if op.mode == "nearest" else 4 * op.numel},
 )
 
