@@ -27,7 +27,9 @@ OUTPUT = "output"
 #: the name of the network's own output among its outputs; a side output cannot take it.
 MAIN_OUTPUT = "main"
 #: words that introduce a construct rather than a layer or a block.
-CONSTRUCTS = ("repeat", "residual", *MERGES, OUTPUT)
+CONSTRUCTS = ("repeat", "residual", *MERGES, "split", OUTPUT)
+#: how a split's branches are merged
+SPLIT_MERGES = ("concat", "add")
 MAX_EXPRESSION = 200
 _REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -54,6 +56,21 @@ class MergeSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitSpec:
+    """The input's channels split into groups (equal ones, or `sections`), group i feeding branch i
+    (ShuffleNetV2's `x.chunk(2, dim=1)`); the branches' outputs merged by `merge` (concat or add)."""
+
+    branches: tuple[tuple, ...]
+    #: the channels of each group; None: equal groups, one per branch
+    sections: tuple[int, ...] | None
+    merge: str
+    name: str | None
+    loc: Location
+
+    def slice_params(self, index: int) -> dict:
+        """The settings of the `channel_slice` that feeds branch `index`."""
+        return {"index": index, "groups": len(self.branches), "sections": self.sections}
+
 class OutputSpec:
     """A side branch that reads the current tensor and ends in the named output `name`; the layers after
     it read the same tensor as the branch did. `training_only` heads (Inception-v3's AuxLogits) run in
