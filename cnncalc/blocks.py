@@ -71,6 +71,8 @@ class SplitSpec:
         """The settings of the `channel_slice` that feeds branch `index`."""
         return {"index": index, "groups": len(self.branches), "sections": self.sections}
 
+
+@dataclass(frozen=True, slots=True)
 class OutputSpec:
     """A side branch that reads the current tensor and ends in the named output `name`; the layers after
     it read the same tensor as the branch did. `training_only` heads (Inception-v3's AuxLogits) run in
