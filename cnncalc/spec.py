@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc import blocks as graph_constructs
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
+from cnncalc.blocks import BlockUse, InputUse, MergeSpec, ResidualSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
@@ -46,7 +46,7 @@ class RepeatSpec:
     loc: Location
 
 
-Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | BlockUse
+Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | BlockUse | InputUse
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
                 node.loc,
                 hint=f"write {word}: {{{', '.join(p.name + ': ...' for p in kind.params[:2])}}}",
             )
-        values[kind.shorthand] = kind.param(kind.shorthand).parse(node)
+        values[kind.shorthand] = _parsed(kind.param(kind.shorthand).parse, node)
         locs[kind.shorthand] = node.loc
         return values, locs, name
     allowed = tuple(p.name for p in kind.params) + (("name",) if where == "layer" else ())
@@ -159,9 +159,22 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
         param = kind.param(key)
         if param is None:
             raise _unknown_key(key, node.key_locs[key], allowed, f"'{word}'")
-        values[key] = param.parse(value)
+        values[key] = _parsed(param.parse, value)
         locs[key] = value.loc
     return values, locs, name
+
+
+def _parsed(parse, node: YNode) -> Any:
+    """`parse(node)`; a value that reads `$in` where no block use gives it one says so (CNN226). Inside a
+    block that reads `$in` every such value was computed before the layer was parsed."""
+    try:
+        return parse(node)
+    except SpecError:
+        if graph_constructs.node_reads_input(node):
+            from cnncalc.block_expressions import outside_a_block
+
+            raise outside_a_block(node.loc) from None
+        raise
 
 
 class SpecBuilder:
@@ -181,6 +194,8 @@ class SpecBuilder:
         self.scale = 1
         #: enclosing block uses and constructs, checked against the nesting limit.
         self.depth = 0
+        #: block name -> whether it reads `$in` (its uses then wait for the graph builder)
+        self.reading_input: dict[str, bool] = {}
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
@@ -273,7 +288,7 @@ class SpecBuilder:
             if key not in fields:
                 raise SpecError(f"repeat needs '{key}'", loc, hint="write repeat: {times: N, layers: [...]}",
                                 code="CNN105")
-        times = integer(0, MAX_REPEAT)(fields["times"])
+        times = _parsed(integer(0, MAX_REPEAT), fields["times"])
         # the body of `times: 0` is still parsed, so it counts once
         outer, self.scale = self.scale, self.scale * max(times, 1)
         try:
@@ -332,6 +347,8 @@ class SpecBuilder:
             chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
+        if self._reads_input(block):
+            return self.input_use(block, args, name, loc)
         key = graph_constructs.memo_key(block.name, args)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
@@ -353,6 +370,44 @@ class SpecBuilder:
             if not self.sizes[key]:
                 self.count(1, loc)
         return BlockUse(block.name, self.expanded[key], name, loc)
+
+    def _reads_input(self, block: graph_constructs.BlockDef) -> bool:
+        if block.name not in self.reading_input:
+            self.reading_input[block.name] = graph_constructs.reads_input(block)
+        return self.reading_input[block.name]
+
+    def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
+                  loc: Location) -> InputUse:
+        """A use of a block that reads `$in`: left for the graph builder, which knows the input's shape.
+        It counts as one layer now; its layers are counted when it is expanded."""
+        self.count(1, loc)
+        return InputUse(block.name, args, name, loc, self.depth, self.expand_input_use)
+
+    def expand_input_use(self, use: InputUse, shape: Shape, enclosing: tuple[str, ...]) -> tuple[Item, ...]:
+        """The layers of `use` for an input of this shape, parsed once per arguments and shape. `enclosing`:
+        the block uses the graph builder is inside, outermost first."""
+        block = self.blocks[use.block]
+        if block.name in enclosing:
+            chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
+            raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
+                            hint="a block may use other blocks, but not itself")
+        args = graph_constructs.input_arguments(block, use.args, shape)
+        name, arguments = graph_constructs.memo_key(block.name, args)
+        key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}")
+        if key not in self.expanded:
+            if len(self.expanded) >= MAX_EXPANSIONS:
+                raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
+                                 "(uses with different arguments or input shapes)", use.loc,
+                                 hint="a block that reads $in is expanded once per input shape; "
+                                 "use fewer distinct arguments")
+            outer = self.expanding, self.depth, self.scale
+            # the nesting of the use and the chain of uses around it continue inside its layers
+            self.expanding, self.depth, self.scale = [*enclosing, block.name], use.depth, 1
+            try:
+                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args, shape))
+            finally:
+                self.expanding, self.depth, self.scale = outer
+        return self.expanded[key]
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:
