@@ -152,7 +152,8 @@ class _Evaluator:
                                  "a fraction may appear only inside make_divisible(...), e.g. "
                                  "make_divisible($in.channels * 0.25, 8)")
             if not math.isfinite(value):
-                raise self.error(f"{value!r} is not a number cnncalc computes with")
+                raise self.error(f"{value!r} is not a number cnncalc computes with",
+                                 "block arithmetic stays within +-10^18")
         return bounded(value, self.loc)
 
     def reference(self, placeholder: str, real: bool):
@@ -177,14 +178,14 @@ class _Evaluator:
             return -value if isinstance(tree.op, ast.USub) else value
         elif isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv,
                                                                   ast.Div)):
-            return self.binary(tree.op, self.value(tree.left, real), self.value(tree.right, real))
+            return self.binary(tree.op, self.value(tree.left, real), self.value(tree.right, real), real)
         elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in HELPERS:
             return self.call(tree, real)
         raise self.error("block expressions may only use whole numbers, $params, $in.channels/height/width, "
                          "+ - * / // and parentheses, max, min and make_divisible",
                          "write e.g. 4 * $width, $in.channels // 4 or make_divisible($in.channels * 0.25, 8)")
 
-    def binary(self, op: ast.operator, left, right):
+    def binary(self, op: ast.operator, left, right, real: bool):
         if isinstance(op, ast.Add):
             return bounded(left + right, self.loc)
         if isinstance(op, ast.Sub):
@@ -196,7 +197,7 @@ class _Evaluator:
                              "check the divisor: an argument or an $in field that is 0 here")
         if isinstance(op, ast.FloorDiv):
             return bounded(left // right, self.loc)
-        if isinstance(left, float) or isinstance(right, float):
+        if real:
             return bounded(left / right, self.loc)  # inside make_divisible: Python's true division
         if left % right:
             raise self.error(f"{left}/{right} is not a whole number", "use // to round down")
