@@ -479,7 +479,11 @@ def test_errors_of_blocks_that_read_in_are_located_in_the_text_and_coded(spec, c
     assert error.code == code and said in error.message and error.loc.line == line and error.hint
 
 
-def test_a_spec_of_uses_of_blocks_that_read_in_is_limited_while_expanding():
+def test_a_spec_of_uses_of_blocks_that_read_in_is_limited_while_expanding(monkeypatch):
+    # each use counts as one layer until it is expanded: the graph builder applies the limit as it expands
+    # (lowered here so that the test builds 10,000 nodes, not 1,000,000)
+    monkeypatch.setattr(graph, "MAX_LAYERS", 10_000)
     text = ("input: 8x8x4\nblocks:\n  b: {layers: [" + ", ".join(["relu"] * 100) + ", conv: {filters: $in.channels, "
-            "kernel: 1}]}\nlayers:\n  - repeat: {times: 20000, layers: [b]}\n")
-    assert error_of(text).code == "CNN003"
+            "kernel: 1}]}\nlayers:\n  - repeat: {times: 200, layers: [b]}\n")
+    error = error_of(text)
+    assert error.code == "CNN003" and "10,000 layers" in error.message and error.loc.line == 5
