@@ -68,7 +68,7 @@ def input_fields(shape: Shape) -> dict[str, int]:
 
 
 def input_field(field: str, shape: Shape | None, loc: Location) -> int:
-    """The value of `$in.<field>`; a field the input does not have is a located CNN225 error."""
+    """The value of `$in.<field>`; a field the input does not have is a located CNN227 error."""
     if shape is None:
         raise outside_a_block(loc)
     fields = input_fields(shape)
@@ -80,7 +80,7 @@ def input_field(field: str, shape: Shape | None, loc: Location) -> int:
         why = f"the input {shape} has no {field}"
     else:
         why = f"'{field}' is not a field of $in"
-    raise SpecError(f"$in.{field}: {why}", loc, code="CNN225",
+    raise SpecError(f"$in.{field}: {why}", loc, code="CNN227",
                     hint=describe(shape) + "; " + _INPUT_FIELD_HINT)
 
 
@@ -94,11 +94,11 @@ def undefined(name: str, args: dict[str, YNode], loc: Location) -> SpecError:
 
 def outside_a_block(loc: Location) -> SpecError:
     return SpecError("$in is the input of a block use; outside a block's layers there is none", loc,
-                     code="CNN226", hint="move the layer into a block under `blocks:`, or write the number")
+                     code="CNN228", hint="move the layer into a block under `blocks:`, or write the number")
 
 
 def bare_input(loc: Location) -> SpecError:
-    return SpecError("$in alone is not a value: it is the tensor entering the block", loc, code="CNN225",
+    return SpecError("$in alone is not a value: it is the tensor entering the block", loc, code="CNN227",
                      hint=_INPUT_FIELD_HINT)
 
 
@@ -239,7 +239,7 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
     for match in REFERENCE.finditer(text):
         name, field = match.groups()
         if field is not None and name != INPUT:
-            raise SpecError(f"${name}.{field}: only $in has fields", loc, code="CNN225",
+            raise SpecError(f"${name}.{field}: only $in has fields", loc, code="CNN227",
                             hint=f"${name} is a parameter of the block; {_INPUT_FIELD_HINT}")
         if field is not None:
             input_field(field, shape, loc)

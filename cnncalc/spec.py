@@ -165,7 +165,7 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
 
 
 def _parsed(parse, node: YNode) -> Any:
-    """`parse(node)`; a value that reads `$in` where no block use gives it one says so (CNN226). Inside a
+    """`parse(node)`; a value that reads `$in` where no block use gives it one says so (CNN228). Inside a
     block that reads `$in` every such value was computed before the layer was parsed."""
     try:
         return parse(node)

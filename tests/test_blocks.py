@@ -117,13 +117,13 @@ def test_expressions_read_the_input_and_call_the_helpers(text, value):
 
 
 @pytest.mark.parametrize(("text", "shape", "code", "said"), [
-    ("$in.depth", MAP, "CNN225", "has no depth"),
-    ("$in.size", Shape((7, 9), 512), "CNN225", "not square"),
-    ("$in.height", Shape((), 512), "CNN225", "has no height"),
-    ("$in.chanels + 1", MAP, "CNN225", "not a field"),
-    ("$w.channels", MAP, "CNN225", "only $in has fields"),
-    ("$in + 1", MAP, "CNN225", "$in alone"),
-    ("$in.channels", None, "CNN226", "outside a block"),
+    ("$in.depth", MAP, "CNN227", "has no depth"),
+    ("$in.size", Shape((7, 9), 512), "CNN227", "not square"),
+    ("$in.height", Shape((), 512), "CNN227", "has no height"),
+    ("$in.chanels + 1", MAP, "CNN227", "not a field"),
+    ("$w.channels", MAP, "CNN227", "only $in has fields"),
+    ("$in + 1", MAP, "CNN227", "$in alone"),
+    ("$in.channels", None, "CNN228", "outside a block"),
     ("$in.channels * 0.5", MAP, "CNN222", "fraction"),
     ("$in.channels // ($in.height - 7)", MAP, "CNN222", "division by zero"),
     ("make_divisible($in.channels, 0)", MAP, "CNN222", "positive divisor"),

@@ -458,15 +458,15 @@ def test_in_under_another_input_or_convention_follows_it():
 
 
 @pytest.mark.parametrize(("spec", "code", "line", "said"), [
-    ("blocks:\n  b:\n    layers:\n      - conv: {filters: $in.depth, kernel: 1}\nlayers: [b]", "CNN225", 5,
+    ("blocks:\n  b:\n    layers:\n      - conv: {filters: $in.depth, kernel: 1}\nlayers: [b]", "CNN227", 5,
      "has no depth"),
     ("blocks:\n  b:\n    layers:\n      - conv: {filters: '$in.channels // ($in.width - 8)', kernel: 1}\n"
      "layers: [b]", "CNN222", 5, "division by zero"),
-    ("layers:\n  - conv: {filters: $in.channels, kernel: 1}", "CNN226", 3, "outside a block"),
-    ("layers:\n  - fc: $in.channels", "CNN226", 3, "outside a block"),
-    ("layers:\n  - repeat: {times: $in.channels, layers: [relu]}", "CNN226", 3, "outside a block"),
+    ("layers:\n  - conv: {filters: $in.channels, kernel: 1}", "CNN228", 3, "outside a block"),
+    ("layers:\n  - fc: $in.channels", "CNN228", 3, "outside a block"),
+    ("layers:\n  - repeat: {times: $in.channels, layers: [relu]}", "CNN228", 3, "outside a block"),
     ("blocks:\n  b: {params: [w], layers: [conv: {filters: $w, kernel: 1}]}\nlayers:\n  - b: {w: $in.channels}",
-     "CNN226", 5, "outside a block"),
+     "CNN228", 5, "outside a block"),
     ("blocks:\n  b: {layers: [conv: {filters: $in.channels, kernel: 1}, b]}\nlayers: [b]", "CNN221", 3,
      "uses itself"),
     ("blocks:\n  a: {layers: [relu, c]}\n  c: {layers: [conv: {filters: $in.channels, kernel: 1}, a]}\n"

@@ -205,7 +205,7 @@ RULES = (
         fix="Choose another name, e.g. my_conv.",
     ),
     Rule(
-        "CNN225", "bad-input-field", "error", "`$in` without a field, or a field the block's input lacks",
+        "CNN227", "bad-input-field", "error", "`$in` without a field, or a field the block's input lacks",
         what="Reports `$in.<field>` where the tensor entering the block use has no such field (`$in.depth` "
         "on an image, `$in.size` on a map that is not square, `$in.height` on a vector), an unknown "
         "field, `$in` alone, and a field read from a parameter (`$width.channels`).",
@@ -218,7 +218,7 @@ RULES = (
         "sequence), $in.depth (a volume), $in.size (a square map).",
     ),
     Rule(
-        "CNN226", "input-outside-block", "error", "`$in` where no block use gives it a value",
+        "CNN228", "input-outside-block", "error", "`$in` where no block use gives it a value",
         what="Reports `$in.<field>` in the top-level layers, or in an argument written there.",
         why="`$in` is the tensor entering a block use; outside a block's layers there is none.",
         example="""
