@@ -342,9 +342,8 @@ SQUEEZE_EXCITE = """
       squeeze_excite:
         params: [squeeze: "make_divisible($in.channels // 4, 8)"]
         layers:
-          # x + gate(x) stands in for x * gate(x) (no params either way); the gate is spread back to $in's size
-          - residual: [global_pool, conv: {{filters: $squeeze, kernel: 1}}, relu,
-                       conv: {{filters: $in.channels, kernel: 1}}, hardsigmoid, upsample: {{scale: $in.height}}]
+          - multiply: [[], [global_pool, conv: {{filters: $squeeze, kernel: 1}}, relu,
+                            conv: {{filters: $in.channels, kernel: 1}}, hardsigmoid]]
       inverted:
         params: [out, expand: 6, stride: 1]
         layers:
@@ -378,7 +377,9 @@ def test_a_block_that_reads_in_agrees_with_torchvisions_squeeze_excitation(chann
     params = sum(layer["params"] for name, layer in layers.items() if name != "input")
     assert params == sum(p.numel() for p in model.parameters())
     assert layers["inverted1/conv2"]["output_shape"] == [x.shape[2], x.shape[3], out]
-    assert layers["inverted1/squeeze_excite1/conv1"]["output_shape"] == [1, 1, make_divisible(hidden // 4, 8)]
+    assert layers["inverted1/squeeze_excite1/branch2/conv1"]["output_shape"] == [1, 1, make_divisible(hidden // 4, 8)]
+    se_out = model[:4](torch.zeros(1, channels, size, size))
+    assert layers["inverted1/squeeze_excite1/multiply1"]["output_shape"] == [se_out.shape[2], se_out.shape[3], hidden]
 
 
 NESTED = """
