@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc import block_expressions
-from cnncalc.errors import Location, SpecError
+from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import construct_kinds
+from cnncalc.limits import MAX_EXPANSIONS
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -100,9 +101,10 @@ class BlockDef:
 class InputUse:
     """A use of a block that reads `$in` (the shape of its input): kept unexpanded in the spec, because
     that shape is known only once the layers before it are. The graph builder expands it when it reaches
-    it: it infers the input's shape, then calls `expand(self, shape, enclosing)`, the spec builder's
-    method, which substitutes the arguments and the shape and parses the block's layers (memoised per
-    arguments and input shape); `enclosing` names the block uses around it, to refuse one that uses itself."""
+    it: it infers the input's shape, then calls `expand(self, shape, enclosing)` (`expand_input_use` bound to
+    the spec builder that read the use), which substitutes the arguments and the shape and parses the
+    block's layers (memoised per arguments and input shape); `enclosing` names the block uses around it,
+    to refuse one that uses itself."""
 
     block: str
     #: the use's arguments, defaults filled in (a default may read `$in` too)
@@ -271,3 +273,45 @@ def memo_key(block: str, args: dict[str, YNode]) -> tuple[str, str]:
 
 def _plain(node: YNode) -> Any:
     return node.plain()
+
+
+def parsed_outside_blocks(parse, node: YNode) -> Any:
+    """`parse(node)`; a value that reads `$in` where no block use gives it one says so (CNN228). Inside a
+    block that reads `$in` every such value was computed before the layer was parsed."""
+    try:
+        return parse(node)
+    except SpecError:
+        if node_reads_input(node):
+            raise block_expressions.outside_a_block(node.loc) from None
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# uses of blocks that read `$in`, expanded when the graph builder reaches them
+
+
+def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str, ...]) -> tuple:
+    """The layers of `use` for an input of this shape, parsed by the spec builder (`spec.SpecBuilder`, which
+    made the use) once per arguments and shape. `enclosing`: the block uses the graph builder is inside,
+    outermost first; the chain and the nesting depth go on inside the use's layers."""
+    block = builder.blocks[use.block]
+    if block.name in enclosing:
+        chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
+        raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
+                        hint="a block may use other blocks, but not itself")
+    args = input_arguments(block, use.args, shape)
+    name, arguments = memo_key(block.name, args)
+    key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}")
+    if key not in builder.expanded:
+        if len(builder.expanded) >= MAX_EXPANSIONS:
+            raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
+                             "(uses with different arguments or input shapes)", use.loc,
+                             hint="a block that reads $in is expanded once per input shape; "
+                             "use fewer distinct arguments")
+        outer = builder.expanding, builder.depth, builder.scale
+        builder.expanding, builder.depth, builder.scale = [*enclosing, block.name], use.depth, 1
+        try:
+            builder.expanded[key] = builder.items(substitute(block.layers, args, shape))
+        finally:
+            builder.expanding, builder.depth, builder.scale = outer
+    return builder.expanded[key]

@@ -7,6 +7,7 @@ that is wrong, with the nearest known word when it looks like a typo.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cnncalc import blocks as graph_constructs
@@ -146,7 +147,7 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
                 node.loc,
                 hint=f"write {word}: {{{', '.join(p.name + ': ...' for p in kind.params[:2])}}}",
             )
-        values[kind.shorthand] = _parsed(kind.param(kind.shorthand).parse, node)
+        values[kind.shorthand] = graph_constructs.parsed_outside_blocks(kind.param(kind.shorthand).parse, node)
         locs[kind.shorthand] = node.loc
         return values, locs, name
     allowed = tuple(p.name for p in kind.params) + (("name",) if where == "layer" else ())
@@ -159,22 +160,9 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
         param = kind.param(key)
         if param is None:
             raise _unknown_key(key, node.key_locs[key], allowed, f"'{word}'")
-        values[key] = _parsed(param.parse, value)
+        values[key] = graph_constructs.parsed_outside_blocks(param.parse, value)
         locs[key] = value.loc
     return values, locs, name
-
-
-def _parsed(parse, node: YNode) -> Any:
-    """`parse(node)`; a value that reads `$in` where no block use gives it one says so (CNN228). Inside a
-    block that reads `$in` every such value was computed before the layer was parsed."""
-    try:
-        return parse(node)
-    except SpecError:
-        if graph_constructs.node_reads_input(node):
-            from cnncalc.block_expressions import outside_a_block
-
-            raise outside_a_block(node.loc) from None
-        raise
 
 
 class SpecBuilder:
@@ -290,7 +278,7 @@ class SpecBuilder:
             if key not in fields:
                 raise SpecError(f"repeat needs '{key}'", loc, hint="write repeat: {times: N, layers: [...]}",
                                 code="CNN105")
-        times = _parsed(integer(0, MAX_REPEAT), fields["times"])
+        times = graph_constructs.parsed_outside_blocks(integer(0, MAX_REPEAT), fields["times"])
         # the body of `times: 0` is still parsed, so it counts once
         outer, self.scale = self.scale, self.scale * max(times, 1)
         try:
@@ -419,36 +407,10 @@ class SpecBuilder:
 
     def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
                   loc: Location) -> InputUse:
-        """A use of a block that reads `$in`: left for the graph builder, which knows the input's shape.
-        It counts as one layer now; its layers are counted when it is expanded."""
+        """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
+        (`blocks.expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
         self.count(1, loc)
-        return InputUse(block.name, args, name, loc, self.depth, self.expand_input_use)
-
-    def expand_input_use(self, use: InputUse, shape: Shape, enclosing: tuple[str, ...]) -> tuple[Item, ...]:
-        """The layers of `use` for an input of this shape, parsed once per arguments and shape. `enclosing`:
-        the block uses the graph builder is inside, outermost first."""
-        block = self.blocks[use.block]
-        if block.name in enclosing:
-            chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
-            raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
-                            hint="a block may use other blocks, but not itself")
-        args = graph_constructs.input_arguments(block, use.args, shape)
-        name, arguments = graph_constructs.memo_key(block.name, args)
-        key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}")
-        if key not in self.expanded:
-            if len(self.expanded) >= MAX_EXPANSIONS:
-                raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
-                                 "(uses with different arguments or input shapes)", use.loc,
-                                 hint="a block that reads $in is expanded once per input shape; "
-                                 "use fewer distinct arguments")
-            outer = self.expanding, self.depth, self.scale
-            # the nesting of the use and the chain of uses around it continue inside its layers
-            self.expanding, self.depth, self.scale = [*enclosing, block.name], use.depth, 1
-            try:
-                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args, shape))
-            finally:
-                self.expanding, self.depth, self.scale = outer
-        return self.expanded[key]
+        return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self))
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:

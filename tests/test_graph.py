@@ -430,7 +430,7 @@ def test_uses_of_a_block_that_reads_in_are_expanded_once_per_arguments_and_input
     assert type(first).__name__ == "InputUse" and type(parsed.items[0].body[1]).__name__ == "BlockUse"
     model = graph.build(parsed)
     assert len(model.nodes) == 1 + 1000 * 3 + 1 + 2
-    expansions = [key for key in first.expand.__self__.expanded if key[0] == "double"]
+    expansions = [key for key in first.expand.args[0].expanded if key[0] == "double"]
     assert len(expansions) == 2                           # 4 channels in (1000 uses), then 6
 
 
