@@ -488,3 +488,11 @@ def test_a_spec_of_uses_of_blocks_that_read_in_is_limited_while_expanding(monkey
             "kernel: 1}]}\nlayers:\n  - repeat: {times: 200, layers: [b]}\n")
     error = error_of(text)
     assert error.code == "CNN003" and "10,000 layers" in error.message and error.loc.line == 5
+
+
+def test_uses_of_blocks_that_read_in_nest_no_deeper_than_the_limit_and_never_crash():
+    lines = ["input: 8x8x4", "blocks:"]
+    lines += [f"  b{i}: {{layers: [conv: {{filters: $in.channels, kernel: 1}}, b{i + 1}]}}" for i in range(150)]
+    lines += ["  b150: {layers: [relu]}", "layers: [b0]"]
+    error = error_of("\n".join(lines) + "\n")
+    assert error.code == "CNN003" and "100 levels" in error.message
