@@ -5,18 +5,29 @@ A block is expanded where it is used: its `layers:` are copied with every `$para
 the use's argument (or an integer expression of arguments such as `4 * $width`), then parsed
 like any other layers. Expansions with the same arguments are shared, so a block used a
 thousand times is parsed once.
+
+A block whose layers (or parameter defaults) read `$in.channels`, `$in.height`, `$in.width` ... (the
+shape of the tensor entering the use; the fields and the helpers `max`, `min`, `make_divisible` are
+in cnncalc/block_expressions.py) cannot be expanded while the spec is read: shapes do not exist yet.
+Its uses stay unexpanded in the spec, as `InputUse`s, and the graph builder expands each when it
+reaches it, asking shape inference for the shape of the tensor the use reads (incremental
+propagation over the nodes built so far). Those expansions are shared too, per arguments and input
+shape; every value keeps its place in the block's text, so errors point there. Blocks that do not
+read `$in` are expanded as before, while the spec is read.
 """
 
 from __future__ import annotations
 
-import ast
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from cnncalc import block_expressions
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import construct_kinds
-from cnncalc.limits import MAX_EXPRESSION_VALUE
+from cnncalc.limits import MAX_EXPANSIONS
+from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 #: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
@@ -30,7 +41,7 @@ MAIN_OUTPUT = "main"
 CONSTRUCTS = ("repeat", "residual", *MERGES, "split", OUTPUT)
 #: how a split's branches are merged
 SPLIT_MERGES = ("concat", "add")
-MAX_EXPRESSION = 200
+MAX_EXPRESSION = block_expressions.MAX_EXPRESSION
 _REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -103,6 +114,25 @@ class BlockDef:
     loc: Location
 
 
+@dataclass(frozen=True, slots=True)
+class InputUse:
+    """A use of a block that reads `$in` (the shape of its input): kept unexpanded in the spec, because
+    that shape is known only once the layers before it are. The graph builder expands it when it reaches
+    it: it infers the input's shape, then calls `expand(self, shape, enclosing)` (`expand_input_use` bound to
+    the spec builder that read the use), which substitutes the arguments and the shape and parses the
+    block's layers (memoised per arguments and input shape); `enclosing` names the block uses around it,
+    to refuse one that uses itself."""
+
+    block: str
+    #: the use's arguments, defaults filled in (a default may read `$in` too)
+    args: dict[str, YNode]
+    name: str | None
+    loc: Location
+    #: how deep the use nests (block uses and constructs around it), carried on to its layers
+    depth: int
+    expand: Callable[..., tuple] = field(compare=False, repr=False)
+
+
 # ---------------------------------------------------------------------------------------------
 # block definitions
 
@@ -157,97 +187,57 @@ def parse_blocks(node: YNode | None, layer_kinds) -> dict[str, BlockDef]:
     return blocks
 
 
+def node_reads_input(node: YNode) -> bool:
+    """Whether any value under `node` reads a field of `$in`."""
+    if node.is_mapping:
+        return any(node_reads_input(v) for v in node.value.values())
+    if node.is_sequence:
+        return any(node_reads_input(v) for v in node.value)
+    return isinstance(node.value, str) and block_expressions.reads_input(node.value)
+
+
+def reads_input(block: BlockDef) -> bool:
+    """Whether the block's layers or parameter defaults read `$in` (then each use waits for its input's shape).
+    A nested block that reads its own `$in` does not make the block around it wait: its use waits alone."""
+    return node_reads_input(block.layers) or any(
+        default is not None and node_reads_input(default) for default in block.params.values())
+
+
+def input_arguments(block: BlockDef, args: dict[str, YNode], shape: Shape) -> dict[str, YNode]:
+    """The arguments with each default that reads `$in` computed for this input (a given argument was
+    written outside the block, where there is no `$in`)."""
+    computed = dict(args)
+    for param, default in block.params.items():
+        if default is not None and args.get(param) is default and node_reads_input(default):
+            others = {name: value for name, value in computed.items() if name != param}
+            computed[param] = substitute(default, others, shape)
+    return computed
+
+
 # ---------------------------------------------------------------------------------------------
 # substitution of arguments
 
 
-def _bounded(value: int, loc: Location) -> int:
-    """Every value an expression reads or computes stays within +-10^18, so that chained blocks that
-    square their arguments stop at once, and no message has to print a number of thousands of digits."""
-    if -MAX_EXPRESSION_VALUE <= value <= MAX_EXPRESSION_VALUE:
-        return value
-    raise LimitError("a block expression reaches a value beyond 10^18, cnncalc's limit for block arithmetic", loc,
-                     hint="use realistic sizes; the arguments of nested blocks multiply")
-
-
-def _int_argument(name: str, args: dict[str, YNode], loc: Location) -> int:
-    value = args[name].value
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"${name} is {args[name].text or 'not a number'!r}; arithmetic needs a whole number", loc,
-                        code="CNN222")
-    return _bounded(value, loc)
-
-
-def _evaluate(tree: ast.AST, names: dict[str, str], args: dict[str, YNode], loc: Location) -> int:
-    """`names` maps the placeholders that stand for `$param` in the parsed text to the parameters."""
-    if isinstance(tree, ast.Constant) and isinstance(tree.value, int) and not isinstance(tree.value, bool):
-        return _bounded(tree.value, loc)
-    if isinstance(tree, ast.Name) and tree.id in names:
-        return _int_argument(names[tree.id], args, loc)
-    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd)):
-        value = _evaluate(tree.operand, names, args, loc)
-        return -value if isinstance(tree.op, ast.USub) else value
-    if isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Div)):
-        left, right = _evaluate(tree.left, names, args, loc), _evaluate(tree.right, names, args, loc)
-        if isinstance(tree.op, ast.Add):
-            return _bounded(left + right, loc)
-        if isinstance(tree.op, ast.Sub):
-            return _bounded(left - right, loc)
-        if isinstance(tree.op, ast.Mult):
-            return _bounded(left * right, loc)
-        if right == 0:
-            raise SpecError("division by zero in a block expression", loc, code="CNN222")
-        if isinstance(tree.op, ast.Div) and left % right:
-            raise SpecError(f"{left}/{right} is not a whole number", loc, code="CNN222",
-                            hint="use // to round down")
-        return left // right
-    raise SpecError("block expressions may only use whole numbers, $params, + - * / // and parentheses", loc,
-                    code="CNN222")
-
-
-def expression(text: str, args: dict[str, YNode], loc: Location) -> int:
-    """The value of e.g. `4 * $width` or `$count - 1` for the given arguments."""
-    if len(text) > MAX_EXPRESSION:
-        raise SpecError(f"the expression is longer than {MAX_EXPRESSION} characters", loc, code="CNN222")
-    for match in _REFERENCE.finditer(text):
-        if match.group(1) not in args:
-            raise _undefined(match.group(1), args, loc)
-    # Python parses the arithmetic; each `$param` becomes a placeholder identifier first, so that a
-    # parameter named like a keyword (`in`, `if`, `lambda`, `True`) or a soft keyword reads as a name.
-    # The prefix is one the text does not contain, and a bare word (no `$`) stays an error.
-    prefix = "_p"
-    while prefix in text:
-        prefix += "_"
-    names: dict[str, str] = {}
-
-    def placeholder(match: re.Match) -> str:
-        key = f"{prefix}{len(names)}"
-        names[key] = match.group(1)
-        return f" {key} "
-
-    source = _REFERENCE.sub(placeholder, text)
-    try:
-        tree = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError:
-        raise SpecError(f"cannot read the expression {text!r}", loc, code="CNN222",
-                        hint="write e.g. 4 * $width or $count - 1") from None
-    return _evaluate(tree, names, args, loc)
+def expression(text: str, args: dict[str, YNode], loc: Location, shape: Shape | None = None) -> int:
+    """The value of e.g. `4 * $width`, `$count - 1` or `$in.channels // 4` for the given arguments and
+    (in a use of a block that reads `$in`) the shape of the use's input (cnncalc/block_expressions.py)."""
+    return block_expressions.evaluate(text, args, loc, shape)
 
 
 def _undefined(name: str, args: dict[str, YNode], loc: Location) -> SpecError:
-    from cnncalc.keys import did_you_mean
-
-    known = ", ".join("$" + a for a in args) or "none"
-    return SpecError(f"${name} is not a parameter of this block", loc, code="CNN220",
-                     hint=did_you_mean(name, tuple(args)) + f"parameters: {known}")
+    if name == block_expressions.INPUT:
+        return block_expressions.bare_input(loc)
+    return block_expressions.undefined(name, args, loc)
 
 
-def substitute(node: YNode, args: dict[str, YNode]) -> YNode:
-    """A copy of `node` with every `$param` string replaced by its argument."""
+def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None) -> YNode:
+    """A copy of `node` with every `$param` string replaced by its argument, and every expression computed;
+    `shape` is the input of the use, for a block that reads `$in` (None otherwise)."""
     if node.is_mapping:
-        return YNode({k: substitute(v, args) for k, v in node.value.items()}, node.loc, node.text, node.key_locs)
+        return YNode({k: substitute(v, args, shape) for k, v in node.value.items()}, node.loc, node.text,
+                     node.key_locs)
     if node.is_sequence:
-        return YNode(tuple(substitute(v, args) for v in node.value), node.loc, node.text)
+        return YNode(tuple(substitute(v, args, shape) for v in node.value), node.loc, node.text)
     if not isinstance(node.value, str) or "$" not in node.value:
         return node
     whole = _WHOLE_REFERENCE.match(node.value.strip())
@@ -256,7 +246,7 @@ def substitute(node: YNode, args: dict[str, YNode]) -> YNode:
         if name not in args:
             raise _undefined(name, args, node.loc)
         return args[name]
-    value = expression(node.value, args, node.loc)
+    value = expression(node.value, args, node.loc, shape)
     return YNode(value, node.loc, str(value))
 
 
@@ -274,6 +264,9 @@ def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[
 
                 name = text(value)
             elif key in block.params:
+                if node_reads_input(value):
+                    # inside a block that reads $in it was computed before the use was read: this is outside
+                    raise block_expressions.outside_a_block(value.loc)
                 given[key] = value
             else:
                 from cnncalc.keys import unknown_key
@@ -297,3 +290,45 @@ def memo_key(block: str, args: dict[str, YNode]) -> tuple[str, str]:
 
 def _plain(node: YNode) -> Any:
     return node.plain()
+
+
+def parsed_outside_blocks(parse, node: YNode) -> Any:
+    """`parse(node)`; a value that reads `$in` where no block use gives it one says so (CNN228). Inside a
+    block that reads `$in` every such value was computed before the layer was parsed."""
+    try:
+        return parse(node)
+    except SpecError:
+        if node_reads_input(node):
+            raise block_expressions.outside_a_block(node.loc) from None
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# uses of blocks that read `$in`, expanded when the graph builder reaches them
+
+
+def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str, ...]) -> tuple:
+    """The layers of `use` for an input of this shape, parsed by the spec builder (`spec.SpecBuilder`, which
+    made the use) once per arguments and shape. `enclosing`: the block uses the graph builder is inside,
+    outermost first; the chain and the nesting depth go on inside the use's layers."""
+    block = builder.blocks[use.block]
+    if block.name in enclosing:
+        chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
+        raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
+                        hint="a block may use other blocks, but not itself")
+    args = input_arguments(block, use.args, shape)
+    name, arguments = memo_key(block.name, args)
+    key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}")
+    if key not in builder.expanded:
+        if len(builder.expanded) >= MAX_EXPANSIONS:
+            raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
+                             "(uses with different arguments or input shapes)", use.loc,
+                             hint="a block that reads $in is expanded once per input shape; "
+                             "use fewer distinct arguments")
+        outer = builder.expanding, builder.depth, builder.scale
+        builder.expanding, builder.depth, builder.scale = [*enclosing, block.name], use.depth, 1
+        try:
+            builder.expanded[key] = builder.items(substitute(block.layers, args, shape))
+        finally:
+            builder.expanding, builder.depth, builder.scale = outer
+    return builder.expanded[key]

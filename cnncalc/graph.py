@@ -3,19 +3,31 @@
 Node 0 is the input. Every other node names the nodes it reads (`inputs`), so chains,
 residual adds and concatenations share one representation that the analysis, the memory
 model and the executor all walk front to back.
+
+A use of a block that reads `$in` (an `InputUse`) is expanded here, when the walk reaches it: the
+shapes of the nodes built so far are inferred on demand (`_Shapes`, incrementally: each node once,
+and only in specs that have such uses), under the convention the graph is built for, and the use's
+layers are parsed for the shape of the tensor it reads. A size that does not work out is rounded
+down as the analysis does when it goes on; any other shape error before the use is raised, located
+at its layer. The analysis later infers every node again from the graph: nothing here reaches it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.blocks import MAIN_OUTPUT, BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
-from cnncalc.errors import LimitError, Location, SpecError
+from cnncalc import conventions
+from cnncalc.blocks import MAIN_OUTPUT, BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
+from cnncalc.conventions import Convention
+from cnncalc.errors import CnnCalcError, LimitError, Location, SpecError
 from cnncalc.layers import KINDS, LayerKind
+from cnncalc.layers.base import Context
 from cnncalc.limits import MAX_LAYERS
 from cnncalc.shapes import Shape
 from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec
+from cnncalc.window import NonIntegralError
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +100,7 @@ def _size(item: Item) -> int:
         return sum(count_layers(branch) + 1 for branch in item.branches) + 1
     if isinstance(item, (BlockUse, OutputSpec)):
         return count_layers(item.body)
-    return 1
+    return 1  # a layer; a use of a block that reads $in, until the walk expands it
 
 
 def count_layers(items: tuple[Item, ...]) -> int:
@@ -119,11 +131,40 @@ class _Scope:
         return "/".join((*self.path, local))
 
 
+class _Shapes:
+    """The output shape of each node built so far, inferred on demand, front to back, each node once."""
+
+    def __init__(self, nodes: list[Node], input: Shape, convention: Convention):
+        self.nodes = nodes
+        self.shapes = [input]
+        self.convention = convention
+        self.floor = dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
+
+    def of(self, index: int) -> Shape:
+        while len(self.shapes) <= index:
+            self.shapes.append(self._infer(self.nodes[len(self.shapes)]))
+        return self.shapes[index]
+
+    def _infer(self, node: Node) -> Shape:
+        inputs = tuple(self.shapes[i] for i in node.inputs)
+        names = tuple(self.nodes[i].name for i in node.inputs)
+        try:
+            try:
+                return node.kind.infer(node.params, inputs, Context(self.convention, node.label, names)).output
+            except NonIntegralError:
+                # the analysis reports it and goes on with the size rounded down: so does a later `$in`
+                return node.kind.infer(node.params, inputs, Context(self.floor, node.label, names)).output
+        except CnnCalcError as error:
+            if error.loc.line == 0:
+                error.loc = node.loc
+            raise
+
+
 class _Builder:
     """Walks the spec tree, naming every layer inside its scope (`inception3a/branch2/conv1`)
     and wiring each node to the node(s) it reads."""
 
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, convention: Convention):
         self.nodes: list[Node] = [Node(0, "input", None, {}, (), spec.input_loc)]
         #: per scope: how many unnamed things of each kind it holds so far (conv1, conv2, branch1 ...).
         self.counters: dict[tuple[str, ...], dict[str, int]] = {}
@@ -132,6 +173,9 @@ class _Builder:
         #: the head being walked (its full name) and whether it or one around it is training-only
         self.head: str | None = None
         self.training_only = False
+        #: the blocks whose uses the walk is inside, outermost first (a use of one of them inside is a loop)
+        self.enclosing: list[str] = []
+        self.shapes = _Shapes(self.nodes, spec.input, convention)
 
     def _counted(self, scope: _Scope, word: str) -> str:
         counters = self.counters.setdefault(scope.path, {})
@@ -195,7 +239,24 @@ class _Builder:
     def use(self, item: BlockUse, current: int, scope: _Scope) -> int:
         local = self._local(item.name, item.block, scope)
         self._claim(scope.full(local), item.loc)
-        return self.walk(item.body, current, scope.enter(local, item.block))
+        return self._inside(item.block, item.body, current, scope.enter(local, item.block))
+
+    def input_use(self, item: InputUse, current: int, scope: _Scope) -> int:
+        """A use of a block that reads `$in`: its layers, parsed now for the shape of node `current`."""
+        if len(self.nodes) > MAX_LAYERS:
+            raise LimitError(f"the spec expands to more than {MAX_LAYERS:,} layers", item.loc,
+                             hint="lower the repeat counts or the uses of large blocks")
+        local = self._local(item.name, item.block, scope)
+        self._claim(scope.full(local), item.loc)
+        body = item.expand(item, self.shapes.of(current), tuple(self.enclosing))
+        return self._inside(item.block, body, current, scope.enter(local, item.block))
+
+    def _inside(self, block: str, body: tuple[Item, ...], current: int, scope: _Scope) -> int:
+        self.enclosing.append(block)
+        try:
+            return self.walk(body, current, scope)
+        finally:
+            self.enclosing.pop()
 
     def output(self, item: OutputSpec, current: int, scope: _Scope) -> int:
         """The head's layers read `current` and end in the output; the main path goes on from `current`."""
@@ -226,14 +287,19 @@ class _Builder:
                 current = self.use(item, current, scope)
             elif isinstance(item, OutputSpec):
                 current = self.output(item, current, scope)
+            elif isinstance(item, InputUse):
+                current = self.input_use(item, current, scope)
             else:
                 current = self.add(item, current, scope)
         return current
 
 
-def build(spec: Spec) -> Graph:
+def build(spec: Spec, convention: Convention | None = None) -> Graph:
+    """The graph of `spec`. `convention` is the one its shapes will be analysed under (default: the spec's
+    own, or strict): the uses of blocks that read `$in` see their input's shape under it."""
     count_layers(spec.items)
-    builder = _Builder(spec)
+    convention = convention or conventions.get(spec.convention or conventions.DEFAULT.name)
+    builder = _Builder(spec, convention)
     end = builder.walk(spec.items, 0, _Scope())
     _main_path_ends_last(builder, end)
     return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path, spec.convention,

@@ -72,8 +72,9 @@ def resolve_convention(command_line: str | None, spec_convention: str | None = N
 
 def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
     """`convention` None means the spec's own `convention:`, or strict."""
-    model = graph.build(parsed)
-    return analyze(model, resolve_convention(convention, model.convention))
+    resolved = resolve_convention(convention, parsed.convention)
+    # built for the convention it is analysed under: a block that reads `$in` sees its input's size under it
+    return analyze(graph.build(parsed, resolved), resolved)
 
 
 def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:

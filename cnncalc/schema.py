@@ -124,7 +124,9 @@ def _layer_list(ref: str, open_names: bool) -> dict[str, Any]:
 
 BLOCKS = {
     "description": "reusable parameterised blocks: name -> {params, layers}; `$param` (or an expression such "
-    "as `$width * 4`) in the layers is replaced by the use's argument",
+    "as `$width * 4`) in the layers is replaced by the use's argument; `$in.channels`, `$in.height`, "
+    "`$in.width` ... are the shape of the tensor entering the use, and expressions may call max, min and "
+    "make_divisible (torchvision's)",
     "type": "object",
     "additionalProperties": {
         "type": "object",

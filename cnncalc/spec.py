@@ -7,10 +7,11 @@ that is wrong, with the nearest known word when it looks like a typo.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cnncalc import blocks as graph_constructs
-from cnncalc.blocks import BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
+from cnncalc.blocks import BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
@@ -46,7 +47,7 @@ class RepeatSpec:
     loc: Location
 
 
-Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | SplitSpec | BlockUse | OutputSpec
+Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | SplitSpec | BlockUse | InputUse | OutputSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
                 node.loc,
                 hint=f"write {word}: {{{', '.join(p.name + ': ...' for p in kind.params[:2])}}}",
             )
-        values[kind.shorthand] = kind.param(kind.shorthand).parse(node)
+        values[kind.shorthand] = graph_constructs.parsed_outside_blocks(kind.param(kind.shorthand).parse, node)
         locs[kind.shorthand] = node.loc
         return values, locs, name
     allowed = tuple(p.name for p in kind.params) + (("name",) if where == "layer" else ())
@@ -159,7 +160,7 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
         param = kind.param(key)
         if param is None:
             raise _unknown_key(key, node.key_locs[key], allowed, f"'{word}'")
-        values[key] = param.parse(value)
+        values[key] = graph_constructs.parsed_outside_blocks(param.parse, value)
         locs[key] = value.loc
     return values, locs, name
 
@@ -181,6 +182,8 @@ class SpecBuilder:
         self.scale = 1
         #: enclosing block uses and constructs, checked against the nesting limit.
         self.depth = 0
+        #: block name -> whether it reads `$in` (its uses then wait for the graph builder)
+        self.reading_input: dict[str, bool] = {}
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
@@ -277,7 +280,7 @@ class SpecBuilder:
             if key not in fields:
                 raise SpecError(f"repeat needs '{key}'", loc, hint="write repeat: {times: N, layers: [...]}",
                                 code="CNN105")
-        times = integer(0, MAX_REPEAT)(fields["times"])
+        times = graph_constructs.parsed_outside_blocks(integer(0, MAX_REPEAT), fields["times"])
         # the body of `times: 0` is still parsed, so it counts once
         outer, self.scale = self.scale, self.scale * max(times, 1)
         try:
@@ -399,6 +402,8 @@ class SpecBuilder:
             chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
+        if self._reads_input(block):
+            return self.input_use(block, args, name, loc)
         key = graph_constructs.memo_key(block.name, args)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
@@ -420,6 +425,18 @@ class SpecBuilder:
             if not self.sizes[key]:
                 self.count(1, loc)
         return BlockUse(block.name, self.expanded[key], name, loc)
+
+    def _reads_input(self, block: graph_constructs.BlockDef) -> bool:
+        if block.name not in self.reading_input:
+            self.reading_input[block.name] = graph_constructs.reads_input(block)
+        return self.reading_input[block.name]
+
+    def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
+                  loc: Location) -> InputUse:
+        """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
+        (`blocks.expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
+        self.count(1, loc)
+        return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self))
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:

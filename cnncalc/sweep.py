@@ -67,7 +67,7 @@ def _variant(source: PatternSource, values: dict[str, int], convention: Conventi
              options: report.Options) -> Variant:
     key = tuple(values.items())
     try:
-        model = graph.build(source.spec(values))
+        model = graph.build(source.spec(values), convention)
     except CnnCalcError as error:
         return Variant(key, None, Diagnostic.from_error(error))
     layers = len(model.nodes) - 1

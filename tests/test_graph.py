@@ -3,6 +3,7 @@ wiring, and random residual/concat graphs agree with PyTorch on shapes and param
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import textwrap
 
@@ -11,8 +12,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc import graph, pipeline, report
+from cnncalc import conventions, graph, pipeline, report
 from cnncalc.errors import CnnCalcError
+from cnncalc.shapes import Shape
+from test_blocks import torchvision_make_divisible
 
 
 def build(text: str) -> graph.Graph:
@@ -327,3 +330,169 @@ def test_random_residual_and_concat_graphs_agree_with_pytorch(network):
     assert [tuple(layers[f"n{i}"]["output_shape"]) for i in range(len(ops))] == torch_shapes
     total = sum(layer["params"] for layer in layers.values())
     assert total == sum(p.numel() for m in modules for p in m.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# blocks that see their input: uses of blocks that read `$in` are expanded by the graph builder
+
+SQUEEZE_EXCITE = """
+    input: {size}x{size}x{channels}
+    convention: pytorch
+    blocks:
+      squeeze_excite:
+        params: [squeeze: "make_divisible($in.channels // 4, 8)"]
+        layers:
+          - multiply: [[], [global_pool, conv: {{filters: $squeeze, kernel: 1}}, relu,
+                            conv: {{filters: $in.channels, kernel: 1}}, hardsigmoid]]
+      inverted:
+        params: [out, expand: 6, stride: 1]
+        layers:
+          - conv: {{filters: $in.channels * $expand, kernel: 1, bias: false}}
+          - relu6
+          - depthwise: {{kernel: 3, stride: $stride, padding: 1, bias: false}}
+          - squeeze_excite
+          - conv: {{filters: $out, kernel: 1, bias: false}}
+    layers:
+      - inverted: {{out: {out}, expand: {expand}, stride: {stride}}}
+"""
+
+
+@given(channels=st.integers(1, 48), size=st.integers(3, 12), out=st.integers(1, 32), expand=st.integers(1, 6),
+       stride=st.integers(1, 2))
+@settings(max_examples=25, deadline=None)
+def test_a_block_that_reads_in_agrees_with_torchvisions_squeeze_excitation(channels, size, out, expand, stride):
+    """The block needs no hand-threaded sizes: its params and shapes are PyTorch's for the same layers, with
+    torchvision's own SqueezeExcitation and _make_divisible (the block reads the expanded width)."""
+    make_divisible = torchvision_make_divisible()
+    from torchvision.ops.misc import SqueezeExcitation
+
+    hidden = channels * expand
+    layers = rows(SQUEEZE_EXCITE.format(channels=channels, size=size, out=out, expand=expand, stride=stride))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(channels, hidden, 1, bias=False), torch.nn.ReLU6(),
+        torch.nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+        SqueezeExcitation(hidden, make_divisible(hidden // 4, 8), scale_activation=torch.nn.Hardsigmoid),
+        torch.nn.Conv2d(hidden, out, 1, bias=False))
+    x = model(torch.zeros(1, channels, size, size))
+    params = sum(layer["params"] for name, layer in layers.items() if name != "input")
+    assert params == sum(p.numel() for p in model.parameters())
+    assert layers["inverted1/conv2"]["output_shape"] == [x.shape[2], x.shape[3], out]
+    assert layers["inverted1/squeeze_excite1/branch2/conv1"]["output_shape"] == [1, 1, make_divisible(hidden // 4, 8)]
+    se_out = model[:4](torch.zeros(1, channels, size, size))
+    assert layers["inverted1/squeeze_excite1/multiply1"]["output_shape"] == [se_out.shape[2], se_out.shape[3], hidden]
+
+
+NESTED = """
+    input: 16x16x8
+    blocks:
+      widen:
+        params: [times]
+        layers:
+          - conv: {filters: $in.channels * $times, kernel: 1}
+      stage:
+        params: [out]
+        layers:
+          - widen: {times: 2}
+          - widen: {times: 2}
+          - conv: {filters: $in.channels + $out, kernel: 1}
+          - repeat: {times: 2, layers: [conv: {filters: $in.channels, kernel: 1}]}
+          - widen: {times: "$in.channels // 8"}
+    layers:
+      - conv: {filters: 24, kernel: 3, padding: 1}
+      - stage: {out: 1}
+      - stage: {out: 2}
+"""
+
+
+def test_in_is_the_input_of_the_use_itself_also_in_nested_uses_and_arguments():
+    layers = rows(NESTED)
+    channels = {name: layer["output_shape"][-1] for name, layer in layers.items()}
+    assert channels["stage1/widen1/conv1"] == 48 and channels["stage1/widen2/conv1"] == 96   # each its own $in
+    assert channels["stage1/conv1"] == 25                 # the stage's input (24) + 1, not widen2's output
+    assert channels["stage1/conv2"] == channels["stage1/conv3"] == 24   # in a repeat: still the use's input
+    assert channels["stage1/widen3/conv1"] == 24 * 3      # an argument read from the stage's $in (24 // 8)
+    assert channels["stage2/widen1/conv1"] == 144 and channels["stage2/conv1"] == 74
+
+
+def test_uses_of_a_block_that_reads_in_are_expanded_once_per_arguments_and_input_shape():
+    text = """
+        input: 8x8x4
+        blocks:
+          double: {layers: [conv: {filters: 2 * $in.channels, kernel: 1}, conv: {filters: $in.channels, kernel: 1}]}
+          plain: {params: [w], layers: [conv: {filters: $w, kernel: 1}]}
+        layers:
+          - repeat: {times: 1000, layers: [double, plain: {w: 4}]}
+          - conv: {filters: 6, kernel: 1}
+          - double
+    """
+    parsed = pipeline.parse(textwrap.dedent(text), "t.yaml")
+    first = parsed.items[0].body[0]
+    assert type(first).__name__ == "InputUse" and type(parsed.items[0].body[1]).__name__ == "BlockUse"
+    model = graph.build(parsed)
+    assert len(model.nodes) == 1 + 1000 * 3 + 1 + 2
+    expansions = [key for key in first.expand.args[0].expanded if key[0] == "double"]
+    assert len(expansions) == 2                           # 4 channels in (1000 uses), then 6
+
+
+def test_in_under_another_input_or_convention_follows_it():
+    text = textwrap.dedent("""
+        input: 9x9x4
+        blocks:
+          head: {layers: [pool: {kernel: $in.height, mode: avg}]}
+        layers:
+          - conv: {filters: 4, kernel: 3, stride: 2, padding: 1}
+          - pool: {kernel: 2, mode: max}
+          - head
+    """)
+    parsed = pipeline.parse(text, "t.yaml")
+    def pool_kernel(spec, convention):
+        node = graph.build(spec, conventions.get(convention)).nodes[-1]
+        return node.params["kernel"]
+
+    assert pool_kernel(parsed, "pytorch") == 2         # 9 -> 5 -> 2 (floor)
+    assert pool_kernel(parsed, "caffe") == 3           # Caffe's pools round up: 5 -> 3
+    assert pool_kernel(dataclasses.replace(parsed, input=Shape((17, 17), 4)), "pytorch") == 4
+    # strict: the pool's 5/2 is reported by the analysis; the block reads the size it goes on with
+    analysis = pipeline.analyze_text(text, "t.yaml", "strict")
+    assert [d.code for d in analysis.diagnostics if d.severity == "error"] == ["CNN201"]
+    assert analysis.results[-1].output.spatial == (1, 1)
+
+
+@pytest.mark.parametrize(("spec", "code", "line", "said"), [
+    ("blocks:\n  b:\n    layers:\n      - conv: {filters: $in.depth, kernel: 1}\nlayers: [b]", "CNN227", 5,
+     "has no depth"),
+    ("blocks:\n  b:\n    layers:\n      - conv: {filters: '$in.channels // ($in.width - 8)', kernel: 1}\n"
+     "layers: [b]", "CNN222", 5, "division by zero"),
+    ("layers:\n  - conv: {filters: $in.channels, kernel: 1}", "CNN228", 3, "outside a block"),
+    ("layers:\n  - fc: $in.channels", "CNN228", 3, "outside a block"),
+    ("layers:\n  - repeat: {times: $in.channels, layers: [relu]}", "CNN228", 3, "outside a block"),
+    ("blocks:\n  b: {params: [w], layers: [conv: {filters: $w, kernel: 1}]}\nlayers:\n  - b: {w: $in.channels}",
+     "CNN228", 5, "outside a block"),
+    ("blocks:\n  b: {layers: [conv: {filters: $in.channels, kernel: 1}, b]}\nlayers: [b]", "CNN221", 3,
+     "uses itself"),
+    ("blocks:\n  a: {layers: [relu, c]}\n  c: {layers: [conv: {filters: $in.channels, kernel: 1}, a]}\n"
+     "layers: [a, c]", "CNN221", 4, "(a -> c -> a)"),
+    ("blocks:\n  b: {layers: [conv: {filters: $in.channels, kernel: 1}]}\nlayers:\n  - conv: {filters: 4, kernel: 9}\n"
+     "  - b", "CNN202", 5, ""),
+])
+def test_errors_of_blocks_that_read_in_are_located_in_the_text_and_coded(spec, code, line, said):
+    error = error_of("input: 8x8x4\n" + spec)
+    assert error.code == code and said in error.message and error.loc.line == line and error.hint
+
+
+def test_a_spec_of_uses_of_blocks_that_read_in_is_limited_while_expanding(monkeypatch):
+    # each use counts as one layer until it is expanded: the graph builder applies the limit as it expands
+    # (lowered here so that the test builds 10,000 nodes, not 1,000,000)
+    monkeypatch.setattr(graph, "MAX_LAYERS", 10_000)
+    text = ("input: 8x8x4\nblocks:\n  b: {layers: [" + ", ".join(["relu"] * 100) + ", conv: {filters: $in.channels, "
+            "kernel: 1}]}\nlayers:\n  - repeat: {times: 200, layers: [b]}\n")
+    error = error_of(text)
+    assert error.code == "CNN003" and "10,000 layers" in error.message and error.loc.line == 5
+
+
+def test_uses_of_blocks_that_read_in_nest_no_deeper_than_the_limit_and_never_crash():
+    lines = ["input: 8x8x4", "blocks:"]
+    lines += [f"  b{i}: {{layers: [conv: {{filters: $in.channels, kernel: 1}}, b{i + 1}]}}" for i in range(150)]
+    lines += ["  b150: {layers: [relu]}", "layers: [b0]"]
+    error = error_of("\n".join(lines) + "\n")
+    assert error.code == "CNN003" and "100 levels" in error.message

@@ -42,10 +42,10 @@ def findings(text: str, path: str, options: LintOptions, build: Callable[[], Spe
     """Everything the analysis and the rules report, before selection and suppression. `build` makes the
     spec (a pattern's, or one with -i/--input); by default the text is parsed."""
     try:
-        model = graph.build(build() if build is not None else parse(text, path))
+        parsed = build() if build is not None else parse(text, path)
         # --convention > the spec's own `convention:` > [tool.cnncalc] > strict, as for every command
-        convention = resolve_convention(options.convention, model.convention, options.configured_convention)
-        analysis = analyze(model, convention)
+        convention = resolve_convention(options.convention, parsed.convention, options.configured_convention)
+        analysis = analyze(graph.build(parsed, convention), convention)
     except CnnCalcError as error:
         return [Diagnostic.from_error(error)]
     subject = Subject(analysis, dataclasses.replace(options, convention=convention.name))

@@ -186,8 +186,9 @@ RULES = (
     ),
     Rule(
         "CNN222", "bad-block-expression", "error", "a block expression that cannot be evaluated",
-        what="Reports expressions such as `$width * 4` that are unreadable, divide by zero, give a fraction "
-        "with `/`, use a non-numeric argument, or are too long.",
+        what="Reports expressions such as `$width * 4` that are unreadable, divide by zero (also with a "
+        "field of `$in`: the hint says what `$in` is there), give a fraction with `/` or a float outside "
+        "`make_divisible(...)`, call a helper wrongly, use a non-numeric argument, or are too long.",
         why="Sizes must be whole numbers.",
         example="- conv: {filters: $width / 3, kernel: 1}   # width 64",
         fix="Use whole-number arithmetic (`//` to round down) on numeric arguments.",
@@ -202,6 +203,29 @@ RULES = (
           conv: {layers: [relu]}
         """,
         fix="Choose another name, e.g. my_conv.",
+    ),
+    Rule(
+        "CNN227", "bad-input-field", "error", "`$in` without a field, or a field the block's input lacks",
+        what="Reports `$in.<field>` where the tensor entering the block use has no such field (`$in.depth` "
+        "on an image, `$in.size` on a map that is not square, `$in.height` on a vector), an unknown "
+        "field, `$in` alone, and a field read from a parameter (`$width.channels`).",
+        why="The value depends on a size the input does not have.",
+        example="""
+        blocks:
+          se: {layers: [conv: {filters: $in.depth, kernel: 1}]}   # on a 56x56x24 map
+        """,
+        fix="Use a field of the input: $in.channels, $in.height and $in.width (an image), $in.length (a "
+        "sequence), $in.depth (a volume), $in.size (a square map).",
+    ),
+    Rule(
+        "CNN228", "input-outside-block", "error", "`$in` where no block use gives it a value",
+        what="Reports `$in.<field>` in the top-level layers, or in an argument written there.",
+        why="`$in` is the tensor entering a block use; outside a block's layers there is none.",
+        example="""
+        layers:
+          - conv: {filters: $in.channels, kernel: 1}
+        """,
+        fix="Move the layers into a block under `blocks:` and use it, or write the number.",
     ),
     Rule(
         "CNN301", "dropped-rows", "warning", "the last input rows/columns are never covered (rounded down)",
