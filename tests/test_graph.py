@@ -94,6 +94,26 @@ def test_concat_branches_read_the_same_input_and_are_named_per_branch():
     assert "branch4/conv1" not in layers
 
 
+def test_split_feeds_each_branch_a_slice_of_the_input_and_merges_them():
+    built = build("""
+        input: 8x8x6
+        layers:
+          - conv: {filters: 6, kernel: 1}
+          - split: {name: unit, merge: add, branches: [[conv: {filters: 3, kernel: 1}], []]}
+          - repeat: {times: 2, layers: [split: [[], [relu]]]}
+    """)
+    by_name = {node.name: node for node in built.nodes}
+    first, second = by_name["branch1/channel_slice1"], by_name["branch2/channel_slice1"]
+    assert first.inputs == second.inputs == (by_name["conv1"].index,)
+    assert (first.params["index"], second.params["index"]) == (0, 1)
+    assert by_name["branch1/conv1"].inputs == (first.index,)
+    assert by_name["unit"].type == "add" and by_name["unit"].inputs == (by_name["branch1/conv1"].index, second.index)
+    # unnamed inside a repeat: numbered on, as concat1, concat2
+    assert by_name["split2"].type == "concat"
+    assert by_name["split2"].inputs == (by_name["branch5/channel_slice1"].index, by_name["branch6/relu1"].index)
+    assert graph.count_layers(pipeline.parse("input: 8x8x6\nlayers: [split: [[], [relu]]]\n", "t.yaml").items) == 4
+
+
 def test_concat_of_mismatched_branches_names_each_branch_shape():
     error = error_of("""
         input: 28x28x16
@@ -188,6 +208,11 @@ def test_a_bare_word_in_a_block_expression_is_an_error_not_a_crash():
         ("blocks: {b: {params: [w], layers: [relu]}}\nlayers: [b: {w: 1, x: 2}]", "CNN102"),
         ("layers: [concat: [[relu]]]", "CNN224"),
         ("layers: [residual: {layers: [relu], shorcut: []}]", "CNN102"),
+        ("layers: [split: [[relu]]]", "CNN224"),
+        ("layers: [split: {branches: [[], []], group: 2}]", "CNN102"),
+        ("layers: [split]", "CNN105"),
+        ("layers: [split: {groups: 2}]", "CNN105"),
+        ("layers: [multiply: [[], [relu], [relu]]]", "CNN225"),
     ],
 )
 def test_construct_errors(spec, code):

@@ -209,13 +209,22 @@ SHUFFLE_UNIT = """
 """
 
 
+#: a 1x1 conv reading 16 of 24 channels
+UNEVEN_SLICE = """
+  - conv: {filters: 24, kernel: 1}
+  - split: {sections: [8, 16], branches: [[], [conv: {filters: 4, kernel: 1}]]}
+  - conv: {filters: 8, kernel: 1}
+"""
+
+
 @pytest.mark.parametrize("body, batch, tolerance", [
     (SQUEEZE_EXCITE, 1, 0.0), (SQUEEZE_EXCITE, 8, 0.0), (CONVNEXT, 1, 0.0), (CONVNEXT, 8, 0.0),
-    (SHUFFLE_UNIT, 1, 0.0),
-    # at batch > 1 a channel slice of NCHW memory is not contiguous: the convolution reading it
-    # copies it first, a transient cnncalc does not model
-    (SHUFFLE_UNIT, 8, 0.12),
-], ids=["se-1", "se-8", "convnext-1", "convnext-8", "shuffle-1", "shuffle-8"])
+    (SHUFFLE_UNIT, 1, 0.0), (SHUFFLE_UNIT, 8, 0.0), (UNEVEN_SLICE, 1, 0.0),
+    # a known gap: at batch > 1 a channel slice of NCHW memory is not contiguous, and a convolution
+    # whose oneDNN kernel reads plain memory copies it first, a transient cnncalc does not model
+    # (measured on 12x12x8 at batch 4 and 8: training 15-16 %, inference 22 % low)
+    (UNEVEN_SLICE, 4, 0.25),
+], ids=["se-1", "se-8", "convnext-1", "convnext-8", "shuffle-1", "shuffle-8", "uneven-1", "uneven-4"])
 def test_block_peaks_as_the_cpu_allocator_sees_them(body, batch, tolerance):
     analysis = analyze_text("input: 12x12x8\nlayers:" + body, "<block>", "pytorch")
     assert analysis.ok, [d.message for d in analysis.diagnostics]

@@ -53,11 +53,24 @@ def _erf(x):
     at 1), as numpy has no erf; computed in float64 and returned in x's dtype."""
     import numpy as np
 
+    # in place: three float64 arrays at the peak (a, t, the polynomial), as forward_workspace says
     a = np.abs(x, dtype=np.float64)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    y = 1.0 - poly * np.exp(-a * a)
-    return (np.sign(x) * y).astype(x.dtype)
+    t = a * 0.3275911
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = t * 1.061405429
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += coefficient
+        poly *= t
+    del t
+    np.multiply(a, a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a
+    del a
+    np.subtract(1.0, poly, out=poly)
+    np.copysign(poly, x, out=poly)
+    return poly.astype(x.dtype)
 
 
 @register
@@ -92,8 +105,9 @@ class Gelu(_SavesInput):
         return ForwardResult(inner)
 
     def forward_workspace(self, p, inputs, inference, batch: int) -> int:
-        """erf's float64 intermediates (two elements each) beside the float32 result."""
-        return 0 if p["approximate"] == "tanh" else 4 * batch * inputs[0].numel
+        """erf's three float64 intermediates (two elements each) and its scaled float32 argument,
+        beside the float32 result (measured with tracemalloc)."""
+        return 0 if p["approximate"] == "tanh" else 7 * batch * inputs[0].numel
 
     def torch_module(self, p, inputs, inference, weights=None):
         from torch import nn
