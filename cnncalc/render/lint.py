@@ -110,8 +110,18 @@ def _region(d: Diagnostic) -> dict:
     return region
 
 
+def _uri(path: str) -> str:
+    """A relative URI of a path; an undecodable file name (its bytes as lone surrogates, from the command
+    line) gets its own bytes back (`%FF`), any other lone surrogate a backslash escape."""
+    posix = Path(path).as_posix()
+    try:
+        return quote(posix, safe="/", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return quote(posix, safe="/", errors="backslashreplace")
+
+
 def _sarif_result(d: Diagnostic, index: dict[str, int]) -> dict:
-    physical: dict = {"artifactLocation": {"uri": quote(Path(d.loc.path).as_posix(), safe="/")}}
+    physical: dict = {"artifactLocation": {"uri": _uri(d.loc.path)}}
     if d.loc.line > 0:
         physical["region"] = _region(d)
     return {
