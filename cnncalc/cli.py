@@ -133,8 +133,8 @@ def boundary(run: Invocation) -> Iterator[None]:
     except RecursionError:
         if run.debug:
             raise
-        stderr("cnncalc: error: the input nests too deeply to analyse")
-        raise typer.Exit(EXIT_USAGE) from None
+        run.print_error(too_deep(run))
+        raise typer.Exit(too_deep(run).exit_code) from None
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if run.debug:
             raise
@@ -144,6 +144,19 @@ def boundary(run: Invocation) -> Iterator[None]:
             "(run again with --debug for the traceback)."
         )
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def too_deep(run: Invocation) -> CnnCalcError:
+    """A RecursionError the guards did not turn into a located error first (each nesting of the input is
+    bounded: YAML, blocks, patterns): still an error about the input, naming its file and the limits."""
+    from cnncalc.errors import LimitError
+    from cnncalc.limits import MAX_NESTING
+    from cnncalc.yamlsource import MAX_DEPTH
+
+    sources = [path for path in run.texts if not path.startswith(("-D #", "--set #", "--input"))]
+    return LimitError(f"the input nests too deeply to analyse (the limits: YAML {MAX_DEPTH} levels, block uses "
+                      f"and constructs {MAX_NESTING} levels)", Location(sources[-1] if sources else "cnncalc"),
+                      hint="flatten the nesting, e.g. with `repeat:` instead of blocks wrapping blocks")
 
 
 def _sentence(text: str) -> str:

@@ -512,3 +512,104 @@ def test_a_non_utf8_standard_output_gets_ascii_drawing(tmp_path, encoding, comma
     if command != "lint":
         assert "c\\u2603" in result.stdout and "|" in result.stdout
         assert not any(0x2500 <= ord(c) <= 0x259F for c in result.stdout)  # no box drawing, no blocks
+
+
+# ---------------------------------------------------------------------------------------------
+# 14. standard streams: closed, full, undecodable, not regular files
+
+
+def _closed_stdin():
+    os.close(0)
+
+
+def test_a_closed_standard_input_is_a_located_read_error():
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", "-"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=30,
+                            stdin=subprocess.DEVNULL, preexec_fn=_closed_stdin)
+    no_crash(result)
+    assert result.returncode == 2 and "<stdin>: error: standard input is closed [CNN001]" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="Linux's /dev/full")
+@pytest.mark.parametrize("args", [("analyze", "specs/vgg16.yaml"), ("analyze", "specs/vgg16.yaml", "--format", "json"),
+                                  ("lint", "specs/vgg16.yaml"), ("rules",), ("--help",)])
+def test_a_full_disk_is_an_output_error_with_its_own_status(args):
+    from cnncalc.errors import EXIT_OUTPUT
+
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "cnncalc", *args], stdout=full, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=30)
+    no_crash(result)
+    assert result.returncode == EXIT_OUTPUT == 74
+    assert "cnncalc: error: cannot write the output: No space left on device" in result.stderr
+    assert "Exception ignored" not in result.stderr
+
+
+def _closed_stdout():
+    os.close(1)
+
+
+def test_a_closed_standard_output_is_an_output_error():
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", "specs/vgg16.yaml"], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=30,
+                            preexec_fn=_closed_stdout)
+    no_crash(result)
+    assert result.returncode == 74 and "standard output is closed" in result.stderr
+
+
+def test_a_report_written_to_a_file_needs_no_standard_output(tmp_path):
+    output = tmp_path / "r.html"
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "report", "specs/vgg16.yaml", "-o", str(output)],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                            timeout=30, preexec_fn=_closed_stdout)
+    no_crash(result)
+    assert result.returncode == 0 and output.stat().st_size > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+@pytest.mark.parametrize("command", ["analyze", "lint", "expand"])
+def test_a_fifo_as_the_spec_is_refused_without_waiting_for_a_writer(tmp_path, command):
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    result = run_cli(command, str(fifo), timeout=10)
+    no_crash(result)
+    assert time.monotonic() - started < 10
+    shown = result.stdout + result.stderr  # lint reports it as the file's result, on standard output
+    assert result.returncode == 2 and f"{fifo} is a FIFO, not a regular file [CNN001]" in shown
+    assert "cnncalc analyze - <" in shown
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="a POSIX device")
+def test_a_device_as_the_spec_is_refused():
+    with pytest.raises(CnnCalcError) as caught:
+        pipeline.read_text("/dev/zero")
+    assert caught.value.code == "CNN001" and "is a device" in caught.value.message
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses undecodable file names")
+@pytest.mark.parametrize("args", [("analyze",), ("lint",), ("lint", "--format", "sarif"), ("lint", "--format", "json"),
+                                  ("lint", "--format", "github"), ("analyze", "--format", "json")])
+def test_an_undecodable_file_name_and_lone_surrogates_in_names_are_printed_as_escapes(tmp_path, args):
+    path = os.path.join(os.fsencode(tmp_path), b"m\xff.yaml")
+    with open(path, "w") as handle:
+        handle.write('name: "m\\udc80"\ninput: 8x8x3\nlayers:\n  - relu: {name: "a\\ud800b"}\n'
+                     '  - conv: {filters: 2, kernel: 9, name: "c\\udc80"}\n')
+    result = subprocess.run([sys.executable, "-m", "cnncalc", *args, path], capture_output=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=30)
+    stdout, stderr = result.stdout.decode("utf-8"), result.stderr.decode("utf-8")  # both valid UTF-8
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    assert result.returncode == 1
+    assert "udcff" in stdout + stderr or "%FF" in stdout
+
+
+def test_a_recursion_error_the_guards_miss_still_names_the_file_and_the_limits(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text(nested_blocks(40))
+    code = ("import sys; sys.setrecursionlimit(150); sys.argv = ['cnncalc', 'analyze', sys.argv[1]]\n"
+            "from cnncalc.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=30)
+    no_crash(result)
+    assert result.returncode == 1 and f"{path}: error: the input nests too deeply to analyse" in result.stderr
+    assert "YAML 64 levels" in result.stderr and "100 levels" in result.stderr and "[CNN003]" in result.stderr
