@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from cnncalc import graph
 from cnncalc.analysis import analyze
+from cnncalc.diagnostics import _SUPPRESS as SUPPRESSION
 from cnncalc.diagnostics import WHOLE_FILE, Diagnostic, ignored_codes, suppressions  # noqa: F401  (re-exported)
 from cnncalc.errors import CnnCalcError, Location
+from cnncalc.lint import selectors
 from cnncalc.lint.options import LintOptions, enabled, matches
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.lint.subject import Subject
@@ -58,6 +60,26 @@ def findings(text: str, path: str, options: LintOptions, build: Callable[[], Spe
     return found
 
 
+def unknown_suppressions(text: str, path: str) -> list[Diagnostic]:
+    """CNN006 for each word of a `# cnncalc: ignore[...]` comment that names no rule, at its column."""
+    rule = RULES["CNN006"]
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = SUPPRESSION.search(line)
+        if match is None or match.group("codes") is None:
+            continue
+        offset = match.start("codes")
+        for word in match.group("codes").split(","):
+            stripped = word.strip()
+            if stripped and not selectors.known(stripped):
+                col = offset + word.index(stripped) + 1
+                loc = Location(path, number, col, number, col + len(stripped))
+                found.append(rule.at(loc, f"`# cnncalc: ignore[...]` names no rule: {stripped!r}",
+                                     selectors.did_you_mean(stripped) + "`cnncalc rules` lists the codes and names"))
+            offset += len(word) + 1  # the next word starts after this one and its comma
+    return found
+
+
 def lint_source(source: Source, options: LintOptions = LintOptions()) -> FileResult:
     """Lint a source the pipeline resolved (a pattern, or a spec with -D, --set or -i/--input)."""
     return lint_text(source.text, source.path, options, source.spec)
@@ -68,7 +90,7 @@ def lint_text(text: str, path: str, options: LintOptions = LintOptions(),
     ignored = suppressions(text)
     seen: set[tuple] = set()
     kept = []
-    for diagnostic in findings(text, path, options, build):
+    for diagnostic in [*findings(text, path, options, build), *unknown_suppressions(text, path)]:
         diagnostic = _located(diagnostic, path)
         key = (diagnostic.code, diagnostic.loc.line, diagnostic.loc.col)
         # a layer inside `repeat:` is analysed once per copy; report its source line once
