@@ -6,12 +6,12 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cnncalc import graph
+from cnncalc import graph, yamlsource
 from cnncalc.analysis import analyze
 from cnncalc.diagnostics import _SUPPRESS as SUPPRESSION
 from cnncalc.diagnostics import WHOLE_FILE, Diagnostic, ignored_codes, suppressions  # noqa: F401  (re-exported)
-from cnncalc.errors import CnnCalcError, Location
-from cnncalc.lint import selectors
+from cnncalc.errors import CnnCalcError, Location, SpecError
+from cnncalc.lint import recover, selectors
 from cnncalc.lint.options import LintOptions, enabled, matches
 from cnncalc.lint.rules import RULES, fallback
 from cnncalc.lint.subject import Subject
@@ -44,7 +44,13 @@ def findings(text: str, path: str, options: LintOptions, build: Callable[[], Spe
     """Everything the analysis and the rules report, before selection and suppression. `build` makes the
     spec (a pattern's, or one with -i/--input); by default the text is parsed."""
     try:
-        model = graph.build(build() if build is not None else parse(text, path))
+        parsed = build() if build is not None else parse(text, path)
+    except SpecError as error:
+        return [Diagnostic.from_error(e) for e in _every_spec_error(text, path, error, build is None)]
+    except CnnCalcError as error:
+        return [Diagnostic.from_error(error)]
+    try:
+        model = graph.build(parsed)
         # --convention > the spec's own `convention:` > [tool.cnncalc] > strict, as for every command
         convention = resolve_convention(options.convention, model.convention, options.configured_convention)
         analysis = analyze(model, convention)
@@ -54,10 +60,24 @@ def findings(text: str, path: str, options: LintOptions, build: Callable[[], Spe
     # a non-integral size (strict) already says that rows are lost: no dropped-rows warning beside it
     fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
     found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]
+    found.extend(recover.independent_shape_errors(model, convention, analysis))
     for rule in RULES.values():
         if rule.check is not None and enabled(options, rule.code, rule.name, rule.default):
             found.extend(rule.check(subject))
     return found
+
+
+def _every_spec_error(text: str, path: str, first: SpecError, from_text: bool) -> list[CnnCalcError]:
+    """The spec errors of every layer item of a `layers:` spec (a pattern stops at its first error)."""
+    if not from_text:
+        return [first]
+    try:
+        root = yamlsource.load(text, path)
+    except CnnCalcError:  # the text itself does not read (a duplicate key): one error, as YAML errors
+        return [first]
+    if not root.is_mapping or "pattern" in root.value:
+        return [first]
+    return recover.spec_errors(root, path, first)
 
 
 def unknown_suppressions(text: str, path: str) -> list[Diagnostic]:

@@ -19,6 +19,9 @@ def known(selector: str) -> bool:
         rule.name == word.lower() for rule in RULES.values())
 
 
+_LOOKALIKES = str.maketrans({"L": "1", "I": "1", "O": "0", "S": "5", "B": "8", "Z": "2"})
+
+
 def _common_prefix(a: str, b: str) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
@@ -29,7 +32,10 @@ def nearest(selector: str) -> str | None:
     word = selector.strip()
     if word[:3].upper() == "CNN":
         word = word.upper()
-        close = difflib.get_close_matches(word, list(RULES), n=8, cutoff=0.6)
+        digits = word[:3] + word[3:].translate(_LOOKALIKES)  # CNN20l, CNN3O1: a letter for a digit
+        if digits != word and known(digits):
+            return digits
+        close = sorted(difflib.get_close_matches(word, list(RULES), n=8, cutoff=0.6))
         return max(close, key=lambda code: (_common_prefix(word, code), difflib.SequenceMatcher(None, word, code)
                                             .ratio()), default=None)
     close = difflib.get_close_matches(word.lower(), [rule.name for rule in RULES.values()], n=1, cutoff=0.6)
