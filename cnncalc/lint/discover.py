@@ -34,26 +34,31 @@ def _unreadable_folder(error: OSError) -> ReadError:
                      hint="give cnncalc read and search permission on it, or --exclude it")
 
 
-def _bad_link(path: str) -> ReadError | None:
-    """A symbolic link that cannot be followed (a loop, or a target that does not exist)."""
+def _link_problem(path: str) -> int | None:
+    """The errno of following a symbolic link (ELOOP: a loop; ENOENT: nothing at its end), None if it works."""
     try:
         os.stat(path)
     except OSError as error:
-        if error.errno == errno.ELOOP:
-            return ReadError(f"{path} is a symbolic link loop", Location(path), hint="fix or remove the link")
-        return ReadError(f"{path} is a symbolic link to nothing ({os.readlink(path)})", Location(path),
-                         hint="fix or remove the link")
+        return error.errno
     return None
+
+
+def _bad_link(path: str, problem: int) -> ReadError:
+    if problem == errno.ELOOP:
+        return ReadError(f"{path} is a symbolic link loop", Location(path), hint="fix or remove the link")
+    return ReadError(f"{path} is a symbolic link to nothing ({os.readlink(path)})", Location(path),
+                     hint="fix or remove the link")
 
 
 def _entry(directory: str, name: str) -> str | ReadError | None:
     path = os.path.join(directory, name)
     if os.path.islink(path):
-        bad = _bad_link(path)
-        if bad is not None:
-            # a loop is an error whatever its name; a dangling link only where a spec was meant
-            looping = "loop" in bad.message
-            return bad if looping or name.lower().endswith(SPEC_SUFFIXES) else None
+        problem = _link_problem(path)
+        # a loop is an error whatever its name; a dangling link only where a spec was meant
+        if problem == errno.ELOOP or (problem is not None and name.lower().endswith(SPEC_SUFFIXES)):
+            return _bad_link(path, problem)
+        if problem is not None:
+            return None
     if name.lower().endswith(SPEC_SUFFIXES) and os.path.isfile(path):
         return path
     return None
@@ -91,10 +96,8 @@ def expand_one(given: str, exclude: tuple[str, ...] = ()) -> list[str | ReadErro
         return [p for p in _under(path) if not _excluded(_path_of(p), exclude)]
     if path.exists():
         return [given]  # named explicitly: linted whatever its name and the excludes
-    if path.is_symlink():
-        bad = _bad_link(given)
-        if bad is not None:
-            raise bad
+    if path.is_symlink() and _link_problem(given) is not None:
+        raise _bad_link(given, _link_problem(given))
     if any(c in given for c in "*?["):
         matches = sorted(m for m in glob.glob(given, recursive=True) if Path(m).is_file())
         if not matches:
