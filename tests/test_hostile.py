@@ -613,3 +613,66 @@ def test_a_recursion_error_the_guards_miss_still_names_the_file_and_the_limits(t
     no_crash(result)
     assert result.returncode == 1 and f"{path}: error: the input nests too deeply to analyse" in result.stderr
     assert "YAML 64 levels" in result.stderr and "100 levels" in result.stderr and "[CNN003]" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# 15. the remaining numbers, documents and lines of the issue
+
+
+@pytest.mark.parametrize("where", ["file", "--input"])
+def test_a_5000_digit_input_size_is_a_located_limit_error(tmp_path, where):
+    digits = "9" * 5000
+    path = tmp_path / "big.yaml"
+    path.write_text(f"input: {digits}x32x3\nlayers: [relu]\n" if where == "file" else "input: 8x8x3\nlayers: [relu]\n")
+    args = ("analyze", str(path)) if where == "file" else ("analyze", str(path), "-i", f"{digits}x32x3")
+    result = run_cli(*args)
+    no_crash(result)
+    assert result.returncode == 1 and "[CNN003]" in result.stderr and "more than 100 digits" in result.stderr
+    assert len(result.stderr) < 1000  # the line is shown cut around the caret
+
+
+@pytest.mark.parametrize("text", ["---\n", "--- \n...\n", "---\n---\ninput: 8x8x3\nlayers: [relu]\n"])
+@pytest.mark.parametrize("command", ["analyze", "lint"])
+def test_an_empty_document_is_a_located_error_in_analyze_and_lint(text, command):
+    result = run_cli(command, "-", input=text)
+    no_crash(result)
+    assert result.returncode in (1, 2) and "<stdin>:" in result.stdout + result.stderr
+
+
+def test_a_long_line_is_shown_cut_around_the_caret():
+    from cnncalc.diagnostics import Diagnostic
+    from cnncalc.errors import Location, SpecError
+    from cnncalc.render.diagnostics import MAX_EXCERPT, full
+
+    items = ",".join(["relu"] * 40_000)
+    text = f"input: 8x8x3\nlayers: [{items}, bogus, relu]\n"
+    col = text.splitlines()[1].index("bogus") + 1
+    shown = full(Diagnostic.from_error(SpecError("unknown layer type 'bogus'", Location("m.yaml", 2, col, 2, col + 5))),
+                 text)
+    source, caret = shown.split("\n")[1:3]
+    assert len(source) < MAX_EXCERPT + 20 and source.startswith("   2 | ...") and "bogus, relu]" in source
+    assert source[caret.index("^"):caret.index("^") + 5] == "bogus" and caret.count("^") == 5
+
+
+def test_a_flow_list_of_a_megabyte_under_an_unknown_key_is_not_echoed(tmp_path):
+    path = tmp_path / "flow.yaml"
+    path.write_text("input: 8x8x3\nlayers: [relu]\nbogus: [" + ",".join(["1"] * 100_000) + "]\n")
+    result = run_cli("analyze", str(path), timeout=60)
+    no_crash(result)
+    assert result.returncode == 1 and "[CNN102]" in result.stderr and len(result.stderr) < 1000
+
+
+def test_a_sweep_is_bounded_by_the_layers_of_all_its_variants(monkeypatch):
+    from cnncalc import conventions, pattern, report, sweep
+
+    source = pattern.from_text("INPUT[8x8x3] -> [[RELU]*N]*M", defines=["N=1..100", "M=1..100"])
+    monkeypatch.setattr(sweep, "MAX_SWEEP_LAYERS", 2_000)
+    started = time.monotonic()
+    with pytest.raises(LimitError) as caught:
+        sweep.run(source, conventions.DEFAULT, report.Options())
+    assert time.monotonic() - started < 10
+    assert caught.value.code == "CNN123" and caught.value.loc.path == "-D #1" and "2,000 layers" in caught.value.message
+    assert sweep.MAX_SWEEP_LAYERS * 10 <= 25_000_000  # the issue's 25 million layers are far above the limit
+    monkeypatch.setattr(sweep, "MAX_SWEEP_LAYERS", 100_000)
+    small = pattern.from_text("INPUT[8x8x3] -> [[RELU]*N]*M", defines=["N=1..3", "M=1..3"])
+    assert len(sweep.run(small, conventions.DEFAULT, report.Options())) == 9
