@@ -63,7 +63,8 @@ def test_cli_never_shows_a_traceback(cli, text):
         assert result.stderr.startswith("<stdin>"), result.stderr
 
 
-@settings(max_examples=60, deadline=20_000, suppress_health_check=list(HealthCheck))
+# 200,000 layers (a repeat of doubled blocks) take seconds; the deadline is for hangs, on a shared CI machine
+@settings(max_examples=60, deadline=60_000, suppress_health_check=list(HealthCheck))
 @given(issue19_texts)
 def test_issue19_shapes_of_hostile_input(text):
     survives(text)
