@@ -15,6 +15,9 @@ EXIT_USAGE = 2
 #: Standard output was closed before cnncalc finished writing (`cnncalc rules | head -5`): nothing more
 #: is printed, and the status is the shell's for a program ended by SIGPIPE (128 + 13), as for `yes | head`.
 EXIT_BROKEN_PIPE = 141
+#: The output could not be written (`> /dev/full`, a closed standard output, a full disk): EX_IOERR of
+#: sysexits.h, as other tools report an output error.
+EXIT_OUTPUT = 74
 
 
 @dataclass(frozen=True, slots=True)

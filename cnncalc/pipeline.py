@@ -28,14 +28,40 @@ if TYPE_CHECKING:
     from cnncalc.shapes import Shape
 
 
+def read_stdin(shown: str = "<stdin>") -> str:
+    """Standard input's text; a closed one (`cnncalc analyze - <&-`) is a read error, not a crash."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise ReadError("standard input is closed", Location(shown), hint="pipe a spec in (`cnncalc analyze - < m.yaml`)"
+                        " or name the file")
+    try:
+        data = stream.read(yamlsource.MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ReadError(f"cannot read standard input: {exc.strerror}", Location(shown)) from None
+    return yamlsource.decode(data, shown)
+
+
+def _regular_file(file: Path, path: str) -> None:
+    """Refuse what is no regular file before opening it: opening a FIFO blocks until a writer comes, and
+    a device never ends (`/dev/zero`, `/dev/tty`). Standard input (`-`) is the way to pipe a spec in."""
+    import stat
+
+    mode = file.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise ReadError(f"{path} is a directory", Location(path), hint="name a spec file")
+    if not stat.S_ISREG(mode):
+        what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise ReadError(f"{path} is {what}, not a regular file", Location(path),
+                        hint=f"pipe it through standard input: `cnncalc analyze - < {path}`")
+
+
 def read_text(path: str) -> str:
-    """The spec's text; `-` reads standard input."""
+    """The spec's text; `-` reads standard input. Only regular files are read (never a FIFO or a device)."""
     if path == "-":
-        return yamlsource.decode(sys.stdin.buffer.read(), "<stdin>")
+        return read_stdin()
     file = Path(path)
     try:
-        if file.is_dir():
-            raise ReadError(f"{path} is a directory", Location(path), hint="name a spec file")
+        _regular_file(file, path)
         with file.open("rb") as handle:
             data = handle.read(yamlsource.MAX_FILE_BYTES + 1)
     except FileNotFoundError:

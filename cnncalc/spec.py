@@ -19,7 +19,7 @@ from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
 from cnncalc.limits import MAX_EXPANSIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT
 from cnncalc.shapes import Shape
-from cnncalc.yamlsource import YNode
+from cnncalc.yamlsource import MAX_DIGITS, YNode
 
 #: the top-level keys of a spec with `layers:` (read here) and of one with `pattern:` (read by cnncalc/pattern);
 #: the JSON Schema (cnncalc/schema.py) lists the same tuples
@@ -73,6 +73,9 @@ def _mapping(node: YNode, what: str, example: str = "key: value") -> dict[str, Y
 
 def _shape_from_text(node: YNode) -> Shape:
     parts = str(node.value).lower().replace(" ", "").split("x")
+    if any(len(p) > MAX_DIGITS and p.isdigit() for p in parts):  # int() refuses past 4,300 digits
+        raise LimitError(f"a size of the input has more than {MAX_DIGITS} digits", node.loc,
+                         hint="use a realistic size (at most 10,000,000)")
     if len(parts) not in (3, 4) or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise SpecError(
             f"cannot read the input size {node.text!r}",

@@ -15,6 +15,8 @@ from cnncalc.pattern import PatternSource
 
 #: The most variants one sweep analyses (documented in docs/pattern.md).
 MAX_VARIANTS = 10_000
+#: the layers all variants of one sweep may hold together (each variant is also bounded by MAX_LAYERS)
+MAX_SWEEP_LAYERS = 100_000
 
 #: which memory a budget limits, as --mode names it (fit, lint, sweep)
 BudgetMode = Literal["train", "infer"]
@@ -89,7 +91,20 @@ def run(source: PatternSource, convention: Convention, options: report.Options) 
         if combos > MAX_VARIANTS:
             raise LimitError(f"the ranges give more than {MAX_VARIANTS:,} variants", binding.loc,
                              hint="narrow the ranges", code="CNN123")
-    return tuple(_variant(source, values, convention, options) for values in source.variants())
+    return tuple(_bounded(source, (_variant(source, values, convention, options) for values in source.variants())))
+
+
+def _bounded(source: PatternSource, variants):
+    """The variants, stopping with a located error once they hold more than MAX_SWEEP_LAYERS layers in all
+    (`[[RELU]*N]*M` over N, M = 1..100 is 25 million layers): the work is bounded as it is done."""
+    total = 0
+    for variant in variants:
+        total += variant.layers or 0
+        if total > MAX_SWEEP_LAYERS:
+            loc = next(iter(source.bindings.values())).loc
+            raise LimitError(f"the variants hold more than {MAX_SWEEP_LAYERS:,} layers in all", loc,
+                             hint="narrow the ranges, or sweep fewer variables at once", code="CNN123")
+        yield variant
 
 
 def select(variants: tuple[Variant, ...], budget: Budget, sort: str) -> tuple[Variant, ...]:

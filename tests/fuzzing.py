@@ -172,8 +172,13 @@ def deeply_nested_specs(draw):
 
 @st.composite
 def doubling_block_specs(draw):
-    """Block i uses block i-1 twice (with the same or different arguments): 2^levels layers."""
-    levels = draw(st.integers(1, 22))
+    """Block i uses block i-1 twice (with the same or different arguments): 2^levels layers, times the
+    repeat. Either small (at most ~40,000 layers) or far past the 1,000,000-layer limit (refused while
+    expanding): the hundreds of thousands of layers in between are a speed question (benchmarks/), whose
+    seconds on a shared CI machine would only make this test flaky."""
+    repeat = draw(st.sampled_from([0, 1, 7, 100_000]))
+    levels = draw(st.integers(1, 22).filter(lambda n: 2**n * max(repeat, 1) <= 20_000
+                                            or 2**n * max(repeat, 1) > 2_000_000))
     distinct = draw(st.booleans())
     leaf = draw(st.sampled_from(["[relu]", "[]", "[{residual: [relu]}]"]))
     first, second = ("'$x * 2'", "'$x * 2 + 1'") if distinct else ("$x", "$x")
@@ -181,10 +186,74 @@ def doubling_block_specs(draw):
     for i in range(1, levels + 1):
         lines += [f"  b{i}:", "    params: [x]", "    layers:", f"      - b{i - 1}: {{x: {first}}}",
                   f"      - b{i - 1}: {{x: {second}}}"]
-    repeat = draw(st.sampled_from([0, 1, 7, 100_000]))
     lines += ["layers:", f"  - repeat: {{times: {repeat}, layers: [b{levels}: {{x: 1}}]}}"]
     return "\n".join(lines) + "\n"
 
 
 issue19_texts = st.one_of(control_character_specs(), huge_number_specs(), deeply_nested_specs(),
                           doubling_block_specs())
+
+
+# ---------------------------------------------------------------------------------------------
+# issue #19, round two: lone surrogates, nesting through blocks and constructs, files that are no
+# regular files, several errors in one file, selectors with typos
+
+#: lone surrogates (from `"\ud800"` escapes, or undecodable file names), next to other hostile text
+SURROGATES = ["\ud800", "\udc80", "\udcff", "\udfff", "\ud83d", "a\udc80b", "\ud800\udc00"]
+
+
+@st.composite
+def surrogate_specs(draw):
+    """A spec whose names hold lone surrogates (written by YAML as \\u escapes), valid or with one error."""
+    names = draw(st.lists(st.one_of(st.sampled_from(SURROGATES), hostile_names), min_size=1, max_size=3, unique=True))
+    layers = [{"conv": {"filters": 4, "kernel": 3, "padding": 1, "name": f"c{i}{name}"}} for i, name in enumerate(names)]
+    if draw(st.booleans()):
+        layers.append({"conv": {"filters": 4, "kernel": 99, "name": "bad" + names[0]}})
+    return yaml.safe_dump({"name": draw(st.sampled_from(SURROGATES)), "input": "8x8x3", "layers": layers},
+                          allow_unicode=False)
+
+
+@st.composite
+def construct_nesting_specs(draw):
+    """Blocks each wrapping the previous one in several residuals/concats: nesting that grows through
+    blocks and constructs together, below and above the limit of 100 levels."""
+    levels = draw(st.integers(1, 120))
+    wraps = draw(st.integers(1, 12))
+    construct = draw(st.sampled_from(["residual", "concat"]))
+    lines = ["input: 8x8x3", "blocks:", "  b0:", "    layers: [relu]"]
+    for i in range(1, levels + 1):
+        if construct == "residual":
+            body = "{residual: [" * wraps + f"b{i - 1}" + "]}" * wraps
+        else:
+            body = "{concat: [[" * wraps + f"b{i - 1}" + "], [relu]]}" * wraps
+        lines += [f"  b{i}:", f"    layers: [{body}]"]
+    lines += ["layers:", f"  - b{levels}"]
+    return "\n".join(lines) + "\n"
+
+
+#: layer items that are valid alone, and items each with one spec error of its own
+GOOD_ITEMS = ["relu", "{conv: {filters: 4, kernel: 1}}", "{pool: {kernel: 1}}", "{repeat: {times: 2, layers: [relu]}}",
+              "{residual: [relu]}"]
+BAD_ITEMS = ["{conv: {filters: -4, kernel: 3}}", "{conv: {filtres: 4, kernel: 3}}", "{bogus: 3}", "{fc: 0}",
+             "{repeat: {times: 2, layers: [{bogus: 1}]}}", "{residual: [{conv: {kernel: 3}}]}",
+             "{pool: {kernel: 2, mode: mean}}", "{repeat: {times: 0.5, layers: [relu]}}",
+             "{repeat: {times: 2, layers: [relu, {fc: -1}]}}", "{conv: {filters: 4, kernel: 3, padding: bogus}}"]
+
+
+def items_spec(items: list[str]) -> str:
+    return "input: 8x8x3\nlayers:\n" + "".join(f"  - {item}\n" for item in items)
+
+
+#: a spec of up to 12 items, good and bad mixed (each bad item's error is found alone: the oracle)
+multi_error_items = st.lists(st.sampled_from(GOOD_ITEMS + BAD_ITEMS), min_size=1, max_size=12)
+
+#: words given to --select/--ignore or written in `# cnncalc: ignore[...]`: codes, prefixes, names, typos
+selector_words = st.one_of(
+    st.sampled_from(["CNN201", "CNN3", "cnn2", "huge-first-fc", "*", "CNN20l", "CNN9", "huge-first-fx", "ALL", "E501",
+                     "CNN", "cnn3O1", "", " ", "CNN201 ", "even-conv-kernal"]),
+    st.text(alphabet="CNNcnn0123456789lO-abcdefghijk", min_size=1, max_size=12),
+)
+
+#: what a path may be instead of a regular file (tests/test_fuzz.py makes each in a temporary folder)
+PATH_SHAPES = ["fifo", "directory", "dangling link", "link loop", "self link", "missing", "device", "empty file",
+               "regular"]

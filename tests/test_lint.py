@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cnncalc.cli import app
+from cnncalc.lint.rules import find
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "lint"
@@ -269,3 +270,40 @@ def test_ignore_file_suppresses_everywhere(tmp_path):
     spec = tmp_path / "design.yaml"
     spec.write_text("# cnncalc: ignore-file[CNN3]\n" + (DATA / "design.yaml").read_text())
     assert json.loads(lint("--format", "json", str(spec)).stdout) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# --statistics and --output-file (issue #19: lint as ruff users expect)
+
+
+def test_statistics_count_what_the_concise_format_lists():
+    paths = [str(p) for p in BROKEN]
+    listed = lint("--format", "concise", *paths)
+    codes = re.findall(r"\[(CNN\d+)\]$", listed.stdout, re.M)
+    counted = lint("--statistics", *paths)
+    assert counted.exit_code == listed.exit_code
+    rows = [line.split() for line in counted.stdout.splitlines()[:-1]]
+    assert {row[1]: int(row[0]) for row in rows} == {code: codes.count(code) for code in set(codes)}
+    assert [int(row[0]) for row in rows] == sorted((int(row[0]) for row in rows), reverse=True)
+    assert all(row[3] == find(row[1]).name for row in rows)
+    assert counted.stdout.splitlines()[-1] == listed.stdout.splitlines()[-1]  # the same summary
+    as_json = json.loads(lint("--statistics", "--format", "json", *paths).stdout)
+    assert {item["code"]: item["count"] for item in as_json} == {row[1]: int(row[0]) for row in rows}
+    assert lint("--statistics", str(SHIPPED[0])).stdout.startswith("All checks passed!")
+
+
+@pytest.mark.parametrize("format", ["text", "json", "sarif"])
+def test_output_file_gets_what_standard_output_would(tmp_path, format):
+    paths = [str(p) for p in BROKEN[:4]]
+    printed = lint("--format", format, *paths)
+    target = tmp_path / "out.txt"
+    written = lint("--format", format, "--output-file", str(target), *paths)
+    assert written.exit_code == printed.exit_code and written.stdout == ""
+    assert target.read_text(encoding="utf-8") == printed.stdout
+
+
+def test_output_file_that_cannot_be_written_is_an_output_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "cnncalc", "lint", "-o", str(tmp_path / "no" / "out.txt"),
+                             str(SHIPPED[0])], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    assert result.returncode == 74 and "cannot write the output" in result.stderr and "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Annotated, Optional
 
 import typer
@@ -89,6 +90,11 @@ def lint(
     ] = None,
     no_config: Annotated[bool, typer.Option("--no-config", help="Ignore [tool.cnncalc].")] = False,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    statistics: Annotated[bool, typer.Option(
+        "--statistics", help="Count the findings per code instead of listing them (as ruff's --statistics; "
+        "a JSON array with --format json).")] = False,
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output-file", "-o", metavar="PATH", help="Write the findings to PATH instead of standard output.")] = None,
 ) -> None:
     """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
     import dataclasses
@@ -100,6 +106,8 @@ def lint(
     from cnncalc.lint.engine import FileResult, lint_source, lint_text
 
     run = Invocation.of(ctx)
+    _check_selectors(select, ignore)
+    output = Output(format, statistics, output_file, exit_zero)
     given = {
         "convention": value(convention), "select": _codes(select), "ignore": _codes(ignore),
         "exclude": _codes(exclude), "max_params": max_params, "max_macs": max_macs, "max_memory": max_memory,
@@ -116,7 +124,7 @@ def lint(
         if paths:
             request = dataclasses.replace(request, spec=paths[0])  # resolve_source refuses both
         results = [lint_source(pipeline.resolve_source(request, run.texts), options)]
-        _finish(results, [], format, exit_zero, run)
+        _finish(results, [], output, run)
         return
     # A path that names no file, or a file that cannot be read, is a result like any other (its CNN001
     # error with its path, in every format), and the exit status is 2.
@@ -145,21 +153,52 @@ def lint(
         diagnostic = Diagnostic.from_error(error)
         diagnostic = dataclasses.replace(diagnostic, loc=dataclasses.replace(diagnostic.loc, path=shown))
         results.append(FileResult(shown, "", (diagnostic,)))
-    _finish(results, unreadable, format, exit_zero, run)
+    _finish(results, unreadable, output, run)
 
 
-def _finish(results, unreadable, format, exit_zero: bool, run: Invocation) -> None:
-    from cnncalc.render.lint import FORMATS
+@dataclass(frozen=True)
+class Output:
+    """How the results are written: the format, counts instead of findings, where, and the exit policy."""
 
-    chosen = _format(format)
-    sys.stdout.write(FORMATS[chosen](results))
+    format: object
+    statistics: bool = False
+    file: str | None = None
+    exit_zero: bool = False
+
+    def render(self, results) -> str:
+        from cnncalc.render.lint import FORMATS, statistics, statistics_json
+
+        chosen = _format(self.format)
+        if self.statistics:
+            return statistics_json(results) if chosen == "json" else statistics(results)
+        return FORMATS[chosen](results)
+
+    def write(self, text: str) -> None:
+        """To standard output, or to --output-file (UTF-8; an error writing it is an output error, exit 74)."""
+        if self.file is None:
+            sys.stdout.write(text)
+            return
+        with open(self.file, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+
+
+def _finish(results, unreadable, output: Output, run: Invocation) -> None:
+    output.write(output.render(results))
     if unreadable:
-        if chosen in ("json", "sarif"):  # also for the people reading the log
+        if _format(output.format) in ("json", "sarif") or output.file is not None:  # also for the people reading the log
             for error in unreadable:
                 run.print_error(error)
         raise typer.Exit(EXIT_USAGE)
-    if any(r.diagnostics for r in results) and not exit_zero:
+    if any(r.diagnostics for r in results) and not output.exit_zero:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _check_selectors(select: Optional[list[str]], ignore: Optional[list[str]]) -> None:
+    """A --select or --ignore word that names no rule (`--select CNN20l`) is a usage error, as in ruff."""
+    from cnncalc.lint import selectors
+
+    selectors.check(_codes(select) or (), "--select")
+    selectors.check(_codes(ignore) or (), "--ignore")
 
 
 def _codes(values: Optional[list[str]]) -> tuple[str, ...] | None:

@@ -84,6 +84,10 @@ def read(path: Path) -> dict[str, Any]:
             raise _bad(path, f"unknown key '{key}'", hint="known keys: " + ", ".join(KEYS))
         if key in ("select", "ignore", "exclude"):
             value = _strings(path, key, value)
+            if key != "exclude":
+                from cnncalc.lint import selectors
+
+                selectors.check(value, f"[tool.cnncalc] {key}", str(path))
         elif key.startswith("max-"):
             value = budget(key, value, path)
         elif key == "batch":

@@ -6,19 +6,33 @@ from cnncalc.diagnostics import Diagnostic
 from cnncalc.render.safe import escape
 
 
+#: the most characters of a source line an excerpt shows: a 1 MiB flow list on one line is cut around
+#: the caret (`...` at the cut ends), not echoed whole
+MAX_EXCERPT = 160
+
+
+def _window(text: str, start: int, width: int) -> tuple[str, int, int, str, str]:
+    """(the part of `text` shown, the caret's start and width in it, the `...` before and after it)."""
+    if len(text) <= MAX_EXCERPT:
+        return text, start, width, "", ""
+    low = min(max(0, start - MAX_EXCERPT // 3), max(0, len(text) - MAX_EXCERPT))
+    high = min(len(text), low + MAX_EXCERPT)
+    return (text[low:high], start - low, max(1, min(width, high - start)), "..." if low else "",
+            "..." if high < len(text) else "")
+
+
 def source_excerpt(source: str | None, line: int, col: int, width: int = 1) -> list[str]:
     if not source or line <= 0:
         return []
     lines = source.splitlines()
     if line > len(lines):
         return []
-    text = lines[line - 1].replace("\t", " ")
-    gutter = f"{line:>4} | "
+    text, start, width, before_cut, after_cut = _window(lines[line - 1].replace("\t", " "), max(col - 1, 0), width)
+    gutter = f"{line:>4} | " + before_cut
     # control and bidi characters of the line are shown escaped, the caret moved past their escapes
-    start = max(col - 1, 0)
     before, marked = escape(text[:start]), escape(text[start:start + max(width, 1)])
     caret = max(len(marked), 1) if marked else max(width, 1)
-    return [gutter + escape(text), " " * (len(gutter) + len(before)) + "^" * caret]
+    return [gutter + escape(text) + after_cut, " " * (len(gutter) + len(before)) + "^" * caret]
 
 
 def full(diagnostic: Diagnostic, source: str | None = None) -> str:

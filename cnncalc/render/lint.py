@@ -41,6 +41,28 @@ def concise(results: Sequence[FileResult]) -> str:
     return encodable("".join(concise_line(d) + "\n" for _, d in _all(results)) + summary(results) + "\n")
 
 
+def _counts(results: Sequence[FileResult]) -> list[tuple[str, int]]:
+    """(code, count) of every finding, the most frequent first, then by code."""
+    from collections import Counter
+
+    counted = Counter(d.code for _, d in _all(results))
+    return sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+
+
+def statistics(results: Sequence[FileResult]) -> str:
+    """`--statistics`: one line per code, `count  code  severity  name`, as ruff's, then the summary."""
+    lines = [f"{count:>5}  {code}  {fallback(code).severity:<7}  {fallback(code).name}"
+             for code, count in _counts(results)]
+    return encodable("".join(line + "\n" for line in lines) + summary(results) + "\n")
+
+
+def statistics_json(results: Sequence[FileResult]) -> str:
+    """`--statistics --format json`: `[{code, name, severity, count}]`, the most frequent first."""
+    items = [{"code": code, "name": fallback(code).name, "severity": fallback(code).severity, "count": count}
+             for code, count in _counts(results)]
+    return json.dumps(items, indent=2) + "\n"
+
+
 def _json_item(d: Diagnostic) -> dict:
     return {
         "path": d.loc.path,
@@ -110,8 +132,18 @@ def _region(d: Diagnostic) -> dict:
     return region
 
 
+def _uri(path: str) -> str:
+    """A relative URI of a path; an undecodable file name (its bytes as lone surrogates, from the command
+    line) gets its own bytes back (`%FF`), any other lone surrogate a backslash escape."""
+    posix = Path(path).as_posix()
+    try:
+        return quote(posix, safe="/", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return quote(posix, safe="/", errors="backslashreplace")
+
+
 def _sarif_result(d: Diagnostic, index: dict[str, int]) -> dict:
-    physical: dict = {"artifactLocation": {"uri": quote(Path(d.loc.path).as_posix(), safe="/")}}
+    physical: dict = {"artifactLocation": {"uri": _uri(d.loc.path)}}
     if d.loc.line > 0:
         physical["region"] = _region(d)
     return {

@@ -55,6 +55,16 @@ RULES = (
         fix="Write the values out, or use `defaults:` and `repeat:` to avoid repetition.",
     ),
     Rule(
+        "CNN006", "unknown-rule-in-comment", "warning", "a `# cnncalc: ignore[...]` comment names no rule",
+        what="Reports a code, prefix or name inside `# cnncalc: ignore[...]` or `# cnncalc: ignore-file[...]` "
+        "that matches no rule, with the nearest code or name. (`--select` and `--ignore` refuse such a word "
+        "with exit 2.)",
+        why="A misspelt code suppresses nothing: the finding it was meant to silence comes back, or a later "
+        "rename leaves a stale comment that no one notices.",
+        example="  - conv: {filters: 64, kernel: 4}   # cnncalc: ignore[CNN30e]",
+        fix="Write the code or name as `cnncalc rules` lists it (here CNN303), or remove the comment.",
+    ),
+    Rule(
         "CNN100", "invalid-spec", "error", "any other problem with the spec",
         what="The catch-all code of cnncalc's error root, for problems no more specific code describes.",
         why="The spec cannot be analysed as written.",
