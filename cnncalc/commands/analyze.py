@@ -106,5 +106,7 @@ def render(report, format: Format, backward: bool = False, depth: int | None = N
     if format.value == "csv":
         sys.stdout.write(machine.to_csv(report, backward))  # --backward: three more columns
         return
-    writer = {"json": machine.to_json, "markdown": machine.to_markdown}
-    sys.stdout.write(writer[format.value](report))
+    if format.value == "json":
+        machine.write_json(report, sys.stdout)
+        return
+    sys.stdout.write(machine.to_markdown(report))
