@@ -11,15 +11,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from cnncalc import liveness
 from cnncalc.analysis import Analysis
 from cnncalc.cpu import Cpu
 from cnncalc.cpu import host as host_cpu
 from cnncalc.cuda.gpus import CONTEXT_UNKNOWN, Gpu
-from cnncalc.cuda.step import CudaMemory, cuda_memory
 from cnncalc.layers.base import MemoryContext
 from cnncalc.liveness import LayerMemory, Peak
+
+if TYPE_CHECKING:  # the CUDA event sequence and its allocator load only for --device cuda
+    from cnncalc.cuda.step import CudaMemory
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
@@ -227,6 +230,8 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     infer = liveness.inference(analysis, replace(ctx, training=False), params_bytes + buffers_bytes)
     overhead = cuda = None
     if device == "cuda":
+        from cnncalc.cuda.step import cuda_memory
+
         cuda = cuda_memory(analysis, ctx, rules, optimizer, OPTIMIZER_SLOTS[optimizer],
                            STEP_TEMPORARIES[optimizer] > 0, gpu, cuda_only,
                            fp16=(amp or dtype) == "float16")
