@@ -52,16 +52,29 @@ class Grid:
         self.columns = columns
         self.header_style = header_style
         self.rows: list[tuple[tuple[str, ...], str | None]] = []
+        self._lengths: list[tuple[int, ...]] = []
         self._section_after: set[int] = set()
 
     def add_row(self, *cells: str, style: str | None = None) -> None:
         # a cell is one line of inert text: a name's newline, ESC or U+202E is written as an escape
-        self.rows.append((tuple(self._escape(cell) for cell in cells), style))
+        # (printable ASCII, nearly every cell, has nothing to escape: tested in C, not by the regex)
+        escape = self._escape
+        row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
+                    for cell in cells)
+        self.rows.append((row, style))
+        self._lengths.append(tuple(map(_cell_len, row)))  # measured once, for the widths and the justification
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""
         if self.rows:
             self._section_after.add(len(self.rows) - 1)
+
+    def print_to(self, console: Console) -> None:
+        """`console.print(self)` without rich's cropping pass (two segment copies per line; 40 % of printing
+        a 100,000-row table): no line of a grid is wider than the console. The fast layout is used only
+        when the table fits, the fallback is a rich Table fitted to the width, and the title and caption
+        are wrapped to the table's width."""
+        console.print(self, crop=False)
 
     def as_table(self) -> Table:
         """The same table as a rich `Table` (the fallback, and the reference the tests compare against)."""
@@ -90,12 +103,9 @@ class Grid:
             yield from console.render(Text(self.caption, style="table.caption"), annotation_options)
 
     def _widths(self) -> list[int]:
-        widths = [cell_len(column.header) for column in self.columns]
-        for cells, _ in self.rows:
-            for index, cell in enumerate(cells):
-                length = cell_len(cell)
-                if length > widths[index]:
-                    widths[index] = length
+        widths = [_cell_len(column.header) for column in self.columns]
+        if self._lengths:
+            widths = [max(width, max(lengths)) for width, lengths in zip(widths, zip(*self._lengths))]
         return [width + 2 * len(_PAD) for width in widths]
 
     def _plain_cells(self) -> bool:
@@ -115,14 +125,26 @@ class Grid:
         yield Segment(drawn.get_row(widths, "head"))
         yield line
         last = len(self.rows) - 1
-        for index, (cells, style) in enumerate(self.rows):
-            edges = ((drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last
-                     else (drawn.mid_left, drawn.mid_vertical, drawn.mid_right))
-            yield from self._row(cells, console.get_style(style) if style else None, widths, edges)
-            yield line
-            if index in self._section_after and index != last:
-                yield Segment(drawn.get_row(widths, "row"))
+        middle = (drawn.mid_left, drawn.mid_vertical, drawn.mid_right)
+        plain: list[str] = []  # consecutive unstyled lines, handed to rich as one segment: rich's cost is per segment
+        right = [column.justify == "right" for column in self.columns]
+        inner = [width - 2 * len(_PAD) for width in widths]
+        for index, ((cells, style), lengths) in enumerate(zip(self.rows, self._lengths)):
+            edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
+            if style is None:
+                plain.append(_plain_row(cells, lengths, inner, right, edges))
+            else:
+                if plain:
+                    yield Segment("\n".join(plain))
+                    yield line
+                    plain.clear()
+                yield from self._row(cells, console.get_style(style), widths, edges)
                 yield line
+            if index in self._section_after and index != last:
+                plain.append(drawn.get_row(widths, "row"))
+        if plain:
+            yield Segment("\n".join(plain))
+            yield line
         yield Segment(drawn.get_bottom(widths))
         yield line
 
@@ -146,5 +168,19 @@ class Grid:
 
     @staticmethod
     def _justified(text: str, width: int, justify: str) -> str:
-        gap = " " * (width - cell_len(text))
+        gap = " " * (width - _cell_len(text))
         return gap + text if justify == "right" else text + gap
+
+
+def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
+               edges: tuple[str, str, str]) -> str:
+    """An unstyled row as one line of text (what `Grid._row` yields for it as one segment)."""
+    left, vertical, end = edges
+    texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
+             for cell, length, width, to_right in zip(cells, lengths, inner, right)]
+    return left + _PAD + (_PAD + vertical + _PAD).join(texts) + _PAD + end
+
+
+def _cell_len(text: str) -> int:
+    """Terminal cells of `text`: its length when printable ASCII (every character one cell), else rich's count."""
+    return len(text) if text.isascii() and text.isprintable() else cell_len(text)

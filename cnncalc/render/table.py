@@ -148,9 +148,9 @@ def render(report: Report, console: Console, depth: int | None = None) -> None:
     # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
     wide = Console(file=EncodableFile(console.file) if plain else console.file, width=max(console.width, NATURAL_WIDTH),
                    highlight=False, force_terminal=console.is_terminal, no_color=console.no_color)
-    wide.print(table)
+    table.print_to(wide)
     wide.print(summary(report), soft_wrap=True)
-    wide.print(memory_table(report, ascii=plain))
+    memory_table(report, ascii=plain).print_to(wide)
     wide.print(memory_summary(report), soft_wrap=True)
 
 
@@ -200,9 +200,17 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
                  memory_caption(report, sum(totals)), columns + [Column("", no_wrap=True)])
     largest = max(totals, default=0)
+    written: dict[int, str] = {}  # layers of a network repeat a handful of sizes: each written once
+
+    def size(n: int) -> str:
+        text = written.get(n)
+        if text is None:
+            text = written[n] = binary(n)
+        return text
+
     for layer, total in zip(m.layers, totals):
-        table.add_row(layer.name, binary(layer.output_bytes), binary(layer.saved_bytes), binary(layer.gradient_bytes),
-                      binary(total), _bar(total, largest, ascii))
+        table.add_row(layer.name, size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
+                      size(total), _bar(total, largest, ascii))
     table.add_section()
     table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
                   binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")
