@@ -53,14 +53,19 @@ class Grid:
         self.header_style = header_style
         self.rows: list[tuple[tuple[str, ...], str | None]] = []
         self._lengths: list[tuple[int, ...]] = []
+        self._cell_styles: dict[int, tuple[str | None, ...]] = {}  # by row index, for the few rows that have them
         self._section_after: set[int] = set()
 
-    def add_row(self, *cells: str, style: str | None = None) -> None:
+    def add_row(self, *cells: str, style: str | None = None, cell_styles: tuple[str | None, ...] | None = None) -> None:
+        """`style`: the whole row's; `cell_styles`: one per cell (None: none), over the row's, as a rich
+        `Text(cell, style=...)` in a rich table (a verdict in green or red)."""
         # a cell is one line of inert text: a name's newline, ESC or U+202E is written as an escape
         # (printable ASCII, nearly every cell, has nothing to escape: tested in C, not by the regex)
         escape = self._escape
         row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
                     for cell in cells)
+        if cell_styles is not None and any(cell_styles):
+            self._cell_styles[len(self.rows)] = tuple(cell_styles)
         self.rows.append((row, style))
         self._lengths.append(tuple(map(_cell_len, row)))  # measured once, for the widths and the justification
 
@@ -68,6 +73,11 @@ class Grid:
         """A line under the last row added (as rich's `Table.add_section`)."""
         if self.rows:
             self._section_after.add(len(self.rows) - 1)
+
+    def natural_width(self) -> int:
+        """Columns with their padding and the borders: what rich measures as the table's maximum width."""
+        widths = self._widths()
+        return sum(widths) + len(widths) + 1
 
     def print_to(self, console: Console) -> None:
         """`console.print(self)` without rich's cropping pass (two segment copies per line; 40 % of printing
@@ -85,7 +95,10 @@ class Grid:
         for column in self.columns:
             table.add_column(Text(column.header), justify=column.justify, no_wrap=column.no_wrap)
         for index, (cells, style) in enumerate(self.rows):
-            table.add_row(*(Text(cell) for cell in cells), style=style, end_section=index in self._section_after)
+            styles = self._cell_styles.get(index, ())
+            texts = (Text(cell, style=styles[i]) if i < len(styles) and styles[i] else Text(cell)
+                     for i, cell in enumerate(cells))
+            table.add_row(*texts, style=style, end_section=index in self._section_after)
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -131,14 +144,16 @@ class Grid:
         inner = [width - 2 * len(_PAD) for width in widths]
         for index, ((cells, style), lengths) in enumerate(zip(self.rows, self._lengths)):
             edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
-            if style is None:
+            styles = self._cell_styles.get(index)
+            if style is None and styles is None:
                 plain.append(_plain_row(cells, lengths, inner, right, edges))
             else:
                 if plain:
                     yield Segment("\n".join(plain))
                     yield line
                     plain.clear()
-                yield from self._row(cells, console.get_style(style), widths, edges)
+                yield from self._row(cells, console.get_style(style) if style else None, widths, edges,
+                                     self._styles_over(console, style, styles))
                 yield line
             if index in self._section_after and index != last:
                 plain.append(drawn.get_row(widths, "row"))
@@ -148,12 +163,24 @@ class Grid:
         yield Segment(drawn.get_bottom(widths))
         yield line
 
+    @staticmethod
+    def _styles_over(console: Console, style: str | None, styles: tuple[str | None, ...] | None) -> list | None:
+        """Each cell's style over the row's, as rich combines them; None when no cell has its own."""
+        if styles is None:
+            return None
+        base = console.get_style(style) if style else None
+        combined = []
+        for cell_style in styles:
+            own = console.get_style(cell_style) if cell_style else None
+            combined.append(base + own if base is not None and own is not None else own or base)
+        return combined
+
     def _row(self, cells: tuple[str, ...], style: Style | None, widths: list[int],
-             edges: tuple[str, str, str]) -> RenderResult:
+             edges: tuple[str, str, str], cell_styles: list | None = None) -> RenderResult:
         left, vertical, right = edges
         texts = [self._justified(cell, width - 2 * len(_PAD), column.justify)
                  for cell, width, column in zip(cells, widths, self.columns)]
-        if style is None:  # one segment for the whole line: the same characters, far less work
+        if style is None and cell_styles is None:  # one segment for the whole line: the same characters, far less work
             yield Segment(left + vertical.join(_PAD + text + _PAD for text in texts) + right)
             return
         # A styled row keeps rich's segments (padding, text, padding) so terminals get the same bytes.
@@ -162,7 +189,7 @@ class Grid:
             if index:
                 yield Segment(vertical)
             yield Segment(_PAD, style)
-            yield Segment(text, style)
+            yield Segment(text, cell_styles[index] if cell_styles is not None and index < len(cell_styles) else style)
             yield Segment(_PAD, style)
         yield Segment(right)
 
