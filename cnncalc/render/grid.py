@@ -61,13 +61,21 @@ class Grid:
         `Text(cell, style=...)` in a rich table (a verdict in green or red)."""
         # a cell is one line of inert text: a name's newline, ESC or U+202E is written as an escape
         # (printable ASCII, nearly every cell, has nothing to escape: tested in C, not by the regex)
+        if cell_styles is not None and any(cell_styles):
+            self._cell_styles[len(self.rows)] = tuple(cell_styles)
+        try:
+            joined = "".join(cells)  # the whole row tested at once, in C
+        except TypeError:  # a cell that is not a str
+            joined = "\n"
+        if joined.isascii() and joined.isprintable():
+            self.rows.append((cells, style))
+            self._lengths.append(tuple(map(len, cells)))  # measured once, for the widths and the justification
+            return
         escape = self._escape
         row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
                     for cell in cells)
-        if cell_styles is not None and any(cell_styles):
-            self._cell_styles[len(self.rows)] = tuple(cell_styles)
         self.rows.append((row, style))
-        self._lengths.append(tuple(map(_cell_len, row)))  # measured once, for the widths and the justification
+        self._lengths.append(tuple(map(_cell_len, row)))
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""

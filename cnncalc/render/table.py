@@ -149,6 +149,7 @@ def render(report: Report, console: Console, depth: int | None = None) -> None:
     wide = Console(file=EncodableFile(console.file) if plain else console.file, width=max(console.width, NATURAL_WIDTH),
                    highlight=False, force_terminal=console.is_terminal, no_color=console.no_color)
     table.print_to(wide)
+    del table  # a million-layer table's rows are freed before the memory table's are made
     wide.print(summary(report), soft_wrap=True)
     memory_table(report, ascii=plain).print_to(wide)
     wide.print(memory_summary(report), soft_wrap=True)
