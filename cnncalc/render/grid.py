@@ -148,12 +148,14 @@ class Grid:
         last = len(self.rows) - 1
         middle = (drawn.mid_left, drawn.mid_vertical, drawn.mid_right)
         plain: list[str] = []  # consecutive unstyled lines, handed to rich as one segment: rich's cost is per segment
+        # without a colour system rich writes a styled segment as its bare text: every row is plain text
+        colourless = console.color_system is None
         right = [column.justify == "right" for column in self.columns]
         inner = [width - 2 * len(_PAD) for width in widths]
         for index, ((cells, style), lengths) in enumerate(zip(self.rows, self._lengths)):
             edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
             styles = self._cell_styles.get(index)
-            if style is None and styles is None:
+            if (style is None and styles is None) or colourless:
                 plain.append(_plain_row(cells, lengths, inner, right, edges))
             else:
                 if plain:
