@@ -19,7 +19,7 @@ def to_json(report: Report) -> str:
 
 def write_json(report: Report, stream) -> None:
     """`stream.write(to_json(report))`, written in pieces (a million-layer report is ~700 MB of JSON)."""
-    jsontext.write(report.to_dict(), stream)
+    jsontext.write(report.to_dict(lazy=True), stream)
 
 
 def _shape(dims: list[int]) -> str:

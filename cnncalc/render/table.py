@@ -52,6 +52,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
     open_scopes: list[tuple[str, str, list[Row]]] = []
+    shapes: dict[tuple[int, ...], str] = {}  # each shape's text made once (and shared by its rows' cells)
     for row in rows:
         shared = 0
         while (shared < len(open_scopes) and shared < len(row.block)
@@ -69,10 +70,13 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             members.append(row)
         if not _shown(len(row.block) - 1, depth):
             continue
+        shape = shapes.get(row.output_shape)
+        if shape is None:
+            shape = shapes[row.output_shape] = " x ".join(str(d) for d in row.output_shape)
         table.add_row(
             "  " * len(row.block) + _local_name(row),
             row.type,
-            " x ".join(str(d) for d in row.output_shape),
+            shape,
             cells.activations(row),
             cells.params(row),
             exact(row.macs) if row.macs else "",
