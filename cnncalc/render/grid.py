@@ -14,6 +14,7 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -52,7 +53,8 @@ class Grid:
         self.columns = columns
         self.header_style = header_style
         self.rows: list[tuple[tuple[str, ...], str | None]] = []
-        self._lengths: list[tuple[int, ...]] = []
+        #: the cell widths of rows that are not all printable ASCII (whose widths are their lengths), by row index
+        self._lengths: dict[int, tuple[int, ...]] = {}
         self._cell_styles: dict[int, tuple[str | None, ...]] = {}  # by row index, for the few rows that have them
         self._section_after: set[int] = set()
 
@@ -69,13 +71,12 @@ class Grid:
             joined = "\n"
         if joined.isascii() and joined.isprintable():
             self.rows.append((cells, style))
-            self._lengths.append(tuple(map(len, cells)))  # measured once, for the widths and the justification
             return
         escape = self._escape
         row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
                     for cell in cells)
+        self._lengths[len(self.rows)] = tuple(map(_cell_len, row))
         self.rows.append((row, style))
-        self._lengths.append(tuple(map(_cell_len, row)))
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""
@@ -125,8 +126,14 @@ class Grid:
 
     def _widths(self) -> list[int]:
         widths = [_cell_len(column.header) for column in self.columns]
-        if self._lengths:
-            widths = [max(width, max(lengths)) for width, lengths in zip(widths, zip(*self._lengths))]
+        special = self._lengths
+        ascii_rows = [cells for index, (cells, _) in enumerate(self.rows) if index not in special] if special \
+            else [cells for cells, _ in self.rows]
+        if ascii_rows:  # a column at a time, in C
+            columns = zip_longest(*ascii_rows, fillvalue="")  # a short row's missing cells are empty, as in rich
+            widths = [max(width, max(map(len, column))) for width, column in zip(widths, columns)]
+        for lengths in special.values():
+            widths = [max(width, length) for width, length in zip(widths, lengths)]
         return [width + 2 * len(_PAD) for width in widths]
 
     def _plain_cells(self) -> bool:
@@ -152,7 +159,9 @@ class Grid:
         colourless = console.color_system is None
         right = [column.justify == "right" for column in self.columns]
         inner = [width - 2 * len(_PAD) for width in widths]
-        for index, ((cells, style), lengths) in enumerate(zip(self.rows, self._lengths)):
+        special = self._lengths
+        for index, (cells, style) in enumerate(self.rows):
+            lengths = special.get(index) or tuple(map(len, cells))
             edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
             styles = self._cell_styles.get(index)
             if (style is None and styles is None) or colourless:
