@@ -27,6 +27,10 @@ from rich.text import Text
 if TYPE_CHECKING:
     from rich.table import Table
 
+#: unstyled lines joined into one segment at most: long enough that rich's per-segment cost vanishes,
+#: short enough that a million-row table is not also held as a million separate strings
+_RUN = 1024
+
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
 _PAD = " "
 
@@ -166,6 +170,10 @@ class Grid:
             styles = self._cell_styles.get(index)
             if (style is None and styles is None) or colourless:
                 plain.append(_plain_row(cells, lengths, inner, right, edges))
+                if len(plain) == _RUN:
+                    yield Segment("\n".join(plain))
+                    yield line
+                    plain.clear()
             else:
                 if plain:
                     yield Segment("\n".join(plain))
