@@ -1,27 +1,38 @@
-"""Speed of the command line, as ratios against baselines measured in the same run.
+"""Speed of the command line against the targets of issue #19, every figure from this one run.
 
-    python benchmarks/bench_cli.py            # the figures recorded in the README
-    python benchmarks/bench_cli.py --quick    # fewer repetitions
+    python benchmarks/bench_cli.py                  # the figures recorded in the README
+    python benchmarks/bench_cli.py --quick          # fewer repetitions, 100,000 layers at most, no VGG-16 verify
+    python benchmarks/bench_cli.py --max-layers 100000 --no-verify
 
-Measures (min and median of N fresh processes, cnncalc's bytecode compiled first as an install does):
-the interpreter floor (`python -c pass`), `cnncalc --version`, `cnncalc analyze` on VGG-16 and
-ResNet-50; torchinfo's summary of the same models when torch and torchinfo are installed (never a
-dependency of cnncalc); analysis time of
-generated chains and residual stacks of 1k, 10k and 100k layers (in process); and which heavy
-modules `analyze` and `lint` import.
+Every figure is a whole fresh process (cnncalc's bytecode compiled first, as an install does), the
+median of several, next to the interpreter's own start (`python -c pass`) measured in the same
+rounds: the commands of one round run back to back, so a shared machine's load falls on all of them
+alike. torchinfo (summarising the same network built in torch from the spec) when torch and torchinfo
+are installed; never a dependency of cnncalc. Peak memory is the child's maximum resident set
+(getrusage). Each target is printed beside its measured value, with MET or MISSED (on the figure as measured), and
+each time also scaled to an 18 ms floor (the floor of the machine the issue measured on): this run's
+figure x 18 ms / this run's floor, a crude correction for a loaded or slower machine, not a verdict.
+
+Sections: start-up (`--version`, `analyze` of VGG-16 and ResNet-50, torchinfo); size (a generated
+10,000-layer conv/relu chain with `--format json`; relu chains of 1k to 1M layers, 98 bytes of YAML
+for the million, to show linear growth); `verify` (the per-layer overhead on relu chains, and
+VGG-16 at batch 8 against PyTorch's CPU time, through benchmarks/bench_executor.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+CNNCALC = [PY, "-m", "cnncalc"]
 
 
 def compile_bytecode() -> None:
@@ -32,13 +43,48 @@ def compile_bytecode() -> None:
     compileall.compile_dir(ROOT / "cnncalc", quiet=1)
 
 
-def timed_runs(args: list[str], runs: int) -> tuple[float, float]:
-    times = []
+def run_once(args: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak resident bytes of one fresh process (output discarded)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"bench_cli: {' '.join(args[2:])} failed (exit {os.waitstatus_to_exitcode(status)})")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def rounds(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+    """`runs` rounds of every command back to back; per command its times."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+        for label, args in commands.items():
+            times[label].append(run_once(args)[0])
+    return times
+
+
+def verdict(met: bool) -> str:
+    return "MET" if met else "MISSED"
+
+
+#: the interpreter floor of the machine the issue's figures come from (python -c pass, 18 ms)
+REFERENCE_FLOOR = 0.018
+#: this run's floor (median), set by `startup`
+FLOOR = [REFERENCE_FLOOR]
+
+
+def target_line(what: str, target: str, measured: str, met: bool, seconds: float | None = None) -> None:
+    """The target, the measured value and MET/MISSED; for a time, also the time scaled to an 18 ms floor
+    (this run's figure x 18 ms / this run's floor: a crude correction for a loaded or slower machine)."""
+    scaled = ""
+    if seconds is not None:
+        value = seconds * REFERENCE_FLOOR / FLOOR[0]
+        scaled = f"{value * 1e3:.3f} ms" if abs(value) < 0.01 else f"{value:.3f} s"
+    print(f"  {what:<46}{target:>14}{measured:>14}  {verdict(met):<8}{scaled:>12}")
+
+
+def targets_heading() -> None:
+    print(f"  {'targets':<46}{'target':>14}{'measured':>14}  {'':<8}{'at 18 ms floor':>12}")
 
 
 #: torchinfo needs a live model: the same network, built in torch from the spec (tests/torch_nets.py).
@@ -58,26 +104,115 @@ def torchinfo_available() -> bool:
     return subprocess.run([PY, "-c", probe], cwd=ROOT, capture_output=True).returncode == 0
 
 
-def chain_spec(n: int) -> str:
-    return f"input: 32x32x16\nlayers:\n  - repeat: {{times: {n // 2}, layers: [{{conv: {{filters: 16, kernel: 3, padding: 1}}}}, relu]}}\n"
+def startup(runs: int) -> None:
+    print(f"start-up: median of {runs} rounds of fresh processes (min in brackets)")
+    commands = {"python -c pass (interpreter floor)": [PY, "-c", "pass"], "cnncalc --version": CNNCALC + ["--version"]}
+    for spec in ("vgg16", "resnet50"):
+        commands[f"cnncalc analyze specs/{spec}.yaml"] = CNNCALC + ["analyze", f"specs/{spec}.yaml"]
+    times = rounds(commands, runs)
+    median = {label: statistics.median(t) for label, t in times.items()}
+    floor = median["python -c pass (interpreter floor)"]
+    for label, t in times.items():
+        print(f"  {label:<46}{median[label]:>8.3f} s  ({min(t):.3f})  floor {median[label] - floor:+.3f} s")
+    FLOOR[0] = floor
+    targets_heading()
+    version = median["cnncalc --version"] - floor
+    target_line("cnncalc --version over the floor", "<= +0.040 s", f"{version:+.3f} s", version <= 0.040, version)
+    for spec in ("vgg16", "resnet50"):
+        over = median[f"cnncalc analyze specs/{spec}.yaml"] - floor
+        target_line(f"analyze {spec} over the floor", "<= +0.060 s", f"{over:+.3f} s", over <= 0.060, over)
+    if not torchinfo_available():
+        print("  torchinfo: not installed (pip install torchinfo; torch comes with the test extra): not compared")
+        return
+    for spec in ("vgg16", "resnet50"):
+        code = TORCHINFO.format(root=str(ROOT), spec=f"specs/{spec}.yaml")
+        theirs = statistics.median(rounds({"torchinfo": [PY, "-c", code]}, max(3, runs // 5))["torchinfo"])
+        ours = median[f"cnncalc analyze specs/{spec}.yaml"]
+        print(f"  {'torchinfo summary ' + spec:<46}{theirs:>8.3f} s")
+        target_line(f"torchinfo / cnncalc analyze, {spec}", ">= 30x", f"{theirs / ours:.1f}x", theirs / ours >= 30)
 
 
-def residual_spec(n: int) -> str:
-    blocks = n // 4  # conv, relu, conv, add per block
-    return ("input: 32x32x16\nlayers:\n"
-            f"  - repeat: {{times: {blocks}, layers: [{{residual: [{{conv: {{filters: 16, kernel: 3, padding: 1}}}}, relu,"
-            " {conv: {filters: 16, kernel: 3, padding: 1}}]}]}\n")
+def conv_relu_chain(n: int) -> str:
+    return (f"input: 32x32x16\nlayers:\n  - repeat: {{times: {n // 2}, layers: "
+            "[{conv: {filters: 16, kernel: 3, padding: 1}}, relu]}\n")
 
 
-def analysis_seconds(text: str) -> float:
-    sys.path.insert(0, str(ROOT))
-    from cnncalc.pipeline import analyze_text
-    from cnncalc.report import Options, build
+def relu_chain(n: int) -> str:
+    """n relus; a million as 1000 x 1000 (one repeat holds at most 100,000 layers): 98 bytes."""
+    if n <= 100_000:
+        return f"input: 8x8x3\nlayers:\n  - repeat: {{times: {n}, layers: [relu]}}\n"
+    outer = n // 1000
+    return f"input: 8x8x3\nlayers:\n  - repeat: {{times: {outer}, layers: [{{repeat: {{times: 1000, layers: [relu]}}}}]}}\n"
 
-    start = time.perf_counter()
-    analysis = analyze_text(text, "generated.yaml")
-    build(analysis, Options())
-    return time.perf_counter() - start
+
+def size(runs: int, max_layers: int, folder: Path) -> None:
+    print(f"\nsize: whole processes, median of {runs} (the million: one run)")
+    chain = folder / "chain10k.yaml"
+    chain.write_text(conv_relu_chain(10_000))
+    seconds = statistics.median(run_once(CNNCALC + ["analyze", str(chain), "--format", "json"])[0] for _ in range(runs))
+    print(f"  {'conv/relu chain, 10,000 layers, --format json':<46}{seconds:>8.3f} s")
+    print(f"  {'relu chain (table)':<28}{'layers':>10}{'seconds':>10}{'us/layer':>10}{'peak RSS':>12}")
+    per_layer = {}
+    measured = {}
+    for n in (1_000, 10_000, 100_000, 1_000_000):
+        if n > max_layers:
+            break
+        spec = folder / f"relu{n}.yaml"
+        spec.write_text(relu_chain(n))
+        samples = [run_once(CNNCALC + ["analyze", str(spec)]) for _ in range(1 if n >= 1_000_000 else runs)]
+        wall = statistics.median(s for s, _ in samples)
+        rss = max(r for _, r in samples)
+        measured[n] = (wall, rss)
+        per_layer[n] = wall / n * 1e6
+        print(f"  {'':<28}{n:>10,}{wall:>10.2f}{per_layer[n]:>10.1f}{rss / 2**20:>9.0f} MiB")
+    targets_heading()
+    target_line("10,000-layer conv/relu chain, --format json", "< 0.4 s", f"{seconds:.3f} s", seconds < 0.4, seconds)
+    if 1_000_000 in measured:
+        wall, rss = measured[1_000_000]
+        target_line("1,000,000 relus: time", "< 15 s", f"{wall:.1f} s", wall < 15, wall)
+        target_line("1,000,000 relus: peak memory", "< 1 GB", f"{rss / 1e9:.2f} GB", rss < 1e9)
+    else:
+        print(f"  1,000,000 relus: not run (--max-layers {max_layers:,})")
+    largest = max(per_layer)
+    if largest > 10_000:  # linear: the cost per layer of the largest run within 1.5x of 10,000 layers' (1,000 is start-up)
+        growth = per_layer[largest] / per_layer[10_000]
+        target_line(f"linear: us/layer at {largest:,} / at 10,000", "<= 1.5x", f"{growth:.2f}x", growth <= 1.5)
+
+
+def verify_overhead(runs: int, layers: int, folder: Path) -> None:
+    print(f"\nverify: whole processes, median of {runs}")
+    small, big = folder / "relu100.yaml", folder / f"relu{layers}.yaml"
+    small.write_text(relu_chain(100))
+    big.write_text(relu_chain(layers))
+    times = rounds({"small": CNNCALC + ["verify", str(small)], "big": CNNCALC + ["verify", str(big)]}, runs)
+    t_small, t_big = statistics.median(times["small"]), statistics.median(times["big"])
+    per_layer = (t_big - t_small) / (layers - 100)
+    print(f"  {'verify, 100 relus on 8x8x3':<46}{t_small:>8.3f} s")
+    print(f"  {f'verify, {layers:,} relus on 8x8x3':<46}{t_big:>8.3f} s")
+    targets_heading()
+    target_line("verify per-layer overhead (relu chain)", "< 0.1 ms", f"{per_layer * 1e3:.3f} ms", per_layer < 1e-4,
+                per_layer)
+
+
+def verify_vgg(repeats: int) -> None:
+    try:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import bench_executor
+    except ImportError as missing:  # torch or numpy not installed
+        print(f"  VGG-16 against PyTorch: not compared ({missing})")
+        return
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    peak = bench_executor.matmul_peak()
+    r = bench_executor.bench("vgg16", 8, repeats, peak)
+    print(f"  {'VGG-16 batch 8 forward, numpy executor':<46}{r['numpy_s']:>8.3f} s")
+    print(f"  {'VGG-16 batch 8 forward, PyTorch CPU':<46}{r['torch_s']:>8.3f} s   ({torch.get_num_threads()} threads)")
+    print(f"  {'numpy float32 matmul peak (2048^3)':<46}{peak:>8.1f} GFLOP/s")
+    targets_heading()
+    target_line("VGG-16 batch 8: executor / PyTorch", "<= 1.5x", f"{r['ratio']:.2f}x", r["ratio"] <= 1.5)
+    target_line("VGG-16 batch 8 conv layers: of matmul peak", ">= 50 %", f"{r['conv_share_of_peak']:.0%}",
+                r["conv_share_of_peak"] >= 0.5)
 
 
 def imported_modules(command: list[str]) -> set[str]:
@@ -90,43 +225,37 @@ def imported_modules(command: list[str]) -> set[str]:
     return set(line.split()[1:])
 
 
+def machine() -> str:
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+        model = next(l.split(":", 1)[1].strip() for l in lines if l.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{model}, {os.cpu_count()} cores, load average {load:.1f}, Python {sys.version.split()[0]}"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    runs = 5 if parser.parse_args().quick else 15
-    cnncalc = [PY, "-m", "cnncalc"]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions; 100,000 layers at most; no VGG-16")
+    parser.add_argument("--max-layers", type=int, default=None, help="largest relu chain (default 1,000,000)")
+    parser.add_argument("--no-verify", action="store_true", help="skip the verify section")
+    args = parser.parse_args()
+    runs = 5 if args.quick else 11
+    max_layers = args.max_layers or (100_000 if args.quick else 1_000_000)
     compile_bytecode()
-
-    floor = timed_runs([PY, "-c", "pass"], runs)
-    print(f"{'command':<44}{'min s':>8}{'median s':>10}{'- floor (min)':>15}")
-    print(f"{'python -c pass (interpreter floor)':<44}{floor[0]:>8.3f}{floor[1]:>10.3f}{'':>15}")
-    rows = {"cnncalc --version": cnncalc + ["--version"]}
-    for spec in ("vgg16", "resnet50"):
-        rows[f"cnncalc analyze specs/{spec}.yaml"] = cnncalc + ["analyze", f"specs/{spec}.yaml"]
-    measured = {}
-    for label, args in rows.items():
-        measured[label] = timed_runs(args, runs)
-        low, mid = measured[label]
-        print(f"{label:<44}{low:>8.3f}{mid:>10.3f}{low - floor[0]:>+15.3f}")
-
-    if torchinfo_available():
-        for spec in ("vgg16", "resnet50"):
-            code = TORCHINFO.format(root=str(ROOT), spec=f"specs/{spec}.yaml")
-            low, mid = timed_runs([PY, "-c", code], max(3, runs // 5))
-            ours = measured[f"cnncalc analyze specs/{spec}.yaml"][0]
-            print(f"{'torchinfo summary ' + spec:<44}{low:>8.3f}{mid:>10.3f}   cnncalc is {low / ours:.0f}x faster")
-    else:
-        print("torchinfo: not installed (pip install torchinfo; torch comes with the test extra)")
-
-    print(f"\n{'generated graph':<28}{'layers':>8}{'seconds':>10}{'us/layer':>10}")
-    for name, make in (("chain (conv, relu)", chain_spec), ("residual stack", residual_spec)):
-        for n in (1_000, 10_000, 100_000):
-            seconds = analysis_seconds(make(n))
-            print(f"{name:<28}{n:>8,}{seconds:>10.3f}{seconds / n * 1e6:>10.1f}")
-
+    print(f"machine: {machine()}\n")
+    startup(runs)
+    with tempfile.TemporaryDirectory() as folder:
+        size(3, max_layers, Path(folder))
+        if not args.no_verify:
+            verify_overhead(3, 4_000 if args.quick else 16_000, Path(folder))
+            if not args.quick:
+                verify_vgg(repeats=2)
     for command in (["analyze", "specs/vgg16.yaml"], ["lint", "specs/vgg16.yaml"]):
         heavy = imported_modules(command)
         print(f"\n`cnncalc {' '.join(command)}` imports numpy/torch/jsonschema: {sorted(heavy) or 'none'}")
+    print(f"\nmachine at the end: {machine()}")
 
 
 if __name__ == "__main__":

@@ -126,27 +126,28 @@ def plan(analysis: Analysis, batch: int) -> Plan:
     results = analysis.results
     last = _last_uses(nodes, tuple(o.node for o in analysis.graph.side_outputs))
     storage = {0: 0}
-    members: dict[int, list[int]] = {0: [0]}
+    #: per storage, the last layer that reads any array in it (kept as layers alias it: a chain of
+    #: in-place layers shares one storage, and scanning its members at every layer was quadratic)
+    end = {0: last[0]}
     size = {0: results[0].output.numel * batch * ELEMENT_BYTES}
     drafts = []
     for result in results[1:]:
         node = result.node
         _check_executable(node)
         i = node.index
-        read_later = {s: any(last[v] > i for v in members[s]) for s in {storage[j] for j in node.inputs}}
+        read_later = {s: end[s] > i for s in {storage[j] for j in node.inputs}}
         shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
         overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
         view = node.kind.forward_view
         aliases = bool(node.inputs) and (view or (node.kind.inplace and overwritable[0]))
         if aliases:
             storage[i] = storage[node.inputs[0]]
-            members[storage[i]].append(i)
+            end[storage[i]] = max(end[storage[i]], last[i])
         else:
             storage[i] = i
-            members[i] = [i]
+            end[i] = last[i]
             size[i] = result.output.numel * batch * ELEMENT_BYTES
         drafts.append((result, overwritable, aliases))
-    end = {s: max(last[v] for v in vs) for s, vs in members.items()}
     # live bytes per layer by a sweep over storage lifetimes (linear, for million-layer specs)
     delta = [0] * (len(nodes) + 1)
     for s, bytes_ in size.items():

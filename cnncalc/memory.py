@@ -11,15 +11,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from cnncalc import liveness
 from cnncalc.analysis import Analysis
 from cnncalc.cpu import Cpu
 from cnncalc.cpu import host as host_cpu
 from cnncalc.cuda.gpus import CONTEXT_UNKNOWN, Gpu
-from cnncalc.cuda.step import CudaMemory, cuda_memory
 from cnncalc.layers.base import MemoryContext
 from cnncalc.liveness import LayerMemory, Peak
+
+if TYPE_CHECKING:  # the CUDA event sequence and its allocator load only for --device cuda
+    from cnncalc.cuda.step import CudaMemory
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
@@ -55,7 +58,8 @@ class Memory:
     #: on CUDA: the caching allocator's peaks (allocated, reserved) for the event sequence of a step
     cuda: CudaMemory | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self, lazy: bool = False) -> dict:
+        """`lazy`: the per-layer list as a one-pass iterator (see Report.to_dict)."""
         return {
             "model": self.model,
             "params_bytes": self.params_bytes,
@@ -66,7 +70,7 @@ class Memory:
             "peak_layer_bytes": self.peak_layer_bytes,
             "inference_bytes": self.inference_bytes,
             "training_bytes": self.training_bytes,
-            **self._extra_dict(),
+            **self._extra_dict(lazy),
         }
 
     def held_at_peak(self, layer: LayerMemory) -> int:
@@ -76,7 +80,7 @@ class Memory:
             return layer.output_bytes + layer.gradient_bytes
         return layer.held_at_peak_bytes
 
-    def _extra_dict(self) -> dict:
+    def _extra_dict(self, lazy: bool = False) -> dict:
         extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp,
                        "model_note": self.model_note}
         if self.cpu is not None:
@@ -88,11 +92,12 @@ class Memory:
             extra["gpu_overhead_estimate"] = self.gpu_overhead.to_dict()
         if self.cuda is not None:
             extra["cuda"] = self.cuda.to_dict()
-        extra["layers"] = [
+        layers = (
             {"name": x.name, "output_bytes": x.output_bytes, "saved_bytes": x.saved_bytes,
              "gradient_bytes": x.gradient_bytes, "held_at_peak_bytes": self.held_at_peak(x)}
             for x in self.layers
-        ]
+        )
+        extra["layers"] = layers if lazy else list(layers)
         return extra
 
 
@@ -227,6 +232,8 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     infer = liveness.inference(analysis, replace(ctx, training=False), params_bytes + buffers_bytes)
     overhead = cuda = None
     if device == "cuda":
+        from cnncalc.cuda.step import cuda_memory
+
         cuda = cuda_memory(analysis, ctx, rules, optimizer, OPTIMIZER_SLOTS[optimizer],
                            STEP_TEMPORARIES[optimizer] > 0, gpu, cuda_only,
                            fp16=(amp or dtype) == "float16")

@@ -148,8 +148,32 @@ class Report:
     #: every output, the main one first; empty for a network with one output (no `output:` in its spec)
     heads: tuple[HeadTotals, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self, lazy: bool = False) -> dict:
+        """The JSON report. `lazy`: the per-layer lists as one-pass iterators (for a streaming writer,
+        cnncalc/render/jsontext.py: a million layers' dicts would take a gigabyte at once)."""
         batch = self.options.batch
+        layers = (
+            {
+                "name": r.name,
+                "type": r.type,
+                "output_shape": list(r.output_shape),
+                "params": r.params,
+                "macs": r.macs * batch,
+                "activations": r.activations * batch,
+                "output_elements": r.output_elements * batch,
+                "non_trainable": r.buffers,
+                "inplace": r.inplace,
+                "params_formula": r.params_formula,
+                "line": r.loc.line,
+                "column": r.loc.col,
+                "inputs": list(r.input_names),
+                "flops": r.flops * batch,
+                "backward_input_macs": r.backward.input_grad * batch,
+                "backward_weight_macs": r.backward.weight_grad * batch,
+                **self._head_keys(r),
+            }
+            for r in self.rows
+        )
         return {
             "name": self.name,
             "convention": self.convention,
@@ -157,28 +181,7 @@ class Report:
             "dtype": self.options.dtype,
             "optimizer": self.options.optimizer,
             "counting": counting.describe(self.options.count, self.options.count_bias),
-            "layers": [
-                {
-                    "name": r.name,
-                    "type": r.type,
-                    "output_shape": list(r.output_shape),
-                    "params": r.params,
-                    "macs": r.macs * batch,
-                    "activations": r.activations * batch,
-                    "output_elements": r.output_elements * batch,
-                    "non_trainable": r.buffers,
-                    "inplace": r.inplace,
-                    "params_formula": r.params_formula,
-                    "line": r.loc.line,
-                    "column": r.loc.col,
-                    "inputs": list(r.input_names),
-                    "flops": r.flops * batch,
-                    "backward_input_macs": r.backward.input_grad * batch,
-                    "backward_weight_macs": r.backward.weight_grad * batch,
-                    **self._head_keys(r),
-                }
-                for r in self.rows
-            ],
+            "layers": layers if lazy else list(layers),
             "totals": {
                 "params": self.totals.params,
                 "non_trainable": self.totals.buffers,
@@ -189,7 +192,7 @@ class Report:
                 "backward_weight_macs": self.totals.backward_weight * batch,
             },
             **self._outputs_dict(),
-            "memory": self.memory.to_dict(),
+            "memory": self.memory.to_dict(lazy),
             **counting.json_keys(self),
             "warnings": [
                 {"code": d.code, "message": d.message, "line": d.loc.line, "column": d.loc.col, "hint": d.hint}
@@ -243,15 +246,25 @@ def heads_of(analysis: Analysis, rows: tuple[Row, ...], mem: Memory) -> tuple[He
 
 
 def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), macs: int | None = None,
-         flops: int = 0, backward: counting.Backward = counting.NO_BACKWARD) -> Row:
-    """One report row; `macs`, `flops` and `backward` as the counting preset has them (cnncalc/counting.py)."""
+         flops: int = 0, backward: counting.Backward = counting.NO_BACKWARD, shared: dict | None = None) -> Row:
+    """One report row; `macs`, `flops` and `backward` as the counting preset has them (cnncalc/counting.py).
+    `shared`: equal shapes' dims tuples, made once and shared by every row (a million-layer chain has a
+    handful of shapes; a tuple per row and per input was 150 MB)."""
     node, inf = result.node, result.inference
     inplace = node.kind is not None and node.kind.inplace
+    if shared is None:
+        shared = {}
+    output_shape = shared.get(inf.output)
+    if output_shape is None:
+        output_shape = shared[inf.output] = inf.output.dims
+    input_shapes = shared.get(result.inputs)
+    if input_shapes is None:
+        input_shapes = shared[result.inputs] = tuple(s.dims for s in result.inputs)
     return Row(
         name=node.name,
         type=node.type,
-        output_shape=inf.output.dims,
-        input_shapes=tuple(s.dims for s in result.inputs),
+        output_shape=output_shape,
+        input_shapes=input_shapes,
         params=inf.params,
         params_formula=inf.params_formula,
         buffers=inf.buffers,
@@ -292,8 +305,9 @@ def _peak_layer(analysis: Analysis) -> int:
 def build(analysis: Analysis, options: Options) -> Report:
     nodes = analysis.graph.nodes
     counted = counting.for_report(analysis, options)
+    shared: dict = {}
     rows = tuple(
-        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs), macs, flops, grads)
+        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs), macs, flops, grads, shared)
         for r, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward)
     )
     totals = Totals(

@@ -168,3 +168,13 @@ def test_vgg16_relu1_counts_its_output_once():
     relu1 = layers["relu1"]
     assert relu1.output_bytes == relu1.saved_bytes == 224 * 224 * 64 * 4  # one storage, its output
     assert relu1.held_at_peak_bytes == relu1.output_bytes  # not 3 x 12.2 MiB = 36.8 MiB
+
+
+@pytest.mark.parametrize("spec", ["resnet18", "googlenet", "lenet5"])
+def test_streamed_json_is_json_dumps_of_the_report(spec):
+    from cnncalc.render import machine
+
+    rep = report_file(f"specs/{spec}.yaml")
+    out = io.StringIO()
+    machine.write_json(rep, out)
+    assert out.getvalue() == machine.to_json(rep) == json.dumps(rep.to_dict(), indent=2) + "\n"

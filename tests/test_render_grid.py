@@ -85,3 +85,42 @@ def grids(draw) -> Grid:
 @given(grids(), st.sampled_from(["plain", "terminal", "narrow"]))
 def test_any_grid_prints_as_rich_prints_it(grid, console_name):
     assert printed(grid, console_name) == printed(grid.as_table(), console_name)
+
+
+@st.composite
+def grids_with_cell_styles(draw) -> Grid:
+    columns = [Column(draw(cell_text), draw(st.sampled_from(["left", "right"])), draw(st.booleans()))
+               for _ in range(draw(st.integers(1, 4)))]
+    grid = Grid(draw(cell_text), draw(cell_text), columns)
+    styles = st.sampled_from([None, "green", "bold red", "italic"])
+    for _ in range(draw(st.integers(0, 5))):
+        grid.add_row(*(draw(cell_text) for _ in columns), style=draw(st.sampled_from([None, "bold", "italic"])),
+                     cell_styles=draw(st.one_of(st.none(), st.tuples(*(styles for _ in columns)))))
+        if draw(st.booleans()):
+            grid.add_section()
+    return grid
+
+
+@settings(max_examples=100, deadline=None)
+@given(grids_with_cell_styles(), st.sampled_from(sorted(CONSOLES)))
+def test_cell_styles_print_as_rich_prints_styled_text(grid, console_name):
+    assert printed(grid, console_name) == printed(grid.as_table(), console_name)
+
+
+@settings(max_examples=100, deadline=None)
+@given(grids_with_cell_styles(), st.sampled_from(sorted(CONSOLES)))
+def test_print_to_skips_only_a_cropping_that_changes_nothing(grid, console_name):
+    out = io.StringIO()
+    grid.print_to(CONSOLES[console_name](out))
+    assert out.getvalue() == printed(grid, console_name)
+
+
+def test_a_long_table_prints_as_rich_prints_it():
+    # hundreds of unstyled rows go to rich as runs of lines in one segment, between styled ones
+    grid = Grid("t", "c", [Column("Layer"), Column("Bytes", justify="right")])
+    for i in range(300):
+        grid.add_row(f"relu{i}", f"{i * 7:,} B", style="bold" if i % 100 == 99 else None)
+        if i % 150 == 0:
+            grid.add_section()
+    for console_name in ("plain", "terminal"):
+        assert printed(grid, console_name) == printed(grid.as_table(), console_name)

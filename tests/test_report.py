@@ -46,3 +46,23 @@ def test_the_json_form_scales_counts_by_the_batch():
 def test_textbook_peak_layer_counts_distinct_tensors_once():
     # the largest layer is the conv: its 8x8x3 input and 8x8x4 output (relu works in place on it)
     assert report._peak_layer(analyze_text(SPEC, "<test>")) == 8 * 8 * 3 + 8 * 8 * 4
+
+
+def test_the_lazy_json_form_is_the_same_document_in_one_pass_iterators():
+    from collections.abc import Iterator
+
+    from cnncalc.pipeline import report_file
+
+    rep = report_file("specs/resnet18.yaml")
+    whole, lazy = rep.to_dict(), rep.to_dict(lazy=True)
+    assert isinstance(lazy["layers"], Iterator) and isinstance(lazy["memory"]["layers"], Iterator)
+    lazy["layers"] = list(lazy["layers"])
+    lazy["memory"]["layers"] = list(lazy["memory"]["layers"])
+    assert lazy == whole and list(lazy) == list(whole) and list(lazy["memory"]) == list(whole["memory"])
+
+
+def test_rows_of_equal_shapes_share_one_dims_tuple():
+    rep = report.build(analyze_text("input: 8x8x3\nlayers:\n  - repeat: {times: 50, layers: [relu]}\n", "x.yaml"),
+                       report.Options())
+    assert len({id(r.output_shape) for r in rep.rows}) == 1 and rep.rows[-1].output_shape == (8, 8, 3)
+    assert len({id(r.input_shapes) for r in rep.rows[1:]}) == 1

@@ -134,3 +134,17 @@ def test_an_invalid_spec_reports_its_diagnostics_and_runs_nothing(tmp_path):
     result = invoke(str(spec))
     assert result.exit_code == 1
     assert "[CNN201]" in result.stderr and result.stdout == ""
+
+
+def test_the_progress_bar_is_redrawn_a_few_times_not_once_per_layer(monkeypatch):
+    from rich.progress import Progress
+
+    from cnncalc.commands import verify as command
+
+    drawn = []
+    monkeypatch.setattr(Progress, "refresh", lambda self: drawn.append(1))
+    with command._progress_bar(5_000) as on_layer:
+        for done in range(5_000):
+            on_layer(done, 5_000, f"relu{done}")
+        on_layer(5_000, 5_000, "")
+    assert 2 <= len(drawn) < 500  # the first layer, one every 0.1 s, and the end

@@ -79,6 +79,7 @@ def analyze(
     options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
                                       device.value, value(amp), cpu.value, threads, gpu, count=count.value)
     built = report_mod.build(analysis, options)
+    del analysis  # the report holds what is printed: a million layers' nodes and shapes are freed first
     warn_about_cpu(built)
     render(built, format, backward, depth)
     if by_type or backward:
@@ -106,5 +107,7 @@ def render(report, format: Format, backward: bool = False, depth: int | None = N
     if format.value == "csv":
         sys.stdout.write(machine.to_csv(report, backward))  # --backward: three more columns
         return
-    writer = {"json": machine.to_json, "markdown": machine.to_markdown}
-    sys.stdout.write(writer[format.value](report))
+    if format.value == "json":
+        machine.write_json(report, sys.stdout)
+        return
+    sys.stdout.write(machine.to_markdown(report))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Optional
@@ -97,7 +98,14 @@ def _progress_bar(total: int) -> Iterator:
     )
     task = progress.add_task("", total=total)
 
+    shown = [float("-inf")]
+
     def on_layer(done: int, total_: int, name: str) -> None:
+        # drawn at most ten times a second: a redraw costs ~1 ms, more than most layers' forward
+        now = time.monotonic()
+        if now - shown[0] < 0.1 and done < total_:
+            return
+        shown[0] = now
         progress.update(task, completed=done, description=name)
         progress.refresh()
 

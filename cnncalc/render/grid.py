@@ -14,6 +14,7 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -25,6 +26,10 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+#: unstyled lines joined into one segment at most: long enough that rich's per-segment cost vanishes,
+#: short enough that a million-row table is not also held as a million separate strings
+_RUN = 1024
 
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
 _PAD = " "
@@ -52,16 +57,47 @@ class Grid:
         self.columns = columns
         self.header_style = header_style
         self.rows: list[tuple[tuple[str, ...], str | None]] = []
+        #: the cell widths of rows that are not all printable ASCII (whose widths are their lengths), by row index
+        self._lengths: dict[int, tuple[int, ...]] = {}
+        self._cell_styles: dict[int, tuple[str | None, ...]] = {}  # by row index, for the few rows that have them
         self._section_after: set[int] = set()
 
-    def add_row(self, *cells: str, style: str | None = None) -> None:
+    def add_row(self, *cells: str, style: str | None = None, cell_styles: tuple[str | None, ...] | None = None) -> None:
+        """`style`: the whole row's; `cell_styles`: one per cell (None: none), over the row's, as a rich
+        `Text(cell, style=...)` in a rich table (a verdict in green or red)."""
         # a cell is one line of inert text: a name's newline, ESC or U+202E is written as an escape
-        self.rows.append((tuple(self._escape(cell) for cell in cells), style))
+        # (printable ASCII, nearly every cell, has nothing to escape: tested in C, not by the regex)
+        if cell_styles is not None and any(cell_styles):
+            self._cell_styles[len(self.rows)] = tuple(cell_styles)
+        try:
+            joined = "".join(cells)  # the whole row tested at once, in C
+        except TypeError:  # a cell that is not a str
+            joined = "\n"
+        if joined.isascii() and joined.isprintable():
+            self.rows.append((cells, style))
+            return
+        escape = self._escape
+        row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
+                    for cell in cells)
+        self._lengths[len(self.rows)] = tuple(map(_cell_len, row))
+        self.rows.append((row, style))
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""
         if self.rows:
             self._section_after.add(len(self.rows) - 1)
+
+    def natural_width(self) -> int:
+        """Columns with their padding and the borders: what rich measures as the table's maximum width."""
+        widths = self._widths()
+        return sum(widths) + len(widths) + 1
+
+    def print_to(self, console: Console) -> None:
+        """`console.print(self)` without rich's cropping pass (two segment copies per line; 40 % of printing
+        a 100,000-row table): no line of a grid is wider than the console. The fast layout is used only
+        when the table fits, the fallback is a rich Table fitted to the width, and the title and caption
+        are wrapped to the table's width."""
+        console.print(self, crop=False)
 
     def as_table(self) -> Table:
         """The same table as a rich `Table` (the fallback, and the reference the tests compare against)."""
@@ -72,7 +108,10 @@ class Grid:
         for column in self.columns:
             table.add_column(Text(column.header), justify=column.justify, no_wrap=column.no_wrap)
         for index, (cells, style) in enumerate(self.rows):
-            table.add_row(*(Text(cell) for cell in cells), style=style, end_section=index in self._section_after)
+            styles = self._cell_styles.get(index, ())
+            texts = (Text(cell, style=styles[i]) if i < len(styles) and styles[i] else Text(cell)
+                     for i, cell in enumerate(cells))
+            table.add_row(*texts, style=style, end_section=index in self._section_after)
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -90,12 +129,15 @@ class Grid:
             yield from console.render(Text(self.caption, style="table.caption"), annotation_options)
 
     def _widths(self) -> list[int]:
-        widths = [cell_len(column.header) for column in self.columns]
-        for cells, _ in self.rows:
-            for index, cell in enumerate(cells):
-                length = cell_len(cell)
-                if length > widths[index]:
-                    widths[index] = length
+        widths = [_cell_len(column.header) for column in self.columns]
+        special = self._lengths
+        ascii_rows = [cells for index, (cells, _) in enumerate(self.rows) if index not in special] if special \
+            else [cells for cells, _ in self.rows]
+        if ascii_rows:  # a column at a time, in C
+            columns = zip_longest(*ascii_rows, fillvalue="")  # a short row's missing cells are empty, as in rich
+            widths = [max(width, max(map(len, column))) for width, column in zip(widths, columns)]
+        for lengths in special.values():
+            widths = [max(width, length) for width, length in zip(widths, lengths)]
         return [width + 2 * len(_PAD) for width in widths]
 
     def _plain_cells(self) -> bool:
@@ -115,23 +157,57 @@ class Grid:
         yield Segment(drawn.get_row(widths, "head"))
         yield line
         last = len(self.rows) - 1
+        middle = (drawn.mid_left, drawn.mid_vertical, drawn.mid_right)
+        plain: list[str] = []  # consecutive unstyled lines, handed to rich as one segment: rich's cost is per segment
+        # without a colour system rich writes a styled segment as its bare text: every row is plain text
+        colourless = console.color_system is None
+        right = [column.justify == "right" for column in self.columns]
+        inner = [width - 2 * len(_PAD) for width in widths]
+        special = self._lengths
         for index, (cells, style) in enumerate(self.rows):
-            edges = ((drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last
-                     else (drawn.mid_left, drawn.mid_vertical, drawn.mid_right))
-            yield from self._row(cells, console.get_style(style) if style else None, widths, edges)
-            yield line
-            if index in self._section_after and index != last:
-                yield Segment(drawn.get_row(widths, "row"))
+            lengths = special.get(index) or tuple(map(len, cells))
+            edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
+            styles = self._cell_styles.get(index)
+            if (style is None and styles is None) or colourless:
+                plain.append(_plain_row(cells, lengths, inner, right, edges))
+                if len(plain) == _RUN:
+                    yield Segment("\n".join(plain))
+                    yield line
+                    plain.clear()
+            else:
+                if plain:
+                    yield Segment("\n".join(plain))
+                    yield line
+                    plain.clear()
+                yield from self._row(cells, console.get_style(style) if style else None, widths, edges,
+                                     self._styles_over(console, style, styles))
                 yield line
+            if index in self._section_after and index != last:
+                plain.append(drawn.get_row(widths, "row"))
+        if plain:
+            yield Segment("\n".join(plain))
+            yield line
         yield Segment(drawn.get_bottom(widths))
         yield line
 
+    @staticmethod
+    def _styles_over(console: Console, style: str | None, styles: tuple[str | None, ...] | None) -> list | None:
+        """Each cell's style over the row's, as rich combines them; None when no cell has its own."""
+        if styles is None:
+            return None
+        base = console.get_style(style) if style else None
+        combined = []
+        for cell_style in styles:
+            own = console.get_style(cell_style) if cell_style else None
+            combined.append(base + own if base is not None and own is not None else own or base)
+        return combined
+
     def _row(self, cells: tuple[str, ...], style: Style | None, widths: list[int],
-             edges: tuple[str, str, str]) -> RenderResult:
+             edges: tuple[str, str, str], cell_styles: list | None = None) -> RenderResult:
         left, vertical, right = edges
         texts = [self._justified(cell, width - 2 * len(_PAD), column.justify)
                  for cell, width, column in zip(cells, widths, self.columns)]
-        if style is None:  # one segment for the whole line: the same characters, far less work
+        if style is None and cell_styles is None:  # one segment for the whole line: the same characters, far less work
             yield Segment(left + vertical.join(_PAD + text + _PAD for text in texts) + right)
             return
         # A styled row keeps rich's segments (padding, text, padding) so terminals get the same bytes.
@@ -140,11 +216,25 @@ class Grid:
             if index:
                 yield Segment(vertical)
             yield Segment(_PAD, style)
-            yield Segment(text, style)
+            yield Segment(text, cell_styles[index] if cell_styles is not None and index < len(cell_styles) else style)
             yield Segment(_PAD, style)
         yield Segment(right)
 
     @staticmethod
     def _justified(text: str, width: int, justify: str) -> str:
-        gap = " " * (width - cell_len(text))
+        gap = " " * (width - _cell_len(text))
         return gap + text if justify == "right" else text + gap
+
+
+def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
+               edges: tuple[str, str, str]) -> str:
+    """An unstyled row as one line of text (what `Grid._row` yields for it as one segment)."""
+    left, vertical, end = edges
+    texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
+             for cell, length, width, to_right in zip(cells, lengths, inner, right)]
+    return left + _PAD + (_PAD + vertical + _PAD).join(texts) + _PAD + end
+
+
+def _cell_len(text: str) -> int:
+    """Terminal cells of `text`: its length when printable ASCII (every character one cell), else rich's count."""
+    return len(text) if text.isascii() and text.isprintable() else cell_len(text)

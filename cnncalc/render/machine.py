@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from cnncalc import counting
+from cnncalc.render import jsontext
 from cnncalc.report import Report
 from cnncalc.units import binary, exact
 
@@ -14,7 +14,12 @@ CSV_COLUMNS = ("name", "type", "output_shape", "params", "non_trainable", "macs"
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+    return jsontext.dumps(report.to_dict()) + "\n"
+
+
+def write_json(report: Report, stream) -> None:
+    """`stream.write(to_json(report))`, written in pieces (a million-layer report is ~700 MB of JSON)."""
+    jsontext.write(report.to_dict(lazy=True), stream)
 
 
 def _shape(dims: list[int]) -> str:

@@ -52,6 +52,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
     open_scopes: list[tuple[str, str, list[Row]]] = []
+    shapes: dict[tuple[int, ...], str] = {}  # each shape's text made once (and shared by its rows' cells)
     for row in rows:
         shared = 0
         while (shared < len(open_scopes) and shared < len(row.block)
@@ -69,10 +70,13 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             members.append(row)
         if not _shown(len(row.block) - 1, depth):
             continue
+        shape = shapes.get(row.output_shape)
+        if shape is None:
+            shape = shapes[row.output_shape] = " x ".join(str(d) for d in row.output_shape)
         table.add_row(
             "  " * len(row.block) + _local_name(row),
             row.type,
-            " x ".join(str(d) for d in row.output_shape),
+            shape,
             cells.activations(row),
             cells.params(row),
             exact(row.macs) if row.macs else "",
@@ -165,9 +169,10 @@ def render(report: Report, console: Console, depth: int | None = None) -> None:
     # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
     wide = Console(file=EncodableFile(console.file) if plain else console.file, width=max(console.width, NATURAL_WIDTH),
                    highlight=False, force_terminal=console.is_terminal, no_color=console.no_color)
-    wide.print(table)
+    table.print_to(wide)
+    del table  # a million-layer table's rows are freed before the memory table's are made
     wide.print(summary(report), soft_wrap=True)
-    wide.print(memory_table(report, ascii=plain))
+    memory_table(report, ascii=plain).print_to(wide)
     wide.print(memory_summary(report), soft_wrap=True)
 
 
@@ -217,9 +222,17 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
                  memory_caption(report, sum(totals)), columns + [Column("", no_wrap=True)])
     largest = max(totals, default=0)
+    written: dict[int, str] = {}  # layers of a network repeat a handful of sizes: each written once
+
+    def size(n: int) -> str:
+        text = written.get(n)
+        if text is None:
+            text = written[n] = binary(n)
+        return text
+
     for layer, total in zip(m.layers, totals):
-        table.add_row(layer.name, binary(layer.output_bytes), binary(layer.saved_bytes), binary(layer.gradient_bytes),
-                      binary(total), _bar(total, largest, ascii))
+        table.add_row(layer.name, size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
+                      size(total), _bar(total, largest, ascii))
     table.add_section()
     table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
                   binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")

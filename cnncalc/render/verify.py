@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cnncalc.render.grid import Column, Grid
 from cnncalc.units import binary, exact
 from cnncalc.verification import TOLERANCE_BYTES, TOLERANCE_FRACTION, LayerCheck, MemoryCheck, Verification
 
@@ -24,36 +25,39 @@ def _count(n: int | None) -> str:
     return "-" if n is None else exact(n)
 
 
-def _verdict(layer: LayerCheck) -> Text:
+def _verdict(layer: LayerCheck) -> tuple[str, str]:
+    """The verdict cell and its style."""
     if layer.ok:
-        return Text("ok", style="green")
-    return Text(", ".join(layer.problems) + (" differ" if layer.ran else ""), style="bold red")
+        return "ok", "green"
+    return ", ".join(layer.problems) + (" differ" if layer.ran else ""), "bold red"
 
 
-def layer_table(v: Verification) -> Table:
+def layer_table(v: Verification) -> Grid:
+    """A `Grid`: rich's `Table` measured and drew every cell of a 16,000-layer run (most of its time)."""
     per = f"batch {v.batch}: MACs for the whole batch; " if v.batch > 1 else ""
-    table = Table(
-        title=f"{v.name}: predicted vs executed (numpy, float32, seed {v.seed})",
-        caption=f"{per}convention {v.convention}; params = sizes of the weight arrays; "
+    table = Grid(
+        f"{v.name}: predicted vs executed (numpy, float32, seed {v.seed})",
+        f"{per}convention {v.convention}; params = sizes of the weight arrays; "
         "executed MACs = rows x inner x columns of the matrix products run",
-        header_style="bold",
+        [Column(heading, justify, no_wrap=True) for heading, justify in (
+            ("Layer", "left"), ("Type", "left"), ("Output predicted", "left"), ("Output executed", "left"),
+            ("Params predicted", "right"), ("Params in weights", "right"),
+            ("MACs predicted", "right"), ("MACs executed", "right"), ("Verdict", "left"),
+        )],
     )
-    for column, justify in (
-        ("Layer", "left"), ("Type", "left"), ("Output predicted", "left"), ("Output executed", "left"),
-        ("Params predicted", "right"), ("Params in weights", "right"),
-        ("MACs predicted", "right"), ("MACs executed", "right"), ("Verdict", "left"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=True)
+    verdict_only = (None,) * 8
     for layer in v.layers:
         params = layer.predicted_params + layer.predicted_buffers
         executed = None if layer.executed_params is None else layer.executed_params + layer.executed_buffers
+        verdict, style = _verdict(layer)
         table.add_row(
             layer.name, layer.type,
             _shape(layer.predicted_shape), _shape(layer.executed_shape),
             exact(params) if params else "", _count(executed) if params or executed else "",
             exact(layer.predicted_macs) if layer.predicted_macs else "",
             _count(layer.executed_macs) if layer.predicted_macs or layer.executed_macs else "",
-            _verdict(layer),
+            verdict,
+            cell_styles=(*verdict_only, style),
         )
     return table
 
@@ -104,14 +108,14 @@ def summary(v: Verification) -> Text:
 def render(v: Verification, console: Console) -> None:
     """The table at its natural width (never squeezed into an 80-column pipe), then the memory account."""
     table = layer_table(v)
-    wanted = console.measure(table, options=console.options.update(width=10_000)).maximum
+    wanted = table.natural_width()
     from cnncalc.render.safe import EncodableFile, unicode_output
 
     # a non-Unicode standard output gets rich's ASCII boxes and escapes for any other character
     file = console.file if unicode_output(console.file) else EncodableFile(console.file)
     wide = Console(file=file, width=max(console.width, wanted), highlight=False,
                    force_terminal=console.is_terminal, no_color=console.no_color)
-    wide.print(table)
+    table.print_to(wide)
     wide.print(f"Memory (float32, batch {v.batch}; 1 MiB = 1024 x 1024 B):")
     if v.memory is None:
         wide.print("  not compared: the run stopped at the first layer whose output shape differs")
