@@ -77,6 +77,12 @@ class Concat(LayerKind):
 
         return torch_ops.Cat()
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: torch.cat along the channels (dim 1 in NCHW)."""
+        from cnncalc.layers.code import TorchCode
+
+        return TorchCode(None, "torch.cat([{inputs}], dim=1)")
+
     def forward(self, p, inputs, run):
         """Along the channels: the last axis, channels-last."""
         import numpy as np
@@ -115,6 +121,12 @@ class Add(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.Sum()
+
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: the inputs summed left to right."""
+        from cnncalc.layers.code import TorchCode
+
+        return TorchCode(None, "{sum}")
 
     def forward(self, p, inputs, run):
         """Into a new array, as the textbook model counts a merge's output."""

@@ -113,6 +113,17 @@ class BatchNorm(LayerKind):
                 torch_ops.assign(getattr(module, {"gamma": "weight", "beta": "bias"}.get(key, key)), value)
         return module
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.BatchNormNd over the channels; the executor's gamma, beta and running statistics."""
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, keywords
+
+        (x,) = inputs
+        module = Construct(f"nn.BatchNorm{max(x.rank, 1)}d", (("num_features", x.channels),), keywords(
+            ("eps", p["eps"], 1e-5), ("momentum", p["momentum"], 0.1), ("affine", p["affine"], True)))
+        loads = (WeightLoad("weight", "gamma"), WeightLoad("bias", "beta")) if p["affine"] else ()
+        loads += (WeightLoad("running_mean", "running_mean"), WeightLoad("running_var", "running_var"))
+        return TorchCode(module, weights=loads)
+
 
 @register
 class Lrn(LayerKind):
@@ -179,6 +190,14 @@ class Lrn(LayerKind):
         if inputs[0].is_vector:
             raise NoTorchEquivalent("PyTorch's LocalResponseNorm needs a feature map")
         return nn.LocalResponseNorm(p["size"], p["alpha"], p["beta"], p["k"])
+
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, NoTorchCode, TorchCode
+
+        if inputs[0].is_vector:
+            raise NoTorchCode("PyTorch's LocalResponseNorm needs a feature map")
+        return TorchCode(Construct("nn.LocalResponseNorm", (("size", p["size"]),), (
+            ("alpha", p["alpha"]), ("beta", p["beta"]), ("k", p["k"]))))
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The squares, zero-padded by size - 1 channels."""

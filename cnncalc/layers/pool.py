@@ -195,6 +195,35 @@ class Pool(LayerKind):
             pool = torch_ops.nn_class("AvgPool", x.rank)(g.kernel, g.stride, pad, ceil_mode=g.ceil)
         return pool if native else nn.Sequential(torch_ops.pad(g.pads, float("-inf") if is_max else 0.0), pool)
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.MaxPoolNd / nn.AvgPoolNd (count_include_pad, as the forward). PyTorch pads natively when
+        the padding is symmetric and at most half the window; otherwise it is an explicit pad before
+        the pool (-inf for max), as `torch_module` does for values."""
+        from cnncalc.layers.code import Construct, NoTorchCode, TorchCode, keywords, per_axis, torch_pads
+
+        (x,) = inputs
+        g = inference.geometry
+        is_max = p["mode"] == "max"
+        if not is_max and any(d > 1 for d in g.dilation):
+            raise NoTorchCode("PyTorch has no dilated average pooling")
+        half = all(2 * before <= k for (before, _), k in zip(g.pads, g.k_eff))
+        unpadded = not any(before or after for before, after in g.pads)
+        native = g.symmetric and half and (g.clip == "always" or not g.ceil or unpadded)
+        if g.ceil and not native:
+            raise NoTorchCode(f"ceil mode with padding {g.pads} (clip rule {g.clip}) has no PyTorch equivalent")
+        pad = per_axis(tuple(before for before, _ in g.pads)) if native else 0
+        settings = (("kernel_size", per_axis(g.kernel)),) + keywords(("stride", per_axis(g.stride), per_axis(g.kernel)),
+                                                                    ("padding", pad, 0))
+        if is_max:
+            settings += keywords(("dilation", per_axis(g.dilation), 1))
+        settings += keywords(("ceil_mode", g.ceil, False))
+        pool = Construct(f"nn.{'Max' if is_max else 'Avg'}Pool{x.rank}d", (), settings)
+        if not native:
+            padder = Construct(f"nn.ConstantPad{x.rank}d", (("padding", torch_pads(g.pads)),
+                                                           ("value", float("-inf") if is_max else 0.0)))
+            pool = Construct("nn.Sequential", (("pad", padder), ("pool", pool)))
+        return TorchCode(pool)
+
     @staticmethod
     def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
         """Rounding up keeps a last window only if it starts inside the input or the left padding
@@ -260,6 +289,12 @@ class GlobalPool(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.nn_class("AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool", inputs[0].rank)(1)
+
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode
+
+        kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
+        return TorchCode(Construct(f"nn.{kind}{inputs[0].rank}d", (("output_size", 1),)))
 
     def forward(self, p, inputs, run):
         from cnncalc import arrays

@@ -1,0 +1,115 @@
+"""What a layer kind gives `cnncalc export --to pytorch` (`LayerKind.torch_code`): the PyTorch code
+of one layer, as plain values. No torch here: the exporter writes text, and torch is never a
+runtime dependency.
+
+A layer is a constructor call (`Construct`, rendered as `nn.Conv2d(3, 64, kernel_size=3)`), a
+forward expression around it (`TorchCode.call`: how the module is applied to the layer's inputs;
+merges have no module and are only an expression) and the executor's arrays it loads
+(`WeightLoad`: which of the module's tensors an array fills, and how its axes are rearranged from
+the executor's channels-last layouts to PyTorch's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+Value = Union[int, float, bool, str, None, tuple, "Construct"]
+
+
+@dataclass(frozen=True, slots=True)
+class Construct:
+    """A call `callee(arg, ..., key=value, ...)`; each argument named (the exporter names a block
+    class's parameters after them). `positional` arguments are written without their names."""
+
+    callee: str
+    positional: tuple[tuple[str, Value], ...] = ()
+    keywords: tuple[tuple[str, Value], ...] = ()
+
+    def render(self) -> str:
+        return self.template().format(*(repr_value(v) for _, v in self.slots()))
+
+    def slots(self) -> tuple[tuple[str, Any], ...]:
+        """Every literal argument, depth first, in the order `template` leaves a {} for it."""
+        out: list[tuple[str, Any]] = []
+        for name, value in (*self.positional, *self.keywords):
+            out.extend(value.slots() if isinstance(value, Construct) else ((name, value),))
+        return tuple(out)
+
+    def template(self) -> str:
+        """The call with a `{}` in place of every literal (braces in names doubled)."""
+        def one(value) -> str:
+            return value.template() if isinstance(value, Construct) else "{}"
+
+        parts = [one(v) for _, v in self.positional] + [f"{k}={one(v)}" for k, v in self.keywords]
+        return f"{self.callee}({', '.join(parts)})"
+
+
+def repr_value(value) -> str:
+    """Python source of a literal: ints, floats (shortest round trip), bools, strings, tuples."""
+    if isinstance(value, tuple):
+        inner = ", ".join(repr_value(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+        return f"{value:.1f}"
+    return repr(value)
+
+
+def per_axis(values: tuple[int, ...]) -> int | tuple[int, ...]:
+    """One number when every axis agrees (kernel_size=3), else the tuple ((1, 7))."""
+    return values[0] if values and all(v == values[0] for v in values) else tuple(values)
+
+
+def keywords(*pairs: tuple[str, Any, Any]) -> tuple[tuple[str, Any], ...]:
+    """(name, value, default) triples as keyword arguments, those at their default left out."""
+    return tuple((name, value) for name, value, default in pairs if value != default)
+
+
+@dataclass(frozen=True, slots=True)
+class WeightLoad:
+    """One of the executor's arrays (`source`: its name in `Weights`, e.g. "kernel") loaded into
+    the module's tensor `target` (a dotted path inside the layer's module: "weight", "1.weight")."""
+
+    target: str
+    source: str
+    #: the permutation of the array's axes into PyTorch's layout (() = as it is).
+    order: tuple[int, ...] = ()
+    #: a matrix whose rows flatten a channels-last map of these dims (*spatial, C): its rows are
+    #: reordered as PyTorch flattens (C, *spatial) before `order` applies.
+    rows: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TorchCode:
+    """One layer in the exported module: `module` built in `__init__` (None for merges, which are
+    forward code only) and `call`, its forward expression, with the placeholders {module} (the
+    module), {x} (the first input), {inputs} (every input, comma-separated) and {sum} (every
+    input joined by +)."""
+
+    module: Construct | None
+    call: str = "{module}({x})"
+    weights: tuple[WeightLoad, ...] = ()
+    #: a flatten of a feature map (*spatial, C): PyTorch's (C, *spatial) order differs from the
+    #: executor's channels-last one, so a matrix that reads it reorders its rows (`WeightLoad.rows`).
+    flattens: tuple[int, ...] = ()
+
+
+def module(callee: str, *pairs: tuple[str, Any, Any]) -> TorchCode:
+    """A layer that is one module applied to its input, with these (name, value, default) keywords."""
+    return TorchCode(Construct(callee, (), keywords(*pairs)))
+
+
+def conv_order(rank: int) -> tuple[int, ...]:
+    """(*K, C_in/groups, filters) or a transposed conv's (*K, filters/groups, C_in), TensorFlow's
+    layouts, as PyTorch's (filters, C_in/groups, *K) / (C_in, filters/groups, *K)."""
+    return (rank + 1, rank, *range(rank))
+
+
+def torch_pads(pads: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """(before, after) per spatial axis in F.pad's order, which starts at the last axis."""
+    return tuple(n for before_after in reversed(pads) for n in before_after)
+
+
+class NoTorchCode(ValueError):
+    """A layer the exporter cannot write as PyTorch code (the kind declares none, or this setting
+    has no PyTorch equivalent); the exporter reports it at the layer, with a code."""
