@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from cnncalc import executor, pipeline
-from cnncalc.exporters import pytorch
+from cnncalc.exporters import ExportError, pytorch
+from cnncalc.layers import LayerKind, kinds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPECS = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "specs", "*.yaml")))
@@ -110,12 +111,11 @@ def _executed(analysis, tmp_path):
     return execution, weights
 
 
-@pytest.mark.parametrize("path", [_params(p) for p in SPECS])
-def test_exported_model_reproduces_cnncalc(path, tmp_path):
-    spec, analysis = _analysed(path)
+def check_export(spec, analysis, tmp_path, name: str = "exported"):
+    """Export, import, build; then PyTorch's params, conv + linear MACs, every layer's output shape
+    and, with the saved weights, the output against cnncalc's and the executor's. The module back."""
     source = pytorch.export(spec, analysis)
-    assert pytorch.export(*_analysed(path)) == source, "the export is not deterministic"
-    module = load_module(source, tmp_path)
+    module = load_module(source, tmp_path, name)
     model = network_class(module)().eval()
 
     results = analysis.results[1:]
@@ -128,15 +128,184 @@ def test_exported_model_reproduces_cnncalc(path, tmp_path):
         out = model(nchw(execution.input))
     hooks.remove()
 
-    counted = {"conv", "fc"}
     expected_macs = sum(r.inference.macs for r in results
-                        if r.node.kind.family in counted or r.node.type == "conv_transpose")
+                        if r.node.kind.family in ("conv", "fc") or r.node.type == "conv_transpose")
     assert hooks.macs == expected_macs
     by_name = {r.node.name: torch_shape(r.output) for r in results}
     assert hooks.shapes == {name: by_name[name] for name in module.LAYERS}
     assert set(module.LAYERS) == {r.node.name for r in results if not r.node.kind.merge}
+    assert tuple(out.shape[1:]) == torch_shape(results[-1].output)
 
-    expected = torch.from_numpy(execution.output)
+    expected = torch.from_numpy(_as_torch_flattens(execution.output, analysis))
     got = out.movedim(1, -1) if out.ndim > 2 else out
     scale = max(1.0, float(expected.abs().max()))
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4 * scale)
+    return source
+
+
+def _as_torch_flattens(output: np.ndarray, analysis) -> np.ndarray:
+    """A network ending in a flatten (then element-wise layers) outputs PyTorch's (C, *spatial)
+    order; the executor's is channels-last (the documented difference): reorder the executor's."""
+    result = analysis.results[-1]
+    while result.node.type != "flatten" and len(result.node.inputs) == 1 and result.inputs[0] == result.output \
+            and result.node.inputs[0] > 0:
+        result = analysis.results[result.node.inputs[0]]
+    if result.node.type != "flatten" or result.inputs[0].is_vector:
+        return output
+    dims = result.inputs[0].dims
+    return np.moveaxis(output.reshape(-1, *dims), -1, 1).reshape(output.shape)
+
+
+@pytest.mark.parametrize("path", [_params(p) for p in SPECS])
+def test_exported_shipped_spec_reproduces_cnncalc_and_the_executor(path, tmp_path):
+    spec, analysis = _analysed(path)
+    source = check_export(spec, analysis, tmp_path)
+    assert pytorch.export(*_analysed(path)) == source, "the export is not deterministic"
+
+
+# ---------------------------------------------------------------------------------------------
+# every kind, and the settings where PyTorch needs help (conventions, asymmetric padding)
+
+
+def _from_yaml(text: str, convention: str | None = None):
+    spec = pipeline.parse(text, "<test>")
+    analysis = pipeline.analyze_spec(spec, convention)
+    assert analysis.ok, [d.message for d in analysis.diagnostics]
+    return spec, analysis
+
+
+def _example(kind) -> str:
+    layer = kind.name if kind.example == "" else f"{kind.name}: {kind.example}"
+    return f"input: {kind.example_input}\nlayers:\n  - {layer}\n"
+
+
+WRITABLE = [k for k in kinds() if type(k).torch_code is not LayerKind.torch_code]
+UNWRITABLE = [k for k in kinds() if type(k).torch_code is LayerKind.torch_code]
+
+
+@pytest.mark.parametrize("kind", WRITABLE, ids=[k.name for k in WRITABLE])
+def test_every_kind_with_torch_code_exports_its_example(kind, tmp_path):
+    check_export(*_from_yaml(_example(kind)), tmp_path)
+
+
+@pytest.mark.parametrize("kind", UNWRITABLE, ids=[k.name for k in UNWRITABLE])
+def test_a_kind_without_torch_code_is_a_located_error(kind):
+    spec, analysis = _from_yaml(_example(kind))
+    with pytest.raises(ExportError) as caught:
+        pytorch.export(spec, analysis)
+    assert caught.value.code == "CNN610" and caught.value.loc.line == 3
+    assert kind.name in str(caught.value)
+
+
+CASES = {
+    # 'same' with an even kernel pads one more after: an nn.ZeroPad2d before the conv
+    "asymmetric-same": ("input: 9x8x3\nlayers:\n  - conv: {filters: 4, kernel: 4, padding: same}\n"
+                        "  - conv: {filters: 2, kernel: [2, 3], stride: 2, padding: same}\n  - fc: 5\n", "tensorflow"),
+    "explicit-pairs": ("input: 7x7x2\nlayers:\n  - conv: {filters: 3, kernel: 3, padding: [0, 2, 1, 0]}\n"
+                       "  - pool: {kernel: 2, stride: 2, padding: [1, 0, 0, 1]}\n"
+                       "  - pool: {mode: avg, kernel: 2, stride: 1, padding: [0, 1, 1, 0]}\n", "onnx"),
+    # ceil-mode pools (GoogLeNet's) and PyTorch's flooring
+    "ceil-and-floor": ("input: 15x15x3\nlayers:\n  - conv: {filters: 4, kernel: 3, stride: 2}\n"
+                       "  - pool: {kernel: 3, stride: 2, ceil: true}\n"
+                       "  - pool: {mode: avg, kernel: 2, stride: 2, padding: 1, ceil: true}\n", "pytorch"),
+    # Caffe: pools round up and may pad more than half the window
+    "caffe-pools": ("input: 14x14x2\nlayers:\n  - pool: {kernel: 3, stride: 2}\n"
+                    "  - pool: {kernel: 2, stride: 2, padding: 1}\n  - flatten\n  - fc: 3\n", "caffe"),
+    "sas-auto-padding": ("input: 10x10x2\nlayers:\n  - conv: {filters: 3, kernel: 4, stride: 3}\n"
+                         "  - pool: {kernel: 2, stride: 2}\n", "sas"),
+    "transposed-and-resampled": ("input: 5x5x4\nlayers:\n  - conv_transpose: {filters: 3, kernel: 3, stride: 2, "
+                                 "padding: 1, output_padding: 1}\n  - upsample: 2\n"
+                                 "  - zero_pad: [1, 0, 0, 2]\n  - adaptive_pool: [3, 2]\n", None),
+    "one-and-three-d": ("input: {channels: 3, length: 20}\nlayers:\n  - conv1d: {filters: 4, kernel: 5, dilation: 2}\n"
+                        "  - pool: {kernel: 3, stride: 2}\n  - flatten\n  - dropout: 0.3\n  - relu\n  - fc: 4\n", "pytorch"),
+    "conv3d": ("input: 6x7x8x2\nlayers:\n  - conv3d: {filters: 3, kernel: [1, 3, 3], padding: [0, 1, 1], groups: 1}\n"
+               "  - batchnorm\n  - global_pool: max\n  - fc: 2\n", None),
+    # repeats inside blocks inside repeats, residuals in loops, concat with an identity branch
+    "nested": ("""input: 8x8x4
+blocks:
+  unit:
+    params: [f]
+    layers:
+      - residual:
+          layers: [conv: {filters: $f, kernel: 3, padding: 1}, bn, relu]
+      - concat:
+          - []
+          - [repeat: {times: 2, layers: [conv: {filters: 2, kernel: 1}, relu]}]
+      - conv: {filters: $f, kernel: 1}
+layers:
+  - conv: {filters: 6, kernel: 1}
+  - repeat: {times: 3, layers: [unit: {f: 6}]}
+  - repeat:
+      times: 2
+      layers: [residual: {layers: [conv: {filters: 6, kernel: 3, padding: 1}], shortcut: [relu]}, relu]
+  - global_pool
+  - fc: 3
+""", None),
+    # names that are no identifiers, keywords, module attributes, and two that sanitise alike
+    "names": ("input: 6x6x2\nlayers:\n  - conv: {filters: 2, kernel: 3, padding: 1, name: 'a-b'}\n"
+              "  - conv: {filters: 2, kernel: 3, padding: 1, name: a_b}\n  - relu: {name: class}\n"
+              "  - relu: {name: forward}\n  - conv: {filters: 2, kernel: 1, name: 1st}\n"
+              "  - relu: {name: x}\n", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_conventions_and_structures_export_exactly(case, tmp_path):
+    text, convention = CASES[case]
+    check_export(*_from_yaml(text, convention), tmp_path)
+
+
+def test_a_block_is_one_class_taking_what_differs_between_its_uses(tmp_path):
+    source = pytorch.export(*_analysed("specs/resnet50.yaml"))
+    assert source.count("class Bottleneck(nn.Module):") == 1
+    assert "class BottleneckProjection(nn.Module):" in source
+    # stages of 3, 4, 6 and 3 bottlenecks: one class per structure
+    assert "class Stage(nn.Module):" in source and "class Stage_2(nn.Module):" in source
+    assert "self.layer1 = Stage(" in source and "for bottleneck in (" in source
+    assert "import torch\nfrom torch import nn\n" in source
+    assert {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))} == \
+        {"ast", "zipfile", "torch"}
+
+
+def test_the_export_of_a_small_spec_is_its_golden_file():
+    source = pytorch.export(*_analysed("specs/depthwise_separable.yaml"))
+    if os.environ.get("CNNCALC_UPDATE_GOLDEN"):
+        with open(GOLDEN, "w", encoding="utf-8") as handle:
+            handle.write(source)
+    with open(GOLDEN, encoding="utf-8") as handle:
+        assert source == handle.read()
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line
+
+
+def test_export_command_writes_the_file_from_a_pattern_or_the_zoo(cli, tmp_path):
+    target = tmp_path / "model.py"
+    result = cli("export", "--pattern", "CONV3-8 -> RELU -> POOL2 -> FC-10", "-i", "16x16x3", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    module = load_module(target.read_text(), tmp_path, "from_pattern")
+    model = network_class(module)()
+    assert tuple(model(torch.zeros(1, *model.input_shape)).shape) == (1, 10)
+    zoo = cli("export", "lenet5", "--to", "pytorch")
+    assert zoo.exit_code == 0 and "class LeNet5(nn.Module):" in zoo.stdout
+
+
+def test_export_of_a_layer_pytorch_lacks_is_a_located_error_without_traceback(cli, tmp_path):
+    spec = tmp_path / "gn.yaml"
+    spec.write_text("input: 8x8x4\nlayers:\n  - conv: {filters: 4, kernel: 3}\n  - groupnorm: {groups: 2}\n")
+    result = cli("export", str(spec))
+    assert result.exit_code == 1
+    assert "CNN610" in result.stderr and f"{spec}:4:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_verify_saves_the_weights_the_exported_model_loads(cli, tmp_path):
+    weights, target = tmp_path / "w.npz", tmp_path / "m.py"
+    assert cli("verify", "specs/cs231n_two_conv_pool.yaml", "--save-weights", str(weights), "--seed", "3").exit_code == 0
+    assert cli("export", "specs/cs231n_two_conv_pool.yaml", "-o", str(target)).exit_code == 0
+    saved = np.load(weights)
+    assert {"input", "output", "conv1/kernel", "conv1/bias", "fc1/kernel"} <= set(saved.files)
+    model = network_class(load_module(target.read_text(), tmp_path, "saved"))().eval().load_weights(weights)
+    with torch.no_grad():
+        out = model(nchw(saved["input"]))
+    torch.testing.assert_close(out, torch.from_numpy(saved["output"]), rtol=1e-4, atol=1e-4)

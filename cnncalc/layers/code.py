@@ -11,6 +11,7 @@ the executor's channels-last layouts to PyTorch's).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -50,6 +51,8 @@ def repr_value(value) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(repr_value(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'
     if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
         return f"{value:.1f}"
     return repr(value)

@@ -206,11 +206,10 @@ class Pool(LayerKind):
         is_max = p["mode"] == "max"
         if not is_max and any(d > 1 for d in g.dilation):
             raise NoTorchCode("PyTorch has no dilated average pooling")
-        half = all(2 * before <= k for (before, _), k in zip(g.pads, g.k_eff))
-        unpadded = not any(before or after for before, after in g.pads)
-        native = g.symmetric and half and (g.clip == "always" or not g.ceil or unpadded)
-        if g.ceil and not native:
-            raise NoTorchCode(f"ceil mode with padding {g.pads} (clip rule {g.clip}) has no PyTorch equivalent")
+        native = g.symmetric and all(2 * before <= k for (before, _), k in zip(g.pads, g.k_eff))
+        if g.ceil and _torch_ceil_sizes(x.spatial, g, native) != inference.output.spatial:
+            raise NoTorchCode(f"PyTorch's ceil mode keeps other windows than this pool's (padding {g.pads}, "
+                              f"clip rule {g.clip})")
         pad = per_axis(tuple(before for before, _ in g.pads)) if native else 0
         settings = (("kernel_size", per_axis(g.kernel)),) + keywords(("stride", per_axis(g.stride), per_axis(g.kernel)),
                                                                     ("padding", pad, 0))
@@ -240,6 +239,18 @@ class Pool(LayerKind):
         padded = padded_elements(batch, x.spatial, tuple((b, a + e) for (b, a), e in zip(g.pads, g.ceil_extra)),
                                  x.channels)
         return padded + (prod(inference.output.spatial) if p["mode"] == "avg" else 0)
+
+
+def _torch_ceil_sizes(spatial, g: Geometry, native: bool) -> tuple[int, ...]:
+    """What PyTorch's ceil mode gives: a last window starting at or after the input plus the left
+    padding is dropped; padding written out as a pad before the pool is input to it."""
+    sizes = []
+    for w, k, s, (before, after) in zip(spatial, g.k_eff, g.stride, g.pads):
+        width, left = (w + before + after, before) if native else (w + before + after, 0)
+        n = -(-(width - k) // s) + 1
+        limit = w + left if native else width
+        sizes.append(n - 1 if (n - 1) * s >= limit else n)
+    return tuple(sizes)
 
 
 def _divisor(out_spatial, kernel, stride, dilation, spatial, pads):
