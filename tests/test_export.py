@@ -103,9 +103,16 @@ class Hooks:
             handle.remove()
 
 
+#: above this many parameters the arrays go to `load_weights` as a mapping, not through a file
+FILE_PARAMS = 5_000_000
+
+
 def _executed(analysis, tmp_path):
-    """The executor's run on seeded weights and input at batch 1, saved as `verify --save-weights` does."""
+    """The executor's run on seeded weights and input at batch 1, saved as `verify --save-weights` does
+    (for big models handed over directly: the file format is the same for all, writing it is not)."""
     execution = executor.execute(executor.plan(analysis, 1), seed=0, measure=False, keep_weights=True)
+    if sum(r.inference.params for r in analysis.results) > FILE_PARAMS:
+        return execution, execution.arrays()
     weights = tmp_path / "weights.npz"
     np.savez(weights, **execution.arrays())
     return execution, weights

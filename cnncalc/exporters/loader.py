@@ -41,13 +41,14 @@ def _arranged(array: torch.Tensor, order: tuple, rows: tuple) -> torch.Tensor:
 
 
 def load_weights(model: nn.Module, path, table=None) -> nn.Module:
-    """Copy every array of the weights file into the model's tensor the table names."""
-    arrays = read_npz(path)
+    """Copy every array of the weights file (or of a mapping of names to arrays) into the model's
+    tensor the table names."""
+    arrays = read_npz(path) if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__") else path
     state = model.state_dict()
     for target, source, order, rows in WEIGHTS if table is None else table:
         if source not in arrays:
             raise KeyError(f"{path} has no array {source!r} (for {target})")
-        value = _arranged(arrays[source], order, rows)
+        value = _arranged(torch.as_tensor(arrays[source]), order, rows)
         if tuple(value.shape) != tuple(state[target].shape):
             raise ValueError(f"{source}: shape {tuple(value.shape)} does not fit {target} {tuple(state[target].shape)}")
         with torch.no_grad():

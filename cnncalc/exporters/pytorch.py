@@ -185,7 +185,7 @@ class Forward:
         name, n = wanted, 1
         while name in self.live:
             n += 1
-            name = f"{wanted}{n}"
+            name = f"{wanted}_{n}"
         self.live.add(name)
         return name
 
@@ -220,7 +220,7 @@ class Forward:
         self.live.discard(kept)
 
     def merge(self, part: Merge, current: str, out: str, lines: list[str], pad: str) -> None:
-        names = [self._fresh("branch") if branch.parts else current for branch in part.branches]
+        names = [self._fresh(f"branch{i}") if branch.parts else current for i, branch in enumerate(part.branches, 1)]
         ends = [self.chain(branch, current, name, lines, pad) for branch, name in zip(part.branches, names)]
         lines.append(f"{pad}{out} = {self.call(part.merge, tuple(ends))}")
         self.live.difference_update(n for n in names if n != current)
@@ -314,11 +314,20 @@ def _init_lines(scope: Scope, value) -> list[str]:
 
 
 def _method(signature: str, body: list[str], doc: str = "") -> str:
-    lines = [f"{INDENT}def {signature}:"]
+    lines = [f"{INDENT}def {_wrapped(signature)}:"]
     if doc:
         lines.append(f'{INDENT * 2}"""{doc}"""')
     lines += [f"{INDENT * 2}{line}" if line else "" for line in body]
     return "\n".join(lines)
+
+
+def _wrapped(signature: str, width: int = 100) -> str:
+    """A long parameter list one parameter a line."""
+    if len(signature) + len(INDENT) + 5 <= width:
+        return signature
+    name, params = signature.split("(", 1)
+    inner = "".join(f"\n{INDENT * 2}{p.strip()}," for p in params.removesuffix(")").split(","))
+    return f"{name}({inner}\n{INDENT})"
 
 
 def _class(variant: Variant) -> str:
@@ -339,7 +348,8 @@ def _top_class(name: str, top: Scope, input_shape: tuple[int, ...]) -> str:
     init = _method("__init__(self)", ["super().__init__()", *_init_lines(top, lambda i: repr_value(top.values[i]))])
     forward = _method("forward(self, x)", top.forward)
     load = _method("load_weights(self, path)", ["load_weights(self, path, WEIGHTS)", "return self"],
-                   "Load the arrays `cnncalc verify --save-weights` wrote (an .npz keyed by layer name).")
+                   "Load the arrays `cnncalc verify --save-weights` wrote (an .npz keyed by layer name, or a "
+                   "mapping of those names to arrays).")
     return (f'class {name}(nn.Module):\n{INDENT}"""The spec\'s network over NCHW tensors."""\n\n'
             f"{INDENT}#: one sample's shape, as PyTorch orders it (C, *spatial)\n"
             f"{INDENT}input_shape = {repr_value(input_shape)}\n\n{init}\n\n{forward}\n\n{load}\n")
