@@ -316,3 +316,50 @@ def test_verify_saves_the_weights_the_exported_model_loads(cli, tmp_path):
     with torch.no_grad():
         out = model(nchw(saved["input"]))
     torch.testing.assert_close(out, torch.from_numpy(saved["output"]), rtol=1e-4, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------
+# --to onnx
+
+
+def _onnx_params(model) -> int:
+    """Trainable values among the initialisers: all but batch norm's running statistics."""
+    sizes = {i.name: math.prod(i.dims) for i in model.graph.initializer}
+    running = {name for n in model.graph.node if n.op_type == "BatchNormalization" for name in n.input[3:5]}
+    return sum(size for name, size in sizes.items() if name not in running)
+
+
+@pytest.mark.parametrize("path", ["specs/resnet18.yaml", "specs/unet_small.yaml", "specs/squeezenet1_1.yaml"])
+def test_onnx_export_keeps_every_layer_and_parameter(cli, tmp_path, path):
+    onnx = pytest.importorskip("onnx")
+    target = tmp_path / "model.onnx"
+    result = cli("export", path, "--to", "onnx", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    model = onnx.load(str(target))
+    onnx.checker.check_model(model)
+    analysis = _analysed(path)[1]
+    ops = [n.op_type for n in model.graph.node]
+    assert "Identity" not in ops  # no initialiser shared between tensors
+    assert ops.count("Conv") + ops.count("ConvTranspose") == sum(
+        r.node.kind.family == "conv" or r.node.type == "conv_transpose" for r in analysis.results[1:])
+    assert _onnx_params(model) == sum(r.inference.params for r in analysis.results)
+    dims = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
+    assert tuple(dims) == (1, *torch_shape(analysis.results[-1].output))
+
+
+def test_onnx_export_with_saved_weights_computes_the_executor_output(cli, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx.reference import ReferenceEvaluator
+
+    weights, target = tmp_path / "w.npz", tmp_path / "m.onnx"
+    assert cli("verify", "specs/cs231n_two_conv_pool.yaml", "--save-weights", str(weights)).exit_code == 0
+    assert cli("export", "specs/cs231n_two_conv_pool.yaml", "--to", "onnx", "-o", str(target),
+               "--weights", str(weights)).exit_code == 0
+    saved = np.load(weights)
+    (out,) = ReferenceEvaluator(str(target)).run(None, {"input": np.moveaxis(saved["input"], -1, 1)})
+    np.testing.assert_allclose(out, saved["output"], rtol=1e-4, atol=1e-4)
+
+
+def test_onnx_export_needs_a_file(cli):
+    result = cli("export", "specs/lenet5.yaml", "--to", "onnx")
+    assert result.exit_code == 2 and "CNN611" in result.stderr and "Traceback" not in result.stderr

@@ -292,4 +292,13 @@ RULES = (
         example="- pool: {mode: avg, kernel: 3, dilation: 2}",
         fix="Change the layer to one PyTorch has, or export a spec without it.",
     ),
+    Rule(
+        "CNN611", "export-onnx-needs", "error", "`export --to onnx` needs torch and a file to write",
+        what="Reports `cnncalc export --to onnx` without `-o` (ONNX is a binary file), or in an environment "
+        "without torch, whose exporter writes it.",
+        why="The ONNX file is the exported PyTorch module run through torch.onnx.export; torch is never a "
+        "dependency of the other commands.",
+        example="cnncalc export specs/resnet18.yaml --to onnx",
+        fix="Add `-o model.onnx`; install torch and onnx; exits with status 2.",
+    ),
 )
