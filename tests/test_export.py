@@ -13,7 +13,6 @@ import glob
 import importlib.util
 import math
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -224,7 +223,8 @@ CASES = {
                                  "padding: 1, output_padding: 1}\n  - upsample: 2\n"
                                  "  - zero_pad: [1, 0, 0, 2]\n  - adaptive_pool: [3, 2]\n", None),
     "one-and-three-d": ("input: {channels: 3, length: 20}\nlayers:\n  - conv1d: {filters: 4, kernel: 5, dilation: 2}\n"
-                        "  - pool: {kernel: 3, stride: 2}\n  - flatten\n  - dropout: 0.3\n  - relu\n  - fc: 4\n", "pytorch"),
+                        "  - pool: {kernel: 3, stride: 2}\n  - flatten\n  - dropout: 0.3\n  - relu\n  - fc: 4\n",
+                        "pytorch"),
     "conv3d": ("input: 6x7x8x2\nlayers:\n  - conv3d: {filters: 3, kernel: [1, 3, 3], padding: [0, 1, 1], groups: 1}\n"
                "  - batchnorm\n  - global_pool: max\n  - fc: 2\n", None),
     # repeats inside blocks inside repeats, residuals in loops, concat with an identity branch
@@ -308,7 +308,8 @@ def test_export_of_a_layer_pytorch_lacks_is_a_located_error_without_traceback(cl
 
 def test_verify_saves_the_weights_the_exported_model_loads(cli, tmp_path):
     weights, target = tmp_path / "w.npz", tmp_path / "m.py"
-    assert cli("verify", "specs/cs231n_two_conv_pool.yaml", "--save-weights", str(weights), "--seed", "3").exit_code == 0
+    saving = cli("verify", "specs/cs231n_two_conv_pool.yaml", "--save-weights", str(weights), "--seed", "3")
+    assert saving.exit_code == 0, saving.output
     assert cli("export", "specs/cs231n_two_conv_pool.yaml", "-o", str(target)).exit_code == 0
     saved = np.load(weights)
     assert {"input", "output", "conv1/kernel", "conv1/bias", "fc1/kernel"} <= set(saved.files)
@@ -348,7 +349,7 @@ def test_onnx_export_keeps_every_layer_and_parameter(cli, tmp_path, path):
 
 
 def test_onnx_export_with_saved_weights_computes_the_executor_output(cli, tmp_path):
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     from onnx.reference import ReferenceEvaluator
 
     weights, target = tmp_path / "w.npz", tmp_path / "m.onnx"

@@ -380,7 +380,8 @@ def _tables(top: Scope) -> tuple[list[tuple[str, str]], list[tuple]]:
 
 def _layers_table(layers) -> str:
     rows = "".join(f"\n{INDENT}{name!r}: {path!r}," for name, path in layers)
-    return f"#: cnncalc's layer name -> the module that computes it (layers with no module are forward code)\nLAYERS = {{{rows}\n}}\n"
+    return ("#: cnncalc's layer name -> the module that computes it (layers with no module are forward code)\n"
+            f"LAYERS = {{{rows}\n}}\n")
 
 
 def _weights_table(weights) -> str:

@@ -198,17 +198,18 @@ class Conv(LayerKind):
         (x,) = inputs
         g = inference.geometry
         pad = one(tuple(before for before, _ in g.pads)) if g.symmetric else 0
-        conv = Construct(f"nn.Conv{x.rank}d", (("in_channels", x.channels), ("out_channels", inference.output.channels)),
-                         (("kernel_size", one(g.kernel)),) + keywords(
-                             ("stride", one(g.stride), 1), ("padding", pad, 0), ("dilation", one(g.dilation), 1),
-                             ("groups", g.groups, 1), ("bias", p["bias"], True)))
+        channels = (("in_channels", x.channels), ("out_channels", inference.output.channels))
+        settings = (("kernel_size", one(g.kernel)),) + keywords(
+            ("stride", one(g.stride), 1), ("padding", pad, 0), ("dilation", one(g.dilation), 1),
+            ("groups", g.groups, 1), ("bias", p["bias"], True))
+        conv = Construct(f"nn.Conv{x.rank}d", channels, settings)
         at = "" if g.symmetric else "1."
         weights = (WeightLoad(f"{at}weight", "kernel", conv_order(x.rank)),)
         if p["bias"]:
             weights += (WeightLoad(f"{at}bias", "bias"),)
         if not g.symmetric:
-            conv = Construct("nn.Sequential", (("pad", Construct(f"nn.ZeroPad{x.rank}d", (("padding", torch_pads(g.pads)),))),
-                                               ("conv", conv)))
+            pad_module = Construct(f"nn.ZeroPad{x.rank}d", (("padding", torch_pads(g.pads)),))
+            conv = Construct("nn.Sequential", (("pad", pad_module), ("conv", conv)))
         return TorchCode(conv, weights=weights)
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:

@@ -242,7 +242,8 @@ class ConvTranspose(LayerKind):
                            (("kernel_size", per_axis(g.kernel)),) + keywords(
                                ("stride", per_axis(g.stride), 1), ("padding", per_axis(tuple(b for b, _ in g.pads)), 0),
                                ("output_padding", per_axis(g.output_padding) if g.output_padding else 0, 0),
-                               ("groups", g.groups, 1), ("bias", p["bias"], True), ("dilation", per_axis(g.dilation), 1)))
+                               ("groups", g.groups, 1), ("bias", p["bias"], True),
+                               ("dilation", per_axis(g.dilation), 1)))
         weights = (WeightLoad("weight", "kernel", conv_order(x.rank)),)
         return TorchCode(module, weights=weights + ((WeightLoad("bias", "bias"),) if p["bias"] else ()))
 

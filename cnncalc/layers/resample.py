@@ -173,7 +173,8 @@ class Upsample(LayerKind):
         from cnncalc.layers.code import module
 
         factors = _per_axis_scale(p["scale"], inputs[0].rank, "")
-        return module("nn.Upsample", ("scale_factor", tuple(float(f) for f in factors), None), ("mode", p["mode"], None))
+        return module("nn.Upsample", ("scale_factor", tuple(float(f) for f in factors), None),
+                      ("mode", p["mode"], None))
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
@@ -276,7 +277,8 @@ class AdaptivePool(LayerKind):
         from cnncalc.layers.code import Construct, TorchCode, per_axis
 
         kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
-        return TorchCode(Construct(f"nn.{kind}{inputs[0].rank}d", (("output_size", per_axis(inference.output.spatial)),)))
+        size = per_axis(inference.output.spatial)
+        return TorchCode(Construct(f"nn.{kind}{inputs[0].rank}d", (("output_size", size),)))
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
