@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from cnncalc import executor, pipeline
-from cnncalc.exporters import ExportError, pytorch
+from cnncalc.exporters import ExportError, pytorch, tree
 from cnncalc.layers import LayerKind, kinds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,8 +89,8 @@ class Hooks:
 
     def _count(self, module, args, out):
         (x,) = args
-        if isinstance(module, nn.Linear):
-            self.macs += module.in_features * module.out_features * out.shape[0]
+        if isinstance(module, nn.Linear):  # on every position of its input (one per sample, or per pixel)
+            self.macs += out.numel() // module.out_features * module.in_features * module.out_features
         elif isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
             # every input element meets out_channels/groups * prod(kernel) weights
             self.macs += x.numel() * module.out_channels // module.groups * math.prod(module.kernel_size)
@@ -137,9 +137,11 @@ def check_export(spec, analysis, tmp_path, name: str = "exported"):
     expected_macs = sum(r.inference.macs for r in results
                         if r.node.kind.family in ("conv", "fc") or r.node.type == "conv_transpose")
     assert hooks.macs == expected_macs
-    by_name = {r.node.name: torch_shape(r.output) for r in results}
+    codes = tree.codes_of(analysis)
+    by_name = {r.node.name: r.output.dims if codes[r.node.index].channels_last_module else torch_shape(r.output)
+               for r in results}
     assert hooks.shapes == {name: by_name[name] for name in module.LAYERS}
-    assert set(module.LAYERS) == {r.node.name for r in results if not r.node.kind.merge}
+    assert set(module.LAYERS) == {r.node.name for r in results if codes[r.node.index].module is not None}
     assert tuple(out.shape[1:]) == torch_shape(results[-1].output)
 
     expected = torch.from_numpy(_as_torch_flattens(execution.output, analysis))
@@ -247,6 +249,23 @@ layers:
       layers: [residual: {layers: [conv: {filters: 6, kernel: 3, padding: 1}], shortcut: [relu]}, relu]
   - global_pool
   - fc: 3
+""", None),
+    # ShuffleNetV2's unit (split, shuffle), a squeeze-excitation gate as a vector, ConvNeXt's per-position MLP
+    "split-gate-per-position": ("""input: 6x6x8
+layers:
+  - repeat:
+      times: 2
+      layers:
+        - split:
+            - []
+            - [conv: {filters: 4, kernel: 1}, bn, relu, depthwise: {kernel: 3, padding: 1}]
+        - channel_shuffle: 2
+  - split: {sections: [3, 5], merge: concat, branches: [[relu], [conv: {filters: 2, kernel: 1}]]}
+  - multiply:
+      - []
+      - [global_pool, flatten, fc: 2, relu, fc: 5, sigmoid]
+  - fc: {units: 7, per_position: true}
+  - global_pool
 """, None),
     # names that are no identifiers, keywords, module attributes, and two that sanitise alike
     "names": ("input: 6x6x2\nlayers:\n  - conv: {filters: 2, kernel: 3, padding: 1, name: 'a-b'}\n"

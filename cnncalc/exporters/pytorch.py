@@ -209,7 +209,7 @@ class Forward:
 
     def call(self, leaf: Leaf, inputs: tuple[str, ...]) -> str:
         return leaf.code.call.format(module=self.refs.get(id(leaf), ""), x=inputs[0], inputs=", ".join(inputs),
-                                     sum=" + ".join(inputs))
+                                     sum=" + ".join(inputs), **{f"x{i}": name for i, name in enumerate(inputs)})
 
     def residual(self, part: Residual, current: str, out: str, lines: list[str], pad: str) -> None:
         kept = self._fresh("identity")

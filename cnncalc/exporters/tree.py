@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cnncalc.analysis import Analysis, LayerResult
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
+from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec, SplitSpec
 from cnncalc.exporters import ExportError
 from cnncalc.layers.code import NoTorchCode, TorchCode
-from cnncalc.spec import RepeatSpec, Spec
+from cnncalc.spec import LayerSpec, RepeatSpec, Spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +80,18 @@ class _Walker:
         if isinstance(item, MergeSpec):
             branches = tuple(self.chain(branch, depth + 1) for branch in item.branches)
             return Merge(branches, self.leaf())
+        if isinstance(item, SplitSpec):
+            # each branch starts with the channel_slice the graph gives it, inside the branch's scope
+            branches = tuple(Chain((self.leaf(), *self.chain(branch, depth + 1).parts)) for branch in item.branches)
+            return Merge(branches, self.leaf())
         if isinstance(item, BlockUse):
             start = self.position
             body = self.chain(item.body, depth + 1)
             if not body.parts:
                 return None
             return Block(item.block, self.results[start].node.block[:depth + 1], body)
+        if not isinstance(item, LayerSpec):
+            raise TypeError(f"the exporter does not know the construct {type(item).__name__}")
         return self.leaf()
 
 

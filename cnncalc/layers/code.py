@@ -86,8 +86,8 @@ class WeightLoad:
 class TorchCode:
     """One layer in the exported module: `module` built in `__init__` (None for merges, which are
     forward code only) and `call`, its forward expression, with the placeholders {module} (the
-    module), {x} (the first input), {inputs} (every input, comma-separated) and {sum} (every
-    input joined by +)."""
+    module), {x} (the first input), {x0}, {x1}, ... (each input), {inputs} (every input,
+    comma-separated) and {sum} (every input joined by +)."""
 
     module: Construct | None
     call: str = "{module}({x})"
@@ -95,6 +95,9 @@ class TorchCode:
     #: a flatten of a feature map (*spatial, C): PyTorch's (C, *spatial) order differs from the
     #: executor's channels-last one, so a matrix that reads it reorders its rows (`WeightLoad.rows`).
     flattens: tuple[int, ...] = ()
+    #: the module itself returns channels-last (*spatial, C) (a linear layer on every position,
+    #: `call` moving the channels around it): a forward hook on it sees that, not NCHW.
+    channels_last_module: bool = False
 
 
 def module(callee: str, *pairs: tuple[str, Any, Any]) -> TorchCode:

@@ -120,12 +120,17 @@ class Fc(LayerKind):
         from cnncalc.layers.code import Construct, TorchCode, WeightLoad, keywords
 
         (x,) = inputs
-        module = Construct("nn.Linear", (("in_features", x.numel), ("out_features", p["units"])),
+        per_position = bool(p.get("per_position")) and not x.is_vector
+        module = Construct("nn.Linear", (("in_features", self.fan_in(p, x)), ("out_features", p["units"])),
                            keywords(("bias", p["bias"], True)))
-        # a 1 x 1 map flattens alike in both orders
-        weights = (WeightLoad("weight", "kernel", (1, 0), x.dims if x.numel > x.channels else ()),)
+        # a 1 x 1 map flattens alike in both orders; per position, the rows are the channels
+        flattened = x.numel > x.channels and not per_position
+        weights = (WeightLoad("weight", "kernel", (1, 0), x.dims if flattened else ()),)
         if p["bias"]:
             weights += (WeightLoad("bias", "bias"),)
+        if per_position:  # on each position: channels-last and back, as ConvNeXt's MLP (views)
+            return TorchCode(module, "{module}({x}.movedim(1, -1)).movedim(-1, 1)", weights,
+                             channels_last_module=True)
         return TorchCode(module, "{module}({x})" if x.is_vector else "{module}(torch.flatten({x}, 1))", weights)
 
     def forward(self, p, inputs, run):

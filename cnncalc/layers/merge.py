@@ -208,6 +208,14 @@ class Multiply(LayerKind):
 
         return torch_ops.Product(inference.output.rank)
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: the product, a vector gate (N, C) indexed to (N, C, 1, ...) to broadcast."""
+        from cnncalc.layers.code import TorchCode
+
+        spread = ", None" * inference.output.rank
+        factors = (f"{{x{i}}}[:, :{spread}]" if x.is_vector and spread else f"{{x{i}}}" for i, x in enumerate(inputs))
+        return TorchCode(None, " * ".join(factors))
+
     def forward(self, p, inputs, run):
         """Channels-last: a vector gate (N, C) is viewed as (N, 1, ..., 1, C); numpy broadcasts the rest."""
         import numpy as np
