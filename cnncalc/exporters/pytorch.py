@@ -153,10 +153,19 @@ class Exporter:
         classes = [_class(v) for v in self.variants.values()]
         layers, weights = _tables(top)
         shape = self.analysis.graph.input
-        parts = [_header(self.spec, self.analysis), loader.SOURCE, *classes,
+        helpers = dict.fromkeys(h for leaf in _leaves(top) for h in leaf.code.helpers)
+        parts = [_header(self.spec, self.analysis), loader.SOURCE, *helpers, *classes,
                  _top_class(name, top, (shape.channels, *shape.spatial)), _layers_table(layers),
                  _weights_table(weights)]
         return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
+
+
+def _leaves(scope: Scope):
+    for entry in scope.entries:
+        if entry.child is not None:
+            yield from _leaves(entry.child)
+        else:
+            yield entry.leaf
 
 
 def _shape_of(entry: Entry):

@@ -338,3 +338,9 @@ class Prelu(Elementwise):
         if weights is not None:
             torch_ops.assign(module.weight, weights.params["weight"])
         return module
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, keywords
+
+        return TorchCode(Construct("nn.PReLU", (), keywords(("num_parameters", p["num_parameters"], 1))),
+                         weights=(WeightLoad("weight", "weight"),))

@@ -98,6 +98,8 @@ class TorchCode:
     #: the module itself returns channels-last (*spatial, C) (a linear layer on every position,
     #: `call` moving the channels around it): a forward hook on it sees that, not NCHW.
     channels_last_module: bool = False
+    #: Python source of the classes `module` uses that torch.nn lacks (written once per file).
+    helpers: tuple[str, ...] = ()
 
 
 def module(callee: str, *pairs: tuple[str, Any, Any]) -> TorchCode:
