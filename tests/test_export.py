@@ -17,9 +17,13 @@ import os
 import numpy as np
 import pytest
 import torch
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from cnncalc import executor, pipeline
+from cnncalc.errors import CnnCalcError
 from cnncalc.exporters import ExportError, pytorch, tree
 from cnncalc.layers import KINDS, LayerKind, kinds
 
@@ -393,3 +397,44 @@ def test_onnx_export_with_saved_weights_computes_the_executor_output(cli, tmp_pa
 def test_onnx_export_needs_a_file(cli):
     result = cli("export", "specs/lenet5.yaml", "--to", "onnx")
     assert result.exit_code == 2 and "CNN611" in result.stderr and "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# random windows under every convention
+
+
+_PADDINGS = st.one_of(st.integers(0, 2), st.sampled_from(["same", "valid"]),
+                      st.lists(st.integers(0, 2), min_size=4, max_size=4))
+
+
+@st.composite
+def _windowed(draw):
+    if draw(st.booleans()):
+        return {"conv": {"filters": draw(st.integers(1, 4)), "kernel": draw(st.integers(1, 4)),
+                         "stride": draw(st.integers(1, 3)), "dilation": draw(st.integers(1, 2)),
+                         "padding": draw(_PADDINGS)}}
+    mode = draw(st.sampled_from(["max", "avg"]))
+    return {"pool": {"mode": mode, "kernel": draw(st.integers(1, 3)), "stride": draw(st.integers(1, 3)),
+                     "padding": draw(st.one_of(st.integers(0, 1), st.sampled_from(["same", "valid"]))),
+                     "ceil": draw(st.booleans())}}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(size=st.integers(5, 12), channels=st.integers(1, 3), layers=st.lists(_windowed(), min_size=1, max_size=3),
+       convention=st.sampled_from(["strict", "pytorch", "tensorflow", "onnx", "caffe", "sas", "keras"]))
+def test_random_windows_export_with_cnncalc_shapes_and_the_executor_values(tmp_path_factory, size, channels,
+                                                                          layers, convention):
+    text = yaml.safe_dump({"input": f"{size}x{size + 1}x{channels}", "layers": layers}, sort_keys=False)
+    try:
+        spec = pipeline.parse(text, "<random>")
+        analysis = pipeline.analyze_spec(spec, convention)
+    except CnnCalcError:
+        analysis = None
+    assume(analysis is not None and analysis.ok and analysis.complete)
+    try:
+        pytorch.export(spec, analysis)
+    except ExportError as error:  # only pools whose windows PyTorch's ceil mode cannot keep
+        assert error.code == "CNN610" and "ceil mode" in str(error)
+        assume(False)
+    check_export(spec, analysis, tmp_path_factory.mktemp("random"))
