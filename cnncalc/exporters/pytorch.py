@@ -19,7 +19,7 @@ from cnncalc.analysis import Analysis
 from cnncalc.exporters import loader, tree
 from cnncalc.exporters.naming import Names, class_name, identifier
 from cnncalc.exporters.tree import Block, Chain, Leaf, Merge, Repeat, Residual
-from cnncalc.layers.code import Construct, repr_value
+from cnncalc.layers.code import REQUIRED, Construct, repr_value, same
 from cnncalc.spec import Spec
 
 INDENT = "    "
@@ -47,6 +47,8 @@ class Scope:
     values: list = field(default_factory=list)
     #: per literal: (attribute, argument name), the argument name a class parameter is named after
     names: list[tuple[str, str]] = field(default_factory=list)
+    #: per literal: its keyword's default (REQUIRED: always written)
+    defaults: list = field(default_factory=list)
     variant: Variant | None = None
 
 
@@ -61,11 +63,15 @@ class Variant:
     params: list[tuple[str, list[int]]] = field(default_factory=list)
     #: literal position -> parameter name
     given: dict[int, str] = field(default_factory=dict)
+    #: literal positions at their keyword's default in every use: left out
+    dropped: frozenset[int] = frozenset()
 
     def settle(self) -> None:
         """Literals that differ between the uses become parameters, one per distinct column of values."""
         columns: dict[tuple, list[int]] = {}
         first = self.uses[0]
+        self.dropped = frozenset(i for i in range(len(first.values))
+                                 if all(same(use.values[i], use.defaults[i]) for use in self.uses))
         for i in range(len(first.values)):
             column = tuple(_key(use.values[i]) for use in self.uses)
             if len(set(column)) > 1:
@@ -106,13 +112,14 @@ class Exporter:
                 if part.code.module is not None:
                     relative = part.name.split("/")[len(scope.path):]
                     entry = Entry(attrs.claim(identifier("_".join(relative))), leaf=part, offset=len(scope.values))
-                    self._add(scope, entry, part.code.module.slots())
+                    self._add(scope, entry, part.code.module.slots(), part.code.module.defaults())
                     refs[id(part)] = f"self.{entry.attr}"
             elif isinstance(part, Block):
                 child = self.block(part)
                 entry = Entry(attrs.claim(identifier("_".join(part.path[len(scope.path):]))), child=child,
                               offset=len(scope.values))
-                self._add(scope, entry, tuple((name, v) for name, v in zip(child.names, child.values)))
+                self._add(scope, entry, tuple((name, v) for name, v in zip(child.names, child.values)),
+                          (REQUIRED,) * len(child.values))
                 refs[id(part)] = f"self.{entry.attr}"
             elif isinstance(part, Residual):
                 self._collect(part.body, scope, attrs, refs)
@@ -125,8 +132,9 @@ class Exporter:
                     self._collect(iteration, scope, attrs, refs)
 
     @staticmethod
-    def _add(scope: Scope, entry: Entry, slots) -> None:
+    def _add(scope: Scope, entry: Entry, slots, defaults) -> None:
         scope.entries.append(entry)
+        scope.defaults.extend(defaults)
         for name, value in slots:
             # a child's literal is named after the child's own parameter (or its argument)
             scope.names.append(name if isinstance(name, tuple) else (entry.attr, name))
@@ -306,18 +314,23 @@ def _loop_name(ref: str) -> str:
 # -- the classes ------------------------------------------------------------------------------------
 
 
-def _init_lines(scope: Scope, value) -> list[str]:
-    """`self.attr = ...` for every entry; `value(i)` writes the scope's literal i."""
+def _init_lines(scope: Scope, value, dropped) -> list[str]:
+    """`self.attr = ...` for every entry; `value(i)` writes the scope's literal i, the keywords of
+    the literals in `dropped` (at their default) left out."""
     lines = []
     for entry in scope.entries:
         if entry.leaf is not None:
             construct: Construct = entry.leaf.code.module
             count = len(construct.slots())
-            text = construct.template().format(*(value(entry.offset + i) for i in range(count)))
+            left_out = frozenset(i for i in range(count) if entry.offset + i in dropped)
+            text = construct.template(left_out).format(
+                *(value(entry.offset + i) for i in range(count) if i not in left_out))
         else:
             variant = entry.child.variant
-            args = ", ".join(f"{name}={value(entry.offset + positions[0])}" for name, positions in variant.params)
-            text = f"{variant.class_name}({args})"
+            args = [f"{name}={value(entry.offset + positions[0])}" for name, positions in variant.params]
+            text = f"{variant.class_name}({', '.join(args)})"
+            if len(text) + len(entry.attr) + 16 > 110:  # one argument a line
+                text = f"{variant.class_name}(" + "".join(f"\n{INDENT}{a}," for a in args) + "\n)"
         lines.append(f"self.{entry.attr} = {text}")
     return lines
 
@@ -326,7 +339,7 @@ def _method(signature: str, body: list[str], doc: str = "") -> str:
     lines = [f"{INDENT}def {_wrapped(signature)}:"]
     if doc:
         lines.append(f'{INDENT * 2}"""{doc}"""')
-    lines += [f"{INDENT * 2}{line}" if line else "" for line in body]
+    lines += [f"{INDENT * 2}{line}" if line else "" for text in body for line in text.split("\n")]
     return "\n".join(lines)
 
 
@@ -348,13 +361,15 @@ def _class(variant: Variant) -> str:
 
     uses = len(variant.uses)
     doc = f"Block `{variant.definition}` of the spec ({uses} use{'s' if uses > 1 else ''})."
-    init = _method(f"__init__(self{params})", ["super().__init__()", *_init_lines(first, value)])
+    init = _method(f"__init__(self{params})", ["super().__init__()", *_init_lines(first, value, variant.dropped)])
     forward = _method("forward(self, x)", first.forward)
     return f'class {variant.class_name}(nn.Module):\n{INDENT}"""{doc}"""\n\n{init}\n\n{forward}\n'
 
 
 def _top_class(name: str, top: Scope, input_shape: tuple[int, ...]) -> str:
-    init = _method("__init__(self)", ["super().__init__()", *_init_lines(top, lambda i: repr_value(top.values[i]))])
+    dropped = frozenset(i for i, (v, d) in enumerate(zip(top.values, top.defaults)) if same(v, d))
+    init = _method("__init__(self)", ["super().__init__()",
+                                      *_init_lines(top, lambda i: repr_value(top.values[i]), dropped)])
     forward = _method("forward(self, x)", top.forward)
     load = _method("load_weights(self, path)", ["load_weights(self, path, WEIGHTS)", "return self"],
                    "Load the arrays `cnncalc verify --save-weights` wrote (an .npz keyed by layer name, or a "

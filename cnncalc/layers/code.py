@@ -18,32 +18,67 @@ from typing import Any, Union
 Value = Union[int, float, bool, str, None, tuple, "Construct"]
 
 
+#: a keyword argument without a default: always written
+REQUIRED = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Construct:
     """A call `callee(arg, ..., key=value, ...)`; each argument named (the exporter names a block
-    class's parameters after them). `positional` arguments are written without their names."""
+    class's parameters after them). `positional` arguments are written without their names;
+    `keywords` are (name, value) or (name, value, default): a keyword at its default is left out
+    where it is written."""
 
     callee: str
     positional: tuple[tuple[str, Value], ...] = ()
-    keywords: tuple[tuple[str, Value], ...] = ()
+    keywords: tuple[tuple, ...] = ()
 
     def render(self) -> str:
-        return self.template().format(*(repr_value(v) for _, v in self.slots()))
+        """The call, keywords at their default left out."""
+        slots, defaults = self.slots(), self.defaults()
+        dropped = frozenset(i for i, ((_, v), d) in enumerate(zip(slots, defaults)) if same(v, d))
+        return self.template(dropped).format(*(repr_value(v) for i, (_, v) in enumerate(slots) if i not in dropped))
+
+    def _arguments(self):
+        for name, value in self.positional:
+            yield None, name, value, REQUIRED
+        for name, value, *default in self.keywords:
+            yield name, name, value, default[0] if default else REQUIRED
 
     def slots(self) -> tuple[tuple[str, Any], ...]:
         """Every literal argument, depth first, in the order `template` leaves a {} for it."""
         out: list[tuple[str, Any]] = []
-        for name, value in (*self.positional, *self.keywords):
+        for _, name, value, _ in self._arguments():
             out.extend(value.slots() if isinstance(value, Construct) else ((name, value),))
         return tuple(out)
 
-    def template(self) -> str:
-        """The call with a `{}` in place of every literal (braces in names doubled)."""
-        def one(value) -> str:
-            return value.template() if isinstance(value, Construct) else "{}"
+    def defaults(self) -> tuple:
+        """Per slot, its default (REQUIRED where there is none)."""
+        out: list = []
+        for _, _, value, default in self._arguments():
+            out.extend(value.defaults() if isinstance(value, Construct) else (default,))
+        return tuple(out)
 
-        parts = [one(v) for _, v in self.positional] + [f"{k}={one(v)}" for k, v in self.keywords]
+    def template(self, dropped: frozenset[int] = frozenset(), start: int = 0) -> str:
+        """The call with a `{}` in place of every literal; the keywords of the slots in `dropped`
+        (indices counted from `start`) left out."""
+        parts, index = [], start
+        for keyword, _, value, _ in self._arguments():
+            if isinstance(value, Construct):
+                text = value.template(dropped, index)
+                index += len(value.slots())
+            else:
+                text = "{}"
+                index += 1
+                if index - 1 in dropped:
+                    continue
+            parts.append(text if keyword is None else f"{keyword}={text}")
         return f"{self.callee}({', '.join(parts)})"
+
+
+def same(value, default) -> bool:
+    """Whether a literal is its default (1 is not True, 1.0 is not 1: they are written differently)."""
+    return default is not REQUIRED and type(value) is type(default) and value == default
 
 
 def repr_value(value) -> str:
@@ -63,9 +98,9 @@ def per_axis(values: tuple[int, ...]) -> int | tuple[int, ...]:
     return values[0] if values and all(v == values[0] for v in values) else tuple(values)
 
 
-def keywords(*pairs: tuple[str, Any, Any]) -> tuple[tuple[str, Any], ...]:
-    """(name, value, default) triples as keyword arguments, those at their default left out."""
-    return tuple((name, value) for name, value, default in pairs if value != default)
+def keywords(*triples: tuple[str, Any, Any]) -> tuple[tuple[str, Any, Any], ...]:
+    """(name, value, default) keyword arguments: written only where they differ from the default."""
+    return tuple(triples)
 
 
 @dataclass(frozen=True, slots=True)
