@@ -281,6 +281,14 @@ layers:
   - fc: {units: 7, per_position: true}
   - global_pool
 """, None),
+    # a block named like the helper class drop_path brings along
+    "helper-names": ("""input: 4x4x3
+blocks:
+  stochasticDepth:
+    layers: [conv: {filters: 3, kernel: 1}, layer_scale: 0.5, drop_path: 0.2]
+layers:
+  - repeat: {times: 2, layers: [residual: {layers: [stochasticDepth]}]}
+""", None),
     # names that are no identifiers, keywords, module attributes, and two that sanitise alike
     "names": ("input: 6x6x2\nlayers:\n  - conv: {filters: 2, kernel: 3, padding: 1, name: 'a-b'}\n"
               "  - conv: {filters: 2, kernel: 3, padding: 1, name: a_b}\n  - relu: {name: class}\n"

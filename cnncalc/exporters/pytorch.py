@@ -154,26 +154,41 @@ class Exporter:
     # -- writing ----------------------------------------------------------------------------------
 
     def source(self) -> str:
-        top = self.scope(tree.build(self.spec, self.analysis), ())
+        chain = tree.build(self.spec, self.analysis)
+        helpers = dict.fromkeys(h for leaf in _chain_leaves(chain) for h in leaf.code.helpers)
+        # a block class must not take the name of a helper class the file defines
+        self.class_names.taken.update(re.findall(r"^class (\w+)", "\n".join(helpers), flags=re.MULTILINE))
+        top = self.scope(chain, ())
         for variant in self.variants.values():  # children first: a class is registered before its users
             variant.settle()
         name = self.class_names.claim(class_name(self.spec.name))
         classes = [_class(v) for v in self.variants.values()]
         layers, weights = _tables(top)
         shape = self.analysis.graph.input
-        helpers = dict.fromkeys(h for leaf in _leaves(top) for h in leaf.code.helpers)
         parts = [_header(self.spec, self.analysis), loader.SOURCE, *helpers, *classes,
                  _top_class(name, top, (shape.channels, *shape.spatial)), _layers_table(layers),
                  _weights_table(weights)]
         return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
-def _leaves(scope: Scope):
-    for entry in scope.entries:
-        if entry.child is not None:
-            yield from _leaves(entry.child)
-        else:
-            yield entry.leaf
+def _chain_leaves(chain: Chain):
+    """Every layer of a chain, in order."""
+    for part in chain.parts:
+        if isinstance(part, Leaf):
+            yield part
+        elif isinstance(part, Block):
+            yield from _chain_leaves(part.body)
+        elif isinstance(part, Residual):
+            yield from _chain_leaves(part.body)
+            yield from _chain_leaves(part.shortcut)
+            yield part.add
+        elif isinstance(part, Merge):
+            for branch in part.branches:
+                yield from _chain_leaves(branch)
+            yield part.merge
+        elif isinstance(part, Repeat):
+            for iteration in part.iterations:
+                yield from _chain_leaves(iteration)
 
 
 def _shape_of(entry: Entry):
