@@ -341,7 +341,8 @@ def test_export_command_writes_the_file_from_a_pattern_or_the_zoo(cli, tmp_path)
 
 def test_export_of_a_layer_pytorch_lacks_is_a_located_error_without_traceback(cli, tmp_path):
     spec = tmp_path / "gn.yaml"
-    spec.write_text("input: 10x10x4\nlayers:\n  - conv: {filters: 4, kernel: 3}\n  - pool: {kernel: 3, stride: 2, padding: 2}\n")
+    spec.write_text("input: 10x10x4\nlayers:\n  - conv: {filters: 4, kernel: 3}\n"
+                    "  - pool: {kernel: 3, stride: 2, padding: 2}\n")
     result = cli("export", str(spec), "--convention", "caffe")
     assert result.exit_code == 1
     assert "CNN610" in result.stderr and f"{spec}:4:" in result.stderr and "Traceback" not in result.stderr

@@ -387,8 +387,7 @@ def _top_class(name: str, top: Scope, input_shape: tuple[int, ...]) -> str:
                                       *_init_lines(top, lambda i: repr_value(top.values[i]), dropped)])
     forward = _method("forward(self, x)", top.forward)
     load = _method("load_weights(self, path)", ["load_weights(self, path, WEIGHTS)", "return self"],
-                   "Load the arrays `cnncalc verify --save-weights` wrote (an .npz keyed by layer name, or a "
-                   "mapping of those names to arrays).")
+                   "Load what `cnncalc verify --save-weights` wrote: an .npz (or a mapping) of arrays by layer name.")
     return (f'class {name}(nn.Module):\n{INDENT}"""The spec\'s network over NCHW tensors."""\n\n'
             f"{INDENT}#: one sample's shape, as PyTorch orders it (C, *spatial)\n"
             f"{INDENT}input_shape = {repr_value(input_shape)}\n\n{init}\n\n{forward}\n\n{load}\n")

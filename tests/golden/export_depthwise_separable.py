@@ -103,7 +103,7 @@ class DepthwiseSeparableExample(nn.Module):
         return x
 
     def load_weights(self, path):
-        """Load the arrays `cnncalc verify --save-weights` wrote (an .npz keyed by layer name, or a mapping of those names to arrays)."""
+        """Load what `cnncalc verify --save-weights` wrote: an .npz (or a mapping) of arrays by layer name."""
         load_weights(self, path, WEIGHTS)
         return self
 
