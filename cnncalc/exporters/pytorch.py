@@ -434,7 +434,8 @@ def _header(spec: Spec, analysis: Analysis) -> str:
     nchw = "N x " + " x ".join(str(d) for d in (shape.channels, *shape.spatial))
     doc = (f'"""{spec.name}: written by `cnncalc export --to pytorch`.\n\n'
            f"Input: {nchw} (cnncalc's {shape} is channels-last; PyTorch's tensors are channels-first).\n"
-           f"Convention: {analysis.convention.name}. Imports only torch.\n"
+           f"Convention: {analysis.convention.name}. Imports only torch (and, for load_weights, the standard "
+           "library's ast and zipfile).\n"
            '"""\n')
     return f"{doc}\n{loader.IMPORTS}\nimport torch\nfrom torch import nn\n"
 

@@ -1,7 +1,7 @@
 """Depthwise-separable example: written by `cnncalc export --to pytorch`.
 
 Input: N x 2 x 6 x 6 (cnncalc's 6x6x2 is channels-last; PyTorch's tensors are channels-first).
-Convention: strict. Imports only torch.
+Convention: strict. Imports only torch (and, for load_weights, the standard library's ast and zipfile).
 """
 
 import ast
