@@ -207,6 +207,14 @@ def test_a_kind_without_torch_code_is_a_located_error(monkeypatch):
     assert "relu1 (relu)" in str(caught.value) and "declares no PyTorch code" in str(caught.value)
 
 
+def test_a_side_output_is_a_located_error_for_now():
+    spec, analysis = _from_yaml("input: 8x8x2\nlayers:\n  - conv: {filters: 2, kernel: 1}\n"
+                                "  - output: {name: aux, layers: [global_pool, fc: 3]}\n  - relu\n")
+    with pytest.raises(ExportError) as caught:
+        pytorch.export(spec, analysis)
+    assert caught.value.code == "CNN610" and caught.value.loc.line == 4 and "'aux'" in str(caught.value)
+
+
 # Caffe rounds up and pads up to K - 1: written out, the padding would let PyTorch's ceil mode keep a
 # window Caffe drops (6 windows, not 5); PyTorch's LocalResponseNorm needs a map
 @pytest.mark.parametrize("layer, convention", [("pool: {kernel: 3, stride: 2, padding: 2}", "caffe"),

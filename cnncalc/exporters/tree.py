@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cnncalc.analysis import Analysis, LayerResult
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec, SplitSpec
+from cnncalc.blocks import BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.exporters import ExportError
 from cnncalc.layers.code import NoTorchCode, TorchCode
 from cnncalc.spec import LayerSpec, RepeatSpec, Spec
@@ -90,6 +90,10 @@ class _Walker:
             if not body.parts:
                 return None
             return Block(item.block, self.results[start].node.block[:depth + 1], body)
+        if isinstance(item, OutputSpec):
+            raise ExportError(f"the side output '{item.name}' cannot be exported yet: the exported module has "
+                              "one output", item.loc, hint="export the spec without its `output:` heads",
+                              code="CNN610")
         if not isinstance(item, LayerSpec):
             raise TypeError(f"the exporter does not know the construct {type(item).__name__}")
         return self.leaf()
