@@ -319,10 +319,19 @@ class Execution:
     weights: tuple[Weights, ...] = ()
     #: the side outputs' arrays (auxiliary heads, `output:` in the spec) by name, or () if the run stopped early
     side_outputs: tuple[tuple[str, Any], ...] = ()
+    #: the input the run started from, kept with the weights (layers in place may overwrite the original).
+    input: Any = None
 
     @property
     def complete(self) -> bool:
         return len(self.layers) == len(self.plan.steps)
+
+    def arrays(self) -> dict[str, Any]:
+        """What `verify --save-weights` writes: every kept weight as "layer/array" (channels-last,
+        TensorFlow layouts), and the run's "input" and "output" ("input" names no layer: it is reserved)."""
+        named = {f"{step.node.name}/{key}": array for step, w in zip(self.plan.steps, self.weights)
+                 for key, array in {**w.params, **w.buffers}.items()}
+        return {**named, "input": self.input, "output": self.output}
 
 
 class _Meter:
@@ -421,6 +430,8 @@ def execute(
         if given_input is not None and (given_input.shape != shape or given_input.dtype != arrays.DTYPE):
             raise ValueError(f"the input must be a float32 array of shape {shape}")
         x = arrays.random_normal(rng, shape, 1.0) if given_input is None else given_input
+        with meter.bookkeeping():  # a copy for the caller, not the run's memory
+            kept_input = x.copy() if keep_weights else None
         values: dict[int, Any] = {0: x}
         del x, given_input
         total = len(the_plan.steps)
@@ -470,7 +481,7 @@ def execute(
                  after_bytes=int(readings[4 * i + 2]))
         for i, (step, w, shape) in enumerate(zip(the_plan.steps, weights, shapes))
     )
-    return Execution(the_plan, seed, layers, peak, output, tuple(weights) if keep_weights else (), side)
+    return Execution(the_plan, seed, layers, peak, output, tuple(weights) if keep_weights else (), side, kept_input)
 
 
 __all__ = ["Execution", "LayerRun", "MemoryRefused", "NotExecutable", "Plan", "PlannedLayer", "execute", "plan",

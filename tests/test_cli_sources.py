@@ -23,6 +23,7 @@ COMMANDS = {
     "expand": [],
     "lint": ["-f", "json"],
     "rf": ["-f", "json"],
+    "export": [],
 }
 #: the commands that work on a pattern's variants only
 NEEDS_A_PATTERN = {"sweep"}

@@ -236,7 +236,7 @@ PATTERN_ORDER = ("vocabulary", "positions", "tree", "syntax", "bindings", "expan
 #: the outputs): nothing the first reach, directly or not, is one of the second.
 BELOW = ("cnncalc.yamlsource", "cnncalc.spec", "cnncalc.blocks", "cnncalc.graph", "cnncalc.window", "cnncalc.layers")
 ABOVE = ("cnncalc.pattern", "cnncalc.pipeline", "cnncalc.cli", "cnncalc.commands", "cnncalc.sweep", "cnncalc.fitting",
-         "cnncalc.report", "cnncalc.render", "cnncalc.lint")
+         "cnncalc.report", "cnncalc.render", "cnncalc.lint", "cnncalc.exporters")
 
 
 def _reachable(graph: dict[str, dict[str, int]], start: str) -> set[str]:

@@ -43,6 +43,12 @@ def verify(
     input: InputOpt = None,
     define: DefineOpt = None,
     settings: SetOpt = None,
+    save_weights: Annotated[
+        Optional[str],
+        typer.Option("--save-weights", metavar="FILE",
+                     help="Also write the weights, input and output of the run to this .npz, keyed by layer name "
+                     "(`cnncalc export` models load it with load_weights)."),
+    ] = None,
 ) -> None:
     """Run the spec with numpy on random float32 tensors and check every predicted shape, parameter count,
     MAC count and the inference memory against what executes. Exit 0 only if every check holds."""
@@ -62,11 +68,26 @@ def verify(
     _need_numpy()
     started = time.perf_counter()
     with _progress_bar(len(the_plan.steps)) as on_layer:
-        execution = executor.execute(the_plan, seed, on_layer)
+        execution = executor.execute(the_plan, seed, on_layer, keep_weights=save_weights is not None)
     result = compare(report, the_plan, execution, time.perf_counter() - started)
+    if save_weights is not None:
+        _save(execution, save_weights)
     _render(result, format)
     if not result.ok:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _save(execution, path: str) -> None:
+    """The run's arrays as an uncompressed .npz (a located error where it cannot be written)."""
+    import numpy as np
+
+    if execution.output is None:
+        raise UsageError("the run stopped early: no weights are saved", Location(path), code="CNN604")
+    try:
+        with open(path, "wb") as handle:
+            np.savez(handle, **execution.arrays())
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}", Location(path)) from None
 
 
 def _max_memory(text: str | None) -> int:

@@ -114,6 +114,11 @@ class Gelu(_SavesInput):
 
         return nn.GELU(approximate=p["approximate"])
 
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.GELU", ("approximate", p["approximate"], "none"))
+
 
 @register
 class Hardswish(_SavesInput):
@@ -141,6 +146,11 @@ class Hardswish(_SavesInput):
 
         return nn.Hardswish(inplace=p["inplace"] and weights is None)
 
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Hardswish", ("inplace", p["inplace"], False))
+
 
 @register
 class Hardsigmoid(_SavesInput):
@@ -162,6 +172,11 @@ class Hardsigmoid(_SavesInput):
         from torch import nn
 
         return nn.Hardsigmoid(inplace=p["inplace"] and weights is None)
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Hardsigmoid", ("inplace", p["inplace"], False))
 
 
 @register
@@ -191,6 +206,11 @@ class LeakyRelu(_SavesInput):
         from torch import nn
 
         return nn.LeakyReLU(p["negative_slope"], inplace=p["inplace"] and weights is None)
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.LeakyReLU", ("negative_slope", p["negative_slope"], 0.01), ("inplace", p["inplace"], False))
 
 
 @register
@@ -226,6 +246,11 @@ class Elu(_SavesInput):
 
         return nn.ELU(p["alpha"], inplace=p["inplace"] and weights is None)
 
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.ELU", ("alpha", p["alpha"], 1.0), ("inplace", p["inplace"], False))
+
 
 @register
 class Mish(_SavesInput):
@@ -250,6 +275,11 @@ class Mish(_SavesInput):
         from torch import nn
 
         return nn.Mish(inplace=p["inplace"] and weights is None)
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Mish", ("inplace", p["inplace"], False))
 
 
 PRELU_CHANNELS = Rule(
@@ -322,3 +352,9 @@ class Prelu(Elementwise):
         if weights is not None:
             torch_ops.assign(module.weight, weights.params["weight"])
         return module
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, keywords
+
+        return TorchCode(Construct("nn.PReLU", (), keywords(("num_parameters", p["num_parameters"], 1))),
+                         weights=(WeightLoad("weight", "weight"),))

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.conventions import Convention
+from cnncalc.layers.code import NoTorchCode, TorchCode  # noqa: F401  (re-exported for the kinds)
 from cnncalc.cpu import Cpu
 from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach notes to their inferences)
 from cnncalc.rule import Rule
@@ -329,6 +330,14 @@ class LayerKind:
         executor's `weights`: loaded in PyTorch's layouts, computing exactly what `forward` computes
         (channels-last flattening, explicit asymmetric padding), for comparing values."""
         raise NoTorchEquivalent(f"'{self.name}' declares no torch equivalent")
+
+    # -- code export (cnncalc/exporters/pytorch.py; values only, no torch imported) -----------------
+
+    def torch_code(self, p: Mapping[str, Any], inputs: tuple[Shape, ...], inference: Inference) -> TorchCode:
+        """The layer as PyTorch source for `cnncalc export --to pytorch`: what `torch_module` builds
+        with the executor's weights, as text (cnncalc/layers/code.py). Raises NoTorchCode where the
+        kind or this setting has none; the exporter reports it at the layer, never skips it."""
+        raise NoTorchCode(f"'{self.name}' declares no PyTorch code")
 
     # -- the JSON schema (cnncalc/schema.py assembles it) ---------------------------------------
 

@@ -70,6 +70,14 @@ class LayerScale(LayerKind):
             torch_ops.assign(module.layer_scale, weights.params["gamma"].reshape(x.channels, *(1,) * x.rank))
         return module
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """A small LayerScale class (torch.nn has none): the scalars as a (C,) parameter."""
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad
+
+        (x,) = inputs
+        module = Construct("LayerScale", (("channels", x.channels), ("init", float(p["init"]))))
+        return TorchCode(module, weights=(WeightLoad("layer_scale", "gamma"),), helpers=(LAYER_SCALE_CODE,))
+
 
 @register
 class DropPath(LayerKind):
@@ -113,6 +121,13 @@ class DropPath(LayerKind):
 
         return torch_ops.StochasticDepth(p["rate"], p["mode"])
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """torchvision.ops.StochasticDepth's computation as a small class (the file imports only torch)."""
+        from cnncalc.layers.code import Construct, TorchCode
+
+        return TorchCode(Construct("StochasticDepth", (("p", float(p["rate"])), ("mode", p["mode"]))),
+                         helpers=(STOCHASTIC_DEPTH_CODE,))
+
 
 @register
 class Permute(LayerKind):
@@ -149,3 +164,40 @@ class Permute(LayerKind):
         to_last = (0, *range(2, rank + 2), 1)
         to_first = (0, rank + 1, *range(1, rank + 1))
         return torch_ops.Relayout(to_last if p["to"] == "channels_last" else to_first)
+
+    def torch_code(self, p, inputs, inference: Inference):
+        """Nothing to compute: a layout change leaves the values, and every exported module reads NCHW."""
+        from cnncalc.layers.code import TorchCode
+
+        return TorchCode(None, f"{{x}}  # {self.name} to {p['to']}: a storage layout; the modules here read NCHW")
+
+
+LAYER_SCALE_CODE = '''class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: each channel of (N, C, *spatial) times its own learned scalar."""
+
+    def __init__(self, channels, init):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((channels,), init))
+
+    def forward(self, x):
+        return self.layer_scale.view(-1, *(1,) * (x.ndim - 2)) * x
+'''
+
+STOCHASTIC_DEPTH_CODE = '''class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training each sample (mode "row") or the whole batch
+    ("batch") dropped with probability p, the rest scaled by 1 / (1 - p); the identity in eval mode."""
+
+    def __init__(self, p, mode):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+'''

@@ -121,6 +121,13 @@ class ChannelSlice(LayerKind):
         start, stop = self.bounds(p, inputs[0].channels, "channel_slice")
         return torch_ops.ChannelSlice(start, stop)
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: the channels' slice of NCHW, a view (as torch.chunk's pieces)."""
+        from cnncalc.layers.code import TorchCode
+
+        start, stop = self.bounds(p, inputs[0].channels, "channel_slice")
+        return TorchCode(None, f"{{x}}[:, {start}:{stop}]")
+
 
 @register
 class ChannelShuffle(LayerKind):
@@ -160,4 +167,9 @@ class ChannelShuffle(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.ChannelShuffle(p["groups"])
+
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode
+
+        return TorchCode(Construct("nn.ChannelShuffle", (("groups", p["groups"]),)))
 

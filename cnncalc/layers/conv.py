@@ -24,6 +24,7 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
+from cnncalc.layers.code import TorchCode
 from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
@@ -189,6 +190,27 @@ class Conv(LayerKind):
             if p["bias"]:
                 torch_ops.assign(conv.bias, weights.params["bias"])
         return conv if g.symmetric else nn.Sequential(torch_ops.pad(g.pads), conv)
+
+    def torch_code(self, p, inputs, inference: Inference) -> TorchCode:
+        """As `torch_module` with weights: nn.ConvNd, asymmetric padding as an nn.ZeroPadNd before it."""
+        from cnncalc.layers.code import Construct, WeightLoad, conv_order, keywords, per_axis as one, torch_pads
+
+        (x,) = inputs
+        g = inference.geometry
+        pad = one(tuple(before for before, _ in g.pads)) if g.symmetric else 0
+        channels = (("in_channels", x.channels), ("out_channels", inference.output.channels))
+        settings = (("kernel_size", one(g.kernel)),) + keywords(
+            ("stride", one(g.stride), 1), ("padding", pad, 0), ("dilation", one(g.dilation), 1),
+            ("groups", g.groups, 1), ("bias", p["bias"], True))
+        conv = Construct(f"nn.Conv{x.rank}d", channels, settings)
+        at = "" if g.symmetric else "1."
+        weights = (WeightLoad(f"{at}weight", "kernel", conv_order(x.rank)),)
+        if p["bias"]:
+            weights += (WeightLoad(f"{at}bias", "bias"),)
+        if not g.symmetric:
+            pad_module = Construct(f"nn.ZeroPad{x.rank}d", (("padding", torch_pads(g.pads)),))
+            conv = Construct("nn.Sequential", (("pad", pad_module), ("conv", conv)))
+        return TorchCode(conv, weights=weights)
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Elements held beyond input and output: the padded copy and the im2col matrix (see `forward`)."""

@@ -229,6 +229,24 @@ class ConvTranspose(LayerKind):
                 torch_ops.assign(module.bias, weights.params["bias"])
         return module
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.ConvTransposeNd with the resolved geometry (PyTorch crops the same from both sides)."""
+        from cnncalc.layers.code import Construct, NoTorchCode, TorchCode, WeightLoad, conv_order, keywords, per_axis
+
+        (x,) = inputs
+        g = inference.geometry
+        if not g.symmetric:
+            raise NoTorchCode(f"PyTorch's transposed convolution crops both sides alike, not {g.pads}")
+        module = Construct(f"nn.ConvTranspose{x.rank}d",
+                           (("in_channels", x.channels), ("out_channels", inference.output.channels)),
+                           (("kernel_size", per_axis(g.kernel)),) + keywords(
+                               ("stride", per_axis(g.stride), 1), ("padding", per_axis(tuple(b for b, _ in g.pads)), 0),
+                               ("output_padding", per_axis(g.output_padding) if g.output_padding else 0, 0),
+                               ("groups", g.groups, 1), ("bias", p["bias"], True),
+                               ("dilation", per_axis(g.dilation), 1)))
+        weights = (WeightLoad("weight", "kernel", conv_order(x.rank)),)
+        return TorchCode(module, weights=weights + ((WeightLoad("bias", "bias"),) if p["bias"] else ()))
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The regrouped kernel and the per-tap contributions, then the uncropped canvas."""
         (x,) = inputs

@@ -114,6 +114,25 @@ class Fc(LayerKind):
             return torch_ops.PerPosition(linear)
         return nn.Sequential(nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten(), linear)
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.Linear; a feature map is flattened first in PyTorch's (C, H, W) order, so the executor's
+        kernel rows (H, W, C) are reordered when loaded."""
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, keywords
+
+        (x,) = inputs
+        per_position = bool(p.get("per_position")) and not x.is_vector
+        module = Construct("nn.Linear", (("in_features", self.fan_in(p, x)), ("out_features", p["units"])),
+                           keywords(("bias", p["bias"], True)))
+        # a 1 x 1 map flattens alike in both orders; per position, the rows are the channels
+        flattened = x.numel > x.channels and not per_position
+        weights = (WeightLoad("weight", "kernel", (1, 0), x.dims if flattened else ()),)
+        if p["bias"]:
+            weights += (WeightLoad("bias", "bias"),)
+        if per_position:  # on each position: channels-last and back, as ConvNeXt's MLP (views)
+            return TorchCode(module, "{module}({x}.movedim(1, -1)).movedim(-1, 1)", weights,
+                             channels_last_module=True)
+        return TorchCode(module, "{module}({x})" if x.is_vector else "{module}(torch.flatten({x}, 1))", weights)
+
     def forward(self, p, inputs, run):
         """(N, H*W*C) @ (H*W*C, units): the feature map is flattened channels-last, as a view."""
         from cnncalc import arrays
@@ -151,6 +170,13 @@ class Flatten(LayerKind):
         from cnncalc.layers import torch_ops
 
         return nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten()
+
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.Flatten: PyTorch's (C, H, W) order, which the next matrix's rows follow when loaded."""
+        from cnncalc.layers.code import Construct, TorchCode
+
+        (x,) = inputs
+        return TorchCode(Construct("nn.Flatten"), flattens=x.dims if x.numel > x.channels else ())
 
     def forward(self, p, inputs, run):
         """Channels-last order: element (h, w, c) of an H x W x C map lands at (h * W + w) * C + c."""

@@ -65,6 +65,11 @@ class Relu(Elementwise):
 
         return nn.ReLU(inplace=p["inplace"] and weights is None)
 
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.ReLU", ("inplace", p["inplace"], False))
+
 
 @register
 class Sigmoid(Elementwise):
@@ -85,6 +90,11 @@ class Sigmoid(Elementwise):
 
         return nn.Sigmoid()
 
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Sigmoid")
+
 
 @register
 class Tanh(Elementwise):
@@ -100,6 +110,11 @@ class Tanh(Elementwise):
         from torch import nn
 
         return nn.Tanh()
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Tanh")
 
 
 @register
@@ -124,6 +139,11 @@ class Softmax(Elementwise):
         from torch import nn
 
         return nn.Softmax(dim=1)
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Softmax", ("dim", 1, None))
 
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The per-position maximum, then the per-position sum (one value per position each)."""
@@ -162,6 +182,11 @@ class Dropout(Elementwise):
 
         return nn.Dropout(p["rate"])
 
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.Dropout", ("p", p["rate"], 0.5))
+
 
 @register
 class Relu6(Elementwise):
@@ -181,6 +206,11 @@ class Relu6(Elementwise):
         from torch import nn
 
         return nn.ReLU6()
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.ReLU6")
 
 
 @register
@@ -213,3 +243,8 @@ class Silu(Elementwise):
         from torch import nn
 
         return nn.SiLU()
+
+    def torch_code(self, p, inputs, inference):
+        from cnncalc.layers.code import module
+
+        return module("nn.SiLU")

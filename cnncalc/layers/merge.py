@@ -77,6 +77,12 @@ class Concat(LayerKind):
 
         return torch_ops.Cat()
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: torch.cat along the channels (dim 1 in NCHW)."""
+        from cnncalc.layers.code import TorchCode
+
+        return TorchCode(None, "torch.cat([{inputs}], dim=1)")
+
     def forward(self, p, inputs, run):
         """Along the channels: the last axis, channels-last."""
         import numpy as np
@@ -115,6 +121,12 @@ class Add(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.Sum()
+
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: the inputs summed left to right."""
+        from cnncalc.layers.code import TorchCode
+
+        return TorchCode(None, "{sum}")
 
     def forward(self, p, inputs, run):
         """Into a new array, as the textbook model counts a merge's output."""
@@ -195,6 +207,14 @@ class Multiply(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.Product(inference.output.rank)
+
+    def torch_code(self, p, inputs, inference: Inference):
+        """Forward code only: the product, a vector gate (N, C) indexed to (N, C, 1, ...) to broadcast."""
+        from cnncalc.layers.code import TorchCode
+
+        spread = ", None" * inference.output.rank
+        factors = (f"{{x{i}}}[:, :{spread}]" if x.is_vector and spread else f"{{x{i}}}" for i, x in enumerate(inputs))
+        return TorchCode(None, " * ".join(factors))
 
     def forward(self, p, inputs, run):
         """Channels-last: a vector gate (N, C) is viewed as (N, 1, ..., 1, C); numpy broadcasts the rest."""

@@ -113,6 +113,17 @@ class BatchNorm(LayerKind):
                 torch_ops.assign(getattr(module, {"gamma": "weight", "beta": "bias"}.get(key, key)), value)
         return module
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.BatchNormNd over the channels; the executor's gamma, beta and running statistics."""
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, keywords
+
+        (x,) = inputs
+        module = Construct(f"nn.BatchNorm{max(x.rank, 1)}d", (("num_features", x.channels),), keywords(
+            ("eps", p["eps"], 1e-5), ("momentum", p["momentum"], 0.1), ("affine", p["affine"], True)))
+        loads = (WeightLoad("weight", "gamma"), WeightLoad("bias", "beta")) if p["affine"] else ()
+        loads += (WeightLoad("running_mean", "running_mean"), WeightLoad("running_var", "running_var"))
+        return TorchCode(module, weights=loads)
+
 
 @register
 class Lrn(LayerKind):
@@ -180,6 +191,14 @@ class Lrn(LayerKind):
             raise NoTorchEquivalent("PyTorch's LocalResponseNorm needs a feature map")
         return nn.LocalResponseNorm(p["size"], p["alpha"], p["beta"], p["k"])
 
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, NoTorchCode, TorchCode
+
+        if inputs[0].is_vector:
+            raise NoTorchCode("PyTorch's LocalResponseNorm needs a feature map")
+        return TorchCode(Construct("nn.LocalResponseNorm", (("size", p["size"]),), (
+            ("alpha", p["alpha"]), ("beta", p["beta"]), ("k", p["k"]))))
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """The squares, zero-padded by size - 1 channels."""
         (x,) = inputs
@@ -221,6 +240,13 @@ def _load_affine(module, weights) -> None:
     if weights is not None and "gamma" in weights.params:
         torch_ops.assign(module.weight, weights.params["gamma"])
         torch_ops.assign(module.bias, weights.params["beta"])
+
+
+def _affine_loads(p):
+    """gamma and beta into the module's weight and bias, when the kind is affine."""
+    from cnncalc.layers.code import WeightLoad
+
+    return (WeightLoad("weight", "gamma"), WeightLoad("bias", "beta")) if p["affine"] else ()
 
 
 def _stats_bytes(p, ctx: MemoryContext) -> int:
@@ -301,6 +327,19 @@ class LayerNorm(LayerKind):
         _load_affine(module, weights)
         return module
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.LayerNorm over the channels; on a map with the channels moved last and back, as
+        torchvision's LayerNorm2d (ConvNeXt) computes it."""
+        from cnncalc.layers.code import Construct, TorchCode, keywords
+
+        (x,) = inputs
+        module = Construct("nn.LayerNorm", (("normalized_shape", x.channels),), keywords(
+            ("eps", p["eps"], 1e-5), ("elementwise_affine", p["affine"], True)))
+        if x.is_vector:
+            return TorchCode(module, weights=_affine_loads(p))
+        return TorchCode(module, "{module}({x}.movedim(1, -1)).movedim(-1, 1)", _affine_loads(p),
+                         channels_last_module=True)
+
 
 GROUPS_DIVIDE = Rule(
     "CNN217", "groups-do-not-divide-channels", "error", "groupnorm groups that do not divide the channels",
@@ -371,6 +410,13 @@ class GroupNorm(LayerKind):
         _load_affine(module, weights)
         return module
 
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode, keywords
+
+        return TorchCode(Construct("nn.GroupNorm", (("num_groups", p["groups"]), ("num_channels", inputs[0].channels)),
+                                   keywords(("eps", p["eps"], 1e-5), ("affine", p["affine"], True))),
+                         weights=_affine_loads(p))
+
 
 @register
 class InstanceNorm(LayerKind):
@@ -421,3 +467,11 @@ class InstanceNorm(LayerKind):
         module = torch_ops.nn_class("InstanceNorm", x.rank)(x.channels, eps=p["eps"], affine=p["affine"])
         _load_affine(module, weights)
         return module
+
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode, keywords
+
+        (x,) = inputs
+        return TorchCode(Construct(f"nn.InstanceNorm{x.rank}d", (("num_features", x.channels),),
+                                   keywords(("eps", p["eps"], 1e-5), ("affine", p["affine"], False))),
+                         weights=_affine_loads(p))

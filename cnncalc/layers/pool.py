@@ -196,6 +196,34 @@ class Pool(LayerKind):
             pool = torch_ops.nn_class("AvgPool", x.rank)(g.kernel, g.stride, pad, ceil_mode=g.ceil)
         return pool if native else nn.Sequential(torch_ops.pad(g.pads, float("-inf") if is_max else 0.0), pool)
 
+    def torch_code(self, p, inputs, inference: Inference):
+        """nn.MaxPoolNd / nn.AvgPoolNd (count_include_pad, as the forward). PyTorch pads natively when
+        the padding is symmetric and at most half the window; otherwise it is an explicit pad before
+        the pool (-inf for max), as `torch_module` does for values."""
+        from cnncalc.layers.code import Construct, NoTorchCode, TorchCode, keywords, per_axis, torch_pads
+
+        (x,) = inputs
+        g = inference.geometry
+        is_max = p["mode"] == "max"
+        if not is_max and any(d > 1 for d in g.dilation):
+            raise NoTorchCode("PyTorch has no dilated average pooling")
+        native = g.symmetric and all(2 * before <= k for (before, _), k in zip(g.pads, g.k_eff))
+        if g.ceil and _torch_ceil_sizes(x.spatial, g, native) != inference.output.spatial:
+            raise NoTorchCode(f"PyTorch's ceil mode keeps other windows than this pool's (padding {g.pads}, "
+                              f"clip rule {g.clip})")
+        pad = per_axis(tuple(before for before, _ in g.pads)) if native else 0
+        settings = (("kernel_size", per_axis(g.kernel)),) + keywords(("stride", per_axis(g.stride), per_axis(g.kernel)),
+                                                                    ("padding", pad, 0))
+        if is_max:
+            settings += keywords(("dilation", per_axis(g.dilation), 1))
+        settings += keywords(("ceil_mode", g.ceil, False))
+        pool = Construct(f"nn.{'Max' if is_max else 'Avg'}Pool{x.rank}d", (), settings)
+        if not native:
+            padder = Construct(f"nn.ConstantPad{x.rank}d", (("padding", torch_pads(g.pads)),
+                                                           ("value", float("-inf") if is_max else 0.0)))
+            pool = Construct("nn.Sequential", (("pad", padder), ("pool", pool)))
+        return TorchCode(pool)
+
     @staticmethod
     def _clipped(windows: int, size: int, stride: int, before: int, after: int, clip: str) -> int:
         """Rounding up keeps a last window only if it starts inside the input or the left padding
@@ -212,6 +240,18 @@ class Pool(LayerKind):
         padded = padded_elements(batch, x.spatial, tuple((b, a + e) for (b, a), e in zip(g.pads, g.ceil_extra)),
                                  x.channels)
         return padded + (prod(inference.output.spatial) if p["mode"] == "avg" else 0)
+
+
+def _torch_ceil_sizes(spatial, g: Geometry, native: bool) -> tuple[int, ...]:
+    """What PyTorch's ceil mode gives: a last window starting at or after the input plus the left
+    padding is dropped; padding written out as a pad before the pool is input to it."""
+    sizes = []
+    for w, k, s, (before, after) in zip(spatial, g.k_eff, g.stride, g.pads):
+        width, left = (w + before + after, before) if native else (w + before + after, 0)
+        n = -(-(width - k) // s) + 1
+        limit = w + left if native else width
+        sizes.append(n - 1 if (n - 1) * s >= limit else n)
+    return tuple(sizes)
 
 
 def _divisor(out_spatial, kernel, stride, dilation, spatial, pads):
@@ -261,6 +301,12 @@ class GlobalPool(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.nn_class("AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool", inputs[0].rank)(1)
+
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode
+
+        kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
+        return TorchCode(Construct(f"nn.{kind}{inputs[0].rank}d", (("output_size", 1),)))
 
     def forward(self, p, inputs, run):
         from cnncalc import arrays

@@ -170,6 +170,13 @@ class Upsample(LayerKind):
         factors = _per_axis_scale(p["scale"], inputs[0].rank, "")
         return nn.Upsample(scale_factor=tuple(float(f) for f in factors), mode=p["mode"])
 
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import module
+
+        factors = _per_axis_scale(p["scale"], inputs[0].rank, "")
+        return module("nn.Upsample", ("scale_factor", tuple(float(f) for f in factors), None),
+                      ("mode", p["mode"], None))
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Linear modes: per axis, the two gathered neighbours, while the previous axis' result lives."""
         if p["mode"] == "nearest":
@@ -268,6 +275,13 @@ class AdaptivePool(LayerKind):
         kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
         return torch_ops.nn_class(kind, inputs[0].rank)(inference.output.spatial)
 
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode, per_axis
+
+        kind = "AdaptiveAvgPool" if p["mode"] == "avg" else "AdaptiveMaxPool"
+        size = per_axis(inference.output.spatial)
+        return TorchCode(Construct(f"nn.{kind}{inputs[0].rank}d", (("output_size", size),)))
+
     def forward_workspace(self, p, inputs, inference: Inference, batch: int) -> int:
         """Per axis: the gathered bins and the reduced result, while the previous axis' result lives."""
         (x,) = inputs
@@ -352,3 +366,9 @@ class ZeroPad(LayerKind):
 
         pads = _pads(p["padding"], inputs[0].rank, "")
         return torch_ops.nn_class("ZeroPad", len(pads))(tuple(n for pair in reversed(pads) for n in pair))
+
+    def torch_code(self, p, inputs, inference: Inference):
+        from cnncalc.layers.code import Construct, TorchCode, torch_pads
+
+        pads = _pads(p["padding"], inputs[0].rank, "")
+        return TorchCode(Construct(f"nn.ZeroPad{len(pads)}d", (("padding", torch_pads(pads)),)))

@@ -307,4 +307,32 @@ RULES = (
         example="cnncalc verify spec-with-a-new-kind.yaml",
         fix="Use `cnncalc analyze` for this spec; exits with status 2.",
     ),
+    Rule(
+        "CNN604", "verify-nothing-to-save", "error", "`verify --save-weights` after a run that stopped early",
+        what="Reports `cnncalc verify --save-weights` when the run stopped at a layer whose output shape "
+        "differed from the prediction, so there is no output to save with the weights.",
+        why="A weights file is for reproducing the executor's outputs; a partial run has none.",
+        example="cnncalc verify spec.yaml --save-weights w.npz   # a layer's shape is mispredicted",
+        fix="Fix the mispredicted layer that verify reports; exits with status 2.",
+    ),
+    Rule(
+        "CNN610", "export-no-torch-code", "error", "a layer cannot be written as PyTorch code",
+        what="Reports a layer `cnncalc export --to pytorch` cannot write: its kind declares no PyTorch code, "
+        "or this setting has no PyTorch equivalent (asymmetric cropping of a transposed convolution, "
+        "dilated average pooling, a ceil-mode pool whose padding PyTorch cannot take, a matrix reading a "
+        "flattened map through a merge).",
+        why="An exported model that silently lacked a layer, or computed another one, would give other "
+        "shapes, counts and values than the spec.",
+        example="- pool: {mode: avg, kernel: 3, dilation: 2}",
+        fix="Change the layer to one PyTorch has, or export a spec without it.",
+    ),
+    Rule(
+        "CNN611", "export-onnx-needs", "error", "`export --to onnx` needs torch and a file to write",
+        what="Reports `cnncalc export --to onnx` without `-o` (ONNX is a binary file), or in an environment "
+        "without torch, whose exporter writes it.",
+        why="The ONNX file is the exported PyTorch module run through torch.onnx.export; torch is never a "
+        "dependency of the other commands.",
+        example="cnncalc export specs/resnet18.yaml --to onnx",
+        fix="Add `-o model.onnx`; install torch and onnx; exits with status 2.",
+    ),
 )

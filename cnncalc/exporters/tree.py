@@ -1,0 +1,141 @@
+"""The spec's structure (repeats, blocks, residuals, merges) over the analysed layers: the graph is
+flat, but readable code keeps a block as a class and a repeat as a loop. The walk mirrors the
+graph builder's (cnncalc/graph.py), which appends one node per layer in this same order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.blocks import BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
+from cnncalc.exporters import ExportError
+from cnncalc.layers.code import NoTorchCode, TorchCode
+from cnncalc.spec import LayerSpec, RepeatSpec, Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One layer: its analysed result and its PyTorch code."""
+
+    result: LayerResult
+    code: TorchCode
+
+    @property
+    def name(self) -> str:
+        return self.result.node.name
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    parts: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    body: Chain
+    shortcut: Chain
+    add: Leaf
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    branches: tuple[Chain, ...]
+    merge: Leaf
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One use of a block definition: its scope path (the layer names' prefix) and its layers."""
+
+    definition: str
+    path: tuple[str, ...]
+    body: Chain
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    iterations: tuple[Chain, ...]
+
+
+class _Walker:
+    def __init__(self, analysis: Analysis, codes: dict[int, TorchCode]):
+        self.results = analysis.results[1:]
+        self.codes = codes
+        self.position = 0
+
+    def leaf(self) -> Leaf:
+        result = self.results[self.position]
+        self.position += 1
+        return Leaf(result, self.codes[result.node.index])
+
+    def chain(self, items, depth: int) -> Chain:
+        return Chain(tuple(part for part in (self.item(item, depth) for item in items) if part is not None))
+
+    def item(self, item, depth: int):
+        if isinstance(item, RepeatSpec):
+            return Repeat(tuple(self.chain(item.body, depth) for _ in range(item.times)))
+        if isinstance(item, ResidualSpec):
+            body = self.chain(item.body, depth)
+            return Residual(body, self.chain(item.shortcut, depth + 1), self.leaf())
+        if isinstance(item, MergeSpec):
+            branches = tuple(self.chain(branch, depth + 1) for branch in item.branches)
+            return Merge(branches, self.leaf())
+        if isinstance(item, SplitSpec):
+            # each branch starts with the channel_slice the graph gives it, inside the branch's scope
+            branches = tuple(Chain((self.leaf(), *self.chain(branch, depth + 1).parts)) for branch in item.branches)
+            return Merge(branches, self.leaf())
+        if isinstance(item, BlockUse):
+            start = self.position
+            body = self.chain(item.body, depth + 1)
+            if not body.parts:
+                return None
+            return Block(item.block, self.results[start].node.block[:depth + 1], body)
+        if isinstance(item, OutputSpec):
+            raise ExportError(f"the side output '{item.name}' cannot be exported yet: the exported module has "
+                              "one output", item.loc, hint="export the spec without its `output:` heads",
+                              code="CNN610")
+        if not isinstance(item, LayerSpec):
+            raise TypeError(f"the exporter does not know the construct {type(item).__name__}")
+        return self.leaf()
+
+
+def codes_of(analysis: Analysis) -> dict[int, TorchCode]:
+    """Every layer's PyTorch code; a layer without one is a located error (CNN610), never skipped."""
+    codes: dict[int, TorchCode] = {}
+    for result in analysis.results[1:]:
+        node = result.node
+        try:
+            codes[node.index] = node.kind.torch_code(node.params, result.inputs, result.inference)
+        except NoTorchCode as exc:
+            raise ExportError(f"{node.label}: cannot be written as PyTorch code: {exc}", node.loc,
+                              hint="`cnncalc export` writes only layers PyTorch has; change this layer or "
+                              "export a spec without it", code="CNN610") from None
+    return _rows_follow_flattens(analysis, codes)
+
+
+def _rows_follow_flattens(analysis: Analysis, codes: dict[int, TorchCode]) -> dict[int, TorchCode]:
+    """A matrix reading a flattened feature map (through element-wise layers) gets the map's dims,
+    so that the loader reorders the executor's channels-last rows as PyTorch's flatten orders them."""
+    flattened: dict[int, tuple[int, ...]] = {}
+    for result in analysis.results[1:]:
+        node, code = result.node, codes[result.node.index]
+        source = flattened.get(node.inputs[0], ()) if len(node.inputs) == 1 else ()
+        if code.flattens:
+            flattened[node.index] = code.flattens
+        elif source and result.output == result.inputs[0] and not code.weights:
+            flattened[node.index] = source
+        elif source and any(w.order == (1, 0) for w in code.weights):
+            loads = tuple(replace(w, rows=source) if w.order == (1, 0) and not w.rows else w for w in code.weights)
+            codes[node.index] = replace(code, weights=loads)
+        elif source or any(i in flattened for i in node.inputs):
+            raise ExportError(f"{node.label}: reads a flattened feature map whose order PyTorch and the "
+                              "executor disagree on", node.loc, hint="flatten after the merge", code="CNN610")
+    return codes
+
+
+def build(spec: Spec, analysis: Analysis) -> Chain:
+    """The spec's items over the analysis' layers, each with its code."""
+    walker = _Walker(analysis, codes_of(analysis))
+    top = walker.chain(spec.items, 0)
+    assert walker.position == len(walker.results), "the spec and its analysis disagree"
+    return top
