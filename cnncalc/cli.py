@@ -31,7 +31,7 @@ from cnncalc.errors import EXIT_BROKEN_PIPE, EXIT_USAGE, CnnCalcError, Location,
 
 #: The commands, in the order `cnncalc --help` lists them (each is cnncalc/commands/<name>.py).
 COMMANDS = ("analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo", "report",
-            "graph")
+            "graph", "import")
 
 
 def _output_closed() -> NoReturn:
@@ -208,6 +208,8 @@ def _command(name: str):
         from cnncalc.commands.report import report as command
     elif name == "graph":
         from cnncalc.commands.graph import graph as command
+    elif name == "import":
+        from cnncalc.commands.import_ import import_ as command
     else:
         raise KeyError(name)
     return command

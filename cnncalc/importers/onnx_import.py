@@ -38,16 +38,22 @@ def _defaults(items: tuple[structure.Item, ...]) -> tuple[dict, tuple[structure.
     """`conv: {bias: false}` once when most convolutions have no bias (as after batch norm)."""
     biases = Counter()
     _walk(items, lambda item: biases.update([(item.word, item.options.get("bias"))]))
-    defaults = {}
+    defaults: dict[str, dict] = {}
     for kind in BIASED:
         if biases[(kind, False)] > biases[(kind, True)]:
             defaults[kind] = {"bias": False}
+    eps = Counter()
+    _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == "batchnorm" else None)
+    if len(eps) == 1 and None not in eps and sum(eps.values()) > 1:
+        defaults["batchnorm"] = {"eps": next(iter(eps))}
 
     def strip(item: structure.Item) -> structure.Item:
         settings = item.settings
         if item.word in BIASED or item.word == "fc":
             keep_false = item.word in defaults
             settings = tuple((k, v) for k, v in settings if k != "bias" or (v is True) == keep_false)
+        if item.word == "batchnorm" and "batchnorm" in defaults:
+            settings = tuple((k, v) for k, v in settings if k != "eps")
         return structure.Item(item.word, settings, tuple(tuple(strip(i) for i in b) for b in item.branches))
 
     return defaults, tuple(strip(item) for item in items)
@@ -72,7 +78,7 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
     items, shapes = builder.build()
     defaults, items = _defaults(items)
     found = blocks.find(items)
-    title = name or model.graph.name or Path(path).stem
+    title = name or Path(path).stem
     input_dims = reader.channels_last(graph.shape(graph.input_name), "the input", path)
     opaque = sum(1 for layer in layers if layer.kind == "opaque")
     notes = [*notes, *fold_notes, *(layer.note for layer in layers if layer.note and layer.kind != "opaque")]

@@ -12,6 +12,7 @@ from cnncalc.importers.structure import Item
 from cnncalc.render.safe import escape
 
 _PLAIN = re.compile(r"[A-Za-z_$][A-Za-z0-9_$ *+\-/()]*$")
+_EXPRESSION = re.compile(r"[0-9][0-9 ]*\* \$[A-Za-z_][A-Za-z0-9_]*$")
 _WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 
 
@@ -24,6 +25,8 @@ def scalar(value: Any) -> str:
         return "[" + ", ".join(scalar(v) for v in value) + "]"
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _WORDS and not text.endswith(" "):
+        return text
+    if "$" in text and _EXPRESSION.match(text):  # block arithmetic, `4 * $filters`, as people write it
         return text
     return json.dumps(text)
 
