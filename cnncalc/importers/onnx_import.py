@@ -40,7 +40,7 @@ def _defaults(items: tuple[structure.Item, ...]) -> tuple[dict, tuple[structure.
     _walk(items, lambda item: biases.update([(item.word, item.options.get("bias"))]))
     defaults: dict[str, dict] = {}
     for kind in BIASED:
-        if biases[(kind, False)] > biases[(kind, True)]:
+        if biases[(kind, False)] > max(biases[(kind, True)], 1):
             defaults[kind] = {"bias": False}
     eps = Counter()
     _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == "batchnorm" else None)

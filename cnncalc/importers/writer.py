@@ -26,6 +26,8 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _WORDS and not text.endswith(" "):
         return text
+    if re.fullmatch(r"[0-9]+(x[0-9]+)+", text):  # a shape, 7x7x512
+        return text
     if "$" in text and _EXPRESSION.match(text):  # block arithmetic, `4 * $filters`, as people write it
         return text
     return json.dumps(text)
