@@ -65,3 +65,7 @@ def import_(
     lines = [summary + (f"; wrote {output}" if output is not None else "")]
     lines += [f"  note: {note}" for note in result.notes]
     sys.stderr.write("\n".join(lines) + "\n")
+
+
+#: the command is `import`, a Python keyword: the function is import_, named like the others' for the app
+import_.__name__ = "import"
