@@ -90,18 +90,31 @@ def test_resnet_stages_become_blocks_and_repeats(exported):
     assert [f"      times: {n}" in densenet for n in (6, 12, 24, 16)] == [True] * 4
 
 
-def test_import_of_resnet50_reads_every_shape_of_the_graph(exported):
-    """The importer's shape check compares every layer; a wrong expectation must fail it."""
+def test_every_layer_shape_is_the_graphs_and_a_difference_is_cnn704(exported):
+    """The importer compares every layer with the graph's shape; here, independently, every conv's
+    output in the graph against the imported spec's, and a wrong expectation must fail the check."""
     from cnncalc.importers import check
 
-    model = reader.load_model(str(exported / "resnet18.onnx"))
-    graph = reader.read_graph(model, "r.onnx")
-    stated = {name: dims for name, dims in graph.shapes.items() if len(dims) == 4}
-    imported = onnx_import.import_model(reader.load_model(str(exported / "resnet18.onnx")), "r.onnx")
-    assert len(stated) >= imported.layers
+    path = str(exported / "resnet18.onnx")
+    graph = reader.read_graph(reader.load_model(path), path)
+    convs = [reader.channels_last(graph.shape(n.output[0]), "", path) for n in graph.nodes if n.op_type == "Conv"]
+    imported = onnx_import.import_file(path)
+    analysis = pipeline.analyze_text(imported.text, "r.yaml")
+    ours = [r.output.dims for r in analysis.results if r.node.type == "conv"]
+    assert sorted(ours) == sorted(convs) and len(ours) == 20
     with pytest.raises(CnnCalcError) as error:
-        check.check(imported.text, "r.onnx", [((1, 2, 3), "node 0")] * 68)
+        check.check(imported.text, "r.onnx", [((1, 2, 3), "node 0")] * imported.layers)
     assert error.value.code == "CNN704" and "the graph says 1x2x3" in error.value.message
+
+
+def test_input_sets_the_size_of_the_graphs_input():
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3])]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    model = make(nodes, [_weight("w", 8, 3, 3, 3)], inputs=[x])
+    text = onnx_import.import_model(model, "m.onnx", input_dims=(32, 30)).text
+    assert "input: 32x30x3\n" in text
+    analysis = pipeline.analyze_text(text, "m.yaml")
+    assert analysis.results[-1].output.dims == (30, 28, 8)
 
 
 # -- small graphs, one mapping each ----------------------------------------------------------------
@@ -186,13 +199,22 @@ def test_gemm_and_matmul_add_are_fc_and_flatten_before_them_goes():
     assert sum(r.inference.params for r in report.results) == 768 * 10 + 10 + 10 * 4 + 4
 
 
+def test_a_tied_weight_is_said_and_identity_shared_values_are_separate_layers():
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]),
+             helper.make_node("Conv", ["a", "w"], ["y"], kernel_shape=[1, 1])]
+    result = onnx_import.import_model(make(nodes, [_weight("w", 3, 3, 1, 1)]), "m.onnx")
+    assert any("the weight 'w' is read by 2 nodes" in note for note in result.notes)
+
+
 def test_shared_initialisers_through_identity_nodes_are_one_weight():
     nodes = [helper.make_node("Identity", ["w"], ["w_shared"]),
              helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]),
              helper.make_node("Relu", ["a"], ["r"]),
              helper.make_node("Conv", ["r", "w_shared"], ["y"], kernel_shape=[1, 1])]
-    text = imported(make(nodes, [_weight("w", 3, 3, 1, 1)]))
-    assert layers_of(text) == ["  - conv: {filters: 3, kernel: 1}", "  - relu", "  - conv: {filters: 3, kernel: 1}"]
+    result = onnx_import.import_model(make(nodes, [_weight("w", 3, 3, 1, 1)]), "m.onnx")
+    assert layers_of(result.text) == ["  - conv: {filters: 3, kernel: 1}", "  - relu",
+                                      "  - conv: {filters: 3, kernel: 1}"]
+    assert not any("is read by" in note for note in result.notes)  # the exporter's merge, not a tie
 
 
 def test_a_residual_and_a_concat_become_constructs():

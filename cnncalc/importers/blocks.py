@@ -93,6 +93,23 @@ def _block_name(unit: tuple[Item, ...], taken: set[str]) -> str:
     return name
 
 
+def _whole_multiple(column: list, values: list) -> bool:
+    """Every value of `column` is the same whole multiple (at least 2) of the value of `values`."""
+    if not all(isinstance(c, int) and isinstance(v, int) and v and c % v == 0 for c, v in zip(column, values)):
+        return False
+    factors = {c // v for c, v in zip(column, values)}
+    return len(factors) == 1 and factors.pop() >= 2
+
+
+def _scaled(written: Any, name: str, factor: int) -> Any:
+    """`$name` or `k * $name` once $name stands for a value `factor` times smaller."""
+    if written == f"${name}":
+        return f"{factor} * ${name}"
+    if isinstance(written, str) and written.endswith(f" * ${name}"):
+        return f"{int(written.split(' ')[0]) * factor} * ${name}"
+    return written
+
+
 def _parameters(columns: list[tuple[str, list]], uses: int):
     """For each column of leaf values: a literal, `$name`, or `k * $name`; and the parameters, with defaults."""
     params: list[tuple[str, list]] = []
@@ -111,6 +128,15 @@ def _parameters(columns: list[tuple[str, list]], uses: int):
                          and len({v // c for v, c in zip(values, column)}) == 1), None)
         if multiple is not None:
             written.append(f"{multiple[1]} * ${multiple[0]}")
+            continue
+        divisor = next(((index, column[0] // values[0]) for index, (name, column) in enumerate(params)
+                        if _whole_multiple(column, values)), None)
+        if divisor is not None:  # an earlier parameter is k times this one (MobileNet's hidden = 6 * out)
+            index, factor = divisor
+            name = params[index][0]
+            params[index] = (name, values)
+            written = [_scaled(w, name, factor) for w in written]
+            written.append(f"${name}")
             continue
         names[key] += 1
         name = key if names[key] == 1 else f"{key}{names[key]}"

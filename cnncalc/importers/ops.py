@@ -388,4 +388,24 @@ def map_graph(graph: Graph, keep_unknown: bool = False) -> tuple[list[Layer], li
     """The layers of the graph in order, and the notes for the import report."""
     mapper = Mapper(graph, keep_unknown)
     layers = mapper.run()
-    return layers, mapper.notes
+    return layers, [*mapper.notes, *tied_weights(graph)]
+
+
+WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "PRelu")
+
+
+def tied_weights(graph: Graph) -> list[str]:
+    """Notes for weights that several layers really share: one initialiser named directly by several
+    nodes, as torch.onnx writes a tied parameter. Identical values the exporter merged reach their
+    users through Identity nodes instead; they are separate parameters in PyTorch and counted right,
+    since every layer's params come from its own shapes. A tied weight, which PyTorch counts once, a
+    spec can only count per layer: the note says so."""
+    users: dict[str, list[int]] = {}
+    for index, node in enumerate(graph.nodes):
+        if node.op_type in WEIGHTED and len(node.input) > 1:
+            name = node.input[1]
+            if name not in graph.aliases and name in graph.initialisers | graph.constants.keys():
+                users.setdefault(name, []).append(index)
+    return [f"the weight {name!r} is read by {len(nodes)} nodes ({', '.join(graph.where(i) for i in nodes)}): "
+            "the spec counts it once per layer; if the model ties these weights, PyTorch counts it once"
+            for name, nodes in users.items() if len(nodes) > 1]

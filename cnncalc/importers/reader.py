@@ -239,16 +239,21 @@ def _constant_value(node, numpy_helper):
 
 
 def _set_input(info, dims: tuple[int, ...]) -> None:
-    """`--input` replaces the input's sizes (the batch stays); the graph's inference does the rest."""
+    """`--input` sets the input's sizes, channels last as the spec's `input:` (224x224x3), or only the
+    spatial ones (224x224); the batch is 1 and the graph's inference does the rest."""
     shape = info.type.tensor_type.shape
-    while len(shape.dim) < len(dims) + 1:
-        shape.dim.add()
-    for dim, value in zip(list(shape.dim)[1:], dims):
-        dim.Clear()
-        dim.dim_value = value
-    if shape.dim[0].HasField("dim_param") or not shape.dim[0].HasField("dim_value"):
-        shape.dim[0].Clear()
-        shape.dim[0].dim_value = 1
+    rank = len(shape.dim)
+    if len(dims) == rank - 1:
+        wanted = [1, dims[-1], *dims[:-1]]
+    elif len(dims) == rank - 2:
+        wanted = [1, None, *dims]
+    else:
+        raise ImportFailed(f"--input gives {len(dims)} sizes; the input {info.name!r} has {rank - 1} besides the batch",
+                           Location("--input"), code=DYNAMIC_SHAPE, hint="give H x W x C (or H x W) for an image")
+    for dim, value in zip(shape.dim, wanted):
+        if value is not None:
+            dim.Clear()
+            dim.dim_value = value
 
 
 def _check_static(info, path: str) -> None:
