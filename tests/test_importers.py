@@ -199,6 +199,19 @@ def test_gemm_and_matmul_add_are_fc_and_flatten_before_them_goes():
     assert sum(r.inference.params for r in report.results) == 768 * 10 + 10 + 10 * 4 + 4
 
 
+def test_a_view_whose_size_is_computed_from_shape_nodes_is_a_flatten():
+    """x.view(x.size(0), -1) exports Shape -> Gather -> Unsqueeze -> Concat -> Reshape: only sizes."""
+    ints = lambda name, values: numpy_helper.from_array(np.array(values, dtype=np.int64), name)  # noqa: E731
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Shape", ["r"], ["s"]),
+             helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"]),
+             helper.make_node("Concat", ["n1", "minus1"], ["size"], axis=0),
+             helper.make_node("Reshape", ["r", "size"], ["f"]),
+             helper.make_node("Gemm", ["f", "w"], ["y"], transB=1)]
+    model = make(nodes, [ints("zero", 0), ints("axes", [0]), ints("minus1", [-1]), _weight("w", 10, 768)])
+    assert layers_of(imported(model)) == ["  - relu", "  - fc: {units: 10, bias: false}"]
+
+
 def test_a_tied_weight_is_said_and_identity_shared_values_are_separate_layers():
     nodes = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]),
              helper.make_node("Conv", ["a", "w"], ["y"], kernel_shape=[1, 1])]

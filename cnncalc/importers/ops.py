@@ -92,6 +92,7 @@ class Mapper(ActivationOps):
         for index, node in enumerate(self.graph.nodes):
             for name in node.output:
                 self._producers[name] = index
+        self.skipped |= shape_computations(self.graph)
         for index, node in enumerate(self.graph.nodes):
             if index in self.skipped or node.op_type in ("Constant", "Identity"):
                 continue
@@ -382,6 +383,36 @@ class Mapper(ActivationOps):
 
     def op_Sum(self, index, node, a):
         return self.op_Add(index, node, a)
+
+
+#: ops that compute sizes from sizes (x.view(x.size(0), -1) exports Shape -> Gather -> Unsqueeze ->
+#: Concat -> Reshape): skipped where every result feeds only such ops or a setting input of a layer
+SHAPE_OPS = ("Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul", "Div", "Add", "Sub",
+             "Floor", "Ceil", "Range", "ConstantOfShape", "Size", "Reshape")
+
+
+def shape_computations(graph: Graph) -> set[int]:
+    """The nodes that only compute sizes for other nodes' setting inputs (input 1 and later of a
+    Reshape, Resize, Pad, Clip ...; data flows through input 0)."""
+    skipped: set[int] = set()
+    for index in range(len(graph.nodes) - 1, -1, -1):
+        node = graph.nodes[index]
+        if node.op_type not in SHAPE_OPS or node.output[0] == graph.output_name:
+            continue
+        reads = [(reader, list(graph.nodes[reader].input).index(name) if name in graph.nodes[reader].input else 0)
+                 for name in node.output for reader in graph.readers(name)]
+        if reads and all(reader in skipped or position >= 1 for reader, position in reads):
+            if node.op_type == "Shape" or all(_sized(graph, i) for i in node.input if i):
+                skipped.add(index)
+    return skipped
+
+
+def _sized(graph: Graph, name: str) -> bool:
+    """A tensor that is a size, not data: a constant, or a 1-D integer vector of a few entries."""
+    if graph.is_constant(name):
+        return True
+    dims = graph.shape(name)
+    return len(dims) <= 1 and all(d is not None and d <= 8 for d in dims)
 
 
 def map_graph(graph: Graph, keep_unknown: bool = False) -> tuple[list[Layer], list[str]]:
