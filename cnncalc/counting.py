@@ -3,11 +3,11 @@
 Each preset is a rule per layer kind, read from the peer's source and checked against its totals on
 torchvision's vgg16, resnet50, mobilenet_v2 and googlenet (tests/data/peer_counts.json, written by
 benchmarks/peer_counts.py; docs/counting.md has the table). A preset assumes each layer is the
-nn.Module torchvision would use (nn.ReLU, nn.MaxPool2d, ...): a peer that hooks modules does not see a
-functional call (torch.nn.functional.relu, `x + y`), and a spec cannot say which one a network used;
-docs/counting.md lists where the four measured networks do that and by how much it moves each total.
+nn.Module torchvision would use (nn.ReLU, nn.MaxPool2d, ...) unless the layer says `functional: true`:
+a peer that hooks modules does not see a functional call (torch.nn.functional.relu), and one that
+patches torch.nn.functional sees it once where a module is counted by its hook and its patch both.
 
-Also here: the backward MACs of each layer and the per-kind subtotals. Imports nothing heavy.
+Also here: the per-kind subtotals (the backward MACs of each layer are in cnncalc/backward.py). Imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from math import prod
 
 from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.backward import CONV_TYPES, NO_BACKWARD, WEIGHTED_TYPES, Backward, backward  # noqa: F401  (re-exported)
 from cnncalc.layers.base import per_axis
 from cnncalc.shapes import Shape
 
-CONV_TYPES = frozenset({"conv", "conv1d", "conv2d", "conv3d", "depthwise"})
-#: the kinds whose forward and backward MACs cnncalc counts by default (torchvision's convention)
-WEIGHTED_TYPES = CONV_TYPES | {"conv_transpose", "fc"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +45,11 @@ class Op:
     @property
     def in_numel(self) -> int:
         return self.inputs[0].numel if self.inputs else 0
+
+    @property
+    def functional(self) -> bool:
+        """PyTorch calls it as a function (`F.relu`), not a module: the spec's `functional: true`."""
+        return bool(self.p.get("functional", False))
 
     @property
     def mode(self) -> str:
@@ -74,6 +77,13 @@ def _zero(op: Op) -> int:
     return 0
 
 
+def _zero_count(counted: int) -> int:
+    return 0
+
+
+_UNSEEN = "0 (module hooks do not see them)"
+
+
 Rule = Callable[[Op], int]
 
 
@@ -97,18 +107,23 @@ class Preset:
     #: per-kind FLOP rules; None: FLOPs = flop_factor x MACs
     flops: dict[str, Rule] | None = None
     flop_factor: int = 2
+    #: what the peer counts for a functional call, given what it counts for the module (MACs or FLOPs)
+    functional: Callable[[int], int] = lambda counted: counted
+    #: how the peer sees a functional call, for report headers
+    sees_functional: str = "as the module"
 
     def count(self, op: Op) -> tuple[int, int]:
         macs = self.macs.get(op.type, _zero)(op)
-        if self.flops is None:
-            return macs, self.flop_factor * macs
-        return macs, self.flops.get(op.type, _zero)(op)
+        flops = self.flop_factor * macs if self.flops is None else self.flops.get(op.type, _zero)(op)
+        if op.functional:
+            return self.functional(macs), self.functional(flops)
+        return macs, flops
 
     def conventions(self) -> str:
         """One line for report headers."""
         return (f"counting {self.name} ({self.peer}; its number: {self.calls_it}): bias {self.bias}; "
                 f"batch norm {self.batchnorm}; activations {self.activation}; pooling {self.pooling}; "
-                f"add {self.add}; softmax {self.softmax}; {self.flop_rule}")
+                f"add {self.add}; softmax {self.softmax}; functional calls {self.sees_functional}; {self.flop_rule}")
 
 
 def _weighted(rule: Rule) -> dict[str, Rule]:
@@ -191,6 +206,7 @@ THOP = Preset(
      "adaptive_pool": lambda op: _thop_adaptive_avg(op) if op.mode == "avg" else 0,
      "softmax": lambda op: (op.numel // op.out.channels) * (3 * op.out.channels - 1),
      "upsample": _thop_upsample},
+    functional=_zero_count, sees_functional=_UNSEEN,
 )
 
 PTFLOPS = Preset(
@@ -208,6 +224,7 @@ PTFLOPS = Preset(
      "softmax": lambda op: op.in_numel,
      **_kinds("pool", "global_pool", "adaptive_pool", rule=lambda op: 2 * op.in_numel),
      "upsample": lambda op: 2 * op.numel},
+    functional=lambda counted: counted // 2, sees_functional="once (the patched F.* only; a module counts twice)",
 )
 
 TORCHSCAN = Preset(
@@ -237,6 +254,7 @@ TORCHSCAN = Preset(
         **_kinds("global_pool", "adaptive_pool",
                  rule=lambda op: op.numel * (prod(op.adaptive()) - 1 + (op.out.rank if op.mode == "avg" else 0))),
     },
+    functional=_zero_count, sees_functional=_UNSEEN,
 )
 
 ONNX_TOOL = Preset(
@@ -256,7 +274,7 @@ ONNX_TOOL = Preset(
      "conv_transpose": _onnx_conv_transpose,
      "adaptive_pool": lambda op: op.numel * prod(op.adaptive()),
      "global_pool": lambda op: op.in_numel + 4 * op.numel if op.mode == "avg" else 0,
-     "add": lambda op: op.numel * (len(op.inputs) - 1),
+     "add": lambda op: op.numel * (len(op.inputs) - 1), "multiply": lambda op: op.numel,  # Mul: as Add
      "upsample": lambda op: 0 if op.mode == "nearest" else 4 * op.numel},
 )
 
@@ -320,44 +338,6 @@ def count(analysis: Analysis, preset: Preset, count_bias: bool = False) -> tuple
             flops = 2 * macs
         counted.append((macs, flops))
     return tuple(counted)
-
-
-# ---------------------------------------------------------------------------------------------
-# backward MACs
-
-
-@dataclass(frozen=True, slots=True)
-class Backward:
-    """Backward multiply-accumulates of one layer per sample: the input gradient and the weight gradient.
-
-    Convention: conv, transposed conv and fc only (as the forward MACs), bias excluded. Each gradient is
-    one product the size of the forward one, so each equals the forward MACs; the input gradient is
-    absent (0) where no input needs a gradient: the network input, and anything computed from it by
-    layers without parameters (the first conv's input gradient is never computed)."""
-
-    input_grad: int = 0
-    weight_grad: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.input_grad + self.weight_grad
-
-
-NO_BACKWARD = Backward()
-
-
-def backward(analysis: Analysis) -> tuple[Backward, ...]:
-    needs_grad: dict[int, bool] = {}
-    out = []
-    for result in analysis.results:
-        node, inf = result.node, result.inference
-        upstream = any(needs_grad.get(i, False) for i in node.inputs)
-        needs_grad[node.index] = upstream or inf.params > 0
-        if node.kind is not None and node.kind.name in WEIGHTED_TYPES:
-            out.append(Backward(inf.macs if upstream else 0, inf.macs))
-        else:
-            out.append(NO_BACKWARD)
-    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------

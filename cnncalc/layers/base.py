@@ -20,6 +20,7 @@ from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach n
 from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.layers.values import (  # noqa: F401  (re-exported: the kinds import their parsers from here)
+    FUNCTIONAL,
     REQUIRED,
     any_case,
     Param,
@@ -150,6 +151,9 @@ class MemoryRule:
     saves_inputs: bool = False
     #: autograd keeps the output storage (relu, sigmoid, tanh, softmax).
     saves_output: bool = False
+    #: a product's backward (MulBackward0): each input is kept when another input needs a
+    #: gradient (x * gate saves the gate for x's gradient and x for the gate's).
+    saves_operands: bool = False
     #: new tensors that exist only for backward: max-pool indices, dropout noise, BN statistics.
     extra_saved: int = 0
     #: extra_saved as the separate tensors it is, when more than one (the CUDA allocator rounds
