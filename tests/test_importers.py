@@ -243,6 +243,34 @@ def test_a_residual_and_a_concat_become_constructs():
         "  - concat:", "      - []", "      - - pool: {kernel: 1, stride: 1}"]
 
 
+def test_a_squeeze_excitation_gate_is_a_multiply():
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+             helper.make_node("Conv", ["p", "w1", "b1"], ["c1"], kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["c1"], ["r"]),
+             helper.make_node("Conv", ["r", "w2", "b2"], ["c2"], kernel_shape=[1, 1]),
+             helper.make_node("Sigmoid", ["c2"], ["s"]),
+             helper.make_node("Mul", ["x", "s"], ["y"])]
+    weights = [_weight("w1", 2, 3, 1, 1), _weight("b1", 2), _weight("w2", 3, 2, 1, 1), _weight("b2", 3)]
+    text = imported(make(nodes, weights))
+    assert layers_of(text) == ["  - multiply:", "      - []", "      - - global_pool: {mode: avg}",
+                               "        - conv: {filters: 2, kernel: 1}", "        - relu",
+                               "        - conv: {filters: 3, kernel: 1}", "        - sigmoid"]
+
+
+def test_a_channel_split_merged_again_is_a_split_and_a_shuffle_is_channel_shuffle():
+    sizes = numpy_helper.from_array(np.array([2, 2], dtype=np.int64), "sizes")
+    shape5 = numpy_helper.from_array(np.array([1, 2, 2, 16, 16], dtype=np.int64), "shape5")
+    shape4 = numpy_helper.from_array(np.array([1, 4, 16, 16], dtype=np.int64), "shape4")
+    nodes = [helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=1),
+             helper.make_node("Relu", ["b"], ["r"]),
+             helper.make_node("Concat", ["a", "r"], ["c"], axis=1),
+             helper.make_node("Reshape", ["c", "shape5"], ["c5"]),
+             helper.make_node("Transpose", ["c5"], ["t"], perm=[0, 2, 1, 3, 4]),
+             helper.make_node("Reshape", ["t", "shape4"], ["y"])]
+    text = imported(make(nodes, [sizes, shape5, shape4], shape=(1, 4, 16, 16)))
+    assert layers_of(text) == ["  - split:", "      - []", "      - - relu", "  - channel_shuffle: {groups: 2}"]
+
+
 # -- errors: located, with codes, never a traceback -------------------------------------------------
 
 def _dynamic():

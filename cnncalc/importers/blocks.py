@@ -19,7 +19,7 @@ from typing import Any
 from cnncalc.importers.structure import Item
 from cnncalc.importers.writer import Block
 
-CONSTRUCTS = ("residual", "concat", "add", "multiply")
+CONSTRUCTS = ("residual", "concat", "add", "multiply", "split")
 #: layers that may close a unit (they have no sizes to vary)
 ACTIVATIONS = ("relu", "relu6", "silu", "gelu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "leaky_relu",
                "elu", "mish", "prelu")
@@ -80,6 +80,10 @@ def _block_name(unit: tuple[Item, ...], taken: set[str]) -> str:
         base = "inverted_residual" if depthwise else {3: "bottleneck", 2: "basic"}.get(convs, "residual_block")
         if head.branches[1]:
             base += "_projection"
+    elif head.word == "multiply" and any(b and b[0].word == "global_pool" for b in head.branches):
+        base = "squeeze_excitation"
+    elif head.word == "split":
+        base = "shuffle_unit"
     elif head.word == "concat" and len(head.branches) == 4:
         base = "inception"
     elif head.word == "concat" and len(head.branches) == 2 and not head.branches[0]:

@@ -303,9 +303,31 @@ class Mapper(ActivationOps):
     def op_Reshape(self, index, node, a):
         x = self.graph.source(node.input[0])
         out = self.graph.shape(node.output[0])
+        shuffle = self._channel_shuffle(index, node, x, out)
+        if shuffle is not None:
+            return shuffle
         if len(out) != 2:
             raise Unmapped("a Reshape that is not a flatten to (batch, features)")
         return self._flatten(index, x)
+
+    def _channel_shuffle(self, index, node, x, out):
+        """Reshape to (N, g, C/g, H, W), Transpose (0, 2, 1, 3, 4), Reshape back: ShuffleNet's
+        channel_shuffle, mapped at the first Reshape (the other two are skipped)."""
+        dims = self.graph.shape(x)
+        readers = self.graph.readers(node.output[0])
+        if len(out) != len(dims) + 1 or len(readers) != 1 or tuple(out[3:]) != tuple(dims[2:]):
+            return None
+        transpose = self.graph.nodes[readers[0]]
+        perm = list(attrs(transpose).get("perm", []))
+        if transpose.op_type != "Transpose" or perm != [0, 2, 1, *range(3, len(out))]:
+            return None
+        after = self.graph.readers(transpose.output[0])
+        if len(after) != 1 or self.graph.nodes[after[0]].op_type != "Reshape":
+            return None
+        if tuple(self.graph.shape(self.graph.nodes[after[0]].output[0])) != tuple(dims):
+            return None
+        self.skipped |= {readers[0], after[0]}
+        return self.layer(after[0], "channel_shuffle", {"groups": out[1]}, inputs=(x,))
 
     def op_Squeeze(self, index, node, a):
         x = self.graph.source(node.input[0])
@@ -372,6 +394,21 @@ class Mapper(ActivationOps):
         if len(inputs) == 1:
             return Same(inputs[0])
         return self.layer(index, "concat", {}, inputs=inputs)
+
+    def op_Split(self, index, node, a):
+        """torch.chunk / torch.split along the channels: one `channel_slice` per output (the structure
+        step makes them a `split:` construct where their branches merge again)."""
+        x = self.graph.source(node.input[0])
+        rank = len(self.graph.shape(x))
+        if a.get("axis", 0) % rank != 1:
+            raise Unmapped("a Split along another axis than the channels")
+        sizes = [self.graph.shape(name)[1] for name in node.output]
+        equal = len(set(sizes)) == 1
+        for position, name in enumerate(node.output):
+            settings = {"index": position, "groups": len(sizes)} if equal else {"index": position, "sections": sizes}
+            self.layers.append(Layer("channel_slice", tuple(settings.items()), (x,), name,
+                                     self.out_shape(index, name), self.graph.where(index)))
+        return None
 
     def op_Add(self, index, node, a):
         if self._reads_op(node, "Erf"):

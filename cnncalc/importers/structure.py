@@ -21,7 +21,7 @@ from cnncalc.errors import Location
 from cnncalc.importers.errors import NOT_SERIES_PARALLEL, ImportFailed
 from cnncalc.importers.reader import Layer
 
-MERGES = ("add", "concat", "multiply")
+MERGES = ("add", "concat", "multiply")  # the merge layers; `split` is made from concat/add of channel slices
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,24 @@ def _nest_concats(layers: list[Layer], aliases: dict[str, str]) -> list[Layer]:
 
 # -- the constructs ---------------------------------------------------------------------------------
 
+def _split(bodies: list[tuple[Item, ...]]):
+    """Branches that each start with channel group i of one split, in order: the `split:` construct's
+    settings and its branches without the slices (the construct makes them)."""
+    firsts = [body[0] if body else None for body in bodies]
+    if not all(first is not None and first.word == "channel_slice" for first in firsts):
+        return None
+    options = [first.options for first in firsts]
+    if [o["index"] for o in options] != list(range(len(bodies))):
+        return None
+    if any({k: v for k, v in o.items() if k != "index"} != {k: v for k, v in options[0].items() if k != "index"}
+           for o in options):
+        return None
+    settings = (("sections", options[0]["sections"]),) if "sections" in options[0] else ()
+    if "groups" in options[0] and options[0]["groups"] != len(bodies):
+        return None
+    return settings, tuple(body[1:] for body in bodies)
+
+
 class Builder:
     """Writes the layers as Items, from the output back; `shapes` lists each layer's graph shape in the
     order cnncalc's graph will number them (a construct: its branches in order, then its merge)."""
@@ -218,6 +236,12 @@ class Builder:
         shapes = [shape for _, branch_shapes in branches for shape in branch_shapes]
         own = (merge.shape, merge.where)
         bodies = [items for items, _ in branches]
+        split = _split(bodies)
+        if split is not None and merge.kind in ("concat", "add"):
+            settings, branches = split
+            if merge.kind == "add":
+                settings = (*settings, ("merge", "add"))
+            return Item("split", settings, branches), [*shapes, own]
         if merge.kind == "add" and len(bodies) == 2 and (bodies[0] or bodies[1]):
             if not bodies[0]:
                 bodies.reverse()

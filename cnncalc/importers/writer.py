@@ -63,14 +63,19 @@ def _item(item: Item, indent: int) -> list[str]:
         if shortcut:
             lines += [f"{pad}    shortcut:", *_list(shortcut, indent + 6)]
         return lines
-    if item.word in ("concat", "add", "multiply"):
+    if item.word in ("concat", "add", "multiply", "split"):
         lines = [f"{pad}- {item.word}:"]
+        inner = pad
+        if item.settings:  # split: {sections: [...], merge: add, branches: [...]}
+            lines += [f"{pad}    {key}: {scalar(value)}" for key, value in item.settings]
+            lines.append(f"{pad}    branches:")
+            inner = pad + "  "
         for branch in item.branches:
             if not branch:
-                lines.append(f"{pad}    - []")
+                lines.append(f"{inner}    - []")
                 continue
-            first, *rest = _list(branch, indent + 6)
-            lines.append(f"{pad}    - -" + first.lstrip()[1:])
+            first, *rest = _list(branch, len(inner) + 6)
+            lines.append(f"{inner}    - -" + first.lstrip()[1:])
             lines += rest
         return lines
     if item.word == "repeat":
