@@ -271,6 +271,17 @@ def test_a_channel_split_merged_again_is_a_split_and_a_shuffle_is_channel_shuffl
     assert layers_of(text) == ["  - split:", "      - []", "      - - relu", "  - channel_shuffle: {groups: 2}"]
 
 
+def test_slices_that_cover_the_channels_are_channel_slices():
+    ints = lambda name, values: numpy_helper.from_array(np.array(values, dtype=np.int64), name)  # noqa: E731
+    nodes = [helper.make_node("Slice", ["x", "s1", "e1", "axes"], ["a"]),
+             helper.make_node("Slice", ["x", "zero", "s1", "axes"], ["b"]),
+             helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Concat", ["b", "r"], ["y"], axis=1)]
+    model = make(nodes, [ints("zero", [0]), ints("s1", [1]), ints("e1", [4]), ints("axes", [1])], shape=(1, 4, 8, 8))
+    assert layers_of(imported(model)) == ["  - split:", "      sections: [1, 3]", "      branches:", "        - []",
+                                          "        - - relu"]
+
+
 # -- errors: located, with codes, never a traceback -------------------------------------------------
 
 def _dynamic():

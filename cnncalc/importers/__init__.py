@@ -5,7 +5,7 @@ unchanged. Nothing downstream imports them. `onnx` (and `torch` for `--torch`) a
 imported only inside these modules' functions:
 
 * `reader` reads an ONNX graph into cnncalc layers (`Layer`), one per mapped node, with the shapes
-  the graph itself states;
+  the graph itself states (`sizes` evaluates the sizes it computes from its shapes);
 * `structure` recovers the spec's constructs (residual, concat, add) from the layer graph;
 * `blocks` turns repeated constructs into parameterised `blocks:` and consecutive copies into `repeat:`;
 * `writer` writes the spec's YAML; `check` analyses it and compares every shape with the graph's;

@@ -283,8 +283,9 @@ class Mapper(ActivationOps):
         if not axes and len(node.input) > 1 and node.input[1]:
             axes = [int(v) for v in self.graph.constant(node.input[1]).ravel()]
         axes = sorted(axis % rank for axis in axes)
-        if axes != list(range(2, rank)) or not a.get("keepdims", 1):
-            raise Unmapped("a ReduceMean that is not a global average pool over the spatial axes (keepdims)")
+        if axes != list(range(2, rank)):
+            raise Unmapped("a ReduceMean that is not a global average pool over the spatial axes")
+        # keepdims=0 (x.mean([2, 3])) drops the 1x1 the pool keeps: the same numbers (the check allows it)
         return self.layer(index, "global_pool", {"mode": "avg"})
 
     # -- shape changes ------------------------------------------------------------------------------
@@ -410,6 +411,35 @@ class Mapper(ActivationOps):
                                      self.out_shape(index, name), self.graph.where(index)))
         return None
 
+    def op_Slice(self, index, node, a):
+        """x.chunk(n, dim=1) as torch.onnx writes it: Slices of one tensor along the channels whose
+        pieces cover it (their bounds computed from its shape, so read from the pieces' sizes):
+        `channel_slice` i of them, ordered by where they start (a constant 0 first, else graph order)."""
+        x = self.graph.source(node.input[0])
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 3 and node.input[3]:
+            axes = self.graph.constant(node.input[3])
+        dims = self.graph.shape(x)
+        if axes is None or [int(v) % len(dims) for v in list(axes)] != [1]:
+            raise Unmapped("a Slice along another axis than the channels")
+        pieces = [i for i in self.graph.readers(x) if self.graph.nodes[i].op_type == "Slice"]
+        sizes = [(self.graph.shape(self.graph.nodes[i].output[0]) or (None, None))[1] for i in pieces]
+        if None in sizes:
+            raise Unmapped("a Slice whose size the graph does not state (bounds cnncalc cannot compute)")
+        if sum(sizes) != dims[1] or any(tuple(self.graph.shape(self.graph.nodes[i].output[0])[2:]) != tuple(dims[2:])
+                                        for i in pieces):
+            raise Unmapped("a Slice of the channels that is not one of pieces covering them (x.chunk)")
+        order = sorted(pieces, key=lambda i: (not self._starts_at_zero(self.graph.nodes[i]), i))
+        sizes = [self.graph.shape(self.graph.nodes[i].output[0])[1] for i in order]
+        position = order.index(index)
+        settings = ({"index": position, "groups": len(sizes)} if len(set(sizes)) == 1
+                    else {"index": position, "sections": sizes})
+        return self.layer(index, "channel_slice", settings, inputs=(x,))
+
+    def _starts_at_zero(self, node) -> bool:
+        starts = self.graph.constant(node.input[1]) if len(node.input) > 1 else None
+        return starts is not None and starts.size == 1 and int(starts.ravel()[0]) == 0
+
     def op_Add(self, index, node, a):
         if self._reads_op(node, "Erf"):
             return None  # 1 + erf(x / sqrt 2): part of GELU, mapped at its last Mul
@@ -438,7 +468,7 @@ def shape_computations(graph: Graph) -> set[int]:
             continue
         reads = [(reader, list(graph.nodes[reader].input).index(name) if name in graph.nodes[reader].input else 0)
                  for name in node.output for reader in graph.readers(name)]
-        if reads and all(reader in skipped or position >= 1 for reader, position in reads):
+        if all(reader in skipped or position >= 1 for reader, position in reads):  # none: dead after folding
             if node.op_type == "Shape" or all(_sized(graph, i) for i in node.input if i):
                 skipped.add(index)
     return skipped

@@ -176,10 +176,13 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
     input_name = inputs[0].name
     weights, constants = _without_weights(graph, numpy_helper)
     model = _inferred(model, path)
+    shapes = _stated(model, weights)
+    from cnncalc.importers.sizes import fold_slice_bounds
+
+    if fold_slice_bounds(model, shapes, _with_constant_nodes(model, constants, numpy_helper)):
+        model = _inferred(model, path)
+        shapes = _stated(model, weights)
     graph = model.graph
-    shapes = dict(weights)
-    for info in (*graph.input, *graph.value_info, *graph.output):
-        shapes.setdefault(info.name, _dims(info))
     result = Graph(path, list(graph.node), shapes, constants, input_name=input_name,
                    output_name=graph.output[0].name, initialisers=frozenset(weights))
     for index, node in enumerate(result.nodes):
@@ -223,6 +226,23 @@ def _without_weights(graph, numpy_helper) -> tuple[dict[str, tuple], dict]:
     graph.initializer.extend(kept)
     graph.input.extend(typed)
     return shapes, constants
+
+
+def _stated(model, weights: dict[str, tuple]) -> dict[str, tuple]:
+    shapes = dict(weights)
+    for info in (*model.graph.input, *model.graph.value_info, *model.graph.output):
+        shapes.setdefault(info.name, _dims(info))
+    return shapes
+
+
+def _with_constant_nodes(model, constants: dict, numpy_helper) -> dict:
+    values = dict(constants)
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            value = _constant_value(node, numpy_helper)
+            if value is not None:
+                values[node.output[0]] = value
+    return values
 
 
 def _constant_value(node, numpy_helper):
