@@ -282,6 +282,21 @@ def test_slices_that_cover_the_channels_are_channel_slices():
                                           "        - - relu"]
 
 
+def test_slice_bounds_computed_from_the_shape_are_evaluated():
+    """x.chunk(2, dim=1) as torch.onnx writes it: bounds (C + 1) / 2 * 1 and * 2 from Shape(x)."""
+    ints = lambda name, values: numpy_helper.from_array(np.array(values, dtype=np.int64), name)  # noqa: E731
+    nodes = [helper.make_node("Relu", ["x"], ["x1"]),
+             helper.make_node("Shape", ["x1"], ["s"]), helper.make_node("Gather", ["s", "one"], ["c"], axis=0),
+             helper.make_node("Add", ["c", "one_v"], ["c1"]), helper.make_node("Div", ["c1", "two"], ["half"]),
+             helper.make_node("Mul", ["half", "one_v"], ["end0"]), helper.make_node("Mul", ["half", "two"], ["end1"]),
+             helper.make_node("Slice", ["x1", "zero", "end0", "axes"], ["a"]),
+             helper.make_node("Slice", ["x1", "end0", "end1", "axes"], ["b"]),
+             helper.make_node("Relu", ["b"], ["r"]), helper.make_node("Concat", ["a", "r"], ["y"], axis=1)]
+    constants = [ints("one", 1), ints("one_v", [1]), ints("two", [2]), ints("zero", [0]), ints("axes", [1])]
+    text = imported(make(nodes, constants, shape=(1, 6, 8, 8)))
+    assert layers_of(text) == ["  - relu", "  - split:", "      - []", "      - - relu"]
+
+
 # -- errors: located, with codes, never a traceback -------------------------------------------------
 
 def _dynamic():
