@@ -33,7 +33,7 @@ from cnncalc.errors import EXIT_BROKEN_PIPE, EXIT_OUTPUT, EXIT_USAGE, CnnCalcErr
 
 #: The commands, in the order `cnncalc --help` lists them (each is cnncalc/commands/<name>.py).
 COMMANDS = ("analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo", "report",
-            "graph", "export")
+            "graph", "export", "import")
 
 
 def _discard_unwritable_output() -> None:
@@ -285,6 +285,8 @@ def _command(name: str):
         from cnncalc.commands.graph import graph as command
     elif name == "export":
         from cnncalc.commands.export import export as command
+    elif name == "import":
+        from cnncalc.commands.import_ import import_ as command
     else:
         raise KeyError(name)
     return command

@@ -103,7 +103,7 @@ def test_unknown_spec_convention(cli):
 
 
 COMMANDS = ["analyze", "verify", "expand", "sweep", "fit", "lint", "rules", "schema", "diff", "rf", "zoo",
-            "report", "graph", "export"]
+            "report", "graph", "export", "import"]
 
 
 def test_each_command_is_built_alone_with_the_same_help():

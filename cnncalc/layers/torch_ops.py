@@ -167,3 +167,14 @@ class PerPosition(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class Zeros(nn.Module):
+    """The `opaque` kind's stand-in: zeros of its stated shape (channels last, given as NCHW)."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = (dims[-1], *dims[:-1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros((x.shape[0], *self.dims))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from cnncalc.layers import kind_rules
 from cnncalc.lint.rule import Rule
-from cnncalc.lint.rules import autograd, budgets, design, pattern, receptive, reported
+from cnncalc.lint.rules import autograd, budgets, design, importing, pattern, receptive, reported
 
 RULES: dict[str, Rule] = {r.code: r for r in sorted((*reported.RULES, *kind_rules(), *pattern.RULES, *design.RULES,
-                                                                   *autograd.RULES, *receptive.RULES, *budgets.RULES),
+                                                                   *autograd.RULES, *receptive.RULES, *budgets.RULES,
+                                                                   *importing.RULES),
                                                     key=lambda r: r.code)}
 
 

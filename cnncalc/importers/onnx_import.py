@@ -1,0 +1,101 @@
+"""`cnncalc import`: an ONNX model to a spec, in the stages of this package (see its __init__)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnncalc.importers import blocks, ops, reader, structure
+from cnncalc.importers.check import check
+from cnncalc.importers.writer import SpecText, to_yaml
+
+#: the kinds whose `bias` the spec's `defaults:` may set once for the whole model
+BIASED = ("conv", "depthwise")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The spec text and what the import report says about it."""
+
+    text: str
+    layers: int
+    nodes: int
+    notes: tuple[str, ...]
+    opaque: int
+
+
+def input_text(dims: tuple[int, ...]) -> str:
+    """A channels-last shape as the spec's `input:`."""
+    if len(dims) == 1:
+        return f"{{units: {dims[0]}}}"
+    if len(dims) == 2:
+        return f"{{channels: {dims[1]}, length: {dims[0]}}}"
+    return "x".join(str(d) for d in dims)
+
+
+def _defaults(items: tuple[structure.Item, ...]) -> tuple[dict, tuple[structure.Item, ...]]:
+    """`conv: {bias: false}` once when most convolutions have no bias (as after batch norm)."""
+    biases = Counter()
+    _walk(items, lambda item: biases.update([(item.word, item.options.get("bias"))]))
+    defaults: dict[str, dict] = {}
+    for kind in BIASED:
+        if biases[(kind, False)] > max(biases[(kind, True)], 1):
+            defaults[kind] = {"bias": False}
+    eps = Counter()
+    _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == "batchnorm" else None)
+    if len(eps) == 1 and None not in eps and sum(eps.values()) > 1:
+        defaults["batchnorm"] = {"eps": next(iter(eps))}
+
+    def strip(item: structure.Item) -> structure.Item:
+        settings = item.settings
+        if item.word in BIASED or item.word == "fc":
+            keep_false = item.word in defaults
+            settings = tuple((k, v) for k, v in settings if k != "bias" or (v is True) == keep_false)
+        if item.word == "batchnorm" and "batchnorm" in defaults:
+            settings = tuple((k, v) for k, v in settings if k != "eps")
+        return structure.Item(item.word, settings, tuple(tuple(strip(i) for i in b) for b in item.branches))
+
+    return defaults, tuple(strip(item) for item in items)
+
+
+def _walk(items, visit) -> None:
+    for item in items:
+        visit(item)
+        for branch in item.branches:
+            _walk(branch, visit)
+
+
+def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple[int, ...] | None = None,
+                 name: str | None = None) -> Imported:
+    graph = reader.read_graph(model, path, input_dims)
+    layers, notes = ops.map_graph(graph, keep_unknown)
+    aliases: dict[str, str] = {}
+    layers, fold_notes = structure.fold(layers, aliases)
+    output = graph.source(graph.output_name)
+    output = aliases.get(output, output)
+    builder = structure.Builder(layers, graph.input_name, output, path)
+    items, shapes = builder.build()
+    defaults, items = _defaults(items)
+    found = blocks.find(items)
+    title = name or Path(path).stem
+    input_dims = reader.channels_last(graph.shape(graph.input_name), "the input", path)
+    opaque = sum(1 for layer in layers if layer.kind == "opaque")
+    notes = [*notes, *fold_notes, *(layer.note for layer in layers if layer.note and layer.kind != "opaque")]
+    comment = _comment(path, len(graph.nodes), len(layers), opaque)
+    spec = SpecText(title, input_text(input_dims), found.items, found.blocks, defaults, comment)
+    text = to_yaml(spec)
+    check(text, path, shapes)
+    return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque)
+
+
+def _comment(path: str, nodes: int, layers: int, opaque: int) -> str:
+    lines = [f"Imported by `cnncalc import` from {Path(path).name}: {nodes} ONNX nodes, {layers} layers."]
+    if opaque:
+        lines.append(f"{opaque} opaque layer(s) (--keep-unknown): their shapes are the graph's, with no "
+                     "params or MACs counted.")
+    return "\n".join(lines)
+
+
+def import_file(path: str, keep_unknown: bool = False, input_dims: tuple[int, ...] | None = None) -> Imported:
+    return import_model(reader.load_model(path), path, keep_unknown, input_dims)
