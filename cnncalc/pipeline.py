@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnncalc import conventions, graph, report, spec, yamlsource
+from cnncalc import conventions, graph, inputs, report, spec, yamlsource
 from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, ReadError, UsageError
 
@@ -202,7 +202,7 @@ class Source:
 
 def _input(text: str) -> tuple[Shape, Location]:
     loc = Location("--input", 1, 1, 1, 1 + len(text))
-    return spec.parse_input(yamlsource.YNode(text, loc, text)), loc
+    return inputs.parse_input(yamlsource.YNode(text, loc, text)), loc
 
 
 def read_source(path: str, stdin_name: str = "<stdin>") -> tuple[str, str]:

@@ -30,7 +30,8 @@ from cnncalc.pattern.vocabulary import (
     is_variable_word,
 )
 from cnncalc.shapes import Shape
-from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec, SpecBuilder, parse_input
+from cnncalc.inputs import parse_input
+from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec, SpecBuilder
 from cnncalc.yamlsource import YNode
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ from cnncalc.pattern.syntax import parse, parse_layer_token
 from cnncalc.pattern.tree import Chain, Layer, Repeat, Word, leaves, walk
 from cnncalc.pattern.vocabulary import BUILTIN_DEFAULTS, CORE_WORDS, LAYER_WORDS, is_variable_word
 from cnncalc.shapes import Shape
-from cnncalc.spec import PATTERN_KEYS, Spec, parse_convention, parse_defaults, parse_input
+from cnncalc.inputs import parse_input
+from cnncalc.spec import PATTERN_KEYS, Spec, parse_convention, parse_defaults
 from cnncalc.yamlsource import YNode
 
 
