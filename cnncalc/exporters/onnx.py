@@ -42,6 +42,36 @@ def _distinct(model) -> None:
                 tensor.add_(torch.rand_like(tensor) * 1e-3)
 
 
+def _lrn_as_one_node(model) -> None:
+    """nn.LocalResponseNorm is a Python composite (pad, avg_pool, pow, a size check that the tracer turns
+    into an `If`): each one is swapped, in this throwaway copy only, for a function whose symbolic is
+    ONNX's own LRN node (the same formula: x / (bias + alpha / size * sum of squares) ^ beta)."""
+    import torch
+    from torch import nn
+
+    class LRN(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, size, alpha, beta, k):
+            return nn.functional.local_response_norm(x, size, alpha, beta, k)
+
+        @staticmethod
+        def symbolic(g, x, size, alpha, beta, k):
+            return g.op("LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
+
+    class OneNode(nn.Module):
+        def __init__(self, lrn: nn.LocalResponseNorm):
+            super().__init__()
+            self.settings = (lrn.size, lrn.alpha, lrn.beta, lrn.k)
+
+        def forward(self, x):
+            return LRN.apply(x, *self.settings)
+
+    for parent in model.modules():
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.LocalResponseNorm):
+                setattr(parent, name, OneNode(child))
+
+
 def write(source: str, path: str, weights: str | None = None) -> None:
     """Build the exported model (with `weights` loaded when given, else PyTorch's seeded initialisation)
     and write it as ONNX to `path`, for one sample of the spec's input shape."""
@@ -54,6 +84,7 @@ def write(source: str, path: str, weights: str | None = None) -> None:
         model.load_weights(weights)
     else:
         _distinct(model)
+    _lrn_as_one_node(model)
     sample = torch.zeros(1, *model.input_shape)
     try:
         with warnings.catch_warnings():
