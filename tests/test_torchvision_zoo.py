@@ -1,0 +1,94 @@
+"""The zoo specs written in torchvision's layouts against the real torchvision models
+(`torchvision.models.<name>(weights=None)`, tests/torchvision_models.py): params exactly, conv + linear
+MACs from forward hooks (bias excluded) within 0.1 %, every conv/linear/pool output shape in order,
+saved-for-backward bytes (saved_tensors_hooks) within 1 %, and the training (Adam) and inference peaks
+of the CPU allocator within 10 % at batch 1 and 8.
+
+The torch side runs in a subprocess per model and batch (the weights, gradients and Adam state of
+VGG-16-BN alone are 2.2 GB), which inherits the ISA and thread settings of tests/conftest.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from cnncalc import memory, pipeline, report
+from torchvision_models import ORACLED
+
+HERE = Path(__file__).resolve().parent
+SPECS = HERE.parent / "specs"
+#: a batch-8 training step of these takes more than a few seconds on CI's two cores
+SLOW_AT_8 = {"vgg16_bn", "wide_resnet50_2", "resnext50_32x4d"}
+#: cnncalc types -> the names of the torch modules the trace records (torchvision_models.TRACED)
+TRACED = {"conv": "conv", "depthwise": "conv", "fc": "linear", "pool": "pool", "adaptive_pool": "pool",
+          "global_pool": "pool"}
+#: global pools that torchvision computes with a function, not a module (no hook sees them)
+FUNCTIONAL_POOLS = {"mnasnet1_0"}  # x.mean([2, 3])
+
+
+@lru_cache(maxsize=None)
+def measured(name: str, batch: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")]))
+    run = subprocess.run([sys.executable, str(HERE / "torchvision_models.py"), name, str(batch), "peaks"],
+                         capture_output=True, text=True, env=env, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@lru_cache(maxsize=None)
+def analysis(name: str):
+    result = pipeline.analyze_file(str(SPECS / f"{name}.yaml"))
+    assert result.ok, [d.message for d in result.diagnostics if d.severity == "error"]
+    return result
+
+
+def cnncalc_trace(name: str) -> list[tuple[str, list[int]]]:
+    data = report.build(analysis(name), report.Options()).to_dict()
+    layers = [layer for layer in data["layers"] if layer["type"] in TRACED]
+    if name in FUNCTIONAL_POOLS:
+        layers = [layer for layer in layers if layer["type"] != "global_pool"]
+    return [(TRACED[layer["type"]], layer["output_shape"]) for layer in layers]
+
+
+def totals(name: str) -> dict:
+    return report.build(analysis(name), report.Options()).to_dict()["totals"]
+
+
+def _batches():
+    for name in ORACLED:
+        for batch in (1, 8):
+            marks = [pytest.mark.slow] if batch == 8 and name in SLOW_AT_8 else []
+            yield pytest.param(name, batch, marks=marks, id=f"{name}-{batch}")
+
+
+@pytest.mark.parametrize("name", ORACLED)
+def test_params_macs_and_shapes_equal_torchvision(name):
+    torch_side = measured(name, 1)
+    ours = totals(name)
+    assert ours["params"] == torch_side["params"]
+    assert ours["macs"] == pytest.approx(torch_side["macs"], rel=0.001)
+    theirs = [tuple(row) for row in torch_side["trace"]]
+    mine = cnncalc_trace(name)
+    assert len(mine) == len(theirs)
+    for position, (row, torch_row) in enumerate(zip(mine, theirs)):
+        assert row == torch_row, f"traced layer {position}"
+
+
+@pytest.mark.parametrize(("name", "batch"), list(_batches()))
+def test_saved_bytes_and_peaks_match_torchvision(name, batch):
+    torch_side = measured(name, batch)
+    mem = memory.pytorch(analysis(name), batch=batch, dtype="float32", optimizer="adam")
+    assert mem.activations_bytes == pytest.approx(torch_side["saved"], rel=0.01)
+    assert mem.optimizer_bytes == torch_side["optimizer"]
+    assert mem.training_bytes == pytest.approx(torch_side["train"], rel=0.10)
+    assert mem.inference_bytes == pytest.approx(torch_side["infer"], rel=0.10)
+
+
+def test_every_oracled_model_is_a_shipped_spec():
+    assert all((SPECS / f"{name}.yaml").is_file() for name in ORACLED)

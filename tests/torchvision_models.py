@@ -1,0 +1,95 @@
+"""Test-only: the real torchvision models, the oracle of the zoo specs written in their layout, and
+what PyTorch measures on them, as one JSON line (run in a subprocess by tests/test_torchvision_zoo.py,
+so that the big models' weights, gradients and Adam state never stay in the pytest process).
+
+`import torchvision` fails on this torch build's missing compiled ops ("operator torchvision::nms does
+not exist", raised while torchvision registers its meta kernels); the models need none of those ops,
+so the module that registers them is replaced by an empty one before the import. That is done here
+and nowhere else.
+
+`python tests/torchvision_models.py NAME BATCH [peaks]`: one line of JSON with the conv/linear/pool
+output shapes, conv + linear MACs (forward hooks, bias excluded), params, saved-for-backward bytes
+and, with `peaks`, the training (Adam) and inference peaks the CPU allocator reached."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import torch
+from torch import nn
+
+#: the zoo specs checked against torchvision.models.<name>(weights=None), spec stem = model name
+ORACLED = ("vgg16_bn", "resnext50_32x4d", "wide_resnet50_2", "mnasnet1_0")
+
+#: torch module -> the name the shape trace uses; cnncalc's types map onto the same names
+TRACED = {nn.Conv2d: "conv", nn.Linear: "linear", nn.MaxPool2d: "pool", nn.AvgPool2d: "pool",
+          nn.AdaptiveAvgPool2d: "pool", nn.AdaptiveMaxPool2d: "pool"}
+
+
+def torchvision_models():
+    """torchvision.models, imported with the stand-in for its meta registrations (the one place)."""
+    if "torchvision" not in sys.modules:
+        sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
+    import torchvision
+
+    return torchvision.models
+
+
+def build(name: str) -> nn.Module:
+    """torchvision.models.<name>(weights=None), its random initialisation seeded."""
+    torch.manual_seed(0)
+    return getattr(torchvision_models(), name)(weights=None)
+
+
+def _channels_last(shape: tuple[int, ...]) -> list[int]:
+    """(C, H, W) -> [H, W, C] as cnncalc writes shapes; (F,) stays."""
+    return [*shape[1:], shape[0]] if len(shape) > 1 else list(shape)
+
+
+def _macs(module: nn.Module, output: torch.Tensor) -> int:
+    per_sample = output[0].numel()
+    if isinstance(module, nn.Conv2d):
+        return per_sample * module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+    if isinstance(module, nn.Linear):
+        return per_sample * module.in_features
+    return 0
+
+
+def trace(model: nn.Module, size: int = 224) -> tuple[list[tuple[str, list[int]]], int]:
+    """The traced modules' (name, output shape) in execution order, and the conv + linear MACs per sample."""
+    rows: list[tuple[str, list[int]]] = []
+    macs = [0]
+
+    def hook(module, _inputs, output):
+        rows.append((TRACED[type(module)], _channels_last(tuple(output.shape[1:]))))
+        macs[0] += _macs(module, output)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if type(m) in TRACED]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, size, size))
+    for handle in handles:
+        handle.remove()
+    return rows, macs[0]
+
+
+def measure(name: str, batch: int, peaks: bool) -> dict:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from torch_nets import inference_peak, saved_bytes, training_peak
+
+    model = build(name)
+    rows, macs = trace(model)
+    x = torch.randn(batch, 3, 224, 224)
+    result = {"name": name, "batch": batch, "trace": rows, "macs": macs,
+              "params": sum(p.numel() for p in model.parameters()),
+              "saved": saved_bytes(model, x)}
+    if peaks:
+        result["train"], result["optimizer"] = training_peak(model, x, "adam")
+        result["infer"] = inference_peak(model, x)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), "peaks" in sys.argv[3:])), flush=True)
