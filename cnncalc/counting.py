@@ -3,9 +3,9 @@
 Each preset is a rule per layer kind, read from the peer's source and checked against its totals on
 torchvision's vgg16, resnet50, mobilenet_v2 and googlenet (tests/data/peer_counts.json, written by
 benchmarks/peer_counts.py; docs/counting.md has the table). A preset assumes each layer is the
-nn.Module torchvision would use (nn.ReLU, nn.MaxPool2d, ...): a peer that hooks modules does not see a
-functional call (torch.nn.functional.relu, `x + y`), and a spec cannot say which one a network used;
-docs/counting.md lists where the four measured networks do that and by how much it moves each total.
+nn.Module torchvision would use (nn.ReLU, nn.MaxPool2d, ...) unless the layer says `functional: true`:
+a peer that hooks modules does not see a functional call (torch.nn.functional.relu), and one that
+patches torch.nn.functional sees it once where a module is counted by its hook and its patch both.
 
 Also here: the backward MACs of each layer and the per-kind subtotals. Imports nothing heavy.
 """
@@ -49,6 +49,11 @@ class Op:
         return self.inputs[0].numel if self.inputs else 0
 
     @property
+    def functional(self) -> bool:
+        """PyTorch calls it as a function (`F.relu`), not a module: the spec's `functional: true`."""
+        return bool(self.p.get("functional", False))
+
+    @property
     def mode(self) -> str:
         return self.p.get("mode", "max" if self.type == "pool" else "avg")
 
@@ -74,6 +79,13 @@ def _zero(op: Op) -> int:
     return 0
 
 
+def _zero_count(counted: int) -> int:
+    return 0
+
+
+_UNSEEN = "0 (module hooks do not see them)"
+
+
 Rule = Callable[[Op], int]
 
 
@@ -97,18 +109,23 @@ class Preset:
     #: per-kind FLOP rules; None: FLOPs = flop_factor x MACs
     flops: dict[str, Rule] | None = None
     flop_factor: int = 2
+    #: what the peer counts for a functional call, given what it counts for the module (MACs or FLOPs)
+    functional: Callable[[int], int] = lambda counted: counted
+    #: how the peer sees a functional call, for report headers
+    sees_functional: str = "as the module"
 
     def count(self, op: Op) -> tuple[int, int]:
         macs = self.macs.get(op.type, _zero)(op)
-        if self.flops is None:
-            return macs, self.flop_factor * macs
-        return macs, self.flops.get(op.type, _zero)(op)
+        flops = self.flop_factor * macs if self.flops is None else self.flops.get(op.type, _zero)(op)
+        if op.functional:
+            return self.functional(macs), self.functional(flops)
+        return macs, flops
 
     def conventions(self) -> str:
         """One line for report headers."""
         return (f"counting {self.name} ({self.peer}; its number: {self.calls_it}): bias {self.bias}; "
                 f"batch norm {self.batchnorm}; activations {self.activation}; pooling {self.pooling}; "
-                f"add {self.add}; softmax {self.softmax}; {self.flop_rule}")
+                f"add {self.add}; softmax {self.softmax}; functional calls {self.sees_functional}; {self.flop_rule}")
 
 
 def _weighted(rule: Rule) -> dict[str, Rule]:
@@ -191,6 +208,7 @@ THOP = Preset(
      "adaptive_pool": lambda op: _thop_adaptive_avg(op) if op.mode == "avg" else 0,
      "softmax": lambda op: (op.numel // op.out.channels) * (3 * op.out.channels - 1),
      "upsample": _thop_upsample},
+    functional=_zero_count, sees_functional=_UNSEEN,
 )
 
 PTFLOPS = Preset(
@@ -208,6 +226,7 @@ PTFLOPS = Preset(
      "softmax": lambda op: op.in_numel,
      **_kinds("pool", "global_pool", "adaptive_pool", rule=lambda op: 2 * op.in_numel),
      "upsample": lambda op: 2 * op.numel},
+    functional=lambda counted: counted // 2, sees_functional="once (the patched F.* only; a module counts twice)",
 )
 
 TORCHSCAN = Preset(
@@ -237,6 +256,7 @@ TORCHSCAN = Preset(
         **_kinds("global_pool", "adaptive_pool",
                  rule=lambda op: op.numel * (prod(op.adaptive()) - 1 + (op.out.rank if op.mode == "avg" else 0))),
     },
+    functional=_zero_count, sees_functional=_UNSEEN,
 )
 
 ONNX_TOOL = Preset(

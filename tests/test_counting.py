@@ -1,8 +1,8 @@
 """`--count` presets against the peers' own totals on torchvision's vgg16, resnet50, mobilenet_v2 and
 googlenet (tests/data/peer_counts.json, measured by benchmarks/peer_counts.py), the backward MACs and the
-per-kind subtotals. Where torchvision's code does what a spec cannot say (an identity pool the spec
-leaves out, a functional call a hook-based peer does not see), the difference is computed here from the
-spec and asserted exactly, as docs/counting.md states it."""
+per-kind subtotals. The specs mark torchvision's functional calls (`functional: true`, which hook-based
+peers do not see); VGG-16's identity pool, which the cs231n spec leaves out, is inserted here, and what
+each of the two moves a total is asserted exactly, as docs/counting.md states it."""
 
 from __future__ import annotations
 
@@ -69,24 +69,20 @@ def _layers(model: str, kind: str, preset: str) -> tuple[int, int]:
     return sum(m for m, _ in chosen), sum(f for _, f in chosen)
 
 
-def functional_difference(peer: str, model: str) -> tuple[int, int]:
-    """What torchvision's functional calls take off a hook-based peer's total (MACs, FLOPs); docs/counting.md.
+def _as_modules(model: str) -> str:
+    """The spec with every `functional: true` taken out: each layer a module, as a preset assumes by default."""
+    text = (ROOT / "specs" / f"{model}.yaml").read_text()
+    text = text.replace("  relu: {functional: true}", "")
+    return text.replace("{mode: avg, functional: true}", "avg")
 
-    - mobilenet_v2 pools with F.adaptive_avg_pool2d, not a module: thop and torchscan count nothing for it;
-      ptflops counts it once (its F.* patch) where a module counts twice (hook + patch).
-    - googlenet's BasicConv2d calls F.relu: ptflops counts it once where an nn.ReLU counts twice;
-      torchscan's FLOPs count it 0 (no module)."""
-    if model == "mobilenet_v2" and peer in ("thop", "torchscan"):
-        return _layers(model, "global_pool", peer)
-    if model == "mobilenet_v2" and peer == "ptflops":
-        macs, _ = _layers(model, "global_pool", peer)
-        return macs // 2, macs
-    if model == "googlenet" and peer == "ptflops":
-        macs, _ = _layers(model, "relu", peer)
-        return macs // 2, macs
-    if model == "googlenet" and peer == "torchscan":
-        return _layers(model, "relu", peer)
-    return 0, 0
+
+def module_difference(peer: str, model: str) -> tuple[int, int]:
+    """What the spec's `functional: true` layers take off a preset's total (MACs, FLOPs)."""
+    analysis = pipeline.analyze_text(_as_modules(model), f"specs/{model}.yaml", "pytorch")
+    counted = counting.count(analysis, counting.PRESETS[peer])
+    modules = sum(m for m, _ in counted), sum(f for _, f in counted)
+    functional = totals(model, peer)
+    return modules[0] - functional[0], modules[1] - functional[1]
 
 
 CASES = [(peer, model, key, i) for peer, keys in NUMBERS.items() for model in MODELS for key, i in keys]
@@ -100,9 +96,8 @@ def test_specs_have_torchvisions_parameters(model):
 
 @pytest.mark.parametrize("peer,model,key,index", CASES, ids=lambda v: str(v))
 def test_preset_reproduces_the_peer_exactly(peer, model, key, index):
-    """With torchvision's identity pool in VGG-16 and the functional calls accounted for: equal."""
-    counted = totals(model, peer, as_torchvision=True)[index]
-    assert counted - functional_difference(peer, model)[index] == _peer_value(peer, model, key)
+    """With torchvision's identity pool in VGG-16 (the specs mark torchvision's functional calls): equal."""
+    assert totals(model, peer, as_torchvision=True)[index] == _peer_value(peer, model, key)
 
 
 @pytest.mark.parametrize("peer,key,index", [(p, k, i) for p, keys in NUMBERS.items() for k, i in keys])
@@ -132,58 +127,21 @@ def test_every_preset_is_exact_on_the_other_layer_kinds(peer, key, index):
 
 
 def test_the_documented_functional_differences():
-    assert functional_difference("thop", "mobilenet_v2") == (64_000, 128_000)  # (7*7 + 1) * 1280
-    assert functional_difference("ptflops", "mobilenet_v2") == (62_720, 125_440)  # 7*7*1280 once
-    assert functional_difference("torchscan", "mobilenet_v2") == (64_000, 64_000)  # (49 - 1 + 2) * 1280
-    assert functional_difference("ptflops", "googlenet")[0] == functional_difference("torchscan", "googlenet")[1]
-    assert functional_difference("ptflops", "googlenet")[0] == 3_226_160  # every relu's elements, once
+    """mobilenet_v2 pools with F.adaptive_avg_pool2d and googlenet's BasicConv2d calls F.relu (the specs say
+    `functional: true`): thop and torchscan, which hook modules, count nothing for them; ptflops counts the
+    patched F.* once where a module counts twice (hook + patch); the tracing peers count them as modules."""
+    assert module_difference("thop", "mobilenet_v2") == (64_000, 128_000)  # (7*7 + 1) * 1280
+    assert module_difference("ptflops", "mobilenet_v2") == (62_720, 125_440)  # 7*7*1280 once
+    assert module_difference("torchscan", "mobilenet_v2") == (64_000, 64_000)  # (49 - 1 + 2) * 1280
+    assert module_difference("ptflops", "googlenet")[0] == module_difference("torchscan", "googlenet")[1]
+    assert module_difference("ptflops", "googlenet")[0] == 3_226_160  # every relu's elements, once
+    for peer in ("fvcore", "onnx-tool", "calflops", "torchvision"):
+        assert module_difference(peer, "mobilenet_v2") == module_difference(peer, "googlenet") == (0, 0)
 
 
-def test_resnet50_needs_no_adjustment_for_any_peer():
-    for peer, keys in NUMBERS.items():
-        for key, index in keys:
-            assert totals("resnet50", peer)[index] == _peer_value(peer, "resnet50", key), (peer, key)
-
-
-def test_torchvision_preset_is_todays_count():
-    for model in MODELS:
-        built = report.build(analysed(model), report.Options(memory_model="textbook"))
-        assert built.totals.macs == totals(model, "torchvision")[0]
-        assert built.totals.flops == 2 * built.totals.macs
-        assert built.to_dict()["counting"]["macs"] == "multiply-accumulates of conv and fc, bias excluded"
-
-
-def test_peer_versions_are_recorded():
-    versions = {peer: entry["version"] for peer, entry in PEERS["peers"].items()}
-    for name, preset in counting.PRESETS.items():
-        if name != "torchvision":
-            assert versions[name] in preset.peer, (name, versions[name], preset.peer)
-
-
-# ---------------------------------------------------------------------------------------------
-# rules on small specs
-
-
-def small(layers: str, preset: str, input: str = "8x8x4") -> list[tuple[int, int]]:
-    text = f"name: t\ninput: {input}\nlayers:\n{layers}"
-    return list(counting.count(pipeline.analyze_text(text, "t.yaml", "pytorch"), counting.PRESETS[preset]))[1:]
-
-
-def test_torchscan_takes_an_int_pool_kernel_as_is():
-    assert small("  - pool: {kernel: 2}\n", "torchscan") == [(4 * 4 * 4 * 1, 4 * 4 * 4 * 1)]
-    assert small("  - pool: {kernel: [2, 2]}\n", "torchscan") == [(4 * 4 * 4 * 3, 4 * 4 * 4 * 3)]
-
-
-def test_onnx_tool_folds_a_batch_norm_only_into_a_conv_it_alone_reads():
-    folded = small("  - conv: {filters: 2, kernel: 1, bias: false}\n  - bn\n", "onnx-tool")
-    assert folded == [(8 * 8 * 2 * 4 + 8 * 8 * 2, 2 * (8 * 8 * 2 * 4 + 8 * 8 * 2)), (0, 0)]
-    alone = small("  - bn\n", "onnx-tool")
-    assert alone == [(31 * 8 * 8 * 4, 2 * 31 * 8 * 8 * 4)]
-
-
-def test_fvcore_flop_is_a_mac():
-    assert small("  - fc: 3\n", "fvcore") == [(8 * 8 * 4 * 3, 8 * 8 * 4 * 3)]
-    assert small("  - fc: 3\n", "ptflops") == [(8 * 8 * 4 * 3 + 3, 2 * (8 * 8 * 4 * 3 + 3))]
+def test_functional_is_stated_in_the_conventions():
+    assert "functional calls 0 (module hooks do not see them)" in counting.PRESETS["thop"].conventions()
+    assert "functional calls once" in counting.PRESETS["ptflops"].conventions()
 
 
 # ---------------------------------------------------------------------------------------------

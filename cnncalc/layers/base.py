@@ -20,6 +20,7 @@ from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach n
 from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.layers.values import (  # noqa: F401  (re-exported: the kinds import their parsers from here)
+    FUNCTIONAL,
     REQUIRED,
     any_case,
     Param,

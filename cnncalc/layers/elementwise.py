@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cnncalc.layers.base import (
+    FUNCTIONAL,
     Context,
     Inference,
     LayerKind,
@@ -51,7 +52,7 @@ class Elementwise(LayerKind):
 class Relu(Elementwise):
     name = "relu"
     summary = "max(0, x)"
-    params = (Param("inplace", boolean, False, "overwrite the input (PyTorch ReLU(inplace=True))"),)
+    params = (Param("inplace", boolean, False, "overwrite the input (PyTorch ReLU(inplace=True))"), FUNCTIONAL)
 
     def apply(self, x) -> None:
         import numpy as np

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
+    FUNCTIONAL,
     Context,
     Geometry,
     Inference,
@@ -231,7 +232,7 @@ class GlobalPool(LayerKind):
     summary = "average (or max) over all spatial positions: 1x1xC"
     shorthand = "mode"
     example = "max"
-    params = (Param("mode", choice("avg", "max"), "avg", "avg or max"),)
+    params = (Param("mode", choice("avg", "max"), "avg", "avg or max"), FUNCTIONAL)
 
     def field_steps(self, p, inputs, inference: Inference):
         """Every output reads the whole input."""

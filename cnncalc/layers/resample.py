@@ -9,6 +9,7 @@ from math import floor, prod
 
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import (
+    FUNCTIONAL,
     Context,
     Inference,
     LayerKind,
@@ -194,6 +195,7 @@ class AdaptivePool(LayerKind):
     params = (
         Param("output", integers(1), doc="output size: an int or one per spatial axis"),
         Param("mode", choice("avg", "max"), "avg", "avg or max"),
+        FUNCTIONAL,
     )
 
     def field_steps(self, p, inputs, inference: Inference):

@@ -194,3 +194,12 @@ def need_spatial(shape: Shape, label: str) -> None:
 
 def product_formula(factors: tuple[int, ...]) -> str:
     return "*".join(str(f) for f in factors)
+
+
+#: A layer PyTorch runs as a function call (`F.relu`, `F.adaptive_avg_pool2d`) rather than a module:
+#: it computes the same, but counters that hook modules (thop, torchscan, ptflops' hooks) do not see it,
+#: so the counting presets (cnncalc/counting.py) need to know. Declared by the kinds torchvision calls so.
+FUNCTIONAL = Param("functional", boolean, False,
+                   "PyTorch runs it as a function call (F.relu, F.adaptive_avg_pool2d), not a module: "
+                   "counters that hook modules do not see it (see --count)")
+
