@@ -24,12 +24,15 @@ from torchvision_models import ORACLED
 HERE = Path(__file__).resolve().parent
 SPECS = HERE.parent / "specs"
 #: a batch-8 training step of these takes more than a few seconds on CI's two cores
-SLOW_AT_8 = {"vgg16_bn", "wide_resnet50_2", "resnext50_32x4d"}
+SLOW_AT_8 = {"vgg16_bn", "wide_resnet50_2", "resnext50_32x4d", "inception_v3"}
 #: cnncalc types -> the names of the torch modules the trace records (torchvision_models.TRACED)
 TRACED = {"conv": "conv", "depthwise": "conv", "fc": "linear", "pool": "pool", "adaptive_pool": "pool",
           "global_pool": "pool"}
-#: global pools that torchvision computes with a function, not a module (no hook sees them)
-FUNCTIONAL_POOLS = {"mnasnet1_0"}  # x.mean([2, 3])
+#: pools that torchvision computes with a function, not a module (no hook sees them)
+FUNCTIONAL_POOLS = {
+    "mnasnet1_0": lambda layer: layer["type"] == "global_pool",  # x.mean([2, 3])
+    "inception_v3": lambda layer: layer["name"].startswith("Mixed_"),  # F.avg_pool2d / F.max_pool2d in branches
+}
 
 
 @lru_cache(maxsize=None)
@@ -52,7 +55,8 @@ def cnncalc_trace(name: str) -> list[tuple[str, list[int]]]:
     data = report.build(analysis(name), report.Options()).to_dict()
     layers = [layer for layer in data["layers"] if layer["type"] in TRACED]
     if name in FUNCTIONAL_POOLS:
-        layers = [layer for layer in layers if layer["type"] != "global_pool"]
+        functional = FUNCTIONAL_POOLS[name]
+        layers = [layer for layer in layers if TRACED[layer["type"]] != "pool" or not functional(layer)]
     return [(TRACED[layer["type"]], layer["output_shape"]) for layer in layers]
 
 

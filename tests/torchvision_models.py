@@ -21,8 +21,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-#: the zoo specs checked against torchvision.models.<name>(weights=None), spec stem = model name
-ORACLED = ("vgg16_bn", "resnext50_32x4d", "wide_resnet50_2", "mnasnet1_0")
+#: the zoo specs checked against torchvision.models.<name>(weights=None, **arguments), spec stem = model name
+MODELS = {
+    "vgg16_bn": {}, "resnext50_32x4d": {}, "wide_resnet50_2": {}, "mnasnet1_0": {},
+    # without the auxiliary head, which cnncalc cannot express yet (specs/inception_v3.yaml says so)
+    "inception_v3": {"aux_logits": False, "init_weights": False},
+}
+ORACLED = tuple(MODELS)
+#: input side where it is not 224
+SIZES = {"inception_v3": 299}
 
 #: torch module -> the name the shape trace uses; cnncalc's types map onto the same names
 TRACED = {nn.Conv2d: "conv", nn.Linear: "linear", nn.MaxPool2d: "pool", nn.AvgPool2d: "pool",
@@ -41,7 +48,7 @@ def torchvision_models():
 def build(name: str) -> nn.Module:
     """torchvision.models.<name>(weights=None), its random initialisation seeded."""
     torch.manual_seed(0)
-    return getattr(torchvision_models(), name)(weights=None)
+    return getattr(torchvision_models(), name)(weights=None, **MODELS[name])
 
 
 def _channels_last(shape: tuple[int, ...]) -> list[int]:
@@ -80,8 +87,9 @@ def measure(name: str, batch: int, peaks: bool) -> dict:
     from torch_nets import inference_peak, saved_bytes, training_peak
 
     model = build(name)
-    rows, macs = trace(model)
-    x = torch.randn(batch, 3, 224, 224)
+    size = SIZES.get(name, 224)
+    rows, macs = trace(model, size)
+    x = torch.randn(batch, 3, size, size)
     result = {"name": name, "batch": batch, "trace": rows, "macs": macs,
               "params": sum(p.numel() for p in model.parameters()),
               "saved": saved_bytes(model, x)}
