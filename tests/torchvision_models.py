@@ -7,7 +7,7 @@ not exist", raised while torchvision registers its meta kernels); the models nee
 so the module that registers them is replaced by an empty one before the import. That is done here
 and nowhere else.
 
-`python tests/torchvision_models.py NAME BATCH [peaks]`: one line of JSON with the conv/linear/pool
+`python tests/torchvision_models.py NAME BATCH [SIZE] [peaks]`: one line of JSON with the conv/linear/pool
 output shapes, conv + linear MACs (forward hooks, bias excluded), params, saved-for-backward bytes
 and, with `peaks`, the training (Adam) and inference peaks the CPU allocator reached."""
 
@@ -82,12 +82,12 @@ def trace(model: nn.Module, size: int = 224) -> tuple[list[tuple[str, list[int]]
     return rows, macs[0]
 
 
-def measure(name: str, batch: int, peaks: bool) -> dict:
+def measure(name: str, batch: int, peaks: bool, size: int | None = None) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from torch_nets import inference_peak, saved_bytes, training_peak
 
     model = build(name)
-    size = SIZES.get(name, 224)
+    size = size or SIZES.get(name, 224)
     rows, macs = trace(model, size)
     x = torch.randn(batch, 3, size, size)
     result = {"name": name, "batch": batch, "trace": rows, "macs": macs,
@@ -100,4 +100,5 @@ def measure(name: str, batch: int, peaks: bool) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), "peaks" in sys.argv[3:])), flush=True)
+    sizes = [int(a) for a in sys.argv[3:] if a.isdigit()]
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), "peaks" in sys.argv[3:], *sizes)), flush=True)
