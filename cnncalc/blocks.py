@@ -22,7 +22,9 @@ from cnncalc.yamlsource import YNode
 #: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
 MERGES = tuple(kind.name for kind in construct_kinds())
 #: words that introduce a construct rather than a layer or a block.
-CONSTRUCTS = ("repeat", "residual", *MERGES)
+CONSTRUCTS = ("repeat", "residual", *MERGES, "split")
+#: how a split's branches are merged
+SPLIT_MERGES = ("concat", "add")
 MAX_EXPRESSION = 200
 _REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -46,6 +48,23 @@ class MergeSpec:
     branches: tuple[tuple, ...]
     name: str | None
     loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSpec:
+    """The input's channels split into groups (equal ones, or `sections`), group i feeding branch i
+    (ShuffleNetV2's `x.chunk(2, dim=1)`); the branches' outputs merged by `merge` (concat or add)."""
+
+    branches: tuple[tuple, ...]
+    #: the channels of each group; None: equal groups, one per branch
+    sections: tuple[int, ...] | None
+    merge: str
+    name: str | None
+    loc: Location
+
+    def slice_params(self, index: int) -> dict:
+        """The settings of the `channel_slice` that feeds branch `index`."""
+        return {"index": index, "groups": len(self.branches), "sections": self.sections}
 
 
 @dataclass(frozen=True, slots=True)

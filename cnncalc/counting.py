@@ -7,7 +7,7 @@ nn.Module torchvision would use (nn.ReLU, nn.MaxPool2d, ...) unless the layer sa
 a peer that hooks modules does not see a functional call (torch.nn.functional.relu), and one that
 patches torch.nn.functional sees it once where a module is counted by its hook and its patch both.
 
-Also here: the backward MACs of each layer and the per-kind subtotals. Imports nothing heavy.
+Also here: the per-kind subtotals (the backward MACs of each layer are in cnncalc/backward.py). Imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from math import prod
 
 from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.backward import CONV_TYPES, NO_BACKWARD, WEIGHTED_TYPES, Backward, backward  # noqa: F401  (re-exported)
 from cnncalc.layers.base import per_axis
 from cnncalc.shapes import Shape
 
-CONV_TYPES = frozenset({"conv", "conv1d", "conv2d", "conv3d", "depthwise"})
-#: the kinds whose forward and backward MACs cnncalc counts by default (torchvision's convention)
-WEIGHTED_TYPES = CONV_TYPES | {"conv_transpose", "fc"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +274,7 @@ ONNX_TOOL = Preset(
      "conv_transpose": _onnx_conv_transpose,
      "adaptive_pool": lambda op: op.numel * prod(op.adaptive()),
      "global_pool": lambda op: op.in_numel + 4 * op.numel if op.mode == "avg" else 0,
-     "add": lambda op: op.numel * (len(op.inputs) - 1),
+     "add": lambda op: op.numel * (len(op.inputs) - 1), "multiply": lambda op: op.numel,  # Mul: as Add
      "upsample": lambda op: 0 if op.mode == "nearest" else 4 * op.numel},
 )
 
@@ -340,44 +338,6 @@ def count(analysis: Analysis, preset: Preset, count_bias: bool = False) -> tuple
             flops = 2 * macs
         counted.append((macs, flops))
     return tuple(counted)
-
-
-# ---------------------------------------------------------------------------------------------
-# backward MACs
-
-
-@dataclass(frozen=True, slots=True)
-class Backward:
-    """Backward multiply-accumulates of one layer per sample: the input gradient and the weight gradient.
-
-    Convention: conv, transposed conv and fc only (as the forward MACs), bias excluded. Each gradient is
-    one product the size of the forward one, so each equals the forward MACs; the input gradient is
-    absent (0) where no input needs a gradient: the network input, and anything computed from it by
-    layers without parameters (the first conv's input gradient is never computed)."""
-
-    input_grad: int = 0
-    weight_grad: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.input_grad + self.weight_grad
-
-
-NO_BACKWARD = Backward()
-
-
-def backward(analysis: Analysis) -> tuple[Backward, ...]:
-    needs_grad: dict[int, bool] = {}
-    out = []
-    for result in analysis.results:
-        node, inf = result.node, result.inference
-        upstream = any(needs_grad.get(i, False) for i in node.inputs)
-        needs_grad[node.index] = upstream or inf.params > 0
-        if node.kind is not None and node.kind.name in WEIGHTED_TYPES:
-            out.append(Backward(inf.macs if upstream else 0, inf.macs))
-        else:
-            out.append(NO_BACKWARD)
-    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
+from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec, SplitSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.limits import MAX_LAYERS
@@ -57,6 +57,8 @@ def _size(item: Item) -> int:
         return count_layers(item.body) + count_layers(item.shortcut) + 1
     if isinstance(item, MergeSpec):
         return sum(count_layers(branch) for branch in item.branches) + 1
+    if isinstance(item, SplitSpec):
+        return sum(count_layers(branch) + 1 for branch in item.branches) + 1
     if isinstance(item, BlockUse):
         return count_layers(item.body)
     return 1
@@ -147,6 +149,17 @@ class _Builder:
         local = self._local(item.name, item.kind, scope)
         return self._node(local, KINDS[item.kind], {}, ends, item.loc, scope)
 
+    def split(self, item: SplitSpec, current: int, scope: _Scope) -> int:
+        """Each branch reads its own channel_slice of the input (a view), inside the branch's scope."""
+        ends = []
+        for index, branch in enumerate(item.branches):
+            inner = scope.enter(self._counted(scope, "branch"), "branch")
+            part = self._node(self._counted(inner, "channel_slice"), KINDS["channel_slice"],
+                              item.slice_params(index), (current,), item.loc, inner)
+            ends.append(self.walk(branch, part, inner))
+        local = self._local(item.name, "split", scope)
+        return self._node(local, KINDS[item.merge], {}, tuple(ends), item.loc, scope)
+
     def use(self, item: BlockUse, current: int, scope: _Scope) -> int:
         local = self._local(item.name, item.block, scope)
         self._claim(scope.full(local), item.loc)
@@ -162,6 +175,8 @@ class _Builder:
                 current = self.residual(item, current, scope)
             elif isinstance(item, MergeSpec):
                 current = self.merge(item, current, scope)
+            elif isinstance(item, SplitSpec):
+                current = self.split(item, current, scope)
             elif isinstance(item, BlockUse):
                 current = self.use(item, current, scope)
             else:

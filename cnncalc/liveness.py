@@ -296,6 +296,8 @@ class _Run:
         saved = set()
         if rule.saves_inputs:
             saved |= {self.storage_of[i] for i in node.inputs}
+        if rule.saves_operands:
+            saved |= self._operands_kept(node.inputs)
         parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors or (rule.extra_saved,))]
         if any(self.needs_grad[i] for i in node.inputs):
             parts.append((("saved", index, "with input grad"), rule.saved_with_input_grad))
@@ -318,6 +320,11 @@ class _Run:
             if key not in allocated:
                 self.ledger.alloc(size, index, key)
         self.saved_bytes[index] += extra
+
+    def _operands_kept(self, sources: tuple[int, ...]) -> set[int]:
+        """A product keeps each factor that another factor's gradient needs (MulBackward0)."""
+        return {self.storage_of[source] for j, source in enumerate(sources)
+                if any(self.needs_grad[other] for k, other in enumerate(sources) if k != j)}
 
     def _float32_inputs(self, index: int, rule: MemoryRule) -> list[tuple[int, int]]:
         """(source, elements) of the float32 inputs that an autocast op casts to half precision."""

@@ -160,8 +160,21 @@ def _transform(result: LayerResult, field: LayerField, analysis: Analysis) -> tu
     return tuple(a.apply(step) for a, step in zip(field.axes, steps))
 
 
+def _positional(result: LayerResult, inputs: list[LayerField]) -> tuple[list[int], list[LayerField]]:
+    """The inputs whose positions are the output's. A product's broadcast factor (a squeeze-and-
+    excitation gate, 1x1xC or C) scales whole channels: the field follows the map it scales, the
+    gate's global view left out, as receptive-field tools count SE blocks."""
+    kept = [(i, f) for i, f, shape in zip(result.node.inputs, inputs, result.inputs)
+            if shape.spatial == result.output.spatial] or list(zip(result.node.inputs, inputs))
+    return [i for i, _ in kept], [f for _, f in kept]
+
+
 def _merge(name: str, result: LayerResult, inputs: list[LayerField], analysis: Analysis) -> LayerField:
-    names = [analysis.results[i].node.name for i in result.node.inputs]
+    sources, inputs = _positional(result, inputs)
+    if len(inputs) == 1:
+        (field,) = inputs
+        return LayerField(name, field.axes, field.covers, periodic=field.periodic)
+    names = [analysis.results[i].node.name for i in sources]
     periodic = any(f.periodic for f in inputs)
     if not all(f.spatial for f in inputs):
         covers = tuple((min(c[axis][0] for c in (f.covers for f in inputs)),

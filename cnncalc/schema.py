@@ -47,6 +47,33 @@ def _constructs(ref: str) -> dict[str, Any]:
             ],
         },
         **{kind.name: kind.construct_schema(ref) for kind in construct_kinds()},
+        "split": _split(ref, name),
+    }
+
+
+def _split(ref: str, name: dict[str, Any]) -> dict[str, Any]:
+    """The split construct (cnncalc/blocks.py SplitSpec): one branch per channel group."""
+    from cnncalc.blocks import SPLIT_MERGES
+    from cnncalc.layers.channels import sections
+
+    branches = {"description": "one branch per channel group, each a list of layers ([] = the group itself)",
+                "type": "array", "minItems": 2, "items": {"$ref": ref}}
+    return {
+        "description": "split: the input's channels in groups, group i feeding branch i, the outputs merged "
+                       "(ShuffleNetV2's chunk)",
+        "anyOf": [
+            branches,
+            {"type": "object", "description": "branches, the groups, the merge and a name",
+             "properties": {
+                 "branches": branches,
+                 "groups": {"description": "equal groups (default: one per branch)", "type": "integer",
+                            "minimum": 1},
+                 "sections": {"description": "the channels of each group, in order", **sections.schema},
+                 "merge": {"description": "how the branches' outputs are merged (default: concat)",
+                           "type": "string", "pattern": any_case(SPLIT_MERGES)},
+                 "name": name},
+             "required": ["branches"], "additionalProperties": False},
+        ],
     }
 
 

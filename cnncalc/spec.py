@@ -12,7 +12,7 @@ from typing import Any
 
 from cnncalc import blocks as graph_constructs
 from cnncalc import library
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec
+from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec, SplitSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
@@ -48,7 +48,7 @@ class RepeatSpec:
     loc: Location
 
 
-Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | BlockUse
+Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | SplitSpec | BlockUse
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +262,8 @@ class SpecBuilder:
             return self.residual(value, node.key_locs[word])
         if word in graph_constructs.MERGES:
             return self.merge(word, value, node.key_locs[word])
+        if word == "split":
+            return self.split(value, node.key_locs[word])
         if word in self.blocks:
             return self.use(self.blocks[word], value, node.key_locs[word])
         return self.layer(word, node.key_locs[word], value)
@@ -327,6 +329,45 @@ class SpecBuilder:
             raise SpecError(f"{word} needs at least two branches, got {len(branches)}", loc, code="CNN224")
         self.count(1, loc)
         return MergeSpec(word, tuple(branches), name, loc)
+
+    def split(self, node: YNode | None, loc: Location) -> SplitSpec:
+        """`split: [[branch], ...]` (equal groups, one per branch) or `split: {branches: [...], groups: N,
+        sections: [...], merge: concat|add, name: ...}`."""
+        allowed = ("branches", "groups", "sections", "merge", "name")
+        fields = node.value if node is not None and node.is_mapping else {}
+        for key in fields:
+            if key not in allowed:
+                raise _unknown_key(key, node.key_locs[key], allowed, "split")
+        branch_list = fields.get("branches") if fields else node
+        if branch_list is None or not branch_list.is_sequence:
+            raise SpecError("split needs a list of branches, each a list of layers", loc, code="CNN105",
+                            hint="write split: [[], [conv: ...]] (one branch per channel group; [] passes the group on)")
+        branches = self.merge("split", branch_list, loc).branches
+        sections = None
+        if "sections" in fields:
+            if "groups" in fields:
+                raise SpecError("split takes `groups` or `sections`, not both", node.key_locs["groups"],
+                                code="CNN226", hint="keep sections: [...] for unequal groups, groups: N for equal ones")
+            from cnncalc.layers.channels import sections as parse_sections
+
+            sections = parse_sections(fields["sections"])
+            counted, where = len(sections), fields["sections"].loc
+        elif "groups" in fields:
+            counted, where = integer(1)(fields["groups"]), fields["groups"].loc
+        else:
+            counted, where = len(branches), loc
+        if counted != len(branches):
+            raise SpecError(f"split into {counted} channel groups has {len(branches)} branches", where, code="CNN226",
+                            hint="give one branch per group ([] passes a group on unchanged)")
+        word = graph_constructs.SPLIT_MERGES[0]
+        if "merge" in fields:
+            word = fields["merge"].text.lower() if fields["merge"].is_scalar else ""
+            if word not in graph_constructs.SPLIT_MERGES:
+                raise SpecError(f"a split merges its branches by concat or add, not {fields['merge'].text!r}",
+                                fields["merge"].loc, hint="write merge: concat (the default) or merge: add")
+        # the slices feeding the branches (the merge was counted by self.merge)
+        self.count(len(branches), loc)
+        return SplitSpec(branches, sections, word, self._construct_name(node) if fields else None, loc)
 
     def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
         site = library.use_key(block, loc)

@@ -17,9 +17,10 @@ def args(**values) -> dict[str, YNode]:
     return {k: YNode(v, LOC, str(v)) for k, v in values.items()}
 
 
-def test_the_construct_words_are_repeat_residual_and_the_merge_kinds():
-    assert blocks.MERGES == ("concat", "add") == tuple(k.name for k in construct_kinds())
-    assert blocks.CONSTRUCTS == ("repeat", "residual", "concat", "add")
+def test_the_construct_words_are_repeat_residual_the_merge_kinds_and_split():
+    assert blocks.MERGES == ("concat", "add", "multiply") == tuple(k.name for k in construct_kinds())
+    assert blocks.CONSTRUCTS == ("repeat", "residual", "concat", "add", "multiply", "split")
+    assert set(blocks.SPLIT_MERGES) <= set(blocks.MERGES)
     assert all(KINDS[word].merge for word in blocks.MERGES)
 
 

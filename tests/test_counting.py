@@ -145,26 +145,7 @@ def test_functional_is_stated_in_the_conventions():
 
 
 # ---------------------------------------------------------------------------------------------
-# backward MACs and by-type subtotals
-
-
-def test_backward_macs_equal_forward_except_the_first_input_gradient():
-    built = report.build(analysed("vgg16"), report.Options(memory_model="textbook", batch=2))
-    layers = built.to_dict()["layers"]
-    weighted = [layer for layer in layers if layer["type"] in ("conv", "fc")]
-    assert weighted[0]["backward_input_macs"] == 0
-    assert all(layer["backward_weight_macs"] == layer["macs"] for layer in weighted)
-    assert all(layer["backward_input_macs"] == layer["macs"] for layer in weighted[1:])
-    t = built.to_dict()["totals"]
-    assert t["backward_weight_macs"] == t["macs"]
-    assert t["backward_input_macs"] == t["macs"] - weighted[0]["macs"]
-
-
-def test_no_input_gradient_through_parameterless_layers_from_the_input():
-    text = ("name: t\ninput: 8x8x4\nlayers:\n  - pool: {kernel: 2}\n  - conv: {filters: 2, kernel: 1}\n"
-            "  - conv: {filters: 2, kernel: 1}\n")
-    grads = counting.backward(pipeline.analyze_text(text, "t.yaml"))
-    assert [(g.input_grad, g.weight_grad) for g in grads] == [(0, 0), (0, 0), (0, 128), (64, 64)]
+# by-type subtotals
 
 
 @pytest.mark.parametrize("preset", sorted(counting.PRESETS))

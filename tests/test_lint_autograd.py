@@ -76,3 +76,17 @@ def test_the_rule_fires_exactly_when_backward_raises(text):
     except Unsupported:
         return
     assert reported(text) is fails, text
+
+
+def test_inplace_after_a_product_saved_the_same_tensor():
+    """x * gate(x) keeps x for the gate's gradient: an in-place ReLU on x afterwards breaks backward."""
+    text = """input: 8x8x4
+layers:
+  - conv: {filters: 4, kernel: 1, name: x}
+  - residual:
+      layers: [multiply: [[], [global_pool: avg, conv: {filters: 4, kernel: 1}, sigmoid]]]
+      shortcut: [relu: {inplace: true}]
+  - fc: 2
+"""
+    assert backward_raises(text)
+    assert reported(text)

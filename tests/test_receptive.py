@@ -284,3 +284,15 @@ def test_misaligned_branches_are_linted(cli, tmp_path):
                     "      - [conv: {filters: 1, kernel: 3, padding: [0, 2, 0, 2]}]\n")
     out = cli("lint", str(spec), "-f", "concise").stdout
     assert "CNN312" in out and "1 px apart" in out
+
+
+def test_a_squeeze_excitation_gate_leaves_the_field_of_the_map_it_scales():
+    """The gate (global_pool, 1x1 convs) sees the whole input but scales whole channels: the product's
+    field is the map's, and the branches do not count as misaligned (no CNN312)."""
+    text = """input: 14x14x8
+layers:
+  - conv: {filters: 8, kernel: 3, padding: 1}
+  - multiply: [[], [global_pool: avg, conv: {filters: 2, kernel: 1}, relu, conv: {filters: 8, kernel: 1}, sigmoid]]
+"""
+    found = fields(analyze_text(text, "<se>", "pytorch"))
+    assert found[-1].axes == found[1].axes and found[-1].misalignment is None

@@ -6,7 +6,7 @@ modules need are derived from it here, through the declarations of `LayerKind`.
 
 from cnncalc.layers import conv, dense, elementwise, norm, pool  # noqa: F401  (registration)
 from cnncalc.layers import conv_transpose, merge, resample  # noqa: F401  (registration: graph and resampling kinds)
-from cnncalc.layers import activations, block_parts  # noqa: F401  (registration: the kinds of modern CNNs, issue #14)
+from cnncalc.layers import activations, block_parts, channels  # noqa: F401  (registration: the kinds of modern CNNs, issue #14)
 from cnncalc.layers.base import KINDS, LayerKind, NoTorchEquivalent
 
 

@@ -151,6 +151,9 @@ class MemoryRule:
     saves_inputs: bool = False
     #: autograd keeps the output storage (relu, sigmoid, tanh, softmax).
     saves_output: bool = False
+    #: a product's backward (MulBackward0): each input is kept when another input needs a
+    #: gradient (x * gate saves the gate for x's gradient and x for the gate's).
+    saves_operands: bool = False
     #: new tensors that exist only for backward: max-pool indices, dropout noise, BN statistics.
     extra_saved: int = 0
     #: extra_saved as the separate tensors it is, when more than one (the CUDA allocator rounds

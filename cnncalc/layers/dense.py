@@ -24,17 +24,28 @@ class Fc(LayerKind):
     family = "fc"
     example = "10"
     pattern_count = "units"
-    summary = "fully connected; flattens a feature map first; (N_in + 1) * N_out parameters"
+    summary = ("fully connected; flattens a feature map first (per_position: applied to each position's "
+               "channels instead); (N_in + 1) * N_out parameters")
     params = (
         Param("units", integer(1), doc="number of outputs"),
         Param("bias", boolean, True, "one learned bias per output"),
+        Param("per_position", boolean, False, "apply the layer to each position's channels without flattening "
+              "(nn.Linear on a channels-last map, ConvNeXt's MLP): H x W x C -> H x W x units"),
     )
+
+    @staticmethod
+    def fan_in(p, x: Shape) -> int:
+        """What one output reads: every input element, or per position the channels."""
+        return x.channels if p.get("per_position") else x.numel
 
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """AddmmBackward keeps the input (a view of a flattened map shares its storage), and the
-        weight when the input needs a gradient: under autocast its half-precision copy."""
+        weight when the input needs a gradient: under autocast its half-precision copy. Per position
+        the input is taken as channels-last storage (ConvNeXt's, after its layer norm), viewed as
+        (N*H*W, C); on NCHW storage at batch > 1 PyTorch's matmul first copies it (the copy is saved
+        instead, the same bytes), a transient this rule leaves out."""
         (x,) = inputs
-        weights = x.numel * p["units"]
+        weights = self.fan_in(p, x) * p["units"]
         bias = (p["units"],) if p["bias"] else ()
         return MemoryRule(
             saves_inputs=ctx.training,
@@ -45,6 +56,8 @@ class Fc(LayerKind):
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
+        if p.get("per_position") and not x.is_vector:
+            return self._per_position(p, x)
         n_in, n_out = x.numel, p["units"]
         fan_in = "*".join(str(d) for d in x.dims)
         fan_in = f"({fan_in})" if not x.is_vector else fan_in
@@ -57,6 +70,18 @@ class Fc(LayerKind):
             bias_macs=bias,
         )
 
+    def _per_position(self, p, x: Shape) -> Inference:
+        """One C x units product per position: C*N + N parameters, H*W*C*N MACs, a bias per output."""
+        n_out, positions = p["units"], x.numel // x.channels
+        bias = n_out if p["bias"] else 0
+        return Inference(
+            output=x.with_channels(n_out),
+            params=x.channels * n_out + bias,
+            params_formula=f"{x.channels}*{n_out}" + (f" + {n_out}" if bias else ""),
+            macs=positions * x.channels * n_out,
+            bias_macs=positions * bias,
+        )
+
     def make_weights(self, p, inputs, inference: Inference, rng):
         """kernel (inputs, units), the inputs in channels-last order (H, W, C), as Keras flattens;
         PyTorch's Linear weight is (units, inputs) over a (C, H, W) flattening. bias (units,)."""
@@ -64,7 +89,8 @@ class Fc(LayerKind):
         from cnncalc.forward import Weights
 
         (x,) = inputs
-        params = {"kernel": arrays.random_normal(rng, (x.numel, p["units"]), (2 / x.numel) ** 0.5)}
+        n_in = self.fan_in(p, x)
+        params = {"kernel": arrays.random_normal(rng, (n_in, p["units"]), (2 / n_in) ** 0.5)}
         if p["bias"]:
             params["bias"] = arrays.random_normal(rng, (p["units"],), 0.1)
         return Weights(params)
@@ -77,13 +103,15 @@ class Fc(LayerKind):
         from cnncalc.layers import torch_ops
 
         (x,) = inputs
-        linear = nn.Linear(x.numel, p["units"], bias=p["bias"])
+        linear = nn.Linear(self.fan_in(p, x), p["units"], bias=p["bias"])
         if weights is not None:
             torch_ops.assign(linear.weight, weights.params["kernel"].T)
             if p["bias"]:
                 torch_ops.assign(linear.bias, weights.params["bias"])
         if x.is_vector:
             return linear
+        if p.get("per_position"):
+            return torch_ops.PerPosition(linear)
         return nn.Sequential(nn.Flatten() if weights is None else torch_ops.ChannelsLastFlatten(), linear)
 
     def forward(self, p, inputs, run):
@@ -93,7 +121,9 @@ class Fc(LayerKind):
 
         (x,) = inputs
         weights = run.weights.params
-        out, macs = arrays.matmul(x.reshape(x.shape[0], -1), weights["kernel"])
+        # per position: (N, *spatial, C) @ (C, units), numpy stacking the leading axes
+        rows = x if p.get("per_position") else x.reshape(x.shape[0], -1)
+        out, macs = arrays.matmul(rows, weights["kernel"])
         if "bias" in weights:
             out += weights["bias"]
         return ForwardResult(out, macs)

@@ -25,11 +25,11 @@ def _need_several(inputs: tuple[Shape, ...], ctx: Context) -> None:
 
 
 MERGE_SHAPE_MISMATCH = Rule(
-    "CNN204", "merge-shape-mismatch", "error", "add/concat of branches whose shapes do not fit",
-    what="Reports a residual or `add` whose branches end in different shapes, and a `concat` whose "
-    "branches differ in spatial size.",
-    why="Element-wise sums need identical shapes and channel concatenation identical H x W; every "
-    "framework raises at run time.",
+    "CNN204", "merge-shape-mismatch", "error", "add/concat/multiply of branches whose shapes do not fit",
+    what="Reports a residual or `add` whose branches end in different shapes, a `concat` whose "
+    "branches differ in spatial size, and a `multiply` whose factors do not broadcast.",
+    why="Element-wise sums need identical shapes, channel concatenation identical H x W, and a product "
+    "sizes that agree or are 1 on every axis; every framework raises at run time.",
     example="""
     - residual:
         layers:
@@ -126,3 +126,82 @@ class Add(LayerKind):
         for x in inputs[2:]:
             out += x
         return ForwardResult(out)
+
+
+TOO_MANY_FACTORS = Rule(
+    "CNN225", "multiply-needs-two-branches", "error", "multiply of more than two branches",
+    what="Reports a `multiply` with three or more branches.",
+    why="A gate multiplies one tensor: x * gate(x). A product of three factors is two multiplications "
+    "with their own saved tensors; cnncalc models the one.",
+    example="- multiply: [[], [sigmoid], [relu]]",
+    fix="Nest the products: multiply: [[multiply: [[], [sigmoid]]], [relu]].",
+)
+
+
+def _broadcast(inputs: tuple[Shape, ...], ctx: Context) -> Shape:
+    """The product's shape: per axis (channels included) the sizes agree or one of them is 1, as
+    PyTorch broadcasts; a vector of C is a 1 x ... x 1 x C map (a squeeze-and-excitation gate after fc)."""
+    rank = max(shape.rank for shape in inputs)
+    dims = [shape.dims if shape.rank == rank else (*(1,) * rank, shape.channels) for shape in inputs]
+    if any(shape.rank not in (0, rank) for shape in inputs):
+        dims = []
+    out = []
+    for sizes in zip(*dims):
+        wide = {s for s in sizes if s != 1}
+        if len(wide) > 1:
+            dims = []
+            break
+        out.append(wide.pop() if wide else 1)
+    if not dims:
+        raise ShapeError(
+            f"{ctx.label}: cannot multiply, the shapes do not broadcast: {_described(inputs, ctx)}",
+            hint="a gate must match the map on every axis or be 1 there: 1x1xC (global_pool, then 1x1 convs) "
+            "or C (fc) against HxWxC; check the gate's channels",
+            code="CNN204",
+        )
+    return Shape(tuple(out[:-1]), out[-1])
+
+
+@register
+class Multiply(LayerKind):
+    """The elementwise product of two branches, broadcast as PyTorch broadcasts: squeeze-and-
+    excitation's `x * gate(x)` (torchvision's SqueezeExcitation, EfficientNet, MobileNetV3, RegNetY),
+    with a 1x1xC (or C) gate over HxWxC."""
+
+    name = "multiply"
+    arity = 0
+    construct = "element-wise product (broadcast: a 1x1xC or C gate scales an HxWxC map)"
+    rules = (MERGE_SHAPE_MISMATCH, TOO_FEW_BRANCHES, TOO_MANY_FACTORS)
+    example = "[[], [global_pool: avg, sigmoid]]"
+    summary = "elementwise product of two tensors, a 1x1xC or C gate broadcast over HxWxC (squeeze-and-excitation); no parameters"
+
+    def infer(self, p, inputs, ctx: Context) -> Inference:
+        _need_several(inputs, ctx)
+        if len(inputs) > 2:
+            raise ShapeError(f"{ctx.label}: multiply takes two branches, got {len(inputs)}",
+                             hint="nest the products: multiply: [[multiply: [[], [...]]], [...]]", code="CNN225")
+        return Inference(output=_broadcast(inputs, ctx))
+
+    def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
+        """MulBackward0 keeps each factor for the other's gradient (only when the other needs one);
+        each input's gradient is a new tensor (the output gradient times the other factor). A
+        broadcast factor's gradient is that full-size product summed down to the factor's shape:
+        the product is the backward's transient."""
+        broadcast = any(shape.numel < inference.output.numel for shape in inputs)
+        return MemoryRule(saves_operands=ctx.training,
+                          backward_scratch=ctx.activation(inference.output) if broadcast else 0)
+
+    def torch_module(self, p, inputs, inference: Inference, weights=None):
+        from cnncalc.layers import torch_ops
+
+        return torch_ops.Product(inference.output.rank)
+
+    def forward(self, p, inputs, run):
+        """Channels-last: a vector gate (N, C) is viewed as (N, 1, ..., 1, C); numpy broadcasts the rest."""
+        import numpy as np
+
+        from cnncalc.forward import ForwardResult
+
+        rank = run.inference.output.rank
+        a, b = (x.reshape(x.shape[0], *(1,) * rank, x.shape[-1]) if x.ndim == 2 else x for x in inputs)
+        return ForwardResult(np.multiply(a, b))

@@ -116,3 +116,54 @@ class Relayout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(*self.order).permute(*self.inverse)
+
+
+class Product(nn.Module):
+    """The product of two tensors over (N, C, *spatial); a vector gate (N, C) is viewed as (N, C, 1, ...)
+    first (a view: autograd keeps the gate's own storage)."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__()
+        self.rank = rank
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        a, b = (x.reshape(*x.shape, *(1,) * self.rank) if x.ndim == 2 else x for x in (a, b))
+        return a * b
+
+
+class ChannelSlice(nn.Module):
+    """Channels start..stop of (N, C, *spatial): a view (narrow), as torch.chunk's pieces are."""
+
+    def __init__(self, start: int, stop: int) -> None:
+        super().__init__()
+        self.start, self.length = start, stop - start
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(1, self.start, self.length)
+
+
+class ChannelShuffle(nn.Module):
+    """torchvision's shufflenetv2.channel_shuffle for any rank: view, transpose, contiguous, view."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, *rest = x.shape
+        x = x.view(n, self.groups, c // self.groups, *rest)
+        x = torch.transpose(x, 1, 2).contiguous()
+        return x.view(n, c, *rest)
+
+
+class PerPosition(nn.Module):
+    """A linear layer on each position of (N, C, *spatial): moved to channels-last (a view), the
+    layer (on a channels-last input as ConvNeXt's, whose storage is channels-last already, a view of
+    it; on NCHW storage torch copies it first), and moved back (a view)."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.linear = linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.movedim(1, -1)).movedim(-1, 1)

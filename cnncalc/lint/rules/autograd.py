@@ -20,6 +20,11 @@ def _rule(result: LayerResult) -> MemoryRule:
     return node.kind.memory_rule(node.params, result.inputs, result.inference, _TRAINING)
 
 
+def _keeps_inputs(rule: MemoryRule) -> bool:
+    """The op's backward reads its inputs: all of them, or a product's factors (x * gate keeps both)."""
+    return rule.saves_inputs or rule.saves_operands
+
+
 def inplace_overwrites_saved(subject: Subject) -> Iterator[Diagnostic]:
     results = subject.analysis.results
     rules = {r.node.index: _rule(r) for r in results[1:]}
@@ -38,7 +43,7 @@ def inplace_overwrites_saved(subject: Subject) -> Iterator[Diagnostic]:
             )
             continue
         earlier = next((r for r in results[source + 1:node.index]
-                        if source in r.node.inputs and rules[r.node.index].saves_inputs), None)
+                        if source in r.node.inputs and _keeps_inputs(rules[r.node.index])), None)
         if earlier is not None:
             yield INPLACE_OVERWRITES_SAVED.at(
                 node.loc,

@@ -1,0 +1,45 @@
+"""Backward multiply-accumulates per layer: the input gradient and the weight gradient (training cost)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnncalc.analysis import Analysis
+
+CONV_TYPES = frozenset({"conv", "conv1d", "conv2d", "conv3d", "depthwise"})
+#: the kinds whose forward and backward MACs cnncalc counts by default (torchvision's convention)
+WEIGHTED_TYPES = CONV_TYPES | {"conv_transpose", "fc"}
+
+
+@dataclass(frozen=True, slots=True)
+class Backward:
+    """Backward multiply-accumulates of one layer per sample: the input gradient and the weight gradient.
+
+    Convention: conv, transposed conv and fc only (as the forward MACs), bias excluded. Each gradient is
+    one product the size of the forward one, so each equals the forward MACs; the input gradient is
+    absent (0) where no input needs a gradient: the network input, and anything computed from it by
+    layers without parameters (the first conv's input gradient is never computed)."""
+
+    input_grad: int = 0
+    weight_grad: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_grad + self.weight_grad
+
+
+NO_BACKWARD = Backward()
+
+
+def backward(analysis: Analysis) -> tuple[Backward, ...]:
+    needs_grad: dict[int, bool] = {}
+    out = []
+    for result in analysis.results:
+        node, inf = result.node, result.inference
+        upstream = any(needs_grad.get(i, False) for i in node.inputs)
+        needs_grad[node.index] = upstream or inf.params > 0
+        if node.kind is not None and node.kind.name in WEIGHTED_TYPES:
+            out.append(Backward(inf.macs if upstream else 0, inf.macs))
+        else:
+            out.append(NO_BACKWARD)
+    return tuple(out)
