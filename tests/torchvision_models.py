@@ -23,7 +23,8 @@ from torch import nn
 
 #: the zoo specs checked against torchvision.models.<name>(weights=None, **arguments), spec stem = model name
 MODELS = {
-    "vgg16_bn": {}, "resnext50_32x4d": {}, "wide_resnet50_2": {}, "mnasnet1_0": {},
+    "vgg16_bn": {}, "resnext50_32x4d": {}, "wide_resnet50_2": {}, "mnasnet1_0": {}, "efficientnet_b0": {},
+    "mobilenet_v3_large": {}, "mobilenet_v3_small": {},
     # without the auxiliary head, which cnncalc cannot express yet (specs/inception_v3.yaml says so)
     "inception_v3": {"aux_logits": False, "init_weights": False},
 }
