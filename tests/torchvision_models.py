@@ -24,7 +24,8 @@ from torch import nn
 #: the zoo specs checked against torchvision.models.<name>(weights=None, **arguments), spec stem = model name
 MODELS = {
     "vgg16_bn": {}, "resnext50_32x4d": {}, "wide_resnet50_2": {}, "mnasnet1_0": {}, "efficientnet_b0": {},
-    "mobilenet_v3_large": {}, "mobilenet_v3_small": {},
+    "mobilenet_v3_large": {}, "mobilenet_v3_small": {}, "shufflenet_v2_x1_0": {}, "regnet_y_400mf": {},
+    "convnext_tiny": {},
     # without the auxiliary head, which cnncalc cannot express yet (specs/inception_v3.yaml says so)
     "inception_v3": {"aux_logits": False, "init_weights": False},
 }
@@ -72,7 +73,9 @@ def trace(model: nn.Module, size: int = 224) -> tuple[list[tuple[str, list[int]]
     macs = [0]
 
     def hook(module, _inputs, output):
-        rows.append((TRACED[type(module)], _channels_last(tuple(output.shape[1:]))))
+        shape = tuple(output.shape[1:])
+        # a linear layer's output is channels-last already (ConvNeXt's MLP runs on permuted maps)
+        rows.append((TRACED[type(module)], list(shape) if isinstance(module, nn.Linear) else _channels_last(shape)))
         macs[0] += _macs(module, output)
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if type(m) in TRACED]
