@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 SPECS = HERE.parent / "specs"
 #: the image side at batch 8 of the models whose full-size batch-8 step takes a minute on two cores
 SIZE_AT_8 = {"vgg16_bn": 112, "wide_resnet50_2": 112, "resnext50_32x4d": 112, "inception_v3": 160,
-             "convnext_tiny": 112}
+             "convnext_tiny": 112, "efficientnet_v2_s": 192}
 #: cnncalc types -> the names of the torch modules the trace records (torchvision_models.TRACED)
 TRACED = {"conv": "conv", "depthwise": "conv", "fc": "linear", "pool": "pool", "adaptive_pool": "pool",
           "global_pool": "pool"}

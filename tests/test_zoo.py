@@ -49,6 +49,13 @@ TORCHVISION = {
     "resnext50_32x4d": (25_028_904, 4.23),
     "wide_resnet50_2": (68_883_240, 11.398),
     "mnasnet1_0": (4_383_312, 0.314),
+    "efficientnet_b0": (5_288_548, 0.386),
+    "efficientnet_v2_s": (21_458_488, 8.366),
+    "mobilenet_v3_large": (5_483_032, 0.217),
+    "mobilenet_v3_small": (2_542_856, 0.057),
+    "shufflenet_v2_x1_0": (2_278_604, 0.145),
+    "regnet_y_400mf": (4_344_144, 0.402),
+    "convnext_tiny": (28_589_128, 4.456),
 }
 
 

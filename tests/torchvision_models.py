@@ -25,13 +25,13 @@ from torch import nn
 MODELS = {
     "vgg16_bn": {}, "resnext50_32x4d": {}, "wide_resnet50_2": {}, "mnasnet1_0": {}, "efficientnet_b0": {},
     "mobilenet_v3_large": {}, "mobilenet_v3_small": {}, "shufflenet_v2_x1_0": {}, "regnet_y_400mf": {},
-    "convnext_tiny": {},
+    "convnext_tiny": {}, "efficientnet_v2_s": {},
     # without the auxiliary head, which cnncalc cannot express yet (specs/inception_v3.yaml says so)
     "inception_v3": {"aux_logits": False, "init_weights": False},
 }
 ORACLED = tuple(MODELS)
 #: input side where it is not 224
-SIZES = {"inception_v3": 299}
+SIZES = {"inception_v3": 299, "efficientnet_v2_s": 384}
 
 #: torch module -> the name the shape trace uses; cnncalc's types map onto the same names
 TRACED = {nn.Conv2d: "conv", nn.Linear: "linear", nn.MaxPool2d: "pool", nn.AvgPool2d: "pool",
