@@ -21,8 +21,13 @@ from cnncalc.yamlsource import YNode
 
 #: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
 MERGES = tuple(kind.name for kind in construct_kinds())
+#: the construct of a side branch that ends in a named output (an auxiliary head), the main path going on
+#: from where it branched (`- output: {name: aux, training_only: true, layers: [...]}`).
+OUTPUT = "output"
+#: the name of the network's own output among its outputs; a side output cannot take it.
+MAIN_OUTPUT = "main"
 #: words that introduce a construct rather than a layer or a block.
-CONSTRUCTS = ("repeat", "residual", *MERGES, "split")
+CONSTRUCTS = ("repeat", "residual", *MERGES, "split", OUTPUT)
 #: how a split's branches are merged
 SPLIT_MERGES = ("concat", "add")
 MAX_EXPRESSION = 200
@@ -65,6 +70,18 @@ class SplitSpec:
     def slice_params(self, index: int) -> dict:
         """The settings of the `channel_slice` that feeds branch `index`."""
         return {"index": index, "groups": len(self.branches), "sections": self.sections}
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """A side branch that reads the current tensor and ends in the named output `name`; the layers after
+    it read the same tensor as the branch did. `training_only` heads (Inception-v3's AuxLogits) run in
+    training and are left out of inference, as a PyTorch model in eval mode skips them."""
+
+    body: tuple
+    name: str
+    training_only: bool
+    loc: Location
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,12 +98,14 @@ class Plan:
         return self.weights_bytes + self.input_bytes if step is None else self.layer_peak(step)
 
 
-def _last_uses(nodes: tuple[Node, ...]) -> list[int]:
+def _last_uses(nodes: tuple[Node, ...], outputs: tuple[int, ...] = ()) -> list[int]:
+    """When each array is read last; the outputs (the last layer's, every side output's) are kept to the end."""
     last = [node.index for node in nodes]
     for node in nodes:
         for i in node.inputs:
             last[i] = max(last[i], node.index)
-    last[-1] = KEPT
+    for i in (len(nodes) - 1, *outputs):
+        last[i] = KEPT
     return last
 
 
@@ -122,7 +124,7 @@ def plan(analysis: Analysis, batch: int) -> Plan:
         raise ValueError("plan() needs an analysis without errors")
     nodes = analysis.graph.nodes
     results = analysis.results
-    last = _last_uses(nodes)
+    last = _last_uses(nodes, tuple(o.node for o in analysis.graph.side_outputs))
     storage = {0: 0}
     members: dict[int, list[int]] = {0: [0]}
     size = {0: results[0].output.numel * batch * ELEMENT_BYTES}
@@ -314,6 +316,8 @@ class Execution:
     output: Any
     #: every layer's weights when asked for (tests copy them into a reference framework).
     weights: tuple[Weights, ...] = ()
+    #: the side outputs' arrays (auxiliary heads, `output:` in the spec) by name, or () if the run stopped early
+    side_outputs: tuple[tuple[str, Any], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -454,6 +458,7 @@ def execute(
             on_layer(len(shapes), total, "")
         complete = len(shapes) == total
         output = values.get(graph.nodes[-1].index) if complete else None
+        side = tuple((o.name, values[o.node]) for o in graph.side_outputs) if complete else ()
         values.clear()
     finally:
         peak = meter.stop()
@@ -464,7 +469,7 @@ def execute(
                  after_bytes=int(readings[4 * i + 2]))
         for i, (step, w, shape) in enumerate(zip(the_plan.steps, weights, shapes))
     )
-    return Execution(the_plan, seed, layers, peak, output, tuple(weights) if keep_weights else ())
+    return Execution(the_plan, seed, layers, peak, output, tuple(weights) if keep_weights else (), side)
 
 
 __all__ = ["Execution", "LayerRun", "MemoryRefused", "NotExecutable", "Plan", "PlannedLayer", "execute", "plan",

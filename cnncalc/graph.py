@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec, SplitSpec
+from cnncalc.blocks import MAIN_OUTPUT, BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.limits import MAX_LAYERS
@@ -31,6 +31,11 @@ class Node:
     block: tuple[str, ...] = ()
     #: what each enclosing block is: a block's name from `blocks:`, "branch" or "shortcut".
     block_kinds: tuple[str, ...] = ()
+    #: the side output (auxiliary head) this layer feeds alone, by its full name; None: the main path,
+    #: which every output reads from (the innermost head for a head inside a head)
+    head: str | None = None
+    #: inside a training-only head: left out of inference
+    training_only: bool = False
 
     @property
     def type(self) -> str:
@@ -42,12 +47,34 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Output:
+    """A named output of the network: the tensor of node `node` (the main one is the last node)."""
+
+    name: str
+    node: int
+    training_only: bool
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Graph:
     name: str
     input: Shape
     nodes: tuple[Node, ...]
     path: str = "<spec>"
     convention: str | None = None
+    #: the outputs that side branches end in (`output:` in a spec), in execution order
+    side_outputs: tuple[Output, ...] = ()
+
+    @property
+    def outputs(self) -> tuple[Output, ...]:
+        """Every output, the main one (the last node, named "main") first."""
+        last = self.nodes[-1]
+        return (Output(MAIN_OUTPUT, last.index, False, last.loc), *self.side_outputs)
+
+    def output_nodes(self, training: bool = True) -> tuple[int, ...]:
+        """The node indices of the outputs a run produces: at inference, training-only heads are left out."""
+        return tuple(o.node for o in self.outputs if training or not o.training_only)
 
 
 def _size(item: Item) -> int:
@@ -59,7 +86,7 @@ def _size(item: Item) -> int:
         return sum(count_layers(branch) for branch in item.branches) + 1
     if isinstance(item, SplitSpec):
         return sum(count_layers(branch) + 1 for branch in item.branches) + 1
-    if isinstance(item, BlockUse):
+    if isinstance(item, (BlockUse, OutputSpec)):
         return count_layers(item.body)
     return 1
 
@@ -101,6 +128,10 @@ class _Builder:
         #: per scope: how many unnamed things of each kind it holds so far (conv1, conv2, branch1 ...).
         self.counters: dict[tuple[str, ...], dict[str, int]] = {}
         self.names: dict[str, Location] = {"input": spec.input_loc}
+        self.side_outputs: list[Output] = []
+        #: the head being walked (its full name) and whether it or one around it is training-only
+        self.head: str | None = None
+        self.training_only = False
 
     def _counted(self, scope: _Scope, word: str) -> str:
         counters = self.counters.setdefault(scope.path, {})
@@ -126,7 +157,8 @@ class _Builder:
               scope: _Scope) -> int:
         index = len(self.nodes)
         name = self._claim(scope.full(local), loc)
-        self.nodes.append(Node(index, name, kind, params, inputs, loc, scope.path, scope.kinds))
+        self.nodes.append(Node(index, name, kind, params, inputs, loc, scope.path, scope.kinds, self.head,
+                               self.training_only))
         return index
 
     def add(self, layer: LayerSpec, current: int, scope: _Scope) -> int:
@@ -165,6 +197,19 @@ class _Builder:
         self._claim(scope.full(local), item.loc)
         return self.walk(item.body, current, scope.enter(local, item.block))
 
+    def output(self, item: OutputSpec, current: int, scope: _Scope) -> int:
+        """The head's layers read `current` and end in the output; the main path goes on from `current`."""
+        local = item.name + scope.suffix
+        name = self._claim(scope.full(local), item.loc)
+        outer = self.head, self.training_only
+        self.head, self.training_only = name, self.training_only or item.training_only
+        try:
+            end = self.walk(item.body, current, scope.enter(local, output_kind(item.training_only)))
+        finally:
+            self.head, self.training_only = outer
+        self.side_outputs.append(Output(name, end, self.training_only or item.training_only, item.loc))
+        return current
+
     def walk(self, items: tuple[Item, ...], current: int, scope: _Scope) -> int:
         """Append the nodes of `items` reading from node `current`; return the last one's index."""
         for item in items:
@@ -179,6 +224,8 @@ class _Builder:
                 current = self.split(item, current, scope)
             elif isinstance(item, BlockUse):
                 current = self.use(item, current, scope)
+            elif isinstance(item, OutputSpec):
+                current = self.output(item, current, scope)
             else:
                 current = self.add(item, current, scope)
         return current
@@ -187,5 +234,22 @@ class _Builder:
 def build(spec: Spec) -> Graph:
     count_layers(spec.items)
     builder = _Builder(spec)
-    builder.walk(spec.items, 0, _Scope())
-    return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path, spec.convention)
+    end = builder.walk(spec.items, 0, _Scope())
+    _main_path_ends_last(builder, end)
+    return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path, spec.convention,
+                 tuple(builder.side_outputs))
+
+
+def output_kind(training_only: bool) -> str:
+    """What a head's scope is called in tables and diagrams (its `block_kinds` entry)."""
+    return "training-only output" if training_only else "output"
+
+
+def _main_path_ends_last(builder: _Builder, end: int) -> None:
+    """Every stage reads the network's output as its last node: a side output cannot end the network."""
+    if end == len(builder.nodes) - 1 or not builder.side_outputs:
+        return
+    last = builder.side_outputs[-1]
+    raise SpecError(f"the side output '{last.name}' ends the network: the main path has no layer after it",
+                    last.loc, code="CNN105",
+                    hint="put the output where its head branches off, before the main path's next layers")

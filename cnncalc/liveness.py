@@ -11,6 +11,10 @@ branches keep their inputs alive exactly as long as a consumer still needs them)
   autograd's input buffers do (in place when no one else holds the first one);
 - optimizer step: every parameter gradient is alive, plus the optimizer's temporaries.
 
+A network with side outputs (auxiliary heads, `Graph.side_outputs`) runs every head in training: the
+loss holds every output until backward ends, which starts from one caller-made gradient per output. At
+inference the layers of training-only heads do not run (docs/memory.md, "Several outputs").
+
 Each layer kind says what it saves, aliases and allocates (`LayerKind.memory_rule`); this module
 only keeps the books. Sizes are bytes for the whole batch.
 """
@@ -168,6 +172,7 @@ class _Run:
     def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = (),
                  tracer: Tracer | None = None):
         self.results = analysis.results
+        self.graph = analysis.graph
         self.ctx = ctx
         self.rules = found or rules(analysis, ctx)
         self.ledger = _Ledger(base, tracer)
@@ -217,12 +222,27 @@ class _Run:
             size = self.ctx.batch * result.output.numel * self.item[index]
             self.storages[index] = _Storage(size)
             self.output_bytes[index] = size if index else 0
+
+    def _wire(self, training: bool) -> None:
+        """Who reads each storage in this run: the layers that run (at inference not the training-only
+        heads), the caller (its batch) and the loss (every output the run produces)."""
+        self.runs = [training or not r.node.training_only for r in self.results]
         for result in self.results[1:]:
+            if not self.runs[result.node.index]:
+                continue
             for source in result.node.inputs:
                 self.storages[self.storage_of[source]].readers += 1
         self.storages[self.storage_of[0]].holds += 1  # the caller keeps its batch
-        self.storages[self.storage_of[-1]].holds += 1  # the loss reads the network output
+        self.outputs = self._outputs(training)
+        for index in self.outputs:
+            self.storages[self.storage_of[index]].holds += 1  # the loss reads every output
         self.output_held = True
+
+    def _outputs(self, training: bool) -> tuple[int, ...]:
+        """The outputs this run produces, the main one first (the last layer's, for a graph without heads)."""
+        last = len(self.results) - 1
+        found = [i for i in self.graph.output_nodes(training) if i <= last]
+        return tuple(found) if found and found[0] == last else (last, *(i for i in found if i != last))
 
     def _release(self, storage_id: int) -> None:
         storage = self.storages[storage_id]
@@ -234,12 +254,15 @@ class _Run:
     # forward
 
     def forward(self, training: bool) -> None:
+        self._wire(training)
         self.ledger.alloc(self.storages[self.storage_of[0]].size, self.storage_of[0], ("storage", self.storage_of[0]))
         self.ledger.observe("forward", "input")
         first_saver: set[int] = set()
         cached: list[tuple[tuple, int, int]] = []
         for result in self.results[1:]:
             node = result.node
+            if not self.runs[node.index]:
+                continue
             rule = self.rules[node.index]
             records = training and (any(self.needs_grad[i] for i in node.inputs) or bool(rule.param_tensors))
             self.needs_grad[node.index] = records
@@ -339,10 +362,14 @@ class _Run:
 
     def backward(self, param_bytes: int) -> None:
         buffers: dict[int, _Grad] = {}
-        last = self.results[-1].node.index
-        seed = _Grad(self.storages[self.storage_of[last]].size, refs=2, owner=last)  # the caller holds it too
-        self.ledger.alloc(seed.size, last, seed.key)
-        buffers[last] = seed
+        # one gradient per output, made by the caller before backward starts (it holds them too):
+        # torch.autograd.backward(outputs, [ones_like(main), full_like(aux, 0.4), ...])
+        seeds = []
+        for index in self.outputs:
+            seed = _Grad(self.storages[self.storage_of[index]].size, refs=2, owner=index)
+            self.ledger.alloc(seed.size, index, seed.key)
+            buffers[index] = seed
+            seeds.append(seed)
         for result in reversed(self.results[1:]):
             node = result.node
             if not self.needs_grad[node.index]:
@@ -374,12 +401,14 @@ class _Run:
                 self.ledger.free(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
             for source, grad in produced:
                 self._accumulate(buffers, source, grad, node.index)
-        self._drop(seed)
+        for seed in seeds:
+            self._drop(seed)
         for grad in buffers.values():
             self._drop(grad)
-        self.storages[self.storage_of[last]].holds -= 1
         self.output_held = False
-        self._release(self.storage_of[last])
+        for index in self.outputs:
+            self.storages[self.storage_of[index]].holds -= 1
+            self._release(self.storage_of[index])
 
     def _input_grads(self, result, rule: MemoryRule, grad_out: _Grad | None) -> list[tuple[int, _Grad]]:
         produced = []
@@ -425,7 +454,7 @@ class _Run:
 
     def release_caller(self) -> None:
         """The caller drops its batch and (at inference) the network's output: the end of a step."""
-        ends = [self.storage_of[0]] + ([self.storage_of[-1]] if self.output_held else [])
+        ends = [self.storage_of[0]] + ([self.storage_of[i] for i in self.outputs] if self.output_held else [])
         self.output_held = False
         for storage_id in ends:
             self.storages[storage_id].holds -= 1

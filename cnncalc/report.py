@@ -8,6 +8,7 @@ from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu
 from cnncalc import counting, memory
 from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location, UsageError
 from cnncalc.liveness import LayerMemory
@@ -95,6 +96,27 @@ class Row:
     #: FLOPs under the counting preset, and the backward MACs (input and weight gradients), per sample
     flops: int = 0
     backward: counting.Backward = counting.NO_BACKWARD
+    #: the side output (auxiliary head) this layer feeds alone; None: the main path (trunk included)
+    head: str | None = None
+    #: inside a training-only head: not run at inference
+    training_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeadTotals:
+    """One output of the network: its layer, and the params and per-sample MACs/FLOPs of the layers that
+    feed it alone (the main output's include the trunk every head reads), so the heads sum to the totals."""
+
+    name: str
+    layer: str
+    output_shape: tuple[int, ...]
+    training_only: bool
+    params: int
+    macs: int
+    flops: int
+    loc: Location
+    #: what its layers keep for backward in one training step (the memory model's saved bytes, for the batch)
+    saved_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +145,8 @@ class Report:
     totals: Totals
     memory: Memory
     diagnostics: tuple[Diagnostic, ...]
+    #: every output, the main one first; empty for a network with one output (no `output:` in its spec)
+    heads: tuple[HeadTotals, ...] = ()
 
     def to_dict(self) -> dict:
         batch = self.options.batch
@@ -151,6 +175,7 @@ class Report:
                     "flops": r.flops * batch,
                     "backward_input_macs": r.backward.input_grad * batch,
                     "backward_weight_macs": r.backward.weight_grad * batch,
+                    **self._head_keys(r),
                 }
                 for r in self.rows
             ],
@@ -163,6 +188,7 @@ class Report:
                 "backward_input_macs": self.totals.backward_input * batch,
                 "backward_weight_macs": self.totals.backward_weight * batch,
             },
+            **self._outputs_dict(),
             "memory": self.memory.to_dict(),
             **counting.json_keys(self),
             "warnings": [
@@ -171,6 +197,49 @@ class Report:
                 if d.severity == "warning"
             ],
         }
+
+
+    def _head_keys(self, row: Row) -> dict:
+        """A layer's output head, in the JSON of networks with side outputs only (the others' stays as it was)."""
+        if not self.heads:
+            return {}
+        return {"head": row.head or MAIN_OUTPUT, "training_only": row.training_only}
+
+    def _outputs_dict(self) -> dict:
+        """`outputs` (per head) and `inference_totals` (what runs in eval mode), for networks with side outputs."""
+        if not self.heads:
+            return {}
+        batch = self.options.batch
+        running = [h for h in self.heads if not h.training_only]
+        return {
+            "outputs": [
+                {"name": h.name, "layer": h.layer, "output_shape": list(h.output_shape),
+                 "training_only": h.training_only, "params": h.params, "macs": h.macs * batch,
+                 "flops": h.flops * batch, "saved_bytes": h.saved_bytes, "line": h.loc.line, "column": h.loc.col}
+                for h in self.heads
+            ],
+            "inference_totals": {
+                "params": sum(h.params for h in running),
+                "macs": sum(h.macs for h in running) * batch,
+                "flops": sum(h.flops for h in running) * batch,
+                "outputs": [h.name for h in running],
+            },
+        }
+
+
+def heads_of(analysis: Analysis, rows: tuple[Row, ...], mem: Memory) -> tuple[HeadTotals, ...]:
+    """Per output, the totals of the layers that feed it alone; () when the network has one output."""
+    graph = analysis.graph
+    if not graph.side_outputs or not analysis.complete:
+        return ()
+    saved = {layer.name: layer.saved_bytes for layer in mem.layers}
+    heads = []
+    for output in graph.outputs:
+        mine = [r for r in rows if (r.head or MAIN_OUTPUT) == output.name]
+        heads.append(HeadTotals(output.name, rows[output.node].name, rows[output.node].output_shape,
+                                output.training_only, sum(r.params for r in mine), sum(r.macs for r in mine),
+                                sum(r.flops for r in mine), output.loc, sum(saved.get(r.name, 0) for r in mine)))
+    return tuple(heads)
 
 
 def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), macs: int | None = None,
@@ -196,11 +265,14 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
         input_names=names,
         flops=flops,
         backward=backward,
+        head=node.head,
+        training_only=node.training_only,
     )
 
 
 def _peak_layer(analysis: Analysis) -> int:
-    """Largest inputs + output of one layer, counting each distinct tensor once (in place: none new)."""
+    """Largest inputs + output of one layer, counting each distinct tensor once (in place: none new);
+    the layers of training-only heads do not run at inference."""
     produced = {}
     for result in analysis.results:
         node = result.node
@@ -210,6 +282,8 @@ def _peak_layer(analysis: Analysis) -> int:
             produced[node.index] = (node.index, result.output.numel)
     best = 0
     for result in analysis.results:
+        if result.node.training_only:
+            continue
         tensors = {produced[i] for i in result.node.inputs} | {produced[result.node.index]}
         best = max(best, sum(size for _, size in tensors))
     return best
@@ -241,6 +315,7 @@ def build(analysis: Analysis, options: Options) -> Report:
         totals=totals,
         memory=mem,
         diagnostics=analysis.diagnostics,
+        heads=heads_of(analysis, rows, mem),
     )
 
 

@@ -48,6 +48,20 @@ def _constructs(ref: str) -> dict[str, Any]:
         },
         **{kind.name: kind.construct_schema(ref) for kind in construct_kinds()},
         "split": _split(ref, name),
+        "output": {
+            "description": "a side branch ending in a named output (an auxiliary head); the layers after it "
+                           "read what the branch read",
+            "type": "object",
+            "properties": {
+                "name": {"description": "the output's name in reports (not `main`)", "type": ["string", "number"]},
+                "training_only": {"description": "run in training only, left out of inference (default false)",
+                                  "type": "boolean"},
+                "layers": {"description": "the head's layers (at least one); the last one's output is the output",
+                           "$ref": ref},
+            },
+            "required": ["name", "layers"],
+            "additionalProperties": False,
+        },
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from cnncalc import blocks as graph_constructs
 from cnncalc import library
-from cnncalc.blocks import BlockUse, MergeSpec, ResidualSpec, SplitSpec
+from cnncalc.blocks import BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
@@ -48,7 +48,7 @@ class RepeatSpec:
     loc: Location
 
 
-Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | SplitSpec | BlockUse
+Item = LayerSpec | RepeatSpec | ResidualSpec | MergeSpec | SplitSpec | BlockUse | OutputSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +264,8 @@ class SpecBuilder:
             return self.merge(word, value, node.key_locs[word])
         if word == "split":
             return self.split(value, node.key_locs[word])
+        if word == graph_constructs.OUTPUT:
+            return self.output(value, node.key_locs[word])
         if word in self.blocks:
             return self.use(self.blocks[word], value, node.key_locs[word])
         return self.layer(word, node.key_locs[word], value)
@@ -368,6 +370,30 @@ class SpecBuilder:
         # the slices feeding the branches (the merge was counted by self.merge)
         self.count(len(branches), loc)
         return SplitSpec(branches, sections, word, self._construct_name(node) if fields else None, loc)
+
+    def output(self, node: YNode | None, loc: Location) -> OutputSpec:
+        """`output: {name: aux, training_only: true, layers: [...]}`: a side branch ending in a named output."""
+        from cnncalc.layers.values import boolean, text
+
+        example = "output: {name: aux, training_only: true, layers: [...]}"
+        fields = _mapping(node, "output", example) if node is not None else {}
+        allowed = ("name", "layers", "training_only")
+        for key in fields:
+            if key not in allowed:
+                raise _unknown_key(key, node.key_locs[key], allowed, "output")
+        for key in ("name", "layers"):
+            if key not in fields:
+                raise SpecError(f"output needs '{key}'", loc, code="CNN105", hint=f"write {example}")
+        name = text(fields["name"])
+        if name == graph_constructs.MAIN_OUTPUT:
+            raise SpecError(f"'{name}' is the name of the network's own output", fields["name"].loc,
+                            code="CNN106", hint="name the side output after its head, e.g. aux")
+        body = self.items(fields["layers"])
+        if not body:
+            raise SpecError("output needs at least one layer", fields["layers"].loc, code="CNN105",
+                            hint="the head's layers end in its output, e.g. layers: [global_pool: avg, fc: 10]")
+        training_only = boolean(fields["training_only"]) if "training_only" in fields else False
+        return OutputSpec(body, name, training_only, loc)
 
     def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
         site = library.use_key(block, loc)

@@ -19,7 +19,7 @@ def args(**values) -> dict[str, YNode]:
 
 def test_the_construct_words_are_repeat_residual_the_merge_kinds_and_split():
     assert blocks.MERGES == ("concat", "add", "multiply") == tuple(k.name for k in construct_kinds())
-    assert blocks.CONSTRUCTS == ("repeat", "residual", "concat", "add", "multiply", "split")
+    assert blocks.CONSTRUCTS == ("repeat", "residual", "concat", "add", "multiply", "split", "output")
     assert set(blocks.SPLIT_MERGES) <= set(blocks.MERGES)
     assert all(KINDS[word].merge for word in blocks.MERGES)
 

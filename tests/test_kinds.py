@@ -123,7 +123,7 @@ def test_torch_module_returns_a_module_that_computes_the_forward(kind):
 def test_the_lists_elsewhere_are_derived_from_the_registry():
     merges = tuple(kind.name for kind in construct_kinds())
     assert blocks.MERGES == merges and set(merges) <= set(blocks.CONSTRUCTS)
-    assert set(blocks.CONSTRUCTS) == {"repeat", "residual", "split", *merges}
+    assert set(blocks.CONSTRUCTS) == {"repeat", "residual", "split", *merges, blocks.OUTPUT}
     assert set(vocabulary.LAYER_WORDS) == {w for kind in KINDS_ONCE for w in kind.pattern_words()}
     assert vocabulary.SIZE_KEY == {k.name: k.pattern_size for k in KINDS_ONCE if k.pattern_size}
     assert vocabulary.COUNT_KEY == {k.name: k.pattern_count for k in KINDS_ONCE if k.pattern_count}

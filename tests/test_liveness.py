@@ -283,3 +283,104 @@ def test_vgg16_saved_bytes_match_the_published_measurement():
     its 7x7x512 input (100,352 B) that the spec's plain chain does not have."""
     mem = estimate(analyze_file("specs/vgg16.yaml", "pytorch"), 1)
     assert (mem.activations_bytes + 7 * 7 * 512 * 4) / 2**20 == pytest.approx(69.96, abs=0.005)
+
+
+# ---------------------------------------------------------------------------------------------
+# side outputs (auxiliary heads): loss = main + 0.4 * aux, every head's tensors kept until backward
+
+
+@st.composite
+def nets_with_a_head(draw):
+    """A conv trunk, a head branching off after a random layer (training-only or not), the trunk going on."""
+    side, channels = draw(st.integers(8, 16)), draw(st.integers(1, 4))
+    trunk = [f"conv: {{filters: {draw(st.integers(1, 8))}, kernel: 3, padding: 1, stride: {draw(st.integers(1, 2))}}}"
+             for _ in range(draw(st.integers(1, 3)))]
+    trunk = [line for conv in trunk for line in (conv, draw(st.sampled_from(["relu", "batchnorm", "tanh"])))]
+    head = draw(st.sampled_from([
+        ["global_pool: avg", f"fc: {draw(st.integers(1, 6))}"],
+        [f"conv: {{filters: {draw(st.integers(1, 6))}, kernel: 1}}", "relu", "flatten", "fc: 3"],
+        ["pool: {kernel: 2, stride: 2}", f"conv: {{filters: {draw(st.integers(1, 6))}, kernel: 1}}"],
+    ]))
+    at = draw(st.integers(1, len(trunk)))
+    training_only = str(draw(st.booleans())).lower()
+    output = [f"output: {{name: aux, training_only: {training_only}, layers: [{', '.join('{' + h + '}' for h in head)}]}}"]
+    tail = ["conv: {filters: 4, kernel: 3, padding: 1}", "relu", "global_pool: avg", "fc: 5"]
+    body = "\n".join(f"  - {line}" for line in [*trunk[:at], *output, *trunk[at:], *tail])
+    return f"input: {side}x{side}x{channels}\nlayers:\n{body}\n"
+
+
+def _head_net(text, batch):
+    analysis = analyze_text(text, "<net>", "pytorch")
+    assert analysis.ok, text
+    if batch == 1 and "batchnorm" in text:
+        return analysis, None
+    torch.manual_seed(0)
+    return analysis, GraphNet(analysis)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nets_with_a_head(), st.sampled_from([1, 2, 4]))
+def test_a_head_saves_what_autograd_saves_and_counts_its_params(text, batch):
+    analysis, model = _head_net(text, batch)
+    if model is None:
+        return
+    mem = estimate(analysis, batch)
+    assert mem.params_bytes == 4 * sum(p.numel() for p in model.parameters())
+    assert mem.activations_bytes == pytest.approx(saved_bytes(model, batch_input(analysis, batch)), rel=0.01), text
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nets_with_a_head(), st.sampled_from([1, 8]))
+def test_a_head_peaks_where_the_allocator_does(text, batch):
+    analysis, model = _head_net(text, batch)
+    if model is None or _outside_the_cpu_model(analysis):
+        return
+    x = batch_input(analysis, batch)
+    mem = estimate(analysis, batch, "sgd")
+    train, _ = training_peak(model, x, "sgd")
+    assert mem.training_bytes == pytest.approx(train, rel=0.10), text
+    assert mem.inference_bytes == pytest.approx(inference_peak(model, x), rel=0.10), text
+
+
+def test_a_training_only_head_is_left_out_of_inference_only():
+    head = """
+input: 16x16x3
+layers:
+  - conv: {filters: 8, kernel: 3, padding: 1}
+  - relu
+  - output: {name: aux, training_only: %s, layers: [conv: {filters: 64, kernel: 3, padding: 1}]}
+  - global_pool: avg
+  - fc: 4
+"""
+    kept, dropped = (estimate(analyze_text(head % flag, "<net>", "pytorch"), 4) for flag in ("false", "true"))
+    assert dropped.params_bytes == kept.params_bytes  # the head's weights stay resident, as in eval mode
+    assert dropped.training_bytes == kept.training_bytes
+    # the kept head's 16x16x64 output is held for the caller at inference; a training-only one never runs
+    assert kept.inference_bytes - dropped.inference_bytes >= 4 * 16 * 16 * 64 * 4
+
+
+AUX_NET = """
+input: 16x16x3
+layers:
+  - conv: {filters: 8, kernel: 3, padding: 1}
+  - relu
+  - output: {name: aux, training_only: %s, layers: [conv: {filters: 32, kernel: 3, padding: 1}]}
+  - conv: {filters: 8, kernel: 3, padding: 1, stride: 2}
+  - relu
+  - global_pool: avg
+  - fc: 4
+"""
+
+
+@pytest.mark.parametrize("training_only", ["true", "false"])
+@pytest.mark.parametrize("batch", [1, 8])
+def test_a_large_head_is_held_until_backward_and_its_gradient_seeded(training_only, batch):
+    """The head's output and its loss gradient dominate this step: a model that forgot either is 30 % short."""
+    analysis = analyze_text(AUX_NET % training_only, "<net>", "pytorch")
+    torch.manual_seed(0)
+    model = GraphNet(analysis)
+    x = batch_input(analysis, batch)
+    mem = estimate(analysis, batch, "sgd")
+    train, _ = training_peak(model, x, "sgd")
+    assert mem.training_bytes == pytest.approx(train, rel=0.05)
+    assert mem.inference_bytes == pytest.approx(inference_peak(model, x), rel=0.05)

@@ -38,8 +38,8 @@ def test_layers_get_their_defaults_from_the_kind_and_from_defaults():
     assert isinstance(conv, LayerSpec) and conv.kind is KINDS["conv"]
     assert conv.params == {"filters": 4, "kernel": 3, "stride": 1, "padding": 1, "dilation": 1, "groups": 1,
                            "bias": True}
-    assert fc.params == {"units": 10, "bias": True}  # the shorthand
-    assert relu.params == {"inplace": False}
+    assert fc.params == {"units": 10, "bias": True, "per_position": False}  # the shorthand
+    assert relu.params == {"inplace": False, "functional": False}
 
 
 def test_constructs_become_repeat_residual_and_merge_items():

@@ -38,25 +38,50 @@ class GraphNet(nn.Module):
         self.inputs = [r.node.inputs for r in results]
         given = [None] * len(results) if weights is None else list(weights)
         self.layers = nn.ModuleList(layer_module(r, w) for r, w in zip(results, given))
+        graph = analysis.graph
+        #: per mode (training?): which layers run (eval mode skips training-only heads, as torchvision's
+        #: Inception-v3 skips AuxLogits) and the outputs returned, the main one first
+        self.runs = {True: [True] * len(results), False: [not r.node.training_only for r in results]}
+        self.outputs = {mode: graph.output_nodes(mode) for mode in (True, False)}
+        self.dies_after = {mode: self._dies_after(self.runs[mode]) for mode in (True, False)}
+
+    def _dies_after(self, runs: list[bool]) -> list[list[int]]:
         last_use: dict[int, int] = {}
         for position, sources in enumerate(self.inputs, start=1):
-            for s in sources:
+            for s in sources if runs[position - 1] else ():
                 last_use[s] = position
-        self.dies_after = [[s for s, at in last_use.items() if at == position] for position in
-                           range(len(self.inputs) + 1)]
+        return [[s for s, at in last_use.items() if at == position] for position in range(len(self.inputs) + 1)]
 
     def forward(self, x):
+        """The main output; with side outputs that run in this mode, the tuple (main, *side outputs)."""
+        mode = self.training
+        runs, dies_after = self.runs[mode], self.dies_after[mode]
         outs: dict[int, torch.Tensor] = {0: x}
         del x
         for position, (sources, layer) in enumerate(zip(self.inputs, self.layers), start=1):
+            if not runs[position - 1]:
+                continue
             args = [outs[s] for s in sources]
-            for s in self.dies_after[position]:
+            for s in dies_after[position]:
                 del outs[s]
             out = layer(*args)
             del args
             outs[position] = out
             del out
-        return outs[len(self.inputs)]
+        found = tuple(outs[i] for i in self.outputs[mode])
+        return found if len(found) > 1 else found[0]
+
+
+#: the weight of every side output in the loss, as Inception-v3's training recipe weighs AuxLogits
+AUX_WEIGHT = 0.4
+
+
+def backward_all(out) -> None:
+    """loss = main.sum() + 0.4 * (each side output).sum(), with its seeds made full-size as
+    `out.backward(torch.ones_like(out))` makes the main one's."""
+    outs = out if isinstance(out, tuple) else (out,)
+    seeds = [torch.ones_like(outs[0]), *(torch.full_like(o, AUX_WEIGHT) for o in outs[1:])]
+    torch.autograd.backward(outs, seeds)
 
 
 def batch_input(analysis: Analysis, batch: int) -> torch.Tensor:
@@ -128,7 +153,7 @@ def training_peak(model: nn.Module, x: torch.Tensor, optimizer: str = "adam") ->
 
     def step():
         out = model(x)
-        out.backward(torch.ones_like(out))
+        backward_all(out)
         del out
         if opt is not None:
             opt.step()

@@ -9,8 +9,8 @@ cuBLAS workspace yet):
    running mean, running variance, the int64 `num_batches_tracked`), layer by layer; an optimizer
    whose state exists from its construction (Adagrad's sums) allocates it now;
 2. two training steps, each: the batch (`torch.randn(..., device="cuda")`), the forward, the
-   backward from `out.backward(torch.ones_like(out))` (cnncalc/liveness.py, tensor by tensor), the
-   output dropped, `optimizer.step()` (its state made at the first step: Adam's exp_avg and
+   backward from `out.backward(torch.ones_like(out))` (cnncalc/liveness.py, tensor by tensor; with side
+   outputs one seed per output), the output dropped, `optimizer.step()` (its state made at the first step: Adam's exp_avg and
    exp_avg_sq, one momentum buffer or square average per parameter; then the foreach
    implementation's temporaries, one per parameter, for Adam, AdamW, RMSprop and Adagrad), the
    batch dropped, `optimizer.zero_grad()` (gradients set to None). The step counters of Adam,

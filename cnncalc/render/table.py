@@ -105,6 +105,22 @@ def layer_table(report: Report, depth: int | None = None) -> Grid:
     return table
 
 
+def _outputs_lines(report: Report) -> list[str]:
+    """Per output (networks with side outputs only): its layer and the params and MACs that feed it alone."""
+    if not report.heads:
+        return []
+    batch = report.options.batch
+    heads = "; ".join(
+        f"{h.name} ({h.layer}{', training only' if h.training_only else ''}) {exact(h.params)} params, "
+        f"{exact(h.macs * batch)} MACs" for h in report.heads)
+    running = [h.name for h in report.heads if not h.training_only]
+    left_out = [h.name for h in report.heads if h.training_only]
+    line = f"inference runs {', '.join(running)}"
+    if left_out:
+        line += f"; training-only heads left out of inference memory and MACs: {', '.join(left_out)}"
+    return [f"Outputs: {heads}", f"  ({line})"]
+
+
 def summary(report: Report) -> Text:
     opts = report.options
     size = DTYPE_BYTES[opts.dtype]
@@ -116,6 +132,7 @@ def summary(report: Report) -> Text:
         f"Params: {exact(t.params)} trainable"
         + (f", {exact(t.buffers)} non-trainable (batch-norm running statistics)" if t.buffers else ""),
         counting.summary_line(report, exact, short),
+        *_outputs_lines(report),
     ]
     if m.model != "textbook":
         return Text("\n".join(lines))
