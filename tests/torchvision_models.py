@@ -26,8 +26,8 @@ MODELS = {
     "vgg16_bn": {}, "resnext50_32x4d": {}, "wide_resnet50_2": {}, "mnasnet1_0": {}, "efficientnet_b0": {},
     "mobilenet_v3_large": {}, "mobilenet_v3_small": {}, "shufflenet_v2_x1_0": {}, "regnet_y_400mf": {},
     "convnext_tiny": {}, "efficientnet_v2_s": {},
-    # without the auxiliary head, which cnncalc cannot express yet (specs/inception_v3.yaml says so)
-    "inception_v3": {"aux_logits": False, "init_weights": False},
+    # the default build, AuxLogits included (a training-only output of the spec)
+    "inception_v3": {"init_weights": False},
 }
 ORACLED = tuple(MODELS)
 #: input side where it is not 224
@@ -47,10 +47,23 @@ def torchvision_models():
     return torchvision.models
 
 
+class BothOutputs(nn.Module):
+    """A model with an auxiliary head (Inception-v3 in training mode returns (logits, aux_logits)):
+    both outputs in one small tensor, so that one backward reaches both heads, as a loss over both."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        out = self.model(x)
+        return torch.cat([out[0], out[1]], 1) if isinstance(out, tuple) else out
+
+
 def build(name: str) -> nn.Module:
     """torchvision.models.<name>(weights=None), its random initialisation seeded."""
     torch.manual_seed(0)
-    return getattr(torchvision_models(), name)(weights=None, **MODELS[name])
+    return BothOutputs(getattr(torchvision_models(), name)(weights=None, **MODELS[name]))
 
 
 def _channels_last(shape: tuple[int, ...]) -> list[int]:
