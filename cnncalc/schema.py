@@ -97,6 +97,14 @@ BLOCK_USE = {
 }
 
 
+def _library_uses() -> dict[str, Any]:
+    """A use of a block of the shipped library (cnncalc/library): a name every spec knows."""
+    from cnncalc import library
+
+    return {name: {**BLOCK_USE, "description": f"a use of the library block {name}: {text}".rstrip(": ")}
+            for family in library.families() for name, text in family.descriptions.items()}
+
+
 def _layer_list(ref: str, open_names: bool) -> dict[str, Any]:
     """The `layers:` list. With `open_names` (a spec that defines blocks), unknown keys and names are
     block uses; without, they are mistakes the schema rejects."""
@@ -104,6 +112,8 @@ def _layer_list(ref: str, open_names: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {w: {"description": f"{w}: {KINDS[w].summary}".rstrip(": "),
                                       "$ref": f"#/definitions/kind_{w}"} for w in words}
     properties.update(_constructs(ref))
+    shipped = _library_uses()
+    properties.update(shipped)
     item: dict[str, Any] = {
         "description": "one layer, construct or block use: its type and its settings",
         "type": "object",
@@ -114,7 +124,7 @@ def _layer_list(ref: str, open_names: bool) -> dict[str, Any]:
     }
     name: dict[str, Any] = {"description": "a layer with default settings", "type": "string"}
     if not open_names:
-        name["pattern"] = any_case(words)
+        name["pattern"] = any_case(words + sorted(shipped))
     return {
         "description": "a list of layers: a type name (`- relu`) or a mapping with one key, the type",
         "type": "array",

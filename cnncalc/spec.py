@@ -6,11 +6,13 @@ that is wrong, with the nearest known word when it looks like a typo.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from cnncalc import blocks as graph_constructs
+from cnncalc import library
 from cnncalc.blocks import BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.keys import did_you_mean
@@ -115,12 +117,12 @@ class SpecBuilder:
     def __init__(self, path: str, defaults: dict[str, dict[str, Any]], blocks: dict | None = None):
         self.path = path
         self.defaults = defaults
-        self.blocks: dict[str, graph_constructs.BlockDef] = blocks or {}
+        self.blocks: Mapping[str, graph_constructs.BlockDef] = blocks if blocks is not None else {}
         #: blocks being expanded (to refuse a block that uses itself) and finished expansions.
         self.expanding: list[str] = []
-        self.expanded: dict[tuple[str, str], tuple[Item, ...]] = {}
+        self.expanded: dict[tuple, tuple[Item, ...]] = {}
         #: the layers each finished expansion holds (its body counted once).
-        self.sizes: dict[tuple[str, str], int] = {}
+        self.sizes: dict[tuple, int] = {}
         #: layers of the graph expanded so far (a shared expansion counted once per use, a repeat's body
         #: `times` times), checked against the layer limit as they are counted, not after the fact.
         self.layers = 0
@@ -343,6 +345,8 @@ class SpecBuilder:
         return OutputSpec(body, name, training_only, loc)
 
     def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
+        site = library.use_key(block, loc)
+        block = library.at_use(block, loc)
         args, name = graph_constructs.arguments(block, node, loc)
         if block.name in self.expanding:
             chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
@@ -350,7 +354,7 @@ class SpecBuilder:
                             hint="a block may use other blocks, but not itself")
         if self._reads_input(block):
             return self.input_use(block, args, name, loc)
-        key = graph_constructs.memo_key(block.name, args)
+        key = (*graph_constructs.memo_key(block.name, args), *site)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
             self.count(max(self.sizes[key], 1), loc)
@@ -428,7 +432,8 @@ def parse_spec(root: YNode, path: str = "<spec>") -> Spec:
                             hint="a spec needs `input:` (e.g. 224x224x3) and `layers:`", code="CNN105")
     name_node = fields.get("name")
     name = name_node.text if name_node is not None and name_node.text else path
-    blocks = graph_constructs.parse_blocks(fields.get("blocks"), KINDS)
+    # a spec's own blocks first, then the shipped library's (cnncalc/library)
+    blocks = library.WithLibrary(graph_constructs.parse_blocks(fields.get("blocks"), KINDS))
     builder = SpecBuilder(path, parse_defaults(fields.get("defaults")), blocks)
     convention = parse_convention(fields["convention"]) if "convention" in fields else None
     items = builder.items(fields["layers"])

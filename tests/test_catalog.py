@@ -43,6 +43,9 @@ def test_a_built_wheel_carries_the_zoo_as_files(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert sorted(Path(n).stem for n in names if n.startswith("cnncalc/zoo/")) == SPECS
     assert "cnncalc/py.typed" in names
+    # the block library the zoo's specs use (cnncalc/library)
+    library = sorted(p.name for p in (ROOT / "cnncalc" / "library").glob("*.yaml"))
+    assert sorted(Path(n).name for n in names if n.startswith("cnncalc/library/") and n.endswith(".yaml")) == library
 
 
 @pytest.mark.slow

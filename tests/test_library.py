@@ -1,0 +1,103 @@
+"""The shipped block library (cnncalc/library): found by name, a spec's own definition first, expanded
+at the use's position; the zoo uses it instead of re-defining its blocks. What the blocks compute is
+checked through the zoo specs built from them (tests/test_zoo.py, tests/test_torchvision_zoo.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cnncalc import library
+from cnncalc.blocks import CONSTRUCTS
+from cnncalc.errors import SpecError
+from cnncalc.layers import KINDS
+from cnncalc.lint import lint_text
+from cnncalc.pipeline import analyze_text
+from conftest import analyze_yaml, diagnostics_of
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+def test_every_library_file_loads_and_names_each_block_once():
+    seen: dict[str, str] = {}
+    for family in library.families():
+        assert family.header, f"{family.name}: the header cites no source"
+        for name in family.blocks:
+            assert name not in seen, f"{name} is in {seen.get(name)} and {family.name}"
+            assert name.lower() not in KINDS and name not in CONSTRUCTS
+            assert family.descriptions[name], f"{name} has no description"
+            seen[name] = family.name
+    assert {"basic", "bottleneck", "group_bottleneck", "inception", "inverted_residual"} <= set(seen)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_no_shipped_spec_defines_a_block_the_library_provides(path):
+    own = (yaml.safe_load(path.read_text(encoding="utf-8")).get("blocks") or {})
+    assert not set(own) & set(library.blocks()), "use the library's block (docs/blocks.md)"
+
+
+SPEC = """
+input: 8x8x16
+layers:
+  - basic: {width: 16}
+  - fc: 10
+"""
+
+
+def test_a_library_block_needs_no_definition():
+    rep = analyze_yaml(SPEC)
+    convs = [r for r in rep.rows if r.type == "conv"]
+    # torchvision's BasicBlock: two bias-free 3x3 convs
+    assert [r.params for r in convs] == [3 * 3 * 16 * 16] * 2
+
+
+def test_a_spec_s_own_block_wins_also_inside_library_blocks():
+    text = """
+    input: 8x8x16
+    blocks:
+      bottleneck:
+        params: [width]
+        layers: [relu]
+    layers:
+      - bottleneck_stage: {width: 4, blocks: 2, stride: 1}
+    """
+    rep = analyze_yaml(text)
+    names = [r.name for r in rep.rows]
+    # the stage's projection is the library's; its second block is the spec's one-relu bottleneck
+    assert any(n.startswith("bottleneck_stage1/bottleneck_projection1/") for n in names)
+    assert [n for n in names if n.startswith("bottleneck_stage1/bottleneck1/")] == ["bottleneck_stage1/bottleneck1/relu1"]
+
+
+def test_library_layers_report_the_position_of_their_use():
+    analysis = analyze_text("input: 8x8x16\nlayers:\n  - relu\n  - inverted_residual: {hidden: 32, out: 16}\n",
+                            "mine.yaml", "pytorch")
+    inside = [r.node for r in analysis.results if "inverted_residual1/" in r.node.name]
+    assert inside and {(n.loc.path, n.loc.line, n.loc.col) for n in inside} == {("mine.yaml", 4, 5)}
+
+
+def test_an_error_inside_a_library_block_points_at_the_use():
+    found = diagnostics_of("input: 8x8x16\nlayers:\n  - relu\n  - basic: {width: 8}\n")
+    errors = [d for d in found if d.severity == "error"]
+    assert errors and all((d.loc.path, d.loc.line) == ("test.yaml", 4) for d in errors)
+
+
+def test_a_suppression_on_the_use_line_covers_the_library_block():
+    text = ("input: 8x8x8\nconvention: pytorch\nlayers:\n"
+            "  - basic_projection: {width: 8}  # cnncalc: ignore[CNN301]\n  - fc: 2\n")
+    assert "CNN301" in {d.code for d in lint_text(text.replace("  # cnncalc: ignore[CNN301]", ""), "x.yaml").diagnostics}
+    assert "CNN301" not in {d.code for d in lint_text(text, "x.yaml").diagnostics}
+
+
+def test_an_unknown_name_is_still_an_unknown_layer_type():
+    with pytest.raises(SpecError) as raised:
+        analyze_text("input: 8x8x16\nlayers:\n  - basicc: {width: 8}\n", "test.yaml")
+    assert raised.value.code == "CNN104"
+
+
+def test_the_library_is_package_data():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"library/*.yaml"' in text
+    assert library.folder() == ROOT / "cnncalc" / "library"
