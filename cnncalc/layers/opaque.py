@@ -58,3 +58,11 @@ class Opaque(LayerKind):
         from cnncalc.layers import torch_ops
 
         return torch_ops.Zeros(inference.output.dims)
+
+    def torch_code(self, p, inputs, inference):
+        """Nothing to write: the layer's computation is unknown (the exporter refuses it at the layer, CNN610)."""
+        from cnncalc.layers.base import NoTorchCode
+
+        raise NoTorchCode(f"an opaque layer ({p.get('op') or 'unknown op'}) has no computation to write as PyTorch; "
+                          "replace it with the layers it stands for")
+
