@@ -325,8 +325,8 @@ def test_a_block_is_one_class_taking_what_differs_between_its_uses(tmp_path):
     assert source.count("class Bottleneck(nn.Module):") == 1
     assert "class BottleneckProjection(nn.Module):" in source
     # stages of 3, 4, 6 and 3 bottlenecks: one class per structure
-    assert "class Stage(nn.Module):" in source and "class Stage_2(nn.Module):" in source
-    assert "self.layer1 = Stage(" in source and "for bottleneck in (" in source
+    assert "class BottleneckStage(nn.Module):" in source and "class BottleneckStage_2(nn.Module):" in source
+    assert "self.layer1 = BottleneckStage(" in source and "for bottleneck in (" in source
     assert "import torch\nfrom torch import nn\n" in source
     assert {line.split()[1] for line in source.splitlines() if line.startswith(("import ", "from "))} == \
         {"ast", "zipfile", "torch"}

@@ -31,7 +31,7 @@ def test_depth_zero_rows_add_up_to_the_totals(cli, spec):
 def test_resnet_stages_fold_into_one_row_each(cli):
     rows = _rows(cli("analyze", "specs/resnet18.yaml", "--depth", "0").stdout)
     stage = next(row for row in rows if row[0] == "layer4")
-    assert stage[1] == "stage" and stage[2] == "7 x 7 x 512" and stage[4] == "8,393,728"
+    assert stage[1] == "basic_stage" and stage[2] == "7 x 7 x 512" and stage[4] == "8,393,728"
 
 
 def test_a_depth_beyond_the_nesting_is_the_full_table(cli):
