@@ -307,18 +307,21 @@ def parsed_outside_blocks(parse, node: YNode) -> Any:
 # uses of blocks that read `$in`, expanded when the graph builder reaches them
 
 
-def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str, ...]) -> tuple:
+def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str, ...],
+                     block: BlockDef | None = None, site: tuple = ()) -> tuple:
     """The layers of `use` for an input of this shape, parsed by the spec builder (`spec.SpecBuilder`, which
     made the use) once per arguments and shape. `enclosing`: the block uses the graph builder is inside,
-    outermost first; the chain and the nesting depth go on inside the use's layers."""
-    block = builder.blocks[use.block]
+    outermost first; the chain and the nesting depth go on inside the use's layers. `block`: the block as
+    the use read it (a library block relocated to its use, whose defaults are the use's arguments), `site`
+    what tells a library block's uses apart (`library.use_key`)."""
+    block = builder.blocks[use.block] if block is None else block
     if block.name in enclosing:
         chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
         raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
                         hint="a block may use other blocks, but not itself")
     args = input_arguments(block, use.args, shape)
     name, arguments = memo_key(block.name, args)
-    key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}")
+    key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}", *site)
     if key not in builder.expanded:
         if len(builder.expanded) >= MAX_EXPANSIONS:
             raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "

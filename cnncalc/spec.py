@@ -353,7 +353,7 @@ class SpecBuilder:
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
         if self._reads_input(block):
-            return self.input_use(block, args, name, loc)
+            return self.input_use(block, args, name, loc, site)
         key = (*graph_constructs.memo_key(block.name, args), *site)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
@@ -382,11 +382,12 @@ class SpecBuilder:
         return self.reading_input[block.name]
 
     def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
-                  loc: Location) -> InputUse:
+                  loc: Location, site: tuple = ()) -> InputUse:
         """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
         (`blocks.expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
         self.count(1, loc)
-        return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self))
+        return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self,
+                                                                     block=block, site=site))
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:

@@ -101,3 +101,38 @@ def test_the_library_is_package_data():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"library/*.yaml"' in text
     assert library.folder() == ROOT / "cnncalc" / "library"
+
+
+def test_a_library_block_that_reads_in_reports_the_position_of_each_use():
+    # inverted_residual derives its hidden width from $in (a default): expanded when the graph reaches it,
+    # still at its use's position, and two uses with the same arguments on other lines apart
+    text = "input: 8x8x16\nlayers:\n  - inverted_residual: {out: 16, expand: 2}\n  - inverted_residual: {out: 16, expand: 2}\n"
+    analysis = analyze_text(text, "mine.yaml", "pytorch")
+    for number, line in ((1, 3), (2, 4)):
+        inside = [r.node for r in analysis.results if f"inverted_residual{number}/" in r.node.name]
+        assert inside and {(n.loc.path, n.loc.line, n.loc.col) for n in inside} == {("mine.yaml", line, 5)}
+    expand = next(r for r in analysis.results if r.node.name == "inverted_residual1/inverted1/conv1")
+    assert expand.output.channels == 32
+
+
+@pytest.mark.parametrize("block, channels, hidden, squeeze", [
+    # torchvision efficientnet.py MBConv: adjust_channels(in, expand) = _make_divisible(in * expand, 8),
+    # squeeze max(1, in // 4); MobileNetV3 (mobilenetv3.py): _make_divisible(expanded // 4, 8)
+    ("mbconv: {out: 24, stride: 2}", 16, 96, 4),
+    ("mbconv: {out: 8, expand: 4}", 6, 24, 1),
+    ("mbconv: {out: 40, hidden: 72, squeeze: 24, kernel: 5}", 24, 72, 24),
+])
+def test_mbconv_derives_torchvision_s_widths_from_its_input(block, channels, hidden, squeeze):
+    rep = analyze_yaml(f"input: 9x9x{channels}\nlayers:\n  - {block}\n")
+    convs = [r for r in rep.rows if r.type == "conv"]
+    assert convs[0].params == channels * hidden
+    se_in = next(r for r in convs if r.name.endswith("branch2/conv1"))
+    assert se_in.params == hidden * squeeze + squeeze
+
+
+@pytest.mark.parametrize("channels, squeeze", [(72, 24), (16, 8), (960, 240), (120, 32)])
+def test_squeeze_excite_squeezes_as_mobilenet_v3(channels, squeeze):
+    # torchvision mobilenetv3.py: squeeze_channels = _make_divisible(expanded // 4, 8)
+    rep = analyze_yaml(f"input: 4x4x{channels}\nlayers:\n  - squeeze_excite\n")
+    convs = [r for r in rep.rows if r.type == "conv"]
+    assert [c.params for c in convs] == [channels * squeeze + squeeze, squeeze * channels + channels]
