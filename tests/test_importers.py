@@ -156,6 +156,37 @@ def test_a_zero_pad_folds_into_the_next_conv_and_depthwise_is_recognised():
     assert layers_of(text) == ["  - depthwise: {kernel: 3, padding: [1, 2, 1, 2], multiplier: 2}"]
 
 
+def _torch_exported(module, shape, folding: bool, path: Path):
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), torch.zeros(shape), str(path), dynamo=False, do_constant_folding=folding)
+    return reader.load_model(str(path))
+
+
+@pytest.mark.parametrize("pad, expected", [
+    ((0, 1, 0, 1), "  - conv: {filters: 4, kernel: 3, padding: [0, 1, 0, 1]}"),
+    ((2, 0, 1, 3), "  - conv: {filters: 4, kernel: 3, padding: [1, 3, 2, 0]}"),
+])
+def test_a_computed_pad_folds_into_the_next_conv_as_the_constant_one(pad, expected, tmp_path):
+    """nn.ZeroPad2d exported without constant folding computes its pads (ConstantOfShape, Concat,
+    Reshape, Slice, Transpose, Cast ...): evaluated, it imports as the folded export does."""
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.ZeroPad2d(pad), torch.nn.Conv2d(3, 4, 3))
+    computed = imported(_torch_exported(module, (1, 3, 8, 8), False, tmp_path / "computed.onnx"))
+    folded = imported(_torch_exported(module, (1, 3, 8, 8), True, tmp_path / "folded.onnx"))
+    assert layers_of(computed) == layers_of(folded) == [expected]
+
+
+def test_a_computed_pad_before_a_pool_is_a_zero_pad_layer(tmp_path):
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.ZeroPad2d((0, 1, 0, 1)), torch.nn.MaxPool2d(2))
+    text = imported(_torch_exported(module, (1, 3, 8, 8), False, tmp_path / "m.onnx"))
+    assert layers_of(text) == ["  - zero_pad: {padding: [0, 1, 0, 1]}", "  - pool: {kernel: 2, stride: 2}"]
+
+
 @pytest.mark.parametrize("build, expected", [
     (lambda: [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])], "silu"),
     (lambda: [helper.make_node("HardSigmoid", ["x"], ["s"], alpha=1 / 6, beta=0.5),
