@@ -45,9 +45,9 @@ def _figures(analysis) -> tuple[int, int, list[tuple[str, tuple[int, ...]]]]:
     return (sum(r.inference.params for r in results), sum(r.inference.macs for r in results), shapes)
 
 
-#: known gaps, each failing today (strict): the importer does not yet evaluate the pads torch.onnx computes
-#: for nn.ZeroPad2d without constant folding (Shape -> ... -> Cast -> Pad), which ZFNet's one-sided padding needs
-KNOWN_GAPS = {"zfnet.yaml": "ONNX Pad with computed pads (nn.ZeroPad2d, no constant folding) is not imported yet"}
+#: known gaps, each failing today (strict xfail); none now: ZFNet's one-sided padding (nn.ZeroPad2d, whose
+#: pads torch.onnx computes without constant folding) imports since cnncalc/importers/sizes.py evaluates them
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _case(path: str):

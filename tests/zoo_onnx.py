@@ -7,6 +7,10 @@ writes OUT_DIR/<model>.onnx (torch.onnx.export, dynamo=False, do_constant_foldin
 BatchNormalization nodes), OUT_DIR/<model>.torch.yaml (`cnncalc import --torch zoo_onnx:<model>`) and
 OUT_DIR/params.json (torchvision's parameter counts). The factories below are what `--torch` names.
 
+    python tests/zoo_onnx.py --modern OUT_DIR
+
+does the same for the MODERN models (the ONNX files and params.json only; their checks are slow).
+
 Parameters and BN buffers are randomised first: the exporter shares identical initialisers (an
 untrained model's BN ones and zeros) through Identity nodes, which the importer must see through.
 """
@@ -22,6 +26,14 @@ from pathlib import Path
 ZOO = {"alexnet": "alexnet_torchvision", "vgg16": "vgg16", "resnet18": "resnet18", "resnet50": "resnet50",
        "googlenet": "googlenet", "mobilenet_v2": "mobilenet_v2", "squeezenet1_1": "squeezenet1_1",
        "densenet121": "densenet121"}
+
+#: the newer torchvision models of the zoo, each the name of its shipped spec, with the input side the
+#: spec states. Not here, they do not import yet: convnext_tiny (its channels-last LayerNorm exports as
+#: Transpose -> LayerNormalization -> Transpose, CNN701 on the Transpose) and inception_v3 (a branch
+#: output read inside two non-nesting constructs in Mixed_7c, which a spec would count twice)
+MODERN = {"mobilenet_v3_small": 224, "mobilenet_v3_large": 224, "efficientnet_b0": 224, "efficientnet_v2_s": 384,
+          "shufflenet_v2_x1_0": 224, "regnet_y_400mf": 224, "mnasnet1_0": 224, "resnext50_32x4d": 224,
+          "wide_resnet50_2": 224, "vgg16_bn": 224}
 
 
 def _torchvision():
@@ -60,7 +72,7 @@ for _name in ZOO:
     globals()[_name] = _factory(_name)
 
 
-def main(out: Path) -> None:
+def main(out: Path, modern: bool = False) -> None:
     import warnings
 
     import torch
@@ -70,16 +82,19 @@ def main(out: Path) -> None:
     warnings.simplefilter("ignore")
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for name in ZOO:
+    for name in MODERN if modern else ZOO:
         model = randomised(name)
         counts[name] = sum(p.numel() for p in model.parameters())
-        torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), str(out / f"{name}.onnx"), dynamo=False,
+        side = MODERN.get(name, 224)
+        torch.onnx.export(model, (torch.randn(1, 3, side, side),), str(out / f"{name}.onnx"), dynamo=False,
                           do_constant_folding=False)
         del model
-        import_(torch=f"zoo_onnx:{name}", output=out / f"{name}.torch.yaml")
+        if not modern:
+            import_(torch=f"zoo_onnx:{name}", output=out / f"{name}.torch.yaml")
     (out / "params.json").write_text(json.dumps(counts))
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
-    main(Path(sys.argv[1]))
+    modern = sys.argv[1] == "--modern"
+    main(Path(sys.argv[-1]), modern)

@@ -393,7 +393,7 @@ class Mapper(ActivationOps, ChannelOps):
 #: ops that compute sizes from sizes (x.view(x.size(0), -1) exports Shape -> Gather -> Unsqueeze ->
 #: Concat -> Reshape): skipped where every result feeds only such ops or a setting input of a layer
 SHAPE_OPS = ("Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul", "Div", "Add", "Sub",
-             "Floor", "Ceil", "Range", "ConstantOfShape", "Size", "Reshape")
+             "Floor", "Ceil", "Range", "ConstantOfShape", "Size", "Reshape", "Transpose")
 
 
 def shape_computations(graph: Graph) -> set[int]:
@@ -413,8 +413,9 @@ def shape_computations(graph: Graph) -> set[int]:
 
 
 def _sized(graph: Graph, name: str) -> bool:
-    """A tensor that is a size, not data: a constant, or a 1-D integer vector of a few entries."""
-    if graph.is_constant(name):
+    """A tensor that is a size, not data: a constant, one evaluated as a size (a Pad's computed pads,
+    PyTorch's (axes, 2) pairs among them), or a 1-D integer vector of a few entries."""
+    if graph.is_constant(name) or graph.source(name) in graph.sizes:
         return True
     dims = graph.shape(name)
     return len(dims) <= 1 and all(d is not None and d <= 8 for d in dims)

@@ -70,6 +70,8 @@ class Graph:
     output_name: str = ""
     #: every initialiser (weights included, whose values are not read)
     initialisers: frozenset = frozenset()
+    #: tensors evaluated as sizes (a Pad's computed pads, cnncalc/importers/sizes.py): not data
+    sizes: frozenset = frozenset()
 
     def source(self, name: str) -> str:
         while name in self.aliases:
@@ -177,14 +179,19 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
     weights, constants = _without_weights(graph, numpy_helper)
     model = _inferred(model, path)
     shapes = _stated(model, weights)
-    from cnncalc.importers.sizes import fold_slice_bounds
+    from cnncalc.importers.sizes import fold_pad_inputs, fold_slice_bounds
 
     if fold_slice_bounds(model, shapes, _with_constant_nodes(model, constants, numpy_helper)):
         model = _inferred(model, path)
         shapes = _stated(model, weights)
+    folded_pads, evaluated = fold_pad_inputs(model, shapes, _with_constant_nodes(model, constants, numpy_helper))
+    if folded_pads:
+        constants.update(folded_pads)
+        model = _inferred(model, path)
+        shapes = _stated(model, weights)
     graph = model.graph
     result = Graph(path, list(graph.node), shapes, constants, input_name=input_name,
-                   output_name=graph.output[0].name, initialisers=frozenset(weights))
+                   output_name=graph.output[0].name, initialisers=frozenset(weights), sizes=frozenset(evaluated))
     for index, node in enumerate(result.nodes):
         if node.op_type == "Constant":
             value = _constant_value(node, numpy_helper)

@@ -1,6 +1,10 @@
 """Sizes a graph computes from its own shapes (torch.onnx writes `x.chunk(2, dim=1)` as Slices whose
 bounds are Shape -> Gather -> Add -> Div -> Mul of the input): evaluated here from the inferred shapes,
-so that a second shape inference, with those bounds as constants, knows every tensor's size."""
+so that a second shape inference, with those bounds as constants, knows every tensor's size.
+
+The pads of a Pad are such a size too: without constant folding, torch.onnx writes nn.ZeroPad2d's
+`pads` as Constant -> Cast -> ConstantOfShape -> Concat -> Reshape -> Slice -> Transpose -> Reshape
+-> Cast (PyTorch's per-axis pairs, last axis first, turned into ONNX's begins-then-ends)."""
 
 from __future__ import annotations
 
@@ -40,15 +44,20 @@ class Sizes:
 
             return numpy_helper.to_array(a["value"]) if "value" in a else None
         if node.op_type == "Shape":
+            if node.input[0] in self.known:  # a constant's shape has no batch axis to set to 1
+                dims = tuple(np.shape(self.known[node.input[0]]))
+                return np.array(dims[a.get("start", 0):a.get("end", len(dims))], dtype=np.int64)
             dims = self.shapes.get(node.input[0], ())
             dims = (1, *dims[1:]) if dims else dims
             if not dims or any(d is None for d in dims):
                 return None
             return np.array(dims[a.get("start", 0):a.get("end", len(dims))], dtype=np.int64)
         inputs = [self.value(i, depth + 1) if i else None for i in node.input]
-        if any(v is None for v in inputs[:1]) or (node.op_type in ("Add", "Sub", "Mul", "Div", "Gather", "Concat")
-                                                  and any(v is None for v in inputs)):
+        if any(v is None for v in inputs[:1]) or (node.op_type in ("Add", "Sub", "Mul", "Div", "Gather", "Concat",
+                                                                   "Reshape") and any(v is None for v in inputs)):
             return None
+        if node.op_type in _RESHAPING:
+            return _RESHAPING[node.op_type](inputs, a)
         if node.op_type == "Gather":
             return np.take(inputs[0], inputs[1], axis=a.get("axis", 0))
         if node.op_type in ("Add", "Sub", "Mul"):
@@ -62,8 +71,60 @@ class Sizes:
         if node.op_type == "Concat":
             return np.concatenate([np.atleast_1d(v) for v in inputs], axis=a.get("axis", 0))
         if node.op_type == "Cast":
-            return inputs[0].astype(np.int64) if inputs[0].dtype.kind in "iub" else inputs[0]
+            from onnx import helper
+
+            return inputs[0].astype(helper.tensor_dtype_to_np_dtype(a["to"])) if "to" in a else inputs[0]
         return None
+
+
+def _constant_of_shape(inputs, a):
+    import numpy as np
+    from onnx import numpy_helper
+
+    fill = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, dtype=np.float32)
+    return np.full(tuple(int(d) for d in inputs[0]), fill.reshape(-1)[0], dtype=fill.dtype)
+
+
+def _reshape(inputs, a):
+    import numpy as np
+
+    data, wanted = inputs[0], [int(d) for d in inputs[1]]
+    if not a.get("allowzero", 0):  # 0 keeps the input's size on that axis
+        wanted = [data.shape[i] if d == 0 else d for i, d in enumerate(wanted)]
+    return np.reshape(data, wanted)
+
+
+def _slice(inputs, a):
+    data = inputs[0]
+    starts, ends = (list(inputs[i]) if len(inputs) > i and inputs[i] is not None else None for i in (1, 2))
+    if starts is None or ends is None:
+        return None
+    axes = list(inputs[3]) if len(inputs) > 3 and inputs[3] is not None else list(range(len(starts)))
+    steps = list(inputs[4]) if len(inputs) > 4 and inputs[4] is not None else [1] * len(starts)
+    window = [slice(None)] * data.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        window[int(axis)] = _bounded_slice(int(start), int(end), int(step), data.shape[int(axis)])
+    return data[tuple(window)]
+
+
+def _bounded_slice(start: int, end: int, step: int, size: int) -> slice:
+    """ONNX's clamped bounds (ends like -2**63 mean 'past the front' for a negative step) as a Python slice."""
+    start, end = (v + size if v < 0 else v for v in (start, end))
+    if step > 0:
+        return slice(min(max(start, 0), size), min(max(end, 0), size), step)
+    start = min(max(start, -1), size - 1)
+    end = min(max(end, -1), size - 1)
+    return slice(start, end if end >= 0 else None, step)
+
+
+def _transpose(inputs, a):
+    import numpy as np
+
+    return np.transpose(inputs[0], a.get("perm"))
+
+
+#: ops that move a size vector's entries (the pads subgraph of nn.ZeroPad2d without constant folding)
+_RESHAPING = {"ConstantOfShape": _constant_of_shape, "Reshape": _reshape, "Slice": _slice, "Transpose": _transpose}
 
 
 def fold_slice_bounds(model, shapes: dict[str, tuple], constants: dict[str, Any]) -> bool:
@@ -90,3 +151,29 @@ def fold_slice_bounds(model, shapes: dict[str, tuple], constants: dict[str, Any]
             node.input[position] = name
             changed = True
     return changed
+
+
+def fold_pad_inputs(model, shapes: dict[str, tuple], constants: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Replace a Pad's computed `pads` and `constant_value` inputs by constants, so that it maps (and
+    folds into the next convolution) as a constant Pad does. Returns the new constants, by name, and
+    every tensor evaluated on the way: sizes, whose nodes the mapping skips as size computation."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    sizes = Sizes(graph.node, shapes, constants)
+    folded: dict[str, Any] = {}
+    for node in graph.node:
+        if node.op_type != "Pad":
+            continue
+        for position in (1, 2):
+            if position >= len(node.input) or not node.input[position] or node.input[position] in constants:
+                continue
+            value = sizes.value(node.input[position])
+            if value is None:
+                continue
+            name = f"{node.input[position]}__cnncalc_folded"
+            graph.initializer.append(numpy_helper.from_array(value, name))
+            constants[name] = folded[name] = value
+            node.input[position] = name
+    evaluated = {name for name, value in sizes.known.items() if value is not None and name not in constants}
+    return folded, evaluated
