@@ -43,8 +43,18 @@ def _macs_of(path: str) -> int:
     return sum(r.inference.macs for r in _analysed(path)[1].results[1:])
 
 
+#: known gaps, each failing today (strict)
+KNOWN_GAPS = {
+    "inception_v3.yaml": "side outputs (the AuxLogits head) are refused with CNN610: the module has one output",
+    "efficientnet_v2_s.yaml": "with random weights its outputs reach ~1e9 and torch and numpy differ by up to "
+                              "3.9 %: not yet explained (params, MACs and shapes agree)",
+}
+
+
 def _params(path):
     marks = [pytest.mark.slow] if _macs_of(path) > SLOW_MACS else []
+    if os.path.basename(path) in KNOWN_GAPS:
+        marks.append(pytest.mark.xfail(reason=KNOWN_GAPS[os.path.basename(path)], strict=True))
     return pytest.param(path, marks=marks, id=os.path.basename(path))
 
 

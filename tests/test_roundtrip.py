@@ -45,9 +45,13 @@ def _figures(analysis) -> tuple[int, int, list[tuple[str, tuple[int, ...]]]]:
     return (sum(r.inference.params for r in results), sum(r.inference.macs for r in results), shapes)
 
 
-#: known gaps, each failing today (strict xfail); none now: ZFNet's one-sided padding (nn.ZeroPad2d, whose
-#: pads torch.onnx computes without constant folding) imports since cnncalc/importers/sizes.py evaluates them
-KNOWN_GAPS: dict[str, str] = {}
+#: known gaps, each failing today (strict xfail); ZFNet's one-sided padding (nn.ZeroPad2d, whose pads torch.onnx
+#: computes without constant folding) imports since cnncalc/importers/sizes.py evaluates them
+KNOWN_GAPS: dict[str, str] = {
+    "convnext_tiny.yaml": "the importer does not map ConvNeXt's Transpose -> LayerNormalization -> Transpose",
+    "inception_v3.yaml": "export refuses side outputs (the AuxLogits head, CNN610)",
+    "shufflenet_v2_x1_0.yaml": "export --to onnx: nn.ChannelShuffle has no ONNX symbolic (aten::channel_shuffle)",
+}
 
 
 def _case(path: str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cnncalc.analysis import Analysis, LayerResult
-from cnncalc.blocks import BlockUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
+from cnncalc.blocks import BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.exporters import ExportError
 from cnncalc.layers.code import NoTorchCode, TorchCode
 from cnncalc.spec import LayerSpec, RepeatSpec, Spec
@@ -59,6 +59,7 @@ class Repeat:
 
 class _Walker:
     def __init__(self, analysis: Analysis, codes: dict[int, TorchCode]):
+        self.all_results = analysis.results
         self.results = analysis.results[1:]
         self.codes = codes
         self.position = 0
@@ -84,9 +85,9 @@ class _Walker:
             # each branch starts with the channel_slice the graph gives it, inside the branch's scope
             branches = tuple(Chain((self.leaf(), *self.chain(branch, depth + 1).parts)) for branch in item.branches)
             return Merge(branches, self.leaf())
-        if isinstance(item, BlockUse):
+        if isinstance(item, (BlockUse, InputUse)):
             start = self.position
-            body = self.chain(item.body, depth + 1)
+            body = self.chain(self._body(item), depth + 1)
             if not body.parts:
                 return None
             return Block(item.block, self.results[start].node.block[:depth + 1], body)
@@ -97,6 +98,14 @@ class _Walker:
         if not isinstance(item, LayerSpec):
             raise TypeError(f"the exporter does not know the construct {type(item).__name__}")
         return self.leaf()
+
+    def _body(self, item) -> tuple:
+        """A use's layers; a use of a block that reads `$in` expanded as the graph builder expanded it,
+        for the shape its first layer reads (the use's input)."""
+        if isinstance(item, BlockUse):
+            return item.body
+        first = self.results[self.position].node
+        return item.expand(item, self.all_results[first.inputs[0]].output, ())
 
 
 def codes_of(analysis: Analysis) -> dict[int, TorchCode]:
