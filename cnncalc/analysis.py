@@ -8,7 +8,7 @@ layer whose input cannot be known (a kernel larger than the input) ends the walk
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic

@@ -25,7 +25,7 @@ Options mean what the command line's do (`--batch` is `batch=`, `--memory-model`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc import block_expressions

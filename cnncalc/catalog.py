@@ -7,7 +7,7 @@ VGG-16 otherwise, and says which it used."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from importlib import resources
 from pathlib import Path
 

@@ -6,7 +6,7 @@ of data here, and `window.py` is the only code that reads it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Literal
 
 Rounding = Literal["exact", "floor", "ceil"]

@@ -13,7 +13,7 @@ Also here: the per-kind subtotals (the backward MACs of each layer are in cnncal
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from math import prod
 
 from cnncalc.analysis import Analysis, LayerResult

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from functools import cache
 from pathlib import Path
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Literal
 
 from cnncalc.errors import CnnCalcError, Location

@@ -15,7 +15,7 @@ Imports nothing heavy: `diff` runs where `analyze` runs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.errors import Location, UsageError
 from cnncalc.report import Report, Row

@@ -6,7 +6,7 @@ what is wrong (`message`) and how to fix it (`hint`). The CLI adds the file cont
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 #: The model (or the lint run) has findings: invalid shapes, unknown layers, wrong types...
 EXIT_INVALID = 1

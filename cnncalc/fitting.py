@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc import report
 from cnncalc.analysis import Analysis, analyze

@@ -15,7 +15,7 @@ at its layer. The analysis later infers every node again from the graph: nothing
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc import conventions

@@ -12,7 +12,7 @@ Pure arithmetic on box sizes, no cnncalc imports; deterministic (same input, sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 #: vertical space between layers and horizontal space between boxes
 RANK_GAP = 26.0

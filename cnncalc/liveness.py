@@ -22,7 +22,8 @@ only keeps the books. Sizes are bytes for the whole batch.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
+from cnncalc.records import dataclass
 from typing import Protocol
 
 from cnncalc.analysis import Analysis

@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from cnncalc.records import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc import liveness

@@ -8,7 +8,7 @@ analysis turns them into located diagnostics. The class lives here, importing no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

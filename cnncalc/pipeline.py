@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -21,7 +21,7 @@ neighbouring outputs share input pixels, as in every U-Net's skip connections). 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from fractions import Fraction
 
 from cnncalc.analysis import Analysis, LayerResult

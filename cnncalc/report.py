@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from cnncalc.records import dataclass
 
 from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu

@@ -8,7 +8,7 @@ Outside the lint package because the layer kinds document the codes they raise w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from textwrap import dedent, indent
 from typing import TYPE_CHECKING
 

@@ -7,7 +7,7 @@ that is wrong, with the nearest known word when it looks like a typo.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from functools import partial
 from typing import Any
 

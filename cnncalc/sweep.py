@@ -3,7 +3,7 @@ would, with its first error or its parameters, MACs and memory, then sorted and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Literal
 
 from cnncalc import graph, report

@@ -8,7 +8,7 @@ transient kernel scratch or optimizer temporaries on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc import liveness, memory
 from cnncalc.analysis import Analysis

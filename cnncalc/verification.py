@@ -12,7 +12,7 @@ objects and numpy's internal ufunc buffers, which no array-level model predicts)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.executor import Execution, Plan
 from cnncalc.forward import DTYPE_NAME

@@ -7,7 +7,7 @@ with the user's numbers and the nearest settings that would fit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.conventions import SAME_WORDS, Convention, Rounding

@@ -14,7 +14,8 @@ back exactly what was typed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 from typing import Any
 
 import yaml

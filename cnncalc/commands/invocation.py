@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

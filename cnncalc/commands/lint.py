@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Annotated, Optional
 
 import typer

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Literal, NamedTuple
 
 MiB = 1024 * 1024

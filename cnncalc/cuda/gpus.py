@@ -19,7 +19,8 @@ The cuBLAS workspace is exact for PyTorch's default CUBLAS_WORKSPACE_CONFIG: ":4
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from cnncalc.records import dataclass
 
 from cnncalc.errors import Location, UsageError
 

@@ -13,7 +13,8 @@ layouts) through the table of where each goes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 
 from cnncalc.analysis import Analysis
 from cnncalc.exporters import loader, tree

@@ -5,7 +5,7 @@ A mixin of cnncalc/importers/ops.py's Mapper (it uses its graph, `layer` and `pr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc.importers.reader import Layer

@@ -13,7 +13,7 @@ become `repeat: {times: n}`.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc.importers.structure import Item

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from pathlib import Path
 
 from cnncalc.importers import blocks, ops, reader, structure

@@ -8,7 +8,8 @@ initialisers through them) are aliases: a weight is seen once, under the name of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -14,7 +14,7 @@ silent double count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc.errors import Location

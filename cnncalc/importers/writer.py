@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc.importers.structure import Item

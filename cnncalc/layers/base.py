@@ -10,7 +10,7 @@ those results through the hooks declared on `LayerKind`; nothing else knows a ki
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 

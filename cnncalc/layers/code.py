@@ -12,7 +12,7 @@ the executor's channels-last layouts to PyTorch's).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Any, Union
 
 Value = Union[int, float, bool, str, None, tuple, "Construct"]

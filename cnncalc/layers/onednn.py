@@ -16,7 +16,7 @@ there is too little work to split otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from math import prod
 
 from cnncalc.cpu import Cpu

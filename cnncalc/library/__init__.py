@@ -11,7 +11,7 @@ never into the installed library. docs/blocks.md is generated from these files (
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path

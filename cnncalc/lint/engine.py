@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc import graph, yamlsource
 from cnncalc.analysis import analyze

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.errors import CnnCalcError, LimitError, Location, SpecError, UsageError
 from cnncalc.pattern.syntax import MAX_DIGITS

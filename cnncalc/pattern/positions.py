@@ -7,7 +7,7 @@ the exact line and column of the file, and one from `--pattern` at the column of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.errors import Location
 from cnncalc.yamlsource import YNode

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from typing import Any
 
 from cnncalc.errors import Location, SpecError

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.errors import LimitError, Location, ParseError, SpecError
 from cnncalc.limits import MAX_REPEAT

@@ -9,7 +9,8 @@ Nothing here knows layer kinds, specs or the command line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+from cnncalc.records import dataclass
 from typing import Union
 
 

@@ -9,7 +9,7 @@ per level; `cnncalc graph --depth` picks one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.layout import Layout, layered, ranks
 from cnncalc.render.escape import xml

@@ -13,7 +13,7 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 from itertools import zip_longest
 from typing import TYPE_CHECKING
 
