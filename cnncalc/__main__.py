@@ -1,7 +1,8 @@
 """`python -m cnncalc` and the `cnncalc` command (pyproject's entry point).
 
 `cnncalc --version` is answered here, before the command line's modules load: importing typer, rich
-and the analysis stack costs ~5x the interpreter's own start, for one line of output."""
+and the analysis stack costs ~5x the interpreter's own start, for one line of output. The commonest
+run, `cnncalc analyze SPEC [--format F]`, is run without typer (cnncalc/commands/fast.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def main() -> None:
             return
         except BrokenPipeError:
             pass  # the reader went away: end as cnncalc.cli does, below
+    from cnncalc.commands import fast
+
+    if fast.run(sys.argv[1:]):
+        return
     from cnncalc.cli import main as cli_main
 
     cli_main()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
 
-from cnncalc.commands.invocation import Invocation, stderr
+from cnncalc.commands.invocation import Invocation
 from cnncalc.commands.options import (
     DEFAULT_COUNT,
     DEFAULT_CPU,
@@ -24,7 +23,6 @@ from cnncalc.commands.options import (
     DefineOpt,
     DeviceOpt,
     DtypeOpt,
-    Format,
     GpuOpt,
     FormatOpt,
     InputOpt,
@@ -71,43 +69,16 @@ def analyze(
     ] = None,
 ) -> None:
     """Print every layer's output volume, parameters, MACs and activations, then the memory summary."""
-    from cnncalc import pipeline
-    from cnncalc import report as report_mod
+    from cnncalc.commands import analyze_run
 
-    run = Invocation.of(ctx)
-    analysis = run.analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
-    options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
-                                      device.value, value(amp), cpu.value, threads, gpu, count=count.value)
-    built = report_mod.build(analysis, options)
-    del analysis  # the report holds what is printed: a million layers' nodes and shapes are freed first
-    warn_about_cpu(built)
-    render(built, format, backward, depth)
-    if by_type or backward:
-        from cnncalc.render import counting as render_counting
-
-        render_counting.emit(built, format.value, by_type, backward)
+    analyze_run.analyze(
+        Invocation.of(ctx), spec, format=format.value, convention=value(convention), batch=batch, dtype=dtype.value,
+        optimizer=optimizer.value, count_bias=count_bias, memory_model=value(memory_model), device=device.value,
+        amp=value(amp), cpu=cpu.value, threads=threads, gpu=gpu, pattern=pattern, input=input, define=define,
+        settings=settings, count=count.value, by_type=by_type, backward=backward, depth=depth)
 
 
-def warn_about_cpu(report) -> None:
-    modelled = report.memory.cpu
-    if modelled is not None and modelled.warning():
-        stderr(f"warning: {modelled.warning()}")
+def warn_about_cpu(report) -> None:  # cnncalc/commands/report.py's
+    from cnncalc.commands.analyze_run import warn_about_cpu as warn
 
-
-def render(report, format: Format, backward: bool = False, depth: int | None = None) -> None:
-    if format.value == "table":
-        from rich.console import Console
-
-        from cnncalc.render.table import render as table
-
-        table(report, Console(highlight=False), depth)
-        return
-    from cnncalc.render import machine
-
-    if format.value == "csv":
-        sys.stdout.write(machine.to_csv(report, backward))  # --backward: three more columns
-        return
-    if format.value == "json":
-        machine.write_json(report, sys.stdout)
-        return
-    sys.stdout.write(machine.to_markdown(report))
+    warn(report)

@@ -46,16 +46,16 @@ class Invocation:
 
     def analysis(self, request, convention: str | None = None):
         """The request's source analysed (`convention`: the command line's), its diagnostics shown;
-        exit 1 when the model is invalid. What every command that computes shapes starts with."""
-        import typer
-
+        exit 1 when the model is invalid. What every command that computes shapes starts with.
+        (SystemExit, not click's Exit: the same status inside click's app, and no typer to import for
+        the runs cnncalc/commands/fast.py makes without it.)"""
         from cnncalc import pipeline
         from cnncalc.errors import EXIT_INVALID
 
         analysis = pipeline.analyze_source(self.source(request), convention)
         self.emit(analysis.diagnostics)
         if not analysis.ok:
-            raise typer.Exit(EXIT_INVALID)
+            raise SystemExit(EXIT_INVALID)
         return analysis
 
     def print_error(self, error: CnnCalcError) -> None:

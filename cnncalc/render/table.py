@@ -157,6 +157,13 @@ def summary(report: Report) -> Text:
 NATURAL_WIDTH = 400
 
 
+def print_report(report: Report, depth: int | None = None) -> None:
+    """`cnncalc analyze`'s table on standard output."""
+    from rich.console import Console
+
+    render(report, Console(highlight=False), depth)
+
+
 def render(report: Report, console: Console, depth: int | None = None) -> None:
     """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary;
     `depth`: block levels shown before blocks fold into one row (None: all)."""

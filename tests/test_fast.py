@@ -1,0 +1,91 @@
+"""cnncalc/commands/fast.py: `cnncalc analyze SPEC [--format F]` run without typer gives what the app
+gives: the same values to the analysis, the same output, errors and exit statuses; every other
+command line is left to the app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cnncalc.commands import analyze_run, fast
+
+ROOT = __file__.rsplit("/tests/", 1)[0]
+
+RECOGNISED = [
+    ["analyze", "specs/lenet5.yaml"],
+    ["analyze", "-"],
+    ["analyze", "specs/lenet5.yaml", "--format", "json"],
+    ["analyze", "--format", "csv", "specs/lenet5.yaml"],
+    ["analyze", "-f", "markdown", "specs/lenet5.yaml"],
+    ["analyze", "specs/lenet5.yaml", "--format=table"],
+]
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--version"], ["lint", "specs/lenet5.yaml"], ["--debug", "analyze", "specs/lenet5.yaml"], ["analyze"],
+    ["analyze", "a.yaml", "b.yaml"], ["analyze", "a.yaml", "--batch", "2"], ["analyze", "a.yaml", "--format", "JSON"],
+    ["analyze", "a.yaml", "--format"], ["analyze", "a.yaml", "-f", "json", "-f", "csv"], ["analyze", "--", "a.yaml"],
+    ["analyze", "--help"], ["analyze", "-fjson", "a.yaml"], ["analyze", "--formats=json", "a.yaml"],
+])
+def test_other_command_lines_are_the_apps(args):
+    assert fast.arguments(args) is None
+
+
+#: the analysis's own defaults, what fast.py leaves in place of the options it does not parse
+DEFAULTS = dict(analyze_run.analyze.__kwdefaults__)
+
+
+def _given(args: list[str], monkeypatch, fast_args: list[str] | None = None) -> list[tuple]:
+    """The spec and the values the analysis gets from the app for `args` and from fast.py for `fast_args`."""
+    calls = []
+    monkeypatch.setattr(analyze_run, "analyze", lambda run, spec=None, **given: calls.append((spec, DEFAULTS | given)))
+    from cnncalc.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert fast.run(fast_args or args)
+    return calls
+
+
+@pytest.mark.parametrize("args", RECOGNISED)
+def test_the_analysis_gets_the_values_the_app_gives_it(args, monkeypatch):
+    through_app, here = _given(args, monkeypatch)
+    assert here == through_app
+
+
+def test_the_comparison_sees_an_option_the_app_parses(monkeypatch):
+    through_app, here = _given(["analyze", "specs/lenet5.yaml", "--batch", "2"], monkeypatch,
+                               ["analyze", "specs/lenet5.yaml"])
+    assert through_app[1]["batch"] == 2 and here != through_app
+
+
+def _both(args: list[str], stdin: str | None = None) -> list[subprocess.CompletedProcess]:
+    """The command line run by `python -m cnncalc` (fast.py) and by the app (cnncalc.cli.main)."""
+    through_app = f"import sys; from cnncalc.cli import main; sys.argv = ['cnncalc', *{args!r}]; main()"
+    fast_path = f"import sys, runpy; sys.argv = ['cnncalc', *{args!r}]; runpy.run_module('cnncalc', run_name='__main__')"
+    return [subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, input=stdin,
+                           timeout=120) for code in (fast_path, through_app)]
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (["analyze", "specs/resnet18.yaml"], None),
+    (["analyze", "-f", "json", "-"], "input: 8x8x3\nlayers: [conv: {filters: 4, kernel: 3}, relu]\n"),
+    (["analyze", "-"], "input: 8x8x3\nlayers: [conv: {filters: 4, kernel: 9}]\n"),  # invalid: exit 1
+    (["analyze", "no/such/file.yaml"], None),  # exit 2
+    (["analyze", "-"], "input: [\n"),  # a YAML error, located
+])
+def test_output_errors_and_status_are_the_apps(args, stdin):
+    fast_run, app_run = _both(args, stdin)
+    assert (fast_run.returncode, fast_run.stdout, fast_run.stderr) == (app_run.returncode, app_run.stdout,
+                                                                          app_run.stderr)
+
+
+def test_the_fast_path_imports_neither_typer_nor_click():
+    code = ("import sys, runpy; sys.argv = ['cnncalc', 'analyze', 'specs/lenet5.yaml', '-f', 'json']\n"
+            "try:\n    runpy.run_module('cnncalc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'numpy'}), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stderr.splitlines()[-1] == "[]" and '"name"' in done.stdout
