@@ -14,17 +14,13 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from cnncalc.records import dataclass
+from collections.abc import Iterator
 from itertools import zip_longest
 from typing import TYPE_CHECKING
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it (~40 ms): see plain_lines
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.style import Style
     from rich.table import Table
 
 #: unstyled lines joined into one segment at most: long enough that rich's per-segment cost vanishes,
@@ -102,6 +98,7 @@ class Grid:
     def as_table(self) -> Table:
         """The same table as a rich `Table` (the fallback, and the reference the tests compare against)."""
         from rich.table import Table  # imported when needed: most tables never fall back (4 ms)
+        from rich.text import Text
 
         table = Table(title=Text(self.title, style="table.title"), caption=Text(self.caption, style="table.caption"),
                       header_style=self.header_style)
@@ -114,11 +111,60 @@ class Grid:
             table.add_row(*texts, style=style, end_section=index in self._section_after)
         return table
 
+    def fast_layout(self, widths: list[int], max_width: int) -> bool:
+        """Whether the table is drawn here, not by rich's Table: it fits, has no empty column (rich draws
+        such a column unstyled; rare enough to leave to it) and no cell rich would change."""
+        table_width = sum(widths) + len(widths) + 1  # cells with their padding, and the borders
+        return table_width <= max_width and min(widths) > 2 * len(_PAD) and self._plain_cells()
+
+    def plain_lines(self, max_width: int) -> Iterator[str] | None:
+        """The table's lines as rich prints them without colour on a UTF-8 output `max_width` wide, title
+        and caption included (cnncalc/render/plain.py wraps and centres them as rich does); None where
+        rich must draw it (no fast layout, or a title or caption plain.py leaves to rich)."""
+        from rich import box  # the box characters only (rich's console is not imported)
+
+        from cnncalc.render.plain import centred
+
+        widths = self._widths()
+        if not self.fast_layout(widths, max_width):
+            return None
+        table_width = sum(widths) + len(widths) + 1
+        title = centred(self.title, table_width) if self.title else []
+        caption = centred(self.caption, table_width) if self.caption else []
+        if title is None or caption is None:
+            return None
+        return self._plain(box.HEAVY_HEAD, widths, title, caption)
+
+    def _plain(self, drawn, widths: list[int], title: list[str], caption: list[str]) -> Iterator[str]:
+        """The lines (what `__rich_console__` yields without a colour system), made as they are written."""
+        yield from title
+        yield drawn.get_top(widths)
+        header = tuple(column.header for column in self.columns)
+        yield _plain_row(header, tuple(map(_cell_len, header)), [w - 2 * len(_PAD) for w in widths],
+                         [column.justify == "right" for column in self.columns],
+                         (drawn.head_left, drawn.head_vertical, drawn.head_right))
+        yield drawn.get_row(widths, "head")
+        last = len(self.rows) - 1
+        middle = (drawn.mid_left, drawn.mid_vertical, drawn.mid_right)
+        bottom = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right)
+        right = [column.justify == "right" for column in self.columns]
+        inner = [width - 2 * len(_PAD) for width in widths]
+        special, sections = self._lengths, self._section_after
+        section = drawn.get_row(widths, "row")
+        for index, (cells, _) in enumerate(self.rows):
+            lengths = special.get(index) or tuple(map(len, cells))
+            yield _plain_row(cells, lengths, inner, right, bottom if index == last else middle)
+            if index in sections and index != last:
+                yield section
+        yield drawn.get_bottom(widths)
+        yield from caption
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
         widths = self._widths()
         table_width = sum(widths) + len(widths) + 1  # cells with their padding, and the borders
-        # rich draws a column with nothing in it differently (unstyled); such tables are rare enough to leave to it
-        if table_width > options.max_width or min(widths) == 2 * len(_PAD) or not self._plain_cells():
+        if not self.fast_layout(widths, options.max_width):
             yield from console.render(self.as_table(), options)
             return
         annotation_options = options.update(width=table_width, highlight=False, height=None, justify="center")
@@ -146,6 +192,9 @@ class Grid:
         return all(text.isprintable() and not text[-1:].isspace() for text in texts)
 
     def _body(self, console: Console, options: ConsoleOptions, widths: list[int]) -> RenderResult:
+        from rich import box
+        from rich.segment import Segment
+
         drawn = box.HEAVY_HEAD.substitute(options, safe=console.safe_box)
         line = Segment.line()
         yield Segment(drawn.get_top(widths))
@@ -204,6 +253,8 @@ class Grid:
 
     def _row(self, cells: tuple[str, ...], style: Style | None, widths: list[int],
              edges: tuple[str, str, str], cell_styles: list | None = None) -> RenderResult:
+        from rich.segment import Segment
+
         left, vertical, right = edges
         texts = [self._justified(cell, width - 2 * len(_PAD), column.justify)
                  for cell, width, column in zip(cells, widths, self.columns)]
@@ -237,4 +288,8 @@ def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int
 
 def _cell_len(text: str) -> int:
     """Terminal cells of `text`: its length when printable ASCII (every character one cell), else rich's count."""
-    return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)

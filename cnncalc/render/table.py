@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from cnncalc import counting
 from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
@@ -11,6 +10,9 @@ from cnncalc.render.grid import Column, Grid
 from cnncalc.render import cells
 from cnncalc.report import Report, Row
 from cnncalc.units import binary, exact, short
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 #: scopes that get a subtotal row when they close (blocks); branches and shortcuts only a heading.
@@ -125,7 +127,14 @@ def _outputs_lines(report: Report) -> list[str]:
     return [f"Outputs: {heads}", f"  ({line})"]
 
 
-def summary(report: Report) -> Text:
+def summary(report: Report):
+    """The totals and the textbook memory lines under the layer table, as rich Text."""
+    from rich.text import Text
+
+    return Text(summary_text(report))
+
+
+def summary_text(report: Report) -> str:
     opts = report.options
     size = DTYPE_BYTES[opts.dtype]
     m = report.memory
@@ -139,7 +148,7 @@ def summary(report: Report) -> Text:
         *_outputs_lines(report),
     ]
     if m.model != "textbook":
-        return Text("\n".join(lines))
+        return "\n".join(lines)
     lines += [
         "",
         f"Memory, {m.model} model ({opts.dtype}, {size} B/element; 1 MiB = 1024 x 1024 B):",
@@ -150,7 +159,7 @@ def summary(report: Report) -> Text:
         f"  training             2 x activations (values + gradients) + parameters x {2 + slots} "
         f"(weights, gradients, {opts.optimizer} x {slots}) = {binary(m.training_bytes)}",
     ]
-    return Text("\n".join(lines))
+    return "\n".join(lines)
 
 
 #: wider than any table cnncalc prints: tables keep their natural width, never squeezed to 80 columns
@@ -158,24 +167,72 @@ NATURAL_WIDTH = 400
 
 
 def print_report(report: Report, depth: int | None = None) -> None:
-    """`cnncalc analyze`'s table on standard output."""
+    """`cnncalc analyze`'s table on standard output: written here when rich would write it without
+    colour (a pipe, a file: cnncalc/render/plain.py), through rich otherwise (a terminal)."""
+    from cnncalc.render import plain
+
+    if not plain.is_plain():
+        from rich.console import Console
+
+        render(report, Console(highlight=False), depth)
+        return
+    rich_console: list = []  # made only for a part plain.py leaves to rich
+
+    def wide():
+        if not rich_console:
+            from rich.console import Console
+
+            rich_console.append(_wide(Console(highlight=False))[0])
+        return rich_console[0]
+
+    _emit(layer_table(report, depth), wide)
+    _emit_text(summary_text(report), wide)
+    _emit(memory_table(report), wide)
+    _emit_text(memory_summary_text(report), wide)
+
+
+def _emit(table: Grid, wide) -> None:
+    from cnncalc.render import plain
+
+    lines = table.plain_lines(NATURAL_WIDTH)
+    if lines is None:
+        table.print_to(wide())
+    else:
+        plain.write_lines(lines)
+
+
+def _emit_text(text: str, wide) -> None:
+    from cnncalc.render import plain
+
+    lines = plain.text_lines(text)
+    if lines is None:
+        from rich.text import Text
+
+        wide().print(Text(text), soft_wrap=True)
+    else:
+        plain.write_lines(lines)
+
+
+def _wide(console: Console) -> tuple[Console, bool]:
+    """A console as wide as any table (tables keep their natural width, never squeezed to 80 columns)
+    and whether it writes ASCII (a standard output that cannot encode the block characters)."""
     from rich.console import Console
 
-    render(report, Console(highlight=False), depth)
+    from cnncalc.render.safe import EncodableFile, unicode_output
+
+    # a standard output that cannot encode the block characters (PYTHONIOENCODING=ascii, latin-1)
+    # gets '#' bars, rich's ASCII boxes, and backslash escapes for any other character
+    plain = not unicode_output(console.file)
+    # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
+    return Console(file=EncodableFile(console.file) if plain else console.file, width=max(console.width, NATURAL_WIDTH),
+                   highlight=False, force_terminal=console.is_terminal, no_color=console.no_color), plain
 
 
 def render(report: Report, console: Console, depth: int | None = None) -> None:
     """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary;
     `depth`: block levels shown before blocks fold into one row (None: all)."""
-    from cnncalc.render.safe import EncodableFile, unicode_output
-
     table = layer_table(report, depth)
-    # a standard output that cannot encode the block characters (PYTHONIOENCODING=ascii, latin-1)
-    # gets '#' bars, rich's ASCII boxes, and backslash escapes for any other character
-    plain = not unicode_output(console.file)
-    # Tables are not expanded, so a generous width costs nothing and saves measuring them twice.
-    wide = Console(file=EncodableFile(console.file) if plain else console.file, width=max(console.width, NATURAL_WIDTH),
-                   highlight=False, force_terminal=console.is_terminal, no_color=console.no_color)
+    wide, plain = _wide(console)
     table.print_to(wide)
     del table  # a million-layer table's rows are freed before the memory table's are made
     wide.print(summary(report), soft_wrap=True)
@@ -250,7 +307,14 @@ def _where(peak) -> str:
     return f" (during {peak.phase}, at {peak.layer})" if peak is not None and peak.layer else ""
 
 
-def memory_summary(report: Report) -> Text:
+def memory_summary(report: Report):
+    """The memory summary under the memory table, as rich Text."""
+    from rich.text import Text
+
+    return Text(memory_summary_text(report))
+
+
+def memory_summary_text(report: Report) -> str:
     m = report.memory
     opts = report.options
     precision = f"{opts.amp} activations, float32 weights (amp)" if m.amp else opts.dtype
@@ -272,7 +336,7 @@ def memory_summary(report: Report) -> Text:
         lines.append(f"  {'CPU kernels modelled':<32}{m.cpu.describe()}")
     if m.cuda is not None:
         lines += _cuda_lines(m.cuda)
-    return Text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _cuda_lines(c) -> list[str]:

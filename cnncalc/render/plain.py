@@ -1,0 +1,95 @@
+"""What rich prints for cnncalc's report on an output it writes no colour to (a pipe, a file), written
+here without importing rich's console (~40 ms of a run's start-up): the same bytes, held to rich's
+own output in tests/test_render_plain.py.
+
+rich writes bare text when it has no colour system: standard output is no terminal, and nothing in
+the environment makes it one (FORCE_COLOR, TTY_COMPATIBLE) or makes it Jupyter. `is_plain` says when
+that holds and the output is UTF-8; anything this module does not reproduce (text that is not
+printable ASCII, which rich measures and may wrap by cells) is left to rich by returning None.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: what makes rich write colour (or Jupyter's HTML) to a stream that is no terminal
+_RICH_ENVIRONMENT = ("FORCE_COLOR", "TTY_COMPATIBLE")
+
+
+def is_plain(stream=None) -> bool:
+    """Whether rich would write `stream` (standard output) as bare UTF-8 text, without colour."""
+    import builtins
+
+    from cnncalc.render.safe import unicode_output
+
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None or isatty() or hasattr(builtins, "get_ipython"):
+        return False
+    return not any(name in os.environ for name in _RICH_ENVIRONMENT) and unicode_output(stream)
+
+
+def centred(text: str, width: int) -> list[str] | None:
+    """`text` as rich prints a table's title or caption `width` cells wide: each line word-wrapped
+    (rich's `divide_line`, words longer than the width folded), stripped at the right and centred,
+    padded with spaces to the full width. None for text that is not printable ASCII."""
+    lines = text.split("\n")
+    if not all(line.isascii() and line.isprintable() for line in lines):
+        return None
+    centred_lines = []
+    for line in lines:
+        for piece in _divided(line, width):
+            piece = piece.rstrip()[:width]
+            left = (width - len(piece)) // 2
+            centred_lines.append(" " * left + piece + " " * (width - len(piece) - left))
+    return centred_lines
+
+
+def _divided(line: str, width: int) -> list[str]:
+    """`line` cut where rich's `_wrap.divide_line` cuts it (for ASCII, where a character is a cell)."""
+    import re
+
+    breaks: list[int] = []
+    offset = 0
+    for word in re.finditer(r"\s*\S+\s*", line):
+        start, text = word.start(), word.group(0)
+        length = len(text.rstrip())
+        if width - offset >= length:
+            offset += len(text)
+        elif length > width:  # folded: cut every `width` characters, the last piece starts the line
+            pieces = [text[i:i + width] for i in range(0, len(text), width)] or [""]
+            for index, piece in enumerate(pieces):
+                if start:
+                    breaks.append(start)
+                if index == len(pieces) - 1:
+                    offset = len(piece)
+                else:
+                    start += len(piece)
+        elif offset and start:
+            breaks.append(start)
+            offset = len(text)
+    edges = [0, *breaks, len(line)]
+    return [line[a:b] for a, b in zip(edges, edges[1:])]
+
+
+def write_lines(lines, stream=None) -> None:
+    """Each line and its newline, a thousand lines a write."""
+    stream = sys.stdout if stream is None else stream
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 1024:
+            stream.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        stream.write("\n".join(chunk) + "\n")
+
+
+def text_lines(text: str) -> list[str] | None:
+    """A summary as rich prints it with `soft_wrap=True` (no wrapping, no cropping): its lines as they are;
+    None for text that is not printable ASCII or ends with a newline (left to rich)."""
+    lines = text.split("\n")
+    if text.endswith("\n") or not all(line.isascii() and line.isprintable() for line in lines):
+        return None
+    return lines
