@@ -33,6 +33,10 @@ def test_every_library_file_loads_and_names_each_block_once():
     assert {"basic", "bottleneck", "group_bottleneck", "inception", "inverted_residual"} <= set(seen)
 
 
+def test_the_names_read_without_parsing_are_the_parsed_blocks_names():
+    assert library.names() == {name for family in library.families() for name in family.blocks}
+
+
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_no_shipped_spec_defines_a_block_the_library_provides(path):
     own = (yaml.safe_load(path.read_text(encoding="utf-8")).get("blocks") or {})
