@@ -14,7 +14,6 @@ PyTorch's thread variables (OMP_NUM_THREADS).
 from __future__ import annotations
 
 import os
-import platform
 from cnncalc.records import dataclass
 from functools import cache
 from pathlib import Path
@@ -135,6 +134,8 @@ def resolve(isa: str | None = "auto", threads: int | str | None = "auto") -> Cpu
 def detect_isa(flags: frozenset[str] | None = None, cap: str | None = None) -> str:
     """The best ISA oneDNN would dispatch to here, capped by ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA)."""
     if flags is None:
+        import platform  # imported here: most runs never detect the CPU
+
         machine = platform.machine().lower()
         if machine not in ("x86_64", "amd64", "i686", "x86"):
             return machine or "unknown"

@@ -7,12 +7,12 @@ below both, so neither has to import the other for it.
 
 from __future__ import annotations
 
-import difflib
-
 from cnncalc.errors import Location, SpecError
 
 
 def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
+    import difflib  # imported here: only a misspelt key needs it
+
     close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'? " if close else ""
 

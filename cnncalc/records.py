@@ -37,6 +37,8 @@ def _has_init_var(cls) -> bool:
 
 def _lazy_dataclass(cls, frozen: bool, slots: bool, eq: bool):
     own = dict(cls.__dict__)  # what the class defines itself wins, as with the stdlib
+    if not own.get("__doc__"):
+        cls.__doc__ = cls.__name__  # for now: the stdlib would compute a signature for it (written below)
     made = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots)
     every = fields(made)
     _check_defaults_order(made, every)

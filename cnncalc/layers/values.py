@@ -5,7 +5,6 @@ and the small helpers the kinds share (`per_axis`, `need_spatial`, `product_form
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from cnncalc.records import dataclass
 from typing import Any
@@ -42,6 +41,8 @@ class Param:
         if self.default is REQUIRED:
             description += " (required)"
         elif self.default is not None:
+            import json  # the schema's and the docs' only: not imported by analyze
+
             description += f" (default: {json.dumps(self.default)})"
         return {"description": description, **schema}
 
