@@ -35,6 +35,7 @@ def test_every_library_file_loads_and_names_each_block_once():
 
 def test_the_names_read_without_parsing_are_the_parsed_blocks_names():
     assert library.names() == {name for family in library.families() for name in family.blocks}
+    assert all(library.block(name) is library.blocks()[name] for name in library.names())
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)

@@ -65,22 +65,37 @@ def _family(path: Path) -> Family:
 @lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
     """Every library file, in name order; a block name is defined once in the whole library (tested)."""
-    return tuple(_family(path) for path in sorted(folder().glob(f"*{SUFFIX}")))
+    return tuple(_family_at(path) for path in sorted(folder().glob(f"*{SUFFIX}")))
+
+
+@lru_cache(maxsize=None)
+def _family_at(path: Path) -> Family:
+    return _family(path)
 
 
 @lru_cache(maxsize=1)
-def names() -> frozenset[str]:
-    """The library's block names, read from its files without parsing them: the keys two spaces in under
-    each file's `blocks:` (tests/test_library.py holds them to the parsed blocks' names). The spec
-    builder asks for every layer whether its word is a block: parsing the library for that is ~25 ms."""
+def _files() -> dict[str, Path]:
+    """Each library block's name -> its file, read without parsing the files: the keys two spaces in under
+    each file's `blocks:` (tests/test_library.py holds them to the parsed blocks' names). The spec builder
+    asks for every layer whether its word is a block, and a use parses only its block's file: parsing the
+    whole library is ~25 ms of a run."""
     import re
 
-    found = set()
-    for path in folder().glob(f"*{SUFFIX}"):
-        text = path.read_text(encoding="utf-8")
-        section = text.partition("\nblocks:\n")[2]
-        found.update(re.findall(r"^  ([A-Za-z_][\w-]*):", section, flags=re.M))
-    return frozenset(found)
+    found = {}
+    for path in sorted(folder().glob(f"*{SUFFIX}")):
+        section = path.read_text(encoding="utf-8").partition("\nblocks:\n")[2]
+        found.update(dict.fromkeys(re.findall(r"^  ([A-Za-z_][\w-]*):", section, flags=re.M), path))
+    return found
+
+
+def names() -> frozenset[str]:
+    """The library's block names (without parsing its files)."""
+    return frozenset(_files())
+
+
+def block(name: str) -> BlockDef:
+    """The library's block `name` (KeyError if none), parsing only its file."""
+    return _family_at(_files()[name]).blocks[name]
 
 
 @lru_cache(maxsize=1)
@@ -88,9 +103,9 @@ def blocks() -> dict[str, BlockDef]:
     return {name: block for family in families() for name, block in family.blocks.items()}
 
 
-def shipped(block: BlockDef) -> bool:
-    """Whether `block` is the library's own definition (not a spec's block of the same name)."""
-    return blocks().get(block.name) is block
+def shipped(block_def: BlockDef) -> bool:
+    """Whether `block_def` is the library's own definition (not a spec's block of the same name)."""
+    return block_def.name in _files() and block(block_def.name) is block_def
 
 
 class WithLibrary(Mapping):
@@ -103,10 +118,10 @@ class WithLibrary(Mapping):
     def __getitem__(self, name: str) -> BlockDef:
         if name in self.own:
             return self.own[name]
-        return blocks()[name]
+        return block(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self.own or (isinstance(name, str) and name in names())
+        return name in self.own or (isinstance(name, str) and name in _files())
 
     def __iter__(self) -> Iterator[str]:
         return iter({**blocks(), **self.own})
