@@ -131,3 +131,11 @@ def test_cpu_and_threads_change_the_transients_as_measured(cli):
 def test_the_textbook_model_names_no_cpu(cli):
     result = cli("analyze", "specs/vgg16.yaml", "-f", "json")
     assert "cpu" not in json.loads(result.stdout)["memory"]
+
+
+def test_the_machine_name_is_platforms():
+    import platform
+
+    from cnncalc.cpu import _machine
+
+    assert _machine() == platform.machine()
