@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import reprlib
 from dataclasses import MISSING, FrozenInstanceError, fields
+from functools import lru_cache
+from types import CodeType, FunctionType
 
 #: the options this module implements itself; with any other, the stdlib's dataclass is used
 _OWN_OPTIONS = frozenset({"frozen", "slots", "eq"})
@@ -103,6 +105,8 @@ _FACTORY = _HasDefaultFactory()
 def _init_fn(cls, every, frozen: bool):
     """The stdlib's __init__: the init fields as parameters (keyword-only ones after `*`), factories
     called per instance, `object.__setattr__` for a frozen class, then `__post_init__`."""
+    if all(f.init and f.default_factory is MISSING and not f.kw_only for f in every):
+        return _plain_init(cls, every, frozen)
     namespace = {"__set": object.__setattr__, "__factory": _FACTORY}
     positional, keyword, body = ["self"], [], []
     for f in every:
@@ -132,6 +136,30 @@ def _init_fn(cls, every, frozen: bool):
         body.append("self.__post_init__()")
     params = ", ".join(positional + (["*"] + keyword if keyword else []))
     return _compile("__init__", params, body, namespace)
+
+
+@lru_cache(maxsize=None)
+def _init_template(count: int, frozen: bool, post_init: bool) -> CodeType:
+    """The code of an __init__ that stores `count` parameters `_0`, `_1`... as fields of the same names."""
+    names = [f"_{index}" for index in range(count)]
+    body = [f"__set(self, {name!r}, {name})" if frozen else f"self.{name} = {name}" for name in names]
+    if post_init:
+        body.append("self.__post_init__()")
+    return _compile("__init__", ", ".join(["self", *names]), body, {}).__code__
+
+
+def _plain_init(cls, every, frozen: bool):
+    """The __init__ of fields that are all parameters, their defaults the function's: one template's code
+    per number of fields, renamed (compiling each class's own costs ~0.1-0.3 ms, 50 of them a run)."""
+    names = tuple(f.name for f in every)
+    template = _init_template(len(names), frozen, hasattr(cls, "__post_init__"))
+    placeholders = {f"_{index}": name for index, name in enumerate(names)}
+    code = template.replace(co_varnames=("self", *names),
+                            co_consts=tuple(placeholders.get(c, c) if type(c) is str else c for c in template.co_consts),
+                            co_names=tuple(placeholders.get(n, n) for n in template.co_names),
+                            co_qualname=f"{cls.__qualname__}.__init__")
+    defaults = tuple(f.default for f in every if f.default is not MISSING)
+    return FunctionType(code, {"__set": object.__setattr__}, "__init__", defaults or None)
 
 
 def _repr_fn(cls, every):

@@ -126,3 +126,15 @@ def test_the_methods_are_compiled_on_first_use_only():
     assert ours.__repr__.__code__.co_varnames[:3] == ("self", "args", "kwargs")  # still the stub
     ours("a")
     assert "__init__" in ours.__dict__ and ours.__init__.__code__.co_varnames[:2] == ("self", "name")
+
+
+@pytest.mark.parametrize("options", ["frozen=True, slots=True", "", "frozen=True"])
+def test_an_init_renamed_from_a_template_is_the_stdlibs(options):
+    theirs, ours = _both("    alpha: int\n    _0: str\n    gamma: tuple = (1,)\n    delta: str = '_1'\n", options)
+    for args in [(1, "a"), (2, "b", (3,)), (4, "c", (), "d")]:
+        assert repr(ours(*args)) == repr(theirs(*args)) and ours(*args) == ours(*args)
+    assert repr(ours(alpha=1, _0="x", delta="y")) == repr(theirs(alpha=1, _0="x", delta="y"))
+    ours(1, "a")
+    assert ours.__init__.__code__.co_varnames == ("self", "alpha", "_0", "gamma", "delta")
+    with pytest.raises(TypeError):
+        ours(1)
