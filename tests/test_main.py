@@ -37,3 +37,8 @@ def test_a_closed_pipe_after_version_exits_as_the_command_line_does():
     done = subprocess.run(f"{sys.executable} -m cnncalc --version | true; echo ${{PIPESTATUS[0]}}", shell=True,
                           executable="/bin/bash", cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() in ("0", "141")  # 0 when `true` exits after the write, 141 (cnncalc's) when before
+
+
+def test_the_objects_of_a_run_are_left_out_of_the_last_collection():
+    done = _run("analyze", "specs/lenet5.yaml", "-f", "json", code="import gc; print(gc.get_freeze_count() > 1000)")
+    assert done.stdout.split()[-1] == "True"
