@@ -2,7 +2,8 @@
 cnncalc/commands/ (one per command; the options they share are cnncalc/commands/options.py), and
 cnncalc/pipeline.py resolves what they are given (the source, the convention, the options).
 
-Errors are turned into located diagnostics here, once, and mapped to exit statuses:
+Errors are turned into located diagnostics once, by the boundary of cnncalc/commands/boundary.py
+(which cnncalc/commands/fast.py, the runs made without typer, shares), and mapped to exit statuses:
 
 0 success; 1 the model is invalid (or lint found problems); 2 the input cannot be read or
 parsed, the command line is wrong (click's own usage errors included, in cnncalc's one-paragraph
