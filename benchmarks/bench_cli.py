@@ -3,6 +3,7 @@
     python benchmarks/bench_cli.py                  # the figures recorded in the README
     python benchmarks/bench_cli.py --quick          # fewer repetitions, 100,000 layers at most, no VGG-16 verify
     python benchmarks/bench_cli.py --max-layers 100000 --no-verify
+    python benchmarks/bench_cli.py --startup-only   # --version and analyze against the floor and torchinfo
 
 Every figure is a whole fresh process (cnncalc's bytecode compiled first, as an install does), the
 median of several, next to the interpreter's own start (`python -c pass`) measured in the same
@@ -260,12 +261,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions; 100,000 layers at most; no VGG-16")
     parser.add_argument("--max-layers", type=int, default=None, help="largest relu chain (default 1,000,000)")
     parser.add_argument("--no-verify", action="store_true", help="skip the verify section")
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up section")
     args = parser.parse_args()
     runs = 5 if args.quick else 11
     max_layers = args.max_layers or (100_000 if args.quick else 1_000_000)
     compile_bytecode()
     print(f"machine: {machine()}\n")
     startup(runs)
+    if args.startup_only:
+        print(f"\nmachine at the end: {machine()}")
+        return
     with tempfile.TemporaryDirectory() as folder:
         size(3, max_layers, Path(folder))
         if not args.no_verify:
