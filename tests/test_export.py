@@ -25,6 +25,7 @@ from torch import nn
 from cnncalc import executor, pipeline
 from cnncalc.errors import CnnCalcError
 from cnncalc.exporters import ExportError, pytorch, tree
+from cnncalc.exporters import outputs as outputs_module
 from cnncalc.layers import KINDS, LayerKind, kinds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +46,6 @@ def _macs_of(path: str) -> int:
 
 #: known gaps, each failing today (strict)
 KNOWN_GAPS = {
-    "inception_v3.yaml": "side outputs (the AuxLogits head) are refused with CNN610: the module has one output",
     "efficientnet_v2_s.yaml": "with random weights its outputs reach ~1e9 and torch and numpy differ by up to "
                               "3.9 %: not yet explained (params, MACs and shapes agree)",
 }
@@ -144,9 +144,10 @@ def check_export(spec, analysis, tmp_path, name: str = "exported"):
     execution, weights = _executed(analysis, tmp_path)
     model.load_weights(weights)
     hooks = Hooks(model, module.LAYERS)
-    with torch.no_grad():
+    with torch.no_grad(), every_head(model, analysis):
         out = model(nchw(execution.input))
     hooks.remove()
+    outputs = dict(zip(out._fields, out)) if analysis.graph.side_outputs else {"main": out}
 
     expected_macs = sum(r.inference.macs for r in results
                         if r.node.kind.family in ("conv", "fc") or r.node.type == "conv_transpose")
@@ -156,19 +157,58 @@ def check_export(spec, analysis, tmp_path, name: str = "exported"):
                for r in results}
     assert hooks.shapes == {name: by_name[name] for name in module.LAYERS}
     assert set(module.LAYERS) == {r.node.name for r in results if codes[r.node.index].module is not None}
-    assert tuple(out.shape[1:]) == torch_shape(results[-1].output)
+    assert tuple(outputs["main"].shape[1:]) == torch_shape(results[-1].output)
 
-    expected = torch.from_numpy(_as_torch_flattens(execution.output, analysis))
-    got = out.movedim(1, -1) if out.ndim > 2 else out
-    scale = max(1.0, float(expected.abs().max()))
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4 * scale)
+    expected = {"main": execution.output, **{_field(name): a for name, a in execution.side_outputs}}
+    nodes = {_field(o.name): o.node for o in analysis.graph.outputs}
+    assert set(outputs) == set(expected)
+    for name, got in outputs.items():
+        want = torch.from_numpy(_as_torch_flattens(expected[name], analysis, nodes[name]))
+        got = got.movedim(1, -1) if got.ndim > 2 else got
+        scale = max(1.0, float(want.abs().max()))
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * scale, msg=lambda m, n=name: f"{n}: {m}")
+    if analysis.graph.side_outputs:
+        _check_eval_outputs(model, analysis, nchw(execution.input), outputs)
     return source
 
 
-def _as_torch_flattens(output: np.ndarray, analysis) -> np.ndarray:
-    """A network ending in a flatten (then element-wise layers) outputs PyTorch's (C, *spatial)
+def _field(name: str) -> str:
+    return "main" if name == "main" else outputs_module.field_of(name)
+
+
+class every_head:
+    """The network's own `training` flag on (its layers stay in eval mode: running statistics, no
+    dropout), so that forward runs its training-only heads too and returns every output."""
+
+    def __init__(self, model, analysis):
+        self.model, self.on = model, bool(analysis.graph.side_outputs)
+
+    def __enter__(self):
+        self.model.training = self.on
+
+    def __exit__(self, *exc):
+        self.model.training = False
+
+
+def _check_eval_outputs(model, analysis, x, every):
+    """In eval mode: the main output alone when every side output is training-only, else a namedtuple
+    of it and the side outputs that are not (as torchvision's Inception3 and GoogLeNet)."""
+    with torch.no_grad():
+        out = model(x)
+    kept = ["main", *(_field(o.name) for o in analysis.graph.side_outputs if not o.training_only)]
+    if len(kept) == 1:
+        assert isinstance(out, torch.Tensor)
+        torch.testing.assert_close(out, every["main"], rtol=0, atol=0)
+        return
+    assert list(out._fields) == kept
+    for name, value in zip(out._fields, out):
+        torch.testing.assert_close(value, every[name], rtol=0, atol=0)
+
+
+def _as_torch_flattens(output: np.ndarray, analysis, node: int = -1) -> np.ndarray:
+    """A network (or head) ending in a flatten (then element-wise layers) outputs PyTorch's (C, *spatial)
     order; the executor's is channels-last (the documented difference): reorder the executor's."""
-    result = analysis.results[-1]
+    result = analysis.results[node]
     while result.node.type != "flatten" and len(result.node.inputs) == 1 and result.inputs[0] == result.output \
             and result.node.inputs[0] > 0:
         result = analysis.results[result.node.inputs[0]]
@@ -226,12 +266,22 @@ def test_a_kind_without_torch_code_is_a_located_error(monkeypatch):
     assert "relu1 (relu)" in str(caught.value) and "declares no PyTorch code" in str(caught.value)
 
 
-def test_a_side_output_is_a_located_error_for_now():
-    spec, analysis = _from_yaml("input: 8x8x2\nlayers:\n  - conv: {filters: 2, kernel: 1}\n"
-                                "  - output: {name: aux, layers: [global_pool, fc: 3]}\n  - relu\n")
+def test_a_side_output_inside_a_block_is_a_located_error():
+    spec, analysis = _from_yaml("input: 8x8x2\nblocks:\n  unit:\n    layers:\n      - conv: {filters: 2, kernel: 1}\n"
+                                "      - output: {name: aux, layers: [global_pool, fc: 3]}\n      - relu\n"
+                                "layers:\n  - unit\n")
     with pytest.raises(ExportError) as caught:
         pytorch.export(spec, analysis)
-    assert caught.value.code == "CNN610" and caught.value.loc.line == 4 and "'aux'" in str(caught.value)
+    assert caught.value.code == "CNN610" and caught.value.loc.line == 6 and "'aux'" in str(caught.value)
+
+
+def test_training_only_heads_are_left_out_in_eval_mode_as_torchvision_does(tmp_path):
+    spec, analysis = _analysed("specs/inception_v3.yaml")
+    source = pytorch.export(spec, analysis)
+    assert "if self.training:\n            AuxLogits = self.AuxLogits_pool1(x)" in source
+    assert "Outputs = namedtuple('Outputs', ['main', 'AuxLogits'])" in source
+    assert "        if not self.training:\n            return x\n        return Outputs(x, AuxLogits)" in source
+    assert "from collections import namedtuple\n" in source and "InferenceOutputs" not in source
 
 
 # Caffe rounds up and pads up to K - 1: written out, the padding would let PyTorch's ceil mode keep a
@@ -315,6 +365,26 @@ blocks:
     layers: [conv: {filters: 3, kernel: 1}, layer_scale: 0.5, drop_path: 0.2]
 layers:
   - repeat: {times: 2, layers: [residual: {layers: [stochasticDepth]}]}
+""", None),
+    # side outputs: training-only and not, a head in a head, in a residual, in each iteration of a repeat,
+    # heads named like forward's own names (x, torch) and a leading digit (a field can't start with _)
+    "side-outputs": ("""input: 8x8x2
+layers:
+  - conv: {filters: 4, kernel: 3, padding: 1}
+  - output:
+      name: aux
+      training_only: true
+      layers:
+        - conv: {filters: 2, kernel: 1}
+        - output: {name: torch, layers: [global_pool, fc: 2]}
+        - flatten
+        - fc: 3
+  - residual:
+      layers: [output: {name: x, layers: [relu]}, conv: {filters: 4, kernel: 1}]
+  - repeat: {times: 2, layers: [output: {name: probe, layers: [conv: {filters: 1, kernel: 1}]}, relu]}
+  - output: {name: 1st, layers: [sigmoid]}
+  - global_pool
+  - fc: 5
 """, None),
     # names that are no identifiers, keywords, module attributes, and two that sanitise alike
     "names": ("input: 6x6x2\nlayers:\n  - conv: {filters: 2, kernel: 3, padding: 1, name: 'a-b'}\n"
@@ -428,6 +498,20 @@ def test_onnx_export_with_saved_weights_computes_the_executor_output(cli, tmp_pa
     saved = np.load(weights)
     (out,) = ReferenceEvaluator(str(target)).run(None, {"input": np.moveaxis(saved["input"], -1, 1)})
     np.testing.assert_allclose(out, saved["output"], rtol=1e-4, atol=1e-4)
+
+
+def test_onnx_export_in_eval_mode_has_the_heads_that_are_not_training_only_as_outputs(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from cnncalc.exporters import onnx as onnx_export
+
+    spec, analysis = _from_yaml(*CASES["side-outputs"])
+    target = tmp_path / "heads.onnx"
+    onnx_export.write(pytorch.export(spec, analysis), str(target))
+    graph = onnx.load(str(target)).graph
+    assert [o.name for o in graph.output] == ["output", "x", "probe_1", "probe_2", "output_1st"]
+    assert [d.dim_value for d in graph.output[2].type.tensor_type.shape.dim] == [1, 1, 8, 8]
+    # the training-only heads (aux and the head inside it) are not in the inference graph
+    assert not any(i.name.startswith("aux_") for i in graph.initializer)
 
 
 def test_onnx_export_needs_a_file(cli):

@@ -57,12 +57,27 @@ class Repeat:
     iterations: tuple[Chain, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A side output (`output:`, an auxiliary head): its layers read the current tensor and end in
+    the named output; the main path goes on from the tensor the head read."""
+
+    name: str
+    body: Chain
+    training_only: bool
+
+
 class _Walker:
     def __init__(self, analysis: Analysis, codes: dict[int, TorchCode]):
         self.all_results = analysis.results
         self.results = analysis.results[1:]
         self.codes = codes
         self.position = 0
+        #: the side outputs in the order the graph builder finished them (an inner head first)
+        self.outputs = analysis.graph.side_outputs
+        self.heads_done = 0
+        #: how many block uses the walk is inside
+        self.blocks = 0
 
     def leaf(self) -> Leaf:
         result = self.results[self.position]
@@ -87,17 +102,30 @@ class _Walker:
             return Merge(branches, self.leaf())
         if isinstance(item, (BlockUse, InputUse)):
             start = self.position
-            body = self.chain(self._body(item), depth + 1)
+            self.blocks += 1
+            try:
+                body = self.chain(self._body(item), depth + 1)
+            finally:
+                self.blocks -= 1
             if not body.parts:
                 return None
             return Block(item.block, self.results[start].node.block[:depth + 1], body)
         if isinstance(item, OutputSpec):
-            raise ExportError(f"the side output '{item.name}' cannot be exported yet: the exported module has "
-                              "one output", item.loc, hint="export the spec without its `output:` heads",
-                              code="CNN610")
+            return self.head(item, depth)
         if not isinstance(item, LayerSpec):
             raise TypeError(f"the exporter does not know the construct {type(item).__name__}")
         return self.leaf()
+
+    def head(self, item: OutputSpec, depth: int) -> Head:
+        if self.blocks:
+            # a block's module returns one tensor; its heads would have to travel out of every use
+            raise ExportError(f"the side output '{item.name}' is inside a block: the exporter writes side "
+                              "outputs of the network's own layers only", item.loc,
+                              hint="move the `output:` out of the block, after the block's use", code="CNN610")
+        body = self.chain(item.body, depth + 1)
+        output = self.outputs[self.heads_done]
+        self.heads_done += 1
+        return Head(output.name, body, output.training_only)
 
     def _body(self, item) -> tuple:
         """A use's layers; a use of a block that reads `$in` expanded as the graph builder expanded it,
