@@ -289,10 +289,25 @@ class Forward:
         self.live.discard(kept)
 
     def merge(self, part: Merge, current: str, out: str, lines: list[str], pad: str) -> None:
+        if part.split:
+            return self.split(part, current, out, lines, pad)
         names = [self._fresh(f"branch{i}") if branch.parts else current for i, branch in enumerate(part.branches, 1)]
         ends = [self.chain(branch, current, name, lines, pad) for branch, name in zip(part.branches, names)]
         lines.append(f"{pad}{out} = {self.call(part.merge, tuple(ends))}")
         self.live.difference_update(n for n in names if n != current)
+
+    def split(self, part: Merge, current: str, out: str, lines: list[str], pad: str) -> None:
+        """The channel groups in one call, as torchvision's ShuffleNetV2 takes them (`x.chunk(2, dim=1)`):
+        one ONNX Split, which `cnncalc import` reads back as the split (slices `x[:, a:b]` export as
+        Slices whose bounds are computed), then each branch from its group."""
+        sizes = [branch.parts[0].result.output.channels for branch in part.branches]
+        names = [self._fresh(f"branch{i}") for i in range(1, len(sizes) + 1)]
+        taken = f"{current}.chunk({len(sizes)}, dim=1)" if len(set(sizes)) == 1 else \
+            f"torch.split({current}, {list(sizes)}, dim=1)"
+        lines.append(f"{pad}{', '.join(names)}{',' if len(names) == 1 else ''} = {taken}")
+        ends = [self.chain(Chain(branch.parts[1:]), name, name, lines, pad) for branch, name in zip(part.branches, names)]
+        lines.append(f"{pad}{out} = {self.call(part.merge, tuple(ends))}")
+        self.live.difference_update(names)
 
     def repeat(self, part: Repeat, current: str, out: str, lines: list[str], pad: str) -> None:
         """A loop over the iterations' modules when there are several; the layers written out when

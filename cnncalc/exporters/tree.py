@@ -41,6 +41,8 @@ class Residual:
 class Merge:
     branches: tuple[Chain, ...]
     merge: Leaf
+    #: a `split:`: each branch starts with the channel_slice of the input that feeds it
+    split: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class _Walker:
         if isinstance(item, SplitSpec):
             # each branch starts with the channel_slice the graph gives it, inside the branch's scope
             branches = tuple(Chain((self.leaf(), *self.chain(branch, depth + 1).parts)) for branch in item.branches)
-            return Merge(branches, self.leaf())
+            return Merge(branches, self.leaf(), split=True)
         if isinstance(item, (BlockUse, InputUse)):
             start = self.position
             self.blocks += 1
