@@ -45,10 +45,15 @@ def _macs_of(path: str) -> int:
 
 
 #: known gaps, each failing today (strict)
-KNOWN_GAPS = {
-    "efficientnet_v2_s.yaml": "with random weights its outputs reach ~1e9 and torch and numpy differ by up to "
-                              "3.9 %: not yet explained (params, MACs and shapes agree)",
-}
+KNOWN_GAPS: dict[str, str] = {}
+#: specs whose activations explode on the executor's random weights (He-normal convs, batch norms whose
+#: running statistics are not their inputs'): EfficientNetV2-S's grow ~2x a block to ~1e9, and float32
+#: round-off (~1e-6 a layer, torch's kernels against numpy's) is amplified where its squeeze-excitation
+#: gates saturate (sigmoids of inputs ~1e3-1e4; stage5_1's gate values up to 0.03 apart), with no layer
+#: computed differently (layer by layer, forward hooks against the executor's arrays, the two agree to
+#: ~3e-6 of each layer's largest value up to the first gate, then grow gate by gate). Their batch norms are
+#: calibrated first (running statistics = their inputs'), as a trained network's keep activations O(1).
+CALIBRATED = {"efficientnet_v2_s.yaml"}
 
 
 def _params(path):
@@ -120,10 +125,17 @@ class Hooks:
 FILE_PARAMS = 5_000_000
 
 
-def _executed(analysis, tmp_path):
-    """The executor's run on seeded weights and input at batch 1, saved as `verify --save-weights` does
-    (for big models handed over directly: the file format is the same for all, writing it is not)."""
-    execution = executor.execute(executor.plan(analysis, 1), seed=0, measure=False, keep_weights=True)
+def _executed(analysis, tmp_path, calibrate: bool = False):
+    """The executor's run on seeded weights and input at batch 1 (the batch norms calibrated first, if
+    asked), saved as `verify --save-weights` does (for big models handed over directly: the file format
+    is the same for all, writing it is not)."""
+    the_plan = executor.plan(analysis, 1)
+    execution = executor.execute(the_plan, seed=0, measure=False, keep_weights=True)
+    if calibrate:
+        weights = _calibrated(the_plan, execution)
+        execution = executor.execute(the_plan, measure=False, keep_weights=True, given_input=execution.input.copy(),
+                                     given_weights=weights)
+        assert float(np.abs(execution.output).max()) < 1e3, "the calibration did not keep the activations O(1)"
     if sum(r.inference.params for r in analysis.results) > FILE_PARAMS:
         return execution, execution.arrays()
     weights = tmp_path / "weights.npz"
@@ -131,7 +143,31 @@ def _executed(analysis, tmp_path):
     return execution, weights
 
 
-def check_export(spec, analysis, tmp_path, name: str = "exported"):
+def _calibrated(the_plan, execution) -> list:
+    """The run's weights with every batch norm's running mean and variance those of its input (per
+    channel, over the batch and positions), set layer by layer in one numpy pass: each batch norm then
+    normalises, as a trained network's does, and activations stay O(1) however deep the network."""
+    from cnncalc.executor import Run
+    from cnncalc.forward import Weights
+
+    weights = list(execution.weights)
+    values = {0: execution.input}
+    for i, step in enumerate(the_plan.steps):
+        node = step.node
+        inputs = tuple(values[j] for j in node.inputs)
+        if "running_var" in weights[i].buffers:
+            axes = tuple(range(inputs[0].ndim - 1))  # channels-last
+            stats = {"running_mean": inputs[0].mean(axes, dtype=np.float64).astype(np.float32),
+                     "running_var": inputs[0].var(axes, dtype=np.float64).astype(np.float32)}
+            weights[i] = Weights(weights[i].params, {**weights[i].buffers, **stats})
+        run = Run(the_plan.analysis.convention, node.label, weights[i], (False,) * len(inputs), step.inference)
+        values[node.index] = node.kind.forward(node.params, inputs, run).output
+        for v in step.frees:
+            values.pop(v, None)
+    return weights
+
+
+def check_export(spec, analysis, tmp_path, name: str = "exported", calibrate: bool = False):
     """Export, import, build; then PyTorch's params, conv + linear MACs, every layer's output shape
     and, with the saved weights, the output against cnncalc's and the executor's. The module back."""
     source = pytorch.export(spec, analysis)
@@ -141,7 +177,7 @@ def check_export(spec, analysis, tmp_path, name: str = "exported"):
     results = analysis.results[1:]
     assert sum(p.numel() for p in model.parameters()) == sum(r.inference.params for r in results)
 
-    execution, weights = _executed(analysis, tmp_path)
+    execution, weights = _executed(analysis, tmp_path, calibrate)
     model.load_weights(weights)
     hooks = Hooks(model, module.LAYERS)
     with torch.no_grad(), every_head(model, analysis):
@@ -221,7 +257,7 @@ def _as_torch_flattens(output: np.ndarray, analysis, node: int = -1) -> np.ndarr
 @pytest.mark.parametrize("path", [_params(p) for p in SPECS])
 def test_exported_shipped_spec_reproduces_cnncalc_and_the_executor(path, tmp_path):
     spec, analysis = _analysed(path)
-    source = check_export(spec, analysis, tmp_path)
+    source = check_export(spec, analysis, tmp_path, calibrate=os.path.basename(path) in CALIBRATED)
     assert pytorch.export(*_analysed(path)) == source, "the export is not deterministic"
 
 
