@@ -30,12 +30,13 @@ class Outputs:
             return None
         names = Names()
         fields = [(o.name, names.claim(field_of(o.name)), o.training_only) for o in graph.outputs]
-        mixed = any(o.training_only for o in graph.side_outputs) and not all(o.training_only for o in graph.side_outputs)
+        training_only = {o.training_only for o in graph.side_outputs}
+        mixed = training_only == {True, False}
         return cls(class_names.claim("Outputs"), class_names.claim("InferenceOutputs") if mixed else None, fields)
 
     def definition(self) -> str:
         every = ", ".join(repr(f) for _, f, _ in self.fields)
-        text = ("#: forward's result in training mode: the main output, then every side output (`output:` in the spec)\n"
+        text = ("#: forward's result in training mode: the main output, then every side output (`output:`)\n"
                 f"{self.every} = namedtuple({self.every!r}, [{every}])\n")
         if self.inference is not None:
             kept = ", ".join(repr(f) for _, f, training_only in self.fields if not training_only)

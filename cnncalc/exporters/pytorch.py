@@ -160,7 +160,7 @@ class Exporter:
 
     def source(self) -> str:
         chain = tree.build(self.spec, self.analysis)
-        helpers = dict.fromkeys(h for leaf in _chain_leaves(chain) for h in leaf.code.helpers)
+        helpers = dict.fromkeys(h for leaf in tree.leaves(chain) for h in leaf.code.helpers)
         # a block class must not take the name of a helper class the file defines
         self.class_names.taken.update(re.findall(r"^class (\w+)", "\n".join(helpers), flags=re.MULTILINE))
         outputs = Outputs.of(self.analysis, self.class_names)
@@ -172,31 +172,9 @@ class Exporter:
         layers, weights = _tables(top)
         shape = self.analysis.graph.input
         parts = [_header(self.spec, self.analysis, outputs is not None), loader.SOURCE, *helpers, *classes,
-                 *([outputs.definition()] if outputs else []), _top_class(name, top, (shape.channels, *shape.spatial)), _layers_table(layers),
-                 _weights_table(weights)]
+                 *([outputs.definition()] if outputs else []), _top_class(name, top, (shape.channels, *shape.spatial)),
+                 _layers_table(layers), _weights_table(weights)]
         return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
-
-
-def _chain_leaves(chain: Chain):
-    """Every layer of a chain, in order."""
-    for part in chain.parts:
-        if isinstance(part, Leaf):
-            yield part
-        elif isinstance(part, Block):
-            yield from _chain_leaves(part.body)
-        elif isinstance(part, Residual):
-            yield from _chain_leaves(part.body)
-            yield from _chain_leaves(part.shortcut)
-            yield part.add
-        elif isinstance(part, Merge):
-            for branch in part.branches:
-                yield from _chain_leaves(branch)
-            yield part.merge
-        elif isinstance(part, Repeat):
-            for iteration in part.iterations:
-                yield from _chain_leaves(iteration)
-        elif isinstance(part, Head):
-            yield from _chain_leaves(part.body)
 
 
 def _shape_of(entry: Entry):
@@ -305,15 +283,16 @@ class Forward:
         taken = f"{current}.chunk({len(sizes)}, dim=1)" if len(set(sizes)) == 1 else \
             f"torch.split({current}, {list(sizes)}, dim=1)"
         lines.append(f"{pad}{', '.join(names)}{',' if len(names) == 1 else ''} = {taken}")
-        ends = [self.chain(Chain(branch.parts[1:]), name, name, lines, pad) for branch, name in zip(part.branches, names)]
+        ends = [self.chain(Chain(branch.parts[1:]), name, name, lines, pad)
+                for branch, name in zip(part.branches, names)]
         lines.append(f"{pad}{out} = {self.call(part.merge, tuple(ends))}")
         self.live.difference_update(names)
 
     def repeat(self, part: Repeat, current: str, out: str, lines: list[str], pad: str) -> None:
         """A loop over the iterations' modules when there are several; the layers written out when
         there is one, or when an iteration holds a repeat of its own."""
-        columns = [_modules(iteration) for iteration in part.iterations]
-        if len(part.iterations) < 2 or not columns[0] or any(_written_out(i) for i in part.iterations) \
+        columns = [tree.module_parts(iteration) for iteration in part.iterations]
+        if len(part.iterations) < 2 or not columns[0] or any(tree.written_out(i) for i in part.iterations) \
                 or len({tuple(_call_of(p) for p in column) for column in columns}) > 1:
             for iteration in part.iterations:
                 current = self.chain(iteration, current, out, lines, pad)
@@ -337,44 +316,9 @@ class Forward:
         self.live.difference_update(variables)
 
 
-def _modules(chain: Chain) -> list:
-    """The parts of a chain that are attributes (layers with a module, blocks), in order."""
-    found: list = []
-    for part in chain.parts:
-        if isinstance(part, Leaf):
-            if part.code.module is not None:
-                found.append(part)
-        elif isinstance(part, Block):
-            found.append(part)
-        elif isinstance(part, Residual):
-            found += _modules(part.body) + _modules(part.shortcut)
-        elif isinstance(part, Merge):
-            for branch in part.branches:
-                found += _modules(branch)
-        elif isinstance(part, Repeat):
-            for iteration in part.iterations:
-                found += _modules(iteration)
-        elif isinstance(part, Head):
-            found += _modules(part.body)
-    return found
-
-
 def _call_of(part) -> str:
     """How a module is applied: what a loop needs to be the same in every iteration."""
     return part.code.call if isinstance(part, Leaf) else "{module}({x})"
-
-
-def _written_out(chain: Chain) -> bool:
-    """Whether an iteration holds a repeat of its own or a side output (each iteration's head is an
-    output of its own): then the iterations are written out, not looped over."""
-    for part in chain.parts:
-        if isinstance(part, (Repeat, Head)):
-            return True
-        if isinstance(part, Residual) and (_written_out(part.body) or _written_out(part.shortcut)):
-            return True
-        if isinstance(part, Merge) and any(_written_out(b) for b in part.branches):
-            return True
-    return False
 
 
 def _loop_name(ref: str) -> str:

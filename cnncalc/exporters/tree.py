@@ -178,3 +178,63 @@ def build(spec: Spec, analysis: Analysis) -> Chain:
     top = walker.chain(spec.items, 0)
     assert walker.position == len(walker.results), "the spec and its analysis disagree"
     return top
+
+
+# -- walks over a chain ---------------------------------------------------------------------------
+
+
+def leaves(chain: Chain):
+    """Every layer of a chain, in order."""
+    for part in chain.parts:
+        if isinstance(part, Leaf):
+            yield part
+        elif isinstance(part, Block):
+            yield from leaves(part.body)
+        elif isinstance(part, Residual):
+            yield from leaves(part.body)
+            yield from leaves(part.shortcut)
+            yield part.add
+        elif isinstance(part, Merge):
+            for branch in part.branches:
+                yield from leaves(branch)
+            yield part.merge
+        elif isinstance(part, Repeat):
+            for iteration in part.iterations:
+                yield from leaves(iteration)
+        elif isinstance(part, Head):
+            yield from leaves(part.body)
+
+
+def module_parts(chain: Chain) -> list:
+    """The parts of a chain that are attributes (layers with a module, blocks), in order."""
+    found: list = []
+    for part in chain.parts:
+        if isinstance(part, Leaf):
+            if part.code.module is not None:
+                found.append(part)
+        elif isinstance(part, Block):
+            found.append(part)
+        elif isinstance(part, Residual):
+            found += module_parts(part.body) + module_parts(part.shortcut)
+        elif isinstance(part, Merge):
+            for branch in part.branches:
+                found += module_parts(branch)
+        elif isinstance(part, Repeat):
+            for iteration in part.iterations:
+                found += module_parts(iteration)
+        elif isinstance(part, Head):
+            found += module_parts(part.body)
+    return found
+
+
+def written_out(chain: Chain) -> bool:
+    """Whether an iteration holds a repeat of its own or a side output (each iteration's head is an
+    output of its own): then the iterations are written out, not looped over."""
+    for part in chain.parts:
+        if isinstance(part, (Repeat, Head)):
+            return True
+        if isinstance(part, Residual) and (written_out(part.body) or written_out(part.shortcut)):
+            return True
+        if isinstance(part, Merge) and any(written_out(b) for b in part.branches):
+            return True
+    return False
