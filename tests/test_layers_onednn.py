@@ -162,6 +162,31 @@ def test_one_convolution_at_other_thread_counts(threads, text, batch):
     assert mem.inference_bytes == pytest.approx(infer, rel=0.02), text
 
 
+#: (threads, batch, input, filters): fewer input positions in the batch than threads, a width the
+#: stride divides; found by hypothesis at 8 threads (the brgemm scratchpad was 15x too much)
+SMALL_STRIDED = [(8, 2, "{channels: 1, length: 2}", 1), (16, 3, "{channels: 8, length: 4}", 8),
+                 (8, 2, "1x2x1", 8), (16, 2, "2x2x3", 8), (16, 3, "2x2x8", 8), (8, 2, "1x3x1", 8)]
+
+
+@pytest.mark.parametrize(("threads", "batch", "size", "filters"), SMALL_STRIDED)
+def test_a_small_strided_input_gradient_leaves_the_brgemm_kernel(threads, batch, size, filters):
+    """oneDNN then runs its gemm (1-D) or direct (2-D) kernel; an odd width keeps brgemm's."""
+    kernel = "2" if "length" in size else "[1, 2]"
+    channels = int(size.split("channels: ")[1].split(",")[0]) if "length" in size else int(size.split("x")[-1])
+    text = (f"input: {size}\nlayers:\n  - conv: {{filters: {channels}, kernel: 1, bias: false}}\n"
+            f"  - conv: {{filters: {filters}, kernel: {kernel}, stride: 2, bias: false}}\n")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        analysis = analyze_text(text, "<conv>", "pytorch")
+        torch.manual_seed(0)
+        train, _ = training_peak(GraphNet(analysis), batch_input(analysis, batch), "sgd")
+    finally:
+        torch.set_num_threads(before)
+    mem = memory.pytorch(analysis, batch=batch, dtype="float32", optimizer="sgd", cpu=Cpu(host_cpu().isa, threads))
+    assert mem.training_bytes == pytest.approx(train, rel=0.02), text
+
+
 @pytest.mark.parametrize(("threads", "expected"), [(1, 0), (2, 160 - 128), (4, 224 - 128), (8, 352 - 128)])
 def test_depthwise_weight_gradients_are_summed_in_one_copy_per_extra_thread(threads, expected):
     """Traces of a depthwise 1x1 over 8 channels, batch 8: the scratchpad is a line and one
