@@ -12,6 +12,8 @@ from cnncalc.importers.writer import SpecText, to_yaml
 
 #: the kinds whose `bias` the spec's `defaults:` may set once for the whole model
 BIASED = ("conv", "depthwise")
+#: the kinds whose `eps` the spec's `defaults:` sets once when every one has the same non-default value
+NORMS = ("batchnorm", "layernorm")
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,18 @@ def _defaults(items: tuple[structure.Item, ...]) -> tuple[dict, tuple[structure.
     for kind in BIASED:
         if biases[(kind, False)] > max(biases[(kind, True)], 1):
             defaults[kind] = {"bias": False}
-    eps = Counter()
-    _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == "batchnorm" else None)
-    if len(eps) == 1 and None not in eps and sum(eps.values()) > 1:
-        defaults["batchnorm"] = {"eps": next(iter(eps))}
+    for norm in NORMS:
+        eps = Counter()
+        _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == norm else None)
+        if len(eps) == 1 and None not in eps and sum(eps.values()) > 1:
+            defaults[norm] = {"eps": next(iter(eps))}
 
     def strip(item: structure.Item) -> structure.Item:
         settings = item.settings
         if item.word in BIASED or item.word == "fc":
             keep_false = item.word in defaults
             settings = tuple((k, v) for k, v in settings if k != "bias" or (v is True) == keep_false)
-        if item.word == "batchnorm" and "batchnorm" in defaults:
+        if item.word in NORMS and item.word in defaults:
             settings = tuple((k, v) for k, v in settings if k != "eps")
         return structure.Item(item.word, settings, tuple(tuple(strip(i) for i in b) for b in item.branches))
 
