@@ -243,8 +243,13 @@ class Builder:
                 settings = (*settings, ("merge", "add"))
             return Item("split", settings, branches), [*shapes, own]
         if merge.kind == "add" and len(bodies) == 2 and (bodies[0] or bodies[1]):
-            if not bodies[0]:
+            if _size(bodies[0]) < _size(bodies[1]):  # the shortcut is the shorter path, whichever input it is
                 bodies.reverse()
                 shapes = [shape for _, branch_shapes in reversed(branches) for shape in branch_shapes]
             return Item("residual", (), (bodies[0], bodies[1])), [*shapes, own]
         return Item(merge.kind, (), tuple(bodies)), [*shapes, own]
+
+
+def _size(items: tuple[Item, ...]) -> int:
+    """The layers of a branch, those inside its constructs included."""
+    return sum(1 + sum(_size(branch) for branch in item.branches) for item in items)
