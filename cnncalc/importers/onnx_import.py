@@ -78,7 +78,9 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
     output = graph.source(graph.output_name)
     output = aliases.get(output, output)
     builder = structure.Builder(layers, graph.input_name, output, path)
-    items, shapes = builder.build()
+    sides = side_outputs(graph, aliases)
+    items, shapes = builder.build(tuple((name, settings) for name, settings, _ in sides))
+    notes += [note for _, _, note in sides]
     defaults, items = _defaults(items)
     found = blocks.find(items)
     title = name or Path(path).stem
@@ -90,6 +92,25 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
     text = to_yaml(spec)
     check(text, path, shapes)
     return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque)
+
+
+def side_outputs(graph, aliases: dict[str, str]) -> list[tuple[str, tuple, str]]:
+    """The graph's other outputs as side outputs: (tensor, `output:` settings, a note). Each is named
+    after the module scope of the node that makes it (`/AuxLogits/fc/Gemm`: AuxLogits); in a training
+    export it is training-only, as torchvision's aux heads (an eval export of them has one output)."""
+    made = {output: node for node in graph.nodes for output in node.output}
+    result, taken = [], {"main"}
+    for number, name in enumerate(graph.side_outputs, 1):
+        source = graph.source(name)
+        scope = made[source].name.strip("/").split("/")[0] if source in made else ""
+        title = scope if scope.isidentifier() and scope not in taken else f"output{number}"
+        taken.add(title)
+        settings = (("name", title), ("training_only", True)) if graph.training else (("name", title),)
+        why = ("training-only: the graph is a training export" if graph.training
+               else "run at inference too: the graph is an inference export")
+        result.append((aliases.get(source, source), settings, f"the graph's output {name!r} is the side output "
+                       f"{title!r} ({why})"))
+    return result
 
 
 def _comment(path: str, nodes: int, layers: int, opaque: int) -> str:

@@ -191,8 +191,17 @@ class Builder:
                 b = idom[b]
         return a
 
-    def build(self) -> tuple[tuple[Item, ...], list[tuple[tuple[int, ...], str]]]:
-        items, shapes = self.chain(self.input_name, self.output_name)
+    def build(self, sides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+              ) -> tuple[tuple[Item, ...], list[tuple[tuple[int, ...], str]]]:
+        """The items and shapes of the main path, with each side output (its tensor and the `output:`
+        settings: name, training_only) after the item whose result it reads."""
+        pieces = self._pieces(self.input_name, self.output_name)
+        for output, settings in sides:
+            at = self._side_start(output, pieces)
+            items, shapes = self.chain(pieces[at][2], output)
+            pieces.insert(at + 1, ([Item("output", settings, (items,))], shapes, None))
+        items = tuple(item for piece_items, _, _ in pieces for item in piece_items)
+        shapes = [shape for _, piece_shapes, _ in pieces for shape in piece_shapes]
         unused = [layer for name, layer in self.producer.items() if name not in self.used]
         if unused:
             first = min(unused, key=lambda layer: self.order[layer.output])
@@ -201,9 +210,27 @@ class Builder:
                                hint="a spec describes one output; export the model without side outputs")
         return items, shapes
 
+    def _side_start(self, output: str, pieces: list) -> int:
+        """The index of the main path's piece whose result a side output's layers fork from."""
+        here = output
+        while here not in self.used and here != self.input_name:
+            here = self.idom[here]
+        ends = [end for _, _, end in pieces]
+        if here not in ends:
+            raise ImportFailed(f"{self.producer[output].where}: a side output that starts inside a construct",
+                               Location(self.path), code=NOT_SERIES_PARALLEL,
+                               hint="a spec's side outputs (`output:`) read the main path between its items")
+        return ends.index(here)
+
     def chain(self, start: str, end: str) -> tuple[tuple[Item, ...], list]:
         """The items from tensor `start` (excluded) to `end` (included), and their shapes in order."""
-        pieces: list[tuple[list[Item], list]] = []
+        pieces = self._pieces(start, end)
+        return (tuple(item for items, _, _ in pieces for item in items),
+                [shape for _, shapes, _ in pieces for shape in shapes])
+
+    def _pieces(self, start: str, end: str) -> list[tuple[list[Item], list, str]]:
+        """The chain's items, each with its shapes and the tensor it ends at, `start` first (no items)."""
+        pieces: list[tuple[list[Item], list, str]] = []
         here = end
         while here != start:
             if self.order[here] < self.order[start] or here == self.input_name:
@@ -219,20 +246,19 @@ class Builder:
             if layer.kind in MERGES:
                 fork = self.idom[here]
                 item, shapes = self.construct(layer, fork)
-                pieces.append(([item], shapes))
+                pieces.append(([item], shapes, here))
                 here = fork
             else:
-                pieces.append(([Item(layer.kind, layer.settings)], [(layer.shape, layer.where)]))
+                pieces.append(([Item(layer.kind, layer.settings)], [(layer.shape, layer.where)], here))
                 here = layer.inputs[0]
-        items: list[Item] = []
-        shapes: list = []
-        for piece_items, piece_shapes in reversed(pieces):
-            items += piece_items
-            shapes += piece_shapes
-        return tuple(items), shapes
+        pieces.append(([], [], start))
+        return pieces[::-1]
 
     def construct(self, merge: Layer, fork: str) -> tuple[Item, list]:
-        branches = [self.chain(fork, name) for name in merge.inputs]
+        if merge.kind == "concat":
+            branches = [self._concat_branch(merge, group, fork) for group in self._groups(merge.inputs, fork)]
+        else:
+            branches = [self.chain(fork, name) for name in merge.inputs]
         shapes = [shape for _, branch_shapes in branches for shape in branch_shapes]
         own = (merge.shape, merge.where)
         bodies = [items for items, _ in branches]
@@ -248,6 +274,34 @@ class Builder:
                 shapes = [shape for _, branch_shapes in reversed(branches) for shape in branch_shapes]
             return Item("residual", (), (bodies[0], bodies[1])), [*shapes, own]
         return Item(merge.kind, (), tuple(bodies)), [*shapes, own]
+
+    def _groups(self, inputs: tuple[str, ...], fork: str) -> list[list[str]]:
+        """A concat's inputs in runs that fork after `fork`: torch.onnx flattens cat(a, cat(b, c)) into
+        one Concat(a, b, c), and b and c's common start (InceptionE's branch3x3_1) is inside the branch
+        they shared. Concatenation is associative, so each run is one branch ending in its own concat."""
+        groups: list[tuple[list[str], str]] = []
+        for name in inputs:
+            if groups and name != self.input_name and groups[-1][1] != self.input_name:
+                meet = self._meet(self.idom, groups[-1][1], name)
+                if meet != fork:
+                    groups[-1] = ([*groups[-1][0], name], meet)
+                    continue
+            groups.append(([name], name))
+        return [names for names, _ in groups]
+
+    def _concat_branch(self, merge: Layer, names: list[str], fork: str) -> tuple[tuple[Item, ...], list]:
+        """One input of the concat, or a run of them as the layers to their common start and a nested concat."""
+        if len(names) == 1:
+            return self.chain(fork, names[0])
+        start = names[0]
+        for name in names[1:]:
+            start = self._meet(self.idom, start, name)
+        shapes = [self.producer[name].shape for name in names]
+        inner = merge.with_(inputs=tuple(names), output=f"{merge.output}#{names[0]}",
+                            shape=(*shapes[0][:-1], sum(shape[-1] for shape in shapes)))
+        before, before_shapes = self.chain(fork, start)
+        item, item_shapes = self.construct(inner, start)
+        return (*before, item), [*before_shapes, *item_shapes]
 
 
 def _size(items: tuple[Item, ...]) -> int:
