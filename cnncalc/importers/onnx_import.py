@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cnncalc.importers import blocks, ops, reader, structure
@@ -25,6 +25,8 @@ class Imported:
     nodes: int
     notes: tuple[str, ...]
     opaque: int
+    #: parameters the spec counts more than once: tied weights (its total less this is the model's)
+    shared_params: int = 0
 
 
 def input_text(dims: tuple[int, ...]) -> str:
@@ -73,6 +75,7 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
                  name: str | None = None) -> Imported:
     graph = reader.read_graph(model, path, input_dims)
     layers, notes = ops.map_graph(graph, keep_unknown)
+    tied = ops.tied_weights(graph, layers)
     aliases: dict[str, str] = {}
     layers, fold_notes = structure.fold(layers, aliases)
     output = graph.source(graph.output_name)
@@ -90,8 +93,27 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
     comment = _comment(path, len(graph.nodes), len(layers), opaque)
     spec = SpecText(title, input_text(input_dims), found.items, found.blocks, defaults, comment)
     text = to_yaml(spec)
-    check(text, path, shapes)
-    return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque)
+    analysis = check(text, path, shapes)
+    extra = sum(t.extra for t in tied)
+    if tied:  # said in the spec itself, with the model's count: the spec language cannot tie two layers
+        names = {where: result.node.name for result, (_, where) in zip(analysis.results[1:], shapes)}
+        counted = sum(result.inference.params for result in analysis.results[1:] if result.inference)
+        lines = _tied_lines(tied, names, counted)
+        notes = [*notes, *lines]
+        text = to_yaml(replace(spec, comment="\n".join([comment, *lines])))
+    return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque, extra)
+
+
+def _tied_lines(tied: list, names: dict[str, str], counted: int) -> list[str]:
+    lines = []
+    for weight in tied:
+        layers = ", ".join(names.get(where, where) for where in weight.readers)
+        lines.append(f"Tied weights: {weight.name!r} ({weight.size:,} params) is shared by the layers {layers}; "
+                     f"the spec counts it in each of the {len(weight.readers)}, PyTorch once.")
+    extra = sum(weight.extra for weight in tied)
+    lines.append(f"The model's parameters: {counted - extra:,} (the spec's total {counted:,} "
+                 f"less {extra:,} counted again for tied weights).")
+    return lines
 
 
 def side_outputs(graph, aliases: dict[str, str]) -> list[tuple[str, tuple, str]]:
