@@ -52,7 +52,7 @@ class ActivationOps:
             return gelu
         if self._gelu_inner(index, node):
             return None
-        if any(self.graph.is_constant(i) for i in node.input):
+        if any(self.constant_like(i) for i in node.input):
             scale = self.layer_scale(index, node)
             if scale is None:
                 raise Unmapped("a Mul by a constant that is not one scalar per channel (a layer scale)")

@@ -22,11 +22,17 @@ def to_first(rank: int) -> list[int]:
     return [0, rank - 1, *range(1, rank - 1)]
 
 
+#: ops that only view a constant's values in another shape
+CONSTANT_VIEWS = ("Transpose", "Reshape", "Unsqueeze")
+
+
 class LayoutOps:
     def op_Transpose(self, index, node, a):
+        if self.constant_like(node.input[0]):
+            return None  # a weight transposed for the layer reading it (which maps it)
         x = self.graph.source(node.input[0])
         rank = len(self.graph.shape(x))
-        perm = list(a.get("perm", reversed(range(rank))))
+        perm = [axis % rank for axis in a.get("perm", reversed(range(rank)))]  # torch may write -1
         if rank >= 3 and perm == to_last(rank) and x not in self.nhwc:
             folded = self._layer_norm_2d(index, node, x, rank)
             if folded is not None:
@@ -51,7 +57,7 @@ class LayoutOps:
         if norm is None or attrs(self.graph.nodes[norm]).get("axis", -1) % rank != rank - 1:
             return None
         back = self._only_reader(self.graph.nodes[norm].output[0], "Transpose")
-        if back is None or list(attrs(self.graph.nodes[back]).get("perm", [])) != to_first(rank):
+        if back is None or [p % rank for p in attrs(self.graph.nodes[back]).get("perm", [])] != to_first(rank):
             return None
         settings = self._norm_settings(norm)
         self.skipped |= {norm, back}
@@ -72,21 +78,23 @@ class LayoutOps:
             raise Unmapped("a LayerNormalization over other axes than the channels")
         return self.layer(index, "layernorm", self._norm_settings(index), inputs=(x,))
 
-    def weight_shape(self, name: str) -> tuple | None:
-        """The shape of a weight: an initialiser, or a Transpose of one (nn.Linear's weight.t() as
-        torch.onnx writes it before a MatMul)."""
+    def constant_like(self, name: str) -> bool:
+        """A constant, or a Transpose or Reshape of one: nn.Linear's weight.t() before a MatMul, a
+        (C,) layer scale viewed as (C, 1, 1) (nothing a layer computes on data)."""
         if self.graph.is_constant(name):
-            return tuple(self.graph.shape(name))
+            return True
         made = self.producer(name)
-        if made is not None and self.graph.nodes[made].op_type == "Transpose" and \
-                self.graph.is_constant(self.graph.nodes[made].input[0]):
-            return tuple(self.graph.shape(name))
-        return None
+        return made is not None and self.graph.nodes[made].op_type in CONSTANT_VIEWS and \
+            self.constant_like(self.graph.nodes[made].input[0])
+
+    def weight_shape(self, name: str) -> tuple | None:
+        """The shape of a weight (constant_like), as the node reading it sees it."""
+        return tuple(self.graph.shape(name)) if self.constant_like(name) else None
 
     def layer_scale(self, index, node):
         """x times a learned constant of one scalar per channel (ConvNeXt's layer scale), or None."""
-        constant = [i for i in node.input if self.graph.is_constant(i)]
-        data = [self.graph.source(i) for i in node.input if not self.graph.is_constant(i)]
+        constant = [i for i in node.input if self.constant_like(i)]
+        data = [self.graph.source(i) for i in node.input if not self.constant_like(i)]
         if len(constant) != 1 or len(data) != 1:
             return None
         x, scale = data[0], tuple(self.graph.shape(constant[0]))

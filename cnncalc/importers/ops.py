@@ -318,6 +318,8 @@ class Mapper(ActivationOps, ChannelOps, LayoutOps):
         return self.layer(index, "flatten", {}, inputs=(x,))
 
     def op_Reshape(self, index, node, a):
+        if self.constant_like(node.input[0]):
+            return None  # a parameter viewed in another shape; the node reading it maps it
         x = self.graph.source(node.input[0])
         out = self.graph.shape(node.output[0])
         shuffle = self._channel_shuffle(index, node, x, out)

@@ -180,6 +180,7 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
         _set_input(inputs[0], input_dims)
     _check_static(inputs[0], path)
     input_name = inputs[0].name
+    _normalise_perms(graph)
     weights, constants = _without_weights(graph, numpy_helper)
     model = _inferred(model, path)
     shapes = _stated(model, weights)
@@ -212,6 +213,19 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
                 result.consumers.setdefault(result.source(name), []).append(index)
     result.training = _training_export(result)
     return result
+
+
+def _normalise_perms(graph) -> None:
+    """Transpose perms as non-negative axes: torch.onnx writes x.permute(0, -1, 1, 2) as perm [0, -1, 1, 2],
+    which ONNX's shape inference does not read (every later shape would be unknown)."""
+    for node in graph.node:
+        if node.op_type != "Transpose":
+            continue
+        for attribute in node.attribute:
+            if attribute.name == "perm" and any(axis < 0 for axis in attribute.ints):
+                axes = [axis % len(attribute.ints) for axis in attribute.ints]
+                del attribute.ints[:]
+                attribute.ints.extend(axes)
 
 
 def _training_export(graph: Graph) -> bool:
