@@ -357,7 +357,8 @@ def _two_outputs(training: bool):
              helper.make_node("Flatten", ["p"], ["f"], name="/Aux/Flatten"),
              helper.make_node("Gemm", ["f", "fa"], ["aux"], transB=1, name="/Aux/fc/Gemm"),
              helper.make_node("Conv", ["r", "w2"], ["y"], kernel_shape=[3, 3])]
-    inits = [_weight("w", 4, 3, 1, 1), *(_weight(n, 4) for n in "sbmv"), _weight("fa", 10, 4), _weight("w2", 2, 4, 3, 3)]
+    inits = [_weight("w", 4, 3, 1, 1), *(_weight(n, 4) for n in "sbmv"), _weight("fa", 10, 4),
+             _weight("w2", 2, 4, 3, 3)]
     value = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)  # noqa: E731
     graph = helper.make_graph(nodes, "g", [value("x", [2, 3, 8, 8])], [value("y", None), value("aux", None)], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -408,6 +409,20 @@ def test_layernorm2d_and_a_channels_last_block_are_layernorm_permutes_and_per_po
         "        - layer_scale"]
     assert "  layernorm: {eps: 1e-06}" in text
     assert _params(text) == sum(int(np.prod(w.dims)) for w in weights)
+
+
+def test_a_negative_transpose_perm_and_a_reshaped_layer_scale_as_cnncalc_export_writes_them():
+    """x.permute(0, -1, 1, 2) is perm [0, -1, 1, 2] (ONNX's shape inference reads no negative axis); the
+    LayerScale's (C,) parameter is viewed as (C, 1, 1) by a Reshape before its Mul."""
+    nodes = [helper.make_node("Transpose", ["x"], ["t0"], perm=[0, 2, 3, 1]),
+             helper.make_node("LayerNormalization", ["t0", "g", "b"], ["l"], axis=-1),
+             helper.make_node("Transpose", ["l"], ["n"], perm=[0, -1, 1, 2]),
+             helper.make_node("Reshape", ["gamma", "c11"], ["gamma3"]),
+             helper.make_node("Mul", ["gamma3", "n"], ["y"])]
+    shape = numpy_helper.from_array(np.array([3, 1, 1], dtype=np.int64), "c11")
+    text = imported(make(nodes, [_weight("g", 3), _weight("b", 3), _weight("gamma", 3), shape]))
+    assert layers_of(text) == ["  - layernorm", "  - layer_scale"]
+    assert _params(text) == 9
 
 
 def test_a_squeeze_excitation_gate_is_a_multiply():

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cnncalc.importers import blocks, ops, reader, structure
+from cnncalc.importers import blocks, ops, reader, structure, tied
 from cnncalc.importers.check import check
 from cnncalc.importers.writer import SpecText, to_yaml
 
@@ -75,7 +75,7 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
                  name: str | None = None) -> Imported:
     graph = reader.read_graph(model, path, input_dims)
     layers, notes = ops.map_graph(graph, keep_unknown)
-    tied = ops.tied_weights(graph, layers)
+    shared = tied.tied_weights(graph, layers)
     aliases: dict[str, str] = {}
     layers, fold_notes = structure.fold(layers, aliases)
     output = graph.source(graph.output_name)
@@ -94,23 +94,23 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
     spec = SpecText(title, input_text(input_dims), found.items, found.blocks, defaults, comment)
     text = to_yaml(spec)
     analysis = check(text, path, shapes)
-    extra = sum(t.extra for t in tied)
-    if tied:  # said in the spec itself, with the model's count: the spec language cannot tie two layers
+    extra = sum(t.extra for t in shared)
+    if shared:  # said in the spec itself, with the model's count: the spec language cannot tie two layers
         names = {where: result.node.name for result, (_, where) in zip(analysis.results[1:], shapes)}
         counted = sum(result.inference.params for result in analysis.results[1:] if result.inference)
-        lines = _tied_lines(tied, names, counted)
+        lines = _tied_lines(shared, names, counted)
         notes = [*notes, *lines]
         text = to_yaml(replace(spec, comment="\n".join([comment, *lines])))
     return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque, extra)
 
 
-def _tied_lines(tied: list, names: dict[str, str], counted: int) -> list[str]:
+def _tied_lines(weights: list, names: dict[str, str], counted: int) -> list[str]:
     lines = []
-    for weight in tied:
+    for weight in weights:
         layers = ", ".join(names.get(where, where) for where in weight.readers)
         lines.append(f"Tied weights: {weight.name!r} ({weight.size:,} params) is shared by the layers {layers}; "
                      f"the spec counts it in each of the {len(weight.readers)}, PyTorch once.")
-    extra = sum(weight.extra for weight in tied)
+    extra = sum(weight.extra for weight in weights)
     lines.append(f"The model's parameters: {counted - extra:,} (the spec's total {counted:,} "
                  f"less {extra:,} counted again for tied weights).")
     return lines
