@@ -498,6 +498,15 @@ def _two_inputs():
     return make([helper.make_node("Add", ["x", "x2"], ["y"])], inputs=inputs)
 
 
+def _main_path_output():
+    """y = tanh(relu(x)), returning relu(x) as well: a second output with no layer of its own."""
+    value = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, None)  # noqa: E731
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Tanh", ["r"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [value("y"), value("r")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def _crossing():
     """a = relu(x); b = sigmoid(x); add(a, b) and mul(a, b)... read inside two merges that do not nest."""
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Tanh", ["x"], ["b"]),
@@ -514,6 +523,7 @@ ERRORS = {
     "dynamic shape": (_dynamic, "CNN702", 1, "has no fixed size (1x3x?x16)"),
     "control flow": (_control_flow, "CNN703", 1, "node 0 is If: control flow"),
     "two inputs": (_two_inputs, "CNN705", 1, "2 inputs"),
+    "output of the main path": (_main_path_output, "CNN705", 1, "the graph's output 'r' is not made by a layer"),
     "transpose": (lambda: make([helper.make_node("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2])]), "CNN706", 1,
                   "a Transpose [0, 1, 3, 2] that is not a layout change"),
     "matmul over the width": (lambda: make([helper.make_node("MatMul", ["x", "w"], ["y"])], [_weight("w", 16, 4)]),

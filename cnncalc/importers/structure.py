@@ -199,7 +199,10 @@ class Builder:
         for output, settings in sides:
             at = self._side_start(output, pieces)
             items, shapes = self.chain(pieces[at][2], output)
-            pieces.insert(at + 1, ([Item("output", settings, (items,))], shapes, None))
+            at += 1
+            while at < len(pieces) and pieces[at][2] is None:  # after the side outputs read there before
+                at += 1
+            pieces.insert(at, ([Item("output", settings, (items,))], shapes, None))
         items = tuple(item for piece_items, _, _ in pieces for item in piece_items)
         shapes = [shape for _, piece_shapes, _ in pieces for shape in piece_shapes]
         unused = [layer for name, layer in self.producer.items() if name not in self.used]
@@ -207,11 +210,15 @@ class Builder:
             first = min(unused, key=lambda layer: self.order[layer.output])
             raise ImportFailed(f"{first.where}: its result is not used on the way to the output",
                                Location(self.path), code=NOT_SERIES_PARALLEL,
-                               hint="a spec describes one output; export the model without side outputs")
+                               hint="every layer of a spec leads to an output (the main one or a side output)")
         return items, shapes
 
     def _side_start(self, output: str, pieces: list) -> int:
         """The index of the main path's piece whose result a side output's layers fork from."""
+        if output not in self.producer or output in self.used:
+            raise ImportFailed(f"the graph's output {output!r} is not made by a layer of its own (a tensor of the "
+                               "main path, or the input)", Location(self.path), code=NOT_SERIES_PARALLEL,
+                               hint="a side output (`output:`) has at least one layer; export the model without it")
         here = output
         while here not in self.used and here != self.input_name:
             here = self.idom[here]
