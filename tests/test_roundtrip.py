@@ -49,11 +49,7 @@ def _figures(analysis) -> tuple[int, int, list[tuple[str, tuple[int, ...]]]]:
 
 #: known gaps, each failing today (strict xfail); ZFNet's one-sided padding (nn.ZeroPad2d, whose pads torch.onnx
 #: computes without constant folding) imports since cnncalc/importers/sizes.py evaluates them
-KNOWN_GAPS: dict[str, str] = {
-    "convnext_tiny.yaml": "the importer does not map ConvNeXt's Transpose -> LayerNormalization -> Transpose",
-    "inception_v3.yaml": "the importer does not nest InceptionE's branch that forks in two (Mixed_7b/7c: "
-                         "'its result is read inside two constructs that do not nest')",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _case(path: str):
