@@ -81,12 +81,6 @@ def test_a_torchvision_model_imports_with_the_zoo_specs_numbers(exported, model)
     assert imported.opaque == 0
 
 
-#: torchvision's RegNet adds `proj(x) + f(x)`: the importer, which takes an Add's first input as the
-#: main path, makes the projection the residual's layers and f the shortcut, so the layers come in
-#: another order than the shipped spec's; same layers, same counts, same shapes
-BRANCHES_SWAPPED = {"regnet_y_400mf"}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("model", list(MODERN))
 def test_a_newer_torchvision_model_imports_with_the_zoo_specs_numbers(exported_modern, model):
@@ -97,8 +91,6 @@ def test_a_newer_torchvision_model_imports_with_the_zoo_specs_numbers(exported_m
     shipped_rows, shipped_totals = counted_rows(pipeline.analyze_file(str(ROOT / "specs" / f"{model}.yaml")))
     assert totals["params"] == json.loads((exported_modern / "params.json").read_text())[model]
     assert totals["macs"] == shipped_totals["macs"]
-    if model in BRANCHES_SWAPPED:
-        rows, shipped_rows = sorted(rows), sorted(shipped_rows)
     assert rows == shipped_rows
     assert imported.opaque == 0
 
@@ -274,11 +266,31 @@ def test_a_view_whose_size_is_computed_from_shape_nodes_is_a_flatten():
     assert layers_of(imported(model)) == ["  - relu", "  - fc: {units: 10, bias: false}"]
 
 
-def test_a_tied_weight_is_said_and_identity_shared_values_are_separate_layers():
-    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[1, 1]),
-             helper.make_node("Conv", ["a", "w"], ["y"], kernel_shape=[1, 1])]
-    result = onnx_import.import_model(make(nodes, [_weight("w", 3, 3, 1, 1)]), "m.onnx")
-    assert any("the weight 'w' is read by 2 nodes" in note for note in result.notes)
+def _params(text: str) -> int:
+    return build(pipeline.analyze_text(text, "m.yaml"), pipeline.report_options()).to_dict()["totals"]["params"]
+
+
+def test_a_tied_weight_is_said_per_layer_with_the_models_parameter_count():
+    """A weight two layers read directly (a module called twice, tied linears): the spec counts it per
+    layer; the comment names the layers and gives the model's count, the graph's distinct parameters."""
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["a"], kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Conv", ["r", "w", "b"], ["c"], kernel_shape=[1, 1]),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["g"], transB=1),
+             helper.make_node("Transpose", ["tied"], ["t1"], perm=[1, 0]),
+             helper.make_node("MatMul", ["g", "t1"], ["m"]),
+             helper.make_node("Transpose", ["tied"], ["t2"], perm=[1, 0]),
+             helper.make_node("MatMul", ["m", "t2"], ["y"])]
+    weights = [_weight("w", 3, 3, 1, 1), _weight("b", 3), _weight("fc", 8, 48), _weight("tied", 8, 8)]
+    result = onnx_import.import_model(make(nodes, weights, shape=(1, 3, 4, 4)), "m.onnx")
+    distinct = sum(int(np.prod(w.dims)) for w in weights)
+    assert result.shared_params == 9 + 3 + 64
+    assert _params(result.text) - result.shared_params == distinct
+    assert "# Tied weights: 'w' (9 params) is shared by the layers conv1, conv2;" in result.text
+    assert "# Tied weights: 'tied' (64 params) is shared by the layers fc2, fc3;" in result.text
+    assert f"# The model's parameters: {distinct:,} (the spec's total {distinct + 76:,} less 76" in result.text
+    assert any(note.startswith("Tied weights: 'b' (3 params)") for note in result.notes)
 
 
 def test_shared_initialisers_through_identity_nodes_are_one_weight():
@@ -289,7 +301,7 @@ def test_shared_initialisers_through_identity_nodes_are_one_weight():
     result = onnx_import.import_model(make(nodes, [_weight("w", 3, 3, 1, 1)]), "m.onnx")
     assert layers_of(result.text) == ["  - conv: {filters: 3, kernel: 1}", "  - relu",
                                       "  - conv: {filters: 3, kernel: 1}"]
-    assert not any("is read by" in note for note in result.notes)  # the exporter's merge, not a tie
+    assert result.shared_params == 0 and not any("Tied" in note for note in result.notes)  # a merge, not a tie
 
 
 def test_a_residual_and_a_concat_become_constructs():
@@ -303,6 +315,114 @@ def test_a_residual_and_a_concat_become_constructs():
         "  - residual:", "      layers:", "        - conv: {filters: 3, kernel: 3, padding: 1, bias: false}",
         "        - relu",
         "  - concat:", "      - []", "      - - pool: {kernel: 1, stride: 1}"]
+
+
+def test_a_projection_shortcut_is_the_shorter_branch_whichever_input_of_the_add_it_is():
+    """RegNet adds proj(x) + f(x): the residual's layers are f, its shortcut the projection."""
+    nodes = [helper.make_node("Conv", ["x", "wp"], ["p"], kernel_shape=[1, 1]),
+             helper.make_node("Conv", ["x", "w1"], ["a"], kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Conv", ["r", "w2"], ["f"], kernel_shape=[1, 1]),
+             helper.make_node("Add", ["p", "f"], ["y"])]
+    text = imported(make(nodes, [_weight("wp", 6, 3, 1, 1), _weight("w1", 4, 3, 1, 1), _weight("w2", 6, 4, 1, 1)]))
+    assert layers_of(text) == ["  - residual:", "      layers:", "        - conv: {filters: 4, kernel: 1}",
+                               "        - relu", "        - conv: {filters: 6, kernel: 1}",
+                               "      shortcut:", "        - conv: {filters: 6, kernel: 1}"]
+
+
+def test_a_flat_concat_of_branches_that_fork_again_is_nested_concats():
+    """torch.onnx writes InceptionE's cat(b1, cat(c1(s), c2(s)), ...) as one Concat(b1, c1, c2): the
+    inputs that share s are one branch ending in a concat of their own (each layer once)."""
+    nodes = [helper.make_node("Relu", ["x"], ["a"]),
+             helper.make_node("Conv", ["x", "w"], ["s"], kernel_shape=[1, 1]),
+             helper.make_node("Conv", ["s", "w1"], ["c1"], kernel_shape=[1, 3], pads=[0, 1, 0, 1]),
+             helper.make_node("Conv", ["s", "w2"], ["c2"], kernel_shape=[3, 1], pads=[1, 0, 1, 0]),
+             helper.make_node("Concat", ["a", "c1", "c2"], ["y"], axis=1)]
+    weights = [_weight("w", 4, 3, 1, 1), _weight("w1", 5, 4, 1, 3), _weight("w2", 6, 4, 3, 1)]
+    text = imported(make(nodes, weights))
+    assert layers_of(text) == [
+        "  - concat:", "      - - relu", "      - - conv: {filters: 4, kernel: 1}",
+        "        - concat:", "            - - conv: {filters: 5, kernel: [1, 3], padding: [0, 1]}",
+        "            - - conv: {filters: 6, kernel: [3, 1], padding: [1, 0]}"]
+    assert _params(text) == sum(int(np.prod(w.dims)) for w in weights)
+
+
+def _two_outputs(training: bool):
+    """A main path and a head on its first layer's result, the head's nodes in a module scope /Aux/."""
+    outputs = ["n", "running_mean", "running_var"] if training else ["n"]  # as torch.onnx writes a training one
+    bn = helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], outputs, training_mode=int(training))
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1]), bn,
+             helper.make_node("Relu", ["n"], ["r"]),
+             helper.make_node("GlobalAveragePool", ["r"], ["p"], name="/Aux/pool/GlobalAveragePool"),
+             helper.make_node("Flatten", ["p"], ["f"], name="/Aux/Flatten"),
+             helper.make_node("Gemm", ["f", "fa"], ["aux"], transB=1, name="/Aux/fc/Gemm"),
+             helper.make_node("Conv", ["r", "w2"], ["y"], kernel_shape=[3, 3])]
+    inits = [_weight("w", 4, 3, 1, 1), *(_weight(n, 4) for n in "sbmv"), _weight("fa", 10, 4),
+             _weight("w2", 2, 4, 3, 3)]
+    value = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)  # noqa: E731
+    graph = helper.make_graph(nodes, "g", [value("x", [2, 3, 8, 8])], [value("y", None), value("aux", None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_second_output_is_a_side_output_training_only_in_a_training_export(training):
+    result = onnx_import.import_model(_two_outputs(training), "m.onnx")
+    head = ["  - output:", "      name: Aux", *(["      training_only: true"] if training else []), "      layers:",
+            "        - global_pool: {mode: avg}", "        - fc: {units: 10, bias: false}"]
+    assert layers_of(result.text) == ["  - conv: {filters: 4, kernel: 1}", "  - batchnorm", "  - relu",
+                                      *head, "  - conv: {filters: 2, kernel: 3}"]
+    report = build(pipeline.analyze_text(result.text, "m.yaml"), pipeline.report_options()).to_dict()
+    assert [(o["name"], o["training_only"], o["params"]) for o in report["outputs"]] == [
+        ("main", False, 12 + 8 + 72), ("Aux", training, 40)]
+    assert any("side output 'Aux'" in note for note in result.notes)
+
+
+def test_layernorm2d_and_a_channels_last_block_are_layernorm_permutes_and_per_position_fcs():
+    """torchvision's ConvNeXt: LayerNorm2d is Transpose -> LayerNormalization -> Transpose; CNBlock's
+    MLP runs channels last between two permutes; its layer scale is a Mul by a (C, 1, 1) constant."""
+    last, first = [0, 2, 3, 1], [0, 3, 1, 2]
+    nodes = [helper.make_node("Transpose", ["x"], ["t0"], perm=last),
+             helper.make_node("LayerNormalization", ["t0", "g0", "b0"], ["l0"], axis=-1, epsilon=1e-6),
+             helper.make_node("Transpose", ["l0"], ["n"], perm=first),
+             helper.make_node("Conv", ["n", "dw", "dwb"], ["d"], kernel_shape=[7, 7], pads=[3, 3, 3, 3], group=3),
+             helper.make_node("Transpose", ["d"], ["t1"], perm=last),
+             helper.make_node("LayerNormalization", ["t1", "g1", "b1"], ["l1"], axis=-1, epsilon=1e-6),
+             helper.make_node("Transpose", ["w1"], ["w1t"], perm=[1, 0]),
+             helper.make_node("MatMul", ["l1", "w1t"], ["m1"]),
+             helper.make_node("Add", ["fb1", "m1"], ["a1"]),
+             helper.make_node("Gelu", ["a1"], ["g"], domain=""),
+             helper.make_node("Transpose", ["w2"], ["w2t"], perm=[1, 0]),
+             helper.make_node("MatMul", ["g", "w2t"], ["m2"]),
+             helper.make_node("Transpose", ["m2"], ["t2"], perm=first),
+             helper.make_node("Mul", ["gamma", "t2"], ["scaled"]),
+             helper.make_node("Add", ["scaled", "n"], ["y"])]
+    weights = [*(_weight(n, 3) for n in ("g0", "b0", "dwb", "g1", "b1")), _weight("dw", 3, 1, 7, 7),
+               _weight("w1", 12, 3), _weight("fb1", 12), _weight("w2", 3, 12), _weight("gamma", 3, 1, 1)]
+    model = make(nodes, weights)
+    model.opset_import[0].version = 20  # Gelu
+    text = imported(model)
+    assert layers_of(text) == [
+        "  - layernorm", "  - residual:", "      layers:", "        - depthwise: {kernel: 7, padding: 3}",
+        "        - permute: {to: channels_last}", "        - layernorm",
+        "        - fc: {units: 12, per_position: true}", "        - gelu",
+        "        - fc: {units: 3, bias: false, per_position: true}", "        - permute: {to: channels_first}",
+        "        - layer_scale"]
+    assert "  layernorm: {eps: 1e-06}" in text
+    assert _params(text) == sum(int(np.prod(w.dims)) for w in weights)
+
+
+def test_a_negative_transpose_perm_and_a_reshaped_layer_scale_as_cnncalc_export_writes_them():
+    """x.permute(0, -1, 1, 2) is perm [0, -1, 1, 2] (ONNX's shape inference reads no negative axis); the
+    LayerScale's (C,) parameter is viewed as (C, 1, 1) by a Reshape before its Mul."""
+    nodes = [helper.make_node("Transpose", ["x"], ["t0"], perm=[0, 2, 3, 1]),
+             helper.make_node("LayerNormalization", ["t0", "g", "b"], ["l"], axis=-1),
+             helper.make_node("Transpose", ["l"], ["n"], perm=[0, -1, 1, 2]),
+             helper.make_node("Reshape", ["gamma", "c11"], ["gamma3"]),
+             helper.make_node("Mul", ["gamma3", "n"], ["y"])]
+    shape = numpy_helper.from_array(np.array([3, 1, 1], dtype=np.int64), "c11")
+    text = imported(make(nodes, [_weight("g", 3), _weight("b", 3), _weight("gamma", 3), shape]))
+    assert layers_of(text) == ["  - layernorm", "  - layer_scale"]
+    assert _params(text) == 9
 
 
 def test_a_squeeze_excitation_gate_is_a_multiply():
@@ -378,6 +498,15 @@ def _two_inputs():
     return make([helper.make_node("Add", ["x", "x2"], ["y"])], inputs=inputs)
 
 
+def _main_path_output():
+    """y = tanh(relu(x)), returning relu(x) as well: a second output with no layer of its own."""
+    value = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, None)  # noqa: E731
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Tanh", ["r"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [value("y"), value("r")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def _crossing():
     """a = relu(x); b = sigmoid(x); add(a, b) and mul(a, b)... read inside two merges that do not nest."""
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Tanh", ["x"], ["b"]),
@@ -394,6 +523,11 @@ ERRORS = {
     "dynamic shape": (_dynamic, "CNN702", 1, "has no fixed size (1x3x?x16)"),
     "control flow": (_control_flow, "CNN703", 1, "node 0 is If: control flow"),
     "two inputs": (_two_inputs, "CNN705", 1, "2 inputs"),
+    "output of the main path": (_main_path_output, "CNN705", 1, "the graph's output 'r' is not made by a layer"),
+    "transpose": (lambda: make([helper.make_node("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2])]), "CNN706", 1,
+                  "a Transpose [0, 1, 3, 2] that is not a layout change"),
+    "matmul over the width": (lambda: make([helper.make_node("MatMul", ["x", "w"], ["y"])], [_weight("w", 16, 4)]),
+                              "CNN706", 1, "a MatMul over the last axis of a channels-first map"),
     "unsupported setting": (lambda: make([helper.make_node("Clip", ["x", "lo", "hi"], ["y"])],
                                          [numpy_helper.from_array(np.array(-1.0, dtype=np.float32), "lo"),
                                           numpy_helper.from_array(np.array(1.0, dtype=np.float32), "hi")]),

@@ -40,18 +40,16 @@ def _analysis_of(path: str, text: str | None = None):
 
 
 def _figures(analysis) -> tuple[int, int, list[tuple[str, tuple[int, ...]]]]:
-    results = analysis.results[1:]
+    """Params, MACs and the compared shapes of the inference graph: the ONNX export runs in eval mode,
+    where training-only heads (Inception-v3's AuxLogits) do not run and are not in the graph."""
+    results = [r for r in analysis.results[1:] if not r.node.training_only]
     shapes = [(r.node.type, r.output.dims) for r in results if r.node.type in COMPARED]
     return (sum(r.inference.params for r in results), sum(r.inference.macs for r in results), shapes)
 
 
 #: known gaps, each failing today (strict xfail); ZFNet's one-sided padding (nn.ZeroPad2d, whose pads torch.onnx
 #: computes without constant folding) imports since cnncalc/importers/sizes.py evaluates them
-KNOWN_GAPS: dict[str, str] = {
-    "convnext_tiny.yaml": "the importer does not map ConvNeXt's Transpose -> LayerNormalization -> Transpose",
-    "inception_v3.yaml": "export refuses side outputs (the AuxLogits head, CNN610)",
-    "shufflenet_v2_x1_0.yaml": "export --to onnx: nn.ChannelShuffle has no ONNX symbolic (aten::channel_shuffle)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _case(path: str):
@@ -76,3 +74,33 @@ def test_export_then_import_keeps_params_macs_and_shapes(path, tmp_path):
     assert params_again == params
     assert macs_again == macs
     assert [dims for _, dims in shapes_again] == [dims for _, dims in shapes]
+
+
+@pytest.mark.parametrize("split", ["[[], [conv: {filters: 4, kernel: 1}]]",
+                                   "{sections: [3, 5], branches: [[relu], [conv: {filters: 5, kernel: 1}]]}"])
+def test_a_shufflenet_unit_comes_back_as_its_split_and_channel_shuffle(split, tmp_path):
+    """nn.ChannelShuffle has no ONNX symbolic: the exported code shuffles as torchvision's channel_shuffle
+    does (Reshape -> Transpose -> Reshape in ONNX) and takes a split's groups in one call (x.chunk,
+    torch.split), which the importer reads back as the same split and channel_shuffle."""
+    import onnx
+
+    text = f"input: 6x6x8\nlayers:\n  - split: {split}\n  - channel_shuffle: 2\n"
+    spec, analysis = _parsed(text)
+    model_file = tmp_path / "unit.onnx"
+    onnx_export.write(pytorch.export(spec, analysis), str(model_file))
+    ops = [n.op_type for n in onnx.load(str(model_file)).graph.node]
+    assert "ChannelShuffle" not in ops
+    assert [op for op in ops if op in ("Reshape", "Transpose")] == ["Reshape", "Transpose", "Reshape"]
+    _, again = _analysis_of(str(tmp_path / "imported.yaml"), onnx_import.import_file(str(model_file)).text)
+    assert _channel_ops(again) == _channel_ops(analysis)
+    assert [r.node.params["groups"] for r in again.results if r.node.type == "channel_shuffle"] == [2]
+
+
+def _parsed(text: str):
+    spec = pipeline.parse(text, "<unit>")
+    return spec, pipeline.analyze_spec(spec, None)
+
+
+def _channel_ops(analysis) -> list[tuple[str, tuple[int, ...]]]:
+    kept = ("channel_slice", "channel_shuffle")
+    return [(r.node.type, r.output.dims) for r in analysis.results[1:] if r.node.type in kept]

@@ -28,13 +28,15 @@ ZOO = {"alexnet": "alexnet_torchvision", "vgg16": "vgg16", "resnet18": "resnet18
        "densenet121": "densenet121"}
 
 #: the newer torchvision models of the zoo, each the name of its shipped spec, with the input side the
-#: spec states. Not here, they do not import yet: convnext_tiny (its channels-last LayerNorm exports as
-#: Transpose -> LayerNormalization -> Transpose, CNN701 on the Transpose) and inception_v3 (a branch
-#: output read inside two non-nesting constructs in Mixed_7c, which a spec would count twice)
+#: spec states
 MODERN = {"mobilenet_v3_small": 224, "mobilenet_v3_large": 224, "efficientnet_b0": 224, "efficientnet_v2_s": 384,
           "shufflenet_v2_x1_0": 224, "regnet_y_400mf": 224, "mnasnet1_0": 224, "resnext50_32x4d": 224,
-          "wide_resnet50_2": 224, "vgg16_bn": 224}
+          "wide_resnet50_2": 224, "vgg16_bn": 224, "convnext_tiny": 224, "inception_v3": 299}
 
+#: exported in training mode, so that the graph has the aux head torchvision runs only in training (a
+#: second output, a training-only side output of the spec, as specs/inception_v3.yaml's AuxLogits); at
+#: batch 2, since a training batch norm of one 1x1 value per channel fails in PyTorch
+TRAINING_EXPORT = {"inception_v3"}
 
 def _torchvision():
     # torchvision's meta registrations fail against this torch build; nothing here needs them
@@ -86,8 +88,10 @@ def main(out: Path, modern: bool = False) -> None:
         model = randomised(name)
         counts[name] = sum(p.numel() for p in model.parameters())
         side = MODERN.get(name, 224)
-        torch.onnx.export(model, (torch.randn(1, 3, side, side),), str(out / f"{name}.onnx"), dynamo=False,
-                          do_constant_folding=False)
+        training = name in TRAINING_EXPORT
+        mode = torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL
+        torch.onnx.export(model.train(training), (torch.randn(2 if training else 1, 3, side, side),),
+                          str(out / f"{name}.onnx"), dynamo=False, do_constant_folding=False, training=mode)
         del model
         if not modern:
             import_(torch=f"zoo_onnx:{name}", output=out / f"{name}.torch.yaml")

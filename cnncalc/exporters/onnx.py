@@ -72,6 +72,17 @@ def _lrn_as_one_node(model) -> None:
                 setattr(parent, name, OneNode(child))
 
 
+def output_names(model, sample) -> list[str]:
+    """"output" for the main output; in eval mode a network with side outputs that are not
+    training-only returns a namedtuple of the main output and those: each an output of the graph
+    too, named after its field (training-only heads do not run in eval mode: they are not in the graph)."""
+    import torch
+
+    with torch.no_grad():
+        result = model(sample)
+    return ["output", *getattr(result, "_fields", ())[1:]]
+
+
 def write(source: str, path: str, weights: str | None = None) -> None:
     """Build the exported model (with `weights` loaded when given, else PyTorch's seeded initialisation)
     and write it as ONNX to `path`, for one sample of the spec's input shape."""
@@ -92,6 +103,6 @@ def write(source: str, path: str, weights: str | None = None) -> None:
             # initialiser after its module path (torch 2.9+ warns that it is no longer the default)
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(model, (sample,), path, dynamo=False, do_constant_folding=False,
-                              input_names=["input"], output_names=["output"])
+                              input_names=["input"], output_names=output_names(model, sample))
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}", Location(path)) from None

@@ -4,7 +4,9 @@ A `nn.Module` whose attributes are the spec's layer names (made identifiers); ev
 definition an instance of one class per definition, whose constructor takes the numbers that
 differ between the uses (uses that differ in structure, e.g. a stage repeated 3 or 6 times, get a
 class each: Stage, Stage_2); a `repeat:` one attribute per layer and a loop over them in
-`forward`; residuals and merges plain forward code. Each layer's code is its kind's
+`forward`; residuals and merges plain forward code; side outputs (`output:`) returned as torchvision
+returns its auxiliary heads (`Outputs`, a namedtuple, in training mode; the main output alone, or with
+the heads that are not training-only, in eval mode). Each layer's code is its kind's
 (`LayerKind.torch_code`); the file imports only torch. `load_weights(path)` reads the arrays
 `cnncalc verify --save-weights` writes (keyed by layer name, in the executor's channels-last
 layouts) through the table of where each goes.
@@ -19,7 +21,8 @@ from cnncalc.records import dataclass
 from cnncalc.analysis import Analysis
 from cnncalc.exporters import loader, tree
 from cnncalc.exporters.naming import Names, class_name, identifier
-from cnncalc.exporters.tree import Block, Chain, Leaf, Merge, Repeat, Residual
+from cnncalc.exporters.outputs import Outputs
+from cnncalc.exporters.tree import Block, Chain, Head, Leaf, Merge, Repeat, Residual
 from cnncalc.layers.code import REQUIRED, Construct, repr_value, same
 from cnncalc.spec import Spec
 
@@ -99,12 +102,12 @@ class Exporter:
 
     # -- building scopes --------------------------------------------------------------------------
 
-    def scope(self, chain: Chain, path: tuple[str, ...]) -> Scope:
+    def scope(self, chain: Chain, path: tuple[str, ...], outputs: Outputs | None = None) -> Scope:
         scope = Scope(path)
         attrs = Names({"x"})
         refs: dict[int, str] = {}
         self._collect(chain, scope, attrs, refs)
-        scope.forward = Forward(refs).body(chain)
+        scope.forward = Forward(refs, outputs).body(chain)
         return scope
 
     def _collect(self, chain: Chain, scope: Scope, attrs: Names, refs: dict[int, str]) -> None:
@@ -131,6 +134,8 @@ class Exporter:
             elif isinstance(part, Repeat):
                 for iteration in part.iterations:
                     self._collect(iteration, scope, attrs, refs)
+            elif isinstance(part, Head):
+                self._collect(part.body, scope, attrs, refs)
 
     @staticmethod
     def _add(scope: Scope, entry: Entry, slots, defaults) -> None:
@@ -156,40 +161,21 @@ class Exporter:
 
     def source(self) -> str:
         chain = tree.build(self.spec, self.analysis)
-        helpers = dict.fromkeys(h for leaf in _chain_leaves(chain) for h in leaf.code.helpers)
+        helpers = dict.fromkeys(h for leaf in tree.leaves(chain) for h in leaf.code.helpers)
         # a block class must not take the name of a helper class the file defines
         self.class_names.taken.update(re.findall(r"^class (\w+)", "\n".join(helpers), flags=re.MULTILINE))
-        top = self.scope(chain, ())
+        outputs = Outputs.of(self.analysis, self.class_names)
+        top = self.scope(chain, (), outputs)
         for variant in self.variants.values():  # children first: a class is registered before its users
             variant.settle()
         name = self.class_names.claim(class_name(self.spec.name))
         classes = [_class(v) for v in self.variants.values()]
         layers, weights = _tables(top)
         shape = self.analysis.graph.input
-        parts = [_header(self.spec, self.analysis), loader.SOURCE, *helpers, *classes,
-                 _top_class(name, top, (shape.channels, *shape.spatial)), _layers_table(layers),
-                 _weights_table(weights)]
+        parts = [_header(self.spec, self.analysis, outputs is not None), loader.SOURCE, *helpers, *classes,
+                 *([outputs.definition()] if outputs else []), _top_class(name, top, (shape.channels, *shape.spatial)),
+                 _layers_table(layers), _weights_table(weights)]
         return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
-
-
-def _chain_leaves(chain: Chain):
-    """Every layer of a chain, in order."""
-    for part in chain.parts:
-        if isinstance(part, Leaf):
-            yield part
-        elif isinstance(part, Block):
-            yield from _chain_leaves(part.body)
-        elif isinstance(part, Residual):
-            yield from _chain_leaves(part.body)
-            yield from _chain_leaves(part.shortcut)
-            yield part.add
-        elif isinstance(part, Merge):
-            for branch in part.branches:
-                yield from _chain_leaves(branch)
-            yield part.merge
-        elif isinstance(part, Repeat):
-            for iteration in part.iterations:
-                yield from _chain_leaves(iteration)
 
 
 def _shape_of(entry: Entry):
@@ -203,16 +189,28 @@ def _shape_of(entry: Entry):
 
 class Forward:
     """The forward code of one scope: `x` threads through a chain; a residual keeps its input in
-    `identity`, each branch of a merge has its own variable; a repeat loops over its layers."""
+    `identity`, each branch of a merge has its own variable; a repeat loops over its layers; a side
+    output's head keeps its result in a variable of its own (under `if self.training:` when the head is
+    training-only) until the scope returns the outputs."""
 
-    def __init__(self, refs: dict[int, str]):
+    def __init__(self, refs: dict[int, str], outputs: Outputs | None = None):
         self.refs = refs
-        self.live: set[str] = {"x", "self"}
+        # the names forward code reads besides its own variables: a head must not shadow them
+        self.live: set[str] = {"x", "self", "torch", "nn"}
+        self.outputs = outputs
+        if outputs is not None:
+            self.live.update(n for n in (outputs.every, outputs.inference) if n)
+        #: the side outputs' variables by the outputs' graph names
+        self.heads: dict[str, str] = {}
+        #: inside `if self.training:` (a training-only head's code)
+        self.guarded = False
 
     def body(self, chain: Chain) -> list[str]:
         lines: list[str] = []
         out = self.chain(chain, "x", "x", lines, "")
-        return lines + [f"return {out}"]
+        if self.outputs is None:
+            return lines + [f"return {out}"]
+        return lines + self.outputs.returns({self.outputs.fields[0][0]: out, **self.heads})
 
     def _fresh(self, wanted: str) -> str:
         name, n = wanted, 1
@@ -237,8 +235,25 @@ class Forward:
                 self.merge(part, current, out, lines, pad)
             elif isinstance(part, Repeat):
                 self.repeat(part, current, out, lines, pad)
+            elif isinstance(part, Head):
+                self.head(part, current, lines, pad)
+                continue  # the main path goes on from the tensor the head read
             current = out
         return current
+
+    def head(self, part: Head, current: str, lines: list[str], pad: str) -> None:
+        guard = part.training_only and not self.guarded
+        if guard:  # as torchvision's `if self.AuxLogits is not None and self.training`
+            lines.append(f"{pad}if self.training:")
+            pad += INDENT
+            self.guarded = True
+        variable = self._fresh(identifier(part.name.rsplit("/", 1)[-1]))
+        end = self.chain(part.body, current, variable, lines, pad)
+        if end != variable:  # an empty head: the tensor it read
+            lines.append(f"{pad}{variable} = {end}")
+        self.heads[part.name] = variable
+        if guard:
+            self.guarded = False
 
     def call(self, leaf: Leaf, inputs: tuple[str, ...]) -> str:
         return leaf.code.call.format(module=self.refs.get(id(leaf), ""), x=inputs[0], inputs=", ".join(inputs),
@@ -253,16 +268,32 @@ class Forward:
         self.live.discard(kept)
 
     def merge(self, part: Merge, current: str, out: str, lines: list[str], pad: str) -> None:
+        if part.split:
+            return self.split(part, current, out, lines, pad)
         names = [self._fresh(f"branch{i}") if branch.parts else current for i, branch in enumerate(part.branches, 1)]
         ends = [self.chain(branch, current, name, lines, pad) for branch, name in zip(part.branches, names)]
         lines.append(f"{pad}{out} = {self.call(part.merge, tuple(ends))}")
         self.live.difference_update(n for n in names if n != current)
 
+    def split(self, part: Merge, current: str, out: str, lines: list[str], pad: str) -> None:
+        """The channel groups in one call, as torchvision's ShuffleNetV2 takes them (`x.chunk(2, dim=1)`):
+        one ONNX Split, which `cnncalc import` reads back as the split (slices `x[:, a:b]` export as
+        Slices whose bounds are computed), then each branch from its group."""
+        sizes = [branch.parts[0].result.output.channels for branch in part.branches]
+        names = [self._fresh(f"branch{i}") for i in range(1, len(sizes) + 1)]
+        taken = f"{current}.chunk({len(sizes)}, dim=1)" if len(set(sizes)) == 1 else \
+            f"torch.split({current}, {list(sizes)}, dim=1)"
+        lines.append(f"{pad}{', '.join(names)}{',' if len(names) == 1 else ''} = {taken}")
+        ends = [self.chain(Chain(branch.parts[1:]), name, name, lines, pad)
+                for branch, name in zip(part.branches, names)]
+        lines.append(f"{pad}{out} = {self.call(part.merge, tuple(ends))}")
+        self.live.difference_update(names)
+
     def repeat(self, part: Repeat, current: str, out: str, lines: list[str], pad: str) -> None:
         """A loop over the iterations' modules when there are several; the layers written out when
         there is one, or when an iteration holds a repeat of its own."""
-        columns = [_modules(iteration) for iteration in part.iterations]
-        if len(part.iterations) < 2 or not columns[0] or any(_has_repeat(i) for i in part.iterations) \
+        columns = [tree.module_parts(iteration) for iteration in part.iterations]
+        if len(part.iterations) < 2 or not columns[0] or any(tree.written_out(i) for i in part.iterations) \
                 or len({tuple(_call_of(p) for p in column) for column in columns}) > 1:
             for iteration in part.iterations:
                 current = self.chain(iteration, current, out, lines, pad)
@@ -286,40 +317,9 @@ class Forward:
         self.live.difference_update(variables)
 
 
-def _modules(chain: Chain) -> list:
-    """The parts of a chain that are attributes (layers with a module, blocks), in order."""
-    found: list = []
-    for part in chain.parts:
-        if isinstance(part, Leaf):
-            if part.code.module is not None:
-                found.append(part)
-        elif isinstance(part, Block):
-            found.append(part)
-        elif isinstance(part, Residual):
-            found += _modules(part.body) + _modules(part.shortcut)
-        elif isinstance(part, Merge):
-            for branch in part.branches:
-                found += _modules(branch)
-        elif isinstance(part, Repeat):
-            for iteration in part.iterations:
-                found += _modules(iteration)
-    return found
-
-
 def _call_of(part) -> str:
     """How a module is applied: what a loop needs to be the same in every iteration."""
     return part.code.call if isinstance(part, Leaf) else "{module}({x})"
-
-
-def _has_repeat(chain: Chain) -> bool:
-    for part in chain.parts:
-        if isinstance(part, Repeat):
-            return True
-        if isinstance(part, Residual) and (_has_repeat(part.body) or _has_repeat(part.shortcut)):
-            return True
-        if isinstance(part, Merge) and any(_has_repeat(b) for b in part.branches):
-            return True
-    return False
 
 
 def _loop_name(ref: str) -> str:
@@ -430,15 +430,17 @@ def _weights_table(weights) -> str:
             f"WEIGHTS = ({rows}\n)\n")
 
 
-def _header(spec: Spec, analysis: Analysis) -> str:
+def _header(spec: Spec, analysis: Analysis, side_outputs: bool = False) -> str:
     shape = analysis.graph.input
     nchw = "N x " + " x ".join(str(d) for d in (shape.channels, *shape.spatial))
+    extra = "; collections, for the outputs' namedtuple" if side_outputs else ""
     doc = (f'"""{spec.name}: written by `cnncalc export --to pytorch`.\n\n'
            f"Input: {nchw} (cnncalc's {shape} is channels-last; PyTorch's tensors are channels-first).\n"
            f"Convention: {analysis.convention.name}. Imports only torch (and, for load_weights, the standard "
-           "library's ast and zipfile).\n"
+           f"library's ast and zipfile{extra}).\n"
            '"""\n')
-    return f"{doc}\n{loader.IMPORTS}\nimport torch\nfrom torch import nn\n"
+    imports = loader.IMPORTS + ("from collections import namedtuple\n" if side_outputs else "")
+    return f"{doc}\n{imports}\nimport torch\nfrom torch import nn\n"
 
 
 def export(spec: Spec, analysis: Analysis) -> str:

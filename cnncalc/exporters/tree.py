@@ -42,6 +42,8 @@ class Residual:
 class Merge:
     branches: tuple[Chain, ...]
     merge: Leaf
+    #: a `split:`: each branch starts with the channel_slice of the input that feeds it
+    split: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +60,27 @@ class Repeat:
     iterations: tuple[Chain, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A side output (`output:`, an auxiliary head): its layers read the current tensor and end in
+    the named output; the main path goes on from the tensor the head read."""
+
+    name: str
+    body: Chain
+    training_only: bool
+
+
 class _Walker:
     def __init__(self, analysis: Analysis, codes: dict[int, TorchCode]):
         self.all_results = analysis.results
         self.results = analysis.results[1:]
         self.codes = codes
         self.position = 0
+        #: the side outputs in the order the graph builder finished them (an inner head first)
+        self.outputs = analysis.graph.side_outputs
+        self.heads_done = 0
+        #: how many block uses the walk is inside
+        self.blocks = 0
 
     def leaf(self) -> Leaf:
         result = self.results[self.position]
@@ -85,20 +102,33 @@ class _Walker:
         if isinstance(item, SplitSpec):
             # each branch starts with the channel_slice the graph gives it, inside the branch's scope
             branches = tuple(Chain((self.leaf(), *self.chain(branch, depth + 1).parts)) for branch in item.branches)
-            return Merge(branches, self.leaf())
+            return Merge(branches, self.leaf(), split=True)
         if isinstance(item, (BlockUse, InputUse)):
             start = self.position
-            body = self.chain(self._body(item), depth + 1)
+            self.blocks += 1
+            try:
+                body = self.chain(self._body(item), depth + 1)
+            finally:
+                self.blocks -= 1
             if not body.parts:
                 return None
             return Block(item.block, self.results[start].node.block[:depth + 1], body)
         if isinstance(item, OutputSpec):
-            raise ExportError(f"the side output '{item.name}' cannot be exported yet: the exported module has "
-                              "one output", item.loc, hint="export the spec without its `output:` heads",
-                              code="CNN610")
+            return self.head(item, depth)
         if not isinstance(item, LayerSpec):
             raise TypeError(f"the exporter does not know the construct {type(item).__name__}")
         return self.leaf()
+
+    def head(self, item: OutputSpec, depth: int) -> Head:
+        if self.blocks:
+            # a block's module returns one tensor; its heads would have to travel out of every use
+            raise ExportError(f"the side output '{item.name}' is inside a block: the exporter writes side "
+                              "outputs of the network's own layers only", item.loc,
+                              hint="move the `output:` out of the block, after the block's use", code="CNN610")
+        body = self.chain(item.body, depth + 1)
+        output = self.outputs[self.heads_done]
+        self.heads_done += 1
+        return Head(output.name, body, output.training_only)
 
     def _body(self, item) -> tuple:
         """A use's layers; a use of a block that reads `$in` expanded as the graph builder expanded it,
@@ -149,3 +179,63 @@ def build(spec: Spec, analysis: Analysis) -> Chain:
     top = walker.chain(spec.items, 0)
     assert walker.position == len(walker.results), "the spec and its analysis disagree"
     return top
+
+
+# -- walks over a chain ---------------------------------------------------------------------------
+
+
+def leaves(chain: Chain):
+    """Every layer of a chain, in order."""
+    for part in chain.parts:
+        if isinstance(part, Leaf):
+            yield part
+        elif isinstance(part, Block):
+            yield from leaves(part.body)
+        elif isinstance(part, Residual):
+            yield from leaves(part.body)
+            yield from leaves(part.shortcut)
+            yield part.add
+        elif isinstance(part, Merge):
+            for branch in part.branches:
+                yield from leaves(branch)
+            yield part.merge
+        elif isinstance(part, Repeat):
+            for iteration in part.iterations:
+                yield from leaves(iteration)
+        elif isinstance(part, Head):
+            yield from leaves(part.body)
+
+
+def module_parts(chain: Chain) -> list:
+    """The parts of a chain that are attributes (layers with a module, blocks), in order."""
+    found: list = []
+    for part in chain.parts:
+        if isinstance(part, Leaf):
+            if part.code.module is not None:
+                found.append(part)
+        elif isinstance(part, Block):
+            found.append(part)
+        elif isinstance(part, Residual):
+            found += module_parts(part.body) + module_parts(part.shortcut)
+        elif isinstance(part, Merge):
+            for branch in part.branches:
+                found += module_parts(branch)
+        elif isinstance(part, Repeat):
+            for iteration in part.iterations:
+                found += module_parts(iteration)
+        elif isinstance(part, Head):
+            found += module_parts(part.body)
+    return found
+
+
+def written_out(chain: Chain) -> bool:
+    """Whether an iteration holds a repeat of its own or a side output (each iteration's head is an
+    output of its own): then the iterations are written out, not looped over."""
+    for part in chain.parts:
+        if isinstance(part, (Repeat, Head)):
+            return True
+        if isinstance(part, Residual) and (written_out(part.body) or written_out(part.shortcut)):
+            return True
+        if isinstance(part, Merge) and any(written_out(b) for b in part.branches):
+            return True
+    return False

@@ -52,8 +52,11 @@ class ActivationOps:
             return gelu
         if self._gelu_inner(index, node):
             return None
-        if any(self.graph.is_constant(i) for i in node.input):
-            raise Unmapped("a Mul by a constant (a scale outside a layer)")
+        if any(self.constant_like(i) for i in node.input):
+            scale = self.layer_scale(index, node)
+            if scale is None:
+                raise Unmapped("a Mul by a constant that is not one scalar per channel (a layer scale)")
+            return scale
         from cnncalc.layers import KINDS
 
         if "multiply" not in KINDS:

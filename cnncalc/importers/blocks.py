@@ -78,6 +78,8 @@ def _block_name(unit: tuple[Item, ...], taken: set[str]) -> str:
     if head.word == "residual":
         depthwise = any(i.word == "depthwise" for i in head.branches[0])
         base = "inverted_residual" if depthwise else {3: "bottleneck", 2: "basic"}.get(convs, "residual_block")
+        if any(i.word == "permute" for i in head.branches[0]):
+            base = "convnext_block"  # depthwise, then an MLP per position between permutes
         if head.branches[1]:
             base += "_projection"
     elif head.word == "multiply" and any(b and b[0].word == "global_pool" for b in head.branches):

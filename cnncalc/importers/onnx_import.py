@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from cnncalc.records import dataclass
 from pathlib import Path
 
-from cnncalc.importers import blocks, ops, reader, structure
+from cnncalc.importers import blocks, ops, reader, structure, tied
 from cnncalc.importers.check import check
 from cnncalc.importers.writer import SpecText, to_yaml
 
 #: the kinds whose `bias` the spec's `defaults:` may set once for the whole model
 BIASED = ("conv", "depthwise")
+#: the kinds whose `eps` the spec's `defaults:` sets once when every one has the same non-default value
+NORMS = ("batchnorm", "layernorm")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class Imported:
     nodes: int
     notes: tuple[str, ...]
     opaque: int
+    #: parameters the spec counts more than once: tied weights (its total less this is the model's)
+    shared_params: int = 0
 
 
 def input_text(dims: tuple[int, ...]) -> str:
@@ -42,17 +47,18 @@ def _defaults(items: tuple[structure.Item, ...]) -> tuple[dict, tuple[structure.
     for kind in BIASED:
         if biases[(kind, False)] > max(biases[(kind, True)], 1):
             defaults[kind] = {"bias": False}
-    eps = Counter()
-    _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == "batchnorm" else None)
-    if len(eps) == 1 and None not in eps and sum(eps.values()) > 1:
-        defaults["batchnorm"] = {"eps": next(iter(eps))}
+    for norm in NORMS:
+        eps = Counter()
+        _walk(items, lambda item: eps.update([item.options.get("eps")]) if item.word == norm else None)
+        if len(eps) == 1 and None not in eps and sum(eps.values()) > 1:
+            defaults[norm] = {"eps": next(iter(eps))}
 
     def strip(item: structure.Item) -> structure.Item:
         settings = item.settings
         if item.word in BIASED or item.word == "fc":
             keep_false = item.word in defaults
             settings = tuple((k, v) for k, v in settings if k != "bias" or (v is True) == keep_false)
-        if item.word == "batchnorm" and "batchnorm" in defaults:
+        if item.word in NORMS and item.word in defaults:
             settings = tuple((k, v) for k, v in settings if k != "eps")
         return structure.Item(item.word, settings, tuple(tuple(strip(i) for i in b) for b in item.branches))
 
@@ -70,12 +76,15 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
                  name: str | None = None) -> Imported:
     graph = reader.read_graph(model, path, input_dims)
     layers, notes = ops.map_graph(graph, keep_unknown)
+    shared = tied.tied_weights(graph, layers)
     aliases: dict[str, str] = {}
     layers, fold_notes = structure.fold(layers, aliases)
     output = graph.source(graph.output_name)
     output = aliases.get(output, output)
     builder = structure.Builder(layers, graph.input_name, output, path)
-    items, shapes = builder.build()
+    sides = side_outputs(graph, aliases)
+    items, shapes = builder.build(tuple((name, settings) for name, settings, _ in sides))
+    notes += [note for _, _, note in sides]
     defaults, items = _defaults(items)
     found = blocks.find(items)
     title = name or Path(path).stem
@@ -85,8 +94,46 @@ def import_model(model, path: str, keep_unknown: bool = False, input_dims: tuple
     comment = _comment(path, len(graph.nodes), len(layers), opaque)
     spec = SpecText(title, input_text(input_dims), found.items, found.blocks, defaults, comment)
     text = to_yaml(spec)
-    check(text, path, shapes)
-    return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque)
+    analysis = check(text, path, shapes)
+    extra = sum(t.extra for t in shared)
+    if shared:  # said in the spec itself, with the model's count: the spec language cannot tie two layers
+        names = {where: result.node.name for result, (_, where) in zip(analysis.results[1:], shapes)}
+        counted = sum(result.inference.params for result in analysis.results[1:] if result.inference)
+        lines = _tied_lines(shared, names, counted)
+        notes = [*notes, *lines]
+        text = to_yaml(replace(spec, comment="\n".join([comment, *lines])))
+    return Imported(text, len(layers), len(graph.nodes), tuple(dict.fromkeys(notes)), opaque, extra)
+
+
+def _tied_lines(weights: list, names: dict[str, str], counted: int) -> list[str]:
+    lines = []
+    for weight in weights:
+        layers = ", ".join(names.get(where, where) for where in weight.readers)
+        lines.append(f"Tied weights: {weight.name!r} ({weight.size:,} params) is shared by the layers {layers}; "
+                     f"the spec counts it in each of the {len(weight.readers)}, PyTorch once.")
+    extra = sum(weight.extra for weight in weights)
+    lines.append(f"The model's parameters: {counted - extra:,} (the spec's total {counted:,} "
+                 f"less {extra:,} counted again for tied weights).")
+    return lines
+
+
+def side_outputs(graph, aliases: dict[str, str]) -> list[tuple[str, tuple, str]]:
+    """The graph's other outputs as side outputs: (tensor, `output:` settings, a note). Each is named
+    after the module scope of the node that makes it (`/AuxLogits/fc/Gemm`: AuxLogits); in a training
+    export it is training-only, as torchvision's aux heads (an eval export of them has one output)."""
+    made = {output: node for node in graph.nodes for output in node.output}
+    result, taken = [], {"main"}
+    for number, name in enumerate(graph.side_outputs, 1):
+        source = graph.source(name)
+        scope = made[source].name.strip("/").split("/")[0] if source in made else ""
+        title = scope if scope.isidentifier() and scope not in taken else f"output{number}"
+        taken.add(title)
+        settings = (("name", title), ("training_only", True)) if graph.training else (("name", title),)
+        why = ("training-only: the graph is a training export" if graph.training
+               else "run at inference too: the graph is an inference export")
+        result.append((aliases.get(source, source), settings, f"the graph's output {name!r} is the side output "
+                       f"{title!r} ({why})"))
+    return result
 
 
 def _comment(path: str, nodes: int, layers: int, opaque: int) -> str:

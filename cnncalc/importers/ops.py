@@ -14,6 +14,7 @@ from typing import Any
 from cnncalc.importers.errors import UNMAPPED_OP, UNSUPPORTED_ATTRIBUTE, ImportFailed
 from cnncalc.importers.activation_ops import ActivationOps, Same, Unmapped, attrs, number
 from cnncalc.importers.channel_ops import ChannelOps
+from cnncalc.importers.layout_ops import LayoutOps
 from cnncalc.importers.reader import Graph, Layer, channels_last
 
 
@@ -50,7 +51,7 @@ def _auto_pad(a: dict, kernel, stride, dilation, in_spatial) -> list[int] | None
     return before + after
 
 
-class Mapper(ActivationOps, ChannelOps):
+class Mapper(ActivationOps, ChannelOps, LayoutOps):
     """Maps the nodes of one graph in order; `layers` is the result."""
 
     def __init__(self, graph: Graph, keep_unknown: bool = False):
@@ -59,12 +60,17 @@ class Mapper(ActivationOps, ChannelOps):
         self.layers: list[Layer] = []
         self.skipped: set[int] = set()
         self.notes: list[str] = []
+        #: tensors stored channels last (N, *spatial, C), between ConvNeXt's permutes
+        self.nhwc: set[str] = set()
 
     # -- helpers ------------------------------------------------------------------------------------
 
     def out_shape(self, index: int, name: str | None = None) -> tuple[int, ...]:
         node = self.graph.nodes[index]
-        return channels_last(self.graph.shape(name or node.output[0]), self.graph.where(index), self.graph.path)
+        name = name or node.output[0]
+        if name in self.nhwc:  # stored (N, *spatial, C) already
+            return tuple(self.graph.shape(name)[1:])
+        return channels_last(self.graph.shape(name), self.graph.where(index), self.graph.path)
 
     def in_spatial(self, name: str) -> tuple[int, ...]:
         return tuple(self.graph.shape(name)[2:])
@@ -76,6 +82,9 @@ class Mapper(ActivationOps, ChannelOps):
               note: str = "") -> Layer:
         node = self.graph.nodes[index]
         inputs = self.activation_inputs(node) if inputs is None else inputs
+        last = settings["to"] == "channels_last" if kind == "permute" else any(i in self.nhwc for i in inputs)
+        if last:
+            self.nhwc.add(node.output[0])
         return Layer(kind, tuple((settings or {}).items()), inputs, node.output[0], self.out_shape(index),
                      self.graph.where(index), note)
 
@@ -205,19 +214,24 @@ class Mapper(ActivationOps, ChannelOps):
         return self.layer(index, "fc", {"units": units, "bias": bias})
 
     def op_MatMul(self, index, node, a):
-        if not self.graph.is_constant(node.input[1]) or len(self.graph.shape(node.input[1])) != 2:
+        weight = self.weight_shape(node.input[1])
+        if weight is None or len(weight) != 2:
             raise Unmapped("a MatMul of two activations (attention) has no layer kind")
-        units = self.graph.shape(node.input[1])[1]
+        units = weight[1]
+        x = self.graph.source(node.input[0])
+        settings = {"units": units, "bias": False}
+        if len(self.graph.shape(x)) > 2:  # nn.Linear on a channels-last map (ConvNeXt's MLP)
+            if x not in self.nhwc:
+                raise Unmapped("a MatMul over the last axis of a channels-first map (its width)")
+            settings["per_position"] = True
         readers = self.graph.readers(node.output[0])
         if len(readers) == 1:  # MatMul + Add(bias) is one fc layer
             after = self.graph.nodes[readers[0]]
             other = [i for i in after.input if self.graph.source(i) != node.output[0]]
             if after.op_type == "Add" and len(other) == 1 and self.graph.is_constant(other[0]):
                 self.skipped.add(readers[0])
-                layer = self.layer(readers[0], "fc", {"units": units, "bias": True},
-                                   inputs=self.activation_inputs(node))
-                return layer
-        return self.layer(index, "fc", {"units": units, "bias": False})
+                return self.layer(readers[0], "fc", {**settings, "bias": True}, inputs=(x,))
+        return self.layer(index, "fc", settings, inputs=(x,))
 
     # -- normalisation ------------------------------------------------------------------------------
 
@@ -303,6 +317,8 @@ class Mapper(ActivationOps, ChannelOps):
         return self.layer(index, "flatten", {}, inputs=(x,))
 
     def op_Reshape(self, index, node, a):
+        if self.constant_like(node.input[0]):
+            return None  # a parameter viewed in another shape; the node reading it maps it
         x = self.graph.source(node.input[0])
         out = self.graph.shape(node.output[0])
         shuffle = self._channel_shuffle(index, node, x, out)
@@ -425,24 +441,4 @@ def map_graph(graph: Graph, keep_unknown: bool = False) -> tuple[list[Layer], li
     """The layers of the graph in order, and the notes for the import report."""
     mapper = Mapper(graph, keep_unknown)
     layers = mapper.run()
-    return layers, [*mapper.notes, *tied_weights(graph)]
-
-
-WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "PRelu")
-
-
-def tied_weights(graph: Graph) -> list[str]:
-    """Notes for weights that several layers really share: one initialiser named directly by several
-    nodes, as torch.onnx writes a tied parameter. Identical values the exporter merged reach their
-    users through Identity nodes instead; they are separate parameters in PyTorch and counted right,
-    since every layer's params come from its own shapes. A tied weight, which PyTorch counts once, a
-    spec can only count per layer: the note says so."""
-    users: dict[str, list[int]] = {}
-    for index, node in enumerate(graph.nodes):
-        if node.op_type in WEIGHTED and len(node.input) > 1:
-            name = node.input[1]
-            if name not in graph.aliases and name in graph.initialisers | graph.constants.keys():
-                users.setdefault(name, []).append(index)
-    return [f"the weight {name!r} is read by {len(nodes)} nodes ({', '.join(graph.where(i) for i in nodes)}): "
-            "the spec counts it once per layer; if the model ties these weights, PyTorch counts it once"
-            for name, nodes in users.items() if len(nodes) > 1]
+    return layers, mapper.notes

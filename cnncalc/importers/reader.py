@@ -73,6 +73,10 @@ class Graph:
     initialisers: frozenset = frozenset()
     #: tensors evaluated as sizes (a Pad's computed pads, cnncalc/importers/sizes.py): not data
     sizes: frozenset = frozenset()
+    #: the graph's other outputs (torchvision's aux heads), written as side outputs (`output:`)
+    side_outputs: tuple[str, ...] = ()
+    #: exported in training mode (its side outputs are then training-only heads)
+    training: bool = False
 
     def source(self, name: str) -> str:
         while name in self.aliases:
@@ -169,14 +173,15 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
                                hint="export a traced model (torch.onnx.export with dynamo=False) that runs one path")
     initialisers = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initialisers]
-    if len(inputs) != 1 or len(graph.output) != 1:
-        raise ImportFailed(f"the graph has {len(inputs)} inputs and {len(graph.output)} outputs; a spec has one of each",
-                           Location(path), code=NOT_SERIES_PARALLEL,
-                           hint="export the model with one input tensor and one output")
+    if len(inputs) != 1 or not graph.output:
+        raise ImportFailed(f"the graph has {len(inputs)} inputs and {len(graph.output)} outputs; a spec has one "
+                           "input and at least one output", Location(path), code=NOT_SERIES_PARALLEL,
+                           hint="export the model with one input tensor")
     if input_dims is not None:
         _set_input(inputs[0], input_dims)
     _check_static(inputs[0], path)
     input_name = inputs[0].name
+    _normalise_perms(graph)
     weights, constants = _without_weights(graph, numpy_helper)
     model = _inferred(model, path)
     shapes = _stated(model, weights)
@@ -192,7 +197,8 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
         shapes = _stated(model, weights)
     graph = model.graph
     result = Graph(path, list(graph.node), shapes, constants, input_name=input_name,
-                   output_name=graph.output[0].name, initialisers=frozenset(weights), sizes=frozenset(evaluated))
+                   output_name=graph.output[0].name, initialisers=frozenset(weights), sizes=frozenset(evaluated),
+                   side_outputs=tuple(o.name for o in graph.output[1:]))
     for index, node in enumerate(result.nodes):
         if node.op_type == "Constant":
             value = _constant_value(node, numpy_helper)
@@ -206,7 +212,34 @@ def read_graph(model, path: str, input_dims: tuple[int, ...] | None = None) -> G
         for name in node.input:
             if name:
                 result.consumers.setdefault(result.source(name), []).append(index)
+    result.training = _training_export(result)
     return result
+
+
+def _normalise_perms(graph) -> None:
+    """Transpose perms as non-negative axes: torch.onnx writes x.permute(0, -1, 1, 2) as perm [0, -1, 1, 2],
+    which ONNX's shape inference does not read (every later shape would be unknown)."""
+    for node in graph.node:
+        if node.op_type != "Transpose":
+            continue
+        for attribute in node.attribute:
+            if attribute.name == "perm" and any(axis < 0 for axis in attribute.ints):
+                axes = [axis % len(attribute.ints) for axis in attribute.ints]
+                del attribute.ints[:]
+                attribute.ints.extend(axes)
+
+
+def _training_export(graph: Graph) -> bool:
+    """torch.onnx.export(training=TrainingMode.TRAINING): batch norms with training_mode=1, or a Dropout
+    whose training_mode input is true."""
+    for node in graph.nodes:
+        if node.op_type == "BatchNormalization" and any(a.name == "training_mode" and a.i for a in node.attribute):
+            return True
+        if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+            value = graph.constant(node.input[2])
+            if value is not None and bool(value):
+                return True
+    return False
 
 
 #: initialisers with more elements are weights: only their shapes are read (counts come from shapes)

@@ -191,19 +191,53 @@ class Builder:
                 b = idom[b]
         return a
 
-    def build(self) -> tuple[tuple[Item, ...], list[tuple[tuple[int, ...], str]]]:
-        items, shapes = self.chain(self.input_name, self.output_name)
+    def build(self, sides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+              ) -> tuple[tuple[Item, ...], list[tuple[tuple[int, ...], str]]]:
+        """The items and shapes of the main path, with each side output (its tensor and the `output:`
+        settings: name, training_only) after the item whose result it reads."""
+        pieces = self._pieces(self.input_name, self.output_name)
+        for output, settings in sides:
+            at = self._side_start(output, pieces)
+            items, shapes = self.chain(pieces[at][2], output)
+            at += 1
+            while at < len(pieces) and pieces[at][2] is None:  # after the side outputs read there before
+                at += 1
+            pieces.insert(at, ([Item("output", settings, (items,))], shapes, None))
+        items = tuple(item for piece_items, _, _ in pieces for item in piece_items)
+        shapes = [shape for _, piece_shapes, _ in pieces for shape in piece_shapes]
         unused = [layer for name, layer in self.producer.items() if name not in self.used]
         if unused:
             first = min(unused, key=lambda layer: self.order[layer.output])
             raise ImportFailed(f"{first.where}: its result is not used on the way to the output",
                                Location(self.path), code=NOT_SERIES_PARALLEL,
-                               hint="a spec describes one output; export the model without side outputs")
+                               hint="every layer of a spec leads to an output (the main one or a side output)")
         return items, shapes
+
+    def _side_start(self, output: str, pieces: list) -> int:
+        """The index of the main path's piece whose result a side output's layers fork from."""
+        if output not in self.producer or output in self.used:
+            raise ImportFailed(f"the graph's output {output!r} is not made by a layer of its own (a tensor of the "
+                               "main path, or the input)", Location(self.path), code=NOT_SERIES_PARALLEL,
+                               hint="a side output (`output:`) has at least one layer; export the model without it")
+        here = output
+        while here not in self.used and here != self.input_name:
+            here = self.idom[here]
+        ends = [end for _, _, end in pieces]
+        if here not in ends:
+            raise ImportFailed(f"{self.producer[output].where}: a side output that starts inside a construct",
+                               Location(self.path), code=NOT_SERIES_PARALLEL,
+                               hint="a spec's side outputs (`output:`) read the main path between its items")
+        return ends.index(here)
 
     def chain(self, start: str, end: str) -> tuple[tuple[Item, ...], list]:
         """The items from tensor `start` (excluded) to `end` (included), and their shapes in order."""
-        pieces: list[tuple[list[Item], list]] = []
+        pieces = self._pieces(start, end)
+        return (tuple(item for items, _, _ in pieces for item in items),
+                [shape for _, shapes, _ in pieces for shape in shapes])
+
+    def _pieces(self, start: str, end: str) -> list[tuple[list[Item], list, str]]:
+        """The chain's items, each with its shapes and the tensor it ends at, `start` first (no items)."""
+        pieces: list[tuple[list[Item], list, str]] = []
         here = end
         while here != start:
             if self.order[here] < self.order[start] or here == self.input_name:
@@ -219,20 +253,19 @@ class Builder:
             if layer.kind in MERGES:
                 fork = self.idom[here]
                 item, shapes = self.construct(layer, fork)
-                pieces.append(([item], shapes))
+                pieces.append(([item], shapes, here))
                 here = fork
             else:
-                pieces.append(([Item(layer.kind, layer.settings)], [(layer.shape, layer.where)]))
+                pieces.append(([Item(layer.kind, layer.settings)], [(layer.shape, layer.where)], here))
                 here = layer.inputs[0]
-        items: list[Item] = []
-        shapes: list = []
-        for piece_items, piece_shapes in reversed(pieces):
-            items += piece_items
-            shapes += piece_shapes
-        return tuple(items), shapes
+        pieces.append(([], [], start))
+        return pieces[::-1]
 
     def construct(self, merge: Layer, fork: str) -> tuple[Item, list]:
-        branches = [self.chain(fork, name) for name in merge.inputs]
+        if merge.kind == "concat":
+            branches = [self._concat_branch(merge, group, fork) for group in self._groups(merge.inputs, fork)]
+        else:
+            branches = [self.chain(fork, name) for name in merge.inputs]
         shapes = [shape for _, branch_shapes in branches for shape in branch_shapes]
         own = (merge.shape, merge.where)
         bodies = [items for items, _ in branches]
@@ -243,8 +276,41 @@ class Builder:
                 settings = (*settings, ("merge", "add"))
             return Item("split", settings, branches), [*shapes, own]
         if merge.kind == "add" and len(bodies) == 2 and (bodies[0] or bodies[1]):
-            if not bodies[0]:
+            if _size(bodies[0]) < _size(bodies[1]):  # the shortcut is the shorter path, whichever input it is
                 bodies.reverse()
                 shapes = [shape for _, branch_shapes in reversed(branches) for shape in branch_shapes]
             return Item("residual", (), (bodies[0], bodies[1])), [*shapes, own]
         return Item(merge.kind, (), tuple(bodies)), [*shapes, own]
+
+    def _groups(self, inputs: tuple[str, ...], fork: str) -> list[list[str]]:
+        """A concat's inputs in runs that fork after `fork`: torch.onnx flattens cat(a, cat(b, c)) into
+        one Concat(a, b, c), and b and c's common start (InceptionE's branch3x3_1) is inside the branch
+        they shared. Concatenation is associative, so each run is one branch ending in its own concat."""
+        groups: list[tuple[list[str], str]] = []
+        for name in inputs:
+            if groups and name != self.input_name and groups[-1][1] != self.input_name:
+                meet = self._meet(self.idom, groups[-1][1], name)
+                if meet != fork:
+                    groups[-1] = ([*groups[-1][0], name], meet)
+                    continue
+            groups.append(([name], name))
+        return [names for names, _ in groups]
+
+    def _concat_branch(self, merge: Layer, names: list[str], fork: str) -> tuple[tuple[Item, ...], list]:
+        """One input of the concat, or a run of them as the layers to their common start and a nested concat."""
+        if len(names) == 1:
+            return self.chain(fork, names[0])
+        start = names[0]
+        for name in names[1:]:
+            start = self._meet(self.idom, start, name)
+        shapes = [self.producer[name].shape for name in names]
+        inner = merge.with_(inputs=tuple(names), output=f"{merge.output}#{names[0]}",
+                            shape=(*shapes[0][:-1], sum(shape[-1] for shape in shapes)))
+        before, before_shapes = self.chain(fork, start)
+        item, item_shapes = self.construct(inner, start)
+        return (*before, item), [*before_shapes, *item_shapes]
+
+
+def _size(items: tuple[Item, ...]) -> int:
+    """The layers of a branch, those inside its constructs included."""
+    return sum(1 + sum(_size(branch) for branch in item.branches) for item in items)

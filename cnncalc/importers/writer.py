@@ -79,6 +79,9 @@ def _item(item: Item, indent: int) -> list[str]:
             lines.append(f"{inner}    - -" + first.lstrip()[1:])
             lines += rest
         return lines
+    if item.word == "output":  # a side output: {name, training_only, layers}
+        return [f"{pad}- output:", *(f"{pad}    {key}: {scalar(value)}" for key, value in item.settings),
+                f"{pad}    layers:", *_list(item.branches[0], indent + 6)]
     if item.word == "repeat":
         return [f"{pad}- repeat:", f"{pad}    times: {item.options['times']}", f"{pad}    layers:",
                 *_list(item.branches[0], indent + 6)]

@@ -169,7 +169,26 @@ class ChannelShuffle(LayerKind):
         return torch_ops.ChannelShuffle(p["groups"])
 
     def torch_code(self, p, inputs, inference: Inference):
+        """A small class doing what torchvision's channel_shuffle does (view, transpose, reshape), not
+        nn.ChannelShuffle: that has no ONNX symbolic, and this exports as Reshape -> Transpose ->
+        Reshape, the pattern `cnncalc import` reads back as a channel_shuffle."""
         from cnncalc.layers.code import Construct, TorchCode
 
-        return TorchCode(Construct("nn.ChannelShuffle", (("groups", p["groups"]),)))
+        return TorchCode(Construct("ChannelShuffle", (("groups", p["groups"]),)), helpers=(CHANNEL_SHUFFLE_CODE,))
+
+
+CHANNEL_SHUFFLE_CODE = '''class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle as torchvision's channel_shuffle writes it: the channels viewed as
+    groups x channels/groups, transposed, flattened back (nn.ChannelShuffle computes the same but has
+    no ONNX export; this is Reshape -> Transpose -> Reshape in ONNX)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        batch, channels, *spatial = x.shape
+        x = x.view(batch, self.groups, channels // self.groups, *spatial)
+        return torch.transpose(x, 1, 2).reshape(batch, channels, *spatial)
+'''
 

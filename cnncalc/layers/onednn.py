@@ -186,6 +186,14 @@ class ConvCase:
 
     def _input_gradient_peak(self, input_grad_bytes: int, extra: int = 0) -> int:
         """`extra`: scratchpad bytes held while the kernel works (a transposed convolution's bias)."""
+        if self.groups == 1 and self.strided and self.small_strided_gradient():
+            if len(self.in_axes) == 1:
+                # 1-D: the gemm kernel, plain tensors and one unfolded input per sample
+                columns = self.in_channels * self.taps * self.out_spatial * self.item * min(self.threads, self.batch)
+                return max(self.plain_output() + self.plain_input() + columns + extra,
+                           self.plain_input() + input_grad_bytes)
+            working = self.blocked_output() + self.blocked_weight() + self.blocked_input() + extra
+            return max(working, self.blocked_input() + input_grad_bytes)
         if self.groups == 1 and self.strided:
             # oneDNN's strided brgemm kernel: channels-last copies (a single channel needs none)
             # and a scratchpad
@@ -196,6 +204,15 @@ class ConvCase:
             return max(working, 2 * self.plain_input() + input_grad_bytes)
         working = self.blocked_output() + self.blocked_weight() + self.blocked_input() + extra
         return max(working, self.blocked_input() + input_grad_bytes)
+
+    def small_strided_gradient(self) -> bool:
+        """oneDNN passes over its strided brgemm input-gradient kernel when there are fewer input
+        positions in the batch than threads and the stride divides the input's width (measured
+        with ONEDNN_VERBOSE on PyTorch 2.13, AVX2, 1-D to 2-D, batch >= 2, 8 and 16 threads):
+        a 1-D convolution then takes the gemm kernel, others the direct jit one."""
+        width_divides = bool(self.in_axes) and self.in_axes[-1] % self.stride[-1] == 0
+        return (not self.pointwise and self.batch > 1 and width_divides
+                and self.batch * self.in_spatial < self.threads)
 
     def divisible(self) -> bool:
         return all(size % step == 0 for size, step in zip(self.in_axes, self.stride))
@@ -256,7 +273,9 @@ class ConvCase:
         gradients in it (`reduce_balancer_t`, reimplemented below). The 1x1 and depthwise kernels
         book theirs their own way; those rules are measured at 1, 2, 4 and 8 threads (docs/memory.md)."""
         if self.threads == 1:
-            return 0  # one thread sums its gradient in place
+            # one thread sums its gradient in place; a bias gradient that does not fill the last
+            # block is still summed in a padded copy (found by hypothesis: 160 B for 1 filter)
+            return 0 if self.depthwise else self.padded_bias()
         if self.depthwise:
             return self._depthwise_reduction()
         blocks_in = 1 if self.in_channels == 3 and not self.pointwise else -(-self.in_channels // self.block)
