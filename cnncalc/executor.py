@@ -134,9 +134,12 @@ def plan(analysis: Analysis, batch: int) -> Plan:
         node = result.node
         _check_executable(node)
         i = node.index
-        read_later = {s: end[s] > i for s in {storage[j] for j in node.inputs}}
-        shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
-        overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
+        if len(node.inputs) == 1:  # most layers: the one input is overwritable unless read later
+            overwritable = (end[storage[node.inputs[0]]] <= i,)
+        else:
+            read_later = {s: end[s] > i for s in {storage[j] for j in node.inputs}}
+            shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
+            overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
         view = node.kind.forward_view
         aliases = bool(node.inputs) and (view or (node.kind.inplace and overwritable[0]))
         if aliases:
@@ -161,24 +164,20 @@ def plan(analysis: Analysis, batch: int) -> Plan:
     for v, at in enumerate(last):
         frees_at.setdefault(at, []).append(v)
     params = buffers = 0
+    no_frees = ()
     for result, overwritable, aliases in drafts:
         node, inference = result.node, result.inference
-        io = sum(size[s] for s in {storage[j] for j in (*node.inputs, node.index)})
+        i = node.index
+        # the distinct storages read, and the output's unless it is input 0's
+        io = sum(size[s] for s in {storage[j] for j in node.inputs}) + (0 if aliases else size[i])
+        frees = frees_at.get(i)
         steps.append(PlannedLayer(
-            node=node,
-            inputs=result.inputs,
-            inference=inference,
-            overwritable=overwritable,
-            aliases_input=aliases,
-            frees=tuple(frees_at.get(node.index, ())),
-            io_bytes=io,
-            held_bytes=live[node.index] - io,
-            workspace_bytes=node.kind.forward_workspace(node.params, result.inputs, inference, batch)
-            * ELEMENT_BYTES,
+            node, result.inputs, inference, overwritable, aliases, no_frees if frees is None else tuple(frees), io,
+            live[i] - io, node.kind.forward_workspace(node.params, result.inputs, inference, batch) * ELEMENT_BYTES,
         ))
-        params += inference.params * ELEMENT_BYTES
-        buffers += inference.buffers * ELEMENT_BYTES
-    return Plan(analysis, batch, tuple(steps), params, buffers)
+        params += inference.params
+        buffers += inference.buffers
+    return Plan(analysis, batch, tuple(steps), params * ELEMENT_BYTES, buffers * ELEMENT_BYTES)
 
 
 def refuse_if_too_big(the_plan: Plan, max_bytes: int, textbook_bytes: int) -> None:

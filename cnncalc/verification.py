@@ -178,10 +178,11 @@ def _memory_dict(memory: MemoryCheck) -> dict:
 
 def _layer_checks(report: Report, plan: Plan, execution: Execution) -> tuple[LayerCheck, ...]:
     batch = plan.batch
-    runs = {run.name: run for run in execution.layers}
+    runs = execution.layers  # the plan's first layers, in its order (fewer when the run stopped early)
+    ran = len(runs)
     checks = []
-    for step in plan.steps:
-        inference, run = step.inference, runs.get(step.node.name)
+    for i, step in enumerate(plan.steps):
+        inference, run = step.inference, runs[i] if i < ran else None
         checks.append(LayerCheck(
             name=step.node.name,
             type=step.node.type,
@@ -204,7 +205,7 @@ def _memory_check(report: Report, plan: Plan, execution: Execution) -> MemoryChe
     peak = plan.peak_step
     if not execution.complete or peak is None:
         return None
-    measured_ws = next(run.workspace_bytes for run in execution.layers if run.name == peak.node.name)
+    measured_ws = execution.layers[next(i for i, step in enumerate(plan.steps) if step is peak)].workspace_bytes
     return MemoryCheck(
         textbook_bytes=report.memory.inference_bytes,
         textbook_layer_bytes=report.memory.peak_layer_bytes,
