@@ -217,13 +217,19 @@ class ArrayMeter:
     def discount(self, nbytes: int) -> None:
         """Only arrays are counted: there is no bookkeeping to take out."""
 
+    def pause(self) -> None:
+        self.counter.counting = False
+
+    def resume(self) -> None:
+        self.counter.counting = True
+
     @contextmanager
     def paused(self):
-        self.counter.counting = False
+        self.pause()
         try:
             yield
         finally:
-            self.counter.counting = True
+            self.resume()
 
     def stop(self) -> int:
         peak = self.overall()
@@ -243,7 +249,7 @@ class TracemallocMeter:
         import tracemalloc
 
         self._tm = tracemalloc
-        self.base = self._overall = 0
+        self.base = self._overall = self._paused_at = 0
         self.started_here = False
 
     def start(self) -> None:
@@ -272,15 +278,21 @@ class TracemallocMeter:
         """Leave out `nbytes` the run keeps that are not arrays (the objects holding a layer's weights)."""
         self.base += max(nbytes, 0)
 
+    def pause(self) -> None:
+        self.reset_peak()
+        self._paused_at = self._tm.get_traced_memory()[0]
+
+    def resume(self) -> None:
+        self.base += max(self._tm.get_traced_memory()[0] - self._paused_at, 0)
+        self._tm.reset_peak()
+
     @contextmanager
     def paused(self):
-        self.reset_peak()
-        start = self._tm.get_traced_memory()[0]
+        self.pause()
         try:
             yield
         finally:
-            self.base += max(self._tm.get_traced_memory()[0] - start, 0)
-            self._tm.reset_peak()
+            self.resume()
 
     def stop(self) -> int:
         peak = self.overall()
@@ -309,6 +321,11 @@ class NoMeter:
         pass
 
     discount = held
+
+    def pause(self) -> None:
+        pass
+
+    resume = pause
 
     @contextmanager
     def paused(self):
