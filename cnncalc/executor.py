@@ -6,7 +6,8 @@ freed (right after the last layer that reads it), and what the run will hold at 
 weights, live activations, workspace. That is the estimate `refuse_if_too_big` checks before
 anything is allocated. `execute` then follows the plan with the kinds' own `make_weights` and
 `forward`, hooks declared on `LayerKind` (see cnncalc/forward.py), measuring each layer's output shape, executed MACs, weight
-sizes, time, and the peak of live arrays with tracemalloc (numpy reports its buffers to it).
+sizes, time, and the peak of live arrays: numpy's array buffers, counted as numpy allocates and frees
+them (cnncalc/array_memory.py; tracemalloc where that cannot be installed).
 """
 
 from __future__ import annotations
