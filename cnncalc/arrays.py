@@ -7,6 +7,7 @@ import this module (and so numpy); `analyze` and `lint` never do.
 from __future__ import annotations
 
 import os
+import weakref
 from math import prod
 
 import numpy as np
@@ -114,7 +115,14 @@ def im2col(view: np.ndarray) -> np.ndarray:
         cols = np.empty(moved.shape, dtype=moved.dtype)
         copy_into(cols, moved)
     rows = prod(cols.shape[: rank + 1])
-    return cols.reshape(rows, -1)
+    matrix = cols.reshape(rows, -1)
+    _IM2COL[0] = weakref.ref(matrix)
+    return matrix
+
+
+#: the last im2col matrix (a weak reference: the matrix is freed with its layer). Its product is
+#: reshaped to a feature map, which a transposed (column-major) result could only be by a copy.
+_IM2COL: list = [lambda: None]
 
 
 #: products with at most this many rows are computed transposed (see `matmul`)
@@ -128,9 +136,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> tuple
         raise ValueError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
     stack = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     macs = prod(stack) * a.shape[-2] * a.shape[-1] * b.shape[-1]
-    if out is None and a.ndim == b.ndim == 2 and a.shape[0] <= FEW_ROWS:
+    if out is None and a.ndim == b.ndim == 2 and a.shape[0] <= FEW_ROWS and a is not _IM2COL[0]():
         # a fully connected layer's few rows: OpenBLAS runs the transposed product 1.2-3x faster
-        # (VGG-16's fc6 at batch 8: 110 ms of CPU time against 280); the result is its transpose, a view
+        # (VGG-16's fc6 at batch 8: 110 ms of CPU time against 280); the result is its transpose, a
+        # view, which stays 2-D (an im2col product, reshaped to a feature map, keeps the row-major form)
         return np.matmul(b.T, a.T).T, macs
     return np.matmul(a, b, out=out), macs
 

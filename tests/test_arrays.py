@@ -85,3 +85,12 @@ def test_products_of_few_rows_are_computed_transposed_with_the_same_values(rows)
     assert out.shape == (rows, 70) and macs == rows * 300 * 70
     assert np.allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-3)
     assert out.flags.f_contiguous == (rows <= arrays.FEW_ROWS)  # the transpose of the product, a view
+
+
+def test_an_im2col_product_keeps_the_row_major_layout_its_reshape_needs():
+    """A conv's product is reshaped to (N, *out, filters): a transposed result would be copied there."""
+    x = np.random.default_rng(3).standard_normal((1, 4, 4, 8), dtype=np.float32)
+    cols = arrays.im2col(arrays.windows(x, (3, 3), (1, 1), (1, 1)))
+    out, _ = arrays.matmul(cols, np.ones((72, 16), dtype=np.float32))
+    assert out.shape == (4, 16) and out.flags.c_contiguous
+    assert np.shares_memory(out.reshape(1, 2, 2, 16), out)
