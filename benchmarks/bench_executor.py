@@ -2,17 +2,21 @@
 
     python benchmarks/bench_executor.py [--specs vgg16 resnet50 mobilenet_v2] [--batches 1 8] [--repeats 3]
 
-For every spec and batch: the best forward time of each (weights already built; PyTorch in
-float32, NCHW, no_grad, every core), their ratio, and the executor's achieved GFLOP/s on its
-convolution layers (FLOPs = 2 x MACs counted from the executed matrix products) against numpy's
-own float32 matmul peak measured in the same run. Targets: numpy / torch <= 2 and conv GFLOP/s
->= 50 % of the matmul peak.
-"""
+For every spec and batch: the best forward of each (weights already built; PyTorch in float32, NCHW,
+no_grad, every core; numpy's BLAS on every core too), by wall time and by CPU time (getrusage: every
+thread), their ratios, and the executor's achieved GFLOP/s on its convolution layers (FLOPs = 2 x MACs
+counted from the executed matrix products) against numpy's own float32 matmul peak measured in the
+same run, the same two ways. The two frameworks alternate, with a pause between them (idle BLAS and
+OpenMP threads spin for a while and would take the other's cores), so that a shared machine's load
+falls on both alike. Targets (issue #19): numpy / torch <= 1.5 on VGG-16 at batch 8, and conv
+GFLOP/s >= 50 % of the matmul peak. `bench(name, batch, repeats, peak)` is what
+benchmarks/bench_cli.py calls."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -30,19 +34,27 @@ from cnncalc.pipeline import analyze_file  # noqa: E402
 CONV_TYPES = ("conv", "conv1d", "conv2d", "conv3d", "depthwise")
 
 
-def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
-    """numpy's float32 GEMM in GFLOP/s: the best of several square products."""
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread (BLAS's, the copy threads, PyTorch's) included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def matmul_peak(size: int = 2048, repeats: int = 5, cpu: bool = False) -> float:
+    """numpy's float32 GEMM in GFLOP/s: the best of several square products; with `cpu`, per second of
+    CPU time (all threads) instead of wall time."""
     a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
     b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
     a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    clock = cpu_seconds if cpu else time.perf_counter
+    best = min(_timed(lambda: a @ b, clock) for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
-def _timed(fn) -> float:
-    started = time.perf_counter()
+def _timed(fn, clock=time.perf_counter) -> float:
+    started = clock()
     fn()
-    return time.perf_counter() - started
+    return clock() - started
 
 
 def analysed(name: str):
@@ -126,7 +138,18 @@ def torch_runner(the_plan, weights):
 # ---------------------------------------------------------------------------------------------
 
 
-def bench(name: str, batch: int, repeats: int, peak: float) -> dict:
+#: seconds between the two frameworks' runs: OpenBLAS's and OpenMP's idle threads spin for a while
+#: after their last job, and would take the other's cores (and show in its CPU time)
+COOL_DOWN_S = 0.5
+
+
+def bench(name: str, batch: int, repeats: int, peak: float, cpu_peak: float | None = None) -> dict:
+    """The best of `repeats` forwards of each, alternating (after one warm-up round of both), by wall
+    time (`numpy_s`, `torch_s`, `ratio`) and by CPU time (`numpy_cpu_s`, `torch_cpu_s`, `cpu_ratio`),
+    and the conv layers' GFLOP/s against `peak` (wall) and `cpu_peak` (per CPU second; measured here
+    when not given)."""
+    if cpu_peak is None:
+        cpu_peak = matmul_peak(cpu=True)
     analysis = analysed(name)
     the_plan = executor.plan(analysis, batch)
     weights = executor.make_weights(the_plan, np.random.default_rng(0))
@@ -134,25 +157,39 @@ def bench(name: str, batch: int, repeats: int, peak: float) -> dict:
     x = rng.standard_normal((batch, *analysis.graph.input.dims), dtype=np.float32)
     forward = torch_runner(the_plan, weights)
     xt = torch.from_numpy(np.moveaxis(x, -1, 1).copy())
-    numpy_best = torch_best = float("inf")
-    conv_seconds, conv_flops = 0.0, 0
-    # numpy and PyTorch alternate, so both see the same load on a shared machine; the first round warms up
+    is_conv = [step.node.type in CONV_TYPES for step in the_plan.steps]
+    best = {"numpy_s": float("inf"), "torch_s": float("inf"), "numpy_cpu_s": float("inf"),
+            "torch_cpu_s": float("inf"), "conv_s": float("inf"), "conv_cpu_s": float("inf")}
+    conv_flops = 0
     for round_ in range(repeats + 1):
-        run = executor.execute(the_plan, measure=False, given_input=x.copy(), given_weights=weights)
-        seconds = sum(layer.seconds for layer in run.layers)
-        torch_seconds = _timed(lambda: forward(xt.clone()))
+        marks: list[float] = []  # CPU time at every layer boundary (on_layer is called before each layer)
+        time.sleep(COOL_DOWN_S)
+        run = executor.execute(the_plan, measure=False, given_input=x.copy(), given_weights=weights,
+                               on_layer=lambda done, total, layer: marks.append(cpu_seconds()))
+        layer_cpu = [after - before for before, after in zip(marks, marks[1:])]
+        numpy_figures = {
+            "numpy_s": sum(layer.seconds for layer in run.layers),
+            "numpy_cpu_s": sum(layer_cpu),
+            "conv_s": sum(layer.seconds for layer, conv in zip(run.layers, is_conv) if conv),
+            "conv_cpu_s": sum(cpu for cpu, conv in zip(layer_cpu, is_conv) if conv),
+        }
+        conv_flops = sum(2 * layer.macs for layer, conv in zip(run.layers, is_conv) if conv)
+        del run  # its output freed before PyTorch runs
+        time.sleep(COOL_DOWN_S)
+        started = cpu_seconds()
+        torch_figures = {"torch_s": _timed(lambda: forward(xt.clone()))}
+        torch_figures["torch_cpu_s"] = cpu_seconds() - started
         if round_ == 0:
             continue
-        torch_best = min(torch_best, torch_seconds)
-        if seconds < numpy_best:
-            numpy_best = seconds
-            convs = [layer for layer, step in zip(run.layers, the_plan.steps) if step.node.type in CONV_TYPES]
-            conv_seconds = sum(layer.seconds for layer in convs)
-            conv_flops = sum(2 * layer.macs for layer in convs)
+        for key, value in {**numpy_figures, **torch_figures}.items():
+            best[key] = min(best[key], value)
     return {
-        "spec": name, "batch": batch, "numpy_s": numpy_best, "torch_s": torch_best,
-        "ratio": numpy_best / torch_best, "conv_gflops": conv_flops / conv_seconds / 1e9,
-        "conv_share_of_peak": conv_flops / conv_seconds / 1e9 / peak,
+        "spec": name, "batch": batch, **{k: best[k] for k in ("numpy_s", "torch_s", "numpy_cpu_s", "torch_cpu_s")},
+        "ratio": best["numpy_s"] / best["torch_s"], "cpu_ratio": best["numpy_cpu_s"] / best["torch_cpu_s"],
+        "conv_gflops": conv_flops / best["conv_s"] / 1e9,
+        "conv_share_of_peak": conv_flops / best["conv_s"] / 1e9 / peak,
+        "conv_cpu_gflops": conv_flops / best["conv_cpu_s"] / 1e9,
+        "conv_cpu_share_of_peak": conv_flops / best["conv_cpu_s"] / 1e9 / cpu_peak,
     }
 
 
@@ -163,16 +200,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-    peak = matmul_peak()
-    print(f"numpy {np.__version__} float32 matmul peak (2048^3): {peak:.1f} GFLOP/s; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; {os.cpu_count()} CPUs")
-    print(f"{'spec':<14}{'batch':>6}{'numpy s':>10}{'torch s':>10}{'numpy/torch':>13}{'conv GFLOP/s':>14}"
-          f"{'of peak':>9}")
+    peak, cpu_peak = matmul_peak(), matmul_peak(cpu=True)
+    print(f"numpy {np.__version__} float32 matmul peak (2048^3): {peak:.1f} GFLOP/s, {cpu_peak:.1f} GFLOP per CPU "
+          f"second; torch {torch.__version__}, {torch.get_num_threads()} threads; {os.cpu_count()} CPUs")
+    print(f"{'':<20}{'wall: numpy s':>14}{'torch s':>9}{'ratio':>7}{'conv of peak':>14}"
+          f"{'CPU: numpy s':>15}{'torch s':>9}{'ratio':>7}{'conv of peak':>14}")
     for name in args.specs:
         for batch in args.batches:
-            r = bench(name, batch, args.repeats, peak)
-            print(f"{r['spec']:<14}{r['batch']:>6}{r['numpy_s']:>10.3f}{r['torch_s']:>10.3f}{r['ratio']:>13.2f}"
-                  f"{r['conv_gflops']:>14.1f}{r['conv_share_of_peak']:>9.0%}", flush=True)
+            r = bench(name, batch, args.repeats, peak, cpu_peak)
+            print(f"{r['spec'] + ' batch ' + str(r['batch']):<20}{r['numpy_s']:>14.3f}{r['torch_s']:>9.3f}"
+                  f"{r['ratio']:>7.2f}{r['conv_share_of_peak']:>14.0%}{r['numpy_cpu_s']:>15.3f}{r['torch_cpu_s']:>9.3f}"
+                  f"{r['cpu_ratio']:>7.2f}{r['conv_cpu_share_of_peak']:>14.0%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ freed (right after the last layer that reads it), and what the run will hold at 
 weights, live activations, workspace. That is the estimate `refuse_if_too_big` checks before
 anything is allocated. `execute` then follows the plan with the kinds' own `make_weights` and
 `forward`, hooks declared on `LayerKind` (see cnncalc/forward.py), measuring each layer's output shape, executed MACs, weight
-sizes, time, and the peak of live arrays with tracemalloc (numpy reports its buffers to it).
+sizes, time, and the peak of live arrays: numpy's array buffers, counted as numpy allocates and frees
+them (cnncalc/array_memory.py; tracemalloc where that cannot be installed).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,9 +135,12 @@ def plan(analysis: Analysis, batch: int) -> Plan:
         node = result.node
         _check_executable(node)
         i = node.index
-        read_later = {s: end[s] > i for s in {storage[j] for j in node.inputs}}
-        shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
-        overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
+        if len(node.inputs) == 1:  # most layers: the one input is overwritable unless read later
+            overwritable = (end[storage[node.inputs[0]]] <= i,)
+        else:
+            read_later = {s: end[s] > i for s in {storage[j] for j in node.inputs}}
+            shared = {storage[j] for j in node.inputs if sum(storage[k] == storage[j] for k in node.inputs) > 1}
+            overwritable = tuple(not read_later[storage[j]] and storage[j] not in shared for j in node.inputs)
         view = node.kind.forward_view
         aliases = bool(node.inputs) and (view or (node.kind.inplace and overwritable[0]))
         if aliases:
@@ -162,24 +165,20 @@ def plan(analysis: Analysis, batch: int) -> Plan:
     for v, at in enumerate(last):
         frees_at.setdefault(at, []).append(v)
     params = buffers = 0
+    no_frees = ()
     for result, overwritable, aliases in drafts:
         node, inference = result.node, result.inference
-        io = sum(size[s] for s in {storage[j] for j in (*node.inputs, node.index)})
+        i = node.index
+        # the distinct storages read, and the output's unless it is input 0's
+        io = sum(size[s] for s in {storage[j] for j in node.inputs}) + (0 if aliases else size[i])
+        frees = frees_at.get(i)
         steps.append(PlannedLayer(
-            node=node,
-            inputs=result.inputs,
-            inference=inference,
-            overwritable=overwritable,
-            aliases_input=aliases,
-            frees=tuple(frees_at.get(node.index, ())),
-            io_bytes=io,
-            held_bytes=live[node.index] - io,
-            workspace_bytes=node.kind.forward_workspace(node.params, result.inputs, inference, batch)
-            * ELEMENT_BYTES,
+            node, result.inputs, inference, overwritable, aliases, no_frees if frees is None else tuple(frees), io,
+            live[i] - io, node.kind.forward_workspace(node.params, result.inputs, inference, batch) * ELEMENT_BYTES,
         ))
-        params += inference.params * ELEMENT_BYTES
-        buffers += inference.buffers * ELEMENT_BYTES
-    return Plan(analysis, batch, tuple(steps), params, buffers)
+        params += inference.params
+        buffers += inference.buffers
+    return Plan(analysis, batch, tuple(steps), params * ELEMENT_BYTES, buffers * ELEMENT_BYTES)
 
 
 def refuse_if_too_big(the_plan: Plan, max_bytes: int, textbook_bytes: int) -> None:
@@ -321,6 +320,9 @@ class Execution:
     side_outputs: tuple[tuple[str, Any], ...] = ()
     #: the input the run started from, kept with the weights (layers in place may overwrite the original).
     input: Any = None
+    #: how the peak was measured: "numpy allocator" (array buffers counted as numpy allocates them),
+    #: "tracemalloc" (where numpy's allocator cannot be replaced), "" when not measured.
+    measured_by: str = ""
 
     @property
     def complete(self) -> bool:
@@ -334,63 +336,17 @@ class Execution:
         return {**named, "input": self.input, "output": self.output}
 
 
-class _Meter:
-    """tracemalloc readings relative to the start of the run; all zero when not measuring."""
+def _measured_weights(the_plan: Plan, rng, meter) -> list[Weights]:
+    """The weights, their arrays measured (under tracemalloc, the per-layer objects that hold them left out)."""
+    from cnncalc.array_memory import TRACEMALLOC
 
-    def __init__(self, measure: bool):
-        import tracemalloc
-
-        self._tm = tracemalloc
-        self.active = measure
-        self.started_here = measure and not tracemalloc.is_tracing()
-        if self.started_here:
-            tracemalloc.start()
-        self.base = tracemalloc.get_traced_memory()[0] if measure else 0
-        self.peak = 0
-
-    def current(self) -> int:
-        return self._tm.get_traced_memory()[0] - self.base if self.active else 0
-
-    def reset_peak(self) -> None:
-        if self.active:
-            self.peak = max(self.peak, self.read_peak())
-            self._tm.reset_peak()
-
-    def read_peak(self) -> int:
-        return self._tm.get_traced_memory()[1] - self.base if self.active else 0
-
-    @contextmanager
-    def bookkeeping(self):
-        """Leave out what the block allocates and keeps: the executor's own records (about 700 B a layer: a 400-layer chain of 768 B activations would
-        otherwise measure 286 KiB). The peak up to here is kept first; the block's transient
-        allocations are its own."""
-        if not self.active:
-            yield
-            return
-        self.reset_peak()
-        start = self._tm.get_traced_memory()[0]
-        try:
-            yield
-        finally:
-            self.base += max(self._tm.get_traced_memory()[0] - start, 0)
-            self._tm.reset_peak()
-
-    def stop(self) -> int:
-        peak = max(self.peak, self.read_peak())
-        if self.started_here:
-            self._tm.stop()
-        return peak
-
-
-def _measured_weights(the_plan: Plan, rng, meter: _Meter) -> list[Weights]:
-    """The weights, their arrays measured and the per-layer objects that hold them left out."""
+    if meter.measured_by != TRACEMALLOC:  # nothing but arrays is counted
+        return make_weights(the_plan, rng)
     weights: list[Weights] = []
     for step in the_plan.steps:
         start = meter.current()
         made = step.node.kind.make_weights(step.node.params, step.inputs, step.inference, rng)
-        if meter.active:
-            # what stayed beyond the arrays' own bytes is the holder's bookkeeping
-            meter.base += max(meter.current() - start - made.nbytes, 0)
+        meter.discount(meter.current() - start - made.nbytes)
         weights.append(made)
     return weights
 
@@ -409,79 +365,115 @@ def execute(
     given_weights: tuple[Weights, ...] | list[Weights] | None = None,
 ) -> Execution:
     """Run the plan on seeded random weights and input (or `given_weights` and `given_input`, which
-    layers working in place may overwrite). `on_layer(done, total, name)` reports progress.
+    layers working in place may overwrite; measured runs copy the input, so that the run's memory is
+    its own). `on_layer(done, total, name)` reports progress.
 
     The run stops after the first layer whose executed output shape differs from the prediction
     (later layers' weights would not fit it).
     """
     import numpy as np
-    import numpy.random  # noqa: F401  (imported before tracing starts, so its modules are not measured)
+    import numpy.random  # noqa: F401  (imported before measuring starts, so its modules are not measured)
 
-    from cnncalc import arrays
+    from cnncalc import array_memory, arrays
 
     analysis = the_plan.analysis
     graph = analysis.graph
-    meter = _Meter(measure)
+    shape = (the_plan.batch, *graph.input.dims)
+    if given_input is not None and (given_input.shape != shape or given_input.dtype != arrays.DTYPE):
+        raise ValueError(f"the input must be a float32 array of shape {shape}")
+    meter = array_memory.meter(measure)
+    meter.start()
     try:
         rng = np.random.default_rng(seed)
-        # the weight arrays count; the Python objects that hold them (one per layer) do not
-        weights = _measured_weights(the_plan, rng, meter) if given_weights is None else list(given_weights)
-        shape = (the_plan.batch, *graph.input.dims)
-        if given_input is not None and (given_input.shape != shape or given_input.dtype != arrays.DTYPE):
-            raise ValueError(f"the input must be a float32 array of shape {shape}")
-        x = arrays.random_normal(rng, shape, 1.0) if given_input is None else given_input
-        with meter.bookkeeping():  # a copy for the caller, not the run's memory
+        if given_weights is None:
+            weights = _measured_weights(the_plan, rng, meter)
+        else:  # allocated before the run: counted as held throughout
+            weights = list(given_weights)
+            meter.held(sum(w.nbytes for w in weights))
+        if given_input is None:
+            x = arrays.random_normal(rng, shape, 1.0)
+        else:
+            x = given_input.copy() if measure else given_input
+        with meter.paused():  # a copy for the caller, not the run's memory
             kept_input = x.copy() if keep_weights else None
         values: dict[int, Any] = {0: x}
         del x, given_input
-        total = len(the_plan.steps)
-        # what is measured goes into arrays made here, and the records are built after the run: no
-        # Python object a layer leaves behind (about 700 B each) is counted as its memory
-        with meter.bookkeeping():
-            readings = array("d", bytes(8 * 4 * total))
-            macs = array("q", bytes(8 * total))
-            shapes: list[tuple[int, ...]] = []
-        for done, (step, w) in enumerate(zip(the_plan.steps, weights)):
-            node = step.node
-            if on_layer is not None:
-                with meter.bookkeeping():
-                    on_layer(done, total, node.name)
-            meter.reset_peak()
-            readings[4 * done] = meter.current()
-            started = time.perf_counter()
-            inputs = tuple(values[i] for i in node.inputs)
-            run = Run(analysis.convention, node.label, w, step.overwritable, step.inference)
-            result = node.kind.forward(node.params, inputs, run)
-            del run
-            del inputs
-            readings[4 * done + 3] = time.perf_counter() - started
-            readings[4 * done + 1] = meter.read_peak()
-            readings[4 * done + 2] = meter.current()
-            with meter.bookkeeping():
-                shapes.append(tuple(result.output.shape[1:]))
-                macs[done] = result.macs
-            values[node.index] = result.output
-            del result
-            for v in step.frees:
-                values.pop(v, None)
-            if shapes[-1] != step.inference.output.dims:
-                break
-        if on_layer is not None:
-            on_layer(len(shapes), total, "")
-        complete = len(shapes) == total
+        readings, macs, shapes = _run_layers(the_plan, weights, values, meter, on_layer)
+        complete = len(shapes) == len(the_plan.steps)
         output = values.get(graph.nodes[-1].index) if complete else None
         side = tuple((o.name, values[o.node]) for o in graph.side_outputs) if complete else ()
         values.clear()
     finally:
         peak = meter.stop()
+    sizes = _weight_sizes(weights)
     layers = tuple(
-        LayerRun(name=step.node.name, output_shape=shape, macs=macs[i], param_elements=w.param_elements,
-                 buffer_elements=w.buffer_elements, weights_bytes=w.nbytes, seconds=readings[4 * i + 3],
-                 before_bytes=int(readings[4 * i]), peak_bytes=int(readings[4 * i + 1]),
-                 after_bytes=int(readings[4 * i + 2]))
+        LayerRun(step.node.name, shape, macs[i], *sizes[id(w)], readings[4 * i + 3],
+                 int(readings[4 * i]), int(readings[4 * i + 1]), int(readings[4 * i + 2]))
         for i, (step, w, shape) in enumerate(zip(the_plan.steps, weights, shapes))
     )
-    return Execution(the_plan, seed, layers, peak, output, tuple(weights) if keep_weights else (), side, kept_input)
+    return Execution(the_plan, seed, layers, peak, output, tuple(weights) if keep_weights else (), side, kept_input,
+                     meter.measured_by)
+
+
+def _weight_sizes(weights: list[Weights]) -> dict[int, tuple[int, int, int]]:
+    """Per distinct Weights (most layers share the empty one): parameter and buffer elements, bytes."""
+    return {id(w): (w.param_elements, w.buffer_elements, w.nbytes) for w in {id(w): w for w in weights}.values()}
+
+
+def _run_layers(the_plan: Plan, weights: list[Weights], values: dict[int, Any], meter, on_layer):
+    """Every layer in order, reading and freeing `values` as planned: per layer the meter's bytes before,
+    at its peak and after (and its seconds) in `readings`, its executed MACs and output shape.
+
+    What is measured goes into arrays made here, the records after the run: under tracemalloc no
+    Python object a layer leaves behind is its memory; numpy's allocator counts arrays only anyway.
+    """
+    from cnncalc.array_memory import TRACEMALLOC
+
+    steps = the_plan.steps
+    total = len(steps)
+    convention = the_plan.analysis.convention
+    with meter.paused():
+        readings = array("d", bytes(8 * 4 * total))
+        macs = array("q", bytes(8 * total))
+        shapes: list[tuple[int, ...]] = []
+        runs = [Run(convention, step.node.label, w, step.overwritable, step.inference)
+                for step, w in zip(steps, weights)]
+    counts_python = meter.measured_by == TRACEMALLOC
+    clock = time.perf_counter
+    get = values.__getitem__
+    pop = values.pop
+    pause, resume = meter.pause, meter.resume
+    for done, step in enumerate(steps):
+        node = step.node
+        if on_layer is not None:
+            pause()  # (a callback's arrays are not the layer's)
+            on_layer(done, total, node.name)
+            resume()
+        meter.reset_peak()
+        readings[4 * done] = meter.current()
+        started = clock()
+        result = node.kind.forward(node.params, tuple(map(get, node.inputs)), runs[done])
+        readings[4 * done + 3] = clock() - started
+        readings[4 * done + 1] = meter.read_peak()
+        readings[4 * done + 2] = meter.current()
+        output = result.output
+        executed = output.shape[1:]
+        if counts_python:
+            pause()
+            shapes.append(executed)
+            resume()
+        else:
+            shapes.append(executed)
+        macs[done] = result.macs
+        values[node.index] = output
+        del result, output
+        for v in step.frees:
+            pop(v, None)
+        if executed != step.inference.output.dims:
+            break
+    if on_layer is not None:
+        on_layer(len(shapes), total, "")
+    return readings, macs, shapes
 
 
 __all__ = ["Execution", "LayerRun", "MemoryRefused", "NotExecutable", "Plan", "PlannedLayer", "execute", "plan",

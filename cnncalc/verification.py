@@ -6,8 +6,10 @@ estimate (parameters + the largest layer's inputs and output) is compared with t
 of live arrays, the difference broken into lines the textbook model leaves out: the im2col and
 padding workspace of the layer at the peak, activations held there for later layers (residual
 shortcuts), and that layer's own inputs and output against the textbook's largest. The measured
-peak must match the sum within TOLERANCE_FRACTION of it plus TOLERANCE_BYTES (small Python
-objects and numpy's internal ufunc buffers, which no array-level model predicts).
+peak (of numpy's array buffers, counted as numpy allocates them: cnncalc/array_memory.py) must match
+the sum within TOLERANCE_FRACTION of it plus TOLERANCE_BYTES (numpy's 0-d arrays for Python scalars,
+and under the tracemalloc fallback small Python objects and ufunc buffers, which no array-level
+model predicts).
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class MemoryCheck:
     workspace_bytes: int
     measured_workspace_bytes: int
     measured_peak_bytes: int
+    #: how the peak was measured: "numpy allocator" (array buffers as numpy allocates them) or
+    #: "tracemalloc" (where numpy's allocator cannot be replaced; Python objects are then counted too)
+    measured_by: str = "numpy allocator"
 
     @property
     def expected_peak_bytes(self) -> int:
@@ -164,6 +169,7 @@ def _memory_dict(memory: MemoryCheck) -> dict:
         "workspace_bytes": {"predicted": memory.workspace_bytes, "measured": memory.measured_workspace_bytes},
         "expected_peak_bytes": memory.expected_peak_bytes,
         "measured_peak_bytes": memory.measured_peak_bytes,
+        "measured_by": memory.measured_by,
         "difference_bytes": memory.difference_bytes,
         "tolerance_bytes": memory.tolerance_bytes,
         "ok": memory.ok,
@@ -172,10 +178,11 @@ def _memory_dict(memory: MemoryCheck) -> dict:
 
 def _layer_checks(report: Report, plan: Plan, execution: Execution) -> tuple[LayerCheck, ...]:
     batch = plan.batch
-    runs = {run.name: run for run in execution.layers}
+    runs = execution.layers  # the plan's first layers, in its order (fewer when the run stopped early)
+    ran = len(runs)
     checks = []
-    for step in plan.steps:
-        inference, run = step.inference, runs.get(step.node.name)
+    for i, step in enumerate(plan.steps):
+        inference, run = step.inference, runs[i] if i < ran else None
         checks.append(LayerCheck(
             name=step.node.name,
             type=step.node.type,
@@ -198,7 +205,7 @@ def _memory_check(report: Report, plan: Plan, execution: Execution) -> MemoryChe
     peak = plan.peak_step
     if not execution.complete or peak is None:
         return None
-    measured_ws = next(run.workspace_bytes for run in execution.layers if run.name == peak.node.name)
+    measured_ws = execution.layers[next(i for i, step in enumerate(plan.steps) if step is peak)].workspace_bytes
     return MemoryCheck(
         textbook_bytes=report.memory.inference_bytes,
         textbook_layer_bytes=report.memory.peak_layer_bytes,
@@ -210,6 +217,7 @@ def _memory_check(report: Report, plan: Plan, execution: Execution) -> MemoryChe
         workspace_bytes=peak.workspace_bytes,
         measured_workspace_bytes=measured_ws,
         measured_peak_bytes=execution.peak_bytes,
+        measured_by=execution.measured_by,
     )
 
 

@@ -83,7 +83,7 @@ def test_table_shows_predicted_and_executed_side_by_side():
         assert heading in out
     # C3 at batch 2: 2 x 240,000 MACs, counted from the matrix product
     assert out.count("480,000") == 2
-    assert "im2col/padding workspace" in out and "measured peak (tracemalloc)" in out
+    assert "im2col/padding workspace" in out and "measured peak (numpy allocator)" in out
     assert "verify: every check holds" in out
 
 

@@ -87,7 +87,7 @@ def memory_table(m: MemoryCheck) -> Table:
                  "")
     verdict = Text("ok", style="green") if m.ok else Text("OUT OF TOLERANCE", style="bold red")
     tolerance = f"±({TOLERANCE_FRACTION:.0%} + {binary(TOLERANCE_BYTES)}) = ±{binary(m.tolerance_bytes)}"
-    grid.add_row(Text("measured peak (tracemalloc)", style="bold"), Text(binary(m.measured_peak_bytes), style="bold"),
+    grid.add_row(Text(f"measured peak ({m.measured_by})", style="bold"), Text(binary(m.measured_peak_bytes), style="bold"),
                  Text.assemble(f"difference {_signed(m.difference_bytes)}, tolerance {tolerance}: ", verdict))
     weights = Text("ok", style="green") if m.weights_ok else Text(
         f"DIFFERENT from the predicted {binary(m.predicted_weights_bytes)}", style="bold red")
