@@ -417,8 +417,10 @@ def test_a_long_chain_of_small_layers_verifies(tmp_path):
 
     memory = json.loads(result.stdout)["memory"]
     assert result.returncode == 0, memory
-    # about 110 B a layer of Python objects remain counted: far below the 256 KiB tolerance
-    assert abs(memory["difference_bytes"]) < 128 * 1024, memory
+    # numpy's allocator counts array buffers only (a few bytes off in all); tracemalloc, the
+    # fallback, still counts ~110 B of Python objects a layer, far below the 256 KiB tolerance
+    bound = 1024 if memory["measured_by"] == "numpy allocator" else 128 * 1024
+    assert abs(memory["difference_bytes"]) < bound, memory
 
 
 # ---------------------------------------------------------------------------------------------

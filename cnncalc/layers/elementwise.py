@@ -6,6 +6,7 @@ In PyTorch they make a new tensor unless told otherwise (`relu: {inplace: true}`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from cnncalc.layers.base import (
@@ -48,6 +49,13 @@ class Elementwise(LayerKind):
         raise NotImplementedError
 
 
+@functools.cache
+def _zero_like(dtype):
+    import numpy as np
+
+    return np.zeros((), dtype)
+
+
 @register
 class Relu(Elementwise):
     name = "relu"
@@ -57,7 +65,8 @@ class Relu(Elementwise):
     def apply(self, x) -> None:
         import numpy as np
 
-        np.maximum(x, 0, out=x)
+        # a cached 0-d zero: a Python 0 would make numpy allocate one on every call
+        np.maximum(x, _zero_like(x.dtype), out=x)
 
     def torch_module(self, p, inputs, inference, weights=None):
         """In place as the spec says for memory; never for values (a branch may still read the input)."""
