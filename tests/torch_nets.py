@@ -179,3 +179,28 @@ def inference_peak(model: nn.Module, x: torch.Tensor) -> int:
     run()  # warm-up: oneDNN creates and caches its inference primitives on the first call
     resident = _bytes(model.parameters()) + _bytes(model.buffers()) + _bytes([x])
     return resident + _replayed_peak(run)
+
+
+def measure_spec(path: str, batch: int, optimizer: str = "adam") -> dict:
+    """Saved bytes, training peak, optimizer state and inference peak of a spec rebuilt in torch."""
+    from cnncalc.pipeline import analyze_file
+
+    analysis = analyze_file(path)
+    torch.manual_seed(0)
+    try:
+        model = GraphNet(analysis)
+    except Unsupported as missing:
+        return {"unsupported": str(missing)}
+    x = batch_input(analysis, batch)
+    saved = saved_bytes(model, x)
+    train, state = training_peak(model, x, optimizer)
+    return {"saved": saved, "train": train, "state": state, "infer": inference_peak(model, x)}
+
+
+if __name__ == "__main__":
+    # `python tests/torch_nets.py SPEC BATCH`: one measurement in a process of its own, so that a big
+    # model's weights, gradients and optimizer state leave the test process's memory with it
+    import json
+    import sys
+
+    print(json.dumps(measure_spec(sys.argv[1], int(sys.argv[2]))))
