@@ -233,10 +233,32 @@ class _Run:
             for source in result.node.inputs:
                 self.storages[self.storage_of[source]].readers += 1
         self.storages[self.storage_of[0]].holds += 1  # the caller keeps its batch
+        self.stage_ends = self._stage_holds()
         self.outputs = self._outputs(training)
         for index in self.outputs:
             self.storages[self.storage_of[index]].holds += 1  # the loss reads every output
         self.output_held = True
+
+    def _stage_holds(self) -> dict[int, list[int]]:
+        """Per layer, the storages whose hold ends after it: a stage (an nn.Sequential, `stage:` in a spec)
+        is called with its input, and the caller's frame keeps that tensor until the stage returns, after
+        its last layer, however early its own layers are done with it (`for module in self: input =
+        module(input)` rebinds the stage's name, not the caller's). A stage's input is what its layers read
+        from before its first layer."""
+        spans: dict[str, list[int]] = {}
+        for result in self.results[1:]:
+            index = result.node.index
+            for stage in result.node.stages if self.runs[index] else ():
+                spans.setdefault(stage, []).append(index)
+        ends: dict[int, list[int]] = {}
+        for members in spans.values():
+            first, last = members[0], members[-1]
+            held = {self.storage_of[source] for index in members for source in self.results[index].node.inputs
+                    if source < first}
+            for storage_id in sorted(held):
+                self.storages[storage_id].holds += 1
+                ends.setdefault(last, []).append(storage_id)
+        return ends
 
     def _outputs(self, training: bool) -> tuple[int, ...]:
         """The outputs this run produces, the main one first (the last layer's, for a graph without heads)."""
@@ -288,6 +310,9 @@ class _Run:
                 self.storages[source_id].readers -= 1
                 self._release(source_id)
             self._release(out_id)
+            for storage_id in self.stage_ends.get(node.index, ()):  # the stage returns to its caller
+                self.storages[storage_id].holds -= 1
+                self._release(storage_id)
         for key, size, owner in cached:  # autocast exits: its cache of parameter copies is cleared
             self.ledger.free(size, owner, key)
 
