@@ -114,5 +114,19 @@ def test_saved_bytes_and_peaks_match_torchvision(name, batch, size):
     assert mem.inference_bytes == pytest.approx(torch_side["infer"], rel=0.10)
 
 
+@pytest.mark.slow
+def test_inception_v3_cannot_train_at_batch_1_and_cnncalc_says_so():
+    """AuxLogits batch-normalises a 1x1 map: at batch 1 one value per channel, which PyTorch refuses to
+    train; cnncalc reports CNN207 there (analyze, report JSON), and inference at batch 1 still matches."""
+    torch_side = measured("inception_v3", 1)
+    assert "Expected more than 1 value per channel when training" in torch_side["refused"]
+    data = report.build(analysis("inception_v3"), report.Options(batch=1)).to_dict()
+    assert [(w["code"], w["line"]) for w in data["warnings"]] == [("CNN207", 42)]
+    assert "AuxLogits/conv1/batchnorm1" in data["warnings"][0]["message"]
+    assert report.build(analysis("inception_v3"), report.Options(batch=2)).to_dict()["warnings"] == []
+    mem = memory.pytorch(analysis("inception_v3"), batch=1, dtype="float32", optimizer="adam")
+    assert mem.inference_bytes == pytest.approx(torch_side["infer"], rel=0.10)
+
+
 def test_every_oracled_model_is_a_shipped_spec():
     assert all((SPECS / f"{name}.yaml").is_file() for name in ORACLED)

@@ -79,6 +79,7 @@ def analyze(
     options = pipeline.report_options(batch, dtype.value, optimizer.value, count_bias, value(memory_model),
                                       device.value, value(amp), cpu.value, threads, gpu, count=count.value)
     built = report_mod.build(analysis, options)
+    run.emit(report_mod.training_warnings(analysis, options))  # those of the batch: the analysis' are shown
     del analysis  # the report holds what is printed: a million layers' nodes and shapes are freed first
     warn_about_cpu(built)
     render(built, format, backward, depth)

@@ -6,6 +6,9 @@ scale and shift are 2C parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     REQUIRED,
@@ -25,11 +28,61 @@ from cnncalc.layers.base import (
 )
 
 
+def one_value_per_channel(results, batch: int) -> Iterator[Diagnostic]:
+    """CNN207 at each batch norm that a training step at `batch` would normalise over one value per
+    channel (batch x positions = 1): PyTorch refuses it. `results`: the analysis' LayerResults."""
+    for result in results[1:]:
+        node = result.node
+        if node.kind is None or node.kind.name != BatchNorm.name or not result.inputs:
+            continue
+        (x,) = result.inputs
+        positions = x.numel // max(x.channels, 1)
+        if batch * positions == 1:
+            where = "a vector" if x.is_vector else f"a {'x'.join(map(str, x.spatial))} map"
+            yield ONE_VALUE_PER_CHANNEL.at(
+                node.loc,
+                f"{node.label}: at batch {batch} a training step normalises one value per channel ({where}); "
+                "PyTorch refuses it (\"Expected more than 1 value per channel when training\"), so the "
+                "training memory describes a step that cannot run",
+                "train with batch 2 or more (inference is unaffected: eval mode uses the running statistics)",
+            )
+
+
+def _one_value_per_channel(subject) -> Iterator[Diagnostic]:
+    """The lint check (`subject`: cnncalc.lint.subject.Subject): at the run's batch, for training."""
+    if subject.options.mode == "train":
+        yield from one_value_per_channel(subject.analysis.results, subject.options.batch)
+
+
+ONE_VALUE_PER_CHANNEL = Rule(
+    "CNN207", "batchnorm-one-value-per-channel", "warning",
+    "a training batch norm over one value per channel (batch x height x width = 1)",
+    what="Reports a batch norm whose input, at the analysed batch, holds one value per channel: a 1x1 "
+    "map or a vector at batch 1 (Inception-v3's AuxLogits at batch 1). `analyze` reports it whenever it "
+    "computes training memory at such a batch; in `lint` it is opt-in (`--select CNN207`, with `--batch`), "
+    "since lint's batch defaults to 1.",
+    why="Training-mode batch norm divides by the variance over the batch and the positions; PyTorch "
+    "raises \"Expected more than 1 value per channel when training\" rather than divide by zero, so "
+    "torchvision's Inception-v3 cannot be trained at batch 1. The training memory cnncalc reports for "
+    "that batch belongs to a step that cannot run.",
+    example="""
+    input: 8x8x16
+    layers:
+      - global_pool: avg
+      - bn              # at batch 1: one value per channel
+    """,
+    fix="Train at batch 2 or more, or normalise before the map shrinks to 1x1 (inference is unaffected).",
+    check=_one_value_per_channel,
+    default=False,
+)
+
+
 @register
 class BatchNorm(LayerKind):
     name = "batchnorm"
     aliases = ("bn",)
     summary = "per-channel scale and shift (2C params) and running mean/variance (2C non-trainable)"
+    rules = (ONE_VALUE_PER_CHANNEL,)
     params = (
         Param("affine", boolean, True, "learn gamma and beta"),
         Param("eps", number(0.0), 1e-5, "added to the variance"),
