@@ -4,7 +4,8 @@ MACs from forward hooks (bias excluded) within 0.1 %, every conv/linear/pool out
 saved-for-backward bytes (saved_tensors_hooks) within 1 %, and the training (Adam) and inference peaks
 of the CPU allocator within 10 % at batch 1 (2 for Inception-v3, FIRST_BATCH) and 8. At batch 8 the big models run at a smaller image
 (SIZE_AT_8: a quarter of the pixels, so a batch-8 step costs two batch-1 steps on CI's two cores);
-the spec is analysed at the same size.
+the spec is analysed at the same size; the full-size batch-8 numbers are compared with a recorded oracle
+in tests/test_torchvision_peaks.py.
 
 The torch side runs in a subprocess per model and batch (the weights, gradients and Adam state of
 VGG-16-BN alone are 2.2 GB), which inherits the ISA and thread settings of tests/conftest.py."""
