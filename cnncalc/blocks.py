@@ -104,6 +104,9 @@ class BlockUse:
     body: tuple
     name: str | None
     loc: Location
+    #: the PyTorch stage (an nn.Sequential such as torchvision's `features[2]`) this use runs in: its caller
+    #: holds the stage's input until the stage's last layer has run (docs/memory.md, "Stages")
+    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ class InputUse:
     #: how deep the use nests (block uses and constructs around it), carried on to its layers
     depth: int
     expand: Callable[..., tuple] = field(compare=False, repr=False)
+    #: as BlockUse.stage
+    stage: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,10 +256,14 @@ def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None) 
     return YNode(value, node.loc, str(value))
 
 
-def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[str, YNode], str | None]:
-    """The use's arguments (defaults filled in) and its optional `name`."""
+#: keys every block use takes besides its block's parameters
+USE_KEYS = ("name", "stage")
+
+
+def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[str, YNode], str | None, str | None]:
+    """The use's arguments (defaults filled in), its optional `name` and its optional `stage`."""
     given: dict[str, YNode] = {}
-    name = None
+    name = stage = None
     if node is not None and node.value is not None:
         if not node.is_mapping:
             raise SpecError(f"block '{block.name}' takes a mapping of arguments, not {node.text or 'a list'!r}",
@@ -264,6 +273,10 @@ def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[
                 from cnncalc.layers.base import text
 
                 name = text(value)
+            elif key == "stage" and key not in block.params:
+                from cnncalc.layers.base import text
+
+                stage = text(value)
             elif key in block.params:
                 if node_reads_input(value):
                     # inside a block that reads $in it was computed before the use was read: this is outside
@@ -272,7 +285,7 @@ def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[
             else:
                 from cnncalc.keys import unknown_key
 
-                raise unknown_key(key, node.key_locs[key], (*block.params, "name"), f"block '{block.name}'")
+                raise unknown_key(key, node.key_locs[key], (*block.params, *USE_KEYS), f"block '{block.name}'")
     args: dict[str, YNode] = {}
     for param, default in block.params.items():
         if param in given:
@@ -282,7 +295,7 @@ def arguments(block: BlockDef, node: YNode | None, loc: Location) -> tuple[dict[
         else:
             raise SpecError(f"block '{block.name}' needs '{param}'", loc, code="CNN105",
                             hint=f"add {param}: ... to this use of {block.name}")
-    return args, name
+    return args, name, stage
 
 
 def memo_key(block: str, args: dict[str, YNode]) -> tuple[str, str]:

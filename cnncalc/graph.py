@@ -48,6 +48,9 @@ class Node:
     head: str | None = None
     #: inside a training-only head: left out of inference
     training_only: bool = False
+    #: the stages (`stage:` of the block uses around it, scoped like names), outermost first: PyTorch runs
+    #: each as one nn.Sequential, whose input its caller holds until the stage returns
+    stages: tuple[str, ...] = ()
 
     @property
     def type(self) -> str:
@@ -175,6 +178,8 @@ class _Builder:
         self.training_only = False
         #: the blocks whose uses the walk is inside, outermost first (a use of one of them inside is a loop)
         self.enclosing: list[str] = []
+        #: the stages the walk is inside, outermost first (Node.stages)
+        self.stages: list[str] = []
         self.shapes = _Shapes(self.nodes, spec.input, convention)
 
     def _counted(self, scope: _Scope, word: str) -> str:
@@ -202,7 +207,7 @@ class _Builder:
         index = len(self.nodes)
         name = self._claim(scope.full(local), loc)
         self.nodes.append(Node(index, name, kind, params, inputs, loc, scope.path, scope.kinds, self.head,
-                               self.training_only))
+                               self.training_only, tuple(self.stages)))
         return index
 
     def add(self, layer: LayerSpec, current: int, scope: _Scope) -> int:
@@ -239,7 +244,7 @@ class _Builder:
     def use(self, item: BlockUse, current: int, scope: _Scope) -> int:
         local = self._local(item.name, item.block, scope)
         self._claim(scope.full(local), item.loc)
-        return self._inside(item.block, item.body, current, scope.enter(local, item.block))
+        return self._inside(item.block, item.body, current, scope.enter(local, item.block), self._stage(item, scope))
 
     def input_use(self, item: InputUse, current: int, scope: _Scope) -> int:
         """A use of a block that reads `$in`: its layers, parsed now for the shape of node `current`."""
@@ -249,14 +254,23 @@ class _Builder:
         local = self._local(item.name, item.block, scope)
         self._claim(scope.full(local), item.loc)
         body = item.expand(item, self.shapes.of(current), tuple(self.enclosing))
-        return self._inside(item.block, body, current, scope.enter(local, item.block))
+        return self._inside(item.block, body, current, scope.enter(local, item.block), self._stage(item, scope))
 
-    def _inside(self, block: str, body: tuple[Item, ...], current: int, scope: _Scope) -> int:
+    @staticmethod
+    def _stage(item: BlockUse | InputUse, scope: _Scope) -> str | None:
+        """The use's stage, scoped as a name is (two uses of a block that holds a stage hold two)."""
+        return None if item.stage is None else scope.full(item.stage + scope.suffix)
+
+    def _inside(self, block: str, body: tuple[Item, ...], current: int, scope: _Scope, stage: str | None = None) -> int:
         self.enclosing.append(block)
+        if stage is not None:
+            self.stages.append(stage)
         try:
             return self.walk(body, current, scope)
         finally:
             self.enclosing.pop()
+            if stage is not None:
+                self.stages.pop()
 
     def output(self, item: OutputSpec, current: int, scope: _Scope) -> int:
         """The head's layers read `current` and end in the output; the main path goes on from `current`."""

@@ -21,22 +21,13 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import field, replace
+
 from cnncalc.records import dataclass
-from typing import Protocol
 
 from cnncalc.analysis import Analysis
 from cnncalc.layers.base import MemoryContext, MemoryRule
-
-
-@dataclass(frozen=True, slots=True)
-class Peak:
-    """The most bytes alive at once, and when: phase ("forward", "backward", "optimizer step") and layer."""
-
-    bytes: int
-    phase: str
-    layer: str
+from cnncalc.ledger import Peak, Tracer, _Ledger  # noqa: F401  (Peak and Tracer: re-exported, as before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +60,6 @@ class Simulation:
     timeline: tuple[tuple[str, str, int, int], ...] = ()
 
 
-class Tracer(Protocol):
-    """Receives the simulation's tensors one by one, in order (cnncalc/cuda/step.py turns them into
-    the caching allocator's events). `op` is called while a layer's forward or backward runs, with
-    the layer's index and its transient kernel scratch."""
-
-    def alloc(self, key: Hashable, size: int) -> None: ...
-
-    def free(self, key: Hashable) -> None: ...
-
-    def op(self, phase: str, index: int, transient: int) -> None: ...
-
-
 _serial = iter(range(1 << 62))
 
 
@@ -105,49 +84,6 @@ class _Storage:
     @property
     def dead(self) -> bool:
         return not (self.readers or self.holds or self.savers)
-
-
-class _Ledger:
-    """Running total of live bytes and the highest point it reached. Each allocation and release names
-    the layer it belongs to (-1: the resident base), so the bytes alive at the peak can be split by layer
-    afterwards by replaying the log up to the peak (one pass, however often the peak rises)."""
-
-    def __init__(self, base: int, tracer: Tracer | None = None):
-        self.live = base
-        self.peak = Peak(base, "start", "")
-        self.tracer = tracer
-        self.log: list[tuple[int, int]] = []
-        self.peak_at = 0
-        self.peak_transient = 0
-        self.timeline: list[tuple[str, str, int, int]] = []
-
-    def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
-        self.live += size
-        self.log.append((owner, size))
-        if self.tracer is not None and size:
-            self.tracer.alloc(key, size)
-
-    def free(self, size: int, owner: int = -1, key: Hashable = None) -> None:
-        self.live -= size
-        self.log.append((owner, -size))
-        if self.tracer is not None and size:
-            self.tracer.free(key)
-
-    def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
-        self.timeline.append((phase, layer, self.live, transient))
-        if self.live + transient > self.peak.bytes:
-            self.peak = Peak(self.live + transient, phase, layer)
-            self.peak_at = len(self.log)
-            self.peak_transient = transient
-        if self.tracer is not None and index is not None:
-            self.tracer.op(phase, index, transient)
-
-    def held_at_peak(self, layers: int) -> list[int]:
-        held = [0] * layers
-        for owner, size in self.log[:self.peak_at]:
-            if owner >= 0:
-                held[owner] += size
-        return held
 
 
 def rules(analysis: Analysis, ctx: MemoryContext) -> tuple[MemoryRule, ...]:
@@ -234,10 +170,32 @@ class _Run:
             for source in result.node.inputs:
                 self.storages[self.storage_of[source]].readers += 1
         self.storages[self.storage_of[0]].holds += 1  # the caller keeps its batch
+        self.stage_ends = self._stage_holds()
         self.outputs = self._outputs(training)
         for index in self.outputs:
             self.storages[self.storage_of[index]].holds += 1  # the loss reads every output
         self.output_held = True
+
+    def _stage_holds(self) -> dict[int, list[int]]:
+        """Per layer, the storages whose hold ends after it: a stage (an nn.Sequential, `stage:` in a spec)
+        is called with its input, and the caller's frame keeps that tensor until the stage returns, after
+        its last layer, however early its own layers are done with it (`for module in self: input =
+        module(input)` rebinds the stage's name, not the caller's). A stage's input is what its layers read
+        from before its first layer."""
+        spans: dict[str, list[int]] = {}
+        for result in self.results[1:]:
+            index = result.node.index
+            for stage in result.node.stages if self.runs[index] else ():
+                spans.setdefault(stage, []).append(index)
+        ends: dict[int, list[int]] = {}
+        for members in spans.values():
+            first, last = members[0], members[-1]
+            held = {self.storage_of[source] for index in members for source in self.results[index].node.inputs
+                    if source < first}
+            for storage_id in sorted(held):
+                self.storages[storage_id].holds += 1
+                ends.setdefault(last, []).append(storage_id)
+        return ends
 
     def _outputs(self, training: bool) -> tuple[int, ...]:
         """The outputs this run produces, the main one first (the last layer's, for a graph without heads)."""
@@ -289,6 +247,9 @@ class _Run:
                 self.storages[source_id].readers -= 1
                 self._release(source_id)
             self._release(out_id)
+            for storage_id in self.stage_ends.get(node.index, ()):  # the stage returns to its caller
+                self.storages[storage_id].holds -= 1
+                self._release(storage_id)
         for key, size, owner in cached:  # autocast exits: its cache of parameter copies is cleared
             self.ledger.free(size, owner, key)
 

@@ -12,6 +12,7 @@ from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location, UsageError
+from cnncalc.layers import norm
 from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
 
@@ -303,6 +304,12 @@ def _peak_layer(analysis: Analysis) -> int:
     return best
 
 
+def training_warnings(analysis: Analysis, options: Options) -> tuple[Diagnostic, ...]:
+    """What the report's training memory at its batch runs into that the per-sample analysis cannot see:
+    a batch norm over one value per channel, which PyTorch refuses to train (CNN207)."""
+    return tuple(norm.one_value_per_channel(analysis.results, options.batch))
+
+
 def build(analysis: Analysis, options: Options) -> Report:
     nodes = analysis.graph.nodes
     counted = counting.for_report(analysis, options)
@@ -329,7 +336,7 @@ def build(analysis: Analysis, options: Options) -> Report:
         rows=rows,
         totals=totals,
         memory=mem,
-        diagnostics=analysis.diagnostics,
+        diagnostics=analysis.diagnostics + training_warnings(analysis, options),
         heads=heads_of(analysis, rows, mem),
     )
 

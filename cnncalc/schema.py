@@ -92,7 +92,7 @@ def _split(ref: str, name: dict[str, Any]) -> dict[str, Any]:
 
 
 BLOCK_USE = {
-    "description": "a use of a block defined under `blocks:`: its arguments (and a name)",
+    "description": "a use of a block defined under `blocks:`: its arguments (and a name, and the `stage` it runs in)",
     "anyOf": [{"type": "null"}, {"type": "object"}],
 }
 

@@ -347,13 +347,13 @@ class SpecBuilder:
     def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
         site = library.use_key(block, loc)
         block = library.at_use(block, loc)
-        args, name = graph_constructs.arguments(block, node, loc)
+        args, name, stage = graph_constructs.arguments(block, node, loc)
         if block.name in self.expanding:
             chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
         if self._reads_input(block):
-            return self.input_use(block, args, name, loc, site)
+            return self.input_use(block, args, name, loc, site, stage)
         key = (*graph_constructs.memo_key(block.name, args), *site)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
@@ -374,7 +374,7 @@ class SpecBuilder:
             self.sizes[key] = (self.layers - before) // self.scale
             if not self.sizes[key]:
                 self.count(1, loc)
-        return BlockUse(block.name, self.expanded[key], name, loc)
+        return BlockUse(block.name, self.expanded[key], name, loc, stage)
 
     def _reads_input(self, block: graph_constructs.BlockDef) -> bool:
         if block.name not in self.reading_input:
@@ -382,12 +382,12 @@ class SpecBuilder:
         return self.reading_input[block.name]
 
     def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
-                  loc: Location, site: tuple = ()) -> InputUse:
+                  loc: Location, site: tuple = (), stage: str | None = None) -> InputUse:
         """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
         (`blocks.expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
         self.count(1, loc)
         return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self,
-                                                                     block=block, site=site))
+                                                                     block=block, site=site), stage)
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:

@@ -51,8 +51,18 @@ def test_block_definitions_declare_required_and_defaulted_parameters():
     with pytest.raises(SpecError) as caught:
         blocks.parse_blocks(load("add: {layers: [relu]}\n"), KINDS)
     assert caught.value.code == "CNN223"
-    given, name = blocks.arguments(block, load("{width: 8, name: b1}\n"), LOC)
-    assert given["width"].value == 8 and given["stride"].value == 1 and name == "b1"
+    given, name, stage = blocks.arguments(block, load("{width: 8, name: b1}\n"), LOC)
+    assert given["width"].value == 8 and given["stride"].value == 1 and name == "b1" and stage is None
+
+
+def test_a_use_names_its_stage_unless_its_block_has_a_stage_parameter():
+    basic = next(iter(blocks.parse_blocks(load("basic: {params: [width], layers: [relu]}\n"), KINDS).values()))
+    assert blocks.arguments(basic, load("{width: 8, stage: layer2}\n"), LOC)[2] == "layer2"
+    staged = next(iter(blocks.parse_blocks(load("staged: {params: [stage], layers: [relu]}\n"), KINDS).values()))
+    given, _, stage = blocks.arguments(staged, load("{stage: 3}\n"), LOC)
+    assert given["stage"].value == 3 and stage is None
+    with pytest.raises(SpecError, match="stage"):  # the unknown-key message lists it
+        blocks.arguments(basic, load("{width: 8, stag: x}\n"), LOC)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,7 +83,9 @@ def test_the_codes_a_kind_raises_are_documented_rules(kind):
     assert raised <= set(RULES), raised - set(RULES)
     for rule in kind.rules:
         assert RULES[rule.code] is rule
-        assert rule.code in raised, f"{kind.name} documents {rule.code} but its module does not raise it"
+        # a rule with a check is reported through it (CNN207 needs the batch, which the analysis lacks)
+        assert rule.code in raised or rule.check is not None, \
+            f"{kind.name} documents {rule.code} but its module does not raise it"
 
 
 @pytest.mark.parametrize("kind", KINDS_ONCE, ids=IDS)

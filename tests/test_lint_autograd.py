@@ -8,7 +8,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cnncalc import report
 from cnncalc.lint.engine import lint_text
+from cnncalc.lint.options import LintOptions
 from cnncalc.pipeline import analyze_text
 from torch_nets import GraphNet, Unsupported, batch_input
 
@@ -90,3 +92,37 @@ layers:
 """
     assert backward_raises(text)
     assert reported(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# CNN207: a training batch norm over one value per channel
+
+
+def forward_refused(text: str, batch: int) -> bool:
+    analysis = analyze_text(text, "<spec>", "pytorch")
+    model = GraphNet(analysis).train()
+    try:
+        model(batch_input(analysis, batch))
+    except ValueError as error:
+        assert "Expected more than 1 value per channel when training" in str(error)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("layers", [
+    ["global_pool: avg", "batchnorm"],          # a 1x1 map
+    ["global_pool: avg", "flatten", "fc: 4", "batchnorm"],  # a vector
+    ["batchnorm"],                             # 1x2 positions
+])
+def test_cnn207_fires_exactly_when_pytorch_refuses_to_train(layers, batch):
+    body = "".join(f"  - {layer}\n" for layer in layers)
+    text = f"input: 2x4x3\nlayers:\n  - conv: {{filters: 4, kernel: [2, 3]}}\n{body}"
+    refused = forward_refused(text, batch)
+    found = lint_text(text, "<spec>", LintOptions(select=("CNN207",), batch=batch)).diagnostics
+    assert [d.code for d in found] == (["CNN207"] if refused else [])
+    assert "CNN207" not in {d.code for d in lint_text(text, "<spec>", LintOptions(batch=batch)).diagnostics}  # opt-in
+    # the report (analyze, its JSON) says so whatever lint selects
+    codes = [w["code"] for w in report.build(analyze_text(text, "<spec>", "pytorch"),
+                                             report.Options(batch=batch)).to_dict()["warnings"]]
+    assert codes == (["CNN207"] if refused else [])

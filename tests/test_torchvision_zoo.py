@@ -4,7 +4,8 @@ MACs from forward hooks (bias excluded) within 0.1 %, every conv/linear/pool out
 saved-for-backward bytes (saved_tensors_hooks) within 1 %, and the training (Adam) and inference peaks
 of the CPU allocator within 10 % at batch 1 (2 for Inception-v3, FIRST_BATCH) and 8. At batch 8 the big models run at a smaller image
 (SIZE_AT_8: a quarter of the pixels, so a batch-8 step costs two batch-1 steps on CI's two cores);
-the spec is analysed at the same size.
+the spec is analysed at the same size; the full-size batch-8 numbers are compared with a recorded oracle
+in tests/test_torchvision_peaks.py.
 
 The torch side runs in a subprocess per model and batch (the weights, gradients and Adam state of
 VGG-16-BN alone are 2.2 GB), which inherits the ISA and thread settings of tests/conftest.py."""
@@ -111,6 +112,20 @@ def test_saved_bytes_and_peaks_match_torchvision(name, batch, size):
     assert mem.activations_bytes == pytest.approx(torch_side["saved"], rel=0.01)
     assert mem.optimizer_bytes == torch_side["optimizer"]
     assert mem.training_bytes == pytest.approx(torch_side["train"], rel=0.10)
+    assert mem.inference_bytes == pytest.approx(torch_side["infer"], rel=0.10)
+
+
+@pytest.mark.slow
+def test_inception_v3_cannot_train_at_batch_1_and_cnncalc_says_so():
+    """AuxLogits batch-normalises a 1x1 map: at batch 1 one value per channel, which PyTorch refuses to
+    train; cnncalc reports CNN207 there (analyze, report JSON), and inference at batch 1 still matches."""
+    torch_side = measured("inception_v3", 1)
+    assert "Expected more than 1 value per channel when training" in torch_side["refused"]
+    data = report.build(analysis("inception_v3"), report.Options(batch=1)).to_dict()
+    assert [(w["code"], w["line"]) for w in data["warnings"]] == [("CNN207", 42)]
+    assert "AuxLogits/conv1/batchnorm1" in data["warnings"][0]["message"]
+    assert report.build(analysis("inception_v3"), report.Options(batch=2)).to_dict()["warnings"] == []
+    mem = memory.pytorch(analysis("inception_v3"), batch=1, dtype="float32", optimizer="adam")
     assert mem.inference_bytes == pytest.approx(torch_side["infer"], rel=0.10)
 
 

@@ -79,6 +79,11 @@ def fit(
     budget = parse_size(memory, "--memory", code="CNN501") if memory is not None else options.gpu.memory_bytes
     analysis = run.analysis(pipeline.Request.of(spec, pattern, input, define, settings), value(convention))
     result = fit_mod.fit(analysis, options, budget, mode.value, None if resolution else batch, resolution)
+    if mode.value == "train" and not resolution:
+        from cnncalc.layers import norm
+
+        # the batch it answers with may be one PyTorch cannot train (a batch norm over one value per channel)
+        run.emit(norm.one_value_per_channel(analysis.results, max(result.batch, 1)))
     label = amp.value + " amp" if amp else dtype.value
     if format.value == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")

@@ -6,6 +6,9 @@ scale and shift are 2C parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
     REQUIRED,
@@ -23,6 +26,65 @@ from cnncalc.layers.base import (
     number,
     register,
 )
+from cnncalc.layers.norm_parts import (
+    AFFINE,
+    EPS,
+    _affine_loads,
+    _affine_weights,
+    _load_affine,
+    _normalised,
+    _scaled,
+    _stats_bytes,
+)
+
+
+def one_value_per_channel(results, batch: int) -> Iterator[Diagnostic]:
+    """CNN207 at each batch norm that a training step at `batch` would normalise over one value per
+    channel (batch x positions = 1): PyTorch refuses it. `results`: the analysis' LayerResults."""
+    for result in results[1:]:
+        node = result.node
+        if node.kind is None or node.kind.name != BatchNorm.name or not result.inputs:
+            continue
+        (x,) = result.inputs
+        positions = x.numel // max(x.channels, 1)
+        if batch * positions == 1:
+            where = "a vector" if x.is_vector else f"a {'x'.join(map(str, x.spatial))} map"
+            yield ONE_VALUE_PER_CHANNEL.at(
+                node.loc,
+                f"{node.label}: at batch {batch} a training step normalises one value per channel ({where}); "
+                "PyTorch refuses it (\"Expected more than 1 value per channel when training\"), so the "
+                "training memory describes a step that cannot run",
+                "train with batch 2 or more (inference is unaffected: eval mode uses the running statistics)",
+            )
+
+
+def _one_value_per_channel(subject) -> Iterator[Diagnostic]:
+    """The lint check (`subject`: cnncalc.lint.subject.Subject): at the run's batch, for training."""
+    if subject.options.mode == "train":
+        yield from one_value_per_channel(subject.analysis.results, subject.options.batch)
+
+
+ONE_VALUE_PER_CHANNEL = Rule(
+    "CNN207", "batchnorm-one-value-per-channel", "warning",
+    "a training batch norm over one value per channel (batch x height x width = 1)",
+    what="Reports a batch norm whose input, at the analysed batch, holds one value per channel: a 1x1 "
+    "map or a vector at batch 1 (Inception-v3's AuxLogits at batch 1). `analyze` reports it whenever it "
+    "computes training memory at such a batch; in `lint` it is opt-in (`--select CNN207`, with `--batch`), "
+    "since lint's batch defaults to 1.",
+    why="Training-mode batch norm divides by the variance over the batch and the positions; PyTorch "
+    "raises \"Expected more than 1 value per channel when training\" rather than divide by zero, so "
+    "torchvision's Inception-v3 cannot be trained at batch 1. The training memory cnncalc reports for "
+    "that batch belongs to a step that cannot run.",
+    example="""
+    input: 8x8x16
+    layers:
+      - global_pool: avg
+      - bn              # at batch 1: one value per channel
+    """,
+    fix="Train at batch 2 or more, or normalise before the map shrinks to 1x1 (inference is unaffected).",
+    check=_one_value_per_channel,
+    default=False,
+)
 
 
 @register
@@ -30,6 +92,7 @@ class BatchNorm(LayerKind):
     name = "batchnorm"
     aliases = ("bn",)
     summary = "per-channel scale and shift (2C params) and running mean/variance (2C non-trainable)"
+    rules = (ONE_VALUE_PER_CHANNEL,)
     params = (
         Param("affine", boolean, True, "learn gamma and beta"),
         Param("eps", number(0.0), 1e-5, "added to the variance"),
@@ -203,60 +266,6 @@ class Lrn(LayerKind):
         """The squares, zero-padded by size - 1 channels."""
         (x,) = inputs
         return batch * (x.numel // x.channels) * (x.channels + p["size"] - 1)
-
-
-def _affine_weights(p, c: int, rng):
-    """gamma around 1 and beta around 0 (channels,) when the kind is affine, else none."""
-    from cnncalc import arrays
-    from cnncalc.forward import Weights
-
-    if not p["affine"]:
-        return Weights({})
-    return Weights({"gamma": arrays.random_uniform(rng, (c,), 0.5, 1.5), "beta": arrays.random_normal(rng, (c,), 0.1)})
-
-
-def _normalised(x, axes: tuple[int, ...], eps: float):
-    """(x - mean) / sqrt(var + eps) over `axes` (the biased variance, as PyTorch), in x's dtype."""
-    import numpy as np
-
-    mean = x.mean(axis=axes, keepdims=True, dtype=np.float64)
-    centred = x - mean.astype(x.dtype)
-    var = np.square(centred, dtype=np.float64).mean(axis=axes, keepdims=True)
-    centred *= (1 / np.sqrt(var + eps)).astype(x.dtype)
-    return centred
-
-
-def _scaled(out, weights):
-    """out * gamma + beta in place, gamma and beta over the last (channel) axis, if there are any."""
-    if "gamma" in weights.params:
-        out *= weights.params["gamma"]
-        out += weights.params["beta"]
-    return out
-
-
-def _load_affine(module, weights) -> None:
-    from cnncalc.layers import torch_ops
-
-    if weights is not None and "gamma" in weights.params:
-        torch_ops.assign(module.weight, weights.params["gamma"])
-        torch_ops.assign(module.bias, weights.params["beta"])
-
-
-def _affine_loads(p):
-    """gamma and beta into the module's weight and bias, when the kind is affine."""
-    from cnncalc.layers.code import WeightLoad
-
-    return (WeightLoad("weight", "gamma"), WeightLoad("bias", "beta")) if p["affine"] else ()
-
-
-def _stats_bytes(p, ctx: MemoryContext) -> int:
-    """Bytes per saved statistic: the parameters' dtype beside an affine scale (float32 under
-    autocast), else the activations' (measured: without a weight CPU autocast keeps them bfloat16)."""
-    return ctx.param_bytes if p["affine"] else ctx.act_bytes
-
-
-AFFINE = Param("affine", boolean, True, "learn a scale and a shift per channel (2C params)")
-EPS = Param("eps", number(0.0), 1e-5, "added to the variance")
 
 
 @register

@@ -1,0 +1,73 @@
+"""The books of the liveness simulation (cnncalc/liveness.py): the running total of live bytes, the
+highest point it reached and when, and the tracer that receives every tensor (the CUDA allocator's
+replay, cnncalc/cuda/step.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from cnncalc.records import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """The most bytes alive at once, and when: phase ("forward", "backward", "optimizer step") and layer."""
+
+    bytes: int
+    phase: str
+    layer: str
+
+
+class Tracer(Protocol):
+    """Receives the simulation's tensors one by one, in order (cnncalc/cuda/step.py turns them into
+    the caching allocator's events). `op` is called while a layer's forward or backward runs, with
+    the layer's index and its transient kernel scratch."""
+
+    def alloc(self, key: Hashable, size: int) -> None: ...
+
+    def free(self, key: Hashable) -> None: ...
+
+    def op(self, phase: str, index: int, transient: int) -> None: ...
+
+
+class _Ledger:
+    """Running total of live bytes and the highest point it reached. Each allocation and release names
+    the layer it belongs to (-1: the resident base), so the bytes alive at the peak can be split by layer
+    afterwards by replaying the log up to the peak (one pass, however often the peak rises)."""
+
+    def __init__(self, base: int, tracer: Tracer | None = None):
+        self.live = base
+        self.peak = Peak(base, "start", "")
+        self.tracer = tracer
+        self.log: list[tuple[int, int]] = []
+        self.peak_at = 0
+        self.peak_transient = 0
+        self.timeline: list[tuple[str, str, int, int]] = []
+
+    def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
+        self.live += size
+        self.log.append((owner, size))
+        if self.tracer is not None and size:
+            self.tracer.alloc(key, size)
+
+    def free(self, size: int, owner: int = -1, key: Hashable = None) -> None:
+        self.live -= size
+        self.log.append((owner, -size))
+        if self.tracer is not None and size:
+            self.tracer.free(key)
+
+    def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
+        self.timeline.append((phase, layer, self.live, transient))
+        if self.live + transient > self.peak.bytes:
+            self.peak = Peak(self.live + transient, phase, layer)
+            self.peak_at = len(self.log)
+            self.peak_transient = transient
+        if self.tracer is not None and index is not None:
+            self.tracer.op(phase, index, transient)
+
+    def held_at_peak(self, layers: int) -> list[int]:
+        held = [0] * layers
+        for owner, size in self.log[:self.peak_at]:
+            if owner >= 0:
+                held[owner] += size
+        return held
