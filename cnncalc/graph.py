@@ -206,8 +206,20 @@ class _Builder:
         return index
 
     def add(self, layer: LayerSpec, current: int, scope: _Scope) -> int:
-        local = self._local(layer.name, layer.kind.name, scope)
-        return self._node(local, layer.kind, layer.params, (current,), layer.loc, scope)
+        """One layer reading node `current` (`_node` inlined: a million-layer chain spends most of its
+        graph time here)."""
+        given, kind = layer.name, layer.kind
+        local = given + scope.suffix if given is not None else self._counted(scope, kind.name)
+        path = scope.path
+        name = "/".join((*path, local)) if path else local
+        if name in self.names:
+            self._claim(name, layer.loc)  # raises: two layers with one name
+        self.names[name] = layer.loc
+        nodes = self.nodes
+        index = len(nodes)
+        nodes.append(Node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds, self.head,
+                          self.training_only))
+        return index
 
     def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:
         main = self.walk(item.body, current, scope)
@@ -274,7 +286,9 @@ class _Builder:
     def walk(self, items: tuple[Item, ...], current: int, scope: _Scope) -> int:
         """Append the nodes of `items` reading from node `current`; return the last one's index."""
         for item in items:
-            if isinstance(item, RepeatSpec):
+            if type(item) is LayerSpec:  # the common item first
+                current = self.add(item, current, scope)
+            elif isinstance(item, RepeatSpec):
                 for i in range(1, item.times + 1):
                     current = self.walk(item.body, current, _Scope(scope.path, scope.kinds, f"{scope.suffix}_{i}"))
             elif isinstance(item, ResidualSpec):
