@@ -152,28 +152,7 @@ class Report:
         """The JSON report. `lazy`: the per-layer lists as one-pass iterators (for a streaming writer,
         cnncalc/render/jsontext.py: a million layers' dicts would take a gigabyte at once)."""
         batch = self.options.batch
-        layers = (
-            {
-                "name": r.name,
-                "type": r.type,
-                "output_shape": list(r.output_shape),
-                "params": r.params,
-                "macs": r.macs * batch,
-                "activations": r.activations * batch,
-                "output_elements": r.output_elements * batch,
-                "non_trainable": r.buffers,
-                "inplace": r.inplace,
-                "params_formula": r.params_formula,
-                "line": r.loc.line,
-                "column": r.loc.col,
-                "inputs": list(r.input_names),
-                "flops": r.flops * batch,
-                "backward_input_macs": r.backward.input_grad * batch,
-                "backward_weight_macs": r.backward.weight_grad * batch,
-                **self._head_keys(r),
-            }
-            for r in self.rows
-        )
+        layers = self._layer_dicts(lazy)
         return {
             "name": self.name,
             "convention": self.convention,
@@ -201,6 +180,35 @@ class Report:
             ],
         }
 
+
+    def _layer_dicts(self, lazy: bool):
+        """The per-layer dicts, one at a time. `lazy` (for jsontext, which writes tuples as lists): the
+        rows' own shape and name tuples, not a list copy of each (a shape's text is then made once)."""
+        batch = self.options.batch
+        listed = (lambda values: values) if lazy else list
+        heads = bool(self.heads)
+        for r in self.rows:
+            layer = {
+                "name": r.name,
+                "type": r.type,
+                "output_shape": listed(r.output_shape),
+                "params": r.params,
+                "macs": r.macs * batch,
+                "activations": r.activations * batch,
+                "output_elements": r.output_elements * batch,
+                "non_trainable": r.buffers,
+                "inplace": r.inplace,
+                "params_formula": r.params_formula,
+                "line": r.loc.line,
+                "column": r.loc.col,
+                "inputs": listed(r.input_names),
+                "flops": r.flops * batch,
+                "backward_input_macs": r.backward.input_grad * batch,
+                "backward_weight_macs": r.backward.weight_grad * batch,
+            }
+            if heads:
+                layer.update(self._head_keys(r))
+            yield layer
 
     def _head_keys(self, row: Row) -> dict:
         """A layer's output head, in the JSON of networks with side outputs only (the others' stays as it was)."""
