@@ -14,7 +14,7 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -142,8 +142,21 @@ class Grid:
 
     def _plain_cells(self) -> bool:
         """True when rich would print every cell as it is (no wrapping, stripping or control codes)."""
-        texts = [column.header for column in self.columns] + [cell for cells, _ in self.rows for cell in cells]
-        return all(text.isprintable() and not text[-1:].isspace() for text in texts)
+        special = self._lengths
+        texts = [column.header for column in self.columns] + [
+            cell for index, (cells, _) in enumerate(self.rows) if index in special for cell in cells]
+        if not all(text.isprintable() and not text[-1:].isspace() for text in texts):
+            return False
+        # The other rows are printable ASCII (`add_row` tested them), whose only whitespace is the space: one
+        # of their cells ends in a space when " \0" occurs in their cells joined by NULs (which printable text
+        # never holds), tested in C over runs of rows (a cell at a time was seconds at a million rows)
+        ascii_rows = (cells for index, (cells, _) in enumerate(self.rows) if index not in special) if special \
+            else (cells for cells, _ in self.rows)
+        joined = map("\0".join, ascii_rows)
+        while run := list(islice(joined, _RUN)):
+            if " \0" in "\0".join(run) + "\0":
+                return False
+        return True
 
     def _body(self, console: Console, options: ConsoleOptions, widths: list[int]) -> RenderResult:
         drawn = box.HEAVY_HEAD.substitute(options, safe=console.safe_box)
@@ -164,12 +177,19 @@ class Grid:
         right = [column.justify == "right" for column in self.columns]
         inner = [width - 2 * len(_PAD) for width in widths]
         special = self._lengths
+        cell_styles = self._cell_styles
+        # a printable ASCII row of every column is one `str.format` (its widths are its lengths)
+        templates = {edges: _row_template(inner, right, edges) for edges in (middle, (drawn.foot_left,
+                                                                                       drawn.foot_vertical, drawn.foot_right))}
+        columns = len(self.columns)
         for index, (cells, style) in enumerate(self.rows):
-            lengths = special.get(index) or tuple(map(len, cells))
             edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
-            styles = self._cell_styles.get(index)
+            styles = cell_styles.get(index) if cell_styles else None
             if (style is None and styles is None) or colourless:
-                plain.append(_plain_row(cells, lengths, inner, right, edges))
+                if index in special or len(cells) != columns:
+                    plain.append(_plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges))
+                else:
+                    plain.append(templates[edges].format(*cells))
                 if len(plain) == _RUN:
                     yield Segment("\n".join(plain))
                     yield line
@@ -233,6 +253,13 @@ def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int
     texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
              for cell, length, width, to_right in zip(cells, lengths, inner, right)]
     return left + _PAD + (_PAD + vertical + _PAD).join(texts) + _PAD + end
+
+
+def _row_template(inner: list[int], right: list[bool], edges: tuple[str, str, str]) -> str:
+    """`_plain_row` as a format string, for rows of printable ASCII cells, one per column."""
+    left, vertical, end = (edge.replace("{", "{{").replace("}", "}}") for edge in edges)
+    fields = [f"{{:{'>' if to_right else '<'}{width}}}" for width, to_right in zip(inner, right)]
+    return left + _PAD + (_PAD + vertical + _PAD).join(fields) + _PAD + end
 
 
 def _cell_len(text: str) -> int:

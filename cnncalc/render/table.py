@@ -52,7 +52,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
     open_scopes: list[tuple[str, str, list[Row]]] = []
-    shapes: dict[tuple[int, ...], str] = {}  # each shape's text made once (and shared by its rows' cells)
+    shapes: dict[tuple, tuple[str, ...]] = {}  # each shape's and counts' text made once (shared by its rows' cells)
     for row in rows:
         shared = 0
         while (shared < len(open_scopes) and shared < len(row.block)
@@ -70,17 +70,13 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             members.append(row)
         if not _shown(len(row.block) - 1, depth):
             continue
-        shape = shapes.get(row.output_shape)
-        if shape is None:
-            shape = shapes[row.output_shape] = " x ".join(str(d) for d in row.output_shape)
-        table.add_row(
-            "  " * len(row.block) + _local_name(row),
-            row.type,
-            shape,
-            cells.activations(row),
-            cells.params(row),
-            exact(row.macs) if row.macs else "",
-        )
+        # the count cells are made once per distinct (shape, counts): a repeat's rows share them
+        key = (row.output_shape, row.inplace, row.activations, row.params, row.params_formula, row.macs)
+        counts = shapes.get(key)
+        if counts is None:
+            counts = shapes[key] = (" x ".join(str(d) for d in row.output_shape), cells.activations(row),
+                                    cells.params(row), exact(row.macs) if row.macs else "")
+        table.add_row("  " * len(row.block) + _local_name(row) if row.block else row.name, row.type, *counts)
     while open_scopes:
         name, kind, members = open_scopes.pop()
         _end(table, len(open_scopes), name, kind, members, depth)
@@ -230,9 +226,14 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
             text = written[n] = binary(n)
         return text
 
+    drawn: dict[tuple, tuple[str, ...]] = {}  # and each row's figures once per distinct figures
     for layer, total in zip(m.layers, totals):
-        table.add_row(layer.name, size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
-                      size(total), _bar(total, largest, ascii))
+        key = (layer.output_bytes, layer.saved_bytes, layer.gradient_bytes, total)
+        figures = drawn.get(key)
+        if figures is None:
+            figures = drawn[key] = (size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
+                                    size(total), _bar(total, largest, ascii))
+        table.add_row(layer.name, *figures)
     table.add_section()
     table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
                   binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")
