@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu
-from cnncalc import counting, memory
+from cnncalc import collector, counting, memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.diagnostics import Diagnostic
@@ -319,6 +319,11 @@ def _peak_layer(analysis: Analysis) -> int:
 
 
 def build(analysis: Analysis, options: Options) -> Report:
+    with collector.paused():  # a row and a memory entry per layer, no cycles among them (cnncalc/collector.py)
+        return _build(analysis, options)
+
+
+def _build(analysis: Analysis, options: Options) -> Report:
     nodes = analysis.graph.nodes
     counted = counting.for_report(analysis, options)
     shared: dict = {}

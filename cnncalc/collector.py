@@ -1,0 +1,28 @@
+"""The cyclic garbage collector, paused while a stage builds its per-layer objects.
+
+Why: the stages from the spec to the report make a few objects per layer and free none of them
+until the run ends, and none of them form reference cycles (frozen values, tuples, lists). With the
+collector on, each allocation burst of a million-layer spec triggers collections that walk every
+live object again: about a tenth of `analyze`'s time, for no garbage. Pausing it loses nothing
+(everything these stages free is freed by reference counting) and the collector runs as before when
+the stage ends, so a long-lived process (the Python interface, the tests) collects as it always did.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Collector off for the block, back on after (unless it was already off: nesting is harmless)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
