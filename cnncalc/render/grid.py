@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 #: short enough that a million-row table is not also held as a million separate strings
 _RUN = 1024
 
+#: tables of more rows are printed a few thousand lines at a time (`Grid.print_to`)
+_PRINTED_WHOLE = 2 * _RUN
+#: segments per print of a large table: about 4 runs of `_RUN` lines, and their line ends
+_SEGMENTS_PRINTED = 8
+
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
 _PAD = " "
 
@@ -97,7 +102,24 @@ class Grid:
         a 100,000-row table): no line of a grid is wider than the console. The fast layout is used only
         when the table fits, the fallback is a rich Table fitted to the width, and the title and caption
         are wrapped to the table's width."""
-        console.print(self, crop=False)
+        if len(self.rows) <= _PRINTED_WHOLE:
+            console.print(self, crop=False)
+            return
+        # A large table is printed in several prints of its segments, with the same bytes: rich holds all
+        # that one print renders until it ends, the text three times over (segments, joined, encoded):
+        # 50 MB for 100,000 rows, half a gigabyte for a million.
+        from rich.segment import Segments
+
+        options = console.options.update(justify=None, overflow=None, height=None, no_wrap=None, markup=None,
+                                         highlight=None)  # what `console.print(self)` renders with
+        batch: list[Segment] = []
+        for segment in console.render(self, options):
+            batch.append(segment)
+            if len(batch) == _SEGMENTS_PRINTED:
+                console.print(Segments(batch), crop=False)
+                batch = []
+        if batch:
+            console.print(Segments(batch), crop=False)
 
     def as_table(self) -> Table:
         """The same table as a rich `Table` (the fallback, and the reference the tests compare against)."""
