@@ -365,7 +365,9 @@ def _totals(rows: tuple[Row, ...], counted_flops: int | None) -> Totals:
 
 def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[LayerMemory, ...]:
     """The textbook keeps every output for backward and one gradient of the same size."""
-    return tuple(LayerMemory(r.name, *(r.activations * batch * size,) * 3) for r in rows)
+    scale = batch * size
+    return tuple([LayerMemory(r.name, r.activations * scale, r.activations * scale, r.activations * scale)
+                  for r in rows])
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:
