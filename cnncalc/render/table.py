@@ -156,6 +156,13 @@ NATURAL_WIDTH = 400
 def render(report: Report, console: Console, depth: int | None = None) -> None:
     """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary;
     `depth`: block levels shown before blocks fold into one row (None: all)."""
+    from cnncalc import collector
+
+    with collector.paused():  # a grid row per layer, no cycles among them (cnncalc/collector.py): a third of the time
+        _render(report, console, depth)
+
+
+def _render(report: Report, console: Console, depth: int | None) -> None:
     from cnncalc.render.safe import EncodableFile, unicode_output
 
     table = layer_table(report, depth)
