@@ -263,14 +263,22 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
     inplace = kind is not None and kind.inplace
     if shared is None:
         shared = {}
+    # looked up by identity first (the analysis shares its shapes and input tuples between equal layers,
+    # and a shape's hash is Python code), then by equality; every key's object lives as long as `shared`
     output = inf.output
-    output_shape = shared.get(output)
+    output_shape = shared.get(id(output))
     if output_shape is None:
-        output_shape = shared[output] = output.dims
+        output_shape = shared.get(output)
+        if output_shape is None:
+            output_shape = shared[output] = output.dims
+        shared[id(output)] = output_shape
     inputs = result.inputs
-    input_shapes = shared.get(inputs)
+    input_shapes = shared.get(id(inputs))
     if input_shapes is None:
-        input_shapes = shared[inputs] = tuple(s.dims for s in inputs)
+        input_shapes = shared.get(inputs)
+        if input_shapes is None:
+            input_shapes = shared[inputs] = tuple(s.dims for s in inputs)
+        shared[id(inputs)] = input_shapes
     numel = output.numel
     # positional, in the fields' order (a million rows: keywords cost a second)
     return Row(node.name, "input" if kind is None else kind.name, output_shape, input_shapes, inf.params,
@@ -292,6 +300,7 @@ def _peak_layer(analysis: Analysis) -> int:
     # tuples cost seconds and ~100 MB)
     owner: list[int] = []
     size: list[int] = []
+    numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
     for result in analysis.results:
         node = result.node
         if node.kind is not None and node.kind.inplace:
@@ -299,8 +308,12 @@ def _peak_layer(analysis: Analysis) -> int:
             owner.append(source)
             size.append(size[source])
         else:
+            output = result.output
+            numel = numels.get(id(output))
+            if numel is None:
+                numel = numels[id(output)] = output.numel
             owner.append(node.index)
-            size.append(result.output.numel)
+            size.append(numel)
     best = 0
     for result in analysis.results:
         node = result.node
