@@ -86,17 +86,26 @@ def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = Non
     million-layer spec has a handful of distinct inferences. Equal kind, params (the same dict) and input
     shapes under one convention give an equal inference; only the layer's name differs, and the name only
     reaches errors and notes, so an inference is shared only when it has no notes (errors are never
-    kept). The input shape tuples are shared the same way (one per distinct tuple, not one per layer)."""
+    kept). The input shape tuples are shared the same way (one per distinct tuple of shapes, not one per layer)."""
     nodes = graph.nodes
     shapes: list[Shape] = [input_shape or graph.input]
     known: dict[tuple, Inference] = {}
-    interned: dict[tuple, tuple] = {}
+    # inputs by their shapes' identities (a shape's hash is Python code; `shapes` keeps every one alive)
+    interned: dict[int | tuple[int, ...], tuple[Shape, ...]] = {}
     for position in range(1, len(nodes)):
         node = nodes[position]
         reads = node.inputs
-        inputs = (shapes[reads[0]],) if len(reads) == 1 else tuple(shapes[i] for i in reads)
-        inputs = interned.setdefault(inputs, inputs)
-        key = (id(node.kind), id(node.params), inputs)
+        if len(reads) == 1:
+            shape = shapes[reads[0]]
+            ident: int | tuple[int, ...] = id(shape)
+            inputs = interned.get(ident)
+            if inputs is None:
+                inputs = interned[ident] = (shape,)
+        else:
+            inputs = tuple(shapes[i] for i in reads)
+            ident = tuple(map(id, inputs))
+            inputs = interned.setdefault(ident, inputs)
+        key = (id(node.kind), id(node.params), ident)
         inference = known.get(key)
         if inference is None:
             inference, error = _infer_step(graph, node, inputs, convention)
