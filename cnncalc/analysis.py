@@ -88,9 +88,13 @@ def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = Non
     reaches errors and notes, so an inference is shared only when it has no notes (errors are never
     kept). The input shape tuples are shared the same way (one per distinct tuple of shapes, not one per layer)."""
     nodes = graph.nodes
-    shapes: list[Shape] = [input_shape or graph.input]
-    known: dict[tuple, Inference] = {}
-    # inputs by their shapes' identities (a shape's hash is Python code; `shapes` keeps every one alive)
+    # every output shape once per value (hashed once per distinct inference, not per layer), so that the
+    # inputs and the memo below can be keyed by identity: a shape's hash is Python code
+    canonical: dict[Shape, Shape] = {}
+    start = input_shape or graph.input
+    shapes: list[Shape] = [canonical.setdefault(start, start)]
+    known: dict[tuple, tuple[Inference, Shape]] = {}
+    # inputs by their shapes' identities (`shapes` and `canonical` keep every one alive)
     interned: dict[int | tuple[int, ...], tuple[Shape, ...]] = {}
     for position in range(1, len(nodes)):
         node = nodes[position]
@@ -106,17 +110,19 @@ def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = Non
             ident = tuple(map(id, inputs))
             inputs = interned.setdefault(ident, inputs)
         key = (id(node.kind), id(node.params), ident)
-        inference = known.get(key)
-        if inference is None:
+        found = known.get(key)
+        if found is None:
             inference, error = _infer_step(graph, node, inputs, convention)
             if inference is None:
                 yield node, inputs, None, error
                 return
+            output = canonical.setdefault(inference.output, inference.output)
             if error is None and not inference.notes:
-                known[key] = inference
+                known[key] = (inference, output)
         else:
+            inference, output = found
             error = None
-        shapes.append(inference.output)
+        shapes.append(output)
         yield node, inputs, inference, error
 
 
