@@ -75,24 +75,71 @@ class PropagatedNode:
 def propagate(graph: Graph, convention: Convention, input_shape: Shape | None = None):
     """Yield a `PropagatedNode` per node, front to back. A non-integral size is reported and propagation goes
     on with the size rounded down; any other error ends the walk."""
-    shapes: list[Shape] = [input_shape or graph.input]
-    floor = _flooring(convention)
-    for node in graph.nodes[1:]:
-        inputs = tuple(shapes[i] for i in node.inputs)
-        names = tuple(graph.nodes[i].name for i in node.inputs)
-        try:
-            step = PropagatedNode(node, inputs, _infer(node, inputs, convention, names))
-        except NonIntegralError as error:
-            try:
-                step = PropagatedNode(node, inputs, _infer(node, inputs, floor, names), error)
-            except CnnCalcError as worse:
-                yield PropagatedNode(node, inputs, None, worse)
+    for node, inputs, inference, error in _steps(graph, convention, input_shape):
+        yield PropagatedNode(node, inputs, inference, error)
+
+
+def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = None):
+    """`propagate`'s steps as plain (node, inputs, inference, error) tuples.
+
+    Why memoised: a repeat's layers share one params dict, and in a chain they read equal shapes, so a
+    million-layer spec has a handful of distinct inferences. Equal kind, params (the same dict) and input
+    shapes under one convention give an equal inference; only the layer's name differs, and the name only
+    reaches errors and notes, so an inference is shared only when it has no notes (errors are never
+    kept). The input shape tuples are shared the same way (one per distinct tuple of shapes, not one per layer)."""
+    nodes = graph.nodes
+    # every output shape once per value (hashed once per distinct inference, not per layer), so that the
+    # inputs and the memo below can be keyed by identity: a shape's hash is Python code
+    canonical: dict[Shape, Shape] = {}
+    start = input_shape or graph.input
+    shapes: list[Shape] = [canonical.setdefault(start, start)]
+    known: dict[tuple, tuple[Inference, Shape]] = {}
+    # inputs by their shapes' identities (`shapes` and `canonical` keep every one alive)
+    interned: dict[int | tuple[int, ...], tuple[Shape, ...]] = {}
+    for position in range(1, len(nodes)):
+        node = nodes[position]
+        reads = node.inputs
+        if len(reads) == 1:
+            shape = shapes[reads[0]]
+            ident: int | tuple[int, ...] = id(shape)
+            inputs = interned.get(ident)
+            if inputs is None:
+                inputs = interned[ident] = (shape,)
+        else:
+            inputs = tuple(shapes[i] for i in reads)
+            ident = tuple(map(id, inputs))
+            inputs = interned.setdefault(ident, inputs)
+        key = (id(node.kind), id(node.params), ident)
+        found = known.get(key)
+        if found is None:
+            inference, error = _infer_step(graph, node, inputs, convention)
+            if inference is None:
+                yield node, inputs, None, error
                 return
-        except CnnCalcError as error:
-            yield PropagatedNode(node, inputs, None, error)
-            return
-        shapes.append(step.inference.output)
-        yield step
+            output = canonical.setdefault(inference.output, inference.output)
+            if error is None and not inference.notes:
+                known[key] = (inference, output)
+        else:
+            inference, output = found
+            error = None
+        shapes.append(output)
+        yield node, inputs, inference, error
+
+
+def _infer_step(graph: Graph, node: Node, inputs: tuple[Shape, ...],
+                convention: Convention) -> tuple[Inference | None, CnnCalcError | None]:
+    """One node's inference and error: a non-integral size is inferred again rounded down (and reported);
+    any other error gives no inference."""
+    names = tuple(graph.nodes[i].name for i in node.inputs)
+    try:
+        return _infer(node, inputs, convention, names), None
+    except NonIntegralError as error:
+        try:
+            return _infer(node, inputs, _flooring(convention), names), error
+        except CnnCalcError as worse:
+            return None, worse
+    except CnnCalcError as error:
+        return None, error
 
 
 def _fits_everywhere(graph: Graph, convention: Convention, shape: Shape) -> bool:
@@ -160,26 +207,24 @@ def _warnings(step: PropagatedNode, recovering: bool) -> list[Diagnostic]:
 
 
 def analyze(graph: Graph, convention: Convention) -> Analysis:
-    results: list[LayerResult] = []
+    results: list[LayerResult] = [LayerResult(graph.nodes[0], (), Inference(graph.input))]
     diagnostics: list[Diagnostic] = []
     recovering = False
-    for step in propagate(graph, convention):
-        error = step.error
-        if isinstance(error, NonIntegralError):
-            if not recovering:
-                _locate(error, step.node)
-                diagnostics.append(Diagnostic.from_error(_with_network_input(graph, convention, error, step.node)))
-            recovering = True
-        elif error is not None:
-            diagnostics.append(Diagnostic.from_error(_locate(error, step.node)))
-        if step.inference is None:
+    for node, inputs, inference, error in _steps(graph, convention):
+        if error is not None:
+            if isinstance(error, NonIntegralError):
+                if not recovering:
+                    _locate(error, node)
+                    diagnostics.append(Diagnostic.from_error(_with_network_input(graph, convention, error, node)))
+                recovering = True
+            else:
+                diagnostics.append(Diagnostic.from_error(_locate(error, node)))
+        if inference is None:
             break
-        results.append(LayerResult(step.node, step.inputs, step.inference))
-        if step.inference.notes:
-            diagnostics.extend(_warnings(step, recovering or error is not None))
-    input_node = graph.nodes[0]
-    first = LayerResult(input_node, (), Inference(graph.input))
-    return Analysis(graph, convention, (first, *results), tuple(diagnostics))
+        results.append(LayerResult(node, inputs, inference))
+        if inference.notes:
+            diagnostics.extend(_warnings(PropagatedNode(node, inputs, inference), recovering or error is not None))
+    return Analysis(graph, convention, tuple(results), tuple(diagnostics))
 
 
 __all__ = ["Analysis", "LayerResult", "PropagatedNode", "analyze", "format_fraction", "propagate"]

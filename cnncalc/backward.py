@@ -32,14 +32,21 @@ NO_BACKWARD = Backward()
 
 
 def backward(analysis: Analysis) -> tuple[Backward, ...]:
-    needs_grad: dict[int, bool] = {}
+    # per node, in order (node i is result i): whether its output needs a gradient
+    needs_grad: list[bool] = []
     out = []
+    made: dict[tuple[int, int], Backward] = {}  # equal counts share one value (a repeat's layers)
     for result in analysis.results:
         node, inf = result.node, result.inference
-        upstream = any(needs_grad.get(i, False) for i in node.inputs)
-        needs_grad[node.index] = upstream or inf.params > 0
+        reads = node.inputs
+        upstream = needs_grad[reads[0]] if len(reads) == 1 else any(needs_grad[i] for i in reads)
+        needs_grad.append(upstream or inf.params > 0)
         if node.kind is not None and node.kind.name in WEIGHTED_TYPES:
-            out.append(Backward(inf.macs if upstream else 0, inf.macs))
+            counts = (inf.macs if upstream else 0, inf.macs)
+            grads = made.get(counts)
+            if grads is None:
+                grads = made[counts] = Backward(*counts)
+            out.append(grads)
         else:
             out.append(NO_BACKWARD)
     return tuple(out)

@@ -211,8 +211,28 @@ class _Builder:
         return index
 
     def add(self, layer: LayerSpec, current: int, scope: _Scope) -> int:
-        local = self._local(layer.name, layer.kind.name, scope)
-        return self._node(local, layer.kind, layer.params, (current,), layer.loc, scope)
+        """One layer reading node `current` (`_node` inlined: a million-layer chain spends most of its
+        graph time here)."""
+        given, kind = layer.name, layer.kind
+        path = scope.path
+        if given is not None:
+            local = given + scope.suffix
+        else:  # `_counted`, inlined
+            counters = self.counters.get(path)
+            if counters is None:
+                counters = self.counters[path] = {}
+            word = kind.name
+            number = counters[word] = counters.get(word, 0) + 1
+            local = f"{word}{number}"
+        name = "/".join((*path, local)) if path else local
+        if name in self.names:
+            self._claim(name, layer.loc)  # raises: two layers with one name
+        self.names[name] = layer.loc
+        nodes = self.nodes
+        index = len(nodes)
+        nodes.append(Node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds, self.head,
+                          self.training_only))
+        return index
 
     def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:
         main = self.walk(item.body, current, scope)
@@ -288,7 +308,15 @@ class _Builder:
     def walk(self, items: tuple[Item, ...], current: int, scope: _Scope) -> int:
         """Append the nodes of `items` reading from node `current`; return the last one's index."""
         for item in items:
-            if isinstance(item, RepeatSpec):
+            if type(item) is LayerSpec:  # the common item first
+                current = self.add(item, current, scope)
+            elif isinstance(item, RepeatSpec):
+                if _unnamed_layers(item.body):  # no name takes the repeat's suffix: one scope serves every pass
+                    add = self.add
+                    for _ in range(item.times):
+                        for layer in item.body:
+                            current = add(layer, current, scope)
+                    continue
                 for i in range(1, item.times + 1):
                     current = self.walk(item.body, current, _Scope(scope.path, scope.kinds, f"{scope.suffix}_{i}"))
             elif isinstance(item, ResidualSpec):
@@ -306,6 +334,15 @@ class _Builder:
             else:
                 current = self.add(item, current, scope)
         return current
+
+
+def _unnamed_layers(body: tuple[Item, ...]) -> bool:
+    """Only layers without names: a repeat of them needs no scope per pass (the suffix `_3` is only
+    appended to given names; the others are counted per enclosing block, whatever the pass)."""
+    for item in body:
+        if type(item) is not LayerSpec or item.name is not None:
+            return False
+    return True
 
 
 def build(spec: Spec, convention: Convention | None = None) -> Graph:

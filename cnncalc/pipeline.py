@@ -19,7 +19,7 @@ from cnncalc.records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnncalc import conventions, graph, inputs, report, spec, yamlsource
+from cnncalc import collector, conventions, graph, inputs, report, spec, yamlsource
 from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, ReadError, UsageError
 
@@ -77,12 +77,13 @@ def display_path(path: str, stdin_name: str = "<stdin>") -> str:
 
 def parse(text: str, path: str) -> spec.Spec:
     """A YAML spec with `layers:`, or with `pattern:` (the text lets a multi-line pattern report exact columns)."""
-    root = yamlsource.load(text, path)
-    if root.is_mapping and "pattern" in root.value:
-        from cnncalc import pattern  # the pattern DSL builds the same items; a `layers:` spec never imports it
+    with collector.paused():  # positioned nodes and items, no cycles among them (cnncalc/collector.py)
+        root = yamlsource.load(text, path)
+        if root.is_mapping and "pattern" in root.value:
+            from cnncalc import pattern  # the pattern DSL builds the same items; a `layers:` spec never imports it
 
-        return pattern.spec_from_yaml(root, path, text)
-    return spec.parse_spec(root, path)
+            return pattern.spec_from_yaml(root, path, text)
+        return spec.parse_spec(root, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,7 +101,8 @@ def analyze_spec(parsed: spec.Spec, convention: str | None = None) -> Analysis:
     """`convention` None means the spec's own `convention:`, or strict."""
     resolved = resolve_convention(convention, parsed.convention)
     # built for the convention it is analysed under: a block that reads `$in` sees its input's size under it
-    return analyze(graph.build(parsed, resolved), resolved)
+    with collector.paused():  # per-layer objects, no cycles among them (cnncalc/collector.py)
+        return analyze(graph.build(parsed, resolved), resolved)
 
 
 def analyze_text(text: str, path: str, convention: str | None = None) -> Analysis:

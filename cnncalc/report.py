@@ -7,7 +7,7 @@ from cnncalc.records import dataclass
 
 from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu
-from cnncalc import counting, memory
+from cnncalc import collector, counting, memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.diagnostics import Diagnostic
@@ -154,28 +154,7 @@ class Report:
         """The JSON report. `lazy`: the per-layer lists as one-pass iterators (for a streaming writer,
         cnncalc/render/jsontext.py: a million layers' dicts would take a gigabyte at once)."""
         batch = self.options.batch
-        layers = (
-            {
-                "name": r.name,
-                "type": r.type,
-                "output_shape": list(r.output_shape),
-                "params": r.params,
-                "macs": r.macs * batch,
-                "activations": r.activations * batch,
-                "output_elements": r.output_elements * batch,
-                "non_trainable": r.buffers,
-                "inplace": r.inplace,
-                "params_formula": r.params_formula,
-                "line": r.loc.line,
-                "column": r.loc.col,
-                "inputs": list(r.input_names),
-                "flops": r.flops * batch,
-                "backward_input_macs": r.backward.input_grad * batch,
-                "backward_weight_macs": r.backward.weight_grad * batch,
-                **self._head_keys(r),
-            }
-            for r in self.rows
-        )
+        layers = self._layer_dicts(lazy)
         return {
             "name": self.name,
             "convention": self.convention,
@@ -203,6 +182,35 @@ class Report:
             ],
         }
 
+
+    def _layer_dicts(self, lazy: bool):
+        """The per-layer dicts, one at a time. `lazy` (for jsontext, which writes tuples as lists): the
+        rows' own shape and name tuples, not a list copy of each (a shape's text is then made once)."""
+        batch = self.options.batch
+        listed = (lambda values: values) if lazy else list
+        heads = bool(self.heads)
+        for r in self.rows:
+            layer = {
+                "name": r.name,
+                "type": r.type,
+                "output_shape": listed(r.output_shape),
+                "params": r.params,
+                "macs": r.macs * batch,
+                "activations": r.activations * batch,
+                "output_elements": r.output_elements * batch,
+                "non_trainable": r.buffers,
+                "inplace": r.inplace,
+                "params_formula": r.params_formula,
+                "line": r.loc.line,
+                "column": r.loc.col,
+                "inputs": listed(r.input_names),
+                "flops": r.flops * batch,
+                "backward_input_macs": r.backward.input_grad * batch,
+                "backward_weight_macs": r.backward.weight_grad * batch,
+            }
+            if heads:
+                layer.update(self._head_keys(r))
+            yield layer
 
     def _head_keys(self, row: Row) -> dict:
         """A layer's output head, in the JSON of networks with side outputs only (the others' stays as it was)."""
@@ -253,54 +261,75 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
     `shared`: equal shapes' dims tuples, made once and shared by every row (a million-layer chain has a
     handful of shapes; a tuple per row and per input was 150 MB)."""
     node, inf = result.node, result.inference
-    inplace = node.kind is not None and node.kind.inplace
+    kind = node.kind
+    inplace = kind is not None and kind.inplace
     if shared is None:
         shared = {}
-    output_shape = shared.get(inf.output)
+    # looked up by identity first (the analysis shares its shapes and input tuples between equal layers,
+    # and a shape's hash is Python code), then by equality; every key's object lives as long as `shared`
+    output = inf.output
+    output_shape = shared.get(id(output))
     if output_shape is None:
-        output_shape = shared[inf.output] = inf.output.dims
-    input_shapes = shared.get(result.inputs)
+        output_shape = shared.get(output)
+        if output_shape is None:
+            output_shape = shared[output] = output.dims
+        shared[id(output)] = output_shape
+    inputs = result.inputs
+    input_shapes = shared.get(id(inputs))
     if input_shapes is None:
-        input_shapes = shared[result.inputs] = tuple(s.dims for s in result.inputs)
-    return Row(
-        name=node.name,
-        type=node.type,
-        output_shape=output_shape,
-        input_shapes=input_shapes,
-        params=inf.params,
-        params_formula=inf.params_formula,
-        buffers=inf.buffers,
-        macs=inf.macs + (inf.bias_macs if count_bias else 0) if macs is None else macs,
-        activations=0 if inplace else inf.output.numel,
-        output_elements=inf.output.numel,
-        inplace=inplace,
-        loc=node.loc,
-        block=node.block,
-        block_kinds=node.block_kinds,
-        input_names=names,
-        flops=flops,
-        backward=backward,
-        head=node.head,
-        training_only=node.training_only,
-    )
+        input_shapes = shared.get(inputs)
+        if input_shapes is None:
+            input_shapes = shared[inputs] = tuple(s.dims for s in inputs)
+        shared[id(inputs)] = input_shapes
+    numel = output.numel
+    # positional, in the fields' order (a million rows: keywords cost a second)
+    return Row(node.name, "input" if kind is None else kind.name, output_shape, input_shapes, inf.params,
+               inf.params_formula, inf.buffers,
+               inf.macs + (inf.bias_macs if count_bias else 0) if macs is None else macs,
+               0 if inplace else numel, numel, inplace, node.loc, node.block, node.block_kinds, names, flops,
+               backward, node.head, node.training_only)
+
+
+def _input_names(nodes, reads: tuple[int, ...]) -> tuple[str, ...]:
+    return (nodes[reads[0]].name,) if len(reads) == 1 else tuple(nodes[i].name for i in reads)
 
 
 def _peak_layer(analysis: Analysis) -> int:
     """Largest inputs + output of one layer, counting each distinct tensor once (in place: none new);
     the layers of training-only heads do not run at inference."""
-    produced = {}
+    # per node: the node whose storage its output is (itself, or for an in-place layer its input's owner)
+    # and that storage's size; nodes are numbered in order, so plain lists (a million layers' dicts of
+    # tuples cost seconds and ~100 MB)
+    owner: list[int] = []
+    size: list[int] = []
+    numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
     for result in analysis.results:
         node = result.node
         if node.kind is not None and node.kind.inplace:
-            produced[node.index] = produced[node.inputs[0]]
+            source = owner[node.inputs[0]]
+            owner.append(source)
+            size.append(size[source])
         else:
-            produced[node.index] = (node.index, result.output.numel)
+            output = result.output
+            numel = numels.get(id(output))
+            if numel is None:
+                numel = numels[id(output)] = output.numel
+            owner.append(node.index)
+            size.append(numel)
     best = 0
     for result in analysis.results:
-        if result.node.training_only:
+        node = result.node
+        if node.training_only:
             continue
-        tensors = {produced[i] for i in result.node.inputs} | {produced[result.node.index]}
-        best = max(best, sum(size for _, size in tensors))
+        mine = owner[node.index]
+        reads = node.inputs
+        if len(reads) == 1:  # a chain's layer: its input and its output, once if they are one storage
+            other = owner[reads[0]]
+            total = size[mine] if other == mine else size[mine] + size[other]
+        else:
+            total = sum(size[t] for t in {owner[i] for i in reads} | {mine})
+        if total > best:
+            best = total
     return best
 
 
@@ -311,22 +340,20 @@ def training_warnings(analysis: Analysis, options: Options) -> tuple[Diagnostic,
 
 
 def build(analysis: Analysis, options: Options) -> Report:
+    with collector.paused():  # a row and a memory entry per layer, no cycles among them (cnncalc/collector.py)
+        return _build(analysis, options)
+
+
+def _build(analysis: Analysis, options: Options) -> Report:
     nodes = analysis.graph.nodes
     counted = counting.for_report(analysis, options)
     shared: dict = {}
-    rows = tuple(
-        _row(r, options.count_bias, tuple(nodes[i].name for i in r.node.inputs), macs, flops, grads, shared)
+    bias = options.count_bias
+    rows = tuple([
+        _row(r, bias, _input_names(nodes, r.node.inputs), macs, flops, grads, shared)
         for r, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward)
-    )
-    totals = Totals(
-        params=sum(r.params for r in rows),
-        buffers=sum(r.buffers for r in rows),
-        macs=sum(r.macs for r in rows),
-        activations=sum(r.activations for r in rows),
-        counted_flops=counted.flops_total,
-        backward_input=sum(r.backward.input_grad for r in rows),
-        backward_weight=sum(r.backward.weight_grad for r in rows),
-    )
+    ])
+    totals = _totals(rows, counted.flops_total)
     mem = memory_of(analysis, options, rows, totals)
     return Report(
         name=analysis.graph.name,
@@ -341,9 +368,27 @@ def build(analysis: Analysis, options: Options) -> Report:
     )
 
 
+def _totals(rows: tuple[Row, ...], counted_flops: int | None) -> Totals:
+    """The sums over the rows, in one pass (seven generator passes were a second at a million layers)."""
+    params = buffers = macs = activations = backward_input = backward_weight = 0
+    for r in rows:
+        params += r.params
+        buffers += r.buffers
+        macs += r.macs
+        activations += r.activations
+        grads = r.backward
+        if grads is not counting.NO_BACKWARD:
+            backward_input += grads.input_grad
+            backward_weight += grads.weight_grad
+    return Totals(params=params, buffers=buffers, macs=macs, activations=activations, counted_flops=counted_flops,
+                  backward_input=backward_input, backward_weight=backward_weight)
+
+
 def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[LayerMemory, ...]:
     """The textbook keeps every output for backward and one gradient of the same size."""
-    return tuple(LayerMemory(r.name, *(r.activations * batch * size,) * 3) for r in rows)
+    scale = batch * size
+    return tuple([LayerMemory(r.name, r.activations * scale, r.activations * scale, r.activations * scale)
+                  for r in rows])
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:

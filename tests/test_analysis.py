@@ -54,3 +54,20 @@ def test_propagate_stops_at_an_error_that_leaves_no_shape():
     assert len(steps) == 1 and steps[0].inference is None and steps[0].error.code == "CNN202"
     analysis = analyze(graph_of(text), get("strict"))
     assert not analysis.complete and [d.code for d in analysis.diagnostics] == ["CNN202"]
+
+
+def test_equal_layers_share_one_inference_and_layers_with_notes_keep_their_own():
+    """The memo of `_steps`: a repeat's equal layers on equal inputs share one inference (and one inputs
+    tuple); a layer with notes (whose messages name it) is inferred for itself, so every warning names its layer."""
+    from cnncalc.pipeline import analyze_text
+
+    shared = analyze_text("input: 8x8x3\nlayers:\n  - repeat: {times: 4, layers: [relu, {conv: {filters: 3, kernel: 3, padding: 1}}]}\n",
+                          "x.yaml")
+    relus = [r for r in shared.results if r.node.type == "relu"]
+    convs = [r for r in shared.results if r.node.type == "conv"]
+    assert len({id(r.inference) for r in relus}) == 1 and len({id(r.inference) for r in convs}) == 1
+    assert len({id(r.inputs) for r in convs}) == 1
+    noted = analyze_text("input: 8x8x3\nlayers:\n  - repeat: {times: 3, layers: [{conv: {filters: 3, kernel: 2, padding: same}}]}\n",
+                         "x.yaml")
+    warned = [d.message.split(":")[0] for d in noted.diagnostics if d.code == "CNN302"]
+    assert warned == [f"{r.node.name} (conv)" for r in noted.results[1:]] and len(warned) == 3

@@ -61,3 +61,46 @@ def test_what_json_dumps_refuses_it_refuses():
         jsontext.dumps({"x": object()})
     with pytest.raises(TypeError):
         jsontext.write({"x": [object()]}, io.StringIO())
+
+
+# Forms (one template per keys and value types, cnncalc/render/jsontext.py) and the tuple texts kept by identity:
+# every way a kept text could be taken for the wrong value.
+
+RECORDS = st.lists(st.dictionaries(st.sampled_from(["a", "b", "%s", "c%", "d", "e", 1, True, 1.0, None]),
+                                   st.one_of(SCALARS, st.tuples(SCALARS), st.lists(SCALARS, max_size=2)),
+                                   min_size=4, max_size=8), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RECORDS)
+def test_records_of_equal_keys_are_written_as_json_dumps(records):
+    assert jsontext.dumps(records) == json.dumps(records, indent=2)
+    out = io.StringIO()
+    jsontext.write({"layers": iter(records)}, out)
+    assert out.getvalue() == json.dumps({"layers": records}, indent=2) + "\n"
+
+
+def test_values_equal_across_types_keep_their_own_spelling():
+    import enum
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    keys = ("w", "x", "y", "z")
+    one, true, real = (1,), (True,), (1.0,)
+    records = [dict(zip(keys, values)) for values in
+               [(1, one, "%d", [1]), (True, true, "%%", [True]), (1.0, real, None, [1.0]), (Level.ONE, (Level.ONE,), 1, [])]]
+    assert jsontext.dumps(records) == json.dumps(records, indent=2)
+    assert jsontext.dumps({1: 1, 2: 2, 3: 3, 4: 4}) == json.dumps({1: 1, 2: 2, 3: 3, 4: 4}, indent=2)
+    assert jsontext.dumps({True: 1, 2: 2, 3: 3, 4: 4}) == json.dumps({True: 1, 2: 2, 3: 3, 4: 4}, indent=2)
+
+
+def test_a_kept_tuple_text_follows_the_tuple_not_its_equals_nor_a_changed_list_inside():
+    shape = (8, 8, 3)
+    holder = ([1],)
+    for _ in range(2):
+        document = {"a": shape, "b": holder, "c": 0, "d": 0}
+        assert jsontext.dumps(document) == json.dumps(document, indent=2)
+        holder[0].append(2)  # a tuple holding a list is never kept
+    assert jsontext.dumps({"a": (True, 1), "b": (1, True), "c": 0, "d": 0}) == json.dumps(
+        {"a": (True, 1), "b": (1, True), "c": 0, "d": 0}, indent=2)

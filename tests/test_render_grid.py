@@ -124,3 +124,21 @@ def test_a_long_table_prints_as_rich_prints_it():
             grid.add_section()
     for console_name in ("plain", "terminal"):
         assert printed(grid, console_name) == printed(grid.as_table(), console_name)
+
+
+@pytest.mark.parametrize("console_name", ["plain", "terminal", "legacy windows", "narrow"])
+def test_a_large_table_printed_in_parts_is_the_same_bytes_as_one_print(console_name):
+    """print_to prints a table of more than a few thousand rows a few runs at a time (rich would hold all
+    of it until the print ends): every byte as one `console.print(grid, crop=False)` writes it."""
+    from cnncalc.render import grid as grid_module
+
+    grid = Grid("a long one", "its caption", [Column("Layer"), Column("n", justify="right")])
+    for i in range(grid_module._PRINTED_WHOLE + 3 * grid_module._RUN + 7):
+        grid.add_row(f"layer{i}", str(i * 7), style="bold" if i % 1500 == 3 else None)
+        if i % 2000 == 5:
+            grid.add_section()
+    grid.add_row("caf\u00e9 \u2192 wide \u4e2d", "1")  # a row whose widths are not its lengths
+    whole, parts = io.StringIO(), io.StringIO()
+    CONSOLES[console_name](whole).print(grid, crop=False)
+    grid.print_to(CONSOLES[console_name](parts))
+    assert parts.getvalue() == whole.getvalue() and parts.getvalue().count("\n") > grid_module._PRINTED_WHOLE

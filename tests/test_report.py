@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cnncalc import report
 from cnncalc.pipeline import analyze_text
 
@@ -58,7 +60,10 @@ def test_the_lazy_json_form_is_the_same_document_in_one_pass_iterators():
     assert isinstance(lazy["layers"], Iterator) and isinstance(lazy["memory"]["layers"], Iterator)
     lazy["layers"] = list(lazy["layers"])
     lazy["memory"]["layers"] = list(lazy["memory"]["layers"])
-    assert lazy == whole and list(lazy) == list(whole) and list(lazy["memory"]) == list(whole["memory"])
+    # the same JSON document: lazy rows give their shape and name tuples as they are (JSON lists), not copies
+    assert json.loads(json.dumps(lazy)) == whole and json.dumps(lazy, indent=2) == json.dumps(whole, indent=2)
+    assert list(lazy) == list(whole) and list(lazy["memory"]) == list(whole["memory"])
+    assert lazy["layers"][1]["output_shape"] is rep.rows[1].output_shape
 
 
 def test_rows_of_equal_shapes_share_one_dims_tuple():

@@ -3,7 +3,7 @@ AuxLogits): what its forward returns in each mode, as torchvision returns its au
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.analysis import Analysis
 from cnncalc.exporters.naming import Names, identifier

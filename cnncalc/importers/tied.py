@@ -5,7 +5,7 @@ layers in the spec's comment and gives the model's count (cnncalc/importers/onnx
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cnncalc.records import dataclass
 
 from cnncalc.importers.reader import Graph, Layer
 

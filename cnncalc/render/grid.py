@@ -13,10 +13,11 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 
 from __future__ import annotations
 
-from cnncalc.records import dataclass
 from collections.abc import Iterator
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from typing import TYPE_CHECKING
+
+from cnncalc.records import dataclass
 
 if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it (~40 ms): see plain_lines
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -26,6 +27,11 @@ if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it
 #: unstyled lines joined into one segment at most: long enough that rich's per-segment cost vanishes,
 #: short enough that a million-row table is not also held as a million separate strings
 _RUN = 1024
+
+#: tables of more rows are printed a few thousand lines at a time (`Grid.print_to`)
+_PRINTED_WHOLE = 2 * _RUN
+#: segments per print of a large table: about 4 runs of `_RUN` lines, and their line ends
+_SEGMENTS_PRINTED = 8
 
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
 _PAD = " "
@@ -93,7 +99,24 @@ class Grid:
         a 100,000-row table): no line of a grid is wider than the console. The fast layout is used only
         when the table fits, the fallback is a rich Table fitted to the width, and the title and caption
         are wrapped to the table's width."""
-        console.print(self, crop=False)
+        if len(self.rows) <= _PRINTED_WHOLE:
+            console.print(self, crop=False)
+            return
+        # A large table is printed in several prints of its segments, with the same bytes: rich holds all
+        # that one print renders until it ends, the text three times over (segments, joined, encoded):
+        # 50 MB for 100,000 rows, half a gigabyte for a million.
+        from rich.segment import Segments
+
+        options = console.options.update(justify=None, overflow=None, height=None, no_wrap=None, markup=None,
+                                         highlight=None)  # what `console.print(self)` renders with
+        batch: list[Segment] = []
+        for segment in console.render(self, options):
+            batch.append(segment)
+            if len(batch) == _SEGMENTS_PRINTED:
+                console.print(Segments(batch), crop=False)
+                batch = []
+        if batch:
+            console.print(Segments(batch), crop=False)
 
     def as_table(self) -> Table:
         """The same table as a rich `Table` (the fallback, and the reference the tests compare against)."""
@@ -151,9 +174,14 @@ class Grid:
         inner = [width - 2 * len(_PAD) for width in widths]
         special, sections = self._lengths, self._section_after
         section = drawn.get_row(widths, "row")
+        templates = {edges: _row_template(inner, right, edges) for edges in (middle, bottom)}
+        columns = len(self.columns)
         for index, (cells, _) in enumerate(self.rows):
-            lengths = special.get(index) or tuple(map(len, cells))
-            yield _plain_row(cells, lengths, inner, right, bottom if index == last else middle)
+            edges = bottom if index == last else middle
+            if index in special or len(cells) != columns:
+                yield _plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges)
+            else:  # printable ASCII of every column: one `str.format` (its widths are its lengths)
+                yield templates[edges].format(*cells)
             if index in sections and index != last:
                 yield section
         yield drawn.get_bottom(widths)
@@ -188,8 +216,21 @@ class Grid:
 
     def _plain_cells(self) -> bool:
         """True when rich would print every cell as it is (no wrapping, stripping or control codes)."""
-        texts = [column.header for column in self.columns] + [cell for cells, _ in self.rows for cell in cells]
-        return all(text.isprintable() and not text[-1:].isspace() for text in texts)
+        special = self._lengths
+        texts = [column.header for column in self.columns] + [
+            cell for index, (cells, _) in enumerate(self.rows) if index in special for cell in cells]
+        if not all(text.isprintable() and not text[-1:].isspace() for text in texts):
+            return False
+        # The other rows are printable ASCII (`add_row` tested them), whose only whitespace is the space: one
+        # of their cells ends in a space when " \0" occurs in their cells joined by NULs (which printable text
+        # never holds), tested in C over runs of rows (a cell at a time was seconds at a million rows)
+        ascii_rows = (cells for index, (cells, _) in enumerate(self.rows) if index not in special) if special \
+            else (cells for cells, _ in self.rows)
+        joined = map("\0".join, ascii_rows)
+        while run := list(islice(joined, _RUN)):
+            if " \0" in "\0".join(run) + "\0":
+                return False
+        return True
 
     def _body(self, console: Console, options: ConsoleOptions, widths: list[int]) -> RenderResult:
         from rich import box
@@ -213,12 +254,19 @@ class Grid:
         right = [column.justify == "right" for column in self.columns]
         inner = [width - 2 * len(_PAD) for width in widths]
         special = self._lengths
+        cell_styles = self._cell_styles
+        # a printable ASCII row of every column is one `str.format` (its widths are its lengths)
+        templates = {edges: _row_template(inner, right, edges) for edges in (middle, (drawn.foot_left,
+                                                                                       drawn.foot_vertical, drawn.foot_right))}
+        columns = len(self.columns)
         for index, (cells, style) in enumerate(self.rows):
-            lengths = special.get(index) or tuple(map(len, cells))
             edges = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right) if index == last else middle
-            styles = self._cell_styles.get(index)
+            styles = cell_styles.get(index) if cell_styles else None
             if (style is None and styles is None) or colourless:
-                plain.append(_plain_row(cells, lengths, inner, right, edges))
+                if index in special or len(cells) != columns:
+                    plain.append(_plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges))
+                else:
+                    plain.append(templates[edges].format(*cells))
                 if len(plain) == _RUN:
                     yield Segment("\n".join(plain))
                     yield line
@@ -284,6 +332,13 @@ def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int
     texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
              for cell, length, width, to_right in zip(cells, lengths, inner, right)]
     return left + _PAD + (_PAD + vertical + _PAD).join(texts) + _PAD + end
+
+
+def _row_template(inner: list[int], right: list[bool], edges: tuple[str, str, str]) -> str:
+    """`_plain_row` as a format string, for rows of printable ASCII cells, one per column."""
+    left, vertical, end = (edge.replace("{", "{{").replace("}", "}}") for edge in edges)
+    fields = [f"{{:{'>' if to_right else '<'}{width}}}" for width, to_right in zip(inner, right)]
+    return left + _PAD + (_PAD + vertical + _PAD).join(fields) + _PAD + end
 
 
 def _cell_len(text: str) -> int:

@@ -60,8 +60,8 @@ def _float(value: float) -> str:
 
 
 #: exact scalar types and their encoders (subclasses such as IntEnum go through `_scalar`)
-_ENCODE = {str: _string, int: int.__repr__, float: _float, bool: lambda b: "true" if b else "false",
-           type(None): lambda _: "null"}
+_ENCODE = {str: _string, int: int.__repr__, float: _float, bool: {True: "true", False: "false"}.__getitem__,
+           type(None): {None: "null"}.__getitem__}
 
 
 def _flat_list(value: list | tuple, depth: int) -> str | None:
@@ -74,8 +74,135 @@ def _flat_list(value: list | tuple, depth: int) -> str | None:
         if encode is None:
             return None
         parts.append(encode(item))
-    pad = "\n" + INDENT * (depth + 1)
-    return "[" + pad + ("," + pad).join(parts) + "\n" + INDENT * depth + "]"
+    pad = _pad(depth + 1)
+    return "[" + pad + ("," + pad).join(parts) + _pad(depth) + "]"
+
+
+#: "\n" and the indent of each depth, made once
+_PADS = ["\n" + INDENT * depth for depth in range(64)]
+#: str keys as encoded, made once each (a million layer dicts repeat the same sixteen keys); bounded,
+#: since a spec's own names can be keys
+_KEYS: dict[str, str] = {}
+_KEYS_KEPT = 4096
+
+
+def _pad(depth: int) -> str:
+    return _PADS[depth] if depth < 64 else "\n" + INDENT * depth
+
+
+def _key_text(key: Any) -> str:
+    if type(key) is not str:
+        return _key(key)
+    text = _KEYS.get(key)
+    if text is None:
+        text = _string(key)
+        if len(_KEYS) < _KEYS_KEPT:
+            _KEYS[key] = text
+    return text
+
+
+def _encode_dict(value: dict, depth: int) -> str:
+    form = _form_of(value, depth)
+    if form is not None:
+        template, encoders = form
+        return template % tuple(map(_call, encoders, value.values()))
+    encoders = _ENCODE
+    keys = _KEYS
+    parts = []
+    append = parts.append
+    for key, item in value.items():
+        text = keys.get(key) if type(key) is str else None
+        if text is None:
+            text = _key_text(key)
+        encode = encoders.get(type(item))
+        append(text + ": " + (encode(item) if encode is not None else _encode(item, depth + 1)))
+    pad = _pad(depth + 1)
+    return "{" + pad + ("," + pad).join(parts) + _pad(depth) + "}"
+
+
+# Forms: why. A million layer dicts have the same keys and the same value types, item for item: each such
+# dict is one `%` of a template made once (the keys and the indentation written in) over its values, each
+# encoded by the C function of its type through `map` (no bytecode per value). The template is the text
+# `_encode` would write, so the output is the same byte for byte.
+
+#: (keys, value types, depth) -> (template, an encoder per value); None where a type has none
+_FORMS: dict[tuple, tuple[str, tuple] | None] = {}
+_FORMS_KEPT = 256
+#: exact types with a one-argument encoder of their own (containers: `_encode` at the item's depth)
+_SCALAR_ENCODERS = _ENCODE
+_CONTAINERS = (list, tuple, dict)
+
+
+def _call(function, argument):  # operator.call, which Python 3.10 lacks
+    return function(argument)
+
+
+try:
+    from operator import call as _call  # type: ignore[attr-defined,no-redef]  # noqa: F811
+except ImportError:  # Python 3.10
+    pass
+
+
+def _form_of(value: dict, depth: int) -> tuple[str, tuple] | None:
+    if len(value) < 4:
+        return None  # small dicts gain nothing
+    keys = tuple(value)
+    # keys compare as values (True == 1), but a str never equals another type: the forms of dicts with
+    # other keys, which `_make_form` refuses, can only be taken for one another's
+    signature = (keys, tuple(map(type, value.values())), depth)
+    try:
+        return _FORMS[signature]
+    except KeyError:
+        pass
+    form = _make_form(keys, signature[1], depth)
+    if len(_FORMS) < _FORMS_KEPT:
+        _FORMS[signature] = form
+    return form
+
+
+def _make_form(keys: tuple[str, ...], types: tuple[type, ...], depth: int) -> tuple[str, tuple] | None:
+    if any(type(key) is not str for key in keys):
+        return None  # other keys are converted by `_key`
+    encoders = []
+    for kind in types:
+        encoder = _SCALAR_ENCODERS.get(kind)
+        if encoder is None:
+            if kind not in _CONTAINERS:
+                return None  # subclasses and unusual types take `_encode`'s path
+            encoder = _tuple_encoder(depth + 1) if kind is tuple else _nested(depth + 1)
+        encoders.append(encoder)
+    pad = _pad(depth + 1)
+    parts = [_key_text(key).replace("%", "%%") + ": %s" for key in keys]
+    return "{" + pad + ("," + pad).join(parts) + _pad(depth) + "}", tuple(encoders)
+
+
+#: the text of tuples at a depth, by the tuple's identity (a report's rows share one dims tuple per shape,
+#: given as tuples by `Report.to_dict(lazy=True)`): made once each. By identity, not equality, since
+#: (1,) == (True,) == (1.0,) are written differently; the entry keeps its tuple alive, so its id is not
+#: reused. Bounded.
+_TUPLES: dict[tuple[int, int], tuple[tuple, str]] = {}
+_TUPLES_KEPT = 4096
+
+
+def _tuple_encoder(depth: int):
+    def encode(item: tuple) -> str:
+        key = (id(item), depth)
+        entry = _TUPLES.get(key)
+        if entry is not None and entry[0] is item:
+            return entry[1]
+        text = _flat_list(item, depth) if item else "[]"
+        if text is None:  # holds containers, which could change: not kept
+            return _encode(item, depth)
+        if len(_TUPLES) < _TUPLES_KEPT:
+            _TUPLES[key] = (item, text)
+        return text
+    return encode
+
+
+def _nested(depth: int):
+    def encode(item: Any) -> str:
+        return _encode(item, depth)
+    return encode
 
 
 def _encode(value: Any, depth: int) -> str:
@@ -88,19 +215,10 @@ def _encode(value: Any, depth: int) -> str:
         flat = _flat_list(value, depth)
         if flat is not None:
             return flat
-        pad = "\n" + INDENT * (depth + 1)
-        return "[" + pad + ("," + pad).join([_encode(item, depth + 1) for item in value]) + "\n" + INDENT * depth + "]"
+        pad = _pad(depth + 1)
+        return "[" + pad + ("," + pad).join([_encode(item, depth + 1) for item in value]) + _pad(depth) + "]"
     if isinstance(value, dict):
-        if not value:
-            return "{}"
-        encoders = _ENCODE
-        parts = []
-        for key, item in value.items():
-            encode = encoders.get(type(item))
-            parts.append((_string(key) if type(key) is str else _key(key)) + ": "
-                         + (encode(item) if encode is not None else _encode(item, depth + 1)))
-        pad = "\n" + INDENT * (depth + 1)
-        return "{" + pad + ("," + pad).join(parts) + "\n" + INDENT * depth + "}"
+        return _encode_dict(value, depth) if value else "{}"
     return _scalar(value)
 
 
@@ -125,10 +243,15 @@ def _pieces(value: Any, depth: int) -> Iterator[str]:
     if _streams(value):
         pad = "\n" + INDENT * (depth + 1)
         first = True
-        for item in value:
-            yield ("[" if first else ",") + pad
-            yield from _pieces(item, depth + 1) if isinstance(item, dict) and depth < 2 else (_encode(item, depth + 1),)
-            first = False
+        if depth >= 1:  # the items are encoded whole (`_pieces` of a dict this deep is its `_encode`)
+            for item in value:
+                yield ("[" if first else ",") + pad + _encode(item, depth + 1)
+                first = False
+        else:
+            for item in value:
+                yield ("[" if first else ",") + pad
+                yield from _pieces(item, depth + 1) if isinstance(item, dict) else (_encode(item, depth + 1),)
+                first = False
         yield "[]" if first else "\n" + INDENT * depth + "]"
     elif isinstance(value, dict) and value and depth < 2 and any(_streams(v) or isinstance(v, dict) for v in value.values()):
         pad = "\n" + INDENT * (depth + 1)

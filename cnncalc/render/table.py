@@ -54,7 +54,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
     open_scopes: list[tuple[str, str, list[Row]]] = []
-    shapes: dict[tuple[int, ...], str] = {}  # each shape's text made once (and shared by its rows' cells)
+    shapes: dict[tuple, tuple[str, ...]] = {}  # each shape's and counts' text made once (shared by its rows' cells)
     for row in rows:
         shared = 0
         while (shared < len(open_scopes) and shared < len(row.block)
@@ -72,17 +72,13 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             members.append(row)
         if not _shown(len(row.block) - 1, depth):
             continue
-        shape = shapes.get(row.output_shape)
-        if shape is None:
-            shape = shapes[row.output_shape] = " x ".join(str(d) for d in row.output_shape)
-        table.add_row(
-            "  " * len(row.block) + _local_name(row),
-            row.type,
-            shape,
-            cells.activations(row),
-            cells.params(row),
-            exact(row.macs) if row.macs else "",
-        )
+        # the count cells are made once per distinct (shape, counts): a repeat's rows share them
+        key = (row.output_shape, row.inplace, row.activations, row.params, row.params_formula, row.macs)
+        counts = shapes.get(key)
+        if counts is None:
+            counts = shapes[key] = (" x ".join(str(d) for d in row.output_shape), cells.activations(row),
+                                    cells.params(row), exact(row.macs) if row.macs else "")
+        table.add_row("  " * len(row.block) + _local_name(row) if row.block else row.name, row.type, *counts)
     while open_scopes:
         name, kind, members = open_scopes.pop()
         _end(table, len(open_scopes), name, kind, members, depth)
@@ -176,6 +172,13 @@ def print_report(report: Report, depth: int | None = None) -> None:
 
         render(report, Console(highlight=False), depth)
         return
+    from cnncalc import collector
+
+    with collector.paused():  # as in `render`
+        _print_plain(report, depth)
+
+
+def _print_plain(report: Report, depth: int | None) -> None:
     rich_console: list = []  # made only for a part plain.py leaves to rich
 
     def wide():
@@ -231,6 +234,13 @@ def _wide(console: Console) -> tuple[Console, bool]:
 def render(report: Report, console: Console, depth: int | None = None) -> None:
     """Print the table at its natural width (never squeezed into an 80-column pipe) and the summary;
     `depth`: block levels shown before blocks fold into one row (None: all)."""
+    from cnncalc import collector
+
+    with collector.paused():  # a grid row per layer, no cycles among them (cnncalc/collector.py): a third of the time
+        _render(report, console, depth)
+
+
+def _render(report: Report, console: Console, depth: int | None) -> None:
     table = layer_table(report, depth)
     wide, plain = _wide(console)
     table.print_to(wide)
@@ -294,9 +304,14 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
             text = written[n] = binary(n)
         return text
 
+    drawn: dict[tuple, tuple[str, ...]] = {}  # and each row's figures once per distinct figures
     for layer, total in zip(m.layers, totals):
-        table.add_row(layer.name, size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
-                      size(total), _bar(total, largest, ascii))
+        key = (layer.output_bytes, layer.saved_bytes, layer.gradient_bytes, total)
+        figures = drawn.get(key)
+        if figures is None:
+            figures = drawn[key] = (size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
+                                    size(total), _bar(total, largest, ascii))
+        table.add_row(layer.name, *figures)
     table.add_section()
     table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
                   binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")
