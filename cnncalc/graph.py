@@ -178,8 +178,8 @@ class _Builder:
         self.training_only = False
         #: the blocks whose uses the walk is inside, outermost first (a use of one of them inside is a loop)
         self.enclosing: list[str] = []
-        #: the stages the walk is inside, outermost first (Node.stages)
-        self.stages: list[str] = []
+        #: the stages the walk is inside, outermost first (Node.stages): one tuple shared by their nodes
+        self.stage_path: tuple[str, ...] = ()
         self.shapes = _Shapes(self.nodes, spec.input, convention)
 
     def _counted(self, scope: _Scope, word: str) -> str:
@@ -207,7 +207,7 @@ class _Builder:
         index = len(self.nodes)
         name = self._claim(scope.full(local), loc)
         self.nodes.append(Node(index, name, kind, params, inputs, loc, scope.path, scope.kinds, self.head,
-                               self.training_only, tuple(self.stages)))
+                               self.training_only, self.stage_path))
         return index
 
     def add(self, layer: LayerSpec, current: int, scope: _Scope) -> int:
@@ -231,7 +231,7 @@ class _Builder:
         nodes = self.nodes
         index = len(nodes)
         nodes.append(Node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds, self.head,
-                          self.training_only))
+                          self.training_only, self.stage_path))
         return index
 
     def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:
@@ -283,14 +283,14 @@ class _Builder:
 
     def _inside(self, block: str, body: tuple[Item, ...], current: int, scope: _Scope, stage: str | None = None) -> int:
         self.enclosing.append(block)
+        outer = self.stage_path
         if stage is not None:
-            self.stages.append(stage)
+            self.stage_path = (*outer, stage)
         try:
             return self.walk(body, current, scope)
         finally:
             self.enclosing.pop()
-            if stage is not None:
-                self.stages.pop()
+            self.stage_path = outer
 
     def output(self, item: OutputSpec, current: int, scope: _Scope) -> int:
         """The head's layers read `current` and end in the output; the main path goes on from `current`."""
