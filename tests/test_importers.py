@@ -27,7 +27,7 @@ from cnncalc.report import build  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from zoo_onnx import MODERN, ZOO  # noqa: E402
+from zoo_onnx import MODERN, TRAINING_EXPORT, ZOO  # noqa: E402
 
 
 # -- the torchvision zoo ---------------------------------------------------------------------------
@@ -97,6 +97,17 @@ def test_a_newer_torchvision_model_imports_with_the_zoo_specs_numbers(exported_m
 
 @pytest.mark.parametrize("model", list(ZOO))
 def test_import_torch_gives_the_spec_of_the_onnx_path(exported, model):
+    assert_same_spec_by_torch_and_by_file(exported, model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", [name for name in MODERN if name not in TRAINING_EXPORT])
+def test_import_torch_of_a_newer_model_gives_the_spec_of_the_onnx_path(exported_modern, model):
+    """Inception-v3's ONNX file is a training export (its aux head); --torch exports in eval mode."""
+    assert_same_spec_by_torch_and_by_file(exported_modern, model)
+
+
+def assert_same_spec_by_torch_and_by_file(exported: Path, model: str) -> None:
     by_torch = (exported / f"{model}.torch.yaml").read_text()
     by_file = onnx_import.import_file(str(exported / f"{model}.onnx")).text
     body = lambda text: [line for line in text.splitlines() if not line.startswith(("#", "name:"))]  # noqa: E731

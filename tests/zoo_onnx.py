@@ -70,7 +70,7 @@ def _factory(name: str):
     return build
 
 
-for _name in ZOO:
+for _name in (*ZOO, *MODERN):
     globals()[_name] = _factory(_name)
 
 
@@ -93,8 +93,8 @@ def main(out: Path, modern: bool = False) -> None:
         torch.onnx.export(model.train(training), (torch.randn(2 if training else 1, 3, side, side),),
                           str(out / f"{name}.onnx"), dynamo=False, do_constant_folding=False, training=mode)
         del model
-        if not modern:
-            import_(torch=f"zoo_onnx:{name}", output=out / f"{name}.torch.yaml")
+        if not training:  # --torch exports in eval mode: a training export's aux head it has not
+            import_(torch=f"zoo_onnx:{name}", input=f"{side}x{side}x3", output=out / f"{name}.torch.yaml")
     (out / "params.json").write_text(json.dumps(counts))
 
 
