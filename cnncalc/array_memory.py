@@ -174,7 +174,25 @@ def numpy_handler() -> _Handler | None:
     return _HANDLER[0]
 
 
-class ArrayMeter:
+class _Meter:
+    """What every meter shares: `paused()` blocks are left out of the readings."""
+
+    def pause(self) -> None:
+        raise NotImplementedError
+
+    def resume(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def paused(self):
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
+
+class ArrayMeter(_Meter):
     """Bytes of live arrays relative to the start of the run, through numpy's allocator.
 
     `current()` the bytes now, `read_peak()` the most since the last `reset_peak()`, `overall()` the
@@ -223,14 +241,6 @@ class ArrayMeter:
     def resume(self) -> None:
         self.counter.counting = True
 
-    @contextmanager
-    def paused(self):
-        self.pause()
-        try:
-            yield
-        finally:
-            self.resume()
-
     def stop(self) -> int:
         peak = self.overall()
         self.counter.counting = False
@@ -238,7 +248,7 @@ class ArrayMeter:
         return peak
 
 
-class TracemallocMeter:
+class TracemallocMeter(_Meter):
     """The same readings from tracemalloc, where numpy's allocator cannot be replaced. tracemalloc
     counts Python objects too: what `paused()` blocks allocate and keep, and each layer's `kept`
     records, are taken out of the base."""
@@ -285,14 +295,6 @@ class TracemallocMeter:
     def resume(self) -> None:
         self.base += max(self._tm.get_traced_memory()[0] - self._paused_at, 0)
         self._tm.reset_peak()
-
-    @contextmanager
-    def paused(self):
-        self.pause()
-        try:
-            yield
-        finally:
-            self.resume()
 
     def stop(self) -> int:
         peak = self.overall()
