@@ -127,11 +127,24 @@ def _transpose(inputs, a):
 _RESHAPING = {"ConstantOfShape": _constant_of_shape, "Reshape": _reshape, "Slice": _slice, "Transpose": _transpose}
 
 
+def _computed_input(node, position: int, constants: dict[str, Any]) -> bool:
+    return position < len(node.input) and bool(node.input[position]) and node.input[position] not in constants
+
+
+def _fold_input(graph, node, position: int, value, constants: dict[str, Any]) -> str:
+    """Make input `position` of `node` the constant `value`: a new initialiser, by its new name."""
+    from onnx import numpy_helper
+
+    name = f"{node.input[position]}__cnncalc_folded"
+    graph.initializer.append(numpy_helper.from_array(value, name))
+    constants[name] = value
+    node.input[position] = name
+    return name
+
+
 def fold_slice_bounds(model, shapes: dict[str, tuple], constants: dict[str, Any]) -> bool:
     """Replace the computed starts/ends of Slices whose output size the graph does not state by
     constants; True when something changed (the caller infers the shapes again)."""
-    from onnx import numpy_helper
-
     graph = model.graph
     sizes = Sizes(graph.node, shapes, constants)
     changed = False
@@ -140,15 +153,12 @@ def fold_slice_bounds(model, shapes: dict[str, tuple], constants: dict[str, Any]
         if node.op_type != "Slice" or (stated and None not in stated):
             continue
         for position in (1, 2, 3, 4):
-            if position >= len(node.input) or not node.input[position] or node.input[position] in constants:
+            if not _computed_input(node, position, constants):
                 continue
             value = sizes.value(node.input[position])
             if value is None:
                 break
-            name = f"{node.input[position]}__cnncalc_folded"
-            graph.initializer.append(numpy_helper.from_array(value.astype("int64"), name))
-            constants[name] = value.astype("int64")
-            node.input[position] = name
+            _fold_input(graph, node, position, value.astype("int64"), constants)
             changed = True
     return changed
 
@@ -157,8 +167,6 @@ def fold_pad_inputs(model, shapes: dict[str, tuple], constants: dict[str, Any]) 
     """Replace a Pad's computed `pads` and `constant_value` inputs by constants, so that it maps (and
     folds into the next convolution) as a constant Pad does. Returns the new constants, by name, and
     every tensor evaluated on the way: sizes, whose nodes the mapping skips as size computation."""
-    from onnx import numpy_helper
-
     graph = model.graph
     sizes = Sizes(graph.node, shapes, constants)
     folded: dict[str, Any] = {}
@@ -166,14 +174,10 @@ def fold_pad_inputs(model, shapes: dict[str, tuple], constants: dict[str, Any]) 
         if node.op_type != "Pad":
             continue
         for position in (1, 2):
-            if position >= len(node.input) or not node.input[position] or node.input[position] in constants:
+            if not _computed_input(node, position, constants):
                 continue
             value = sizes.value(node.input[position])
-            if value is None:
-                continue
-            name = f"{node.input[position]}__cnncalc_folded"
-            graph.initializer.append(numpy_helper.from_array(value, name))
-            constants[name] = folded[name] = value
-            node.input[position] = name
+            if value is not None:
+                folded[_fold_input(graph, node, position, value, constants)] = value
     evaluated = {name for name, value in sizes.known.items() if value is not None and name not in constants}
     return folded, evaluated
