@@ -18,7 +18,7 @@ from dataclasses import field
 from cnncalc.records import dataclass
 from typing import Any
 
-import yaml
+from cnncalc.pyyaml import yaml  # PyYAML, the patterns its modules define compiled on first use
 from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
                          ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent, StreamStartEvent)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
