@@ -9,8 +9,8 @@ error. The constructor's timestamp pattern and the resolver's merge/value/yaml p
 used by a spec that has none.
 
 So yaml is imported with `re.compile` answering *the calls made by yaml's own modules* with a
-`LazyPattern`, compiled on first use; every other caller, in this thread or another, gets the real
-`re.compile` during that window too. yaml's behaviour is unchanged: each pattern is the same
+`LazyPattern` (cnncalc/patterns.py), compiled on first use; every other caller, in this thread or
+another, gets the real `re.compile` during that window too. yaml's behaviour is unchanged: each pattern is the same
 `re.Pattern`, only compiled later (tests/test_pyyaml.py runs the C and the pure-Python paths, the
 dumper, and the reader's error through them).
 """
@@ -23,33 +23,10 @@ import threading
 from types import ModuleType
 from typing import Any
 
+from cnncalc.patterns import LazyPattern
+
 _REAL_COMPILE = re.compile
 _IMPORTING = threading.Lock()
-
-
-class LazyPattern:
-    """A `re.compile(pattern, flags)` made on first use. Each attribute read (`match`, `search`,
-    `pattern`...) is the compiled pattern's, then kept on the instance, so later reads are plain
-    instance lookups: no cost per call once compiled. Two threads racing on a first use compile it
-    twice; both results are the same pattern, so either may be kept."""
-
-    def __init__(self, pattern: Any, flags: int = 0):
-        self._lazy_source = (pattern, flags)
-
-    def compiled(self) -> re.Pattern:
-        return _REAL_COMPILE(*self._lazy_source)  # re's own cache makes repeated calls cheap
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "_lazy_source":  # read before __init__ ran (an unpickled copy): not a pattern's attribute
-            raise AttributeError(name)
-        if name.startswith("__"):  # copy, pickle and friends probe dunders: answer as the pattern would
-            return getattr(self.compiled(), name)
-        value = getattr(self.compiled(), name)
-        self.__dict__[name] = value
-        return value
-
-    def __repr__(self) -> str:
-        return repr(self.compiled())
 
 
 def _compile_for_yaml(pattern: Any, flags: int = 0) -> Any:

@@ -25,6 +25,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from cnncalc.errors import Location, ParseError, ReadError, SpecError, UnsafeYamlError
+from cnncalc.patterns import LazyPattern
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -189,7 +190,8 @@ def decode(data: bytes, path: str) -> str:
 
 
 #: A tab before a comment is legal YAML that PyYAML's scanner rejects; one space keeps every column.
-_TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
+#: (Compiled on first use, cnncalc/patterns.py: a spec without tabs never needs it.)
+_TAB_BEFORE_COMMENT = LazyPattern(r"\t(?=[ \t]*#)")
 
 
 def load(text: str, path: str = "<spec>") -> YNode:
@@ -198,7 +200,8 @@ def load(text: str, path: str = "<spec>") -> YNode:
     the message of any syntax error the same way on every machine."""
     if len(text) > MAX_FILE_BYTES:
         return load(decode(text.encode("utf-8"), path), path)
-    text = _TAB_BEFORE_COMMENT.sub(" ", text)
+    if "\t" in text:
+        text = _TAB_BEFORE_COMMENT.sub(" ", text)
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
