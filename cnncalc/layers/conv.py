@@ -196,7 +196,7 @@ class Conv(LayerKind):
 
     def torch_code(self, p, inputs, inference: Inference) -> TorchCode:
         """As `torch_module` with weights: nn.ConvNd, asymmetric padding as an nn.ZeroPadNd before it."""
-        from cnncalc.layers.code import Construct, WeightLoad, conv_order, keywords, per_axis as one, torch_pads
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, conv_order, keywords, per_axis as one, torch_pads
 
         (x,) = inputs
         g = inference.geometry
