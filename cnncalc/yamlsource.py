@@ -236,6 +236,18 @@ def _parse_slowly(text: str, path: str) -> Any:
         raise ParseError(f"invalid YAML: {problem}{context}", loc, hint=hint) from None
 
 
+#: the tag of an untagged scalar that no resolver could make one `_convert` refuses (`_Composer.scalar_tag`)
+_PLAIN = "tag:yaml.org,2002:str"
+
+
+def _refusable_starts() -> frozenset[str | None]:
+    """The first characters after which PyYAML's implicit resolvers can tag a plain scalar with a tag
+    outside `_STANDARD_TAGS` (timestamps after a digit, merge `<<`, value `=`; None: a resolver for
+    any first character), read from the resolvers' table, not from their patterns, so none is compiled."""
+    return frozenset(first for first, resolvers in Resolver.yaml_implicit_resolvers.items()
+                     if any(tag not in _STANDARD_TAGS for tag, _ in resolvers))
+
+
 class _Composer:
     """PyYAML's node graph built from parser events, refusing aliases, bounding depth, and marking
     scalars whose tag was written out (PyYAML's own composer forgets that)."""
@@ -243,6 +255,20 @@ class _Composer:
     def __init__(self, path: str):
         self._path = path
         self._resolver = Resolver()
+        self._refusable = _refusable_starts()
+
+    def scalar_tag(self, value: str, implicit: tuple[bool, bool]) -> str:
+        """The tag of an untagged scalar where `_convert` could refuse it: PyYAML's resolver's, asked only
+        after a first character that may give a refused tag (most scalars are names, and each question
+        is a loop of pattern matches in Python: a tenth of reading a large spec). Any other gets `_PLAIN`:
+        a tag `_convert` accepts, which is all that matters, since `_typed_scalar` reads no tag that was
+        not written out."""
+        first = value[:1]
+        if implicit[0] and (None in self._refusable or (
+                first in self._refusable and (not first.isdigit() or "-" in value))):
+            # after a digit the refused tag is the timestamp's, whose every form has a '-' after the year
+            return self._resolver.resolve(ScalarNode, value, implicit)
+        return _PLAIN
 
     def compose(self, events) -> Any:
         stream = iter(events)
@@ -275,7 +301,7 @@ class _Composer:
             )
         explicit = event.tag not in (None, "!")
         if isinstance(event, ScalarEvent):
-            tag = event.tag if explicit else self._resolver.resolve(ScalarNode, event.value, event.implicit)
+            tag = event.tag if explicit else self.scalar_tag(event.value, event.implicit)
             # libyaml marks plain scalars with style '', PyYAML with None
             node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
             node.explicit_tag = explicit

@@ -13,8 +13,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from cnncalc import pyyaml
 from cnncalc.patterns import LazyPattern
 
@@ -75,12 +73,3 @@ def test_importing_again_gives_the_same_module_and_leaves_re_alone():
     before = re.compile
     assert pyyaml.import_yaml() is sys.modules["yaml"] is pyyaml.yaml
     assert re.compile is before
-
-
-@pytest.mark.parametrize("text", ["x: 2001-12-14\n", "x: 2001-12-14 21:59:43.10 -5\n"])
-def test_a_timestamp_is_still_refused_by_its_tag(text):
-    from cnncalc.errors import UnsafeYamlError
-    from cnncalc.yamlsource import load
-
-    with pytest.raises(UnsafeYamlError, match="timestamp"):
-        load(text)

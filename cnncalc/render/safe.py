@@ -16,7 +16,7 @@ from cnncalc.patterns import LazyPattern
 #: zero-width and bidi controls, word joiners, BOM, interlinear annotation, tag characters); the line
 #: and paragraph separators; lone surrogates (from undecodable file names).
 #: Compiled on first use (cnncalc/patterns.py): ~1.5 ms of `re`'s compiler that a run whose texts are all
-#: printable ASCII, which no unsafe character is, never needs.
+#: printable (`str.isprintable`, which no unsafe character is) never needs.
 UNSAFE = LazyPattern(
     "[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
     "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
@@ -40,13 +40,13 @@ def _escaped(match: re.Match) -> str:
 def escape(text: object) -> str:
     """`text` with every character that could act on a terminal or break a line written as an escape."""
     text = str(text)
-    if text.isascii() and text.isprintable():  # nothing to escape, tested in C
+    if text.isprintable():  # nothing to escape, tested in C: every unsafe character is one Python calls unprintable
         return text
     return UNSAFE.sub(_escaped, text) if UNSAFE.search(text) else text
 
 
 def is_safe(text: str) -> bool:
-    return (text.isascii() and text.isprintable()) or UNSAFE.search(text) is None
+    return text.isprintable() or UNSAFE.search(text) is None
 
 
 def unicode_output(stream=None) -> bool:
