@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
+from _thread import allocate_lock  # threading's own lock, without threading's import (~1 ms)
 from types import ModuleType
 from typing import Any
 
 from cnncalc.patterns import LazyPattern
 
 _REAL_COMPILE = re.compile
-_IMPORTING = threading.Lock()
+_IMPORTING = allocate_lock()
 
 
 def _compile_for_yaml(pattern: Any, flags: int = 0) -> Any:
