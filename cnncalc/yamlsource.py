@@ -95,6 +95,9 @@ def _resolve_plain(text: str) -> Any:
         return None
     if lowered in _BOOLS:
         return _BOOLS[lowered]
+    first = text[0]  # not empty: '' is null
+    if first not in "+-." and not first.isdigit():
+        return text  # every number below, special floats included, starts so: a name needs no pattern
     if _INT.match(text):
         return int(text.replace("_", ""), 10)
     if _HEX.match(text):

@@ -172,3 +172,28 @@ def test_a_timestamp_is_still_refused_as_a_tag(text):
 def test_a_merge_key_is_still_no_plain_name():
     with pytest.raises(SpecError, match="plain names"):
         load("a: {b: 1}\nc:\n  <<: {d: 2}\n")
+
+
+def _resolved_by_the_patterns_alone(text: str):
+    """`_resolve_plain` before its first-character shortcut: every pattern tried on every scalar."""
+    lowered = text.lower()
+    if lowered in yamlsource._NULLS:
+        return None
+    if lowered in yamlsource._BOOLS:
+        return yamlsource._BOOLS[lowered]
+    if yamlsource._INT.match(text):
+        return int(text.replace("_", ""), 10)
+    if yamlsource._HEX.match(text):
+        return int(text.replace("_", ""), 16)
+    if yamlsource._FLOAT.match(text):
+        return float(text.replace("_", ""))
+    return yamlsource._SPECIAL_FLOATS.get(lowered, text)
+
+
+@given(st.text(st.sampled_from("0123456789_+-.eExXaAfFiInNsS \n٣²") | st.characters(), max_size=12) | st.sampled_from(
+    [".inf", "-.INF", "+.inf", ".NaN", "1e3", "-1_0", "0x1F", "٣", "²", "-", "+", ".", "1.", ".5e-3", "yes", "Off"]))
+def test_the_first_character_shortcut_resolves_as_every_pattern_would(text):
+    expected = _resolved_by_the_patterns_alone(text)
+    got = yamlsource._resolve_plain(text)
+    assert got == expected or (got != got and expected != expected), (text, got, expected)
+    assert type(got) is type(expected)
