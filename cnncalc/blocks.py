@@ -28,6 +28,7 @@ from cnncalc import block_expressions
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import construct_kinds
 from cnncalc.limits import MAX_EXPANSIONS
+from cnncalc.patterns import LazyPattern
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -43,8 +44,8 @@ CONSTRUCTS = ("repeat", "residual", *MERGES, "split", OUTPUT)
 #: how a split's branches are merged
 SPLIT_MERGES = ("concat", "add")
 MAX_EXPRESSION = block_expressions.MAX_EXPRESSION
-_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_WHOLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)$")
+#: a whole `$param` value; compiled on first use (cnncalc/patterns.py): only specs whose blocks take arguments read it
+_WHOLE_REFERENCE = LazyPattern(r"\$([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ of data here, and `window.py` is the only code that reads it.
 from __future__ import annotations
 
 from cnncalc.records import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-Rounding = Literal["exact", "floor", "ceil"]
+if TYPE_CHECKING:  # annotations only (strings here): no typing subscription at import
+    Rounding = Literal["exact", "floor", "ceil"]
 
 
 @dataclass(frozen=True, slots=True)

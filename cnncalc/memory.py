@@ -18,11 +18,11 @@ from cnncalc import liveness
 from cnncalc.analysis import Analysis
 from cnncalc.cpu import Cpu
 from cnncalc.cpu import host as host_cpu
-from cnncalc.cuda.gpus import CONTEXT_UNKNOWN, Gpu
 from cnncalc.layers.base import MemoryContext
 from cnncalc.liveness import LayerMemory, Peak
 
-if TYPE_CHECKING:  # the CUDA event sequence and its allocator load only for --device cuda
+if TYPE_CHECKING:  # the CUDA event sequence and its allocator load only for --device cuda, the GPU table for cuda
+    from cnncalc.cuda.gpus import Gpu
     from cnncalc.cuda.step import CudaMemory
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
@@ -182,10 +182,16 @@ def step_temporaries(optimizer: str, param_tensors: tuple[int, ...], param_bytes
     return max(p + k * n for p, n in zip(previous, param_tensors)) * param_bytes
 
 
-#: CUDA context: driver, kernels and libraries. Hundreds of MiB depending on GPU, driver and
-#: libraries (LLMem measures 300-800 MB on V100); without a GPU named, the middle of that range
-#: (by generation with --gpu: cnncalc/cuda/gpus.py).
-CUDA_CONTEXT_BYTES = CONTEXT_UNKNOWN
+def __getattr__(name: str):
+    """`CUDA_CONTEXT_BYTES`, the CUDA context (driver, kernels and libraries: hundreds of MiB depending on
+    GPU, driver and libraries, LLMem measures 300-800 MB on V100) without a GPU named: the middle of that
+    range (by generation with --gpu). From the GPU table, cnncalc/cuda/gpus.py, read only where used: a
+    plain `analyze` (device cpu) needs none of it."""
+    if name == "CUDA_CONTEXT_BYTES":
+        from cnncalc.cuda.gpus import CONTEXT_UNKNOWN
+
+        return CONTEXT_UNKNOWN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 from cnncalc.records import dataclass
 from typing import TYPE_CHECKING
 
-from cnncalc.conventions import SAME_WORDS, Convention, Rounding
+from cnncalc.conventions import SAME_WORDS, Convention
 from cnncalc.errors import ShapeError
 from cnncalc.notes import Note
 from cnncalc.shapes import axis_name
 
 if TYPE_CHECKING:  # imported where used, by the error paths: a spec that fits never needs it (5 ms)
     from fractions import Fraction
+
+    from cnncalc.conventions import Rounding
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,14 @@ from dataclasses import field
 from cnncalc.records import dataclass
 from typing import Any
 
-import yaml
+from cnncalc.pyyaml import yaml  # PyYAML, the patterns its modules define compiled on first use
 from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
                          ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent, StreamStartEvent)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from cnncalc.errors import Location, ParseError, ReadError, SpecError, UnsafeYamlError
+from cnncalc.patterns import LazyPattern
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -94,6 +95,9 @@ def _resolve_plain(text: str) -> Any:
         return None
     if lowered in _BOOLS:
         return _BOOLS[lowered]
+    first = text[0]  # not empty: '' is null
+    if first not in "+-." and not first.isdigit():
+        return text  # every number below, special floats included, starts so: a name needs no pattern
     if _INT.match(text):
         return int(text.replace("_", ""), 10)
     if _HEX.match(text):
@@ -189,7 +193,8 @@ def decode(data: bytes, path: str) -> str:
 
 
 #: A tab before a comment is legal YAML that PyYAML's scanner rejects; one space keeps every column.
-_TAB_BEFORE_COMMENT = re.compile(r"\t(?=[ \t]*#)")
+#: (Compiled on first use, cnncalc/patterns.py: a spec without tabs never needs it.)
+_TAB_BEFORE_COMMENT = LazyPattern(r"\t(?=[ \t]*#)")
 
 
 def load(text: str, path: str = "<spec>") -> YNode:
@@ -198,7 +203,8 @@ def load(text: str, path: str = "<spec>") -> YNode:
     the message of any syntax error the same way on every machine."""
     if len(text) > MAX_FILE_BYTES:
         return load(decode(text.encode("utf-8"), path), path)
-    text = _TAB_BEFORE_COMMENT.sub(" ", text)
+    if "\t" in text:
+        text = _TAB_BEFORE_COMMENT.sub(" ", text)
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
         try:
@@ -233,6 +239,18 @@ def _parse_slowly(text: str, path: str) -> Any:
         raise ParseError(f"invalid YAML: {problem}{context}", loc, hint=hint) from None
 
 
+#: the tag of an untagged scalar that no resolver could make one `_convert` refuses (`_Composer.scalar_tag`)
+_PLAIN = "tag:yaml.org,2002:str"
+
+
+def _refusable_starts() -> frozenset[str | None]:
+    """The first characters after which PyYAML's implicit resolvers can tag a plain scalar with a tag
+    outside `_STANDARD_TAGS` (timestamps after a digit, merge `<<`, value `=`; None: a resolver for
+    any first character), read from the resolvers' table, not from their patterns, so none is compiled."""
+    return frozenset(first for first, resolvers in Resolver.yaml_implicit_resolvers.items()
+                     if any(tag not in _STANDARD_TAGS for tag, _ in resolvers))
+
+
 class _Composer:
     """PyYAML's node graph built from parser events, refusing aliases, bounding depth, and marking
     scalars whose tag was written out (PyYAML's own composer forgets that)."""
@@ -240,6 +258,20 @@ class _Composer:
     def __init__(self, path: str):
         self._path = path
         self._resolver = Resolver()
+        self._refusable = _refusable_starts()
+
+    def scalar_tag(self, value: str, implicit: tuple[bool, bool]) -> str:
+        """The tag of an untagged scalar where `_convert` could refuse it: PyYAML's resolver's, asked only
+        after a first character that may give a refused tag (most scalars are names, and each question
+        is a loop of pattern matches in Python: a tenth of reading a large spec). Any other gets `_PLAIN`:
+        a tag `_convert` accepts, which is all that matters, since `_typed_scalar` reads no tag that was
+        not written out."""
+        first = value[:1]
+        if implicit[0] and (None in self._refusable or (
+                first in self._refusable and (not first.isdigit() or "-" in value))):
+            # after a digit the refused tag is the timestamp's, whose every form has a '-' after the year
+            return self._resolver.resolve(ScalarNode, value, implicit)
+        return _PLAIN
 
     def compose(self, events) -> Any:
         stream = iter(events)
@@ -272,7 +304,7 @@ class _Composer:
             )
         explicit = event.tag not in (None, "!")
         if isinstance(event, ScalarEvent):
-            tag = event.tag if explicit else self._resolver.resolve(ScalarNode, event.value, event.implicit)
+            tag = event.tag if explicit else self.scalar_tag(event.value, event.implicit)
             # libyaml marks plain scalars with style '', PyYAML with None
             node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
             node.explicit_tag = explicit

@@ -141,3 +141,13 @@ def test_squeeze_excite_squeezes_as_mobilenet_v3(channels, squeeze):
     rep = analyze_yaml(f"input: 4x4x{channels}\nlayers:\n  - squeeze_excite\n")
     convs = [r for r in rep.rows if r.type == "conv"]
     assert [c.params for c in convs] == [channels * squeeze + squeeze, squeeze * channels + channels]
+
+
+def test_a_spec_of_plain_layers_and_repeats_never_reads_the_library():
+    library._files.cache_clear()
+    text = "input: 32x32x3\nlayers:\n  - repeat: {times: 2, layers: [{conv: {filters: 8, kernel: 3}}, relu]}\n  - fc: 10\n"
+    assert not [d for d in analyze_text(text, "plain.yaml", "strict").diagnostics if d.severity == "error"]
+    assert library._files.cache_info().currsize == 0
+    used = analyze_text("input: 32x32x64\nlayers:\n  - basic: {width: 64}\n", "use.yaml", "pytorch")
+    assert not [d for d in used.diagnostics if d.severity == "error"], used.diagnostics
+    assert library._files.cache_info().currsize == 1

@@ -126,3 +126,74 @@ def test_libyaml_and_pure_python_read_the_same_nodes(monkeypatch):
     assert fast == slow
     assert fast.value["layers"].value[0].value["conv"].value["filters"].loc == \
         slow.value["layers"].value[0].value["conv"].value["filters"].loc
+
+
+# ---------------------------------------------------------------------------------------------
+# the resolver is asked only where a refused tag can come out (yamlsource._Composer.scalar_tag)
+
+from hypothesis import given, strategies as st  # noqa: E402
+from yaml.nodes import ScalarNode  # noqa: E402
+from yaml.resolver import Resolver  # noqa: E402
+
+from cnncalc import yamlsource  # noqa: E402
+
+
+def test_the_refused_implicit_tags_are_where_scalar_tag_expects_them():
+    # a PyYAML whose resolvers tag otherwise must fail here, not change what specs mean
+    refused = {first: sorted(tag.rsplit(":", 1)[1] for tag, _ in resolvers if tag not in yamlsource._STANDARD_TAGS)
+               for first, resolvers in Resolver.yaml_implicit_resolvers.items()}
+    refused = {first: tags for first, tags in refused.items() if tags}
+    assert refused == {**{d: ["timestamp"] for d in "0123456789"}, "<": ["merge"], "=": ["value"],
+                       **{c: ["yaml"] for c in "!&*"}}
+    assert yamlsource._refusable_starts() == set(refused)
+
+
+SCALARS = st.text(st.sampled_from("0123456789-:.+_ Tt<=!&*~xeEyYnNoO"), max_size=28) | st.sampled_from(
+    ["2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-12-14", "<<", "=", "1-2",
+     "12:30:00", "190:20:30", "0x1f", "0b101", "1_000", "6.8523015e+5", "-.inf", ".NaN", "~", "null", "yes"])
+
+
+@given(SCALARS, st.booleans())
+def test_a_scalar_is_refused_exactly_where_pyyaml_tags_it_otherwise(value, plain):
+    implicit = (plain, not plain)
+    resolved = Resolver().resolve(ScalarNode, value, implicit)
+    tag = yamlsource._Composer("x").scalar_tag(value, implicit)
+    assert (tag in yamlsource._STANDARD_TAGS) == (resolved in yamlsource._STANDARD_TAGS), (value, resolved, tag)
+    if tag != yamlsource._PLAIN:
+        assert tag == resolved
+
+
+@pytest.mark.parametrize("text", ["x: 2001-12-14\n", "x: 2001-12-14 21:59:43.10 -5\n", "x: [1, 2002-01-02]\n"])
+def test_a_timestamp_is_still_refused_as_a_tag(text):
+    with pytest.raises(UnsafeYamlError, match="timestamp"):
+        load(text)
+
+
+def test_a_merge_key_is_still_no_plain_name():
+    with pytest.raises(SpecError, match="plain names"):
+        load("a: {b: 1}\nc:\n  <<: {d: 2}\n")
+
+
+def _resolved_by_the_patterns_alone(text: str):
+    """`_resolve_plain` before its first-character shortcut: every pattern tried on every scalar."""
+    lowered = text.lower()
+    if lowered in yamlsource._NULLS:
+        return None
+    if lowered in yamlsource._BOOLS:
+        return yamlsource._BOOLS[lowered]
+    if yamlsource._INT.match(text):
+        return int(text.replace("_", ""), 10)
+    if yamlsource._HEX.match(text):
+        return int(text.replace("_", ""), 16)
+    if yamlsource._FLOAT.match(text):
+        return float(text.replace("_", ""))
+    return yamlsource._SPECIAL_FLOATS.get(lowered, text)
+
+
+@given(st.text(st.sampled_from("0123456789_+-.eExXaAfFiInNsS \n٣²") | st.characters(), max_size=12) | st.sampled_from(
+    [".inf", "-.INF", "+.inf", ".NaN", "1e3", "-1_0", "0x1F", "٣", "²", "-", "+", ".", "1.", ".5e-3", "yes", "Off"]))
+def test_the_first_character_shortcut_resolves_as_every_pattern_would(text):
+    expected = _resolved_by_the_patterns_alone(text)
+    got = yamlsource._resolve_plain(text)
+    assert got == expected or (got != got and expected != expected), (text, got, expected)
+    assert type(got) is type(expected)

@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.conventions import Convention
-from cnncalc.layers.code import NoTorchCode, TorchCode  # noqa: F401  (re-exported for the kinds)
 from cnncalc.cpu import Cpu
 from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach notes to their inferences)
 from cnncalc.rule import Rule
@@ -41,6 +40,7 @@ from cnncalc.layers.values import (  # noqa: F401  (re-exported: the kinds impor
 )
 
 if TYPE_CHECKING:
+    from cnncalc.layers.code import TorchCode  # the code export's values: imported by `torch_code`, where used
     from fractions import Fraction  # built by the kinds' field_steps only, not on analyze's path
     from cnncalc.forward import ForwardResult, Run, Weights
 
@@ -337,6 +337,8 @@ class LayerKind:
         """The layer as PyTorch source for `cnncalc export --to pytorch`: what `torch_module` builds
         with the executor's weights, as text (cnncalc/layers/code.py). Raises NoTorchCode where the
         kind or this setting has none; the exporter reports it at the layer, never skips it."""
+        from cnncalc.layers.code import NoTorchCode
+
         raise NoTorchCode(f"'{self.name}' declares no PyTorch code")
 
     # -- the JSON schema (cnncalc/schema.py assembles it) ---------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from math import prod
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
@@ -24,10 +25,12 @@ from cnncalc.layers.base import (
     product_formula,
     register,
 )
-from cnncalc.layers.code import TorchCode
 from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
+
+if TYPE_CHECKING:
+    from cnncalc.layers.code import TorchCode  # the code export's values, imported where `torch_code` runs
 
 
 GROUPS_NOT_DIVIDING = Rule(
@@ -193,7 +196,7 @@ class Conv(LayerKind):
 
     def torch_code(self, p, inputs, inference: Inference) -> TorchCode:
         """As `torch_module` with weights: nn.ConvNd, asymmetric padding as an nn.ZeroPadNd before it."""
-        from cnncalc.layers.code import Construct, WeightLoad, conv_order, keywords, per_axis as one, torch_pads
+        from cnncalc.layers.code import Construct, TorchCode, WeightLoad, conv_order, keywords, per_axis as one, torch_pads
 
         (x,) = inputs
         g = inference.geometry

@@ -61,7 +61,7 @@ class Opaque(LayerKind):
 
     def torch_code(self, p, inputs, inference):
         """Nothing to write: the layer's computation is unknown (the exporter refuses it at the layer, CNN610)."""
-        from cnncalc.layers.base import NoTorchCode
+        from cnncalc.layers.code import NoTorchCode
 
         raise NoTorchCode(f"an opaque layer ({p.get('op') or 'unknown op'}) has no computation to write as PyTorch; "
                           "replace it with the layers it stands for")
