@@ -89,3 +89,23 @@ def test_the_fast_path_imports_neither_typer_nor_click():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'numpy'}), file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stderr.splitlines()[-1] == "[]" and '"name"' in done.stdout
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_collector_is_off_for_the_run_and_back_on_after(monkeypatch, fails):
+    import gc
+
+    seen = []
+
+    def analyze(run, spec=None, **given):
+        seen.append(gc.isenabled())
+        if fails:
+            raise SystemExit(1)
+
+    monkeypatch.setattr(analyze_run, "analyze", analyze)
+    assert gc.isenabled()
+    try:
+        fast.run(["analyze", "specs/lenet5.yaml"])
+    except SystemExit:
+        pass
+    assert seen == [False] and gc.isenabled()
