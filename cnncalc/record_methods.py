@@ -1,0 +1,354 @@
+"""The methods cnncalc.records gives a record, made without compiling: __init__ from a precompiled
+template (cnncalc/record_inits.py: one per number of fields, its names replaced, the bytecode the stdlib
+would compile), the others closures over `operator.attrgetter` (C code: per instance as fast as the
+stdlib's generated methods or faster). An __init__ with factories or keyword-only fields is compiled from
+its own source as the stdlib writes it, when first called. `python -m cnncalc.record_methods >
+cnncalc/record_inits.py` writes the templates.
+"""
+
+from __future__ import annotations
+
+import sys
+from _thread import get_ident
+from operator import attrgetter
+from types import FunctionType, GenericAlias
+
+from cnncalc import record_inits
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: no default given (this module's own sentinel; a stdlib Field's default is the stdlib's MISSING)
+MISSING = _Missing()
+
+
+class _HasDefaultFactory:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_HAS_DEFAULT_FACTORY = _HasDefaultFactory()
+
+
+class FrozenInstanceError(AttributeError):
+    """Assigning or deleting a field of a frozen record (when the stdlib's dataclasses is loaded, the
+    error raised is also its FrozenInstanceError, so that `except dataclasses.FrozenInstanceError` works)."""
+
+
+_BOTH_ERRORS: dict[type, type] = {}
+
+
+def frozen_error(message: str) -> FrozenInstanceError:
+    stdlib = sys.modules.get("dataclasses")
+    if stdlib is None:
+        return FrozenInstanceError(message)
+    both = _BOTH_ERRORS.get(stdlib.FrozenInstanceError)
+    if both is None:
+        both = _BOTH_ERRORS[stdlib.FrozenInstanceError] = type(
+            "FrozenInstanceError", (FrozenInstanceError, stdlib.FrozenInstanceError), {"__module__": __name__})
+    return both(message)
+
+
+def values_of(names: tuple[str, ...]):
+    """The function of an instance that returns the tuple of those attributes (attrgetter's, in C)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        one = attrgetter(names[0])
+        return lambda self: (one(self),)
+    return lambda self: ()
+
+
+# -- the methods -----------------------------------------------------------------------------------
+
+
+def add_methods(cls, real: tuple, positional: tuple, defined: frozenset, params, slots: bool) -> None:
+    """What the class does not define itself: __init__, __repr__, __eq__, ordering, the frozen
+    __setattr__/__delattr__ (an error if the class defines them), and the pickling of a frozen slotted class."""
+    if params.init:
+        _check_defaults_order(positional)
+        _add(cls, defined, "__init__", _init(cls, real, len(positional) == len(real), params.frozen, slots))
+    if params.repr:
+        _add(cls, defined, "__repr__", _repr(tuple(f.name for f in real if f.repr)))
+    compared = values_of(tuple(f.name for f in real if f.compare))
+    if params.eq:
+        _add(cls, defined, "__eq__", _equal(compared))
+    if params.order:
+        for name, method in _ordering(compared):
+            if name in defined:
+                raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}. Consider using "
+                                "functools.total_ordering")
+            _add(cls, defined, name, method)
+    if params.frozen:
+        for name, method in _frozen(cls, frozenset(f.name for f in real)):
+            if name in defined:
+                raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
+            _add(cls, defined, name, method)
+        if slots:
+            for name, method in _pickling(tuple(f.name for f in real)):
+                _add(cls, defined, name, method)
+
+
+def _add(cls, defined: frozenset, name: str, method) -> None:
+    """The stdlib's `_set_new_attribute`: what the class defines itself wins."""
+    if name not in defined:
+        method.__name__ = name
+        method.__qualname__ = f"{cls.__qualname__}.{name}"
+        method.__module__ = cls.__module__
+        setattr(cls, name, method)
+
+
+def add_hash(cls, real: tuple, params, explicit: bool) -> None:
+    """The stdlib's `_hash_action` table: eq and frozen hash the fields, eq alone is unhashable, an
+    explicit __hash__ stays (and is an error with unsafe_hash)."""
+    if params.unsafe_hash:
+        if explicit:
+            raise TypeError(f"Cannot overwrite attribute __hash__ in class {cls.__name__}")
+    elif not params.eq or explicit:
+        return
+    elif not params.frozen:
+        cls.__hash__ = None
+        return
+    hashed = values_of(tuple(f.name for f in real if (f.compare if f.hash is None else f.hash)))
+
+    def __hash__(self):
+        return hash(hashed(self))
+
+    _add(cls, frozenset(), "__hash__", __hash__)
+
+
+def _check_defaults_order(positional: tuple) -> None:
+    seen_default = False
+    for f in positional:
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+
+
+def _init(cls, real: tuple, all_positional: bool, frozen: bool, slots: bool):
+    """A template's __init__ where every field is a parameter without a factory; else one compiled
+    when first called (its own source, as the stdlib writes it)."""
+    post_init = hasattr(cls, "__post_init__")
+    names = tuple(f.name for f in real)
+    if all_positional and "self" not in names and all(f.default_factory is MISSING for f in real):
+        made = _templated_init(cls, names, tuple(f.default for f in real if f.default is not MISSING), frozen,
+                               post_init)
+    else:
+        made = _stub(cls, "__init__", lambda: _compiled_init(cls, real, frozen, slots, post_init))
+    made.__annotations__ = {**{f.name: f.type for f in real if f.init}, "return": None}
+    return made
+
+
+#: the globals of every templated __init__: the frozen store
+_INIT_GLOBALS = {"__set": object.__setattr__}
+_TEMPLATES: dict[tuple[int, bool, bool], object] = {}
+
+
+def template_text(count: int, frozen: bool, post_init: bool) -> str:
+    """The one-line source of the __init__ template that stores `count` parameters `_0`, `_1`... (in
+    record_inits.py, generated by `python -m cnncalc.records`; compiled here for the others)."""
+    names = [f"_{index}" for index in range(count)]
+    body = [f"__set(self, {name!r}, {name})" if frozen else f"self.{name} = {name}" for name in names]
+    if post_init:
+        body.append("self.__post_init__()")
+    kind = ("frozen" if frozen else "plain") + ("_post_init" if post_init else "")
+    return f"def {kind}_{count}({', '.join(['self', *names])}): {'; '.join(body) or 'pass'}\n"
+
+
+def _template(count: int, frozen: bool, post_init: bool):
+    key = (count, frozen, post_init)
+    code = _TEMPLATES.get(key)
+    if code is None:
+        made = None if post_init else getattr(record_inits, f"{'frozen' if frozen else 'plain'}_{count}", None)
+        if made is None:
+            namespace: dict = {}
+            exec(template_text(count, frozen, post_init), namespace)  # noqa: S102 - our own text, as the stdlib's
+            made = namespace.popitem()[1]
+        code = _TEMPLATES[key] = made.__code__
+    return code
+
+
+def _templated_init(cls, names: tuple[str, ...], defaults: tuple, frozen: bool, post_init: bool):
+    """The template's code with the placeholders renamed: parameters, attribute names and (frozen) the
+    name strings; the defaults are the function's. The same bytecode as the stdlib's own __init__."""
+    template = _template(len(names), frozen, post_init)
+    rename = {f"_{index}": name for index, name in enumerate(names)}.get
+    code = template.replace(co_name="__init__", co_varnames=("self", *names),
+                            co_names=tuple(rename(name, name) for name in template.co_names),
+                            co_consts=tuple(rename(c, c) if type(c) is str else c for c in template.co_consts),
+                            **_qualname(f"{cls.__qualname__}.__init__"))
+    return FunctionType(code, _INIT_GLOBALS, "__init__", defaults or None)
+
+
+def _qualname(qualname: str) -> dict:
+    return {"co_qualname": qualname} if sys.version_info >= (3, 11) else {}
+
+
+def _compiled_init(cls, real: tuple, frozen: bool, slots: bool, post_init: bool):
+    """The stdlib's `_init_fn`: factories called per instance (a parameter's when it is left out), a
+    non-init field's default stored when slotted (else the class attribute is it), keyword-only fields."""
+    me = "__dataclass_self__" if any(f.name == "self" for f in real) else "self"
+    namespace = {"__set": object.__setattr__, "_HAS_DEFAULT_FACTORY": _HAS_DEFAULT_FACTORY}
+    positional, keywords, body = [me], [], []
+    for f in real:
+        default_name, default = f"_dflt_{f.name}", ""
+        if f.default_factory is not MISSING:
+            namespace[default_name] = f.default_factory
+            default = "=_HAS_DEFAULT_FACTORY"
+            value = f"{default_name}() if {f.name} is _HAS_DEFAULT_FACTORY else {f.name}" if f.init else f"{default_name}()"
+        elif f.default is not MISSING:
+            namespace[default_name] = f.default
+            default = f"={default_name}"
+            value = f.name if f.init else (default_name if slots else None)
+        else:
+            value = f.name if f.init else None
+        if f.init:
+            (keywords if f.kw_only else positional).append(f.name + default)
+        if value is not None:
+            body.append(f"__set({me}, {f.name!r}, {value})" if frozen else f"{me}.{f.name} = {value}")
+    if post_init:
+        body.append(f"{me}.__post_init__()")
+    parameters = ", ".join(positional + (["*", *keywords] if keywords else []))
+    text = f"def __init__({parameters}):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
+    exec(text, namespace)  # noqa: S102 - our own text, as the stdlib's
+    made = namespace["__init__"]
+    made.__qualname__, made.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
+    made.__annotations__ = {**{f.name: f.type for f in real if f.init}, "return": None}
+    return made
+
+
+def _stub(owner, name: str, build):
+    """A method that, when first called, replaces itself on `owner` with `build()` and calls that."""
+
+    def stub(self, *args, **kwargs):
+        real = build()
+        type.__setattr__(owner, name, real)
+        return real(self, *args, **kwargs)
+
+    return stub
+
+
+def _repr(names: tuple[str, ...]):
+    """`Name(a=1, b='x')`, and `...` for a record met again inside its own repr (reprlib's guard)."""
+    values = values_of(names)
+    labels = tuple(f"{name}=" for name in names)
+    running: set = set()
+
+    def __repr__(self):
+        key = id(self), get_ident()
+        if key in running:
+            return "..."
+        running.add(key)
+        try:
+            shown = ", ".join([label + repr(value) for label, value in zip(labels, values(self))])
+            return f"{self.__class__.__qualname__}({shown})"
+        finally:
+            running.discard(key)
+
+    return __repr__
+
+
+def _equal(values):
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return values(self) == values(other)
+        return NotImplemented
+
+    return __eq__
+
+
+def _ordering(values):
+    from operator import ge, gt, le, lt
+
+    def method(compare):
+        def ordered(self, other):
+            if other.__class__ is self.__class__:
+                return compare(values(self), values(other))
+            return NotImplemented
+
+        return ordered
+
+    return [("__lt__", method(lt)), ("__le__", method(le)), ("__gt__", method(gt)), ("__ge__", method(ge))]
+
+
+def _frozen(cls, names: frozenset):
+    def __setattr__(self, name, value):
+        if type(self) is cls or name in names:
+            raise frozen_error(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if type(self) is cls or name in names:
+            raise frozen_error(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    return [("__setattr__", __setattr__), ("__delattr__", __delattr__)]
+
+
+def _pickling(names: tuple[str, ...]):
+    """A frozen slotted record has no __dict__ to pickle: its state is the list of its fields."""
+    values = values_of(names)
+
+    def __getstate__(self):
+        return list(values(self))
+
+    def __setstate__(self, state):
+        for name, value in zip(names, state):
+            object.__setattr__(self, name, value)
+
+    return [("__getstate__", __getstate__), ("__setstate__", __setstate__)]
+
+
+def signature_doc(cls, real: tuple, positional: tuple) -> str:
+    """The stdlib's docstring: the class name and `inspect.signature(cls)` (`Name(a: 'int', b: 'str' = 'x')`)."""
+    def parameter(f) -> str:
+        text = f"{f.name}: {_annotation_text(f.type)}"
+        if f.default_factory is not MISSING:
+            return text + " = <factory>"
+        return text if f.default is MISSING else f"{text} = {f.default!r}"
+
+    keywords = [f for f in real if f.init and f.kw_only]
+    try:
+        shown = [parameter(f) for f in positional] + (["*", *map(parameter, keywords)] if keywords else [])
+    except (TypeError, ValueError):
+        return cls.__name__
+    return f"{cls.__name__}({', '.join(shown)})"
+
+
+def _annotation_text(annotation) -> str:
+    """`inspect.formatannotation`: a string annotation as its repr, a class by its (module and) name."""
+    if getattr(annotation, "__module__", None) == "typing":
+        import re
+
+        return re.sub(r"[\w\.]+", lambda match: match.group().removeprefix("typing."), repr(annotation))
+    if isinstance(annotation, GenericAlias):
+        return str(annotation)
+    if isinstance(annotation, type):
+        module = annotation.__module__
+        return annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
+    return repr(annotation)
+
+
+def inits_source() -> str:
+    """The text of cnncalc/record_inits.py."""
+    lines = ['"""The __init__ templates of cnncalc.records, generated by `python -m cnncalc.record_methods >',
+             'cnncalc/record_inits.py` (do not edit): read from the .pyc, where compiling each costs ~0.2 ms."""',
+             "# ruff: noqa", "", "__set = object.__setattr__", ""]
+    lines += [template_text(count, frozen, False).rstrip("\n") for frozen in (True, False) for count in range(INITS + 1)]
+    return "\n".join(lines) + "\n"
+
+
+#: record_inits.py holds the templates of up to this many fields (cnncalc's largest record has 19)
+INITS = 24
+
+
+if __name__ == "__main__":
+    sys.stdout.write(inits_source())
