@@ -123,12 +123,13 @@ def add_hash(cls, real: tuple, params, explicit: bool) -> None:
 
 
 def _check_defaults_order(positional: tuple) -> None:
-    seen_default = False
+    seen_default = None
     for f in positional:
         if f.default is not MISSING or f.default_factory is not MISSING:
-            seen_default = True
+            seen_default = seen_default or f
         elif seen_default:
-            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+            named = f" {seen_default.name!r}" if sys.version_info >= (3, 13) else ""  # the stdlib's words
+            raise TypeError(f"non-default argument {f.name!r} follows default argument{named}")
 
 
 def _init(cls, real: tuple, all_positional: bool, frozen: bool, slots: bool):

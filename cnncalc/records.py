@@ -132,7 +132,8 @@ def replace(obj, /, **changes):
     names, values, refused = plan
     for name in refused:
         if name in changes:
-            raise ValueError(f"field {name} is declared with init=False, it cannot be specified with replace()")
+            raise (TypeError if sys.version_info >= (3, 13) else ValueError)(  # as the stdlib's of this Python
+                f"field {name} is declared with init=False, it cannot be specified with replace()")
     copied = dict(zip(names, values(obj)))
     copied.update(changes)
     return obj.__class__(**copied)
