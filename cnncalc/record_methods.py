@@ -1,9 +1,14 @@
-"""The methods cnncalc.records gives a record, made without compiling: __init__ from a precompiled
-template (cnncalc/record_inits.py: one per number of fields, its names replaced, the bytecode the stdlib
-would compile), the others closures over `operator.attrgetter` (C code: per instance as fast as the
-stdlib's generated methods or faster). An __init__ with factories or keyword-only fields is compiled from
-its own source as the stdlib writes it, when first called. `python -m cnncalc.record_methods >
-cnncalc/record_inits.py` writes the templates.
+"""The methods cnncalc.records gives a record, made (nearly all) without compiling.
+
+`__init__`, `__eq__` and `__hash__` are templates: the code of a function of `count` fields named
+`_0`, `_1`..., precompiled in cnncalc/record_templates.py (read from its .pyc; compiling one costs
+~0.2 ms) and renamed per class with `CodeType.replace` (parameter names, attribute names, the name
+strings of a frozen store; the defaults are the function's): each is the code the stdlib compiles for
+the class (a frozen store calls `object.__setattr__` through one global), as fast per call or faster.
+`__repr__`, and an `__init__` with default factories, keyword-only or init=False fields, are compiled
+from source text as the stdlib writes it, when first called. The
+frozen `__setattr__`/`__delattr__`, the pickling of a frozen slotted class and ordering are closures.
+`python -m cnncalc.record_methods > cnncalc/record_templates.py` writes the templates.
 """
 
 from __future__ import annotations
@@ -185,7 +190,7 @@ def _template(kind: str, count: int) -> CodeType:
 
 def _templated(cls, name: str, kind: str, names: tuple[str, ...], defaults: tuple = ()):
     """The template's code with its placeholders renamed (parameters, attribute names, the name strings
-    of a frozen store): the bytecode the stdlib compiles for the class, without compiling."""
+    of a frozen store): the code the stdlib compiles for the class, without compiling."""
     template = _template(kind, len(names))
     rename = {f"_{index}": name for index, name in enumerate(names)}.get
     code = template.replace(co_name=name, co_varnames=tuple(rename(n, n) for n in template.co_varnames),

@@ -1,26 +1,25 @@
 """Frozen records without the stdlib's `dataclasses`: `dataclass`, `field`, `fields`, `replace`, `MISSING`.
 
-`import dataclasses` costs ~20 ms of a ~40 ms interpreter start (it imports inspect, and with it dis,
-ast, tokenize, linecache), and the stdlib's decorator writes each class's `__init__`, `__repr__`,
-`__eq__`, `__hash__`, `__setattr__` and `__delattr__` as source text and compiles it (~1 ms a frozen
-class on the 2-core CI machine; `cnncalc analyze` defines ~60). This module makes the same classes
-without either: `__init__` is the code of a precompiled template (cnncalc/record_inits.py, one per
-number of fields) with its names replaced, the same bytecode the stdlib would compile, and the other
-methods are closures over `operator.attrgetter` (C code, as fast as the stdlib's per instance): see
-cnncalc/record_methods.py. Only an `__init__` with default factories or keyword-only fields is still
-compiled, when first called.
+`import dataclasses` costs ~11 ms of start-up (it imports inspect, and with it dis, ast, tokenize,
+linecache), and the stdlib's decorator writes each class's `__init__`, `__repr__`, `__eq__`, `__hash__`,
+`__setattr__` and `__delattr__` as source text and compiles it (~1 ms a frozen class on the 2-core CI
+machine; `cnncalc analyze` defines ~60). This module makes the same classes without either: the class
+is processed here, and cnncalc/record_methods.py gives it its methods without compiling (templates of
+precompiled code, renamed per class; see there).
 
-The classes follow the stdlib's rules (tests/test_records.py holds them to it): field order through the
-MRO, defaults and factories, ClassVar annotations left out (as strings too), `__match_args__`, the
-docstring of the signature, equality and ordering on the compared fields, the hash table of
-eq/frozen/unsafe_hash, frozen errors, slots (a new class), pickling, abstract methods, and the same
-TypeErrors and ValueErrors at definition. The stdlib's own functions work on these classes
-(`dataclasses.fields`, `replace`, `asdict`, `is_dataclass`: `Field._field_type` imports the stdlib
-only when they ask), and this module's work on the stdlib's classes. Not supported: `InitVar` and
+The classes follow the stdlib's rules (tests/test_records.py holds them to the running Python's
+stdlib): field order through the MRO, defaults and factories, ClassVar annotations left out (as strings
+too, looked up as the stdlib does), `__match_args__`, the docstring of the signature, equality and
+ordering on the compared fields, the eq/frozen/unsafe_hash table of `__hash__` (the same hash values),
+frozen errors, slots (a new class), pickling, abstract methods, and the same TypeErrors and ValueErrors
+at definition. The stdlib's own functions work on these classes (`dataclasses.fields`, `replace`,
+`asdict`, `is_dataclass`: `Field._field_type` imports the stdlib only when they ask), and this module's
+on the stdlib's classes; stdlib `field()`s are accepted in a class body. Not supported: `InitVar` and
 `KW_ONLY` (a TypeError: use `dataclasses.dataclass` for such a class).
 
-One difference on purpose: a frozen slotted class refuses every assignment with FrozenInstanceError
-(the stdlib 3.11's `super()` fails with a TypeError on a name that is not a field).
+Two differences: a Field's missing default is this module's `MISSING`, not the stdlib's; and a frozen
+slotted class refuses every assignment with FrozenInstanceError (3.11's stdlib fails in `super()` with
+a TypeError on a name that is not a field).
 """
 
 from __future__ import annotations
