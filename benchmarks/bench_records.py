@@ -2,7 +2,7 @@
 
     python benchmarks/bench_records.py
 
-Per instance (the best of 7 repeats, ns a call): `__init__`, `==`, `hash`, `repr` and `replace` of a
+Per instance (the best of 15 rounds that alternate the two, ns a call): `__init__`, `==`, `hash`, `repr` and `replace` of a
 6-field frozen slotted record, as the stdlib makes it and as cnncalc.records does; the ratio is
 records / stdlib (under 1: faster). Per class: defining 60 frozen slotted classes of 1 to 19 fields
 and making one instance of each (what a start-up pays), in a fresh process each, so that neither
@@ -31,8 +31,15 @@ def make(decorator):
     return namespace["Six"]
 
 
-def per_call(statement, namespace, number: int = 200_000) -> float:
-    return min(timeit.repeat(statement, globals=namespace, number=number, repeat=7)) / number * 1e9
+def per_call(statement: str, namespaces: list[dict], number: int = 50_000, repeat: int = 15) -> list[float]:
+    """ns a call of `statement` in each namespace: the best of `repeat` rounds, the namespaces taking
+    turns within each round (a shared machine's load falls on both alike)."""
+    timers = [timeit.Timer(statement, globals=namespace) for namespace in namespaces]
+    best = [float("inf")] * len(timers)
+    for _ in range(repeat):
+        for index, timer in enumerate(timers):
+            best[index] = min(best[index], timer.timeit(number) / number * 1e9)
+    return best
 
 
 def per_instance() -> None:
@@ -41,11 +48,9 @@ def per_instance() -> None:
     cases = [("__init__", "Six(1, 'x', (), 2.0, None, 3)"), ("==", "x == y"), ("hash", "hash(x)"),
              ("repr", "repr(x)"), ("replace", "replace(x, b='y')")]
     for name, statement in cases:
-        times = []
-        for cls, replace in ((theirs, dataclasses.replace), (ours, records.replace)):
-            namespace = {"Six": cls, "x": cls(1, "x", (), 2.0, None, 3), "y": cls(1, "x", (), 2.0, None, 3),
-                         "replace": replace}
-            times.append(per_call(statement, namespace))
+        namespaces = [{"Six": cls, "x": cls(1, "x", (), 2.0, None, 3), "y": cls(1, "x", (), 2.0, None, 3),
+                       "replace": replace} for cls, replace in ((theirs, dataclasses.replace), (ours, records.replace))]
+        times = per_call(statement, namespaces)
         print(f"  {name:22s} {times[0]:8.0f} {times[1]:8.0f} {times[1] / times[0]:6.2f}")
 
 
