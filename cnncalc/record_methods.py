@@ -192,12 +192,22 @@ def _templated(cls, name: str, kind: str, names: tuple[str, ...], defaults: tupl
     """The template's code with its placeholders renamed (parameters, attribute names, the name strings
     of a frozen store): the code the stdlib compiles for the class, without compiling."""
     template = _template(kind, len(names))
-    rename = {f"_{index}": name for index, name in enumerate(names)}.get
-    code = template.replace(co_name=name, co_varnames=tuple(rename(n, n) for n in template.co_varnames),
-                            co_names=tuple(rename(n, n) for n in template.co_names),
-                            co_consts=tuple(rename(c, c) if type(c) is str else c for c in template.co_consts),
+    rename = dict(zip(_placeholders(len(names)), names)).get  # rename(x, x): x itself unless a placeholder
+    varnames, globals_and_attributes, constants = template.co_varnames, template.co_names, template.co_consts
+    code = template.replace(co_name=name, co_varnames=tuple(map(rename, varnames, varnames)),
+                            co_names=tuple(map(rename, globals_and_attributes, globals_and_attributes)),
+                            co_consts=tuple(map(rename, constants, constants)),  # only a str equals a placeholder
                             **_qualname(f"{cls.__qualname__}.{name}"))
     return FunctionType(code, _GLOBALS, name, defaults or None)
+
+
+_PLACEHOLDERS: list[str] = []
+
+
+def _placeholders(count: int) -> list[str]:
+    while len(_PLACEHOLDERS) < count:
+        _PLACEHOLDERS.append(f"_{len(_PLACEHOLDERS)}")
+    return _PLACEHOLDERS[:count]
 
 
 def _qualname(qualname: str) -> dict:
