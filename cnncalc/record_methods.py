@@ -1,6 +1,6 @@
 """The methods cnncalc.records gives a record, made (nearly all) without compiling.
 
-`__init__`, `__eq__` and `__hash__` are templates: the code of a function of `count` fields named
+`__init__`, `__eq__` and `__hash__` (these two when first called) are templates: the code of a function of `count` fields named
 `_0`, `_1`..., precompiled in cnncalc/record_templates.py (read from its .pyc; compiling one costs
 ~0.2 ms) and renamed per class with `CodeType.replace` (parameter names, attribute names, the name
 strings of a frozen store; the defaults are the function's): each is the code the stdlib compiles for
@@ -75,56 +75,61 @@ def values_of(names: tuple[str, ...]):
 # -- the methods -----------------------------------------------------------------------------------
 
 
-def add_methods(cls, real: tuple, positional: tuple, defined: frozenset, params, slots: bool) -> None:
-    """What the class does not define itself: __init__, __repr__, __eq__, ordering, the frozen
-    __setattr__/__delattr__ (an error if the class defines them), and the pickling of a frozen slotted class."""
+def methods(cls, final: list, real: tuple, positional: tuple, defined: frozenset, params, slots: bool,
+            explicit_hash: bool) -> dict:
+    """What the class gets and does not define itself, by name: __init__, __repr__, __eq__, ordering, the
+    frozen __setattr__/__delattr__ (an error if the class defines them), __hash__ by the stdlib's table,
+    and the pickling of a frozen slotted class. `final` will hold the class they end up in (a slotted
+    class is made again, with them in its body): the closures that need it read it when called."""
+    made: dict = {}
+
+    def add(name: str, method, always: bool = False) -> None:  # the stdlib's `_set_new_attribute`: what
+        if always or name not in defined:  # the class defines itself wins
+            method.__name__, method.__qualname__, method.__module__ = name, f"{cls.__qualname__}.{name}", cls.__module__
+            made[name] = method
+
     if params.init:
         _check_defaults_order(positional)
-        _add(cls, defined, "__init__", _init(cls, real, len(positional) == len(real), params.frozen, slots))
+        add("__init__", _init(cls, final, real, len(positional) == len(real), params.frozen, slots))
     if params.repr:
         shown = tuple(f.name for f in real if f.repr)
-        _add(cls, defined, "__repr__", _stub(cls, "__repr__", lambda: _repr(cls, shown)))
+        add("__repr__", _stub(final, "__repr__", lambda: _repr(shown)))
     compared = tuple(f.name for f in real if f.compare)
-    if params.eq:
-        _add(cls, defined, "__eq__", _templated(cls, "__eq__", "eq", compared))
+    if params.eq:  # made when first called, as __hash__: most records of a run are never compared or hashed
+        add("__eq__", _stub(final, "__eq__", lambda: _templated(cls, "__eq__", _EQ, compared)))
     if params.order:
         for name, method in _ordering(values_of(compared)):
             if name in defined:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}. Consider using "
                                 "functools.total_ordering")
-            _add(cls, defined, name, method)
+            add(name, method)
     if params.frozen:
-        for name, method in _frozen(cls, frozenset(f.name for f in real)):
+        for name, method in _frozen(final, frozenset(f.name for f in real)):
             if name in defined:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
-            _add(cls, defined, name, method)
-        if slots:
-            for name, method in _pickling(tuple(f.name for f in real)):
-                _add(cls, defined, name, method)
+            add(name, method)
+    hashing = _hashing(cls, params, explicit_hash)
+    if hashing is None:
+        made["__hash__"] = None
+    elif hashing:  # over the class's own __hash__ too: None, set by its __eq__ (the table decided)
+        hashed = tuple(f.name for f in real if (f.compare if f.hash is None else f.hash))
+        add("__hash__", _stub(final, "__hash__", lambda: _templated(cls, "__hash__", "hash", hashed)), always=True)
+    if params.frozen and slots:
+        for name, method in _pickling(tuple(f.name for f in real)):
+            add(name, method)
+    return made
 
 
-def _add(cls, defined: frozenset, name: str, method) -> None:
-    """The stdlib's `_set_new_attribute`: what the class defines itself wins."""
-    if name not in defined:
-        method.__name__ = name
-        method.__qualname__ = f"{cls.__qualname__}.{name}"
-        method.__module__ = cls.__module__
-        setattr(cls, name, method)
-
-
-def add_hash(cls, real: tuple, params, explicit: bool) -> None:
-    """The stdlib's `_hash_action` table: eq and frozen hash the fields, eq alone is unhashable, an
-    explicit __hash__ stays (and is an error with unsafe_hash)."""
+def _hashing(cls, params, explicit: bool) -> bool | None:
+    """The stdlib's `_hash_action` table: True, hash the fields (eq and frozen, or unsafe_hash); None,
+    unhashable (eq alone); False, leave __hash__ as it is (an explicit one is an error with unsafe_hash)."""
     if params.unsafe_hash:
         if explicit:
             raise TypeError(f"Cannot overwrite attribute __hash__ in class {cls.__name__}")
-    elif not params.eq or explicit:
-        return
-    elif not params.frozen:
-        cls.__hash__ = None
-        return
-    hashed = tuple(f.name for f in real if (f.compare if f.hash is None else f.hash))
-    _add(cls, frozenset(), "__hash__", _templated(cls, "__hash__", "hash", hashed))
+        return True
+    if not params.eq or explicit:
+        return False
+    return True if params.frozen else None
 
 
 def _check_defaults_order(positional: tuple) -> None:
@@ -137,7 +142,7 @@ def _check_defaults_order(positional: tuple) -> None:
             raise TypeError(f"non-default argument {f.name!r} follows default argument{named}")
 
 
-def _init(cls, real: tuple, all_positional: bool, frozen: bool, slots: bool):
+def _init(cls, final: list, real: tuple, all_positional: bool, frozen: bool, slots: bool):
     """A template's __init__ where every field is a parameter without a factory; else one compiled
     when first called (its own source, as the stdlib writes it)."""
     post_init = hasattr(cls, "__post_init__")
@@ -146,27 +151,35 @@ def _init(cls, real: tuple, all_positional: bool, frozen: bool, slots: bool):
         kind = ("frozen" if frozen else "plain") + ("_post_init" if post_init else "")
         made = _templated(cls, "__init__", kind, names, tuple(f.default for f in real if f.default is not MISSING))
     else:
-        made = _stub(cls, "__init__", lambda: _compiled_init(cls, real, frozen, slots, post_init))
+        made = _stub(final, "__init__", lambda: _compiled_init(cls, real, frozen, slots, post_init))
     made.__annotations__ = {**{f.name: f.type for f in real if f.init}, "return": None}
     return made
 
 
 # -- templates: the code of a method of `count` fields `_0`, `_1`..., renamed for a class's fields ---------
 
+#: the stdlib's __eq__ of this Python: a comparison of tuples, or from 3.13 of one field after another
+_EQ = "eq_by_field" if sys.version_info >= (3, 13) else "eq"
 #: the globals of every templated method: the frozen store (and the builtins: hash, NotImplemented)
 _GLOBALS = {"__set": object.__setattr__, "__builtins__": builtins}
 _TEMPLATES: dict[tuple[str, int], CodeType] = {}
 
 
 def template_text(kind: str, count: int) -> str:
-    """The one-line source of a template: an __init__ ("frozen", "plain", either + "_post_init"), "eq" or
-    "hash" (record_templates.py holds them up to TEMPLATED fields; others are compiled here when needed)."""
+    """The one-line source of a template: an __init__ ("frozen", "plain", either + "_post_init"), "eq",
+    "eq_by_field" (3.13's) or "hash" (record_templates.py holds them up to TEMPLATED fields; others are
+    compiled here when needed)."""
     names = [f"_{index}" for index in range(count)]
     mine = "".join(f"self.{name}," for name in names)
     if kind == "eq":  # the stdlib's `if other.__class__ is self.__class__: return (...) == (...)`, on one line
         body = f"return ({mine}) == ({mine.replace('self.', 'other.')}) if other.__class__ is self.__class__ " \
                "else NotImplemented"
         return f"def eq_{count}(self, other): {body}\n"
+    if kind == "eq_by_field":  # 3.13's: `self is other`, then field by field (a NaN field is unequal)
+        compared = " and ".join(f"self.{name}==other.{name}" for name in names) or "True"
+        body = f"return True if self is other else ({compared}) if other.__class__ is self.__class__ " \
+               "else NotImplemented"
+        return f"def eq_by_field_{count}(self, other): {body}\n"
     if kind == "hash":
         return f"def hash_{count}(self): return hash(({mine}))\n"
     body = [f"__set(self, {name!r}, {name})" if kind.startswith("frozen") else f"self.{name} = {name}"
@@ -219,7 +232,7 @@ def templates_source() -> str:
     lines = ['"""The method templates of cnncalc.records, generated by `python -m cnncalc.record_methods >',
              'cnncalc/record_templates.py` (do not edit): read from the .pyc, where compiling each costs ~0.2 ms."""',
              "# ruff: noqa", "", "__set = object.__setattr__", ""]
-    kinds = ("frozen", "plain", "eq", "hash")
+    kinds = ("frozen", "plain", "eq", "eq_by_field", "hash")
     lines += [template_text(kind, count).rstrip("\n") for kind in kinds for count in range(TEMPLATED + 1)]
     return "\n".join(lines) + "\n"
 
@@ -231,10 +244,12 @@ TEMPLATED = 24
 # -- compiled when first called ------------------------------------------------------------------------
 
 
-def _stub(owner, name: str, build):
-    """A method that, when first called, replaces itself on `owner` with `build()` and calls that."""
+def _stub(final: list, name: str, build):
+    """A method that, when first called, replaces itself on the class (`final[0]`) with `build()` and
+    calls that."""
 
     def stub(self, *args, **kwargs):
+        owner = final[0]
         real = build()
         real.__name__, real.__qualname__, real.__module__ = name, f"{owner.__qualname__}.{name}", owner.__module__
         type.__setattr__(owner, name, real)
@@ -279,7 +294,7 @@ def _compiled(name: str, parameters: str, body: list[str], namespace: dict):
     return namespace[name]
 
 
-def _repr(cls, names: tuple[str, ...]):
+def _repr(names: tuple[str, ...]):
     """The stdlib's `Name(a=1, b='x')` (an f-string), and `...` for a record met again inside its own repr
     (the stdlib's reprlib guard: per thread and instance)."""
     shown = ", ".join(f"{name}={{self.{name}!r}}" for name in names)
@@ -313,16 +328,16 @@ def _ordering(values):
     return [("__lt__", method(lt)), ("__le__", method(le)), ("__gt__", method(gt)), ("__ge__", method(ge))]
 
 
-def _frozen(cls, names: frozenset):
+def _frozen(final: list, names: frozenset):
     def __setattr__(self, name, value):
-        if type(self) is cls or name in names:
+        if type(self) is final[0] or name in names:
             raise frozen_error(f"cannot assign to field {name!r}")
-        super(cls, self).__setattr__(name, value)
+        super(final[0], self).__setattr__(name, value)
 
     def __delattr__(self, name):
-        if type(self) is cls or name in names:
+        if type(self) is final[0] or name in names:
             raise frozen_error(f"cannot delete field {name!r}")
-        super(cls, self).__delattr__(name)
+        super(final[0], self).__delattr__(name)
 
     return [("__setattr__", __setattr__), ("__delattr__", __delattr__)]
 

@@ -28,7 +28,7 @@ import sys
 from abc import update_abstractmethods
 from types import MappingProxyType, MemberDescriptorType
 
-from cnncalc.record_methods import MISSING, FrozenInstanceError, add_hash, add_methods, signature_doc, values_of
+from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, signature_doc, values_of
 
 _EMPTY_METADATA = MappingProxyType({})
 
@@ -159,6 +159,7 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     """The stdlib's `_process_class`, step by step, without compiling the methods."""
     own = cls.__dict__
     own_hash = own.get("__hash__", MISSING)
+    defined = frozenset(own)
     cls.__dataclass_params__ = params
     every, frozen_bases = _inherited_fields(cls)
     field_types = _field_types()
@@ -184,18 +185,22 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
         raise TypeError("weakref_slot is True but slots is False")
     real = tuple(every.values())
     positional = tuple(f for f in real if f.init and not f.kw_only)
-    defined = frozenset(own)
-    if slots:
-        cls = _with_slots(cls, tuple(every), weakref_slot)
-    add_methods(cls, real, positional, defined, params, slots)
-    add_hash(cls, real, params, explicit=not (own_hash is MISSING or (own_hash is None and "__eq__" in defined)))
+    final: list = [cls]  # the class the methods end up in: a slotted one is made again, with them in its body
+    explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in defined))
+    added = methods(cls, final, real, positional, defined, params, slots, explicit_hash)
     if match_args and "__match_args__" not in defined:
-        cls.__match_args__ = tuple(f.name for f in positional)
+        added["__match_args__"] = tuple(f.name for f in positional)
     if not getattr(cls, "__doc__"):
-        cls.__doc__ = signature_doc(cls, real, positional) if params.init else cls.__name__
+        added["__doc__"] = signature_doc(cls, real, positional) if params.init else cls.__name__
     if sys.version_info >= (3, 13) and "__replace__" not in defined:
-        cls.__replace__ = replace  # copy.replace(), as the stdlib's from 3.13
-    update_abstractmethods(cls)
+        added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
+    if slots:
+        cls = final[0] = _with_slots(cls, tuple(every), weakref_slot, added)
+    else:
+        for name, value in added.items():
+            setattr(cls, name, value)
+    if "__abstractmethods__" in cls.__dict__:  # what abc's hasattr() looks at, without raising for the others
+        update_abstractmethods(cls)
     return cls
 
 
@@ -312,11 +317,12 @@ def _slots_of(cls):
     return found
 
 
-def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool):
-    """The stdlib's `_add_slots`: the same class made again with `__slots__` (they can't be added later)."""
+def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool, added: dict):
+    """The stdlib's `_add_slots`: the same class made again with `__slots__` (they can't be added later),
+    and the `added` methods in its body (one type creation, not a slot update per method)."""
     if "__slots__" in cls.__dict__:
         raise TypeError(f"{cls.__name__} already specifies __slots__")
-    body = dict(cls.__dict__)
+    body = {**cls.__dict__, **added}
     inherited = {slot for base in cls.__mro__[1:-1] for slot in _slots_of(base)}
     wanted = names + (("__weakref__",) if weakref_slot else ())
     body["__slots__"] = tuple(name for name in wanted if name not in inherited)

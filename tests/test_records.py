@@ -303,6 +303,15 @@ def test_a_record_inside_itself_repr_as_the_stdlib():
     assert repr(b) == repr(a) == "Thing(items=[...])"
 
 
+def test_a_nan_field_compares_as_the_stdlibs():
+    """Tuples of the same NaN object are equal (up to 3.12); 3.13's stdlib compares field by field."""
+    theirs, ours = _both("    a: float\n    b: int = 0\n")
+    nan = float("nan")
+    assert (ours(nan) == ours(nan), ours(nan) != ours(nan)) == (theirs(nan) == theirs(nan), theirs(nan) != theirs(nan))
+    thing = ours(nan)
+    assert thing == thing
+
+
 def test_eq_is_false_across_classes_and_subclasses():
     _, ours = _both("    a: int\n")
     other = records.dataclass(frozen=True, slots=True)(type("Other", (), {"__annotations__": {"a": "int"}}))
