@@ -7,8 +7,7 @@ layer whose input cannot be known (a kernel larger than the input) ends the walk
 
 from __future__ import annotations
 
-import dataclasses
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
@@ -55,7 +54,7 @@ class Analysis:
 
 
 def _flooring(convention: Convention) -> Convention:
-    return dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
+    return replace(convention, conv_rounding="floor", pool_rounding="floor")
 
 
 def _infer(node: Node, inputs: tuple[Shape, ...], convention: Convention, names: tuple[str, ...] = ()) -> Inference:

@@ -24,14 +24,17 @@ Every value read or computed stays within +-10^18 (cnncalc's limit for block ari
 
 from __future__ import annotations
 
-import ast
 import math
 import re
+from typing import TYPE_CHECKING
 
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.limits import MAX_EXPRESSION_VALUE
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
+
+if TYPE_CHECKING:
+    import ast
 
 MAX_EXPRESSION = 200
 #: `$name` or `$in.field`; the field is read only after `$in`.
@@ -167,6 +170,8 @@ class _Evaluator:
         return value
 
     def value(self, tree: ast.AST, real: bool = False):
+        import ast  # here, not at the top: ~5 ms of every start-up, and most specs have no block arithmetic
+
         if isinstance(tree, ast.Constant):
             value = self.number(tree.value, real)
             if value is not None:
@@ -186,6 +191,8 @@ class _Evaluator:
                          "write e.g. 4 * $width, $in.channels // 4 or make_divisible($in.channels * 0.25, 8)")
 
     def binary(self, op: ast.operator, left, right, real: bool):
+        import ast
+
         if isinstance(op, ast.Add):
             return bounded(left + right, self.loc)
         if isinstance(op, ast.Sub):
@@ -259,6 +266,8 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
         return f" {key} "
 
     source = REFERENCE.sub(placeholder, text)
+    import ast
+
     try:
         tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError:

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import field
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field
 from typing import Any
 
 from cnncalc import block_expressions

@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.analysis import Analysis
@@ -24,6 +23,7 @@ from cnncalc.forward import DTYPE_NAME, Run, Weights
 from cnncalc.graph import Node
 from cnncalc.layers.base import Inference
 from cnncalc.memory import DTYPE_BYTES
+from cnncalc.records import dataclass
 from cnncalc.shapes import Shape
 from cnncalc.units import binary
 

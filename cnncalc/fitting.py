@@ -6,9 +6,8 @@ Every answer comes from the same memory model `analyze` reports (report.memory_o
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc import report
 from cnncalc.analysis import Analysis, analyze
@@ -135,23 +134,23 @@ def largest(fits: Callable[[int], bool], limit: int) -> int:
 
 
 def largest_batch(analysis: Analysis, options: report.Options, mode: str, budget: int) -> int:
-    return largest(lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode) <= budget, MAX_BATCH)
+    return largest(lambda b: needed(analysis, replace(options, batch=b), mode) <= budget, MAX_BATCH)
 
 
 def _with_side(analysis: Analysis, side: int) -> Analysis | None:
     shape = analysis.graph.input
-    graph = dataclasses.replace(analysis.graph, input=shape.with_spatial((side,) * shape.rank))
+    graph = replace(analysis.graph, input=shape.with_spatial((side,) * shape.rank))
     result = analyze(graph, analysis.convention)
     return result if result.ok and result.complete else None
 
 
 def largest_side(analysis: Analysis, options: report.Options, mode: str, budget: int) -> int:
     """The largest square input side whose every layer works out and whose memory fits."""
-    floor = dataclasses.replace(analysis.convention, conv_rounding="floor", pool_rounding="floor")
+    floor = replace(analysis.convention, conv_rounding="floor", pool_rounding="floor")
 
     def fits_loosely(side: int) -> bool:
         shape = analysis.graph.input
-        graph = dataclasses.replace(analysis.graph, input=shape.with_spatial((side,) * shape.rank))
+        graph = replace(analysis.graph, input=shape.with_spatial((side,) * shape.rank))
         loose = analyze(graph, floor)
         return not loose.complete or needed(loose, options, mode) <= budget
 
@@ -178,15 +177,15 @@ def with_first_stride(analysis: Analysis, stride: int = 2) -> tuple[str, Analysi
     geometry = None if node is None else next((r.geometry for r in analysis.results if r.node is node), None)
     if geometry is None or any(s != 1 for s in geometry.stride):
         return None
-    changed = dataclasses.replace(node, params={**node.params, "stride": stride})
-    graph = dataclasses.replace(analysis.graph, nodes=tuple(changed if n.index == node.index else n
+    changed = replace(node, params={**node.params, "stride": stride})
+    graph = replace(analysis.graph, nodes=tuple(changed if n.index == node.index else n
                                                             for n in analysis.graph.nodes))
     change = f"a stride of {stride} in the first layer ({node.name})"
     result = analyze(graph, analysis.convention)
     if not (result.ok and result.complete):
         # sizes that no longer divide exactly: frameworks floor them
         change += ", sizes rounded down"
-        result = analyze(graph, dataclasses.replace(analysis.convention, conv_rounding="floor", pool_rounding="floor"))
+        result = analyze(graph, replace(analysis.convention, conv_rounding="floor", pool_rounding="floor"))
     return (change, result) if result.ok and result.complete else None
 
 
@@ -199,10 +198,10 @@ def without_node(graph: Graph, index: int) -> Graph:
         return i - 1 if i > index else i
 
     nodes = tuple(
-        dataclasses.replace(n, index=renumber(n.index), inputs=tuple(renumber(i) for i in n.inputs))
+        replace(n, index=renumber(n.index), inputs=tuple(renumber(i) for i in n.inputs))
         for n in graph.nodes if n.index != index
     )
-    return dataclasses.replace(graph, nodes=nodes)
+    return replace(graph, nodes=nodes)
 
 
 def without_heaviest_layer(analysis: Analysis, options: report.Options, mode: str) -> tuple[str, Analysis] | None:
@@ -225,7 +224,7 @@ def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) 
     """Remedies ranked by the batch they allow, then by the memory batch 1 then needs."""
     candidates: list[tuple[str, Analysis, report.Options]] = []
     if options.dtype in ("float32", "float64") and options.amp is None:
-        half = dataclasses.replace(options, dtype="float16")
+        half = replace(options, dtype="float16")
         candidates.append(("float16 halves activations and weights", analysis, half))
     strided = with_first_stride(analysis)
     if strided is not None:
@@ -236,7 +235,7 @@ def advise(analysis: Analysis, options: report.Options, mode: str, budget: int) 
     advice = []
     for change, changed, opts in candidates:
         batch = largest_batch(changed, opts, mode, budget)
-        advice.append(Advice(change, batch, needed(changed, dataclasses.replace(opts, batch=max(batch, 1)), mode)))
+        advice.append(Advice(change, batch, needed(changed, replace(opts, batch=max(batch, 1)), mode)))
     return tuple(sorted(advice, key=lambda a: (-a.batch, a.needed_bytes)))
 
 
@@ -246,7 +245,7 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
     named = options.gpu
     if options.device == "cuda":
         # the simulated allocator runs on the budget (less the context), as PyTorch's would on such a GPU
-        options = dataclasses.replace(options, gpu=with_memory(options.gpu, budget))
+        options = replace(options, gpu=with_memory(options.gpu, budget))
     if resolution:
         side = largest_side(analysis, options, mode, budget)
         at = _with_side(analysis, side) if side else None
@@ -257,14 +256,14 @@ def fit(analysis: Analysis, options: report.Options, budget: int, mode: str = "t
                          memory_model=model, memory_model_note=note,
                          gpu=named, device=options.device, **_at(at or _with_side(analysis, 1) or analysis, options))
     batch = largest_batch(analysis, options, mode, budget)
-    need_at = (lambda b: needed(analysis, dataclasses.replace(options, batch=b), mode))
+    need_at = (lambda b: needed(analysis, replace(options, batch=b), mode))
     target_bytes = need_at(target) if target else None
     short = batch == 0 or (target is not None and batch < target)
     return FitResult(
         budget, mode, batch, need_at(batch) if batch else need_at(1), need_at(batch + 1), target, target_bytes,
         advice=advise(analysis, options, mode, budget) if short else (),
         memory_model=model, memory_model_note=note,
-        gpu=named, device=options.device, **_at(analysis, dataclasses.replace(options, batch=max(batch, 1))),
+        gpu=named, device=options.device, **_at(analysis, replace(options, batch=max(batch, 1))),
     )
 
 
@@ -322,7 +321,7 @@ def to_markdown(result: FitResult, dtype: str) -> str:
         change = row["change"].replace("|", "\\|")
         lines.append(f"| {row['row']} | {change} | {row['batch']} | {side} | {need} | {following} | "
                      f"{'yes' if row['fits'] else 'no'} |")
-    notes = describe(dataclasses.replace(result, advice=(), target=None, target_bytes=None), dtype)[1:]
+    notes = describe(replace(result, advice=(), target=None, target_bytes=None), dtype)[1:]
     paragraphs = [f"\n{note}." for note in notes]  # a blank line before each, so each is its own paragraph
     return "\n".join(lines + paragraphs) + "\n"
 

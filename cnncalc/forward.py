@@ -21,11 +21,11 @@ fit) costs nothing to import; only the forwards themselves import numpy, lazily.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from math import prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.conventions import Convention
+from cnncalc.records import dataclass, field
 
 if TYPE_CHECKING:
     from cnncalc.layers.base import Geometry, Inference

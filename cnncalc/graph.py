@@ -14,8 +14,7 @@ at its layer. The analysis later infers every node again from the graph: nothing
 
 from __future__ import annotations
 
-import dataclasses
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 from typing import Any
 
 from cnncalc import conventions
@@ -141,7 +140,7 @@ class _Shapes:
         self.nodes = nodes
         self.shapes = [input]
         self.convention = convention
-        self.floor = dataclasses.replace(convention, conv_rounding="floor", pool_rounding="floor")
+        self.floor = replace(convention, conv_rounding="floor", pool_rounding="floor")
 
     def of(self, index: int) -> Shape:
         while len(self.shapes) <= index:

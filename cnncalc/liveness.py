@@ -21,9 +21,8 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
-from dataclasses import field, replace
 
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field, replace
 
 from cnncalc.analysis import Analysis
 from cnncalc.layers.base import MemoryContext, MemoryRule

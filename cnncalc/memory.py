@@ -10,8 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cnncalc import liveness

@@ -12,10 +12,9 @@ It is also the one place where what a command was given is resolved, for every c
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Sequence
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,7 +197,7 @@ class Source:
             return self.pattern.spec()
         parsed = parse(self.text, self.path)
         if self.input is not None:
-            parsed = dataclasses.replace(parsed, input=self.input[0], input_loc=self.input[1])
+            parsed = replace(parsed, input=self.input[0], input_loc=self.input[1])
         return parsed
 
 
@@ -246,7 +245,7 @@ def resolve_source(request: Request, texts: dict[str, str] | None = None) -> Sou
 
         built = pattern.from_text(request.pattern, input=request.input, settings=request.settings,
                                   defines=request.defines)
-        return dataclasses.replace(source, pattern=built)
+        return replace(source, pattern=built)
     if request.spec is None:
         raise UsageError("give a SPEC file or --pattern", Location("cnncalc"),
                          hint='e.g. cnncalc analyze --pattern "INPUT[32x32x3] -> CONV3-16 -> RELU -> FC-10"')
@@ -260,7 +259,7 @@ def resolve_source(request: Request, texts: dict[str, str] | None = None) -> Sou
     root = yamlsource.load(text, shown)
     has_pattern = root.is_mapping and "pattern" in root.value
     if not request.refines_a_pattern and not has_pattern:
-        return dataclasses.replace(source, input=shape)
+        return replace(source, input=shape)
     if not has_pattern:
         raise UsageError(f"{shown} has no `pattern:`; -D and --set apply to patterns", Location(shown),
                          hint="analyze it without -D/--set, or give the network as `pattern:`")
@@ -268,8 +267,8 @@ def resolve_source(request: Request, texts: dict[str, str] | None = None) -> Sou
 
     built = pattern.from_yaml(root, shown, text)
     if shape is not None:
-        built = dataclasses.replace(built, input=shape[0], input_loc=shape[1])
-    return dataclasses.replace(source, pattern=built.with_settings(request.settings).with_bindings(
+        built = replace(built, input=shape[0], input_loc=shape[1])
+    return replace(source, pattern=built.with_settings(request.settings).with_bindings(
         pattern.parse_defines(request.defines)))
 
 
@@ -292,5 +291,5 @@ def sweepable(source: Source) -> PatternSource:
 
     built = pattern.from_yaml(root, source.path, source.text)
     if source.input is not None:
-        built = dataclasses.replace(built, input=source.input[0], input_loc=source.input[1])
+        built = replace(built, input=source.input[0], input_loc=source.input[1])
     return built

@@ -1,221 +1,338 @@
-"""`dataclass`: the stdlib's `dataclasses.dataclass`, with each generated method compiled when first used.
+"""Frozen records without the stdlib's `dataclasses`: `dataclass`, `field`, `fields`, `replace`, `MISSING`.
 
-The stdlib writes every class's `__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__` and
-`__delattr__` as source text and compiles it while the class is defined: about 1 ms a frozen class on
-the 2-core CI machine, for the ~60 classes `cnncalc analyze` imports a third of its start-up, though a
-run prints, compares or hashes few of them. Here the stdlib still processes the fields (so `fields()`,
-`replace()`, `asdict()`, `__match_args__` and `slots=True` are its own), and each method is a stub that
-compiles the method the stdlib would have written, installs it on the class and calls it: the second
-call on is the generated code itself, as fast as the stdlib's. What it supports is what cnncalc uses:
-`frozen`, `slots` and `eq`; any other option (and an `InitVar`) is handed to the stdlib unchanged.
+`import dataclasses` costs ~11 ms of start-up (it imports inspect, and with it dis, ast, tokenize,
+linecache), and the stdlib's decorator writes each class's `__init__`, `__repr__`, `__eq__`, `__hash__`,
+`__setattr__` and `__delattr__` as source text and compiles it (~1 ms a frozen class on the 2-core CI
+machine; `cnncalc analyze` defines ~60). This module makes the same classes without either: the class
+is processed here, and cnncalc/record_methods.py gives it its methods without compiling (templates of
+precompiled code, renamed per class; see there).
+
+The classes follow the stdlib's rules (tests/test_records.py holds them to the running Python's
+stdlib): field order through the MRO, defaults and factories, ClassVar annotations left out (as strings
+too, looked up as the stdlib does), `__match_args__`, the docstring of the signature, equality and
+ordering on the compared fields, the eq/frozen/unsafe_hash table of `__hash__` (the same hash values),
+frozen errors, slots (a new class), pickling, abstract methods, and the same TypeErrors and ValueErrors
+at definition. The stdlib's own functions work on these classes (`dataclasses.fields`, `replace`,
+`asdict`, `is_dataclass`: `Field._field_type` imports the stdlib only when they ask), and this module's
+on the stdlib's classes; stdlib `field()`s are accepted in a class body. Not supported: `InitVar` and
+`KW_ONLY` (a TypeError: use `dataclasses.dataclass` for such a class).
+
+Two differences: a Field's missing default is this module's `MISSING`, not the stdlib's; and a frozen
+slotted class refuses every assignment with FrozenInstanceError (3.11's stdlib fails in `super()` with
+a TypeError on a name that is not a field).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import reprlib
-from dataclasses import MISSING, FrozenInstanceError, fields
-from functools import lru_cache
-from types import CodeType, FunctionType
+import sys
+from abc import update_abstractmethods
+from types import MappingProxyType, MemberDescriptorType
 
-#: the options this module implements itself; with any other, the stdlib's dataclass is used
-_OWN_OPTIONS = frozenset({"frozen", "slots", "eq"})
+from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, signature_doc, values_of
+
+_EMPTY_METADATA = MappingProxyType({})
+
+__all__ = ["MISSING", "Field", "FrozenInstanceError", "dataclass", "field", "fields", "replace"]
 
 
-def dataclass(cls=None, /, **options):
-    """`dataclasses.dataclass(cls, **options)`, the same class, its methods generated on first use."""
+class Field:
+    """One field, as the stdlib's `dataclasses.Field` (the same attributes)."""
+
+    __slots__ = ("name", "type", "default", "default_factory", "init", "repr", "hash", "compare", "metadata",
+                 "kw_only")
+
+    def __init__(self, default, default_factory, init, repr, hash, compare, metadata, kw_only):  # noqa: A002
+        self.name = None
+        self.type = None
+        self.default = default
+        self.default_factory = default_factory
+        self.init = init
+        self.repr = repr
+        self.hash = hash
+        self.compare = compare
+        self.metadata = _EMPTY_METADATA if metadata is None else MappingProxyType(metadata)
+        self.kw_only = kw_only
+
+    @property
+    def _field_type(self):
+        """What the stdlib's functions check (`dataclasses.fields(record)`): a plain field."""
+        import dataclasses  # only they ask, so it is loaded already
+
+        return dataclasses._FIELD
+
+    def __repr__(self) -> str:
+        return (f"Field(name={self.name!r},type={self.type!r},default={self.default!r},"
+                f"default_factory={self.default_factory!r},init={self.init!r},repr={self.repr!r},"
+                f"hash={self.hash!r},compare={self.compare!r},metadata={self.metadata!r},kw_only={self.kw_only!r})")
+
+    def __set_name__(self, owner, name) -> None:
+        hook = getattr(type(self.default), "__set_name__", None)
+        if hook:
+            hook(self.default, owner, name)  # a descriptor as the default: as the stdlib's Field
+
+
+def field(*, default=MISSING, default_factory=MISSING, init=True, repr=True, hash=None,  # noqa: A002
+          compare=True, metadata=None, kw_only=MISSING) -> Field:
+    """`dataclasses.field`: a field's default or factory and whether init, repr, eq and hash use it."""
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return Field(default, default_factory, init, repr, hash, compare, metadata, kw_only)
+
+
+class _Params:
+    """`__dataclass_params__`, which the stdlib's decorator reads from the bases of a class it makes."""
+
+    __slots__ = ("init", "repr", "eq", "order", "unsafe_hash", "frozen")
+
+    def __init__(self, init, repr, eq, order, unsafe_hash, frozen):  # noqa: A002
+        self.init, self.repr, self.eq, self.order, self.unsafe_hash, self.frozen = (
+            init, repr, eq, order, unsafe_hash, frozen)
+
+    def __repr__(self) -> str:
+        return ("_DataclassParams(" + ",".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")")
+
+
+def dataclass(cls=None, /, *, init=True, repr=True, eq=True, order=False, unsafe_hash=False,  # noqa: A002
+              frozen=False, match_args=True, kw_only=False, slots=False, weakref_slot=False):
+    """`dataclasses.dataclass` with the same options and the same class, made without compiling."""
 
     def wrap(cls):
-        if not options.keys() <= _OWN_OPTIONS or _has_init_var(cls):
-            return dataclasses.dataclass(cls, **options)
-        return _lazy_dataclass(cls, options.get("frozen", False), options.get("slots", False), options.get("eq", True))
+        return _process(cls, _Params(init, repr, eq, order, unsafe_hash, frozen), match_args, kw_only, slots,
+                        weakref_slot)
 
     return wrap if cls is None else wrap(cls)
 
 
-def _has_init_var(cls) -> bool:
-    return any("InitVar" in str(kind) for kind in cls.__dict__.get("__annotations__", {}).values())
+def fields(class_or_instance) -> tuple:
+    """`dataclasses.fields`: the fields of a record (or of a stdlib dataclass), in order."""
+    try:
+        found = class_or_instance.__dataclass_fields__
+    except AttributeError:
+        raise TypeError("must be called with a dataclass type or instance") from None
+    return tuple(f for f in found.values() if type(f) is Field or _is_stdlib_field(f, "_FIELD"))
 
 
-def _lazy_dataclass(cls, frozen: bool, slots: bool, eq: bool):
-    own = dict(cls.__dict__)  # what the class defines itself wins, as with the stdlib
-    if not own.get("__doc__"):
-        cls.__doc__ = cls.__name__  # for now: the stdlib would compute a signature for it (written below)
-    made = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=slots)
-    every = fields(made)
-    _check_defaults_order(made, every)
-    defined = {name: name in own for name in ("__init__", "__repr__", "__eq__")}
-    if not defined["__init__"]:
-        made.__init__ = _stub(made, "__init__", lambda: _init_fn(made, every, frozen))
-    if not defined["__repr__"]:
-        made.__repr__ = _stub(made, "__repr__", lambda: reprlib.recursive_repr()(_repr_fn(made, every)))
-    if eq and not defined["__eq__"]:
-        made.__eq__ = _stub(made, "__eq__", lambda: _eq_fn(made, every))
-    explicit_hash = "__hash__" in own and not (own["__hash__"] is None and "__eq__" in own)
-    if eq and not explicit_hash:  # the stdlib's rule without unsafe_hash: frozen hashes its fields, else unhashable
-        made.__hash__ = _stub(made, "__hash__", lambda: _hash_fn(made, every)) if frozen else None
-    if frozen:
-        _freeze(made, own, slots, every)
-    if not own.get("__doc__"):
-        made.__doc__ = made.__name__ + "(" + ", ".join(f"{f.name}: {f.type}" for f in every if f.init) + ")"
+def _is_stdlib_field(f, kind: str) -> bool:
+    """A stdlib `dataclasses.Field` of that kind (its module is loaded, or no such field exists)."""
+    return f._field_type is getattr(sys.modules["dataclasses"], kind)
+
+
+#: per class, what replace() copies: the init fields' names, their getter, the names it refuses
+_REPLACING: dict[type, tuple] = {}
+
+
+def replace(obj, /, **changes):
+    """`dataclasses.replace`: a copy of the record with `changes`, made through its __init__."""
+    plan = _REPLACING.get(obj.__class__) or _replace_plan(obj.__class__)
+    if plan[0] is None:  # a stdlib dataclass with InitVars: the stdlib's rules
+        import dataclasses
+
+        return dataclasses.replace(obj, **changes)
+    names, values, refused = plan
+    for name in refused:
+        if name in changes:
+            raise (TypeError if sys.version_info >= (3, 13) else ValueError)(  # as the stdlib's of this Python
+                f"field {name} is declared with init=False, it cannot be specified with replace()")
+    copied = dict(zip(names, values(obj)))
+    copied.update(changes)
+    return obj.__class__(**copied)
+
+
+def _replace_plan(cls) -> tuple:
+    every = getattr(cls, "__dataclass_fields__", None)
+    if every is None:
+        raise TypeError("replace() should be called on dataclass instances")
+    if any(type(f) is not Field and _is_stdlib_field(f, "_FIELD_INITVAR") for f in every.values()):
+        plan = (None, None, None)
+    else:
+        real = fields(cls)
+        names = tuple(f.name for f in real if f.init)
+        plan = (names, values_of(names), tuple(f.name for f in real if not f.init))
+    _REPLACING[cls] = plan
+    return plan
+
+
+# -- making the class ------------------------------------------------------------------------------
+
+
+def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool, weakref_slot: bool):
+    """The stdlib's `_process_class`, step by step, without compiling the methods."""
+    own = cls.__dict__
+    own_hash = own.get("__hash__", MISSING)
+    defined = frozenset(own)
+    cls.__dataclass_params__ = params
+    every, frozen_bases = _inherited_fields(cls)
+    field_types = _field_types()
+    annotations = own.get("__annotations__", {})
+    for f, class_var in _own_fields(cls, annotations, kw_only, field_types):
+        if not class_var:
+            every[f.name] = f
+        if isinstance(getattr(cls, f.name, None), field_types):
+            if f.default is MISSING:
+                delattr(cls, f.name)  # a default lives in the class, as a plain value
+            else:
+                setattr(cls, f.name, f.default)
+    for name, value in own.items():
+        if isinstance(value, field_types) and name not in annotations:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    if frozen_bases is not None and frozen_bases != bool(params.frozen):
+        raise TypeError("cannot inherit non-frozen dataclass from a frozen one" if frozen_bases
+                        else "cannot inherit frozen dataclass from a non-frozen one")
+    cls.__dataclass_fields__ = every
+    if params.order and not params.eq:
+        raise ValueError("eq must be true if order is true")
+    if weakref_slot and not slots:
+        raise TypeError("weakref_slot is True but slots is False")
+    real = tuple(every.values())
+    positional = tuple(f for f in real if f.init and not f.kw_only)
+    final: list = [cls]  # the class the methods end up in: a slotted one is made again, with them in its body
+    explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in defined))
+    added = methods(cls, final, real, positional, defined, params, slots, explicit_hash)
+    if match_args and "__match_args__" not in defined:
+        added["__match_args__"] = tuple(f.name for f in positional)
+    if not getattr(cls, "__doc__"):
+        added["__doc__"] = signature_doc(cls, real, positional) if params.init else cls.__name__
+    if sys.version_info >= (3, 13) and "__replace__" not in defined:
+        added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
+    if slots:
+        cls = final[0] = _with_slots(cls, tuple(every), weakref_slot, added)
+    else:
+        for name, value in added.items():
+            setattr(cls, name, value)
+    if "__abstractmethods__" in cls.__dict__:  # what abc's hasattr() looks at, without raising for the others
+        update_abstractmethods(cls)
+    return cls
+
+
+def _field_types() -> tuple[type, ...]:
+    """Field objects this module accepts in a class body: its own, and the stdlib's where it is loaded."""
+    stdlib = sys.modules.get("dataclasses")
+    return (Field,) if stdlib is None else (Field, stdlib.Field)
+
+
+def _as_own(f) -> Field:
+    """A stdlib `dataclasses.Field` as this module's (its MISSING is the stdlib's)."""
+    stdlib_missing = sys.modules["dataclasses"].MISSING
+    made = Field(*(MISSING if value is stdlib_missing else value for value in (f.default, f.default_factory)),
+                 f.init, f.repr, f.hash, f.compare, None, MISSING if f.kw_only is stdlib_missing else f.kw_only)
+    made.name, made.type, made.metadata = f.name, f.type, f.metadata
     return made
 
 
-def _check_defaults_order(cls, every) -> None:
-    """The stdlib's TypeError at definition, not a SyntaxError when the class is first made."""
-    seen_default = False
-    for f in every:
-        if not f.init or f.kw_only:
+def _inherited_fields(cls) -> tuple[dict, bool | None]:
+    """The fields of the dataclass bases, base-most first (a subclass's field keeps its base's place),
+    and whether any of those bases is frozen (None: there are none)."""
+    every: dict = {}
+    frozen = None
+    for base in cls.__mro__[-1:0:-1]:
+        found = getattr(base, "__dataclass_fields__", None)
+        if found is None:
             continue
-        has_default = f.default is not MISSING or f.default_factory is not MISSING
-        if seen_default and not has_default:
-            raise TypeError(f"non-default argument {f.name!r} follows default argument")
-        seen_default = seen_default or has_default
+        for f in found.values():
+            if type(f) is Field:
+                every[f.name] = f
+            elif _is_stdlib_field(f, "_FIELD"):
+                every[f.name] = _as_own(f)
+            elif _is_stdlib_field(f, "_FIELD_INITVAR"):
+                raise TypeError(f"{cls.__name__}: InitVar fields are not supported by cnncalc.records")
+        frozen = bool(frozen) or getattr(base, "__dataclass_params__").frozen
+    return every, frozen
 
 
-def _stub(owner, name: str, build):
-    """A method that, when first called, replaces itself on `owner` with `build()` and calls that."""
-
-    def stub(self, *args, **kwargs):
-        real = build()
-        real.__qualname__ = f"{owner.__qualname__}.{name}"
-        type.__setattr__(owner, name, real)
-        return real(self, *args, **kwargs)
-
-    stub.__name__ = name
-    stub.__qualname__ = f"{owner.__qualname__}.{name}"
-    return stub
-
-
-def _compile(name: str, params: str, body: list[str], namespace: dict):
-    """The function `def name(params): body`, its free names looked up in `namespace`."""
-    text = f"def {name}({params}):\n" + "\n".join(f"    {line}" for line in body or ["pass"])
-    exec(text, namespace)  # noqa: S102 - our own source text, as the stdlib's dataclasses writes
-    return namespace[name]
-
-
-class _HasDefaultFactory:
-    def __repr__(self) -> str:
-        return "<factory>"
-
-
-_FACTORY = _HasDefaultFactory()
-
-
-def _init_fn(cls, every, frozen: bool):
-    """The stdlib's __init__: the init fields as parameters (keyword-only ones after `*`), factories
-    called per instance, `object.__setattr__` for a frozen class, then `__post_init__`."""
-    if all(f.init and f.default_factory is MISSING and not f.kw_only for f in every):
-        return _plain_init(cls, every, frozen)
-    namespace = {"__set": object.__setattr__, "__factory": _FACTORY}
-    positional, keyword, body = ["self"], [], []
-    for f in every:
-        value = f.name
-        if f.default is not MISSING:
-            namespace[f"__default_{f.name}"] = f.default
-            default = f"=__default_{f.name}"
-        elif f.default_factory is not MISSING:
-            namespace[f"__make_{f.name}"] = f.default_factory
-            default = "=__factory"
-            value = f"__make_{f.name}() if {f.name} is __factory else {f.name}"
+def _own_fields(cls, annotations: dict, kw_only: bool, field_types: tuple[type, ...]):
+    """The stdlib's `_get_field` for each annotation of the class itself: (field, is a ClassVar)."""
+    for name, annotation in annotations.items():
+        kind = _pseudo_kind(annotation, cls)
+        if kind is not None and kind != "ClassVar":
+            raise TypeError(f"{cls.__name__}.{name}: {kind} is not supported by cnncalc.records")
+        default = getattr(cls, name, MISSING)
+        if isinstance(default, field_types):
+            f = default if type(default) is Field else _as_own(default)
         else:
-            default = ""
-        if not f.init:
+            f = field(default=MISSING if isinstance(default, MemberDescriptorType) else default)
+        f.name, f.type = name, annotation
+        if kind == "ClassVar":  # not a field, though its field() default is replaced as a field's
             if f.default_factory is not MISSING:
-                value = f"__make_{f.name}()"
-            elif f.default is not MISSING:
-                value = f"__default_{f.name}"
-            else:
-                continue
-        elif f.kw_only:
-            keyword.append(f.name + default)
-        else:
-            positional.append(f.name + default)
-        body.append(f"__set(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}")
-    if hasattr(cls, "__post_init__"):
-        body.append("self.__post_init__()")
-    params = ", ".join(positional + (["*"] + keyword if keyword else []))
-    return _compile("__init__", params, body, namespace)
+                raise TypeError(f"field {name} cannot have a default factory")
+            yield f, True
+            continue
+        if f.kw_only is MISSING:
+            f.kw_only = kw_only
+        if f.default.__class__.__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: use default_factory")
+        yield f, False
 
 
-@lru_cache(maxsize=None)
-def _init_template(count: int, frozen: bool, post_init: bool) -> CodeType:
-    """The code of an __init__ that stores `count` parameters `_0`, `_1`... as fields of the same names."""
-    names = [f"_{index}" for index in range(count)]
-    body = [f"__set(self, {name!r}, {name})" if frozen else f"self.{name} = {name}" for name in names]
-    if post_init:
-        body.append("self.__post_init__()")
-    return _compile("__init__", ", ".join(["self", *names]), body, {}).__code__
+def _pseudo_kind(annotation, cls) -> str | None:
+    """"ClassVar", "InitVar" or "KW_ONLY" when the annotation is one (as the stdlib decides: the object,
+    or a string naming it in the class's module, bare or through its module's name); else None."""
+    if isinstance(annotation, str):
+        if "ClassVar" not in annotation and "InitVar" not in annotation and "KW_ONLY" not in annotation:
+            return None  # almost every annotation: no parsing
+        prefix, name = _head(annotation)
+        module = sys.modules.get(cls.__module__)
+        space = module.__dict__ if module is not None else {}
+        if prefix is not None:
+            owner = space.get(prefix)
+            space = owner.__dict__ if owner in (sys.modules.get("typing"), sys.modules.get("dataclasses")) else {}
+        annotation = space.get(name)
+    typing, stdlib = sys.modules.get("typing"), sys.modules.get("dataclasses")
+    if typing is not None and (annotation is typing.ClassVar or (
+            type(annotation) is typing._GenericAlias and annotation.__origin__ is typing.ClassVar)):
+        return "ClassVar"
+    if stdlib is not None and (annotation is stdlib.InitVar or type(annotation) is stdlib.InitVar):
+        return "InitVar"
+    if stdlib is not None and annotation is stdlib.KW_ONLY:
+        return "KW_ONLY"
+    return None
 
 
-def _plain_init(cls, every, frozen: bool):
-    """The __init__ of fields that are all parameters, their defaults the function's: one template's code
-    per number of fields, renamed (compiling each class's own costs ~0.1-0.3 ms, 50 of them a run)."""
-    names = tuple(f.name for f in every)
-    template = _init_template(len(names), frozen, hasattr(cls, "__post_init__"))
-    placeholders = {f"_{index}": name for index, name in enumerate(names)}
-    code = template.replace(co_varnames=("self", *names),
-                            co_consts=tuple(placeholders.get(c, c) if type(c) is str else c for c in template.co_consts),
-                            co_names=tuple(placeholders.get(n, n) for n in template.co_names),
-                            co_qualname=f"{cls.__qualname__}.__init__")
-    defaults = tuple(f.default for f in every if f.default is not MISSING)
-    return FunctionType(code, {"__set": object.__setattr__}, "__init__", defaults or None)
+def _head(text: str) -> tuple[str | None, str]:
+    """The stdlib's `^(?:\\s*(\\w+)\\s*\\.)?\\s*(\\w+)` without `re`: ("typing", "ClassVar") of
+    "typing.ClassVar[int]", (None, "ClassVar") of "ClassVar[int]"."""
+    words, rest = [], text
+    for _ in range(2):
+        rest = rest.lstrip()
+        end = 0
+        while end < len(rest) and (rest[end].isalnum() or rest[end] == "_"):
+            end += 1
+        words.append(rest[:end])
+        rest = rest[end:].lstrip()
+        if not rest.startswith(".") or not words[0]:
+            break
+        rest = rest[1:]
+    if len(words) == 2 and words[1]:
+        return words[0], words[1]
+    return None, words[0]
 
 
-def _repr_fn(cls, every):
-    shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in every if f.repr)
-    return _compile("__repr__", "self", [f'return f"{{self.__class__.__qualname__}}({shown})"'], {})
+def _slots_of(cls):
+    found = cls.__dict__.get("__slots__")
+    if found is None:
+        return ()
+    if isinstance(found, str):
+        return (found,)
+    if hasattr(found, "__next__"):
+        raise TypeError(f"Slots of '{cls.__name__}' cannot be determined")
+    return found
 
 
-def _compared(every) -> str:
-    return "".join(f"self.{f.name}," for f in every if f.compare)
+def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool, added: dict):
+    """The stdlib's `_add_slots`: the same class made again with `__slots__` (they can't be added later),
+    and the `added` methods in its body (one type creation, not a slot update per method)."""
+    if "__slots__" in cls.__dict__:
+        raise TypeError(f"{cls.__name__} already specifies __slots__")
+    body = {**cls.__dict__, **added}
+    inherited = {slot for base in cls.__mro__[1:-1] for slot in _slots_of(base)}
+    wanted = names + (("__weakref__",) if weakref_slot else ())
+    body["__slots__"] = tuple(name for name in wanted if name not in inherited)
+    for name in names:
+        body.pop(name, None)
+    body.pop("__dict__", None)
+    body.pop("__weakref__", None)
+    qualname = getattr(cls, "__qualname__", None)
+    made = type(cls)(cls.__name__, cls.__bases__, body)
+    if qualname is not None:
+        made.__qualname__ = qualname
+    return made
 
-
-def _eq_fn(cls, every):
-    mine = _compared(every)
-    theirs = mine.replace("self.", "other.")
-    return _compile("__eq__", "self, other", [
-        "if other.__class__ is self.__class__:",
-        f"    return ({mine}) == ({theirs})",
-        "return NotImplemented",
-    ], {})
-
-
-def _hash_fn(cls, every):
-    hashed = "".join(f"self.{f.name}," for f in every if (f.compare if f.hash is None else f.hash))
-    return _compile("__hash__", "self", [f"return hash(({hashed}))"], {})
-
-
-def _freeze(cls, own: dict, slots: bool, every) -> None:
-    """Assigning or deleting a field raises FrozenInstanceError (as the stdlib's frozen classes); a slotted
-    class pickles and copies through its fields, as the stdlib's does."""
-    for name in ("__setattr__", "__delattr__"):
-        if name in own:
-            raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
-    names = frozenset(f.name for f in every)
-
-    def __setattr__(self, name, value):
-        if type(self) is cls or name in names:
-            raise FrozenInstanceError(f"cannot assign to field {name!r}")
-        super(cls, self).__setattr__(name, value)
-
-    def __delattr__(self, name):
-        if type(self) is cls or name in names:
-            raise FrozenInstanceError(f"cannot delete field {name!r}")
-        super(cls, self).__delattr__(name)
-
-    for method in (__setattr__, __delattr__):
-        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
-        type.__setattr__(cls, method.__name__, method)
-    if slots and "__getstate__" not in own:
-        ordered = tuple(f.name for f in every)
-
-        def __getstate__(self):
-            return [getattr(self, name) for name in ordered]
-
-        def __setstate__(self, state):
-            for name, value in zip(ordered, state):
-                object.__setattr__(self, name, value)
-
-        cls.__getstate__ = __getstate__
-        cls.__setstate__ = __setstate__

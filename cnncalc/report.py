@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu

@@ -14,8 +14,7 @@ back exactly what was typed.
 from __future__ import annotations
 
 import re
-from dataclasses import field
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field
 from typing import Any
 
 from cnncalc.pyyaml import yaml  # PyYAML, the patterns its modules define compiled on first use

@@ -97,7 +97,7 @@ def lint(
         "--output-file", "-o", metavar="PATH", help="Write the findings to PATH instead of standard output.")] = None,
 ) -> None:
     """Check specs for CI, editors and pre-commit: exit 0 clean, 1 findings, 2 usage or unreadable input."""
-    import dataclasses
+    from cnncalc.records import replace
 
     from cnncalc import pipeline
     from cnncalc.diagnostics import Diagnostic
@@ -117,12 +117,12 @@ def lint(
     # the memory options of analyze, checked as analyze checks them (--memory-model textbook with --amp...)
     memory = pipeline.report_options(options.batch, options.dtype, options.optimizer, False, value(memory_model),
                                      device.value, value(amp), cpu.value, threads, gpu)
-    options = dataclasses.replace(options, memory_model=memory.memory_model, device=memory.device, amp=memory.amp,
+    options = replace(options, memory_model=memory.memory_model, device=memory.device, amp=memory.amp,
                                   cpu=memory.cpu, gpu=memory.gpu)
     request = pipeline.Request.of(None, pattern, input, define, settings, stdin_filename)
     if pattern is not None or not paths:
         if paths:
-            request = dataclasses.replace(request, spec=paths[0])  # resolve_source refuses both
+            request = replace(request, spec=paths[0])  # resolve_source refuses both
         results = [lint_source(pipeline.resolve_source(request, run.texts), options)]
         _finish(results, [], output, run)
         return
@@ -141,7 +141,7 @@ def lint(
             shown = pipeline.display_path(path, stdin_filename or "<stdin>")
             try:
                 if request.input is not None or request.refines_a_pattern:
-                    results.append(lint_source(pipeline.resolve_source(dataclasses.replace(request, spec=path)),
+                    results.append(lint_source(pipeline.resolve_source(replace(request, spec=path)),
                                                options))
                 else:
                     results.append(lint_text(pipeline.read_text(path), shown, options))
@@ -151,7 +151,7 @@ def lint(
         if error.exit_code == EXIT_USAGE:  # not a file over the size limit, a finding about it
             unreadable.append(error)
         diagnostic = Diagnostic.from_error(error)
-        diagnostic = dataclasses.replace(diagnostic, loc=dataclasses.replace(diagnostic.loc, path=shown))
+        diagnostic = replace(diagnostic, loc=replace(diagnostic.loc, path=shown))
         results.append(FileResult(shown, "", (diagnostic,)))
     _finish(results, unreadable, output, run)
 

@@ -19,8 +19,7 @@ The cuBLAS workspace is exact for PyTorch's default CUBLAS_WORKSPACE_CONFIG: ":4
 
 from __future__ import annotations
 
-from dataclasses import replace
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc.errors import Location, UsageError
 

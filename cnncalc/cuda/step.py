@@ -35,8 +35,7 @@ the Lt path). FFT-based algorithms can need more; benchmark mode (cudnn.benchmar
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import replace
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc.analysis import Analysis
 from cnncalc.cuda.allocator import CudaOutOfMemory, Event, replay

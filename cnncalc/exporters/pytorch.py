@@ -15,8 +15,7 @@ layouts) through the table of where each goes.
 from __future__ import annotations
 
 import re
-from dataclasses import field
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field
 
 from cnncalc.analysis import Analysis
 from cnncalc.exporters import loader, tree

@@ -4,8 +4,7 @@ graph builder's (cnncalc/graph.py), which appends one node per layer in this sam
 
 from __future__ import annotations
 
-from dataclasses import replace
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.blocks import BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 from pathlib import Path
 
 from cnncalc.importers import blocks, ops, reader, structure, tied

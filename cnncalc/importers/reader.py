@@ -8,8 +8,7 @@ initialisers through them) are aliases: a weight is seen once, under the name of
 
 from __future__ import annotations
 
-from dataclasses import field
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field
 from pathlib import Path
 from typing import Any
 

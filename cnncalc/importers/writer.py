@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import field
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field
 from typing import Any
 
 from cnncalc.importers.structure import Item

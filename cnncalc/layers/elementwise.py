@@ -7,7 +7,6 @@ In PyTorch they make a new tensor unless told otherwise (`relu: {inplace: true}`
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 
 from cnncalc.layers.base import (
     FUNCTIONAL,
@@ -21,6 +20,7 @@ from cnncalc.layers.base import (
     fraction,
     register,
 )
+from cnncalc.records import replace
 
 
 class Elementwise(LayerKind):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, replace
 
 from cnncalc import graph, yamlsource
 from cnncalc.analysis import analyze
@@ -56,7 +55,7 @@ def findings(text: str, path: str, options: LintOptions, build: Callable[[], Spe
         analysis = analyze(model, convention)
     except CnnCalcError as error:
         return [Diagnostic.from_error(error)]
-    subject = Subject(analysis, dataclasses.replace(options, convention=convention.name))
+    subject = Subject(analysis, replace(options, convention=convention.name))
     # a non-integral size (strict) already says that rows are lost: no dropped-rows warning beside it
     fractional = {(d.loc.line, d.loc.col) for d in analysis.diagnostics if d.code == "CNN201"}
     found = [d for d in analysis.diagnostics if not (d.code == "CNN301" and (d.loc.line, d.loc.col) in fractional)]

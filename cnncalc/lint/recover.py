@@ -11,7 +11,6 @@ Two recoveries, each one that can give no false finding:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 from cnncalc.analysis import Analysis
@@ -20,6 +19,7 @@ from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import CnnCalcError, LimitError, SpecError
 from cnncalc.graph import Graph
 from cnncalc.layers.base import Context
+from cnncalc.records import replace
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -80,12 +80,12 @@ def _without(node: YNode, path: Path) -> YNode | None:
     if node.is_sequence:
         if not rest:
             kept = node.value[:head] + node.value[head + 1:]
-            return dataclasses.replace(node, value=kept) if kept else None
+            return replace(node, value=kept) if kept else None
         child = _without(node.value[head], rest)
-        return None if child is None else dataclasses.replace(
+        return None if child is None else replace(
             node, value=node.value[:head] + (child,) + node.value[head + 1:])
     child = _without(node.value[head], rest)
-    return None if child is None else dataclasses.replace(node, value={**node.value, head: child})
+    return None if child is None else replace(node, value={**node.value, head: child})
 
 
 def spec_errors(root: YNode, path: str, first: SpecError) -> list[CnnCalcError]:

@@ -94,7 +94,7 @@ class PatternSource:
 
 
 def _replace(source: PatternSource, **changes: Any) -> PatternSource:
-    from dataclasses import replace
+    from cnncalc.records import replace
 
     return replace(source, **changes)
 

@@ -9,8 +9,7 @@ Nothing here knows layer kinds, specs or the command line.
 
 from __future__ import annotations
 
-from dataclasses import field
-from cnncalc.records import dataclass
+from cnncalc.records import dataclass, field
 from typing import Union
 
 
