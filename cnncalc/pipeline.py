@@ -12,17 +12,19 @@ It is also the one place where what a command was given is resolved, for every c
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from cnncalc.records import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnncalc import collector, conventions, graph, inputs, report, spec, yamlsource
 from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, ReadError, UsageError
+from cnncalc.records import dataclass, replace
 
 if TYPE_CHECKING:
+    from pathlib import Path  # a spec is read with os and open(): pathlib's import is ~6 ms of a start-up
+
     from cnncalc.pattern import PatternSource
     from cnncalc.shapes import Shape
 
@@ -40,12 +42,12 @@ def read_stdin(shown: str = "<stdin>") -> str:
     return yamlsource.decode(data, shown)
 
 
-def _regular_file(file: Path, path: str) -> None:
+def _regular_file(path: str) -> None:
     """Refuse what is no regular file before opening it: opening a FIFO blocks until a writer comes, and
     a device never ends (`/dev/zero`, `/dev/tty`). Standard input (`-`) is the way to pipe a spec in."""
     import stat
 
-    mode = file.stat().st_mode
+    mode = os.stat(path).st_mode
     if stat.S_ISDIR(mode):
         raise ReadError(f"{path} is a directory", Location(path), hint="name a spec file")
     if not stat.S_ISREG(mode):
@@ -58,10 +60,9 @@ def read_text(path: str) -> str:
     """The spec's text; `-` reads standard input. Only regular files are read (never a FIFO or a device)."""
     if path == "-":
         return read_stdin()
-    file = Path(path)
     try:
-        _regular_file(file, path)
-        with file.open("rb") as handle:
+        _regular_file(path)
+        with open(path, "rb") as handle:
             data = handle.read(yamlsource.MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ReadError(f"no such file: {path}", Location(path), hint="check the path") from None
@@ -217,7 +218,7 @@ def read_source(path: str, stdin_name: str = "<stdin>") -> tuple[str, str]:
 
 def zoo_file(path: str) -> Path | None:
     """The zoo's spec for a bare name such as `vgg16` or `vgg16.yaml` that names no file here."""
-    if path == "-" or Path(path).exists():
+    if path == "-" or os.path.exists(path):
         return None
     from cnncalc import catalog
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -109,3 +110,17 @@ def test_the_collector_is_off_for_the_run_and_back_on_after(monkeypatch, fails):
     except SystemExit:
         pass
     assert seen == [False] and gc.isenabled()
+
+
+def test_a_spec_without_library_blocks_starts_without_pathlib():
+    """As an installed wheel runs (no editable finder in site's .pth files, which imports pathlib itself):
+    `python -S` with site-packages put on the path by hand."""
+    import yaml
+
+    packages = str(Path(yaml.__file__).resolve().parent.parent)
+    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {packages!r}]; import runpy\n"
+            "sys.argv = ['cnncalc', 'analyze', 'specs/vgg16.yaml']\n"
+            "try:\n    runpy.run_module('cnncalc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('pathlib' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-S", "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stderr.splitlines()[-1] == "False" and "conv1 " in done.stdout
