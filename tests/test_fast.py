@@ -84,12 +84,35 @@ def test_output_errors_and_status_are_the_apps(args, stdin):
                                                                           app_run.stderr)
 
 
-def test_the_fast_path_imports_neither_typer_nor_click():
-    code = ("import sys, runpy; sys.argv = ['cnncalc', 'analyze', 'specs/lenet5.yaml', '-f', 'json']\n"
+def _modules_of_a_run(args: list[str], bare: bool = False) -> tuple[set[str], str]:
+    """The modules a fresh `cnncalc ARGS` has imported when it ends, and its output. `bare`: as an installed
+    wheel runs, without site's .pth files (an editable install's finder imports pathlib itself): `python
+    -S` with site-packages put on the path by hand."""
+    import yaml
+
+    packages = str(Path(yaml.__file__).resolve().parent.parent)
+    code = (f"import sys; sys.path[:0] = [{ROOT!r}, {packages!r}]; import runpy; sys.argv = ['cnncalc', *{args!r}]\n"
             "try:\n    runpy.run_module('cnncalc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'numpy'}), file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.stderr.splitlines()[-1] == "[]" and '"name"' in done.stdout
+            "print(' '.join(sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, *(["-S"] if bare else []), "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    return set(done.stderr.splitlines()[-1].split()), done.stdout
+
+
+def test_the_fast_path_imports_neither_typer_nor_click():
+    modules, output = _modules_of_a_run(["analyze", "specs/lenet5.yaml", "-f", "json"])
+    assert not {m.split(".")[0] for m in modules} & {"typer", "click", "numpy"} and '"name"' in output
+
+
+def test_the_analyze_path_imports_no_dataclasses_nor_inspect():
+    """cnncalc/records.py is self-contained: the stdlib's dataclasses would bring inspect, dis, tokenize, ast."""
+    modules, output = _modules_of_a_run(["analyze", "specs/vgg16.yaml", "-f", "json"])
+    assert not modules & {"dataclasses", "inspect", "dis", "tokenize", "ast"} and '"name"' in output
+
+
+def test_a_spec_without_library_blocks_starts_without_pathlib():
+    modules, output = _modules_of_a_run(["analyze", "specs/vgg16.yaml"], bare=True)
+    assert "pathlib" not in modules and "conv1 " in output
 
 
 @pytest.mark.parametrize("fails", [False, True])
@@ -111,16 +134,3 @@ def test_the_collector_is_off_for_the_run_and_back_on_after(monkeypatch, fails):
         pass
     assert seen == [False] and gc.isenabled()
 
-
-def test_a_spec_without_library_blocks_starts_without_pathlib():
-    """As an installed wheel runs (no editable finder in site's .pth files, which imports pathlib itself):
-    `python -S` with site-packages put on the path by hand."""
-    import yaml
-
-    packages = str(Path(yaml.__file__).resolve().parent.parent)
-    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {packages!r}]; import runpy\n"
-            "sys.argv = ['cnncalc', 'analyze', 'specs/vgg16.yaml']\n"
-            "try:\n    runpy.run_module('cnncalc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print('pathlib' in sys.modules, file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-S", "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.stderr.splitlines()[-1] == "False" and "conv1 " in done.stdout
