@@ -170,7 +170,7 @@ class _Evaluator:
         return value
 
     def value(self, tree: ast.AST, real: bool = False):
-        import ast  # here, not at the top: ~5 ms of every start-up, and most specs have no block arithmetic
+        import _ast as ast  # the node classes, without ast.py (~5 ms of every start-up; most specs have no arithmetic)
 
         if isinstance(tree, ast.Constant):
             value = self.number(tree.value, real)
@@ -191,7 +191,7 @@ class _Evaluator:
                          "write e.g. 4 * $width, $in.channels // 4 or make_divisible($in.channels * 0.25, 8)")
 
     def binary(self, op: ast.operator, left, right, real: bool):
-        import ast
+        import _ast as ast
 
         if isinstance(op, ast.Add):
             return bounded(left + right, self.loc)
@@ -266,10 +266,10 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
         return f" {key} "
 
     source = REFERENCE.sub(placeholder, text)
-    import ast
+    import _ast  # ast.parse is this compile() call; ast.py itself (its helpers, ~2.5 ms to import) is not needed
 
     try:
-        tree = ast.parse(source.strip(), mode="eval").body
+        tree = compile(source.strip(), "<unknown>", "eval", _ast.PyCF_ONLY_AST).body
     except SyntaxError:
         raise SpecError(f"cannot read the expression {text!r}", loc, code="CNN222",
                         hint="write e.g. 4 * $width, $count - 1 or $in.channels // 4") from None
