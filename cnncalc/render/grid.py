@@ -63,6 +63,7 @@ class Grid:
         self._count = 0  # rows so far
         #: every run's distinct tails, by identity (their widths and texts are made once each)
         self._tails: dict[int, tuple[str, ...]] = {}
+        self._tail_lengths: dict[int, tuple[int, ...]] = {}  # and their cells' widths
         #: the cell widths of rows that are not all printable ASCII (whose widths are their lengths), by row index
         self._lengths: dict[int, tuple[int, ...]] = {}
         self._cell_styles: dict[int, tuple[str | None, ...]] = {}  # by row index, for the few rows that have them
@@ -112,13 +113,14 @@ class Grid:
         new = {ident: tail for ident, tail in zip(map(id, tails), tails) if ident not in self._tails} \
             if len(self._tails) else dict(zip(map(id, tails), tails))
         columns = len(self.columns)
-        if not (all(_clean(tail) and len(tail) == columns - 1 for tail in new.values()) and _clean_firsts(firsts)):
+        if not (all(self._clean(tail) and len(tail) == columns - 1 for tail in new.values()) and _clean_firsts(firsts)):
             for first, tail in zip(firsts, tails):
                 self.add_row(first, *tail)
             return
         if not firsts:
             return
         self._tails.update(new)
+        self._tail_lengths.update((ident, tuple(map(_cell_len, tail))) for ident, tail in new.items())
         self._parts.append(_Run(firsts, tails))
         self._count += len(firsts)
 
@@ -126,6 +128,12 @@ class Grid:
         """A line under the last row added (as rich's `Table.add_section`)."""
         if self._count:
             self._section_after.add(self._count - 1)
+
+    def _clean(self, cells: tuple[str, ...]) -> bool:
+        """Cells drawn as they are: text with nothing to escape, printable, none ending in whitespace."""
+        escape = self._escape
+        return all(type(cell) is str and cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell
+                   for cell in cells)
 
     def natural_width(self) -> int:
         """Columns with their padding and the borders: what rich measures as the table's maximum width."""
@@ -219,7 +227,8 @@ class Grid:
         for part in self._parts:
             if type(part) is not list:
                 if tail_texts is None:  # each distinct tail's text once: ` | type | shape ... |`
-                    tail_texts = {ident: _tail_text(tail, inner, right, middle) for ident, tail in self._tails.items()}
+                    tail_texts = {ident: _tail_text(tail, self._tail_lengths[ident], inner, right, middle)
+                                  for ident, tail in self._tails.items()}
                 # a row is its first cell justified and its tail's text: one `str.format` in C
                 head = _head_template(inner[0], right[0], middle[0])
                 firsts, tails = part.firsts, part.tails
@@ -230,7 +239,11 @@ class Grid:
                     if index - 1 in sections and index - 1 != last:
                         yield section
                     continue
-                part = [((firsts[-1], *tails[-1]), None)]  # the table's last row, with the bottom edges
+                # the table's last row, with the bottom edges
+                yield _plain_row((firsts[-1], *tails[-1]), (len(firsts[-1]), *self._tail_lengths[id(tails[-1])]),
+                                 inner, right, bottom)
+                index += 1
+                continue
             for cells, _ in part:
                 edges = bottom if index == last else middle
                 if index in special or len(cells) != columns:
@@ -269,6 +282,24 @@ class Grid:
             else:
                 index += len(part.firsts)
 
+    def _special_lengths(self) -> dict[int, tuple[int, ...]]:
+        """The cell widths of the rows whose widths are not their lengths, by index: `add_row`'s, and
+        a run's rows whose tail is not ASCII (the memory table's bars)."""
+        wide = {ident for ident, tail in self._tails.items() if tuple(map(len, tail)) != self._tail_lengths[ident]}
+        if not wide:
+            return self._lengths
+        special = dict(self._lengths)
+        index = 0
+        for part in self._parts:
+            if type(part) is not list:
+                for first, tail in zip(part.firsts, part.tails):
+                    if id(tail) in wide:
+                        special[index] = (len(first), *self._tail_lengths[id(tail)])
+                    index += 1
+            else:
+                index += len(part)
+        return special
+
     def _widths(self) -> list[int]:
         widths = [_cell_len(column.header) for column in self.columns]
         special = self._lengths
@@ -281,8 +312,8 @@ class Grid:
         for part in self._parts:
             if type(part) is not list:
                 widths[0] = max(widths[0], max(map(len, part.firsts)))
-        for tail in self._tails.values():  # a run's tails have every other column (add_rows)
-            widths[1:] = [max(width, len(cell)) for width, cell in zip(widths[1:], tail)]
+        for lengths in self._tail_lengths.values():  # a run's tails have every other column (add_rows)
+            widths[1:] = [max(width, length) for width, length in zip(widths[1:], lengths)]
         return [width + 2 * len(_PAD) for width in widths]
 
     def _plain_cells(self) -> bool:
@@ -323,7 +354,7 @@ class Grid:
         colourless = console.color_system is None
         right = [column.justify == "right" for column in self.columns]
         inner = [width - 2 * len(_PAD) for width in widths]
-        special = self._lengths
+        special = self._special_lengths()
         cell_styles = self._cell_styles
         # a printable ASCII row of every column is one `str.format` (its widths are its lengths)
         templates = {edges: _row_template(inner, right, edges) for edges in (middle, (drawn.foot_left,
@@ -430,12 +461,6 @@ class _Run:
         self.tails = tails
 
 
-def _clean(cells: tuple[str, ...]) -> bool:
-    """Cells of printable ASCII, none ending in a space: drawn as they are, their widths their lengths."""
-    return all(type(cell) is str for cell in cells) and "".join(cells).isascii() and "".join(cells).isprintable() \
-        and not any(cell.endswith(" ") for cell in cells)
-
-
 def _clean_firsts(firsts: Sequence[str]) -> bool:
     """`_clean` for a run's first cells, tested in C a few thousand at a time: joined by NULs, one cell ends
     in a space when " \0" occurs, and a NUL of a cell's own shows in their count."""
@@ -457,9 +482,10 @@ def _head_template(width: int, to_right: bool, left: str) -> str:
     return f"{left}{_PAD}{{:{'>' if to_right else '<'}{width}}}{{}}"
 
 
-def _tail_text(tail: tuple[str, ...], inner: list[int], right: list[bool], edges: tuple[str, str, str]) -> str:
+def _tail_text(tail: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
+               edges: tuple[str, str, str]) -> str:
     """What follows a run row's first cell: `_plain_row`'s text of the other cells, with the row's end."""
     _, vertical, end = edges
-    texts = [" " * (width - len(cell)) + cell if to_right else cell + " " * (width - len(cell))
-             for cell, width, to_right in zip(tail, inner[1:], right[1:])]
+    texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
+             for cell, length, width, to_right in zip(tail, lengths, inner[1:], right[1:])]
     return "".join(_PAD + vertical + _PAD + text for text in texts) + _PAD + end
