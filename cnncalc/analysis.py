@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from cnncalc.records import dataclass
 
+from cnncalc import bulk
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import CnnCalcError
@@ -210,6 +211,7 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
     results: list[LayerResult] = [LayerResult(graph.nodes[0], (), Inference(graph.input))]
     diagnostics: list[Diagnostic] = []
     recovering = False
+    make = bulk.maker(LayerResult)  # a million results: made through their slots (cnncalc/bulk.py)
     for node, inputs, inference, error in _steps(graph, convention):
         if error is not None:
             if isinstance(error, NonIntegralError):
@@ -221,7 +223,7 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
                 diagnostics.append(Diagnostic.from_error(_locate(error, node)))
         if inference is None:
             break
-        results.append(LayerResult(node, inputs, inference))
+        results.append(make(node, inputs, inference))
         if inference.notes:
             diagnostics.extend(_warnings(PropagatedNode(node, inputs, inference), recovering or error is not None))
     return Analysis(graph, convention, tuple(results), tuple(diagnostics))

@@ -18,7 +18,7 @@ import dataclasses
 from cnncalc.records import dataclass
 from typing import Any
 
-from cnncalc import conventions
+from cnncalc import bulk, conventions
 from cnncalc.blocks import MAIN_OUTPUT, BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.conventions import Convention
 from cnncalc.errors import CnnCalcError, LimitError, Location, SpecError
@@ -181,6 +181,8 @@ class _Builder:
         #: the stages the walk is inside, outermost first (Node.stages): one tuple shared by their nodes
         self.stage_path: tuple[str, ...] = ()
         self.shapes = _Shapes(self.nodes, spec.input, convention)
+        #: `Node(...)` through its slots (cnncalc/bulk.py): a chain's layers are made here a million times
+        self.make_node = bulk.maker(Node)
 
     def _counted(self, scope: _Scope, word: str) -> str:
         counters = self.counters.setdefault(scope.path, {})
@@ -230,8 +232,8 @@ class _Builder:
         self.names[name] = layer.loc
         nodes = self.nodes
         index = len(nodes)
-        nodes.append(Node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds, self.head,
-                          self.training_only, self.stage_path))
+        nodes.append(self.make_node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds,
+                                    self.head, self.training_only, self.stage_path))
         return index
 
     def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:

@@ -7,7 +7,7 @@ from cnncalc.records import dataclass
 
 from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu
-from cnncalc import collector, counting, memory
+from cnncalc import bulk, collector, counting, memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.diagnostics import Diagnostic
@@ -290,6 +290,43 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
                backward, node.head, node.training_only)
 
 
+def _rows(analysis: Analysis, counted: counting.Counted) -> tuple[Row, ...]:
+    """Every layer's row: `_row` inlined for the layers of a chain (one input whose tuple of shapes
+    the analysis shares between equal layers; a million rows spend most of the report's time here),
+    made through the slots' descriptors (cnncalc/bulk.py)."""
+    nodes = analysis.graph.nodes
+    shared: dict = {}
+    outputs: dict[int, tuple[tuple[int, ...], int]] = {}
+    keep: list = []
+    make = bulk.maker(Row)
+    rows = []
+    append = rows.append
+    for result, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward):
+        node = result.node
+        reads = node.inputs
+        inputs = result.inputs
+        input_shapes = shared.get(id(inputs))
+        if len(reads) != 1 or input_shapes is None:  # the first of its inputs, or a merge: the full way
+            append(_row(result, False, _input_names(nodes, reads), macs, flops, grads, shared))
+            continue
+        inf = result.inference
+        output = inf.output
+        found = outputs.get(id(output))  # (dims, numel) by the shape's identity
+        if found is None:
+            output_shape = shared.get(output)
+            if output_shape is None:
+                output_shape = shared[output] = output.dims
+            found = outputs[id(output)] = (output_shape, output.numel)
+            keep.append(output)  # the identity stays valid while `outputs` is used
+        output_shape, numel = found
+        kind = node.kind
+        inplace = kind.inplace
+        append(make(node.name, kind.name, output_shape, input_shapes, inf.params, inf.params_formula, inf.buffers,
+                    macs, 0 if inplace else numel, numel, inplace, node.loc, node.block, node.block_kinds,
+                    (nodes[reads[0]].name,), flops, grads, node.head, node.training_only))
+    return tuple(rows)
+
+
 def _input_names(nodes, reads: tuple[int, ...]) -> tuple[str, ...]:
     return (nodes[reads[0]].name,) if len(reads) == 1 else tuple(nodes[i].name for i in reads)
 
@@ -345,14 +382,8 @@ def build(analysis: Analysis, options: Options) -> Report:
 
 
 def _build(analysis: Analysis, options: Options) -> Report:
-    nodes = analysis.graph.nodes
     counted = counting.for_report(analysis, options)
-    shared: dict = {}
-    bias = options.count_bias
-    rows = tuple([
-        _row(r, bias, _input_names(nodes, r.node.inputs), macs, flops, grads, shared)
-        for r, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward)
-    ])
+    rows = _rows(analysis, counted)
     totals = _totals(rows, counted.flops_total)
     mem = memory_of(analysis, options, rows, totals)
     return Report(
@@ -387,8 +418,17 @@ def _totals(rows: tuple[Row, ...], counted_flops: int | None) -> Totals:
 def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[LayerMemory, ...]:
     """The textbook keeps every output for backward and one gradient of the same size."""
     scale = batch * size
-    return tuple([LayerMemory(r.name, r.activations * scale, r.activations * scale, r.activations * scale)
-                  for r in rows])
+    make = bulk.maker(LayerMemory)  # through its slots (cnncalc/bulk.py): one per layer
+    made: dict[int, int] = {}  # each activation count's bytes once (a network repeats a handful)
+    layers = []
+    append = layers.append
+    for r in rows:
+        activations = r.activations
+        scaled = made.get(activations)
+        if scaled is None:
+            scaled = made[activations] = activations * scale
+        append(make(r.name, scaled, scaled, scaled, 0))
+    return tuple(layers)
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:
