@@ -236,6 +236,29 @@ class _Builder:
                                     self.head, self.training_only, self.stage_path))
         return index
 
+    def unnamed_repeat(self, item: RepeatSpec, current: int, scope: _Scope) -> int:
+        """A repeat of unnamed layers, in one scope: `add` for each of its layers, with what every layer of
+        it shares looked up once (a million-layer chain is one of these, or a thousand)."""
+        path, kinds = scope.path, scope.kinds
+        counters = self.counters.get(path)
+        if counters is None:
+            counters = self.counters[path] = {}
+        names, nodes, make = self.names, self.nodes, self.make_node
+        head, training_only, stages = self.head, self.training_only, self.stage_path
+        prefix = "/".join(path) + "/" if path else ""
+        body = [(layer.kind, layer.kind.name, layer.params, layer.loc) for layer in item.body]
+        for _ in range(item.times):
+            for kind, word, params, loc in body:
+                number = counters[word] = counters.get(word, 0) + 1
+                name = f"{prefix}{word}{number}"
+                if name in names:
+                    self._claim(name, loc)  # raises: two layers with one name
+                names[name] = loc
+                index = len(nodes)
+                nodes.append(make(index, name, kind, params, (current,), loc, path, kinds, head, training_only, stages))
+                current = index
+        return current
+
     def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:
         main = self.walk(item.body, current, scope)
         short = current
@@ -314,10 +337,7 @@ class _Builder:
                 current = self.add(item, current, scope)
             elif isinstance(item, RepeatSpec):
                 if _unnamed_layers(item.body):  # no name takes the repeat's suffix: one scope serves every pass
-                    add = self.add
-                    for _ in range(item.times):
-                        for layer in item.body:
-                            current = add(layer, current, scope)
+                    current = self.unnamed_repeat(item, current, scope)
                     continue
                 for i in range(1, item.times + 1):
                     current = self.walk(item.body, current, _Scope(scope.path, scope.kinds, f"{scope.suffix}_{i}"))
