@@ -86,7 +86,8 @@ class Memory:
         from operator import add, attrgetter
 
         if self.model == "textbook":
-            return list(map(add, map(attrgetter("output_bytes"), self.layers), map(attrgetter("gradient_bytes"), self.layers)))
+            layers = self.layers
+            return list(map(add, map(attrgetter("output_bytes"), layers), map(attrgetter("gradient_bytes"), layers)))
         return list(map(attrgetter("held_at_peak_bytes"), self.layers))
 
     def _extra_dict(self, lazy: bool = False) -> dict:

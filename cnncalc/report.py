@@ -340,26 +340,26 @@ def _peak_layer(analysis: Analysis) -> int:
     owner: list[int] = []
     size: list[int] = []
     numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
+    best = 0
+    # one pass: a node's inputs come before it, so their storages are known when it is reached
     for result in analysis.results:
         node = result.node
-        if node.kind is not None and node.kind.inplace:
-            source = owner[node.inputs[0]]
-            owner.append(source)
-            size.append(size[source])
+        reads = node.inputs
+        kind = node.kind
+        if kind is not None and kind.inplace:
+            mine = owner[reads[0]]
+            owner.append(mine)
+            size.append(size[mine])
         else:
-            output = result.output
+            output = result.inference.output
             numel = numels.get(id(output))
             if numel is None:
                 numel = numels[id(output)] = output.numel
-            owner.append(node.index)
+            mine = node.index
+            owner.append(mine)
             size.append(numel)
-    best = 0
-    for result in analysis.results:
-        node = result.node
         if node.training_only:
             continue
-        mine = owner[node.index]
-        reads = node.inputs
         if len(reads) == 1:  # a chain's layer: its input and its output, once if they are one storage
             other = owner[reads[0]]
             total = size[mine] if other == mine else size[mine] + size[other]

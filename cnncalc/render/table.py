@@ -334,8 +334,9 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     columns = [Column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
                for heading in ("Layer", "Output", saved.capitalize(), "Gradient", "Total")]
     totals = m.held_at_peak_column()
+    held = sum(totals)
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
-                 memory_caption(report, sum(totals)), columns + [Column("", no_wrap=True)])
+                 memory_caption(report, held), columns + [Column("", no_wrap=True)])
     largest = max(totals, default=0)
     written: dict[int, str] = {}  # layers of a network repeat a handful of sizes: each written once
 
@@ -356,8 +357,8 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     keys = zip(map(_output_bytes, layers), map(_saved_bytes, layers), map(_gradient_bytes, layers), totals)
     table.add_rows(list(map(_name_of, layers)), list(map(Figures().__getitem__, keys)))
     table.add_section()
-    table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
-                  binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")
+    table.add_row("Total", binary(sum(map(_output_bytes, layers))), binary(sum(map(_saved_bytes, layers))),
+                  binary(sum(map(_gradient_bytes, layers))), binary(held), "", style="bold")
     return table
 
 
