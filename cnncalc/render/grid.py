@@ -14,7 +14,7 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import chain, islice, zip_longest
+from itertools import islice, repeat, zip_longest
 from typing import TYPE_CHECKING
 
 from cnncalc.records import dataclass
@@ -187,7 +187,7 @@ class Grid:
         return table_width <= max_width and min(widths) > 2 * len(_PAD) and self._plain_cells()
 
     def plain_lines(self, max_width: int) -> Iterator[str] | None:
-        """The table's lines as rich prints them without colour on a UTF-8 output `max_width` wide, title
+        """The table's lines (a piece may hold several, joined by newlines) as rich prints them without colour on a UTF-8 output `max_width` wide, title
         and caption included (cnncalc/render/plain.py wraps and centres them as rich does); None where
         rich must draw it (no fast layout, or a title or caption plain.py leaves to rich)."""
         from rich import box  # the box characters only (rich's console is not imported)
@@ -229,11 +229,13 @@ class Grid:
                 if tail_texts is None:  # each distinct tail's text once: ` | type | shape ... |`
                     tail_texts = {ident: _tail_text(tail, self._tail_lengths[ident], inner, right, middle)
                                   for ident, tail in self._tails.items()}
-                # a row is its first cell justified and its tail's text: one `str.format` in C
-                head = _head_template(inner[0], right[0], middle[0])
                 firsts, tails = part.firsts, part.tails
                 through = len(firsts) - 1 if index + len(firsts) - 1 == last else len(firsts)  # the last row: below
-                yield from map(head.format, islice(firsts, through), map(tail_texts.__getitem__, map(id, tails)))
+                if tails.count(tails[0]) >= through:  # one tail (a repeat of one layer): rows joined by it
+                    yield from _joined_rows(firsts, through, inner[0], right[0], middle[0], tail_texts[id(tails[0])])
+                else:  # a row is its first cell justified and its tail's text: one `str.format` in C
+                    head = _head_template(inner[0], right[0], middle[0])
+                    yield from map(head.format, islice(firsts, through), map(tail_texts.__getitem__, map(id, tails)))
                 index += through
                 if through == len(firsts):
                     if index - 1 in sections and index - 1 != last:
@@ -480,6 +482,22 @@ def _head_template(width: int, to_right: bool, left: str) -> str:
     """A run's row as a format string: the left edge, the first cell justified, then its tail's text."""
     left = left.replace("{", "{{").replace("}", "}}")
     return f"{left}{_PAD}{{:{'>' if to_right else '<'}{width}}}{{}}"
+
+
+#: rows per piece of `_joined_rows` (a piece is one string: `plain.write_lines` writes a few dozen at once)
+_JOINED = 256
+
+
+def _joined_rows(firsts: Sequence[str], count: int, width: int, to_right: bool, left: str, tail: str) -> Iterator[str]:
+    """The first `count` rows of a run whose rows share one tail, a few hundred lines a piece: a line is
+    the left edge, its first cell justified and the tail, so a piece is the justified cells joined by
+    the tail, a newline and the next left edge (one `join` where a million rows took a `format` each)."""
+    start = left + _PAD
+    between = tail + "\n" + start
+    justify = str.rjust if to_right else str.ljust
+    for offset in range(0, count, _JOINED):
+        cells = firsts[offset:min(offset + _JOINED, count)]
+        yield start + between.join(map(justify, cells, repeat(width))) + tail
 
 
 def _tail_text(tail: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],

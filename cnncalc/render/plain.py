@@ -74,12 +74,13 @@ def _divided(line: str, width: int) -> list[str]:
 
 
 def write_lines(lines, stream=None) -> None:
-    """Each line and its newline, a thousand lines a write."""
+    """Each line and its newline, a few dozen lines a write (an item may be several lines joined:
+    `Grid.plain_lines`' pieces of a few hundred, so a write stays within a few megabytes)."""
     from itertools import islice
 
     stream = sys.stdout if stream is None else stream
     lines = iter(lines)
-    while chunk := list(islice(lines, 1024)):  # taken in C, not a line at a time
+    while chunk := list(islice(lines, 64)):  # taken in C, not a line at a time
         stream.write("\n".join(chunk) + "\n")
 
 
