@@ -215,7 +215,7 @@ def test_rows_added_as_runs_print_as_rows_added_one_by_one(pair, console_name):
 @settings(max_examples=30, deadline=None)
 @given(plain_grids_with_runs())
 def test_runs_drawn_in_pieces_are_the_lines_of_their_rows(pair):
-    """Runs of one tail are drawn a few hundred rows a piece (`_joined_rows`), of several tails row by row."""
+    """Runs of one tail are drawn a few hundred rows a piece (`_run_lines`), of several tails row by row."""
     one, runs = pair
     lines, reference = runs.plain_lines(400), one.plain_lines(400)
     assert (lines is None) == (reference is None)

@@ -231,11 +231,7 @@ class Grid:
                                   for ident, tail in self._tails.items()}
                 firsts, tails = part.firsts, part.tails
                 through = len(firsts) - 1 if index + len(firsts) - 1 == last else len(firsts)  # the last row: below
-                if tails.count(tails[0]) >= through:  # one tail (a repeat of one layer): rows joined by it
-                    yield from _joined_rows(firsts, through, inner[0], right[0], middle[0], tail_texts[id(tails[0])])
-                else:  # a row is its first cell justified and its tail's text: one `str.format` in C
-                    head = _head_template(inner[0], right[0], middle[0])
-                    yield from map(head.format, islice(firsts, through), map(tail_texts.__getitem__, map(id, tails)))
+                yield from _run_lines(firsts, tails, through, inner[0], right[0], middle[0], tail_texts)
                 index += through
                 if through == len(firsts):
                     if index - 1 in sections and index - 1 != last:
@@ -484,20 +480,27 @@ def _head_template(width: int, to_right: bool, left: str) -> str:
     return f"{left}{_PAD}{{:{'>' if to_right else '<'}{width}}}{{}}"
 
 
-#: rows per piece of `_joined_rows` (a piece is one string: `plain.write_lines` writes a few dozen at once)
+#: rows per piece of `_run_lines` (a piece is one string: `plain.write_lines` writes a few dozen at once)
 _JOINED = 256
 
 
-def _joined_rows(firsts: Sequence[str], count: int, width: int, to_right: bool, left: str, tail: str) -> Iterator[str]:
-    """The first `count` rows of a run whose rows share one tail, a few hundred lines a piece: a line is
-    the left edge, its first cell justified and the tail, so a piece is the justified cells joined by
-    the tail, a newline and the next left edge (one `join` where a million rows took a `format` each)."""
+def _run_lines(firsts: Sequence[str], tails: Sequence[tuple[str, ...]], count: int, width: int, to_right: bool,
+               left: str, tail_texts: dict[int, str]) -> Iterator[str]:
+    """The first `count` rows of a run, a few hundred a piece. A line is the left edge, its first cell
+    justified and its tail's text; where a piece's rows share one tail (a repeat of one layer) the piece
+    is their justified cells joined by the tail, a newline and the next left edge: one `join` where a
+    million rows took a `format` each. Other pieces are a `format` a row."""
     start = left + _PAD
-    between = tail + "\n" + start
     justify = str.rjust if to_right else str.ljust
+    head = _head_template(width, to_right, left)
     for offset in range(0, count, _JOINED):
-        cells = firsts[offset:min(offset + _JOINED, count)]
-        yield start + between.join(map(justify, cells, repeat(width))) + tail
+        end = min(offset + _JOINED, count)
+        cells, own = firsts[offset:end], tails[offset:end]
+        if own.count(own[0]) == len(own):
+            tail = tail_texts[id(own[0])]
+            yield start + (tail + "\n" + start).join(map(justify, cells, repeat(width))) + tail
+        else:
+            yield from map(head.format, cells, map(tail_texts.__getitem__, map(id, own)))
 
 
 def _tail_text(tail: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
