@@ -38,12 +38,17 @@ def backward(analysis: Analysis) -> tuple[Backward, ...]:
     made: dict[tuple[int, int], Backward] = {}  # equal counts share one value (a repeat's layers)
     weighted: dict[int, bool] = {}  # per kind, by identity: a million layers are a handful of kinds
     append, needs = out.append, needs_grad.append
+    last_kind = last_inf = last_upstream = last_grads = None  # the layer before: a repeat's are its twins
     for result in analysis.results:
         node, inf = result.node, result.inference
         reads = node.inputs
         upstream = needs_grad[reads[0]] if len(reads) == 1 else any(needs_grad[i] for i in reads)
-        needs(upstream or inf.params > 0)
         kind = node.kind
+        if inf is last_inf and kind is last_kind and upstream is last_upstream:
+            needs(upstream or inf.params > 0)
+            append(last_grads)
+            continue
+        needs(upstream or inf.params > 0)
         counted = weighted.get(id(kind))
         if counted is None:
             counted = weighted[id(kind)] = kind is not None and kind.name in WEIGHTED_TYPES
@@ -52,7 +57,8 @@ def backward(analysis: Analysis) -> tuple[Backward, ...]:
             grads = made.get(counts)
             if grads is None:
                 grads = made[counts] = Backward(*counts)
-            append(grads)
         else:
-            append(NO_BACKWARD)
+            grads = NO_BACKWARD
+        append(grads)
+        last_kind, last_inf, last_upstream, last_grads = kind, inf, upstream, grads
     return tuple(out)

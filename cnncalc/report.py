@@ -293,7 +293,8 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
 def _rows(analysis: Analysis, counted: counting.Counted) -> tuple[Row, ...]:
     """Every layer's row: `_row` inlined for the layers of a chain (one input whose tuple of shapes
     the analysis shares between equal layers; a million rows spend most of the report's time here),
-    made through the slots' descriptors (cnncalc/bulk.py)."""
+    made through the slots (cnncalc/bulk.py). A layer whose inference, inputs and kind are the ones
+    of the layer before (a repeat of one layer) takes that layer's figures as they are."""
     nodes = analysis.graph.nodes
     shared: dict = {}
     outputs: dict[int, tuple[tuple[int, ...], int]] = {}
@@ -301,29 +302,41 @@ def _rows(analysis: Analysis, counted: counting.Counted) -> tuple[Row, ...]:
     make = bulk.maker(Row)
     rows = []
     append = rows.append
+    last_inf = last_inputs = last_kind = figures = None
+    before, before_name = -1, ""  # the last row's node and name: a chain's layer reads it
     for result, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward):
         node = result.node
         reads = node.inputs
         inputs = result.inputs
-        input_shapes = shared.get(id(inputs))
-        if len(reads) != 1 or input_shapes is None:  # the first of its inputs, or a merge: the full way
-            append(_row(result, False, _input_names(nodes, reads), macs, flops, grads, shared))
-            continue
         inf = result.inference
-        output = inf.output
-        found = outputs.get(id(output))  # (dims, numel) by the shape's identity
-        if found is None:
-            output_shape = shared.get(output)
-            if output_shape is None:
-                output_shape = shared[output] = output.dims
-            found = outputs[id(output)] = (output_shape, output.numel)
-            keep.append(output)  # the identity stays valid while `outputs` is used
-        output_shape, numel = found
         kind = node.kind
-        inplace = kind.inplace
-        append(make(node.name, kind.name, output_shape, input_shapes, inf.params, inf.params_formula, inf.buffers,
-                    macs, 0 if inplace else numel, numel, inplace, node.loc, node.block, node.block_kinds,
-                    (nodes[reads[0]].name,), flops, grads, node.head, node.training_only))
+        if inf is not last_inf or inputs is not last_inputs or kind is not last_kind:
+            input_shapes = shared.get(id(inputs))
+            if len(reads) != 1 or input_shapes is None:  # the first of its inputs, or a merge: the full way
+                row = _row(result, False, _input_names(nodes, reads), macs, flops, grads, shared)
+                append(row)
+                before, before_name, last_inf = node.index, row.name, None
+                continue
+            output = inf.output
+            found = outputs.get(id(output))  # (dims, numel) by the shape's identity
+            if found is None:
+                output_shape = shared.get(output)
+                if output_shape is None:
+                    output_shape = shared[output] = output.dims
+                found = outputs[id(output)] = (output_shape, output.numel)
+                keep.append(output)  # the identity stays valid while `outputs` is used
+            output_shape, numel = found
+            inplace = kind.inplace
+            figures = (kind.name, output_shape, input_shapes, inf.params, inf.params_formula, inf.buffers,
+                       0 if inplace else numel, numel, inplace)
+            last_inf, last_inputs, last_kind = inf, inputs, kind
+        name, source = node.name, reads[0]
+        type_name, output_shape, input_shapes, params, formula, buffers, activations, numel, inplace = figures
+        append(make(name, type_name, output_shape, input_shapes, params, formula, buffers, macs, activations, numel,
+                    inplace, node.loc, node.block, node.block_kinds,
+                    (before_name if source == before else nodes[source].name,), flops, grads, node.head,
+                    node.training_only))
+        before, before_name = node.index, name
     return tuple(rows)
 
 
