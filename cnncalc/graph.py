@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from cnncalc.records import dataclass
+from itertools import chain, cycle, islice, repeat
 from typing import Any
 
 from cnncalc import bulk, conventions
@@ -237,8 +238,52 @@ class _Builder:
         return index
 
     def unnamed_repeat(self, item: RepeatSpec, current: int, scope: _Scope) -> int:
-        """A repeat of unnamed layers, in one scope: `add` for each of its layers, with what every layer of
-        it shares looked up once (a million-layer chain is one of these, or a thousand)."""
+        """A repeat of unnamed layers, in one scope (a million-layer chain is one of these, or a thousand):
+        its names made a column at a time and its nodes made by one `map`, in C; `_unnamed_loop` where
+        a name could be taken twice (it raises the error at its layer)."""
+        names = self._repeat_names(item, scope)
+        if names is None:
+            return self._unnamed_loop(item, current, scope)
+        body, total = item.body, len(names)
+        first = len(self.nodes)
+
+        def cycled(values):
+            return islice(cycle(values), total)
+
+        locs = [layer.loc for layer in body]
+        self.names.update(zip(names, cycled(locs)))
+        inputs = chain(((current,),), zip(range(first, first + total - 1)))  # each node reads the one before
+        self.nodes.extend(map(self.make_node, range(first, first + total), names,
+                              cycled([layer.kind for layer in body]), cycled([layer.params for layer in body]),
+                              inputs, cycled(locs), repeat(scope.path), repeat(scope.kinds), repeat(self.head),
+                              repeat(self.training_only), repeat(self.stage_path)))
+        counters = self.counters.setdefault(scope.path, {})
+        for layer in body:
+            counters[layer.kind.name] = counters.get(layer.kind.name, 0) + item.times
+        return first + total - 1
+
+    def _repeat_names(self, item: RepeatSpec, scope: _Scope) -> list[str] | None:
+        """The names of a repeat of unnamed layers, in order: each body position's a column (its word and
+        every count-th number); None when two of them could be one name (a word that is another word and
+        digits, `conv` and `conv1d`; a name already taken), left to the layer-by-layer walk."""
+        words = [layer.kind.name for layer in item.body]
+        if any(a != b and b.startswith(a) and b[len(a):len(a) + 1].isdigit() for a in words for b in words):
+            return None
+        counters = self.counters.get(scope.path, {})
+        prefix = "/".join(scope.path) + "/" if scope.path else ""
+        per_pass = {word: words.count(word) for word in words}
+        seen: dict[str, int] = {}
+        columns = []
+        for word in words:
+            start = counters.get(word, 0) + seen.get(word, 0) + 1
+            seen[word] = seen.get(word, 0) + 1
+            step = per_pass[word]
+            columns.append(map((prefix + word).__add__, map(str, range(start, start + step * item.times, step))))
+        names = list(columns[0]) if len(columns) == 1 else list(chain.from_iterable(zip(*columns)))
+        return names if self.names.keys().isdisjoint(names) else None
+
+    def _unnamed_loop(self, item: RepeatSpec, current: int, scope: _Scope) -> int:
+        """`add` for each layer of a repeat of unnamed layers, with what they share looked up once."""
         path, kinds = scope.path, scope.kinds
         counters = self.counters.get(path)
         if counters is None:
