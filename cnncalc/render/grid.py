@@ -14,10 +14,11 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import islice, repeat, zip_longest
+from itertools import islice, zip_longest
 from typing import TYPE_CHECKING
 
 from cnncalc.records import dataclass
+from cnncalc.render.runs import PAD, Run, clean_firsts, run_lines, tail_text
 
 if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it (~40 ms): see plain_lines
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -34,7 +35,7 @@ _PRINTED_WHOLE = 2 * _RUN
 _SEGMENTS_PRINTED = 8
 
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
-_PAD = " "
+_PAD = PAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,8 @@ class Grid:
         self.caption = caption
         self.columns = columns
         self.header_style = header_style
-        #: the rows in order: lists of (cells, style) as `add_row` adds them, and `_Run`s of `add_rows`
-        self._parts: list[list[tuple[tuple[str, ...], str | None]] | _Run] = []
+        #: the rows in order: lists of (cells, style) as `add_row` adds them, and `Run`s of `add_rows`
+        self._parts: list[list[tuple[tuple[str, ...], str | None]] | Run] = []
         self._count = 0  # rows so far
         #: every run's distinct tails, by identity (their widths and texts are made once each)
         self._tails: dict[int, tuple[str, ...]] = {}
@@ -113,7 +114,7 @@ class Grid:
         new = {ident: tail for ident, tail in zip(map(id, tails), tails) if ident not in self._tails} \
             if len(self._tails) else dict(zip(map(id, tails), tails))
         columns = len(self.columns)
-        if not (all(self._clean(tail) and len(tail) == columns - 1 for tail in new.values()) and _clean_firsts(firsts)):
+        if not (all(self._clean(tail) and len(tail) == columns - 1 for tail in new.values()) and clean_firsts(firsts)):
             for first, tail in zip(firsts, tails):
                 self.add_row(first, *tail)
             return
@@ -121,7 +122,7 @@ class Grid:
             return
         self._tails.update(new)
         self._tail_lengths.update((ident, tuple(map(_cell_len, tail))) for ident, tail in new.items())
-        self._parts.append(_Run(firsts, tails))
+        self._parts.append(Run(firsts, tails))
         self._count += len(firsts)
 
     def add_section(self) -> None:
@@ -227,11 +228,11 @@ class Grid:
         for part in self._parts:
             if type(part) is not list:
                 if tail_texts is None:  # each distinct tail's text once: ` | type | shape ... |`
-                    tail_texts = {ident: _tail_text(tail, self._tail_lengths[ident], inner, right, middle)
+                    tail_texts = {ident: tail_text(tail, self._tail_lengths[ident], inner, right, middle)
                                   for ident, tail in self._tails.items()}
                 firsts, tails = part.firsts, part.tails
                 through = len(firsts) - 1 if index + len(firsts) - 1 == last else len(firsts)  # the last row: below
-                yield from _run_lines(firsts, tails, through, inner[0], right[0], middle[0], tail_texts)
+                yield from run_lines(firsts, tails, through, inner[0], right[0], middle[0], tail_texts)
                 index += through
                 if through == len(firsts):
                     if index - 1 in sections and index - 1 != last:
@@ -447,66 +448,3 @@ def _cell_len(text: str) -> int:
     from rich.cells import cell_len
 
     return cell_len(text)
-
-
-class _Run:
-    """Rows of `Grid.add_rows`: their first cells, and per row its tail (the other cells, a shared tuple)."""
-
-    __slots__ = ("firsts", "tails")
-
-    def __init__(self, firsts: Sequence[str], tails: Sequence[tuple[str, ...]]) -> None:
-        self.firsts = firsts
-        self.tails = tails
-
-
-def _clean_firsts(firsts: Sequence[str]) -> bool:
-    """`_clean` for a run's first cells, tested in C a few thousand at a time: joined by NULs, one cell ends
-    in a space when " \0" occurs, and a NUL of a cell's own shows in their count."""
-    for start in range(0, len(firsts), 64 * _RUN):
-        chunk = firsts[start:start + 64 * _RUN]
-        try:
-            joined = "\0".join(chunk) + "\0"
-        except TypeError:  # a cell that is not a str
-            return False
-        if " \0" in joined or not joined.isascii() or joined.count("\0") != len(chunk) \
-                or not joined.replace("\0", "").isprintable():
-            return False
-    return True
-
-
-def _head_template(width: int, to_right: bool, left: str) -> str:
-    """A run's row as a format string: the left edge, the first cell justified, then its tail's text."""
-    left = left.replace("{", "{{").replace("}", "}}")
-    return f"{left}{_PAD}{{:{'>' if to_right else '<'}{width}}}{{}}"
-
-
-#: rows per piece of `_run_lines` (a piece is one string: `plain.write_lines` writes a few dozen at once)
-_JOINED = 256
-
-
-def _run_lines(firsts: Sequence[str], tails: Sequence[tuple[str, ...]], count: int, width: int, to_right: bool,
-               left: str, tail_texts: dict[int, str]) -> Iterator[str]:
-    """The first `count` rows of a run, a few hundred a piece. A line is the left edge, its first cell
-    justified and its tail's text; where a piece's rows share one tail (a repeat of one layer) the piece
-    is their justified cells joined by the tail, a newline and the next left edge: one `join` where a
-    million rows took a `format` each. Other pieces are a `format` a row."""
-    start = left + _PAD
-    justify = str.rjust if to_right else str.ljust
-    head = _head_template(width, to_right, left)
-    for offset in range(0, count, _JOINED):
-        end = min(offset + _JOINED, count)
-        cells, own = firsts[offset:end], tails[offset:end]
-        if own.count(own[0]) == len(own):
-            tail = tail_texts[id(own[0])]
-            yield start + (tail + "\n" + start).join(map(justify, cells, repeat(width))) + tail
-        else:
-            yield from map(head.format, cells, map(tail_texts.__getitem__, map(id, own)))
-
-
-def _tail_text(tail: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
-               edges: tuple[str, str, str]) -> str:
-    """What follows a run row's first cell: `_plain_row`'s text of the other cells, with the row's end."""
-    _, vertical, end = edges
-    texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
-             for cell, length, width, to_right in zip(tail, lengths, inner[1:], right[1:])]
-    return "".join(_PAD + vertical + _PAD + text for text in texts) + _PAD + end
