@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from cnncalc.records import dataclass
+from itertools import repeat
+from operator import attrgetter
 
 from cnncalc.cpu import Cpu
 from cnncalc.cuda.gpus import Gpu
@@ -431,17 +433,15 @@ def _totals(rows: tuple[Row, ...], counted_flops: int | None) -> Totals:
 def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[LayerMemory, ...]:
     """The textbook keeps every output for backward and one gradient of the same size."""
     scale = batch * size
-    make = bulk.maker(LayerMemory)  # through its slots (cnncalc/bulk.py): one per layer
-    made: dict[int, int] = {}  # each activation count's bytes once (a network repeats a handful)
-    layers = []
-    append = layers.append
-    for r in rows:
-        activations = r.activations
-        scaled = made.get(activations)
-        if scaled is None:
-            scaled = made[activations] = activations * scale
-        append(make(r.name, scaled, scaled, scaled, 0))
-    return tuple(layers)
+
+    class Scaled(dict):  # each activation count's bytes once (a network repeats a handful)
+        def __missing__(self, activations: int) -> int:
+            self[activations] = activations * scale
+            return activations * scale
+
+    scaled = list(map(Scaled().__getitem__, map(attrgetter("activations"), rows)))
+    # one record per layer, made through its slots (cnncalc/bulk.py) by one `map`
+    return tuple(map(bulk.maker(LayerMemory), map(attrgetter("name"), rows), scaled, scaled, scaled, repeat(0)))
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:
