@@ -6,7 +6,8 @@ the collector on, their allocations trigger collections that walk every live obj
 tenth of building a report and a third of printing its table (100,000 relus), for no garbage.
 Pausing it loses nothing (what these stages free is freed by reference counting; any cycle made
 meanwhile is collected later) and the collector runs as before when the stage ends, so a long-lived
-process (the Python interface, the tests) collects as it always did.
+process (the Python interface, the tests) collects as it always did, except that what the stage made
+starts in the oldest generation (`_promote`): it is walked by full collections only.
 """
 
 from __future__ import annotations
