@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cnncalc.records import dataclass, replace
 
+from cnncalc import bulk
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import CnnCalcError
@@ -95,6 +96,8 @@ def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = Non
     known: dict[tuple, tuple[Inference, Shape]] = {}
     # inputs by their shapes' identities (`shapes` and `canonical` keep every one alive)
     interned: dict[int | tuple[int, ...], tuple[Shape, ...]] = {}
+    # the last memoisable layer's key and inference: a repeat's layer is most often the one before's twin
+    last_kind = last_params = last_ident = last_inference = last_output = None
     for position in range(1, len(nodes)):
         node = nodes[position]
         reads = node.inputs
@@ -108,7 +111,12 @@ def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = Non
             inputs = tuple(shapes[i] for i in reads)
             ident = tuple(map(id, inputs))
             inputs = interned.setdefault(ident, inputs)
-        key = (id(node.kind), id(node.params), ident)
+        kind, params = node.kind, node.params
+        if kind is last_kind and params is last_params and ident == last_ident:  # a repeat's next layer
+            shapes.append(last_output)
+            yield node, inputs, last_inference, None
+            continue
+        key = (id(kind), id(params), ident)
         found = known.get(key)
         if found is None:
             inference, error = _infer_step(graph, node, inputs, convention)
@@ -121,6 +129,8 @@ def _steps(graph: Graph, convention: Convention, input_shape: Shape | None = Non
         else:
             inference, output = found
             error = None
+        if error is None and not inference.notes:  # what the next layer checks first
+            last_kind, last_params, last_ident, last_inference, last_output = kind, params, ident, inference, output
         shapes.append(output)
         yield node, inputs, inference, error
 
@@ -209,6 +219,7 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
     results: list[LayerResult] = [LayerResult(graph.nodes[0], (), Inference(graph.input))]
     diagnostics: list[Diagnostic] = []
     recovering = False
+    make = bulk.maker(LayerResult)  # a million results: made through their slots (cnncalc/bulk.py)
     for node, inputs, inference, error in _steps(graph, convention):
         if error is not None:
             if isinstance(error, NonIntegralError):
@@ -220,7 +231,7 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
                 diagnostics.append(Diagnostic.from_error(_locate(error, node)))
         if inference is None:
             break
-        results.append(LayerResult(node, inputs, inference))
+        results.append(make(node, inputs, inference))
         if inference.notes:
             diagnostics.extend(_warnings(PropagatedNode(node, inputs, inference), recovering or error is not None))
     return Analysis(graph, convention, tuple(results), tuple(diagnostics))

@@ -36,17 +36,29 @@ def backward(analysis: Analysis) -> tuple[Backward, ...]:
     needs_grad: list[bool] = []
     out = []
     made: dict[tuple[int, int], Backward] = {}  # equal counts share one value (a repeat's layers)
+    weighted: dict[int, bool] = {}  # per kind, by identity: a million layers are a handful of kinds
+    append, needs = out.append, needs_grad.append
+    last_kind = last_inf = last_upstream = last_grads = None  # the layer before: a repeat's are its twins
     for result in analysis.results:
         node, inf = result.node, result.inference
         reads = node.inputs
         upstream = needs_grad[reads[0]] if len(reads) == 1 else any(needs_grad[i] for i in reads)
-        needs_grad.append(upstream or inf.params > 0)
-        if node.kind is not None and node.kind.name in WEIGHTED_TYPES:
+        kind = node.kind
+        if inf is last_inf and kind is last_kind and upstream is last_upstream:
+            needs(upstream or inf.params > 0)
+            append(last_grads)
+            continue
+        needs(upstream or inf.params > 0)
+        counted = weighted.get(id(kind))
+        if counted is None:
+            counted = weighted[id(kind)] = kind is not None and kind.name in WEIGHTED_TYPES
+        if counted:
             counts = (inf.macs if upstream else 0, inf.macs)
             grads = made.get(counts)
             if grads is None:
                 grads = made[counts] = Backward(*counts)
-            out.append(grads)
         else:
-            out.append(NO_BACKWARD)
+            grads = NO_BACKWARD
+        append(grads)
+        last_kind, last_inf, last_upstream, last_grads = kind, inf, upstream, grads
     return tuple(out)

@@ -14,10 +14,10 @@ at its layer. The analysis later infers every node again from the graph: nothing
 
 from __future__ import annotations
 
-from cnncalc.records import dataclass, replace
+from itertools import chain, cycle, islice, repeat
 from typing import Any
 
-from cnncalc import conventions
+from cnncalc import bulk, conventions
 from cnncalc.blocks import MAIN_OUTPUT, BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
 from cnncalc.conventions import Convention
 from cnncalc.errors import CnnCalcError, LimitError, Location, SpecError
@@ -26,6 +26,7 @@ from cnncalc.layers.base import Context
 from cnncalc.limits import MAX_LAYERS
 from cnncalc.shapes import Shape
 from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec
+from cnncalc.records import dataclass, replace
 from cnncalc.window import NonIntegralError
 
 
@@ -180,6 +181,8 @@ class _Builder:
         #: the stages the walk is inside, outermost first (Node.stages): one tuple shared by their nodes
         self.stage_path: tuple[str, ...] = ()
         self.shapes = _Shapes(self.nodes, spec.input, convention)
+        #: `Node(...)` through its slots (cnncalc/bulk.py): a chain's layers are made here a million times
+        self.make_node = bulk.maker(Node)
 
     def _counted(self, scope: _Scope, word: str) -> str:
         counters = self.counters.setdefault(scope.path, {})
@@ -229,9 +232,76 @@ class _Builder:
         self.names[name] = layer.loc
         nodes = self.nodes
         index = len(nodes)
-        nodes.append(Node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds, self.head,
-                          self.training_only, self.stage_path))
+        nodes.append(self.make_node(index, name, kind, layer.params, (current,), layer.loc, path, scope.kinds,
+                                    self.head, self.training_only, self.stage_path))
         return index
+
+    def unnamed_repeat(self, item: RepeatSpec, current: int, scope: _Scope) -> int:
+        """A repeat of unnamed layers, in one scope (a million-layer chain is one of these, or a thousand):
+        its names made a column at a time and its nodes made by one `map`, in C; `_unnamed_loop` where
+        a name could be taken twice (it raises the error at its layer)."""
+        names = self._repeat_names(item, scope)
+        if names is None:
+            return self._unnamed_loop(item, current, scope)
+        body, total = item.body, len(names)
+        first = len(self.nodes)
+
+        def cycled(values):
+            return islice(cycle(values), total)
+
+        locs = [layer.loc for layer in body]
+        self.names.update(zip(names, cycled(locs)))
+        inputs = chain(((current,),), zip(range(first, first + total - 1)))  # each node reads the one before
+        self.nodes.extend(map(self.make_node, range(first, first + total), names,
+                              cycled([layer.kind for layer in body]), cycled([layer.params for layer in body]),
+                              inputs, cycled(locs), repeat(scope.path), repeat(scope.kinds), repeat(self.head),
+                              repeat(self.training_only), repeat(self.stage_path)))
+        counters = self.counters.setdefault(scope.path, {})
+        for layer in body:
+            counters[layer.kind.name] = counters.get(layer.kind.name, 0) + item.times
+        return first + total - 1
+
+    def _repeat_names(self, item: RepeatSpec, scope: _Scope) -> list[str] | None:
+        """The names of a repeat of unnamed layers, in order: each body position's a column (its word and
+        every count-th number); None when two of them could be one name (a word that is another word and
+        digits, `conv` and `conv1d`; a name already taken), left to the layer-by-layer walk."""
+        words = [layer.kind.name for layer in item.body]
+        if any(a != b and b.startswith(a) and b[len(a):len(a) + 1].isdigit() for a in words for b in words):
+            return None
+        counters = self.counters.get(scope.path, {})
+        prefix = "/".join(scope.path) + "/" if scope.path else ""
+        per_pass = {word: words.count(word) for word in words}
+        seen: dict[str, int] = {}
+        columns = []
+        for word in words:
+            start = counters.get(word, 0) + seen.get(word, 0) + 1
+            seen[word] = seen.get(word, 0) + 1
+            step = per_pass[word]
+            columns.append(map((prefix + word).__add__, map(str, range(start, start + step * item.times, step))))
+        names = list(columns[0]) if len(columns) == 1 else list(chain.from_iterable(zip(*columns)))
+        return names if self.names.keys().isdisjoint(names) else None
+
+    def _unnamed_loop(self, item: RepeatSpec, current: int, scope: _Scope) -> int:
+        """`add` for each layer of a repeat of unnamed layers, with what they share looked up once."""
+        path, kinds = scope.path, scope.kinds
+        counters = self.counters.get(path)
+        if counters is None:
+            counters = self.counters[path] = {}
+        names, nodes, make = self.names, self.nodes, self.make_node
+        head, training_only, stages = self.head, self.training_only, self.stage_path
+        prefix = "/".join(path) + "/" if path else ""
+        body = [(layer.kind, layer.kind.name, layer.params, layer.loc) for layer in item.body]
+        for _ in range(item.times):
+            for kind, word, params, loc in body:
+                number = counters[word] = counters.get(word, 0) + 1
+                name = f"{prefix}{word}{number}"
+                if name in names:
+                    self._claim(name, loc)  # raises: two layers with one name
+                names[name] = loc
+                index = len(nodes)
+                nodes.append(make(index, name, kind, params, (current,), loc, path, kinds, head, training_only, stages))
+                current = index
+        return current
 
     def residual(self, item: ResidualSpec, current: int, scope: _Scope) -> int:
         main = self.walk(item.body, current, scope)
@@ -311,10 +381,7 @@ class _Builder:
                 current = self.add(item, current, scope)
             elif isinstance(item, RepeatSpec):
                 if _unnamed_layers(item.body):  # no name takes the repeat's suffix: one scope serves every pass
-                    add = self.add
-                    for _ in range(item.times):
-                        for layer in item.body:
-                            current = add(layer, current, scope)
+                    current = self.unnamed_repeat(item, current, scope)
                     continue
                 for i in range(1, item.times + 1):
                     current = self.walk(item.body, current, _Scope(scope.path, scope.kinds, f"{scope.suffix}_{i}"))

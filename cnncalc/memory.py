@@ -80,6 +80,15 @@ class Memory:
             return layer.output_bytes + layer.gradient_bytes
         return layer.held_at_peak_bytes
 
+    def held_at_peak_column(self) -> list[int]:
+        """`held_at_peak` of every layer, in order (in C: a million layers' method calls were half a second)."""
+        from operator import add, attrgetter
+
+        if self.model == "textbook":
+            layers = self.layers
+            return list(map(add, map(attrgetter("output_bytes"), layers), map(attrgetter("gradient_bytes"), layers)))
+        return list(map(attrgetter("held_at_peak_bytes"), self.layers))
+
     def _extra_dict(self, lazy: bool = False) -> dict:
         extra: dict = {"workspace_bytes": self.workspace_bytes, "device": self.device, "amp": self.amp,
                        "model_note": self.model_note}

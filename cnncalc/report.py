@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from cnncalc.records import dataclass, replace
+from itertools import repeat
+from operator import attrgetter
 
-from cnncalc.cpu import Cpu
-from cnncalc.cuda.gpus import Gpu
-from cnncalc import collector, counting, memory
+from typing import TYPE_CHECKING
+
+from cnncalc import bulk, collector, counting, memory
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.blocks import MAIN_OUTPUT
+from cnncalc.cpu import Cpu
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location, UsageError
 from cnncalc.layers import norm
 from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
+from cnncalc.records import dataclass, replace
+
+if TYPE_CHECKING:
+    from cnncalc.cuda.gpus import Gpu  # the GPU table loads with --device cuda only
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +295,56 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
                backward, node.head, node.training_only)
 
 
+def _rows(analysis: Analysis, counted: counting.Counted) -> tuple[Row, ...]:
+    """Every layer's row: `_row` inlined for the layers of a chain (one input whose tuple of shapes
+    the analysis shares between equal layers; a million rows spend most of the report's time here),
+    made through the slots (cnncalc/bulk.py). A layer whose inference, inputs and kind are the ones
+    of the layer before (a repeat of one layer) takes that layer's figures as they are."""
+    nodes = analysis.graph.nodes
+    shared: dict = {}
+    outputs: dict[int, tuple[tuple[int, ...], int]] = {}
+    keep: list = []
+    make = bulk.maker(Row)
+    rows = []
+    append = rows.append
+    last_inf = last_inputs = last_kind = figures = None
+    before, before_name = -1, ""  # the last row's node and name: a chain's layer reads it
+    for result, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward):
+        node = result.node
+        reads = node.inputs
+        inputs = result.inputs
+        inf = result.inference
+        kind = node.kind
+        if inf is not last_inf or inputs is not last_inputs or kind is not last_kind:
+            input_shapes = shared.get(id(inputs))
+            if len(reads) != 1 or input_shapes is None:  # the first of its inputs, or a merge: the full way
+                row = _row(result, False, _input_names(nodes, reads), macs, flops, grads, shared)
+                append(row)
+                before, before_name, last_inf = node.index, row.name, None
+                continue
+            output = inf.output
+            found = outputs.get(id(output))  # (dims, numel) by the shape's identity
+            if found is None:
+                output_shape = shared.get(output)
+                if output_shape is None:
+                    output_shape = shared[output] = output.dims
+                found = outputs[id(output)] = (output_shape, output.numel)
+                keep.append(output)  # the identity stays valid while `outputs` is used
+            output_shape, numel = found
+            inplace = kind.inplace
+            figures = (kind.name, output_shape, input_shapes, inf.params, inf.params_formula, inf.buffers,
+                       0 if inplace else numel, numel, inplace)
+            last_inf, last_inputs, last_kind = inf, inputs, kind
+        name, source = node.name, reads[0]
+        type_name, output_shape, input_shapes, params, formula, buffers, activations, numel, inplace = figures
+        append(make(name, type_name, output_shape, input_shapes, params, formula, buffers, macs, activations, numel,
+                    inplace, node.loc, node.block, node.block_kinds,
+                    (before_name if source == before else nodes[source].name,), flops, grads, node.head,
+                    node.training_only))
+        before, before_name = node.index, name
+    return tuple(rows)
+
+
 def _input_names(nodes, reads: tuple[int, ...]) -> tuple[str, ...]:
     return (nodes[reads[0]].name,) if len(reads) == 1 else tuple(nodes[i].name for i in reads)
 
@@ -302,26 +358,26 @@ def _peak_layer(analysis: Analysis) -> int:
     owner: list[int] = []
     size: list[int] = []
     numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
+    best = 0
+    # one pass: a node's inputs come before it, so their storages are known when it is reached
     for result in analysis.results:
         node = result.node
-        if node.kind is not None and node.kind.inplace:
-            source = owner[node.inputs[0]]
-            owner.append(source)
-            size.append(size[source])
+        reads = node.inputs
+        kind = node.kind
+        if kind is not None and kind.inplace:
+            mine = owner[reads[0]]
+            owner.append(mine)
+            size.append(size[mine])
         else:
-            output = result.output
+            output = result.inference.output
             numel = numels.get(id(output))
             if numel is None:
                 numel = numels[id(output)] = output.numel
-            owner.append(node.index)
+            mine = node.index
+            owner.append(mine)
             size.append(numel)
-    best = 0
-    for result in analysis.results:
-        node = result.node
         if node.training_only:
             continue
-        mine = owner[node.index]
-        reads = node.inputs
         if len(reads) == 1:  # a chain's layer: its input and its output, once if they are one storage
             other = owner[reads[0]]
             total = size[mine] if other == mine else size[mine] + size[other]
@@ -344,14 +400,8 @@ def build(analysis: Analysis, options: Options) -> Report:
 
 
 def _build(analysis: Analysis, options: Options) -> Report:
-    nodes = analysis.graph.nodes
     counted = counting.for_report(analysis, options)
-    shared: dict = {}
-    bias = options.count_bias
-    rows = tuple([
-        _row(r, bias, _input_names(nodes, r.node.inputs), macs, flops, grads, shared)
-        for r, macs, flops, grads in zip(analysis.results, counted.macs, counted.flops, counted.backward)
-    ])
+    rows = _rows(analysis, counted)
     totals = _totals(rows, counted.flops_total)
     mem = memory_of(analysis, options, rows, totals)
     return Report(
@@ -386,8 +436,15 @@ def _totals(rows: tuple[Row, ...], counted_flops: int | None) -> Totals:
 def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[LayerMemory, ...]:
     """The textbook keeps every output for backward and one gradient of the same size."""
     scale = batch * size
-    return tuple([LayerMemory(r.name, r.activations * scale, r.activations * scale, r.activations * scale)
-                  for r in rows])
+
+    class Scaled(dict):  # each activation count's bytes once (a network repeats a handful)
+        def __missing__(self, activations: int) -> int:
+            self[activations] = activations * scale
+            return activations * scale
+
+    scaled = list(map(Scaled().__getitem__, map(attrgetter("activations"), rows)))
+    # one record per layer, made through its slots (cnncalc/bulk.py) by one `map`
+    return tuple(map(bulk.maker(LayerMemory), map(attrgetter("name"), rows), scaled, scaled, scaled, repeat(0)))
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:

@@ -521,3 +521,33 @@ def test_uses_of_blocks_that_read_in_nest_no_deeper_than_the_limit_and_never_cra
     lines += ["  b150: {layers: [relu]}", "layers: [b0]"]
     error = error_of("\n".join(lines) + "\n")
     assert error.code == "CNN003" and "100 levels" in error.message
+
+
+def test_a_repeat_of_unnamed_layers_is_named_as_layer_by_layer():
+    """`unnamed_repeat` names a repeat's layers a column at a time; the walk of `_unnamed_loop`, layer by
+    layer, is the reference: the same names, kinds, inputs and places, and the counters go on the same."""
+    from cnncalc import pipeline
+    from cnncalc.graph import _Builder, _Scope
+
+    text = ("input: 8x8x3\nlayers:\n  - relu\n  - repeat: {times: 3, layers: [{conv: {filters: 3, kernel: 1}}, relu, "
+            "{conv: {filters: 3, kernel: 1}}, sigmoid]}\n  - relu\n")
+    parsed = pipeline.parse(text, "<t>")
+    fast, slow = (_Builder(parsed, conventions.get("strict")) for _ in range(2))
+    for builder, walk in ((fast, fast.unnamed_repeat), (slow, slow._unnamed_loop)):
+        current = builder.add(parsed.items[0], 0, _Scope())
+        current = walk(parsed.items[1], current, _Scope())
+        builder.add(parsed.items[2], current, _Scope())
+    assert [n.name for n in fast.nodes] == [n.name for n in slow.nodes] == [
+        "input", "relu1", "conv1", "relu2", "conv2", "sigmoid1", "conv3", "relu3", "conv4", "sigmoid2",
+        "conv5", "relu4", "conv6", "sigmoid3", "relu5"]
+    assert fast.nodes == slow.nodes and fast.counters == slow.counters and fast.names == slow.names
+
+
+def test_a_repeat_whose_names_could_meet_is_walked_layer_by_layer():
+    """A given name that a repeat would make again is the located CNN106 of the layer-by-layer walk."""
+    from cnncalc import pipeline
+
+    text = "input: 8x8x3\nlayers:\n  - relu: {name: relu3}\n  - repeat: {times: 4, layers: [relu]}\n"
+    with pytest.raises(CnnCalcError, match="two layers are named 'relu3'") as raised:
+        graph.build(pipeline.parse(text, "<t>"))
+    assert raised.value.loc.line == 4

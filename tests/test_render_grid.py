@@ -142,3 +142,83 @@ def test_a_large_table_printed_in_parts_is_the_same_bytes_as_one_print(console_n
     CONSOLES[console_name](whole).print(grid, crop=False)
     grid.print_to(CONSOLES[console_name](parts))
     assert parts.getvalue() == whole.getvalue() and parts.getvalue().count("\n") > grid_module._PRINTED_WHOLE
+
+
+ASCII_CELL = st.text(st.sampled_from("ab1-\u2588"), max_size=6)
+NAME_CELL = st.text(st.sampled_from("ab1-/_"), max_size=6)  # the first cells of runs: layer names
+
+
+def _pairs(draw, columns: int):
+    """Rows as (first cell, tail): a few tails shared by identity, first cells of any text (or ASCII)."""
+    text = draw(st.sampled_from([cell_text, NAME_CELL]))
+    shared = [tuple(draw(text) for _ in range(columns - 1)) for _ in range(draw(st.integers(1, 3)))]
+    return [(draw(text), shared[draw(st.integers(0, len(shared) - 1))]) for _ in range(draw(st.integers(0, 6)))]
+
+
+@st.composite
+def grids_with_runs(draw) -> tuple[Grid, Grid]:
+    """The same table twice: one made row by row, one with `add_rows` runs between rows and sections."""
+    columns = [Column(draw(cell_text), draw(st.sampled_from(["left", "right"])), draw(st.booleans()))
+               for _ in range(draw(st.integers(2, 4)))]
+    title, caption = draw(cell_text), draw(cell_text)
+    one, runs = Grid(title, caption, columns), Grid(title, caption, columns)
+    for _ in range(draw(st.integers(1, 4))):
+        if draw(st.booleans()):
+            pairs = _pairs(draw, len(columns))
+            for first, tail in pairs:
+                one.add_row(first, *tail)
+            runs.add_rows([first for first, _ in pairs], [tail for _, tail in pairs])
+        else:
+            cells = [draw(cell_text) for _ in columns]
+            style = draw(st.sampled_from([None, "bold"]))
+            one.add_row(*cells, style=style)
+            runs.add_row(*cells, style=style)
+        if draw(st.booleans()):
+            one.add_section()
+            runs.add_section()
+    return one, runs
+
+
+@st.composite
+def plain_grids_with_runs(draw) -> tuple[Grid, Grid]:
+    """As `grids_with_runs`, of the cells a layer or memory table has (ASCII, the bars' blocks): drawn here."""
+    justify = st.sampled_from(["left", "right"])
+    columns = [Column(h, draw(justify)) for h in ("Layer", "N", "Bar")]
+    one, runs = Grid("t", "c", columns), Grid("t", "c", columns)
+    for _ in range(draw(st.integers(1, 4))):
+        shared = [(draw(ASCII_CELL), draw(ASCII_CELL)) for _ in range(draw(st.integers(1, 2)))]
+        pairs = [(draw(NAME_CELL), shared[draw(st.integers(0, len(shared) - 1))])
+                 for _ in range(draw(st.integers(0, 600)))]
+        if pairs and draw(st.integers(0, 5)) == 0:  # a first cell rich strips: the run is added row by row
+            pairs[draw(st.integers(0, len(pairs) - 1))] = ("x ", shared[0])
+        for first, tail in pairs:
+            one.add_row(first, *tail)
+        runs.add_rows([first for first, _ in pairs], [tail for _, tail in pairs])
+        if draw(st.booleans()):
+            one.add_row("Total", "1", "", style="bold")
+            runs.add_row("Total", "1", "", style="bold")
+        if draw(st.booleans()):
+            one.add_section()
+            runs.add_section()
+    return one, runs
+
+
+@settings(max_examples=100, deadline=None)
+@given(grids_with_runs(), st.sampled_from(sorted(CONSOLES)))
+def test_rows_added_as_runs_print_as_rows_added_one_by_one(pair, console_name):
+    one, runs = pair
+    assert printed(runs, console_name) == printed(one, console_name) == printed(one.as_table(), console_name)
+    assert runs.plain_lines(400) is None and one.plain_lines(400) is None or \
+        "\n".join(runs.plain_lines(400)) == "\n".join(one.plain_lines(400))
+
+
+@settings(max_examples=30, deadline=None)
+@given(plain_grids_with_runs())
+def test_runs_drawn_in_pieces_are_the_lines_of_their_rows(pair):
+    """Runs of one tail are drawn a few hundred rows a piece (`_run_lines`), of several tails row by row."""
+    one, runs = pair
+    lines, reference = runs.plain_lines(400), one.plain_lines(400)
+    assert (lines is None) == (reference is None)
+    if lines is not None:
+        assert "".join(piece + "\n" for piece in lines) == "".join(line + "\n" for line in reference)
+        assert "".join(piece + "\n" for piece in runs.plain_lines(400)) == printed(one.as_table(), "plain")

@@ -41,9 +41,15 @@ from cnncalc.layers.norm_parts import (
 def one_value_per_channel(results, batch: int) -> Iterator[Diagnostic]:
     """CNN207 at each batch norm that a training step at `batch` would normalise over one value per
     channel (batch x positions = 1): PyTorch refuses it. `results`: the analysis' LayerResults."""
-    for result in results[1:]:
+    from itertools import compress, islice
+    from operator import attrgetter
+
+    layers = islice(results, 1, None)  # the input's kind is None; every other node has one
+    # the batch norms picked in C: a million-layer chain's other layers cost no Python step each
+    picked = map(BatchNorm.name.__eq__, map(attrgetter("node.kind.name"), layers))
+    for result in compress(islice(results, 1, None), picked):
         node = result.node
-        if node.kind is None or node.kind.name != BatchNorm.name or not result.inputs:
+        if not result.inputs:
             continue
         (x,) = result.inputs
         positions = x.numel // max(x.channels, 1)

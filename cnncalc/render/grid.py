@@ -13,11 +13,12 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice, zip_longest
 from typing import TYPE_CHECKING
 
 from cnncalc.records import dataclass
+from cnncalc.render.runs import PAD, Run, clean_firsts, run_lines, tail_text
 
 if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it (~40 ms): see plain_lines
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -34,7 +35,7 @@ _PRINTED_WHOLE = 2 * _RUN
 _SEGMENTS_PRINTED = 8
 
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
-_PAD = " "
+_PAD = PAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,36 +59,82 @@ class Grid:
         self.caption = caption
         self.columns = columns
         self.header_style = header_style
-        self.rows: list[tuple[tuple[str, ...], str | None]] = []
+        #: the rows in order: lists of (cells, style) as `add_row` adds them, and `Run`s of `add_rows`
+        self._parts: list[list[tuple[tuple[str, ...], str | None]] | Run] = []
+        self._count = 0  # rows so far
+        #: every run's distinct tails, by identity (their widths and texts are made once each)
+        self._tails: dict[int, tuple[str, ...]] = {}
+        self._tail_lengths: dict[int, tuple[int, ...]] = {}  # and their cells' widths
         #: the cell widths of rows that are not all printable ASCII (whose widths are their lengths), by row index
         self._lengths: dict[int, tuple[int, ...]] = {}
         self._cell_styles: dict[int, tuple[str | None, ...]] = {}  # by row index, for the few rows that have them
         self._section_after: set[int] = set()
+
+    @property
+    def rows(self) -> list[tuple[tuple[str, ...], str | None]]:
+        """Every row as (cells, style), in order (a run's rows made here: the paths through rich)."""
+        made: list[tuple[tuple[str, ...], str | None]] = []
+        for part in self._parts:
+            if type(part) is list:
+                made.extend(part)
+            else:
+                made.extend(((first, *tail), None) for first, tail in zip(part.firsts, part.tails))
+        return made
 
     def add_row(self, *cells: str, style: str | None = None, cell_styles: tuple[str | None, ...] | None = None) -> None:
         """`style`: the whole row's; `cell_styles`: one per cell (None: none), over the row's, as a rich
         `Text(cell, style=...)` in a rich table (a verdict in green or red)."""
         # a cell is one line of inert text: a name's newline, ESC or U+202E is written as an escape
         # (printable ASCII, nearly every cell, has nothing to escape: tested in C, not by the regex)
+        index = self._count
+        self._count += 1
+        parts = self._parts
+        if not parts or type(parts[-1]) is not list:
+            parts.append([])
         if cell_styles is not None and any(cell_styles):
-            self._cell_styles[len(self.rows)] = tuple(cell_styles)
+            self._cell_styles[index] = tuple(cell_styles)
         try:
             joined = "".join(cells)  # the whole row tested at once, in C
         except TypeError:  # a cell that is not a str
             joined = "\n"
         if joined.isascii() and joined.isprintable():
-            self.rows.append((cells, style))
+            parts[-1].append((cells, style))
             return
         escape = self._escape
         row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
                     for cell in cells)
-        self._lengths[len(self.rows)] = tuple(map(_cell_len, row))
-        self.rows.append((row, style))
+        self._lengths[index] = tuple(map(_cell_len, row))
+        parts[-1].append((row, style))
+
+    def add_rows(self, firsts: Sequence[str], tails: Sequence[tuple[str, ...]]) -> None:
+        """Unstyled rows `(firsts[i], *tails[i])`, as `add_row` adds them, where the tails are a few tuples
+        shared by identity (a repeat's layers differ in their names only): each distinct tail's widths and
+        text are made once, and a row is drawn as its first cell and its tail's text, in C. Rows that are
+        not all printable ASCII, or whose cells end in a space, are added one by one."""
+        new = {ident: tail for ident, tail in zip(map(id, tails), tails) if ident not in self._tails} \
+            if len(self._tails) else dict(zip(map(id, tails), tails))
+        columns = len(self.columns)
+        if not (all(self._clean(tail) and len(tail) == columns - 1 for tail in new.values()) and clean_firsts(firsts)):
+            for first, tail in zip(firsts, tails):
+                self.add_row(first, *tail)
+            return
+        if not firsts:
+            return
+        self._tails.update(new)
+        self._tail_lengths.update((ident, tuple(map(_cell_len, tail))) for ident, tail in new.items())
+        self._parts.append(Run(firsts, tails))
+        self._count += len(firsts)
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""
-        if self.rows:
-            self._section_after.add(len(self.rows) - 1)
+        if self._count:
+            self._section_after.add(self._count - 1)
+
+    def _clean(self, cells: tuple[str, ...]) -> bool:
+        """Cells drawn as they are: text with nothing to escape, printable, none ending in whitespace."""
+        escape = self._escape
+        return all(type(cell) is str and cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell
+                   for cell in cells)
 
     def natural_width(self) -> int:
         """Columns with their padding and the borders: what rich measures as the table's maximum width."""
@@ -99,7 +146,7 @@ class Grid:
         a 100,000-row table): no line of a grid is wider than the console. The fast layout is used only
         when the table fits, the fallback is a rich Table fitted to the width, and the title and caption
         are wrapped to the table's width."""
-        if len(self.rows) <= _PRINTED_WHOLE:
+        if self._count <= _PRINTED_WHOLE:
             console.print(self, crop=False)
             return
         # A large table is printed in several prints of its segments, with the same bytes: rich holds all
@@ -141,7 +188,7 @@ class Grid:
         return table_width <= max_width and min(widths) > 2 * len(_PAD) and self._plain_cells()
 
     def plain_lines(self, max_width: int) -> Iterator[str] | None:
-        """The table's lines as rich prints them without colour on a UTF-8 output `max_width` wide, title
+        """The table's lines (a piece may hold several, joined by newlines) as rich prints them without colour on a UTF-8 output `max_width` wide, title
         and caption included (cnncalc/render/plain.py wraps and centres them as rich does); None where
         rich must draw it (no fast layout, or a title or caption plain.py leaves to rich)."""
         from rich import box  # the box characters only (rich's console is not imported)
@@ -167,7 +214,7 @@ class Grid:
                          [column.justify == "right" for column in self.columns],
                          (drawn.head_left, drawn.head_vertical, drawn.head_right))
         yield drawn.get_row(widths, "head")
-        last = len(self.rows) - 1
+        last = self._count - 1
         middle = (drawn.mid_left, drawn.mid_vertical, drawn.mid_right)
         bottom = (drawn.foot_left, drawn.foot_vertical, drawn.foot_right)
         right = [column.justify == "right" for column in self.columns]
@@ -176,14 +223,35 @@ class Grid:
         section = drawn.get_row(widths, "row")
         templates = {edges: _row_template(inner, right, edges) for edges in (middle, bottom)}
         columns = len(self.columns)
-        for index, (cells, _) in enumerate(self.rows):
-            edges = bottom if index == last else middle
-            if index in special or len(cells) != columns:
-                yield _plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges)
-            else:  # printable ASCII of every column: one `str.format` (its widths are its lengths)
-                yield templates[edges].format(*cells)
-            if index in sections and index != last:
-                yield section
+        tail_texts = None
+        index = 0
+        for part in self._parts:
+            if type(part) is not list:
+                if tail_texts is None:  # each distinct tail's text once: ` | type | shape ... |`
+                    tail_texts = {ident: tail_text(tail, self._tail_lengths[ident], inner, right, middle)
+                                  for ident, tail in self._tails.items()}
+                firsts, tails = part.firsts, part.tails
+                through = len(firsts) - 1 if index + len(firsts) - 1 == last else len(firsts)  # the last row: below
+                yield from run_lines(firsts, tails, through, inner[0], right[0], middle[0], tail_texts)
+                index += through
+                if through == len(firsts):
+                    if index - 1 in sections and index - 1 != last:
+                        yield section
+                    continue
+                # the table's last row, with the bottom edges
+                yield _plain_row((firsts[-1], *tails[-1]), (len(firsts[-1]), *self._tail_lengths[id(tails[-1])]),
+                                 inner, right, bottom)
+                index += 1
+                continue
+            for cells, _ in part:
+                edges = bottom if index == last else middle
+                if index in special or len(cells) != columns:
+                    yield _plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges)
+                else:  # printable ASCII of every column: one `str.format` (its widths are its lengths)
+                    yield templates[edges].format(*cells)
+                if index in sections and index != last:
+                    yield section
+                index += 1
         yield drawn.get_bottom(widths)
         yield from caption
 
@@ -202,31 +270,63 @@ class Grid:
         if self.caption:
             yield from console.render(Text(self.caption, style="table.caption"), annotation_options)
 
+    def _listed(self) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """The rows `add_row` added, as (index, cells): a run's rows are measured and tested as runs."""
+        index = 0
+        for part in self._parts:
+            if type(part) is list:
+                for cells, _ in part:
+                    yield index, cells
+                    index += 1
+            else:
+                index += len(part.firsts)
+
+    def _special_lengths(self) -> dict[int, tuple[int, ...]]:
+        """The cell widths of the rows whose widths are not their lengths, by index: `add_row`'s, and
+        a run's rows whose tail is not ASCII (the memory table's bars)."""
+        wide = {ident for ident, tail in self._tails.items() if tuple(map(len, tail)) != self._tail_lengths[ident]}
+        if not wide:
+            return self._lengths
+        special = dict(self._lengths)
+        index = 0
+        for part in self._parts:
+            if type(part) is not list:
+                for first, tail in zip(part.firsts, part.tails):
+                    if id(tail) in wide:
+                        special[index] = (len(first), *self._tail_lengths[id(tail)])
+                    index += 1
+            else:
+                index += len(part)
+        return special
+
     def _widths(self) -> list[int]:
         widths = [_cell_len(column.header) for column in self.columns]
         special = self._lengths
-        ascii_rows = [cells for index, (cells, _) in enumerate(self.rows) if index not in special] if special \
-            else [cells for cells, _ in self.rows]
+        ascii_rows = [cells for index, cells in self._listed() if index not in special]
         if ascii_rows:  # a column at a time, in C
             columns = zip_longest(*ascii_rows, fillvalue="")  # a short row's missing cells are empty, as in rich
             widths = [max(width, max(map(len, column))) for width, column in zip(widths, columns)]
         for lengths in special.values():
             widths = [max(width, length) for width, length in zip(widths, lengths)]
+        for part in self._parts:
+            if type(part) is not list:
+                widths[0] = max(widths[0], max(map(len, part.firsts)))
+        for lengths in self._tail_lengths.values():  # a run's tails have every other column (add_rows)
+            widths[1:] = [max(width, length) for width, length in zip(widths[1:], lengths)]
         return [width + 2 * len(_PAD) for width in widths]
 
     def _plain_cells(self) -> bool:
-        """True when rich would print every cell as it is (no wrapping, stripping or control codes)."""
+        """True when rich would print every cell as it is (no wrapping, stripping or control codes).
+        (A run's cells are tested as `add_rows` adds them.)"""
         special = self._lengths
         texts = [column.header for column in self.columns] + [
-            cell for index, (cells, _) in enumerate(self.rows) if index in special for cell in cells]
+            cell for index, cells in self._listed() if index in special for cell in cells]
         if not all(text.isprintable() and not text[-1:].isspace() for text in texts):
             return False
         # The other rows are printable ASCII (`add_row` tested them), whose only whitespace is the space: one
         # of their cells ends in a space when " \0" occurs in their cells joined by NULs (which printable text
         # never holds), tested in C over runs of rows (a cell at a time was seconds at a million rows)
-        ascii_rows = (cells for index, (cells, _) in enumerate(self.rows) if index not in special) if special \
-            else (cells for cells, _ in self.rows)
-        joined = map("\0".join, ascii_rows)
+        joined = map("\0".join, (cells for index, cells in self._listed() if index not in special))
         while run := list(islice(joined, _RUN)):
             if " \0" in "\0".join(run) + "\0":
                 return False
@@ -246,14 +346,14 @@ class Grid:
         yield line
         yield Segment(drawn.get_row(widths, "head"))
         yield line
-        last = len(self.rows) - 1
+        last = self._count - 1
         middle = (drawn.mid_left, drawn.mid_vertical, drawn.mid_right)
         plain: list[str] = []  # consecutive unstyled lines, handed to rich as one segment: rich's cost is per segment
         # without a colour system rich writes a styled segment as its bare text: every row is plain text
         colourless = console.color_system is None
         right = [column.justify == "right" for column in self.columns]
         inner = [width - 2 * len(_PAD) for width in widths]
-        special = self._lengths
+        special = self._special_lengths()
         cell_styles = self._cell_styles
         # a printable ASCII row of every column is one `str.format` (its widths are its lengths)
         templates = {edges: _row_template(inner, right, edges) for edges in (middle, (drawn.foot_left,

@@ -143,6 +143,11 @@ except ImportError:  # Python 3.10
     pass
 
 
+#: the signature and form `_form_of` found last: a list of layer dicts has one form, checked here before
+#: hashing the signature (the tuples are compared item by item, identical keys and types at once)
+_LAST: list = [None, None]
+
+
 def _form_of(value: dict, depth: int) -> tuple[str, tuple] | None:
     if len(value) < 4:
         return None  # small dicts gain nothing
@@ -150,8 +155,13 @@ def _form_of(value: dict, depth: int) -> tuple[str, tuple] | None:
     # keys compare as values (True == 1), but a str never equals another type: the forms of dicts with
     # other keys, which `_make_form` refuses, can only be taken for one another's
     signature = (keys, tuple(map(type, value.values())), depth)
+    last = _LAST
+    if signature == last[0]:
+        return last[1]
     try:
-        return _FORMS[signature]
+        form = _FORMS[signature]
+        last[0], last[1] = signature, form
+        return form
     except KeyError:
         pass
     form = _make_form(keys, signature[1], depth)
@@ -185,7 +195,11 @@ _TUPLES_KEPT = 4096
 
 
 def _tuple_encoder(depth: int):
+    opened, closed = "[" + _pad(depth + 1), _pad(depth) + "]"
+
     def encode(item: tuple) -> str:
+        if len(item) == 1 and type(item[0]) is str:  # a layer's one input, by name: no two rows share it
+            return opened + _string(item[0]) + closed
         key = (id(item), depth)
         entry = _TUPLES.get(key)
         if entry is not None and entry[0] is item:

@@ -74,15 +74,13 @@ def _divided(line: str, width: int) -> list[str]:
 
 
 def write_lines(lines, stream=None) -> None:
-    """Each line and its newline, a thousand lines a write."""
+    """Each line and its newline, a few dozen lines a write (an item may be several lines joined:
+    `Grid.plain_lines`' pieces of a few hundred, so a write stays within a few megabytes)."""
+    from itertools import islice
+
     stream = sys.stdout if stream is None else stream
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) == 1024:
-            stream.write("\n".join(chunk) + "\n")
-            chunk.clear()
-    if chunk:
+    lines = iter(lines)
+    while chunk := list(islice(lines, 64)):  # taken in C, not a line at a time
         stream.write("\n".join(chunk) + "\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from cnncalc import counting
@@ -50,38 +51,78 @@ def _shown(level: int, depth: int | None) -> bool:
     return depth is None or level < depth
 
 
+class _Tails(dict):
+    """A layer row's cells after its name, made once per distinct (type, shape, counts): the rows of a
+    repeat share one tuple (drawn once, cnncalc/render/grid.py's `add_rows`)."""
+
+    def __missing__(self, key: tuple) -> tuple[str, ...]:
+        kind, shape, inplace, activations, params, params_formula, macs = key
+        row = _Counted(shape, inplace, activations, params, params_formula)
+        tail = self[key] = (kind, " x ".join(map(str, shape)), cells.activations(row), cells.params(row),
+                            exact(macs) if macs else "")
+        return tail
+
+
+class _Counted:
+    """The fields of a row that `cells` reads (a key of `_Tails` standing in for its rows)."""
+
+    __slots__ = ("output_shape", "inplace", "activations", "params", "params_formula")
+
+    def __init__(self, output_shape, inplace, activations, params, params_formula) -> None:
+        self.output_shape, self.inplace, self.activations = output_shape, inplace, activations
+        self.params, self.params_formula = params, params_formula
+
+
+#: a row's key in `_Tails`, read in C
+_tail_key = attrgetter("type", "output_shape", "inplace", "activations", "params", "params_formula", "macs")
+
+
 def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> None:
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
+    tails = _Tails()
+    if not any(map(_block_of, rows)):  # no blocks (a chain, a repeat of unnamed layers): one run, in C
+        table.add_rows(list(map(_name_of, rows)), list(map(tails.__getitem__, map(_tail_key, rows))))
+        return
     open_scopes: list[tuple[str, str, list[Row]]] = []
-    shapes: dict[tuple, tuple[str, ...]] = {}  # each shape's and counts' text made once (shared by its rows' cells)
+    firsts: list[str] = []  # the layer rows since the last heading or subtotal: one run
+    run_tails: list[tuple[str, ...]] = []
+
+    def flush() -> None:
+        if firsts:
+            table.add_rows(firsts[:], run_tails[:])
+            firsts.clear()
+            run_tails.clear()
+
     for row in rows:
+        block = row.block
         shared = 0
-        while (shared < len(open_scopes) and shared < len(row.block)
-               and open_scopes[shared][0] == row.block[shared]):
+        while shared < len(open_scopes) and shared < len(block) and open_scopes[shared][0] == block[shared]:
             shared += 1
+        if len(open_scopes) > shared or len(block) > shared:
+            flush()
         while len(open_scopes) > shared:
             name, kind, members = open_scopes.pop()
             _end(table, len(open_scopes), name, kind, members, depth)
-        for level in range(shared, len(row.block)):
+        for level in range(shared, len(block)):
             kind = row.block_kinds[level] if level < len(row.block_kinds) else ""
             if _shown(level, depth):
-                _open(table, level, row.block[level], kind)
-            open_scopes.append((row.block[level], kind, []))
+                _open(table, level, block[level], kind)
+            open_scopes.append((block[level], kind, []))
         for _, _, members in open_scopes:
             members.append(row)
-        if not _shown(len(row.block) - 1, depth):
+        if not _shown(len(block) - 1, depth):
             continue
-        # the count cells are made once per distinct (shape, counts): a repeat's rows share them
-        key = (row.output_shape, row.inplace, row.activations, row.params, row.params_formula, row.macs)
-        counts = shapes.get(key)
-        if counts is None:
-            counts = shapes[key] = (" x ".join(str(d) for d in row.output_shape), cells.activations(row),
-                                    cells.params(row), exact(row.macs) if row.macs else "")
-        table.add_row("  " * len(row.block) + _local_name(row) if row.block else row.name, row.type, *counts)
+        firsts.append("  " * len(block) + _local_name(row) if block else row.name)
+        run_tails.append(tails[_tail_key(row)])
+    flush()
     while open_scopes:
         name, kind, members = open_scopes.pop()
         _end(table, len(open_scopes), name, kind, members, depth)
+
+
+_block_of = attrgetter("block")
+_name_of = attrgetter("name")
 
 
 def _end(table: Grid, level: int, name: str, kind: str, members: list[Row], depth: int | None) -> None:
@@ -292,9 +333,10 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     saved = "saved for backward" if m.model == "pytorch" else "kept for backward"
     columns = [Column(heading, justify="left" if heading == "Layer" else "right", no_wrap=True)
                for heading in ("Layer", "Output", saved.capitalize(), "Gradient", "Total")]
-    totals = [m.held_at_peak(layer) for layer in m.layers]
+    totals = m.held_at_peak_column()
+    held = sum(totals)
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
-                 memory_caption(report, sum(totals)), columns + [Column("", no_wrap=True)])
+                 memory_caption(report, held), columns + [Column("", no_wrap=True)])
     largest = max(totals, default=0)
     written: dict[int, str] = {}  # layers of a network repeat a handful of sizes: each written once
 
@@ -304,18 +346,25 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
             text = written[n] = binary(n)
         return text
 
-    drawn: dict[tuple, tuple[str, ...]] = {}  # and each row's figures once per distinct figures
-    for layer, total in zip(m.layers, totals):
-        key = (layer.output_bytes, layer.saved_bytes, layer.gradient_bytes, total)
-        figures = drawn.get(key)
-        if figures is None:
-            figures = drawn[key] = (size(layer.output_bytes), size(layer.saved_bytes), size(layer.gradient_bytes),
-                                    size(total), _bar(total, largest, ascii))
-        table.add_row(layer.name, *figures)
+    class Figures(dict):  # each row's figures once per distinct figures: a run's rows share one tuple
+        def __missing__(self, key: tuple[int, int, int, int]) -> tuple[str, ...]:
+            output, saved_bytes, gradient, total = key
+            figures = self[key] = (size(output), size(saved_bytes), size(gradient), size(total),
+                                   _bar(total, largest, ascii))
+            return figures
+
+    layers = m.layers
+    keys = zip(map(_output_bytes, layers), map(_saved_bytes, layers), map(_gradient_bytes, layers), totals)
+    table.add_rows(list(map(_name_of, layers)), list(map(Figures().__getitem__, keys)))
     table.add_section()
-    table.add_row("Total", binary(sum(x.output_bytes for x in m.layers)), binary(sum(x.saved_bytes for x in m.layers)),
-                  binary(sum(x.gradient_bytes for x in m.layers)), binary(sum(totals)), "", style="bold")
+    table.add_row("Total", binary(sum(map(_output_bytes, layers))), binary(sum(map(_saved_bytes, layers))),
+                  binary(sum(map(_gradient_bytes, layers))), binary(held), "", style="bold")
     return table
+
+
+_output_bytes = attrgetter("output_bytes")
+_saved_bytes = attrgetter("saved_bytes")
+_gradient_bytes = attrgetter("gradient_bytes")
 
 
 def _where(peak) -> str:
