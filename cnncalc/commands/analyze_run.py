@@ -27,7 +27,9 @@ def analyze(run: Invocation, spec: str | None = None, *, format: str = "table", 
     options = pipeline.report_options(batch, dtype, optimizer, count_bias, memory_model, device, amp, cpu, threads,
                                       gpu, count=count)
     built = report_mod.build(analysis, options)
-    run.emit(report_mod.training_warnings(analysis, options))  # those of the batch: the analysis' are shown
+    # the report's warnings for its batch (report.training_warnings, found once in build): the analysis'
+    # own come first in report.diagnostics and are shown already
+    run.emit(built.diagnostics[len(analysis.diagnostics):])
     del analysis  # the report holds what is printed: a million layers' nodes and shapes are freed first
     warn_about_cpu(built)
     render(built, format, backward, depth)
