@@ -222,3 +222,13 @@ def test_runs_drawn_in_pieces_are_the_lines_of_their_rows(pair):
     if lines is not None:
         assert "".join(piece + "\n" for piece in lines) == "".join(line + "\n" for line in reference)
         assert "".join(piece + "\n" for piece in runs.plain_lines(400)) == printed(one.as_table(), "plain")
+
+
+def test_box_and_block_characters_are_one_cell_as_rich_counts_them():
+    from rich.cells import cell_len
+
+    from cnncalc.render import grid
+
+    assert all(cell_len(character) == 1 for character in grid._ONE_CELL)
+    for text in ("\u2588" * 3 + "\u258c 1.2 MiB", "", "a\tb", "\u4e2d\u6587 x", "\u2588\u0301"):
+        assert grid._cell_len(text) == cell_len(text)

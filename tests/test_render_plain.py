@@ -114,3 +114,16 @@ def test_a_terminal_or_forced_colour_is_richs(monkeypatch):
     ascii_pipe.encoding = "ascii"
     monkeypatch.delenv("FORCE_COLOR")
     assert not plain.is_plain(ascii_pipe)
+
+
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=8))
+def test_the_plain_box_draws_richs_heavy_head(widths):
+    from rich import box
+
+    ours, theirs = plain.Box(), box.HEAVY_HEAD
+    assert [ours.get_top(widths), ours.get_row(widths, "head"), ours.get_row(widths, "row"), ours.get_bottom(widths)] \
+        == [theirs.get_top(widths), theirs.get_row(widths, "head"), theirs.get_row(widths, "row"),
+            theirs.get_bottom(widths)]
+    for part in ("head", "mid", "foot"):
+        for side in ("left", "vertical", "right"):
+            assert getattr(ours, f"{part}_{side}") == getattr(theirs, f"{part}_{side}")

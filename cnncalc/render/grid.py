@@ -191,9 +191,7 @@ class Grid:
         """The table's lines (a piece may hold several, joined by newlines) as rich prints them without colour on a UTF-8 output `max_width` wide, title
         and caption included (cnncalc/render/plain.py wraps and centres them as rich does); None where
         rich must draw it (no fast layout, or a title or caption plain.py leaves to rich)."""
-        from rich import box  # the box characters only (rich's console is not imported)
-
-        from cnncalc.render.plain import centred
+        from cnncalc.render.plain import Box, centred
 
         widths = self._widths()
         if not self.fast_layout(widths, max_width):
@@ -203,7 +201,7 @@ class Grid:
         caption = centred(self.caption, table_width) if self.caption else []
         if title is None or caption is None:
             return None
-        return self._plain(box.HEAVY_HEAD, widths, title, caption)
+        return self._plain(Box(), widths, title, caption)
 
     def _plain(self, drawn, widths: list[int], title: list[str], caption: list[str]) -> Iterator[str]:
         """The lines (what `__rich_console__` yields without a colour system), made as they are written."""
@@ -441,9 +439,17 @@ def _row_template(inner: list[int], right: list[bool], edges: tuple[str, str, st
     return left + _PAD + (_PAD + vertical + _PAD).join(fields) + _PAD + end
 
 
+#: str.translate's table that deletes the printable ASCII characters
+_ASCII_GONE = dict.fromkeys(range(0x20, 0x7F))
+#: characters of one terminal cell besides printable ASCII, in rich's count too (tests/test_render_grid.py):
+#: box drawing and block elements (the memory table's bars), measured without importing rich.cells
+_ONE_CELL = frozenset(map(chr, range(0x2500, 0x25A0)))
+
+
 def _cell_len(text: str) -> int:
-    """Terminal cells of `text`: its length when printable ASCII (every character one cell), else rich's count."""
-    if text.isascii() and text.isprintable():
+    """Terminal cells of `text`: its length when printable ASCII or box and block characters (every
+    character one cell), else rich's count."""
+    if text.isascii() and text.isprintable() or _ONE_CELL.issuperset(text.translate(_ASCII_GONE)):
         return len(text)
     from rich.cells import cell_len
 

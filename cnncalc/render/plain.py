@@ -16,6 +16,40 @@ import sys
 #: what makes rich write colour (or Jupyter's HTML) to a stream that is no terminal
 _RICH_ENVIRONMENT = ("FORCE_COLOR", "TTY_COMPATIBLE")
 
+#: rich.box.HEAVY_HEAD's eight lines (top, head, head row, mid, row, foot row, foot, bottom), each
+#: left edge, horizontal, divider or cross, right edge: drawn here without importing rich (~7 ms of a
+#: start-up with `typing`, which nothing else on the way needs); tests/test_render_plain.py holds
+#: every line this draws to rich's Box
+HEAVY_HEAD = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├─┼┤", "├─┼┤", "│ ││", "└─┴┘")
+
+
+class Box:
+    """What a plain table takes of a rich Box: the edges of its header, body and last rows, and its
+    horizontal lines (`get_top`, `get_row(widths, "head" | "row")`, `get_bottom`, as rich names them)."""
+
+    __slots__ = ("head_left", "head_vertical", "head_right", "mid_left", "mid_vertical", "mid_right",
+                 "foot_left", "foot_vertical", "foot_right", "_lines")
+
+    def __init__(self, lines: tuple[str, ...] = HEAVY_HEAD):
+        top, head, head_row, mid, row, _, foot, bottom = lines
+        self.head_left, _, self.head_vertical, self.head_right = head
+        self.mid_left, _, self.mid_vertical, self.mid_right = mid
+        self.foot_left, _, self.foot_vertical, self.foot_right = foot
+        self._lines = {"top": top, "head": head_row, "row": row, "bottom": bottom}
+
+    def _line(self, which: str, widths: list[int]) -> str:
+        left, horizontal, cross, right = self._lines[which]
+        return left + cross.join(horizontal * width for width in widths) + right
+
+    def get_top(self, widths: list[int]) -> str:
+        return self._line("top", widths)
+
+    def get_row(self, widths: list[int], level: str = "row") -> str:
+        return self._line(level, widths)
+
+    def get_bottom(self, widths: list[int]) -> str:
+        return self._line("bottom", widths)
+
 
 def is_plain(stream=None) -> bool:
     """Whether rich would write `stream` (standard output) as bare UTF-8 text, without colour."""
