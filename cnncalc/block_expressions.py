@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
 
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.limits import MAX_EXPRESSION_VALUE
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
     import ast

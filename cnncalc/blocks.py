@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from cnncalc.records import dataclass, field
-from typing import Any
 
 from cnncalc import block_expressions
 from cnncalc.errors import LimitError, Location, SpecError
@@ -30,6 +29,10 @@ from cnncalc.limits import MAX_EXPANSIONS
 from cnncalc.patterns import LazyPattern
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Any
 
 #: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
 MERGES = tuple(kind.name for kind in construct_kinds())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from cnncalc.records import dataclass
-from typing import Literal
 
 from cnncalc.errors import CnnCalcError, Location
+from cnncalc.records import dataclass
 
-Severity = Literal["error", "warning"]
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)

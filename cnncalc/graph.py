@@ -15,7 +15,6 @@ at its layer. The analysis later infers every node again from the graph: nothing
 from __future__ import annotations
 
 from itertools import chain, cycle, islice, repeat
-from typing import Any
 
 from cnncalc import bulk, conventions
 from cnncalc.blocks import MAIN_OUTPUT, BlockUse, InputUse, MergeSpec, OutputSpec, ResidualSpec, SplitSpec
@@ -28,6 +27,10 @@ from cnncalc.shapes import Shape
 from cnncalc.spec import Item, LayerSpec, RepeatSpec, Spec
 from cnncalc.records import dataclass, replace
 from cnncalc.window import NonIntegralError
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,14 @@ replay, cnncalc/cuda/step.py)."""
 from __future__ import annotations
 
 from collections.abc import Hashable
+
 from cnncalc.records import dataclass
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # Tracer is a Protocol to a type checker, a plain base class at run time
 
 
 @dataclass(frozen=True, slots=True)

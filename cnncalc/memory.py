@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from cnncalc.records import dataclass, replace
-from typing import TYPE_CHECKING
 
 from cnncalc import liveness
 from cnncalc.analysis import Analysis
@@ -19,6 +18,8 @@ from cnncalc.cpu import Cpu
 from cnncalc.cpu import host as host_cpu
 from cnncalc.layers.base import MemoryContext
 from cnncalc.liveness import LayerMemory, Peak
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:  # the CUDA event sequence and its allocator load only for --device cuda, the GPU table for cuda
     from cnncalc.cuda.gpus import Gpu

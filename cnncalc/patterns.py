@@ -10,7 +10,10 @@ pattern that a plain `analyze` may never use is declared with `LazyPattern(...)`
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Any
 
 _compile = re.compile  # the real one, even while cnncalc.pyyaml stands in for it
 

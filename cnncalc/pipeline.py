@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from cnncalc import collector, conventions, graph, inputs, report, spec, yamlsource
 from cnncalc.analysis import Analysis, analyze
 from cnncalc.errors import Location, ReadError, UsageError
 from cnncalc.records import dataclass, replace
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
     from pathlib import Path  # a spec is read with os and open(): pathlib's import is ~6 ms of a start-up

@@ -21,9 +21,12 @@ import re
 import sys
 from _thread import allocate_lock  # threading's own lock, without threading's import (~1 ms)
 from types import ModuleType
-from typing import Any
 
 from cnncalc.patterns import LazyPattern
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Any
 
 _REAL_COMPILE = re.compile
 _IMPORTING = allocate_lock()

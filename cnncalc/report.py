@@ -5,7 +5,6 @@ from __future__ import annotations
 from itertools import repeat
 from operator import attrgetter
 
-from typing import TYPE_CHECKING
 
 from cnncalc import bulk, collector, counting, memory
 from cnncalc.analysis import Analysis, LayerResult
@@ -17,6 +16,8 @@ from cnncalc.layers import norm
 from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
 from cnncalc.records import dataclass, replace
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
     from cnncalc.cuda.gpus import Gpu  # the GPU table loads with --device cuda only

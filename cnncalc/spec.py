@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from cnncalc.records import dataclass
 from functools import partial
-from typing import Any
 
 from cnncalc import blocks as graph_constructs
 from cnncalc import library
@@ -24,6 +23,10 @@ from cnncalc.inputs import mapping as _mapping
 from cnncalc.inputs import parse_input  # noqa: F401  (spec.parse_input: a public name since the first release)
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import Any
 
 #: the top-level keys of a spec with `layers:` (read here) and of one with `pattern:` (read by cnncalc/pattern);
 #: the JSON Schema (cnncalc/schema.py) lists the same tuples

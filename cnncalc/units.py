@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+
 
 if TYPE_CHECKING:  # imported where used: `analyze` only formats numbers and fractions cost 5 ms to import
     from fractions import Fraction

@@ -8,12 +8,13 @@ with the user's numbers and the nearest settings that would fit.
 from __future__ import annotations
 
 from cnncalc.records import dataclass
-from typing import TYPE_CHECKING
 
 from cnncalc.conventions import SAME_WORDS, Convention
 from cnncalc.errors import ShapeError
 from cnncalc.notes import Note
 from cnncalc.shapes import axis_name
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:  # imported where used, by the error paths: a spec that fits never needs it (5 ms)
     from fractions import Fraction

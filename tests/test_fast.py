@@ -104,10 +104,15 @@ def test_the_fast_path_imports_neither_typer_nor_click():
     assert not {m.split(".")[0] for m in modules} & {"typer", "click", "numpy"} and '"name"' in output
 
 
-def test_the_analyze_path_imports_no_dataclasses_nor_inspect():
-    """cnncalc/records.py is self-contained: the stdlib's dataclasses would bring inspect, dis, tokenize, ast."""
-    modules, output = _modules_of_a_run(["analyze", "specs/vgg16.yaml", "-f", "json"])
-    assert not modules & {"dataclasses", "inspect", "dis", "tokenize", "ast"} and '"name"' in output
+@pytest.mark.parametrize("spec", ["specs/vgg16.yaml", "specs/resnet50.yaml"])
+@pytest.mark.parametrize("format", ["json", "table"])
+def test_the_analyze_path_imports_no_dataclasses_typing_nor_rich(spec, format):
+    """cnncalc/records.py is self-contained (the stdlib's dataclasses would bring inspect, dis, tokenize,
+    ast), block arithmetic parses with _ast, TYPE_CHECKING is each module's own, and a table on a pipe is
+    drawn without rich (cnncalc/render/plain.py)."""
+    modules, output = _modules_of_a_run(["analyze", spec, "-f", format])
+    assert not modules & {"dataclasses", "inspect", "dis", "tokenize", "ast", "typing"}
+    assert not [name for name in modules if name.split(".")[0] == "rich"] and "conv1" in output
 
 
 def test_a_spec_without_library_blocks_starts_without_pathlib():

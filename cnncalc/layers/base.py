@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from cnncalc.records import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.conventions import Convention
 from cnncalc.cpu import Cpu
@@ -39,7 +38,11 @@ from cnncalc.layers.values import (  # noqa: F401  (re-exported: the kinds impor
     product_formula,
 )
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+
 if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
     from cnncalc.layers.code import TorchCode  # the code export's values: imported by `torch_code`, where used
     from fractions import Fraction  # built by the kinds' field_steps only, not on analyze's path
     from cnncalc.forward import ForwardResult, Run, Weights

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from math import prod
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import (
@@ -28,6 +27,8 @@ from cnncalc.layers.base import (
 from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
 from cnncalc.window import effective_padding, resolve_padding, slide_all, slide_notes
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
     from cnncalc.layers.code import TorchCode  # the code export's values, imported where `torch_code` runs

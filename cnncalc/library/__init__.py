@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from cnncalc.blocks import CONSTRUCTS, BlockDef
 from cnncalc.errors import Location
 from cnncalc.layers import KINDS
 from cnncalc.records import dataclass
 from cnncalc.yamlsource import YNode
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
     from pathlib import Path

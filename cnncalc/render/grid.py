@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import islice, zip_longest
-from typing import TYPE_CHECKING
 
 from cnncalc.records import dataclass
 from cnncalc.render.runs import PAD, Run, clean_firsts, run_lines, tail_text
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it (~40 ms): see plain_lines
     from rich.console import Console, ConsoleOptions, RenderResult

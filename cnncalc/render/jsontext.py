@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from json.encoder import encode_basestring_ascii as _string
-from typing import IO, Any
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 INDENT = "  "
 _FLOAT_SPECIAL = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
