@@ -23,6 +23,7 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a
 
 if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it (~40 ms): see plain_lines
     from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.segment import Segment
     from rich.style import Style
     from rich.table import Table
 
