@@ -18,7 +18,6 @@ read `$in` are expanded as before, while the spec is read.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from cnncalc.records import dataclass, field
 
@@ -162,7 +161,8 @@ def _param_list(node: YNode, block: str) -> dict[str, YNode | None]:
         else:
             raise SpecError(f"a block parameter is a name or `name: default`, not {item.text or 'this'!r}", item.loc,
                             hint="write params: [width, stride: 1]")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name == "name":
+        # [A-Za-z_][A-Za-z0-9_]* without compiling a pattern: an ASCII identifier is exactly that
+        if not (name.isascii() and name.isidentifier()) or name == "name":
             raise SpecError(f"'{name}' cannot be a block parameter", item.loc,
                             hint="use letters, digits and _; 'name' is reserved for the use's name", code="CNN220")
         if name in params:
@@ -176,24 +176,25 @@ def parse_blocks(node: YNode | None, layer_kinds) -> dict[str, BlockDef]:
         return {}
     if not node.is_mapping:
         raise SpecError("blocks must be a mapping of block names to {params, layers}", node.loc)
-    blocks: dict[str, BlockDef] = {}
-    for name, body in node.value.items():
-        loc = node.key_locs[name]
-        if name.lower() in layer_kinds or name in CONSTRUCTS:
-            raise SpecError(f"the block name '{name}' is already a layer type or construct", loc,
-                            hint="choose another name, e.g. my_" + name, code="CNN223")
-        if not body.is_mapping:
-            raise SpecError(f"block '{name}' must be a mapping with `params:` and `layers:`", body.loc)
-        for key in body.value:
-            if key not in ("params", "layers", "description"):
-                raise SpecError(f"unknown key '{key}' in block '{name}'", body.key_locs[key],
-                                hint="allowed keys: params, layers, description", code="CNN102")
-        if "layers" not in body.value:
-            raise SpecError(f"block '{name}' has no `layers:`", loc, code="CNN105",
-                            hint="write layers: [...] under the block")
-        params = _param_list(body.value["params"], name) if "params" in body.value else {}
-        blocks[name] = BlockDef(name, params, body.value["layers"], loc)
-    return blocks
+    return {name: block_def(name, body, node.key_locs[name], layer_kinds) for name, body in node.value.items()}
+
+
+def block_def(name: str, body: YNode, loc: Location, layer_kinds) -> BlockDef:
+    """The block `name: body` of a `blocks:` mapping (`loc`: its name's position), checked."""
+    if name.lower() in layer_kinds or name in CONSTRUCTS:
+        raise SpecError(f"the block name '{name}' is already a layer type or construct", loc,
+                        hint="choose another name, e.g. my_" + name, code="CNN223")
+    if not body.is_mapping:
+        raise SpecError(f"block '{name}' must be a mapping with `params:` and `layers:`", body.loc)
+    for key in body.value:
+        if key not in ("params", "layers", "description"):
+            raise SpecError(f"unknown key '{key}' in block '{name}'", body.key_locs[key],
+                            hint="allowed keys: params, layers, description", code="CNN102")
+    if "layers" not in body.value:
+        raise SpecError(f"block '{name}' has no `layers:`", loc, code="CNN105",
+                        hint="write layers: [...] under the block")
+    params = _param_list(body.value["params"], name) if "params" in body.value else {}
+    return BlockDef(name, params, body.value["layers"], loc)
 
 
 def node_reads_input(node: YNode) -> bool:
@@ -239,24 +240,28 @@ def _undefined(name: str, args: dict[str, YNode], loc: Location) -> SpecError:
     return block_expressions.undefined(name, args, loc)
 
 
-def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None) -> YNode:
+def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None, at: Location | None = None) -> YNode:
     """A copy of `node` with every `$param` string replaced by its argument, and every expression computed;
-    `shape` is the input of the use, for a block that reads `$in` (None otherwise)."""
-    if node.is_mapping:
-        return YNode({k: substitute(v, args, shape) for k, v in node.value.items()}, node.loc, node.text,
-                     node.key_locs)
-    if node.is_sequence:
-        return YNode(tuple(substitute(v, args, shape) for v in node.value), node.loc, node.text)
-    if not isinstance(node.value, str) or "$" not in node.value:
-        return node
-    whole = _WHOLE_REFERENCE.match(node.value.strip())
+    `shape` is the input of the use, for a block that reads `$in` (None otherwise). `at`: the position every
+    copied node takes (a library block's layers at its use, `library.at_use`: moved as they are copied,
+    not copied twice), None to keep each node's own."""
+    value = node.value
+    loc = node.loc if at is None else at
+    if isinstance(value, dict):
+        key_locs = node.key_locs if at is None else dict.fromkeys(node.key_locs, at)
+        return YNode({k: substitute(v, args, shape, at) for k, v in value.items()}, loc, node.text, key_locs)
+    if isinstance(value, tuple):
+        return YNode(tuple(substitute(v, args, shape, at) for v in value), loc, node.text)
+    if not isinstance(value, str) or "$" not in value:
+        return node if at is None else YNode(value, at, node.text)
+    whole = _WHOLE_REFERENCE.match(value.strip())
     if whole:
         name = whole.group(1)
         if name not in args:
-            raise _undefined(name, args, node.loc)
+            raise _undefined(name, args, loc)
         return args[name]
-    value = expression(node.value, args, node.loc, shape)
-    return YNode(value, node.loc, str(value))
+    value = expression(value, args, loc, shape)
+    return YNode(value, loc, str(value))
 
 
 #: keys every block use takes besides its block's parameters

@@ -349,14 +349,18 @@ class SpecBuilder:
 
     def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
         site = library.use_key(block, loc)
-        block = library.at_use(block, loc)
+        # a library block's layers take the use's position: its defaults now, its layers as they are
+        # substituted (one copy, not a moved copy copied again), all of them now for a use that waits for $in
+        at = loc if site else None
+        block = library.at_use(block, loc, layers=False)
         args, name, stage = graph_constructs.arguments(block, node, loc)
         if block.name in self.expanding:
             chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
         if self._reads_input(block):
-            return self.input_use(block, args, name, loc, site, stage)
+            whole = block if at is None else library.layers_at(block, at)
+            return self.input_use(whole, args, name, loc, site, stage)
         key = (*graph_constructs.memo_key(block.name, args), *site)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
@@ -370,7 +374,7 @@ class SpecBuilder:
             self.expanding.append(block.name)
             before = self.layers
             try:
-                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args))
+                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args, at=at))
             finally:
                 self.expanding.pop()
             # everything counted inside was counted `scale` times

@@ -118,6 +118,16 @@ def test_the_analyze_path_imports_no_dataclasses_typing_nor_rich(spec, format):
 def test_a_spec_without_library_blocks_starts_without_pathlib():
     modules, output = _modules_of_a_run(["analyze", "specs/vgg16.yaml"], bare=True)
     assert "pathlib" not in modules and "conv1 " in output
+    assert not [name for name in modules if name.startswith("cnncalc.library.")]
+
+
+def test_a_spec_of_library_blocks_reads_their_generated_module_only():
+    """No pathlib, no glob, no YAML parse of the library's files: the index and the used file's literals
+    (cnncalc/library/compiled)."""
+    modules, output = _modules_of_a_run(["analyze", "specs/resnet50.yaml"], bare=True)
+    assert "pathlib" not in modules and "layer1" in output
+    assert {name for name in modules if name.startswith("cnncalc.library.")} == {
+        "cnncalc.library.compiled", "cnncalc.library.compiled.resnet"}
 
 
 @pytest.mark.parametrize("fails", [False, True])

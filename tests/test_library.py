@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from cnncalc import library
+from cnncalc.library import generate
 from cnncalc.blocks import CONSTRUCTS
 from cnncalc.errors import SpecError
 from cnncalc.layers import KINDS
@@ -143,11 +144,53 @@ def test_squeeze_excite_squeezes_as_mobilenet_v3(channels, squeeze):
     assert [c.params for c in convs] == [channels * squeeze + squeeze, squeeze * channels + channels]
 
 
-def test_a_spec_of_plain_layers_and_repeats_never_reads_the_library():
-    library._files.cache_clear()
+def test_a_spec_of_plain_layers_and_repeats_never_reads_the_library(monkeypatch):
+    asked = []
+    table = library._table
+    monkeypatch.setattr(library, "_table", lambda: asked.append(True) or table())
     text = "input: 32x32x3\nlayers:\n  - repeat: {times: 2, layers: [{conv: {filters: 8, kernel: 3}}, relu]}\n  - fc: 10\n"
     assert not [d for d in analyze_text(text, "plain.yaml", "strict").diagnostics if d.severity == "error"]
-    assert library._files.cache_info().currsize == 0
+    assert not asked
     used = analyze_text("input: 32x32x64\nlayers:\n  - basic: {width: 64}\n", "use.yaml", "pytorch")
     assert not [d for d in used.diagnostics if d.severity == "error"], used.diagnostics
-    assert library._files.cache_info().currsize == 1
+    assert asked
+
+
+def test_the_generated_modules_are_the_library_files():
+    """cnncalc/library/compiled/ is what `python -m cnncalc.library.generate` writes from the YAML files."""
+    wanted = generate.sources()
+    for relative, text in wanted.items():
+        assert (ROOT / relative).read_text(encoding="utf-8") == text, f"{relative} is stale: run `{generate.COMMAND}`"
+    written = {f"{generate.OUTPUT}/{p.name}" for p in (ROOT / generate.OUTPUT).glob("*.py")}
+    assert written == set(wanted), f"run `{generate.COMMAND}`"
+
+
+def test_a_changed_library_file_makes_the_generated_modules_stale(tmp_path, monkeypatch):
+    for path in library.folder().glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    resnet = tmp_path / "resnet.yaml"
+    resnet.write_text(resnet.read_text(encoding="utf-8").replace("kernel: 3, padding: 1", "kernel: 3,  padding: 1", 1),
+                      encoding="utf-8")
+    monkeypatch.setattr(library, "folder", lambda: tmp_path)
+    changed = {relative for relative, text in generate.sources().items()
+               if (ROOT / relative).read_text(encoding="utf-8") != text}
+    assert changed == {f"{generate.OUTPUT}/resnet.py"}  # one column moved: its positions differ
+
+
+def test_each_decoded_family_is_its_parsed_yaml_file():
+    """Every block read from the generated modules is the one the YAML file gives: values, texts, every
+    position (so diagnostics into library blocks and the JSON's places are unchanged)."""
+    paths = sorted(library.folder().glob("*.yaml"))
+    assert [family.name for family in library.families()] == [path.stem for path in paths]
+    for family, path in zip(library.families(), paths):
+        parsed = generate.parse_family(path)
+        assert family == parsed
+        assert all(library.block(name) is block for name, block in family.blocks.items())
+
+
+def test_decoding_gives_back_every_node_and_position():
+    from cnncalc.yamlsource import load
+
+    node = load("a: [1, x, {b: 2.5, c: null}]\nd: |\n  two\n  lines\ne: 'q'\n", "cnncalc/library/t.yaml")
+    assert library.decode(generate.encode(node), "cnncalc/library/t.yaml") == node
+    assert library.decode(generate.encode(node), "elsewhere.yaml") != node

@@ -39,71 +39,74 @@ class Family:
 
 def folder() -> Path:
     """This package's folder, where its *.yaml files lie (read as files: importlib.resources, ~10 ms
-    of imports, would give the same path). pathlib loads here, not with the module: a spec that uses no
-    library block never needs it (~6 ms of start-up)."""
+    of imports, would give the same path). Only the generator reads them (cnncalc/library/generate.py):
+    a run reads the generated module, and pathlib loads here, not with the module (~6 ms of start-up)."""
     from pathlib import Path
 
     return Path(__file__).resolve().parent
 
 
-def _header(text: str) -> str:
-    lines = []
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        body = line.lstrip("#").strip()
-        if not body.startswith("yaml-language-server"):
-            lines.append(body)
-    return " ".join(lines).strip()
+def _table() -> dict[str, str]:
+    """Each block's name -> its file's stem: the generated index (cnncalc/library/compiled, held to the YAML
+    files by tests/test_library.py), imported on the first name a spec does not define that is not a layer
+    kind's (a spec without block uses never needs it)."""
+    from cnncalc.library.compiled import INDEX
+
+    return INDEX
 
 
-def _family(path: Path) -> Family:
-    from cnncalc import yamlsource
-    from cnncalc.blocks import parse_blocks
-    from cnncalc.layers import KINDS
+def _module(stem: str):
+    """The generated module of the library file `stem` (its header and its blocks' literals)."""
+    from importlib import import_module
 
-    text = path.read_text(encoding="utf-8")
-    root = yamlsource.load(text, f"cnncalc/library/{path.name}")
-    node = root.value["blocks"]
-    descriptions = {name: (body.value["description"].text if "description" in body.value else "")
-                    for name, body in node.value.items()}
-    return Family(path.stem, _header(text), parse_blocks(node, KINDS), descriptions)
+    return import_module(f"cnncalc.library.compiled.{stem}")
+
+
+def decode(data: tuple, path: str) -> YNode:
+    """The positioned node `generate.encode` wrote: the one yamlsource read from the file at `path`."""
+    kind, line, col, end_line, end_col = data[:5]
+    loc = Location(path, line, col, end_line, end_col)
+    if kind == "=":
+        return YNode(data[5], loc, data[6])
+    if kind == "[":
+        return YNode(tuple(decode(item, path) for item in data[5:]), loc)
+    values = {}
+    key_locs = {}
+    for at in range(5, len(data), 6):
+        key, k_line, k_col, k_end_line, k_end_col, item = data[at:at + 6]
+        key_locs[key] = Location(path, k_line, k_col, k_end_line, k_end_col)
+        values[key] = decode(item, path)
+    return YNode(values, loc, key_locs=key_locs)
+
+
+@lru_cache(maxsize=None)
+def block(name: str) -> BlockDef:
+    """The library's block `name` (KeyError if none), decoded from its file's generated module where first
+    used: the BlockDef the spec builder would make from the file (tests/test_library.py)."""
+    from cnncalc.blocks import block_def
+
+    stem = _table()[name]
+    _, (line, col, end_line, end_col), body = _module(stem).BLOCKS[name]
+    path = f"cnncalc/library/{stem}{SUFFIX}"
+    return block_def(name, decode(body, path), Location(path, line, col, end_line, end_col), KINDS)
+
+
+def names() -> frozenset[str]:
+    """The library's block names."""
+    return frozenset(_table())
 
 
 @lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
     """Every library file, in name order; a block name is defined once in the whole library (tested)."""
-    return tuple(_family_at(path) for path in sorted(folder().glob(f"*{SUFFIX}")))
+    stems = dict.fromkeys(sorted(_table().values()))
+    return tuple(_family(stem) for stem in stems)
 
 
-@lru_cache(maxsize=None)
-def _family_at(path: Path) -> Family:
-    return _family(path)
-
-
-@lru_cache(maxsize=1)
-def _files() -> dict[str, Path]:
-    """Each library block's name -> its file, read without parsing the files: the keys two spaces in under
-    each file's `blocks:` (tests/test_library.py holds them to the parsed blocks' names). The spec builder
-    asks for every layer whether its word is a block, and a use parses only its block's file: parsing the
-    whole library is ~25 ms of a run."""
-    import re
-
-    found = {}
-    for path in sorted(folder().glob(f"*{SUFFIX}")):
-        section = path.read_text(encoding="utf-8").partition("\nblocks:\n")[2]
-        found.update(dict.fromkeys(re.findall(r"^  ([A-Za-z_][\w-]*):", section, flags=re.M), path))
-    return found
-
-
-def names() -> frozenset[str]:
-    """The library's block names (without parsing its files)."""
-    return frozenset(_files())
-
-
-def block(name: str) -> BlockDef:
-    """The library's block `name` (KeyError if none), parsing only its file."""
-    return _family_at(_files()[name]).blocks[name]
+def _family(stem: str) -> Family:
+    module = _module(stem)
+    descriptions = {name: description for name, (description, _, _) in module.BLOCKS.items()}
+    return Family(stem, module.HEADER, {name: block(name) for name in module.BLOCKS}, descriptions)
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +116,7 @@ def blocks() -> dict[str, BlockDef]:
 
 def shipped(block_def: BlockDef) -> bool:
     """Whether `block_def` is the library's own definition (not a spec's block of the same name)."""
-    return block_def.name in _files() and block(block_def.name) is block_def
+    return block_def.name in _table() and block(block_def.name) is block_def
 
 
 class WithLibrary(Mapping):
@@ -131,9 +134,9 @@ class WithLibrary(Mapping):
 
     def __contains__(self, name: object) -> bool:
         # no library block is named as a layer kind or a construct (tests/test_library.py): a spec of plain
-        # layers and repeats never reads the library's files (~2 ms: the glob, seven files, a pattern)
+        # layers and repeats never imports the generated module
         return name in self.own or (
-            isinstance(name, str) and name not in KINDS and name not in CONSTRUCTS and name in _files())
+            isinstance(name, str) and name not in KINDS and name not in CONSTRUCTS and name in _table())
 
     def __iter__(self) -> Iterator[str]:
         return iter({**blocks(), **self.own})
@@ -146,19 +149,26 @@ def relocated(node: YNode, loc: Location) -> YNode:
     """A copy of `node` with every position replaced by `loc` (a library block at its use)."""
     if node.is_mapping:
         return YNode({k: relocated(v, loc) for k, v in node.value.items()}, loc, node.text,
-                     {k: loc for k in node.key_locs})
+                     dict.fromkeys(node.key_locs, loc))
     if node.is_sequence:
         return YNode(tuple(relocated(v, loc) for v in node.value), loc, node.text)
     return YNode(node.value, loc, node.text)
 
 
-def at_use(block: BlockDef, loc: Location) -> BlockDef:
+def at_use(block: BlockDef, loc: Location, layers: bool = True) -> BlockDef:
     """The block to expand for a use at `loc`: a library block with its layers and defaults relocated
-    to the use, a spec's own block as it is."""
+    to the use, a spec's own block as it is. `layers=False` moves the defaults only: the spec builder
+    moves the layers as it substitutes them (`blocks.substitute(..., at=loc)`), or `layers_at` later."""
     if not shipped(block):
         return block
     defaults = {name: None if node is None else relocated(node, loc) for name, node in block.params.items()}
-    return BlockDef(block.name, defaults, relocated(block.layers, loc), loc)
+    return BlockDef(block.name, defaults, relocated(block.layers, loc) if layers else block.layers, loc)
+
+
+def layers_at(block: BlockDef, loc: Location) -> BlockDef:
+    """`at_use(..., layers=False)`'s block with its layers moved too (its defaults kept: the use's
+    arguments are those very nodes, which `blocks.input_arguments` tells apart by identity)."""
+    return BlockDef(block.name, block.params, relocated(block.layers, loc), loc)
 
 
 def use_key(block: BlockDef, loc: Location) -> tuple:
