@@ -95,6 +95,11 @@ class Graph:
         return tuple(o.node for o in self.outputs if training or not o.training_only)
 
 
+#: the settings of the merges a construct makes (none): one dict for all, as equal layers share theirs
+#: (`spec.SpecBuilder._shared`), so that the analysis finds equal merges on equal inputs by identity
+_NO_SETTINGS: dict[str, Any] = {}
+
+
 def _size(item: Item) -> int:
     if isinstance(item, RepeatSpec):
         return item.times * count_layers(item.body)
@@ -312,7 +317,7 @@ class _Builder:
         if item.shortcut:
             short = self.walk(item.shortcut, current, scope.enter(self._counted(scope, "shortcut"), "shortcut"))
         local = self._local(item.name, "add", scope)
-        return self._node(local, KINDS["add"], {}, (main, short), item.loc, scope)
+        return self._node(local, KINDS["add"], _NO_SETTINGS, (main, short), item.loc, scope)
 
     def merge(self, item: MergeSpec, current: int, scope: _Scope) -> int:
         ends = tuple(
@@ -320,7 +325,7 @@ class _Builder:
             for branch in item.branches
         )
         local = self._local(item.name, item.kind, scope)
-        return self._node(local, KINDS[item.kind], {}, ends, item.loc, scope)
+        return self._node(local, KINDS[item.kind], _NO_SETTINGS, ends, item.loc, scope)
 
     def split(self, item: SplitSpec, current: int, scope: _Scope) -> int:
         """Each branch reads its own channel_slice of the input (a view), inside the branch's scope."""
@@ -331,7 +336,7 @@ class _Builder:
                               item.slice_params(index), (current,), item.loc, inner)
             ends.append(self.walk(branch, part, inner))
         local = self._local(item.name, "split", scope)
-        return self._node(local, KINDS[item.merge], {}, tuple(ends), item.loc, scope)
+        return self._node(local, KINDS[item.merge], _NO_SETTINGS, tuple(ends), item.loc, scope)
 
     def use(self, item: BlockUse, current: int, scope: _Scope) -> int:
         local = self._local(item.name, item.block, scope)

@@ -71,6 +71,14 @@ class Spec:
 # ---------------------------------------------------------------------------------------------
 # layers
 
+#: the types of settings whose repr is their value (a layer's settings of these are shared: `SpecBuilder._shared`)
+_PLAIN_TYPES = frozenset({int, float, bool, str, type(None)})
+
+
+def _plain_tuple(value: Any) -> bool:
+    """A tuple of plain settings (`kernel: [3, 5]`, padding per side), tuples inside it too."""
+    return type(value) is tuple and all(type(item) in _PLAIN_TYPES or _plain_tuple(item) for item in value)
+
 
 def _kind(word: str, loc: Location) -> LayerKind:
     kind = KINDS.get(word.lower())
@@ -135,6 +143,8 @@ class SpecBuilder:
         self.depth = 0
         #: block name -> whether it reads `$in` (its uses then wait for the graph builder)
         self.reading_input: dict[str, bool] = {}
+        #: each kind's distinct settings, one dict each (`_shared`)
+        self.shared: dict[tuple[LayerKind, str], dict[str, Any]] = {}
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
@@ -152,11 +162,12 @@ class SpecBuilder:
         kind = _kind(word, key_loc)
         values, locs, name = _params_of(kind, word, args, "layer")
         params: dict[str, Any] = {}
+        defaults = self.defaults.get(kind.name, {})
         for p in kind.params:
             if p.name in values:
                 params[p.name] = values[p.name]
-            elif p.name in self.defaults.get(kind.name, {}):
-                params[p.name] = self.defaults[kind.name][p.name]
+            elif p.name in defaults:
+                params[p.name] = defaults[p.name]
             elif p.default is REQUIRED:
                 raise SpecError(
                     f"'{word}' needs '{p.name}' ({p.doc})",
@@ -167,7 +178,16 @@ class SpecBuilder:
             else:
                 params[p.name] = p.default
         self.count(1, key_loc)
-        return LayerSpec(kind, word, params, name, key_loc, locs)
+        return LayerSpec(kind, word, self._shared(kind, params), name, key_loc, locs)
+
+    def _shared(self, kind: LayerKind, params: dict[str, Any]) -> dict[str, Any]:
+        """One dict for each kind's distinct settings: layers written alike share it, as a repeat's layers
+        do, so that the analysis (and the memory rules) find their equal inferences by identity, without
+        hashing (ResNet-50's uses of its blocks: a third fewer inferences). Settings are told apart by
+        their repr (1, 1.0 and True differ there); a value of another type than plain data is not shared."""
+        if not all(type(value) in _PLAIN_TYPES or _plain_tuple(value) for value in params.values()):
+            return params
+        return self.shared.setdefault((kind, repr(params)), params)
 
     def item(self, node: YNode) -> Item:
         """One item; a block use or a construct is one level deeper (checked before parsing inside it)."""

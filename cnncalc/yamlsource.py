@@ -14,7 +14,7 @@ back exactly what was typed.
 from __future__ import annotations
 
 import re
-from cnncalc.records import dataclass, field
+from cnncalc.records import dataclass
 
 from cnncalc.pyyaml import yaml  # PyYAML, the patterns its modules define compiled on first use
 from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
@@ -45,6 +45,23 @@ _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "o
 _NULLS = {"", "~", "null"}
 
 
+class _NoKeys(dict):
+    """The key positions of a node that is no mapping: none, one shared read-only dict (equal to {}). A
+    plain default, where a factory made the records module compile YNode's `__init__` in every run
+    (~0.25 ms) and call the factory for every scalar."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # a default must be hashable; there is only the one
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("a YAML node's key positions are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+
+NO_KEYS = _NoKeys()
+
+
 @dataclass(frozen=True, slots=True)
 class YNode:
     """One YAML value with its position.
@@ -56,7 +73,7 @@ class YNode:
     value: Any
     loc: Location
     text: str = ""
-    key_locs: dict[str, Location] = field(default_factory=dict)
+    key_locs: dict[str, Location] = NO_KEYS
 
     @property
     def is_mapping(self) -> bool:

@@ -71,3 +71,15 @@ def test_equal_layers_share_one_inference_and_layers_with_notes_keep_their_own()
                          "x.yaml")
     warned = [d.message.split(":")[0] for d in noted.diagnostics if d.code == "CNN302"]
     assert warned == [f"{r.node.name} (conv)" for r in noted.results[1:]] and len(warned) == 3
+
+
+def test_equal_layers_of_separate_block_uses_share_one_inference():
+    from cnncalc.pipeline import analyze_text
+
+    text = "input: 8x8x8\nlayers:\n  - basic: {width: 8}\n  - basic: {width: 8}\n"
+    results = analyze_text(text, "two.yaml", "pytorch").results
+    convs = [r for r in results if r.node.type == "conv"]
+    adds = [r for r in results if r.node.type == "add"]
+    assert len(convs) == 4 and len({id(r.inference) for r in convs}) == 1
+    assert len(adds) == 2 and adds[0].inference is adds[1].inference
+    assert {r.node.loc.line for r in convs} == {3, 4}  # each still at its own use

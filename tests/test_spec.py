@@ -9,7 +9,7 @@ from cnncalc.blocks import MergeSpec, ResidualSpec
 from cnncalc.errors import SpecError
 from cnncalc.layers import KINDS
 from cnncalc.shapes import Shape
-from cnncalc.spec import LayerSpec, RepeatSpec, parse_input, parse_spec
+from cnncalc.spec import LayerSpec, RepeatSpec, SpecBuilder, parse_input, parse_spec
 from cnncalc.yamlsource import load
 
 
@@ -60,3 +60,25 @@ def test_layer_mistakes_have_their_codes(layer, code):
     with pytest.raises(SpecError) as caught:
         spec(f"input: 8x8x3\nlayers:\n  {layer}\n")
     assert caught.value.code == code
+
+
+def test_layers_written_alike_share_one_settings_dict_and_others_do_not():
+    text = """
+input: 8x8x4
+defaults: {conv: {bias: false}}
+layers:
+  - conv: {filters: 8, kernel: 3, padding: 1}
+  - bn
+  - conv: {filters: 8, kernel: 3, padding: 1, bias: false}
+  - bn
+  - conv: {filters: 8, kernel: [3, 3], padding: 1}
+  - conv: {filters: 8, kernel: 3, padding: 1, bias: true}
+"""
+    layers = parse_spec(load(text)).items
+    assert layers[0].params is layers[2].params and layers[1].params is layers[3].params
+    assert layers[4].params is not layers[0].params  # a kernel of two sides is another setting
+    assert layers[5].params is not layers[0].params and layers[5].params["bias"] is True
+    builder = SpecBuilder("<spec>", {})
+    kind = KINDS["dropout"]
+    made = [builder._shared(kind, {"rate": value}) for value in (1, 1.0, True, 1, [1])]
+    assert made[0] is made[3] and len({id(m) for m in made}) == 4  # 1, 1.0 and True apart (the JSON writes them so)

@@ -197,3 +197,15 @@ def test_the_first_character_shortcut_resolves_as_every_pattern_would(text):
     got = yamlsource._resolve_plain(text)
     assert got == expected or (got != got and expected != expected), (text, got, expected)
     assert type(got) is type(expected)
+
+
+def test_a_scalar_s_key_positions_are_one_shared_read_only_empty_dict():
+    from cnncalc.yamlsource import NO_KEYS
+
+    node = yamlsource.load("a: 1\n").value["a"]
+    assert node.key_locs is NO_KEYS and node.key_locs == {} and {} == node.key_locs and not node.key_locs
+    assert node == yamlsource.YNode(1, node.loc, "1", {})
+    with pytest.raises(TypeError):
+        node.key_locs["b"] = node.loc
+    with pytest.raises(TypeError):
+        node.key_locs.update(b=node.loc)
