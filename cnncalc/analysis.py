@@ -13,7 +13,7 @@ from cnncalc import bulk
 from cnncalc.conventions import Convention
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import CnnCalcError
-from cnncalc.graph import Graph, Node
+from cnncalc.graph import BULK_FROM, Graph, Node
 from cnncalc.layers.base import Context, Geometry, Inference
 from cnncalc.shapes import Shape
 from cnncalc.window import NonIntegralError, format_fraction
@@ -219,7 +219,8 @@ def analyze(graph: Graph, convention: Convention) -> Analysis:
     results: list[LayerResult] = [LayerResult(graph.nodes[0], (), Inference(graph.input))]
     diagnostics: list[Diagnostic] = []
     recovering = False
-    make = bulk.maker(LayerResult)  # a million results: made through their slots (cnncalc/bulk.py)
+    # a million results: made through their slots (cnncalc/bulk.py), where that pays for making the maker
+    make = bulk.maker(LayerResult) if len(graph.nodes) >= BULK_FROM else LayerResult
     for node, inputs, inference, error in _steps(graph, convention):
         if error is not None:
             if isinstance(error, NonIntegralError):

@@ -25,7 +25,6 @@ from cnncalc import block_expressions
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import construct_kinds
 from cnncalc.limits import MAX_EXPANSIONS
-from cnncalc.patterns import LazyPattern
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -45,8 +44,6 @@ CONSTRUCTS = ("repeat", "residual", *MERGES, "split", OUTPUT)
 #: how a split's branches are merged
 SPLIT_MERGES = ("concat", "add")
 MAX_EXPRESSION = block_expressions.MAX_EXPRESSION
-#: a whole `$param` value; compiled on first use (cnncalc/patterns.py): only specs whose blocks take arguments read it
-_WHOLE_REFERENCE = LazyPattern(r"\$([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,14 +251,21 @@ def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None, 
         return YNode(tuple(substitute(v, args, shape, at) for v in value), loc, node.text)
     if not isinstance(value, str) or "$" not in value:
         return node if at is None else YNode(value, at, node.text)
-    whole = _WHOLE_REFERENCE.match(value.strip())
-    if whole:
-        name = whole.group(1)
+    name = _whole_reference(value)
+    if name is not None:
         if name not in args:
             raise _undefined(name, args, loc)
         return args[name]
     value = expression(value, args, loc, shape)
     return YNode(value, loc, str(value))
+
+
+def _whole_reference(value: str) -> str | None:
+    """The name of a value that is one whole `$param` (`\\$([A-Za-z_][A-Za-z0-9_]*)`, spaces around it
+    allowed), else None; without a pattern to compile (an ASCII identifier is exactly that)."""
+    stripped = value.strip()
+    name = stripped[1:]
+    return name if stripped[:1] == "$" and name.isascii() and name.isidentifier() else None
 
 
 #: keys every block use takes besides its block's parameters

@@ -95,6 +95,10 @@ class Graph:
         return tuple(o.node for o in self.outputs if training or not o.training_only)
 
 
+#: from how many layers records are made through `bulk.maker`: making the maker (~0.4 ms: a class and a
+#: compiled function) costs more than it saves on a smaller graph (~1.5 us a record; ResNet-50 has 175)
+BULK_FROM = 1000
+
 #: the settings of the merges a construct makes (none): one dict for all, as equal layers share theirs
 #: (`spec.SpecBuilder._shared`), so that the analysis finds equal merges on equal inputs by identity
 _NO_SETTINGS: dict[str, Any] = {}
@@ -175,7 +179,7 @@ class _Builder:
     """Walks the spec tree, naming every layer inside its scope (`inception3a/branch2/conv1`)
     and wiring each node to the node(s) it reads."""
 
-    def __init__(self, spec: Spec, convention: Convention):
+    def __init__(self, spec: Spec, convention: Convention, layers: int = BULK_FROM):
         self.nodes: list[Node] = [Node(0, "input", None, {}, (), spec.input_loc)]
         #: per scope: how many unnamed things of each kind it holds so far (conv1, conv2, branch1 ...).
         self.counters: dict[tuple[str, ...], dict[str, int]] = {}
@@ -189,8 +193,9 @@ class _Builder:
         #: the stages the walk is inside, outermost first (Node.stages): one tuple shared by their nodes
         self.stage_path: tuple[str, ...] = ()
         self.shapes = _Shapes(self.nodes, spec.input, convention)
-        #: `Node(...)` through its slots (cnncalc/bulk.py): a chain's layers are made here a million times
-        self.make_node = bulk.maker(Node)
+        #: `Node(...)` through its slots (cnncalc/bulk.py) for a large graph: a chain's layers are made here a
+        #: million times (`layers`: how many the spec has before the uses that read `$in` expand)
+        self.make_node = bulk.maker(Node) if layers >= BULK_FROM else Node
 
     def _counted(self, scope: _Scope, word: str) -> str:
         counters = self.counters.setdefault(scope.path, {})
@@ -422,9 +427,9 @@ def _unnamed_layers(body: tuple[Item, ...]) -> bool:
 def build(spec: Spec, convention: Convention | None = None) -> Graph:
     """The graph of `spec`. `convention` is the one its shapes will be analysed under (default: the spec's
     own, or strict): the uses of blocks that read `$in` see their input's shape under it."""
-    count_layers(spec.items)
+    layers = count_layers(spec.items)
     convention = convention or conventions.get(spec.convention or conventions.DEFAULT.name)
-    builder = _Builder(spec, convention)
+    builder = _Builder(spec, convention, layers)
     end = builder.walk(spec.items, 0, _Scope())
     _main_path_ends_last(builder, end)
     return Graph(spec.name, spec.input, tuple(builder.nodes), spec.path, spec.convention,

@@ -92,6 +92,19 @@ def _kind(word: str, loc: Location) -> LayerKind:
     return kind
 
 
+#: each kind's settings by name (`LayerKind.param`, without a search per key of every layer)
+_BY_NAME: dict[LayerKind, dict[str, Any]] = {}
+
+
+def _params_by_name(kind: LayerKind) -> dict[str, Any]:
+    found = _BY_NAME.get(kind)
+    if found is None:
+        found = _BY_NAME[kind] = {}
+        for param in kind.params:
+            found.setdefault(param.name, param)  # the first of a name, as `kind.param` finds it
+    return found
+
+
 def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tuple[dict, dict, str | None]:
     """Parse a layer's arguments: a mapping, a scalar for the shorthand key, or nothing."""
     values: dict[str, Any] = {}
@@ -109,15 +122,16 @@ def _params_of(kind: LayerKind, word: str, node: YNode | None, where: str) -> tu
         values[kind.shorthand] = graph_constructs.parsed_outside_blocks(kind.param(kind.shorthand).parse, node)
         locs[kind.shorthand] = node.loc
         return values, locs, name
-    allowed = tuple(p.name for p in kind.params) + (("name",) if where == "layer" else ())
+    by_name = _params_by_name(kind)
     for key, value in node.value.items():
         if key == "name" and where == "layer":
             from cnncalc.layers.base import text
 
             name = text(value)
             continue
-        param = kind.param(key)
+        param = by_name.get(key)
         if param is None:
+            allowed = tuple(p.name for p in kind.params) + (("name",) if where == "layer" else ())
             raise _unknown_key(key, node.key_locs[key], allowed, f"'{word}'")
         values[key] = graph_constructs.parsed_outside_blocks(param.parse, value)
         locs[key] = value.loc

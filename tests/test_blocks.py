@@ -182,3 +182,12 @@ def test_a_block_reads_its_input_through_its_layers_or_its_defaults_not_through_
     assert blocks.reads_input(block("b: {params: [s: '$in.channels // 4'], layers: [fc: $s]}\n"))
     assert not blocks.reads_input(block("b: {params: [in], layers: [conv: {filters: 2 * $in, kernel: 1}]}\n"))
     assert not blocks.reads_input(block("b: {params: [w], layers: [conv: {filters: $w, kernel: 1}]}\n"))
+
+
+@given(st.text(alphabet=st.sampled_from(list("$ _aZ09.-\t\né")), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_a_whole_reference_is_what_its_pattern_matches(value):
+    import re
+
+    match = re.match(r"\$([A-Za-z_][A-Za-z0-9_]*)$", value.strip())
+    assert blocks._whole_reference(value) == (match.group(1) if match else None)

@@ -551,3 +551,17 @@ def test_a_repeat_whose_names_could_meet_is_walked_layer_by_layer():
     with pytest.raises(CnnCalcError, match="two layers are named 'relu3'") as raised:
         graph.build(pipeline.parse(text, "<t>"))
     assert raised.value.loc.line == 4
+
+
+def test_a_small_and_a_large_graph_s_nodes_are_the_same_records(monkeypatch):
+    """Below `BULK_FROM` layers the nodes and the analysis' results are made by their classes, above it
+    through `bulk.maker`: the same records either way."""
+    from cnncalc import analysis, graph, pipeline
+
+    text = ("input: 16x16x3\nlayers:\n  - conv: {filters: 4, kernel: 3}\n  - residual: [relu, {conv: {filters: 4, "
+            "kernel: 1}}]\n  - repeat: {times: 3, layers: [relu, {conv: {filters: 4, kernel: 1}}]}\n  - fc: 2\n")
+    small = pipeline.analyze_text(text, "t.yaml")
+    monkeypatch.setattr(graph, "BULK_FROM", 0)
+    monkeypatch.setattr(analysis, "BULK_FROM", 0)
+    large = pipeline.analyze_text(text, "t.yaml")
+    assert small.graph.nodes == large.graph.nodes and small.results == large.results
