@@ -122,13 +122,12 @@ def test_a_spec_without_library_blocks_starts_without_pathlib():
 
 
 def test_a_spec_of_library_blocks_reads_their_generated_module_only():
-    """No pathlib, no glob, no YAML parse of the library's files: the index and the used file's literals
-    (cnncalc/library/compiled); no _ast either (cnncalc/block_expressions.py's plain arithmetic)."""
+    """No pathlib, no glob, no YAML parse of the library's files: the used file's literals
+    (cnncalc/library/compiled_resnet.py); no _ast either (cnncalc/block_expressions.py's plain arithmetic)."""
     modules, output = _modules_of_a_run(["analyze", "specs/resnet50.yaml"], bare=True)
     assert "pathlib" not in modules and "layer1" in output
     assert "_ast" not in modules  # its arithmetic (`4 * $width`) is computed without Python's parser
-    assert {name for name in modules if name.startswith("cnncalc.library.")} == {
-        "cnncalc.library.compiled", "cnncalc.library.compiled.resnet"}
+    assert {name for name in modules if name.startswith("cnncalc.library.")} == {"cnncalc.library.compiled_resnet"}
 
 
 @pytest.mark.parametrize("fails", [False, True])

@@ -157,12 +157,14 @@ def test_a_spec_of_plain_layers_and_repeats_never_reads_the_library(monkeypatch)
 
 
 def test_the_generated_modules_are_the_library_files():
-    """cnncalc/library/compiled/ is what `python -m cnncalc.library.generate` writes from the YAML files."""
+    """cnncalc/library/compiled_*.py and the index in cnncalc/library/__init__.py are what `python -m
+    cnncalc.library.generate` writes from the YAML files."""
     wanted = generate.sources()
     for relative, text in wanted.items():
         assert (ROOT / relative).read_text(encoding="utf-8") == text, f"{relative} is stale: run `{generate.COMMAND}`"
-    written = {f"{generate.OUTPUT}/{p.name}" for p in (ROOT / generate.OUTPUT).glob("*.py")}
-    assert written == set(wanted), f"run `{generate.COMMAND}`"
+    folder, prefix = generate.PREFIX.rsplit("/", 1)
+    written = {f"{folder}/{p.name}" for p in (ROOT / folder).glob(f"{prefix}*.py")}
+    assert written == set(wanted) - {generate.INDEXED}, f"run `{generate.COMMAND}`"
 
 
 def test_a_changed_library_file_makes_the_generated_modules_stale(tmp_path, monkeypatch):
@@ -174,7 +176,7 @@ def test_a_changed_library_file_makes_the_generated_modules_stale(tmp_path, monk
     monkeypatch.setattr(library, "folder", lambda: tmp_path)
     changed = {relative for relative, text in generate.sources().items()
                if (ROOT / relative).read_text(encoding="utf-8") != text}
-    assert changed == {f"{generate.OUTPUT}/resnet.py"}  # one column moved: its positions differ
+    assert changed == {f"{generate.PREFIX}resnet.py"}  # one column moved: its positions differ
 
 
 def test_each_decoded_family_is_its_parsed_yaml_file():
