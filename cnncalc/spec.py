@@ -158,7 +158,7 @@ class SpecBuilder:
         #: block name -> whether it reads `$in` (its uses then wait for the graph builder)
         self.reading_input: dict[str, bool] = {}
         #: each kind's distinct settings, one dict each (`_shared`)
-        self.shared: dict[tuple[LayerKind, str], dict[str, Any]] = {}
+        self.shared: dict[tuple, dict[str, Any]] = {}
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
@@ -197,11 +197,21 @@ class SpecBuilder:
     def _shared(self, kind: LayerKind, params: dict[str, Any]) -> dict[str, Any]:
         """One dict for each kind's distinct settings: layers written alike share it, as a repeat's layers
         do, so that the analysis (and the memory rules) find their equal inferences by identity, without
-        hashing (ResNet-50's uses of its blocks: a third fewer inferences). Settings are told apart by
-        their repr (1, 1.0 and True differ there); a value of another type than plain data is not shared."""
-        if not all(type(value) in _PLAIN_TYPES or _plain_tuple(value) for value in params.values()):
-            return params
-        return self.shared.setdefault((kind, repr(params)), params)
+        hashing (ResNet-50's uses of its blocks: half the inferences). Settings are told apart by value and
+        type (1, 1.0 and True differ), a float by its repr (-0.0, nan), a tuple by its repr (its items'
+        types); a value of another type than plain data is not shared. (Every dict of a kind has its keys
+        in the kind's order.)"""
+        values = tuple(params.values())
+        types = tuple(map(type, values))
+        if not _PLAIN_TYPES.issuperset(types):
+            if not all(_plain_tuple(value) for value in values if type(value) not in _PLAIN_TYPES):
+                return params
+            key: tuple = (kind, repr(params))
+        elif float in types:
+            key = (kind, types, tuple(repr(value) if type(value) is float else value for value in values))
+        else:
+            key = (kind, types, values)
+        return self.shared.setdefault(key, params)
 
     def item(self, node: YNode) -> Item:
         """One item; a block use or a construct is one level deeper (checked before parsing inside it)."""

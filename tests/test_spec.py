@@ -80,5 +80,8 @@ layers:
     assert layers[5].params is not layers[0].params and layers[5].params["bias"] is True
     builder = SpecBuilder("<spec>", {})
     kind = KINDS["dropout"]
-    made = [builder._shared(kind, {"rate": value}) for value in (1, 1.0, True, 1, [1])]
-    assert made[0] is made[3] and len({id(m) for m in made}) == 4  # 1, 1.0 and True apart (the JSON writes them so)
+    made = [builder._shared(kind, {"rate": value}) for value in (1, 1.0, True, 1, [1], -0.0, 0.0, (1, 2), (1.0, 2),
+                                                                 (1, 2), "1", 1.0)]
+    assert made[0] is made[3] and made[7] is made[9] and made[1] is made[11]
+    # 1, 1.0, True, -0.0 and 0.0, (1, 2) and (1.0, 2), "1" apart (the JSON writes them so); a list not shared
+    assert len({id(m) for m in made}) == 9

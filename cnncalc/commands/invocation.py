@@ -67,12 +67,13 @@ class Invocation:
     def emit(self, diagnostics: Iterable[Diagnostic]) -> None:
         """Errors in full (source line, caret, help); warnings one line each, repeats of a line counted once."""
         from cnncalc.diagnostics import ignored_codes, suppressions
-        from cnncalc.render.diagnostics import concise, full
 
         seen: dict[tuple, int] = {}
         ignored = {path: suppressions(text) for path, text in self.texts.items()}
         for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key()):
             if diagnostic.severity == "error":
+                from cnncalc.render.diagnostics import full  # where one is shown (~1 ms of imports)
+
                 stderr(full(diagnostic, self.texts.get(diagnostic.loc.path)))
                 continue
             codes = ignored_codes(diagnostic, ignored.get(diagnostic.loc.path, {}))
@@ -81,6 +82,8 @@ class Invocation:
             key = (diagnostic.loc.path, diagnostic.loc.line, diagnostic.loc.col, diagnostic.code)
             seen[key] = seen.get(key, 0) + 1
             if seen[key] == 1:
+                from cnncalc.render.diagnostics import concise
+
                 stderr(concise(diagnostic))
         repeats = sum(n - 1 for n in seen.values())
         if repeats:
