@@ -193,6 +193,9 @@ def _reader_location(path: str, text: str, position: int) -> Location:
     return Location(path, line, position - (before.rfind("\n") + 1) + 1)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def decode(data: bytes, path: str) -> str:
     """Bytes of a spec file -> text, refusing what is too large or not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
@@ -201,8 +204,10 @@ def decode(data: bytes, path: str) -> str:
             Location(path),
             hint="split the model into smaller specs, or use `repeat:` for repeated blocks",
         )
+    if data.startswith(_BOM):  # what the utf-8-sig codec does, without importing it (~0.7 ms)
+        data = data[len(_BOM):]
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ReadError(
             f"the file is not valid UTF-8 (byte {exc.start})",

@@ -209,3 +209,17 @@ def test_a_scalar_s_key_positions_are_one_shared_read_only_empty_dict():
         node.key_locs["b"] = node.loc
     with pytest.raises(TypeError):
         node.key_locs.update(b=node.loc)
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbfab\xffc", b"ab\xffc", b"\xef\xbb\xbf", b"\xef\xbb", b"\xef\xbb\xbf\xef\xbb\xbfx",
+                                  b"a\xef\xbb\xbfb", b"input: 8x8x3\n", b"\xef\xbb\xbfinput: 8x8x3\n\xc3"])
+def test_decoding_is_the_utf_8_sig_codec_s(data):
+    from cnncalc.errors import ReadError
+
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        with pytest.raises(ReadError, match=f"byte {exc.start}"):
+            yamlsource.decode(data, "x.yaml")
+    else:
+        assert yamlsource.decode(data, "x.yaml") == expected
