@@ -75,9 +75,9 @@ class Spec:
 _PLAIN_TYPES = frozenset({int, float, bool, str, type(None)})
 
 
-def _plain_tuple(value: Any) -> bool:
-    """A tuple of plain settings (`kernel: [3, 5]`, padding per side), tuples inside it too."""
-    return type(value) is tuple and all(type(item) in _PLAIN_TYPES or _plain_tuple(item) for item in value)
+def _plain(value: Any) -> bool:
+    """Plain data: a number, a bool, a text, None, or a tuple of plain data (`kernel: [3, 5]`, pads per side)."""
+    return type(value) in _PLAIN_TYPES or (type(value) is tuple and all(map(_plain, value)))
 
 
 def _kind(word: str, loc: Location) -> LayerKind:
@@ -98,10 +98,8 @@ _BY_NAME: dict[LayerKind, dict[str, Any]] = {}
 
 def _params_by_name(kind: LayerKind) -> dict[str, Any]:
     found = _BY_NAME.get(kind)
-    if found is None:
-        found = _BY_NAME[kind] = {}
-        for param in kind.params:
-            found.setdefault(param.name, param)  # the first of a name, as `kind.param` finds it
+    if found is None:  # the first of a name, as `kind.param` finds it
+        found = _BY_NAME[kind] = {param.name: param for param in reversed(kind.params)}
     return found
 
 
@@ -195,22 +193,19 @@ class SpecBuilder:
         return LayerSpec(kind, word, self._shared(kind, params), name, key_loc, locs)
 
     def _shared(self, kind: LayerKind, params: dict[str, Any]) -> dict[str, Any]:
-        """One dict for each kind's distinct settings: layers written alike share it, as a repeat's layers
-        do, so that the analysis (and the memory rules) find their equal inferences by identity, without
-        hashing (ResNet-50's uses of its blocks: half the inferences). Settings are told apart by value and
-        type (1, 1.0 and True differ), a float by its repr (-0.0, nan), a tuple by its repr (its items'
-        types); a value of another type than plain data is not shared. (Every dict of a kind has its keys
-        in the kind's order.)"""
+        """One dict for each kind's distinct settings (layers written alike share it, as a repeat's do), so
+        that the analysis and the memory rules find equal inferences by identity (ResNet-50: half as many).
+        Apart: values of other types (1, 1.0, True), floats and tuples of other reprs (-0.0, (1.0, 2));
+        not shared: other values than plain data. (A kind's dicts all have their keys in its order.)"""
         values = tuple(params.values())
         types = tuple(map(type, values))
-        if not _PLAIN_TYPES.issuperset(types):
-            if not all(_plain_tuple(value) for value in values if type(value) not in _PLAIN_TYPES):
-                return params
-            key: tuple = (kind, repr(params))
-        elif float in types:
-            key = (kind, types, tuple(repr(value) if type(value) is float else value for value in values))
+        if _PLAIN_TYPES.issuperset(types):
+            floats = float in types
+            key: tuple = (kind, types, tuple(repr(v) if type(v) is float else v for v in values) if floats else values)
+        elif all(map(_plain, values)):
+            key = (kind, repr(params))
         else:
-            key = (kind, types, values)
+            return params
         return self.shared.setdefault(key, params)
 
     def item(self, node: YNode) -> Item:
