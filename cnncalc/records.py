@@ -17,9 +17,10 @@ at definition. The stdlib's own functions work on these classes (`dataclasses.fi
 on the stdlib's classes; stdlib `field()`s are accepted in a class body. Not supported: `InitVar` and
 `KW_ONLY` (a TypeError: use `dataclasses.dataclass` for such a class).
 
-Two differences: a Field's missing default is this module's `MISSING`, not the stdlib's; and a frozen
+Three differences: a Field's missing default is this module's `MISSING`, not the stdlib's; a frozen
 slotted class refuses every assignment with FrozenInstanceError (3.11's stdlib fails in `super()` with
-a TypeError on a name that is not a field).
+a TypeError on a name that is not a field); and the signature docstring is written when first read, so
+that `cls.__doc__` is the stdlib's text but `vars(cls)["__doc__"]` is the descriptor that writes it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 from abc import update_abstractmethods
 from types import MappingProxyType, MemberDescriptorType
 
-from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, signature_doc, values_of
+from cnncalc.record_methods import MISSING, FrozenInstanceError, SignatureDoc, methods, values_of
 
 _EMPTY_METADATA = MappingProxyType({})
 
@@ -191,7 +192,7 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     if match_args and "__match_args__" not in defined:
         added["__match_args__"] = tuple(f.name for f in positional)
     if not getattr(cls, "__doc__"):
-        added["__doc__"] = signature_doc(cls, real, positional) if params.init else cls.__name__
+        added["__doc__"] = SignatureDoc(cls.__name__, real, positional) if params.init else cls.__name__
     if sys.version_info >= (3, 13) and "__replace__" not in defined:
         added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
     if slots:

@@ -353,6 +353,20 @@ def test_making_and_using_a_plain_record_compiles_nothing(monkeypatch):
     assert repr(thing) == "Plain(a=1, b='x', c=())" and calls == ["exec"]
 
 
+def test_the_signature_doc_is_written_when_first_read_as_the_stdlibs():
+    """Most records' docs are never read: the text is written on the first read, of the class or of an
+    instance, and is the stdlib's (pydoc's and inspect's too)."""
+    import inspect
+
+    theirs, ours = _both(BODY)
+    doc = vars(ours)["__doc__"]
+    assert isinstance(doc, record_methods.SignatureDoc) and doc.text is None
+    assert ours("a").__doc__ == theirs("a").__doc__ == theirs.__doc__ and doc.text == theirs.__doc__
+    assert ours.__doc__ == inspect.getdoc(ours) == inspect.getdoc(theirs)
+    subclass = type("Sub", (ours,), {"__slots__": ()})
+    assert subclass.__doc__ is None and subclass("a").__doc__ is None  # as a subclass of the stdlib's
+
+
 def test_records_of_more_fields_than_the_templates_hold():
     count = record_methods.TEMPLATED + 3
     body = "".join(f"    f{i}: int = {i}\n" for i in range(count))
