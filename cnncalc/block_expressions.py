@@ -25,10 +25,10 @@ Every value read or computed stays within +-10^18 (cnncalc's limit for block ari
 from __future__ import annotations
 
 import math
-import re
 
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.limits import MAX_EXPRESSION_VALUE
+from cnncalc.patterns import LazyPattern
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
@@ -42,8 +42,11 @@ MAX_EXPRESSION = 200
 HELPERS = ("make_divisible", "max", "min")
 #: the binary operators of block arithmetic, as the tags of their tree nodes.
 BINARY = ("+", "-", "*", "//", "/")
-#: `$name` or `$in.field`; the field is read only after `$in`.
-REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
+#: `$name` or `$in.field`; the field is read only after `$in`. (`references` finds its matches without
+#: compiling it: most runs have no block arithmetic, and those that have need no `re` for it.)
+REFERENCE = LazyPattern(r"\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
+_WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_WORD = _WORD_START | frozenset("0123456789")
 #: the name of the tensor entering a block use, in `$in.channels`.
 INPUT = "in"
 #: the fields of `$in` by the number of spatial axes of the input (a vector has none).
@@ -53,9 +56,36 @@ _INPUT_FIELD_HINT = "write $in.channels, $in.height, $in.width (an image), $in.l
                     "$in.depth (a volume) or $in.size (a square map)"
 
 
+def references(text: str):
+    """(start, end, name, field or None) of each `$name` and `$name.field` in `text`, left to right:
+    REFERENCE's matches (`finditer`), found by hand."""
+    at = text.find("$")
+    while at != -1:
+        end = _word_end(text, at + 1)
+        if end == at + 1:  # a `$` without a name
+            at = text.find("$", at + 1)
+            continue
+        name, field = text[at + 1:end], None
+        if text.startswith(".", end) and _word_end(text, end + 1) > end + 1:
+            field_end = _word_end(text, end + 1)
+            field, end = text[end + 1:field_end], field_end
+        yield at, end, name, field
+        at = text.find("$", end)
+
+
+def _word_end(text: str, start: int) -> int:
+    """Where the ASCII identifier at `start` ends (`start` itself where none begins)."""
+    if start >= len(text) or text[start] not in _WORD_START:
+        return start
+    end = start + 1
+    while end < len(text) and text[end] in _WORD:
+        end += 1
+    return end
+
+
 def reads_input(text: str) -> bool:
     """Whether a value's text reads a field of the block use's input (`$in.channels`)."""
-    return "$" in text and any(match.group(1) == INPUT and match.group(2) for match in REFERENCE.finditer(text))
+    return "$" in text and any(name == INPUT and field for _, _, name, field in references(text))
 
 
 def describe(shape: Shape) -> str:
@@ -242,8 +272,8 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
     shape of its input; every error is located at `loc`, the value's place in the block's text."""
     if len(text) > MAX_EXPRESSION:
         raise SpecError(f"the expression is longer than {MAX_EXPRESSION} characters", loc, code="CNN222")
-    for match in REFERENCE.finditer(text):
-        name, field = match.groups()
+    found = tuple(references(text))
+    for _, _, name, field in found:
         if field is not None and name != INPUT:
             raise SpecError(f"${name}.{field}: only $in has fields", loc, code="CNN227",
                             hint=f"${name} is a parameter of the block; {_INPUT_FIELD_HINT}")
@@ -258,13 +288,13 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
     while prefix in text:
         prefix += "_"
     names: dict[str, tuple[str, str | None]] = {}
-
-    def placeholder(match: re.Match) -> str:
+    pieces, done = [], 0
+    for start, end, name, field in found:
         key = f"{prefix}{len(names)}"
-        names[key] = (match.group(1), match.group(2))
-        return f" {key} "
-
-    source = REFERENCE.sub(placeholder, text).strip()
+        names[key] = (name, field)
+        pieces += [text[done:start], f" {key} "]
+        done = end
+    source = "".join([*pieces, text[done:]]).strip()
     tree = read(source, names)
     if tree is None:  # not plain arithmetic: Python's parser reads it, and the evaluator refuses what it reads
         try:

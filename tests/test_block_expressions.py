@@ -116,3 +116,14 @@ def test_a_spec_with_block_arithmetic_imports_no_ast():
             " Shape((7, 7), 512)) == 136\nprint('_ast' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False"], done.stderr
+
+
+@given(st.lists(st.sampled_from(["$", "$$", "a", "in", ".", "channels", "_", "9", " ", "$in.", "é", "x.y", "+"]),
+                max_size=12).map("".join))
+def test_references_are_the_patterns_matches(text):
+    import re
+
+    expected = [(m.start(), m.end(), m.group(1), m.group(2)) for m in re.finditer(block_expressions.REFERENCE.pattern,
+                                                                                   text)]
+    assert list(block_expressions.references(text)) == expected
+    assert block_expressions.reads_input(text) == any(name == "in" and field for _, _, name, field in expected)
