@@ -426,6 +426,12 @@ class Registry(Mapping):
             kind = self._kinds[word]
         return kind
 
+    def get(self, word: str, default=None):
+        kind = self._kinds.get(word)  # the common case first: a spec's words are looked up once a layer
+        if kind is None:
+            return self[word] if word in self._modules else default
+        return kind
+
     def __contains__(self, word) -> bool:
         return word in self._modules or word in self._kinds
 
