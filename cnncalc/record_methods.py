@@ -237,8 +237,10 @@ def templates_source() -> str:
     return "\n".join(lines) + "\n"
 
 
-#: record_templates.py holds the templates of up to this many fields (cnncalc's largest record has 19)
-TEMPLATED = 24
+#: record_templates.py holds the templates of up to this many fields: cnncalc's largest record has 19
+#: (tests/test_records.py checks every one fits). Each count more adds its code to every start-up's read
+#: of the file (the templates grow with their field count: 24 would be a third more to unmarshal).
+TEMPLATED = 20
 
 
 # -- compiled when first called ------------------------------------------------------------------------

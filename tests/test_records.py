@@ -375,6 +375,19 @@ def test_records_of_more_fields_than_the_templates_hold():
     assert ours(*range(5, 5 + count)) == ours(*range(5, 5 + count)) != ours()
 
 
+def test_every_record_of_analyzes_path_is_made_from_the_templates():
+    """No record a run of `analyze` defines has more fields than record_templates.py holds (it would compile
+    its methods at every start-up); Memory and report.Row have 19."""
+    from cnncalc import layers, pipeline, report  # noqa: F401 - the modules of analyze's path
+    from cnncalc.commands import analyze_run  # noqa: F401
+    from cnncalc.render import table  # noqa: F401
+
+    layers.kinds()
+    counts = [len(records.fields(value)) for name, module in list(sys.modules.items()) if name.startswith("cnncalc")
+              for value in vars(module).values() if isinstance(value, type) and "__dataclass_fields__" in value.__dict__]
+    assert 19 <= max(counts) <= record_methods.TEMPLATED
+
+
 def test_the_generated_templates_are_up_to_date():
     """cnncalc/record_templates.py is `python -m cnncalc.record_methods`'s output (regenerate it so)."""
     assert (ROOT / "cnncalc" / "record_templates.py").read_text(encoding="utf-8") == record_methods.templates_source()
