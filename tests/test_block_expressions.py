@@ -89,7 +89,8 @@ def test_plain_arithmetic_is_read_without_python():
     for source in ["4 * _p0", "make_divisible(_p0 * 0.25, 8)", "max(1, _p1 // 4,)", "-(_p0 - 1) / 2",
                    "make_divisible(3, 8, min_value=1)", "min(_p0, 16, 32)", "max()"]:
         assert read(source, NAMES) == python_tree(source)
-    for source in ["_p0 ** 2", "01", "1e3", "x", "_p0(1)", "max(min_value=1, 2)", "(" * 31 + "1" + ")" * 31, "1 if 2 else 3"]:
+    for source in ["_p0 ** 2", "01", "1e3", "x", "_p0(1)", "max(min_value=1, 2)", "(" * 31 + "1" + ")" * 31,
+                   "1 if 2 else 3"]:
         assert read(source, NAMES) is None
 
 
