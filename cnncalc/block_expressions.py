@@ -25,25 +25,30 @@ Every value read or computed stays within +-10^18 (cnncalc's limit for block ari
 from __future__ import annotations
 
 import math
-import re
 
 from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.limits import MAX_EXPRESSION_VALUE
+from cnncalc.patterns import LazyPattern
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
-    import ast
+    Tree = tuple  # a parsed expression: see "reading" below
 
 MAX_EXPRESSION = 200
-#: `$name` or `$in.field`; the field is read only after `$in`.
-REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
-#: the name of the tensor entering a block use, in `$in.channels`.
-INPUT = "in"
 #: the helpers an expression may call, by name.
 HELPERS = ("make_divisible", "max", "min")
+#: the binary operators of block arithmetic, as the tags of their tree nodes.
+BINARY = ("+", "-", "*", "//", "/")
+#: `$name` or `$in.field`; the field is read only after `$in`. (`references` finds its matches without
+#: compiling it: most runs have no block arithmetic, and those that have need no `re` for it.)
+REFERENCE = LazyPattern(r"\$([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
+_WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_WORD = _WORD_START | frozenset("0123456789")
+#: the name of the tensor entering a block use, in `$in.channels`.
+INPUT = "in"
 #: the fields of `$in` by the number of spatial axes of the input (a vector has none).
 _AXES = {0: (), 1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 FIELDS = ("channels", "height", "width", "depth", "length", "size")
@@ -51,9 +56,36 @@ _INPUT_FIELD_HINT = "write $in.channels, $in.height, $in.width (an image), $in.l
                     "$in.depth (a volume) or $in.size (a square map)"
 
 
+def references(text: str):
+    """(start, end, name, field or None) of each `$name` and `$name.field` in `text`, left to right:
+    REFERENCE's matches (`finditer`), found by hand."""
+    at = text.find("$")
+    while at != -1:
+        end = _word_end(text, at + 1)
+        if end == at + 1:  # a `$` without a name
+            at = text.find("$", at + 1)
+            continue
+        name, field = text[at + 1:end], None
+        if text.startswith(".", end) and _word_end(text, end + 1) > end + 1:
+            field_end = _word_end(text, end + 1)
+            field, end = text[end + 1:field_end], field_end
+        yield at, end, name, field
+        at = text.find("$", end)
+
+
+def _word_end(text: str, start: int) -> int:
+    """Where the ASCII identifier at `start` ends (`start` itself where none begins)."""
+    if start >= len(text) or text[start] not in _WORD_START:
+        return start
+    end = start + 1
+    while end < len(text) and text[end] in _WORD:
+        end += 1
+    return end
+
+
 def reads_input(text: str) -> bool:
     """Whether a value's text reads a field of the block use's input (`$in.channels`)."""
-    return "$" in text and any(match.group(1) == INPUT and match.group(2) for match in REFERENCE.finditer(text))
+    return "$" in text and any(name == INPUT and field for _, _, name, field in references(text))
 
 
 def describe(shape: Shape) -> str:
@@ -133,9 +165,9 @@ def bounded(value, loc: Location):
 
 
 class _Evaluator:
-    """Walks the parsed expression. `names` maps the placeholder identifiers that stand for `$param` and
-    `$in.field` in the parsed text to (parameter, field or None). `real` is true inside make_divisible's
-    first argument, where floats are allowed."""
+    """Walks the parsed expression (a tree of tuples, see "reading" below). `names` maps the placeholder
+    identifiers that stand for `$param` and `$in.field` in the parsed text to (parameter, field or None).
+    `real` is true inside make_divisible's first argument, where floats are allowed."""
 
     def __init__(self, names: dict[str, tuple[str, str | None]], args: dict[str, YNode], loc: Location,
                  shape: Shape | None):
@@ -170,40 +202,36 @@ class _Evaluator:
             raise self.error(f"${name} is {node.text or 'not a number'!r}; arithmetic needs a whole number")
         return value
 
-    def value(self, tree: ast.AST, real: bool = False):
-        import _ast as ast  # the node classes, without ast.py (~5 ms of every start-up; most specs have no arithmetic)
-
-        if isinstance(tree, ast.Constant):
-            value = self.number(tree.value, real)
+    def value(self, tree: Tree, real: bool = False):
+        tag = tree[0]
+        if tag == "constant":
+            value = self.number(tree[1], real)
             if value is not None:
                 return value
-        elif isinstance(tree, ast.Name) and tree.id in self.names:
-            return self.reference(tree.id, real)
-        elif isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd)):
-            value = self.value(tree.operand, real)
-            return -value if isinstance(tree.op, ast.USub) else value
-        elif isinstance(tree, ast.BinOp) and isinstance(tree.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv,
-                                                                  ast.Div)):
-            return self.binary(tree.op, self.value(tree.left, real), self.value(tree.right, real), real)
-        elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in HELPERS:
+        elif tag == "name" and tree[1] in self.names:
+            return self.reference(tree[1], real)
+        elif tag in ("negative", "positive"):
+            value = self.value(tree[1], real)
+            return -value if tag == "negative" else value
+        elif tag in BINARY:
+            return self.binary(tag, self.value(tree[1], real), self.value(tree[2], real), real)
+        elif tag == "call":
             return self.call(tree, real)
         raise self.error("block expressions may only use whole numbers, $params, $in.channels/height/width, "
                          "+ - * / // and parentheses, max, min and make_divisible",
                          "write e.g. 4 * $width, $in.channels // 4 or make_divisible($in.channels * 0.25, 8)")
 
-    def binary(self, op: ast.operator, left, right, real: bool):
-        import _ast as ast
-
-        if isinstance(op, ast.Add):
+    def binary(self, op: str, left, right, real: bool):
+        if op == "+":
             return bounded(left + right, self.loc)
-        if isinstance(op, ast.Sub):
+        if op == "-":
             return bounded(left - right, self.loc)
-        if isinstance(op, ast.Mult):
+        if op == "*":
             return bounded(left * right, self.loc)
         if right == 0:
             raise self.error("division by zero in a block expression",
                              "check the divisor: an argument or an $in field that is 0 here")
-        if isinstance(op, ast.FloorDiv):
+        if op == "//":
             return bounded(left // right, self.loc)
         if real:
             return bounded(left / right, self.loc)  # inside make_divisible: Python's true division
@@ -211,14 +239,14 @@ class _Evaluator:
             raise self.error(f"{left}/{right} is not a whole number", "use // to round down")
         return left // right
 
-    def call(self, tree: ast.Call, real: bool):
-        name = tree.func.id
-        given = list(tree.args)
-        for keyword in tree.keywords:
-            if name != "make_divisible" or keyword.arg != "min_value" or len(given) != 2:
+    def call(self, tree: Tree, real: bool):
+        _, name, arguments, keywords = tree
+        given = list(arguments)
+        for keyword, value in keywords:
+            if name != "make_divisible" or keyword != "min_value" or len(given) != 2:
                 raise self.error(f"{name}() takes its arguments by position",
                                  "write make_divisible(v, divisor) or make_divisible(v, divisor, min_value)")
-            given.append(keyword.value)
+            given.append(value)
         if name == "make_divisible":
             return self.make_divisible(given)
         if len(given) < 2:
@@ -226,7 +254,7 @@ class _Evaluator:
         values = [self.value(arg, real) for arg in given]
         return max(values) if name == "max" else min(values)
 
-    def make_divisible(self, given: list[ast.expr]) -> int:
+    def make_divisible(self, given: list[Tree]) -> int:
         if len(given) not in (2, 3):
             raise self.error("make_divisible() takes a value, a divisor and optionally a minimum",
                              "write make_divisible($in.channels * 0.25, 8)")
@@ -244,8 +272,8 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
     shape of its input; every error is located at `loc`, the value's place in the block's text."""
     if len(text) > MAX_EXPRESSION:
         raise SpecError(f"the expression is longer than {MAX_EXPRESSION} characters", loc, code="CNN222")
-    for match in REFERENCE.finditer(text):
-        name, field = match.groups()
+    found = tuple(references(text))
+    for _, _, name, field in found:
         if field is not None and name != INPUT:
             raise SpecError(f"${name}.{field}: only $in has fields", loc, code="CNN227",
                             hint=f"${name} is a parameter of the block; {_INPUT_FIELD_HINT}")
@@ -260,146 +288,196 @@ def evaluate(text: str, args: dict[str, YNode], loc: Location, shape: Shape | No
     while prefix in text:
         prefix += "_"
     names: dict[str, tuple[str, str | None]] = {}
-
-    def placeholder(match: re.Match) -> str:
+    pieces, done = [], 0
+    for start, end, name, field in found:
         key = f"{prefix}{len(names)}"
-        names[key] = (match.group(1), match.group(2))
-        return f" {key} "
-
-    source = REFERENCE.sub(placeholder, text)
-    quick = _plain_arithmetic(source, names, args, shape, loc)
-    if quick is not None:
-        return quick
-    import _ast  # ast.parse is this compile() call; ast.py itself (its helpers, ~2.5 ms to import) is not needed
-
-    try:
-        tree = compile(source.strip(), "<unknown>", "eval", _ast.PyCF_ONLY_AST).body
-    except SyntaxError:
-        raise SpecError(f"cannot read the expression {text!r}", loc, code="CNN222",
-                        hint="write e.g. 4 * $width, $count - 1 or $in.channels // 4") from None
+        names[key] = (name, field)
+        pieces += [text[done:start], f" {key} "]
+        done = end
+    source = "".join([*pieces, text[done:]]).strip()
+    tree = read(source, names)
+    if tree is None:  # not plain arithmetic: Python's parser reads it, and the evaluator refuses what it reads
+        try:
+            tree = python_tree(source)
+        except SyntaxError:
+            raise SpecError(f"cannot read the expression {text!r}", loc, code="CNN222",
+                            hint="write e.g. 4 * $width, $count - 1 or $in.channels // 4") from None
     return _Evaluator(names, args, loc, shape).value(tree)
 
 
 # ---------------------------------------------------------------------------------------------
-# the common case without Python's parser: `_ast`'s ~120 node classes cost ~2.5 ms to set up, more than
-# all of ResNet-50's arithmetic (`4 * $width`, `$blocks - 1`)
+# reading
+#
+# A parsed expression is a tree of tuples, the part of Python's syntax tree the evaluator looks at:
+#   ("constant", value)                          a literal (only int and float are numbers)
+#   ("name", identifier)
+#   ("negative" | "positive", operand)           unary - and +
+#   (operator, left, right)                      an operator of BINARY
+#   ("call", helper, arguments, keywords)        a call of a HELPERS name; keywords: ((name, tree), ...)
+#   ("other",)                                   anything else Python reads (refused when reached)
+# `read` is cnncalc's own reader of plain arithmetic, the text of nearly every expression; it gives
+# Python's tree (tests/test_block_expressions.py holds the two to each other) or None, and for None
+# Python's parser reads the text (`python_tree`), which imports _ast (~2.5 ms of a start-up).
+
+#: the characters plain arithmetic is written with (placeholders, helpers, numbers); any other is Python's to read
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ +-*/(),=.")
+#: the deepest parentheses `read` follows (Python's parser takes over beyond: its own limits, its errors)
+_MAX_DEPTH = 30
 
 
 class _NotPlain(Exception):
-    """Anything `_plain_arithmetic` leaves to the parser: other syntax, a float, a fraction, a bound, a 0."""
+    """The text is not plain arithmetic: Python's parser reads it."""
 
 
-_DIGITS = "0123456789"
-_OPERATORS = "+-*/()"
-
-
-def _tokens(source: str) -> list[str] | None:
-    """Whole numbers (no leading zero, no `_`), names, `+ - * / // ( )`; None for any other character."""
-    tokens: list[str] = []
-    at, end = 0, len(source)
-    while at < end:
-        char = source[at]
-        if char in " \t":
-            at += 1
-        elif char in _OPERATORS:
-            double = char == "/" and source.startswith("//", at)
-            tokens.append("//" if double else char)
-            at += 2 if double else 1
-        elif char in _DIGITS or char == "_" or char.isascii() and char.isalpha():
-            start = at
-            while at < end and (source[at] in _DIGITS or source[at] == "_" or source[at].isascii() and source[at].isalpha()):
-                at += 1
-            tokens.append(source[start:at])
+def _tokens(source: str) -> list:
+    """("number", value), ("name", text) or ("op", text) tokens; _NotPlain for what Python would read
+    differently or refuse (leading zeros, exponents, `**`, `==`, a number glued to a name or a dot)."""
+    found, index, end = [], 0, len(source)
+    while index < end:
+        char = source[index]
+        if char == " ":
+            index += 1
+        elif char.isdigit():
+            start = index
+            while index < end and source[index].isdigit():
+                index += 1
+            fraction = index + 1 < end and source[index] == "." and source[index + 1].isdigit()
+            if fraction:
+                index += 1
+                while index < end and source[index].isdigit():
+                    index += 1
+            if index < end and (source[index].isalnum() or source[index] in "_."):
+                raise _NotPlain
+            literal = source[start:index]
+            if not fraction and literal[0] == "0" and len(literal) > 1:
+                raise _NotPlain
+            found.append(("number", float(literal) if fraction else int(literal)))
+        elif char.isalpha() or char == "_":
+            start = index
+            while index < end and (source[index].isalnum() or source[index] == "_"):
+                index += 1
+            found.append(("name", source[start:index]))
         else:
-            return None
-    return tokens
+            pair = source[index:index + 2]
+            if pair in ("**", "==") or char == ".":
+                raise _NotPlain
+            token = "//" if pair == "//" else char
+            found.append(("op", token))
+            index += len(token)
+    return found
 
 
-class _Plain:
-    """Python's grammar for these tokens (unary signs bind tighter than `*`; operators associate to the
-    left), computed as `_Evaluator` computes it; any doubt raises `_NotPlain`."""
+class _Reader:
+    """Recursive descent over Python's grammar for these tokens: sums of products of unary operands."""
 
-    def __init__(self, tokens: list[str], names: dict[str, tuple[str, str | None]], args: dict[str, YNode],
-                 shape: Shape | None, loc: Location):
-        self.tokens, self.names, self.args, self.shape, self.loc = tokens, names, args, shape, loc
-        self.at = 0
+    def __init__(self, tokens: list, names) -> None:
+        self.tokens, self.at, self.names, self.depth = tokens + [("end", "")], 0, names, 0
 
-    def peek(self) -> str | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
+    def peek(self, offset: int = 0) -> tuple:
+        return self.tokens[min(self.at + offset, len(self.tokens) - 1)]
 
-    def sum(self) -> int:
-        value = self.term()
-        while (op := self.peek()) in ("+", "-"):
-            self.at += 1
-            right = self.term()
-            value = self.within(value + right if op == "+" else value - right)
-        return value
-
-    def term(self) -> int:
-        value = self.factor()
-        while (op := self.peek()) in ("*", "//", "/"):
-            self.at += 1
-            right = self.factor()
-            if op == "*":
-                value = self.within(value * right)
-            elif right == 0 or (op == "/" and value % right):
-                raise _NotPlain  # the parser's path words the error
-            else:
-                value = self.within(value // right) if op == "//" else value // right
-        return value
-
-    def factor(self) -> int:
-        op = self.peek()
-        if op in ("+", "-"):
-            self.at += 1
-            value = self.factor()
-            return -value if op == "-" else value
-        return self.atom()
-
-    def atom(self) -> int:
-        token = self.peek()
-        if token is None:
+    def take(self, kind: str, text=None) -> tuple:
+        token = self.tokens[self.at]
+        if token[0] != kind or (text is not None and token[1] != text):
             raise _NotPlain
         self.at += 1
-        if token == "(":
-            value = self.sum()
-            if self.peek() != ")":
-                raise _NotPlain
+        return token
+
+    def operator(self, choices: tuple) -> str | None:
+        kind, text = self.peek()
+        if kind == "op" and text in choices:
             self.at += 1
-            return value
-        if token[0] in _DIGITS:
-            if not all(char in _DIGITS for char in token) or (token[0] == "0" and len(token) > 1):
-                raise _NotPlain
-            return self.within(int(token))
-        if token not in self.names:
-            raise _NotPlain
-        name, field = self.names[token]
-        if field is not None:
-            return input_field(field, self.shape, self.loc)
-        value = self.args[name].value
-        if type(value) is not int:  # a float, a bool, a text: the parser's path says what is wrong
-            raise _NotPlain
-        return self.within(value)
-
-    @staticmethod
-    def within(value: int) -> int:
-        if -MAX_EXPRESSION_VALUE <= value <= MAX_EXPRESSION_VALUE:
-            return value
-        raise _NotPlain
-
-
-def _plain_arithmetic(source: str, names: dict[str, tuple[str, str | None]], args: dict[str, YNode],
-                      shape: Shape | None = None, loc: Location | None = None) -> int | None:
-    """The value of `source` (the expression with its placeholders) when it is whole-number arithmetic of
-    numbers and placeholders that computes without an error, as `_Evaluator` would compute it; None where
-    the parser's path must decide (calls, floats, fractions, a division by zero, a bound, a syntax error)."""
-    tokens = _tokens(source)
-    if not tokens:
+            return text
         return None
-    plain = _Plain(tokens, names, args, shape, loc)
+
+    def sum(self) -> tuple:
+        tree = self.product()
+        while (op := self.operator(("+", "-"))) is not None:
+            tree = (op, tree, self.product())
+        return tree
+
+    def product(self) -> tuple:
+        tree = self.unary()
+        while (op := self.operator(("*", "/", "//"))) is not None:
+            tree = (op, tree, self.unary())
+        return tree
+
+    def unary(self) -> tuple:
+        op = self.operator(("-", "+"))
+        if op is not None:
+            return ("negative" if op == "-" else "positive", self.unary())
+        return self.atom()
+
+    def atom(self) -> tuple:
+        kind, text = self.peek()
+        if kind == "number":
+            self.at += 1
+            return ("constant", text)
+        if kind == "name" and text in self.names and self.peek(1) != ("op", "("):
+            self.at += 1
+            return ("name", text)
+        if kind == "name" and text in HELPERS:
+            self.at += 1
+            return self.call(text)
+        self.take("op", "(")
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise _NotPlain
+        tree = self.sum()
+        self.take("op", ")")
+        self.depth -= 1
+        return tree
+
+    def call(self, helper: str) -> tuple:
+        """`helper(a, b...)`, with at most one `min_value=` after them and a trailing comma, as Python allows."""
+        self.take("op", "(")
+        arguments, keywords = [], []
+        while self.operator((")",)) is None:
+            if self.peek() == ("name", "min_value") and self.peek(1) == ("op", "=") and not keywords:
+                self.at += 2
+                keywords.append(("min_value", self.sum()))
+            elif keywords:
+                raise _NotPlain  # Python's errors: a positional after a keyword, a repeated keyword
+            else:
+                arguments.append(self.sum())
+            if self.operator((",",)) is None:
+                self.take("op", ")")
+                break
+        return ("call", helper, tuple(arguments), tuple(keywords))
+
+
+def read(source: str, names) -> tuple | None:
+    """The tree of plain arithmetic of numbers, the placeholders in `names` and helper calls, as Python's
+    parser gives it; None for any other text."""
+    if not _PLAIN.issuperset(source):
+        return None
     try:
-        value = plain.sum()
+        reader = _Reader(_tokens(source), names)
+        tree = reader.sum()
+        reader.take("end")
     except _NotPlain:
         return None
-    return value if plain.at == len(tokens) else None
+    return tree
 
+
+def python_tree(source: str) -> tuple:
+    """The tree of any text Python's parser reads (SyntaxError where it cannot)."""
+    import _ast  # ast.parse is this compile() call; ast.py itself (its helpers, ~2.5 ms to import) is not needed
+
+    return _converted(compile(source, "<unknown>", "eval", _ast.PyCF_ONLY_AST).body, _ast)
+
+
+def _converted(node, ast) -> tuple:
+    if isinstance(node, ast.Constant):
+        return ("constant", node.value)
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return ("negative" if isinstance(node.op, ast.USub) else "positive", _converted(node.operand, ast))
+    operators = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Div: "/"}
+    if isinstance(node, ast.BinOp) and type(node.op) in operators:
+        return (operators[type(node.op)], _converted(node.left, ast), _converted(node.right, ast))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in HELPERS:
+        return ("call", node.func.id, tuple(_converted(arg, ast) for arg in node.args),
+                tuple((keyword.arg, _converted(keyword.value, ast)) for keyword in node.keywords))
+    return ("other",)

@@ -23,7 +23,7 @@ from cnncalc.records import dataclass, field
 
 from cnncalc import block_expressions
 from cnncalc.errors import LimitError, Location, SpecError
-from cnncalc.layers import construct_kinds
+from cnncalc.layers import CONSTRUCTS as CONSTRUCT_MERGES
 from cnncalc.limits import MAX_EXPANSIONS
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
@@ -32,8 +32,9 @@ TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a
 if TYPE_CHECKING:
     from typing import Any
 
-#: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry.
-MERGES = tuple(kind.name for kind in construct_kinds())
+#: merge words that are also constructs, `- concat: [[...], [...]]`: derived from the kind registry
+#: (its table of words: the merges' modules are imported when a spec uses one).
+MERGES = CONSTRUCT_MERGES
 #: the construct of a side branch that ends in a named output (an auxiliary head), the main path going on
 #: from where it branched (`- output: {name: aux, training_only: true, layers: [...]}`).
 OUTPUT = "output"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cnncalc.errors import CnnCalcError, Location
+from cnncalc.patterns import LazyPattern
 from cnncalc.records import dataclass
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
@@ -31,7 +32,7 @@ class Diagnostic:
 
 
 #: `# cnncalc: ignore[CNN303, CNN305]` (or bare `# cnncalc: ignore` for every rule) on a line.
-_SUPPRESS = re.compile(r"#\s*cnncalc:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+_SUPPRESS = LazyPattern(r"#\s*cnncalc:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 #: the key under which `# cnncalc: ignore-file[...]` codes are kept: they hold on every line.
 WHOLE_FILE = 0
 _ALL = frozenset({"*"})
@@ -41,6 +42,8 @@ def suppressions(text: str) -> dict[int, frozenset[str]]:
     """Line -> codes ignored on it. A comment alone on a line also covers the next line;
     `# cnncalc: ignore-file[...]` covers every line (key WHOLE_FILE)."""
     found: dict[int, frozenset[str]] = {}
+    if "cnncalc" not in text.lower():  # no comment can match (no other character matches these letters
+        return found  # ignoring case), and the pattern stays uncompiled
     for number, line in enumerate(text.splitlines(), start=1):
         match = _SUPPRESS.search(line)
         if match is None:

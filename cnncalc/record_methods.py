@@ -237,8 +237,10 @@ def templates_source() -> str:
     return "\n".join(lines) + "\n"
 
 
-#: record_templates.py holds the templates of up to this many fields (cnncalc's largest record has 19)
-TEMPLATED = 24
+#: record_templates.py holds the templates of up to this many fields: cnncalc's largest record has 19
+#: (tests/test_records.py checks every one fits). Each count more adds its code to every start-up's read
+#: of the file (the templates grow with their field count: 24 would be a third more to unmarshal).
+TEMPLATED = 20
 
 
 # -- compiled when first called ------------------------------------------------------------------------
@@ -356,7 +358,23 @@ def _pickling(names: tuple[str, ...]):
     return [("__getstate__", __getstate__), ("__setstate__", __setstate__)]
 
 
-def signature_doc(cls, real: tuple, positional: tuple) -> str:
+class SignatureDoc:
+    """A record's `__doc__`, the stdlib's signature text, written when first read: most records' docs never
+    are, and writing one costs more than the rest of making its class's methods. A class's `__doc__` and
+    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class)."""
+
+    __slots__ = ("name", "real", "positional", "text")
+
+    def __init__(self, name: str, real: tuple, positional: tuple):
+        self.name, self.real, self.positional, self.text = name, real, positional, None
+
+    def __get__(self, instance, owner=None) -> str:
+        if self.text is None:
+            self.text = signature_doc(self.name, self.real, self.positional)
+        return self.text
+
+
+def signature_doc(name: str, real: tuple, positional: tuple) -> str:
     """The stdlib's docstring: the class name and `inspect.signature(cls)` (`Name(a: 'int', b: 'str' = 'x')`)."""
     def parameter(f) -> str:
         text = f"{f.name}: {_annotation_text(f.type)}"
@@ -368,8 +386,8 @@ def signature_doc(cls, real: tuple, positional: tuple) -> str:
     try:
         shown = [parameter(f) for f in positional] + (["*", *map(parameter, keywords)] if keywords else [])
     except (TypeError, ValueError):
-        return cls.__name__
-    return f"{cls.__name__}({', '.join(shown)})"
+        return name
+    return f"{name}({', '.join(shown)})"
 
 
 def _annotation_text(annotation) -> str:

@@ -17,9 +17,10 @@ at definition. The stdlib's own functions work on these classes (`dataclasses.fi
 on the stdlib's classes; stdlib `field()`s are accepted in a class body. Not supported: `InitVar` and
 `KW_ONLY` (a TypeError: use `dataclasses.dataclass` for such a class).
 
-Two differences: a Field's missing default is this module's `MISSING`, not the stdlib's; and a frozen
+Three differences: a Field's missing default is this module's `MISSING`, not the stdlib's; a frozen
 slotted class refuses every assignment with FrozenInstanceError (3.11's stdlib fails in `super()` with
-a TypeError on a name that is not a field).
+a TypeError on a name that is not a field); and the signature docstring is written when first read, so
+that `cls.__doc__` is the stdlib's text but `vars(cls)["__doc__"]` is the descriptor that writes it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 from abc import update_abstractmethods
 from types import MappingProxyType, MemberDescriptorType
 
-from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, signature_doc, values_of
+from cnncalc.record_methods import MISSING, FrozenInstanceError, SignatureDoc, methods, values_of
 
 _EMPTY_METADATA = MappingProxyType({})
 
@@ -164,10 +165,10 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     every, frozen_bases = _inherited_fields(cls)
     field_types = _field_types()
     annotations = own.get("__annotations__", {})
-    for f, class_var in _own_fields(cls, annotations, kw_only, field_types):
+    for f, class_var, in_body in _own_fields(cls, annotations, kw_only, field_types):
         if not class_var:
             every[f.name] = f
-        if isinstance(getattr(cls, f.name, None), field_types):
+        if in_body:  # a field() in the class body (the stdlib looks the name up again: the same answer)
             if f.default is MISSING:
                 delattr(cls, f.name)  # a default lives in the class, as a plain value
             else:
@@ -191,7 +192,7 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     if match_args and "__match_args__" not in defined:
         added["__match_args__"] = tuple(f.name for f in positional)
     if not getattr(cls, "__doc__"):
-        added["__doc__"] = signature_doc(cls, real, positional) if params.init else cls.__name__
+        added["__doc__"] = SignatureDoc(cls.__name__, real, positional) if params.init else cls.__name__
     if sys.version_info >= (3, 13) and "__replace__" not in defined:
         added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
     if slots:
@@ -240,27 +241,30 @@ def _inherited_fields(cls) -> tuple[dict, bool | None]:
 
 
 def _own_fields(cls, annotations: dict, kw_only: bool, field_types: tuple[type, ...]):
-    """The stdlib's `_get_field` for each annotation of the class itself: (field, is a ClassVar)."""
+    """The stdlib's `_get_field` for each annotation of the class itself: (field, is a ClassVar, is a field()
+    object in the class body)."""
     for name, annotation in annotations.items():
         kind = _pseudo_kind(annotation, cls)
         if kind is not None and kind != "ClassVar":
             raise TypeError(f"{cls.__name__}.{name}: {kind} is not supported by cnncalc.records")
         default = getattr(cls, name, MISSING)
-        if isinstance(default, field_types):
+        in_body = isinstance(default, field_types)
+        if in_body:
             f = default if type(default) is Field else _as_own(default)
-        else:
-            f = field(default=MISSING if isinstance(default, MemberDescriptorType) else default)
+        else:  # field(default=...), made directly
+            f = Field(MISSING if isinstance(default, MemberDescriptorType) else default, MISSING, True, True, None,
+                      True, None, MISSING)
         f.name, f.type = name, annotation
         if kind == "ClassVar":  # not a field, though its field() default is replaced as a field's
             if f.default_factory is not MISSING:
                 raise TypeError(f"field {name} cannot have a default factory")
-            yield f, True
+            yield f, True, in_body
             continue
         if f.kw_only is MISSING:
             f.kw_only = kw_only
         if f.default.__class__.__hash__ is None:
             raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: use default_factory")
-        yield f, False
+        yield f, False, in_body
 
 
 def _pseudo_kind(annotation, cls) -> str | None:

@@ -12,7 +12,7 @@ from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.cpu import Cpu
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location, UsageError
-from cnncalc.layers import norm
+from cnncalc.layers import KINDS
 from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
 from cnncalc.records import dataclass, replace
@@ -392,6 +392,10 @@ def _peak_layer(analysis: Analysis) -> int:
 def training_warnings(analysis: Analysis, options: Options) -> tuple[Diagnostic, ...]:
     """What the report's training memory at its batch runs into that the per-sample analysis cannot see:
     a batch norm over one value per channel, which PyTorch refuses to train (CNN207)."""
+    if not KINDS.loaded("batchnorm"):  # no batch norm in the run (and layers/norm.py stays unread)
+        return ()
+    from cnncalc.layers import norm
+
     return tuple(norm.one_value_per_channel(analysis.results, options.batch))
 
 

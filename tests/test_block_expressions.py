@@ -1,120 +1,130 @@
-"""Block arithmetic's path without Python's parser (`_plain_arithmetic`): on any text it computes what the
-parser's path computes, or leaves the text to it, so values and errors are the same either way; Python's
-own arithmetic is the outside truth for what it computes. (The expressions' rules: tests/test_blocks.py.)"""
+"""cnncalc/block_expressions.py's own reader of plain arithmetic gives the tree Python's parser gives, or
+leaves the text to Python's parser: random token soups are read both ways, and evaluated both ways (the
+same value or the same error, message, hint and location). tests/test_blocks.py has the arithmetic."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnncalc import block_expressions
+from cnncalc.block_expressions import python_tree, read
 from cnncalc.errors import CnnCalcError, Location
 from cnncalc.shapes import Shape
 from cnncalc.yamlsource import YNode
 
-LOC = Location("b.yaml", 3, 5)
-SHAPE = Shape((14, 14), 256)
-ARGS = {"a": YNode(64, LOC, "64"), "b": YNode(-3, LOC, "-3"), "z": YNode(0, LOC, "0"), "f": YNode(0.5, LOC, "0.5"),
-        "t": YNode(True, LOC, "true"), "s": YNode("x", LOC, "x"), "big": YNode(10**18, LOC, str(10**18))}
+ROOT = Path(__file__).resolve().parent.parent
+LOC = Location("<test>", 3, 7)
+NAMES = {"_p0", "_p1"}
+#: pieces of text, glued or spaced at random: what plain arithmetic is made of, and what is near it
+PIECES = ["_p0", "_p1", "1", "0", "4", "12", "007", "00", "0.25", "1.5", "00.5", "3.", ".5", "1e3", "1_0", "2j",
+          "max", "min", "make_divisible", "min_value", "abs", "x", "if", "in", "True", "None", "lambda",
+          "=", "==", "(", ")", ",", "+", "-", "*", "/", "//", "**", "%", "~", "[", "]", ".", " ", " ", "\t", "'a'",
+          "\n", "#"]
+SOUP = st.lists(st.sampled_from(PIECES), max_size=14).map("".join).map(str.strip)
+SPACE = st.sampled_from(["", "", " ", "  "])
 
 
-def outcome(text: str, plain: bool):
-    """The value or the error (type, message, code, hint, place) of `text`, with or without the plain path."""
-    saved = block_expressions._plain_arithmetic
-    if not plain:
-        block_expressions._plain_arithmetic = lambda *given: None
+def _arithmetic(leaf: st.SearchStrategy) -> st.SearchStrategy:
+    """Well-formed plain arithmetic (numbers, names, + - * / //, unary signs, parentheses, helper calls with
+    trailing commas and min_value=), spaced at random."""
+    def joined(*parts):
+        return st.tuples(*parts).map("".join)
+
+    def extend(inner):
+        arguments = st.lists(inner, min_size=0, max_size=3).map(", ".join)
+        return st.one_of(
+            joined(inner, SPACE, st.sampled_from(["+", "-", "*", "/", "//"]), SPACE, inner),
+            joined(st.sampled_from(["-", "+", "- "]), inner),
+            joined(st.just("("), SPACE, inner, SPACE, st.just(")")),
+            joined(st.sampled_from(["max", "min", "make_divisible"]), SPACE, st.just("("), arguments,
+                   st.sampled_from(["", ",", ", min_value=3", ",min_value = 1,"]), st.just(")")))
+
+    return st.recursive(leaf, extend, max_leaves=8)
+
+
+ARITHMETIC = _arithmetic(st.sampled_from(["_p0", "_p1", "0", "1", "4", "12", "0.25", "1.5", "00.5"]))
+#: plain arithmetic with one piece put in somewhere: near misses, which Python reads or refuses
+NEAR = st.tuples(ARITHMETIC, st.sampled_from(PIECES), st.integers(0, 200)).map(
+    lambda made: (made[0][:made[2]] + made[1] + made[0][made[2]:]).strip())
+#: the pieces of expressions as written in a spec ($params, $in's fields), for whole evaluations
+TEXT_PIECES = ["$a", "$b", "$f", "$s", "$in.channels", "$in.height", "$in.size", "$in.depth", "$in", "$zz",
+               *[piece for piece in PIECES if not piece.startswith("_p")]]
+TEXT = st.one_of(st.lists(st.sampled_from(TEXT_PIECES), max_size=12).map("".join), _arithmetic(
+    st.sampled_from(["$a", "$b", "$f", "$s", "$in.channels", "$in.size", "$in.depth", "1", "0", "8", "0.25"])))
+ARGS = {"a": YNode(64, LOC, "64"), "b": YNode(0, LOC, "0"), "f": YNode(0.5, LOC, "0.5"), "s": YNode("x", LOC, "x")}
+
+
+def _pythons(source: str):
     try:
-        return block_expressions.evaluate(text, ARGS, LOC, SHAPE)
+        return python_tree(source)
+    except SyntaxError:
+        return SyntaxError
+
+
+def _typed(tree):
+    """The tree with each constant's type beside it (1, 1.0 and True are equal, not the same literal)."""
+    if tree[:1] == ("constant",):
+        return ("constant", type(tree[1]), tree[1])
+    return tuple(_typed(part) if isinstance(part, tuple) else part for part in tree)
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # Python's, for `1if` and the like (never read by cnncalc's)
+@given(st.one_of(SOUP, ARITHMETIC, NEAR))
+@settings(max_examples=1500, deadline=None)
+def test_the_reader_gives_pythons_tree_or_leaves_the_text_to_python(source):
+    mine = read(source, NAMES)
+    if mine is not None:
+        theirs = _pythons(source)
+        assert theirs is not SyntaxError and _typed(mine) == _typed(theirs)
+
+
+def test_plain_arithmetic_is_read_without_python():
+    for source in ["4 * _p0", "make_divisible(_p0 * 0.25, 8)", "max(1, _p1 // 4,)", "-(_p0 - 1) / 2",
+                   "make_divisible(3, 8, min_value=1)", "min(_p0, 16, 32)", "max()"]:
+        assert read(source, NAMES) == python_tree(source)
+    for source in ["_p0 ** 2", "01", "1e3", "x", "_p0(1)", "max(min_value=1, 2)", "(" * 31 + "1" + ")" * 31,
+                   "1 if 2 else 3"]:
+        assert read(source, NAMES) is None
+
+
+def _outcome(text: str, shape: Shape | None):
+    try:
+        return block_expressions.evaluate(text, ARGS, LOC, shape)
     except CnnCalcError as error:
         return type(error), error.message, error.code, error.hint, error.loc
-    finally:
-        block_expressions._plain_arithmetic = saved
 
 
-atoms = st.sampled_from(["$a", "$b", "$z", "$f", "$t", "$s", "$big", "$in.channels", "$in.height", "$in.size",
-                         "0", "1", "2", "7", "64", "007", "1_0", "2.5", "1e3", "x", "max", "10000000000000000000"])
-operators = st.sampled_from([" + ", " - ", " * ", " // ", " / ", "*", "-", " ** ", " % ", " ", "//", "/ /"])
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")
+@given(TEXT, st.sampled_from([None, Shape((7, 7), 512), Shape((7, 9), 3), Shape((), 10)]))
+@settings(max_examples=1000, deadline=None)
+def test_an_expression_evaluates_as_with_pythons_parser_alone(text, shape):
+    mine = _outcome(text, shape)
+    with mock.patch.object(block_expressions, "read", lambda source, names: None):
+        assert mine == _outcome(text, shape)
 
 
-@st.composite
-def texts(draw, depth: int = 3):
-    parts = [draw(st.sampled_from(["", "-", "+", "--", "- "]))]
-    if depth and draw(st.booleans()):
-        parts.append("(" + draw(texts(depth - 1)) + draw(st.sampled_from([")", ")", ""])))
-    else:
-        parts.append(draw(atoms))
-    for _ in range(draw(st.integers(0, 3))):
-        parts.append(draw(operators))
-        parts.append(draw(texts(depth - 1)) if depth and draw(st.booleans()) else draw(atoms))
-    return "".join(parts)
+def test_a_spec_with_block_arithmetic_imports_no_ast():
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\nfrom cnncalc import block_expressions as b\n"
+            "from cnncalc.errors import Location\nfrom cnncalc.shapes import Shape\n"
+            "assert b.evaluate('make_divisible($in.channels * 0.25, 8) + 4 * 2', {}, Location('<t>', 1, 1),"
+            " Shape((7, 7), 512)) == 136\nprint('_ast' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False"], done.stderr
 
 
-@given(texts())
-@settings(max_examples=400, deadline=None)
-def test_the_plain_path_gives_the_parser_s_value_or_error(text):
-    assert outcome(text, plain=True) == outcome(text, plain=False)
+@given(st.lists(st.sampled_from(["$", "$$", "a", "in", ".", "channels", "_", "9", " ", "$in.", "é", "x.y", "+"]),
+                max_size=12).map("".join))
+def test_references_are_the_patterns_matches(text):
+    import re
 
-
-def placeholders(text: str) -> tuple[str, dict[str, tuple[str, str | None]]]:
-    """The text with its references replaced as `evaluate` replaces them, and the placeholders' meanings."""
-    names: dict[str, tuple[str, str | None]] = {}
-
-    def placeholder(match) -> str:
-        key = f"_p{len(names)}"
-        names[key] = (match.group(1), match.group(2))
-        return f" {key} "
-
-    return block_expressions.REFERENCE.sub(placeholder, text), names
-
-
-@given(texts())
-@settings(max_examples=200, deadline=None)
-def test_what_the_plain_path_computes_is_python_s_arithmetic(text):
-    source, names = placeholders(text)
-    value = block_expressions._plain_arithmetic(source, names, ARGS, SHAPE, LOC)
-    if value is None:
-        return
-    env = {key: (block_expressions.input_field(field, SHAPE, LOC) if field else ARGS[name].value)
-           for key, (name, field) in names.items()}
-    # `/` is computed only where it divides exactly: Python's floor division gives that whole number
-    assert eval(source.replace("//", "#").replace("/", "//").replace("#", "//"), {}, env) == value  # noqa: S307
-
-
-class _Parser:
-    """The parser's path, counting its uses."""
-
-    used = 0
-
-    def __init__(self, *given):
-        type(self).used += 1
-        self.evaluator = _EVALUATOR(*given)
-
-    def value(self, tree):
-        return self.evaluator.value(tree)
-
-
-_EVALUATOR = block_expressions._Evaluator
-
-
-@pytest.mark.parametrize(("text", "value"), [
-    ("4 * $a", 256), ("$a - 1", 63), ("-$a * 2 + 1", -127), ("$a // -3", -22), ("($a - 4) / 2", 30),
-    ("- - $b", -3), ("$in.channels // 4", 64), ("2 * (3 + $b) * 5", 0), ("$big * 1", 10**18)])
-def test_plain_arithmetic_takes_the_plain_path(text, value, monkeypatch):
-    monkeypatch.setattr(block_expressions, "_Evaluator", _Parser)
-    _Parser.used = 0
-    assert block_expressions.evaluate(text, ARGS, LOC, SHAPE) == value
-    assert _Parser.used == 0
-
-
-@pytest.mark.parametrize("text", ["$a / 0", "$a / 3", "$f * 2", "$t + 1", "$big + 1", "max($a, 2)", "007 + $a",
-                                  "1_0 + $a", "2 ** $a", "$a $a", "($a", "2.5 * $a", "$s * 2", "$a % 2"])
-def test_anything_else_is_left_to_the_parser(text, monkeypatch):
-    answers = []
-    plain = block_expressions._plain_arithmetic
-    monkeypatch.setattr(block_expressions, "_plain_arithmetic", lambda *given: answers.append(plain(*given)))
-    try:
-        block_expressions.evaluate(text, ARGS, LOC, SHAPE)  # max(...) and 1_0 are fine, the rest errors
-    except CnnCalcError:
-        pass
-    assert answers == [None]
+    expected = [(m.start(), m.end(), m.group(1), m.group(2)) for m in re.finditer(block_expressions.REFERENCE.pattern,
+                                                                                   text)]
+    assert list(block_expressions.references(text)) == expected
+    assert block_expressions.reads_input(text) == any(name == "in" and field for _, _, name, field in expected)

@@ -108,11 +108,22 @@ def test_the_fast_path_imports_neither_typer_nor_click():
 @pytest.mark.parametrize("format", ["json", "table"])
 def test_the_analyze_path_imports_no_dataclasses_typing_nor_rich(spec, format):
     """cnncalc/records.py is self-contained (the stdlib's dataclasses would bring inspect, dis, tokenize,
-    ast), block arithmetic parses with _ast, TYPE_CHECKING is each module's own, and a table on a pipe is
-    drawn without rich (cnncalc/render/plain.py)."""
+    ast), block arithmetic is read without _ast (block_expressions.read), TYPE_CHECKING is each module's
+    own, and a table on a pipe is drawn without rich (cnncalc/render/plain.py)."""
     modules, output = _modules_of_a_run(["analyze", spec, "-f", format])
-    assert not modules & {"dataclasses", "inspect", "dis", "tokenize", "ast", "typing"}
+    assert not modules & {"dataclasses", "inspect", "dis", "tokenize", "ast", "_ast", "typing"}
     assert not [name for name in modules if name.split(".")[0] == "rich"] and "conv1" in output
+
+
+@pytest.mark.parametrize(("spec", "kinds"), [("specs/vgg16.yaml", {"conv", "dense", "elementwise", "pool"}),
+                                             ("specs/resnet50.yaml", {"conv", "dense", "elementwise", "merge", "norm",
+                                                                      "pool"})])
+def test_a_run_imports_the_kinds_its_spec_uses(spec, kinds):
+    """The kind registry imports a kind's module when the spec names one of its words (layers/base.Registry)."""
+    from cnncalc.layers import MODULES
+
+    modules, output = _modules_of_a_run(["analyze", spec, "-f", "json"])
+    assert {module for module in MODULES if f"cnncalc.layers.{module}" in modules} == kinds and '"name"' in output
 
 
 def test_a_spec_without_library_blocks_starts_without_pathlib():

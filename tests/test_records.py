@@ -353,12 +353,39 @@ def test_making_and_using_a_plain_record_compiles_nothing(monkeypatch):
     assert repr(thing) == "Plain(a=1, b='x', c=())" and calls == ["exec"]
 
 
+def test_the_signature_doc_is_written_when_first_read_as_the_stdlibs():
+    """Most records' docs are never read: the text is written on the first read, of the class or of an
+    instance, and is the stdlib's (pydoc's and inspect's too)."""
+    import inspect
+
+    theirs, ours = _both(BODY)
+    doc = vars(ours)["__doc__"]
+    assert isinstance(doc, record_methods.SignatureDoc) and doc.text is None
+    assert ours("a").__doc__ == theirs("a").__doc__ == theirs.__doc__ and doc.text == theirs.__doc__
+    assert ours.__doc__ == inspect.getdoc(ours) == inspect.getdoc(theirs)
+    subclass = type("Sub", (ours,), {"__slots__": ()})
+    assert subclass.__doc__ is None and subclass("a").__doc__ is None  # as a subclass of the stdlib's
+
+
 def test_records_of_more_fields_than_the_templates_hold():
     count = record_methods.TEMPLATED + 3
     body = "".join(f"    f{i}: int = {i}\n" for i in range(count))
     theirs, ours = _both(body)
     assert repr(ours()) == repr(theirs()) and hash(ours()) == hash(theirs()) and ours() == ours()
     assert ours(*range(5, 5 + count)) == ours(*range(5, 5 + count)) != ours()
+
+
+def test_every_record_of_analyzes_path_is_made_from_the_templates():
+    """No record a run of `analyze` defines has more fields than record_templates.py holds (it would compile
+    its methods at every start-up); Memory and report.Row have 19."""
+    from cnncalc import layers, pipeline, report  # noqa: F401 - the modules of analyze's path
+    from cnncalc.commands import analyze_run  # noqa: F401
+    from cnncalc.render import table  # noqa: F401
+
+    layers.kinds()
+    counts = [len(records.fields(value)) for name, module in list(sys.modules.items()) if name.startswith("cnncalc")
+              for value in vars(module).values() if isinstance(value, type) and "__dataclass_fields__" in value.__dict__]
+    assert 19 <= max(counts) <= record_methods.TEMPLATED
 
 
 def test_the_generated_templates_are_up_to_date():

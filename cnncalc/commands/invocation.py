@@ -66,11 +66,14 @@ class Invocation:
 
     def emit(self, diagnostics: Iterable[Diagnostic]) -> None:
         """Errors in full (source line, caret, help); warnings one line each, repeats of a line counted once."""
+        shown = sorted(diagnostics, key=lambda d: d.sort_key())
+        if not shown:  # most runs: nothing to read the spec's comments for, nor to render
+            return
         from cnncalc.diagnostics import ignored_codes, suppressions
 
         seen: dict[tuple, int] = {}
         ignored = {path: suppressions(text) for path, text in self.texts.items()}
-        for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key()):
+        for diagnostic in shown:
             if diagnostic.severity == "error":
                 from cnncalc.render.diagnostics import full  # where one is shown (~1 ms of imports)
 

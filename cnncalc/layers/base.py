@@ -18,6 +18,7 @@ from cnncalc.cpu import Cpu
 from cnncalc.notes import Note  # noqa: F401  (re-exported: layer kinds attach notes to their inferences)
 from cnncalc.rule import Rule
 from cnncalc.shapes import Shape
+from cnncalc.layers.words import WORD_MODULES
 from cnncalc.layers.values import (  # noqa: F401  (re-exported: the kinds import their parsers from here)
     FUNCTIONAL,
     REQUIRED,
@@ -398,13 +399,60 @@ class LayerKind:
         return ()
 
 
-KINDS: dict[str, LayerKind] = {}
+class Registry(Mapping):
+    """Word -> kind, aliases included, in registration order. Its words and the module of each are
+    known without importing the kinds (`cnncalc/layers/words.py`, generated from the registry itself);
+    a kind's module is imported when one of its words is first looked up, so that a run imports the
+    kinds its spec uses, not all of them. `in`, `len` and iterating the words import nothing;
+    `values()` and `items()` import every kind."""
+
+    def __init__(self, modules: Mapping[str, str]):
+        self._modules = modules
+        self._kinds: dict[str, LayerKind] = {}
+
+    def add(self, word: str, kind: LayerKind) -> None:
+        self._kinds[word] = kind
+
+    def loaded(self, word: str) -> bool:
+        """Whether the word's module is imported: if not, no layer of the run is of its kind."""
+        return word in self._kinds
+
+    def __getitem__(self, word: str) -> LayerKind:
+        kind = self._kinds.get(word)
+        if kind is None:
+            if word not in self._modules:
+                raise KeyError(word)
+            __import__(f"cnncalc.layers.{self._modules[word]}")  # registers its kinds
+            kind = self._kinds[word]
+        return kind
+
+    def get(self, word: str, default=None):
+        kind = self._kinds.get(word)  # the common case first: a spec's words are looked up once a layer
+        if kind is None:
+            return self[word] if word in self._modules else default
+        return kind
+
+    def __contains__(self, word) -> bool:
+        return word in self._modules or word in self._kinds
+
+    def __iter__(self):
+        yield from self._modules
+        yield from (word for word in self._kinds if word not in self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules) + sum(word not in self._modules for word in self._kinds)
+
+    def __repr__(self) -> str:
+        return f"Registry({len(self)} words, {len(self._kinds)} loaded)"
+
+
+KINDS: Registry = Registry(WORD_MODULES)
 
 
 def register(cls: type[LayerKind]) -> type[LayerKind]:
     kind = cls()
     for key in (cls.name, *cls.aliases):
-        KINDS[key] = kind
+        KINDS.add(key, kind)
     return cls
 
 
