@@ -238,3 +238,21 @@ def test_kept_buffers_are_released_when_memory_runs_out():
     done = subprocess.run([sys.executable, "-c", OUT_OF_ADDRESS_SPACE], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_reused_buffers_give_the_same_values(monkeypatch):
+    """np.empty's buffer is reused dirty: a forward that relied on fresh (zeroed) pages would differ."""
+    spec = ("input: 48x48x32\nlayers:\n  - conv: {filters: 32, kernel: 3, padding: 1}\n  - relu\n"
+            "  - conv: {filters: 32, kernel: 3, padding: 2, dilation: 2}\n  - pool: {kernel: 2}\n"
+            "  - conv: {filters: 64, kernel: 3, padding: 1}\n  - conv: {filters: 64, kernel: 1}\n")
+    the_plan = executor.plan(analysis_of(spec), 8)  # the im2col matrices of the first two: 21 MiB each
+    reused = []
+    take = array_memory.BlockCache.take
+    monkeypatch.setattr(array_memory.BlockCache, "take", lambda self, size: reused.append(take(self, size)) or reused[-1])
+    cached = executor.execute(the_plan, measure=True)
+    assert any(reused)
+    monkeypatch.setattr(array_memory.BlockCache, "keep", lambda self, pointer, size, release: release(pointer, size))
+    reused.clear()
+    fresh = executor.execute(the_plan, measure=True)
+    assert not any(reused)
+    assert np.array_equal(cached.output, fresh.output) and cached.peak_bytes == fresh.peak_bytes
