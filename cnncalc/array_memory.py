@@ -120,8 +120,11 @@ def _callbacks(counter: Counter, default, cache: BlockCache):
             added(pointer, size)
         return pointer
 
-    def calloc(ctx, count, size):
+    def calloc(ctx, count, size):  # (zeroed: never a kept buffer, whose pages are not)
         pointer = base_calloc(ctx, count, size)
+        if not pointer and cache.kept:
+            cache.release_all(lambda kept, kept_size: base_free(ctx, kept, kept_size))
+            pointer = base_calloc(ctx, count, size)
         if pointer and counter.counting:
             added(pointer, count * size)
         return pointer

@@ -213,16 +213,20 @@ OUT_OF_ADDRESS_SPACE = """
 import resource
 import numpy as np
 from cnncalc import array_memory
+MIB = 2**20
 handler = array_memory.numpy_handler()
 meter = array_memory.meter(True)
 meter.start()
 size = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmSize"))) * 1024
-resource.setrlimit(resource.RLIMIT_AS, (size + 700 * 2**20, resource.RLIM_INFINITY))
-first = np.ones(400 * 2**20, np.uint8)
+resource.setrlimit(resource.RLIMIT_AS, (size + 900 * MIB, resource.RLIM_INFINITY))  # (~100 MiB of it for threads')
+first = np.ones(500 * MIB, np.uint8)
 del first
-assert handler.cache.kept_bytes == 400 * 2**20
-second = np.ones(600 * 2**20, np.uint8)  # no kept buffer fits, and 400 + 600 MiB do not: the kept one goes
-assert handler.cache.kept_bytes == 0 and meter.current() == 600 * 2**20
+assert handler.cache.kept_bytes == 500 * MIB
+second = np.ones(600 * MIB, np.uint8)  # no kept buffer fits, and 500 + 600 MiB do not: the kept one goes
+assert handler.cache.kept_bytes == 0 and meter.current() == 600 * MIB
+del second
+zeroed = np.zeros(700 * MIB, np.uint8)  # calloc: never a kept buffer; 600 + 700 MiB do not fit: the kept go
+assert handler.cache.kept_bytes == 0 and meter.current() == 700 * MIB and not zeroed[::4096].any()
 meter.stop()
 print("ok")
 """
