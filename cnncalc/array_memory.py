@@ -8,6 +8,12 @@ had to be subtracted by hand, and tracing each of them cost more than a small la
 bytes, so only array data is counted (never Python bookkeeping) and the cost is paid per array, not
 per Python object.
 
+The handler also keeps large freed buffers for the run's next arrays of about their size (`BlockCache`):
+a fresh buffer's pages are faulted in and zeroed by the kernel on first touch (0.15 to 3 seconds per GB
+on the 2-core CI machine, with huge pages compacted), and a VGG-16 forward at batch 8 allocates ~3 GB of
+im2col matrices, padded copies and outputs, most of them the size of one before. What is counted is
+unchanged: the bytes of live arrays, as the program requests and frees them (a kept buffer is free).
+
 The handler is a ctypes structure of four callbacks. Every array allocated through it keeps it (numpy
 frees a buffer with the handler that allocated it), so it is made once per process and never
 released. Blocks allocated before a meter started are not in its table: their frees do not touch
@@ -41,11 +47,60 @@ class Counter:
         self.live = self.peak = 0
 
 
-def _callbacks(counter: Counter, default):
-    """The handler's four functions, each calling numpy's own (`default`) and counting around it."""
+class BlockCache:
+    """Freed buffers of at least `SMALLEST` bytes, kept while `enabled` (during a run) for the next
+    malloc of at most their size and at least half of it (the best fit); the oldest are released once
+    the kept bytes pass twice the largest buffer kept (what the run holds beyond its live arrays).
+    `lent` maps each buffer handed out again to its true size (numpy frees it with the size it asked)."""
+
+    SMALLEST = 4 * 1024 * 1024
+
+    __slots__ = ("enabled", "kept", "kept_bytes", "largest", "lent")
+
+    def __init__(self):
+        self.enabled = False
+        self.kept: list[tuple[int, int]] = []  # (pointer, size), oldest first
+        self.kept_bytes = self.largest = 0
+        self.lent: dict[int, int] = {}
+
+    def take(self, size: int) -> int:
+        """A kept buffer for `size` bytes (removed from the kept ones), or 0."""
+        best = None
+        for index, (_, kept_size) in enumerate(self.kept):
+            if size <= kept_size <= 2 * size and (best is None or kept_size < self.kept[best][1]):
+                best = index
+        if best is None:
+            return 0
+        pointer, kept_size = self.kept.pop(best)
+        self.kept_bytes -= kept_size
+        self.lent[pointer] = kept_size
+        return pointer
+
+    def keep(self, pointer: int, size: int, release) -> None:
+        """Keep a freed buffer; `release(pointer, size)` frees those that no longer fit."""
+        self.kept.append((pointer, size))
+        self.kept_bytes += size
+        self.largest = max(self.largest, size)
+        while self.kept_bytes > 2 * self.largest:
+            old, old_size = self.kept.pop(0)
+            self.kept_bytes -= old_size
+            release(old, old_size)
+
+    def release_all(self, release) -> None:
+        kept, self.kept = self.kept, []
+        self.kept_bytes = self.largest = 0
+        for pointer, size in kept:
+            release(pointer, size)
+
+
+def _callbacks(counter: Counter, default, cache: BlockCache):
+    """The handler's four functions, each calling numpy's own (`default`) and counting around it; large
+    buffers freed during a run are kept in `cache` for its next mallocs."""
     blocks = counter.blocks
     base_malloc, base_calloc = default.malloc, default.calloc
     base_realloc, base_free = default.realloc, default.free
+    lent = cache.lent
+    smallest = BlockCache.SMALLEST
 
     def added(pointer: int, size: int) -> None:
         blocks[pointer] = size
@@ -55,18 +110,27 @@ def _callbacks(counter: Counter, default):
             counter.peak = live
 
     def malloc(ctx, size):
-        pointer = base_malloc(ctx, size)
+        pointer = cache.take(size) if size >= smallest and cache.kept else 0
+        if not pointer:
+            pointer = base_malloc(ctx, size)
+            if not pointer and cache.kept:  # out of memory: what is kept goes first
+                cache.release_all(lambda kept, kept_size: base_free(ctx, kept, kept_size))
+                pointer = base_malloc(ctx, size)
         if pointer and counter.counting:
             added(pointer, size)
         return pointer
 
-    def calloc(ctx, count, size):
+    def calloc(ctx, count, size):  # (zeroed: never a kept buffer, whose pages are not)
         pointer = base_calloc(ctx, count, size)
+        if not pointer and cache.kept:
+            cache.release_all(lambda kept, kept_size: base_free(ctx, kept, kept_size))
+            pointer = base_calloc(ctx, count, size)
         if pointer and counter.counting:
             added(pointer, count * size)
         return pointer
 
     def realloc(ctx, pointer, size):
+        lent.pop(pointer, None)  # (a kept buffer is numpy's own malloc's: its realloc takes it)
         moved = base_realloc(ctx, pointer, size)
         if moved:
             old = blocks.pop(pointer, None)
@@ -80,7 +144,11 @@ def _callbacks(counter: Counter, default):
         old = blocks.pop(pointer, None)
         if old is not None:
             counter.live -= old
-        base_free(ctx, pointer, size)
+        size = lent.pop(pointer, size)
+        if size >= smallest and cache.enabled:
+            cache.keep(pointer, size, lambda kept, kept_size: base_free(ctx, kept, kept_size))
+        else:
+            base_free(ctx, pointer, size)
 
     return malloc, calloc, realloc, free
 
@@ -126,7 +194,9 @@ class _Handler:
         numpy_own = SimpleNamespace(**{name: ctypes.cast(getattr(default, name), kind) for name, kind in
                                        zip(("malloc", "calloc", "realloc", "free"), held)})
         self.counter = Counter()
-        functions = _callbacks(self.counter, numpy_own)
+        self.cache = BlockCache()
+        self._release = lambda pointer, size: numpy_own.free(default.ctx, pointer, size)
+        functions = _callbacks(self.counter, numpy_own, self.cache)
         wrapped = tuple(kind(f) for kind, f in zip((malloc, calloc, realloc, free), functions))
         self.struct = Handler(b"cnncalc_counting", 1, Allocator(default.ctx, *wrapped))
         self.capsule = new_capsule(ctypes.addressof(self.struct), b"mem_handler", None)
@@ -159,6 +229,20 @@ class _Handler:
             yield self.counter
         finally:
             self.set_handler(previous)
+
+    @contextmanager
+    def caching(self):
+        """Keep large freed buffers for the next arrays (`BlockCache`) inside the block; all released after
+        (a run inside another's block keeps the outer one's cache)."""
+        if self.cache.enabled:
+            yield self.cache
+            return
+        self.cache.enabled = True
+        try:
+            yield self.cache
+        finally:
+            self.cache.enabled = False
+            self.cache.release_all(self._release)
 
 
 _HANDLER: list = []
@@ -203,11 +287,13 @@ class ArrayMeter(_Meter):
 
     def __init__(self, handler: _Handler):
         self._installed = handler.installed()
+        self._caching = handler.caching()
         self.counter = handler.counter
         self._overall = 0
 
     def start(self) -> None:
         self._installed.__enter__()
+        self._caching.__enter__()
         self.counter.restart()
         self.counter.counting = True
 
@@ -244,6 +330,7 @@ class ArrayMeter(_Meter):
     def stop(self) -> int:
         peak = self.overall()
         self.counter.counting = False
+        self._caching.__exit__(None, None, None)
         self._installed.__exit__(None, None, None)
         return peak
 
@@ -337,10 +424,30 @@ class NoMeter:
         return 0
 
 
+class CachingMeter(NoMeter):
+    """All readings zero (the run is not measured), with the handler's `BlockCache` kept during the run:
+    an unmeasured run (benchmarks/bench_executor.py) allocates as a measured one does."""
+
+    def __init__(self, handler: _Handler):
+        self._installed = handler.installed()
+        self._caching = handler.caching()
+
+    def start(self) -> None:
+        self._installed.__enter__()
+        self._caching.__enter__()
+
+    def stop(self) -> int:
+        self._caching.__exit__(None, None, None)
+        self._installed.__exit__(None, None, None)
+        return 0
+
+
 def meter(measure: bool, prefer: str = NUMPY_ALLOCATOR):
-    """A meter for one run: numpy's allocator where it can be counted, else tracemalloc."""
+    """A meter for one run: numpy's allocator where it can be counted, else tracemalloc; an unmeasured
+    run still allocates through the handler (its cache of large buffers) where it can."""
     if not measure:
-        return NoMeter()
+        handler = numpy_handler()
+        return NoMeter() if handler is None or handler.cache.enabled else CachingMeter(handler)
     handler = numpy_handler() if prefer == NUMPY_ALLOCATOR else None
     if handler is None or handler.counter.counting:  # (a run inside a measured run: its count is the outer one's)
         return TracemallocMeter()

@@ -140,3 +140,123 @@ def test_an_unmeasured_run_says_so():
     the_plan = executor.plan(analysis_of("input: 4x4x1\nlayers: [relu]\n"), 1)
     execution = executor.execute(the_plan, measure=False)
     assert execution.measured_by == "" and execution.peak_bytes == 0
+
+
+# The handler's cache of large freed buffers (array_memory.BlockCache): fresh pages cost the kernel 0.15-3 s
+# per GB to fault in; a run reuses its freed buffers instead, and what is counted stays the live arrays.
+
+MIB = 1024 * 1024
+
+
+def test_the_cache_gives_the_best_fit_within_twice_the_request_and_keeps_at_most_twice_its_largest():
+    cache = array_memory.BlockCache()
+    released = []
+    for pointer, size in ((1, 10 * MIB), (2, 30 * MIB), (3, 12 * MIB)):
+        cache.keep(pointer, size, lambda p, s: released.append(p))
+    assert cache.take(40 * MIB) == 0  # nothing as large
+    assert cache.take(5 * MIB) == 1  # 10 MiB is within twice 5 MiB; 12 would fit too, 10 fits best
+    assert cache.lent == {1: 10 * MIB} and cache.take(5 * MIB) == 0  # 12 MiB is more than twice 5 MiB
+    assert cache.take(11 * MIB) == 3 and cache.take(16 * MIB) == 2
+    assert not cache.kept and cache.kept_bytes == 0 and released == []
+    for pointer in range(10, 14):  # 4 x 30 MiB: 120 MiB, more than twice the largest: the oldest go
+        cache.keep(pointer, 30 * MIB, lambda p, s: released.append(p))
+    assert released == [10, 11] and [p for p, _ in cache.kept] == [12, 13] and cache.kept_bytes == 60 * MIB
+    cache.release_all(lambda p, s: released.append(p))
+    assert released == [10, 11, 12, 13] and not cache.kept and cache.kept_bytes == 0
+
+
+def test_a_run_reuses_its_freed_buffers_and_counts_what_it_asks_for(meter):
+    handler = array_memory.numpy_handler()
+    big = np.ones(8 * MIB, dtype=np.uint8)
+    address = big.ctypes.data
+    del big
+    assert meter.current() == 0 and handler.cache.kept_bytes == 8 * MIB  # free, and kept
+    smaller = np.empty(5 * MIB, dtype=np.uint8)
+    assert smaller.ctypes.data == address and meter.current() == 5 * MIB and handler.cache.kept_bytes == 0
+    small = np.empty(MIB // 2, dtype=np.uint8)  # below the cache's smallest: numpy's own malloc
+    assert meter.current() == 5 * MIB + MIB // 2
+    del small, smaller
+    assert meter.current() == 0 and handler.cache.lent == {}
+
+
+def test_the_cache_is_released_when_the_run_ends():
+    handler = array_memory.numpy_handler()
+    if handler is None:
+        pytest.skip("numpy's memory handler cannot be installed here")
+    m = array_memory.meter(True)
+    m.start()
+    kept_past_the_run = np.ones(6 * MIB, dtype=np.uint8)
+    np.ones(16 * MIB, dtype=np.uint8)  # freed at once: kept
+    reused = np.empty(9 * MIB, dtype=np.uint8)
+    assert handler.cache.lent and handler.cache.kept_bytes == 0
+    m.stop()
+    assert not handler.cache.enabled and not handler.cache.kept
+    del reused, kept_past_the_run  # freed after the run: released, with their true sizes
+    assert handler.cache.lent == {} and not handler.cache.kept
+
+
+def test_an_unmeasured_run_keeps_freed_buffers_too(monkeypatch):
+    handler = array_memory.numpy_handler()
+    if handler is None:
+        pytest.skip("numpy's memory handler cannot be installed here")
+    kept = []
+    keep = array_memory.BlockCache.keep
+    monkeypatch.setattr(array_memory.BlockCache, "keep", lambda self, *args: (kept.append(args[1]), keep(self, *args)))
+    the_plan = executor.plan(analysis_of("input: 64x64x64\nlayers:\n  - conv: {filters: 64, kernel: 3, padding: 1}\n"
+                                         "  - conv: {filters: 64, kernel: 3, padding: 1}\n"), 2)
+    execution = executor.execute(the_plan, measure=False)
+    assert execution.complete and kept  # the first conv's im2col matrix was kept, for the second's
+    assert not handler.cache.enabled and not handler.cache.kept
+
+
+OUT_OF_ADDRESS_SPACE = """
+import resource
+import numpy as np
+from cnncalc import array_memory
+MIB = 2**20
+handler = array_memory.numpy_handler()
+meter = array_memory.meter(True)
+meter.start()
+size = int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmSize"))) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (size + 900 * MIB, resource.RLIM_INFINITY))  # (~100 MiB of it for threads')
+first = np.ones(500 * MIB, np.uint8)
+del first
+assert handler.cache.kept_bytes == 500 * MIB
+second = np.ones(600 * MIB, np.uint8)  # no kept buffer fits, and 500 + 600 MiB do not: the kept one goes
+assert handler.cache.kept_bytes == 0 and meter.current() == 600 * MIB
+del second
+zeroed = np.zeros(700 * MIB, np.uint8)  # calloc: never a kept buffer; 600 + 700 MiB do not fit: the kept go
+assert handler.cache.kept_bytes == 0 and meter.current() == 700 * MIB and not zeroed[::4096].any()
+meter.stop()
+print("ok")
+"""
+
+
+def test_kept_buffers_are_released_when_memory_runs_out():
+    import os
+    import subprocess
+    import sys
+
+    if array_memory.numpy_handler() is None or not os.path.exists("/proc/self/status"):
+        pytest.skip("needs numpy's memory handler and /proc")
+    done = subprocess.run([sys.executable, "-c", OUT_OF_ADDRESS_SPACE], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_reused_buffers_give_the_same_values(monkeypatch):
+    """np.empty's buffer is reused dirty: a forward that relied on fresh (zeroed) pages would differ."""
+    spec = ("input: 48x48x32\nlayers:\n  - conv: {filters: 32, kernel: 3, padding: 1}\n  - relu\n"
+            "  - conv: {filters: 32, kernel: 3, padding: 2, dilation: 2}\n  - pool: {kernel: 2}\n"
+            "  - conv: {filters: 64, kernel: 3, padding: 1}\n  - conv: {filters: 64, kernel: 1}\n")
+    the_plan = executor.plan(analysis_of(spec), 8)  # the im2col matrices of the first two: 21 MiB each
+    reused = []
+    take = array_memory.BlockCache.take
+    monkeypatch.setattr(array_memory.BlockCache, "take", lambda self, size: reused.append(take(self, size)) or reused[-1])
+    cached = executor.execute(the_plan, measure=True)
+    assert any(reused)
+    monkeypatch.setattr(array_memory.BlockCache, "keep", lambda self, pointer, size, release: release(pointer, size))
+    reused.clear()
+    fresh = executor.execute(the_plan, measure=True)
+    assert not any(reused)
+    assert np.array_equal(cached.output, fresh.output) and cached.peak_bytes == fresh.peak_bytes

@@ -104,3 +104,80 @@ def test_a_kept_tuple_text_follows_the_tuple_not_its_equals_nor_a_changed_list_i
         holder[0].append(2)  # a tuple holding a list is never kept
     assert jsontext.dumps({"a": (True, 1), "b": (1, True), "c": 0, "d": 0}) == json.dumps(
         {"a": (True, 1), "b": (1, True), "c": 0, "d": 0}, indent=2)
+
+
+# Records (lists of dicts of equal keys, written a column at a time; cnncalc/render/jsontext.py): values drawn
+# from a small pool, so that columns and their combinations repeat, with every pair of values that are equal
+# but written differently (1, True, 1.0; 0.0, -0.0; equal tuples that are different objects), "%" in keys
+# and values, and columns of mixed types.
+
+POOL = [0, 1, True, False, 1.0, 0.0, -0.0, float("nan"), None, "", "%s", "a", "%%d",
+        tuple([1]), tuple([True]), tuple([1.0]), tuple([1]), (), ("x",), ("y",), ("a", "b%"), tuple(["x"]),
+        [1], [True, "z"], {"k": 1}, {}, (([1],),)]
+ROW_KEYS = ["name", "%s", "type", "shape", "a%", "n"]
+
+
+@st.composite
+def record_lists(draw):
+    rows = draw(st.integers(min_value=jsontext._RECORDS_MIN - 1, max_value=40))
+    varied = draw(st.sets(st.sampled_from(ROW_KEYS)))  # these keys' values are drawn per row; the others repeat
+    repeated = {key: draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=3)) for key in ROW_KEYS}
+    records = []
+    for _ in range(rows):
+        record = {}
+        for key in ROW_KEYS:
+            record[key] = draw(st.sampled_from(POOL if key in varied else repeated[key]))
+        records.append(record)
+    if draw(st.booleans()):  # now and then one row of other keys (or the same keys in another order)
+        records.insert(draw(st.integers(0, rows)), dict(reversed(list(records[0].items()))) if draw(st.booleans())
+                       else {"name": "other"})
+    return records
+
+
+@settings(max_examples=150, deadline=None)
+@given(record_lists())
+def test_lists_of_records_are_written_as_json_dumps(records):
+    assert jsontext.dumps(records) == json.dumps(records, indent=2)
+    assert jsontext.dumps({"deeper": [records]}) == json.dumps({"deeper": [records]}, indent=2)
+
+
+@settings(max_examples=80, deadline=None)
+@given(record_lists(), st.integers(min_value=1, max_value=9))
+def test_streamed_records_in_chunks_are_written_as_json_dumps(records, chunk):
+    original, jsontext._CHUNK = jsontext._CHUNK, chunk
+    try:
+        for document in ({"layers": iter(records)}, {"memory": {"layers": iter(records)}}):
+            out = io.StringIO()
+            jsontext.write(document, out)
+            expected = {key: ({"layers": records} if key == "memory" else records) for key in document}
+            assert out.getvalue() == json.dumps(expected, indent=2) + "\n"
+    finally:
+        jsontext._CHUNK = original
+
+
+def test_records_whose_equal_values_are_written_differently():
+    one, true = tuple([1]), tuple([True])  # shared by the rows (a repeating column) ...
+    records = [{"f": 0.0 if i % 2 else -0.0, "n": 1 if i % 3 else True, "t": one if i % 2 else true,
+                "u": tuple([1]) if i % 2 else tuple([True]),  # ... and a new tuple each row
+                "s": one, "same": 5} for i in range(40)]
+    assert jsontext.dumps(records) == json.dumps(records, indent=2)
+    layers = [{"name": f"l{i}", "inputs": (f"l{i - 1}",) if i else (), "merge": (f"l{i - 1}", "x") if i % 2 else ("a",),
+               "shape": one} for i in range(50)]
+    assert jsontext.dumps(layers) == json.dumps(layers, indent=2)
+
+
+def test_records_of_unusual_values_take_the_old_path():
+    import enum
+
+    class Level(enum.IntEnum):
+        ONE = 1
+
+    records = [{"a": Level.ONE if i == 5 else 1, "b": i} for i in range(20)]
+    assert jsontext.dumps(records) == json.dumps(records, indent=2)
+    import pytest
+
+    with pytest.raises(TypeError):
+        jsontext.write({"layers": iter([{"a": 1, "b": object() if i == 9 else 2} for i in range(20)])}, io.StringIO())
+    out = io.StringIO()
+    jsontext.write(iter([{"a": i, "inner": iter([i])} for i in range(20)]), out)  # an iterator in a top-level item
+    assert out.getvalue() == json.dumps([{"a": i, "inner": [i]} for i in range(20)], indent=2) + "\n"
