@@ -43,12 +43,19 @@ class _Ledger:
 
     def __init__(self, base: int, tracer: Tracer | None = None):
         self.live = base
-        self.peak = Peak(base, "start", "")
+        #: the peak's bytes, phase and layer; `peak` makes the record when asked (in a training forward
+        #: nearly every layer raises the peak: a record each was a tenth of the simulation)
+        self._peak = (base, "start", "")
+        self._peak_bytes = base
         self.tracer = tracer
         self.log: list[tuple[int, int]] = []
         self.peak_at = 0
         self.peak_transient = 0
         self.timeline: list[tuple[str, str, int, int]] = []
+
+    @property
+    def peak(self) -> Peak:
+        return Peak(*self._peak)
 
     def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live += size
@@ -63,9 +70,11 @@ class _Ledger:
             self.tracer.free(key)
 
     def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
-        self.timeline.append((phase, layer, self.live, transient))
-        if self.live + transient > self.peak.bytes:
-            self.peak = Peak(self.live + transient, phase, layer)
+        live = self.live
+        self.timeline.append((phase, layer, live, transient))
+        if live + transient > self._peak_bytes:
+            self._peak_bytes = live + transient
+            self._peak = (live + transient, phase, layer)
             self.peak_at = len(self.log)
             self.peak_transient = transient
         if self.tracer is not None and index is not None:

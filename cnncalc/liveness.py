@@ -22,6 +22,7 @@ only keeps the books. Sizes are bytes for the whole batch.
 from __future__ import annotations
 
 
+from cnncalc import bulk
 from cnncalc.records import dataclass, replace
 
 from cnncalc.analysis import Analysis, LayerResult
@@ -196,16 +197,22 @@ class _Run:
         return sizes
 
     def _assign_storages(self) -> None:
-        self.item = self._element_sizes()
+        self.item = item = self._element_sizes()
+        storage_of, storages, rules, batch = self.storage_of, self.storages, self.rules, self.ctx.batch
+        numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
         for result in self.results:
-            index = result.node.index
-            rule = self.rules[index]
-            if index > 0 and rule.aliases_input:
-                self.storage_of.append(self.storage_of[result.node.inputs[0]])
+            node = result.node
+            index = node.index
+            if index > 0 and rules[index].aliases_input:
+                storage_of.append(storage_of[node.inputs[0]])
                 continue
-            self.storage_of.append(index)
-            size = self.ctx.batch * result.output.numel * self.item[index]
-            self.storages[index] = _Storage(size)
+            storage_of.append(index)
+            output = result.inference.output
+            numel = numels.get(id(output))
+            if numel is None:
+                numel = numels[id(output)] = output.numel
+            size = batch * numel * item[index]
+            storages[index] = _Storage(size)
             self.output_bytes[index] = size if index else 0
 
     def _wire(self, training: bool) -> None:
@@ -527,10 +534,10 @@ class _Run:
 
     def layers(self) -> tuple[LayerMemory, ...]:
         held = self.ledger.held_at_peak(len(self.results))
-        return tuple(
-            LayerMemory(r.node.name, self.output_bytes[i], self.saved_bytes[i], self.gradient_bytes[i], held[i])
-            for i, r in enumerate(self.results)
-        )
+        names = [r.node.name for r in self.results]
+        # one record per layer, made through its slots (cnncalc/bulk.py) by one `map`
+        return tuple(map(bulk.maker(LayerMemory), names, self.output_bytes, self.saved_bytes, self.gradient_bytes,
+                         held))
 
 
 def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes: int, step_temporaries: int,
