@@ -171,9 +171,15 @@ def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
     if cpuinfo is None:
         try:
             with open("/proc/cpuinfo", errors="replace") as handle:
-                cpuinfo = handle.read()
+                # read up to the first `flags`: the kernel writes the file as it is read, every core's
+                # block (and its clock) in turn, which was most of a report's look at the machine
+                for line in handle:
+                    key, _, value = line.partition(":")
+                    if key.strip() == "flags":
+                        return frozenset(value.split())
         except OSError:
-            return frozenset()
+            pass
+        return frozenset()
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "flags":

@@ -110,13 +110,14 @@ def distinct(analysis: Analysis) -> tuple[tuple[int, ...], tuple[LayerResult, ..
         fast = (id(node.kind), id(node.params), id(result.inputs), id(inference))
         group = by_identity.get(fast)
         if group is None:
-            key = _value_key(node, result.inputs, inference)
-            group = by_value.get(key) if key is not None else None
-            if group is None:
-                group = len(firsts)
+            new = len(firsts)
+            try:  # hashed once, found or added (a record's hash is Python code: it was a third of this)
+                group = by_value.setdefault((node.kind, tuple(sorted(node.params.items())), result.inputs,
+                                             inference), new)
+            except TypeError:  # a setting that is not hashable: a distinct layer of its own
+                group = new
+            if group == new:
                 firsts.append(result)
-                if key is not None:
-                    by_value[key] = group
             by_identity[fast] = group  # the analysis holds the objects whose ids these are
         group_of.append(group)
     return tuple(group_of), tuple(firsts)
@@ -133,16 +134,6 @@ def rules(analysis: Analysis, ctx: MemoryContext,
         rule = node.kind.memory_rule(node.params, result.inputs, inference, ctx)
         made.append(_with_counted_params(rule, inference.params, inference.buffers, ctx))
     return (MemoryRule(), *map(made.__getitem__, group_of))
-
-
-def _value_key(node, inputs, inference) -> tuple | None:
-    """What a layer's memory rule depends on, as a hashable value; None when a setting is not hashable."""
-    try:
-        key = (node.kind, tuple(sorted(node.params.items())), inputs, inference)
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: MemoryContext) -> MemoryRule:
@@ -360,45 +351,56 @@ class _Run:
 
     def _save(self, index: int, rule: MemoryRule, first_saver: set[int], allocated=()) -> None:
         """What autograd keeps; `allocated`: the extras already made (autocast's copies, made before the op)."""
-        node = self.results[index].node
-        inputs, storage_of, needs_grad = node.inputs, self.storage_of, self.needs_grad
-        saved = set()
-        if rule.saves_inputs:
-            saved |= {storage_of[i] for i in inputs}
+        inputs, storage_of = self.results[index].node.inputs, self.storage_of
+        if not rule.saves_inputs:
+            saved = set()
+        elif len(inputs) == 1:
+            saved = {storage_of[inputs[0]]}
+        else:
+            saved = {storage_of[i] for i in inputs}
         if rule.saves_operands:
             saved |= self._operands_kept(inputs)
+        # the extras as (key, bytes), empty ones left out: they change no books (most layers have none)
+        parts = ()
         if rule.extra_saved_tensors:
-            parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors)]
-        else:
+            parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors) if size]
+        elif rule.extra_saved:
             parts = [(("saved", index, 0), rule.extra_saved)]
-        if needs_grad[inputs[0]] if len(inputs) == 1 else any(needs_grad[i] for i in inputs):
-            parts.append((("saved", index, "with input grad"), rule.saved_with_input_grad))
+        if rule.saved_with_input_grad and self._input_needs_grad(inputs):
+            parts = [*parts, (("saved", index, "with input grad"), rule.saved_with_input_grad)]
         # under autocast each op that casts a float32 input makes (and saves) its own half copy
         if self.ctx.amp:
+            parts = list(parts)
             for source, elements in self._float32_inputs(index, rule):
                 saved.discard(storage_of[source])
                 parts.append((("saved", index, "input", source), self.ctx.batch * elements * self.ctx.act_bytes))
         extra = 0
-        for _, size in parts:
-            extra += size
-        self.extra_saved[index] = extra
-        self.extra_parts[index] = tuple(parts)
+        if parts:
+            alloc = self.ledger.alloc
+            for key, size in parts:
+                extra += size
+                if key not in allocated:
+                    alloc(size, index, key)
+            self.extra_saved[index] = extra
+            self.extra_parts[index] = tuple(parts)
         if rule.saves_output:
             saved.add(storage_of[index])
+        if not saved:
+            self.saved_bytes[index] += extra
+            return
         self.saved_by[index] = tuple(saved)
         storages = self.storages
-        mine = 0
         for storage_id in saved:
             storage = storages[storage_id]
             storage.savers.add(index)
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
-                mine += storage.size
-        alloc = self.ledger.alloc
-        for key, size in parts:
-            if size and key not in allocated:  # an empty part changes no books
-                alloc(size, index, key)
-        self.saved_bytes[index] += mine + extra
+                extra += storage.size
+        self.saved_bytes[index] += extra
+
+    def _input_needs_grad(self, inputs: tuple[int, ...]) -> bool:
+        needs_grad = self.needs_grad
+        return needs_grad[inputs[0]] if len(inputs) == 1 else any(needs_grad[i] for i in inputs)
 
     def _operands_kept(self, sources: tuple[int, ...]) -> set[int]:
         """A product keeps each factor that another factor's gradient needs (MulBackward0)."""
@@ -463,8 +465,7 @@ class _Run:
                 if grad_out.refs == 0:
                     free(grad_out.size, grad_out.owner, grad_out.key)
             for key, size in extra_parts[index]:  # what it saved is released
-                if size:
-                    free(size, index, key)
+                free(size, index, key)
             for storage_id in saved_by[index]:
                 storage = storages[storage_id]
                 storage.savers.discard(index)
