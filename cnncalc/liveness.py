@@ -98,7 +98,7 @@ def distinct(analysis: Analysis) -> tuple[tuple[int, ...], tuple[LayerResult, ..
     modes (training and inference ask the same layers for their rules).
 
     Why: a rule is a function of the kind, its settings, the input shapes and the inference (never of the
-    layer's name), and a network repeats its layers: ResNet-50's 174 layers are 54 distinct ones, 20 of its
+    layer's name), and a network repeats its layers: ResNet-50's 174 layers are 54 distinct ones, 23 of its
     53 convolutions, whose CPU kernel models cost most of a report's time. A repeat's layers share one
     inference, found by identity without hashing it; the others by value (a record's hash is Python code)."""
     group_of: list[int] = []
