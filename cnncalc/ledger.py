@@ -1,6 +1,6 @@
 """The books of the liveness simulation (cnncalc/liveness.py): the running total of live bytes, the
 highest point it reached and when, and the tracer that receives every tensor (the CUDA allocator's
-replay, cnncalc/cuda/step.py)."""
+replay, cnncalc/cuda/step.py); and the records of what a simulation found (per layer, and the whole)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,36 @@ class Peak:
     bytes: int
     phase: str
     layer: str
+
+
+@dataclass(frozen=True, slots=True)
+class LayerMemory:
+    name: str
+    #: the new storage this layer's output needs (0 when it aliases its input)
+    output_bytes: int
+    #: bytes autograd keeps for backward that this layer adds: storages it is the first to save, plus
+    #: its own extras (indices, masks, statistics). The column sums to the network's saved bytes.
+    saved_bytes: int
+    #: gradient buffers its backward allocates: input gradients that are not views, parameter gradients
+    gradient_bytes: int
+    #: the bytes alive at the run's peak, each storage once, counted at the layer that allocated it: its
+    #: output, saved extras, gradients (the input's row holds the caller's batch, the last layer's also the
+    #: loss gradient, a layer whose backward sums gradients where branches meet those sums). With the
+    #: resident bytes and the transient scratch at that moment the column sums to the peak.
+    held_at_peak_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    saved_bytes: int
+    peak: Peak
+    layers: tuple[LayerMemory, ...]
+    #: the largest transient kernel scratch of any single op
+    scratch_bytes: int
+    #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
+    peak_transient: int = 0
+    #: every observed step in order: (phase, layer, live bytes, transient scratch on top)
+    timeline: tuple[tuple[str, str, int, int], ...] = ()
 
 
 class Tracer(Protocol):

@@ -21,43 +21,12 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
-
 from cnncalc import bulk
-from cnncalc.records import dataclass, replace
-
-from cnncalc.analysis import Analysis, LayerResult
+from cnncalc.analysis import Analysis
+from cnncalc.layer_rules import distinct, rules  # noqa: F401  (distinct: re-exported with rules)
 from cnncalc.layers.base import MemoryContext, MemoryRule
-from cnncalc.ledger import Peak, Tracer, _Ledger  # noqa: F401  (Peak and Tracer: re-exported, as before)
-
-
-@dataclass(frozen=True, slots=True)
-class LayerMemory:
-    name: str
-    #: the new storage this layer's output needs (0 when it aliases its input)
-    output_bytes: int
-    #: bytes autograd keeps for backward that this layer adds: storages it is the first to save, plus
-    #: its own extras (indices, masks, statistics). The column sums to the network's saved bytes.
-    saved_bytes: int
-    #: gradient buffers its backward allocates: input gradients that are not views, parameter gradients
-    gradient_bytes: int
-    #: the bytes alive at the run's peak, each storage once, counted at the layer that allocated it: its
-    #: output, saved extras, gradients (the input's row holds the caller's batch, the last layer's also the
-    #: loss gradient, a layer whose backward sums gradients where branches meet those sums). With the
-    #: resident bytes and the transient scratch at that moment the column sums to the peak.
-    held_at_peak_bytes: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Simulation:
-    saved_bytes: int
-    peak: Peak
-    layers: tuple[LayerMemory, ...]
-    #: the largest transient kernel scratch of any single op
-    scratch_bytes: int
-    #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
-    peak_transient: int = 0
-    #: every observed step in order: (phase, layer, live bytes, transient scratch on top)
-    timeline: tuple[tuple[str, str, int, int], ...] = ()
+# Peak, Tracer and the records of a simulation: re-exported, as before
+from cnncalc.ledger import LayerMemory, Peak, Simulation, Tracer, _Ledger  # noqa: F401
 
 
 _serial = iter(range(1 << 62))
@@ -90,59 +59,6 @@ class _Storage:
     @property
     def dead(self) -> bool:
         return not (self.readers or self.holds or self.savers)
-
-
-def distinct(analysis: Analysis) -> tuple[tuple[int, ...], tuple[LayerResult, ...]]:
-    """The distinct layers of a network for its memory rules: per graph node after the input, the index of
-    its distinct layer, and each distinct layer's first result. Found once per report and shared by its
-    modes (training and inference ask the same layers for their rules).
-
-    Why: a rule is a function of the kind, its settings, the input shapes and the inference (never of the
-    layer's name), and a network repeats its layers: ResNet-50's 174 layers are 54 distinct ones, 23 of its
-    53 convolutions, whose CPU kernel models cost most of a report's time. A repeat's layers share one
-    inference, found by identity without hashing it; the others by value (a record's hash is Python code)."""
-    group_of: list[int] = []
-    firsts: list[LayerResult] = []
-    by_identity: dict[tuple[int, int, int, int], int] = {}
-    by_value: dict[tuple, int] = {}
-    for result in analysis.results[1:]:
-        node, inference = result.node, result.inference
-        fast = (id(node.kind), id(node.params), id(result.inputs), id(inference))
-        group = by_identity.get(fast)
-        if group is None:
-            new = len(firsts)
-            try:  # hashed once, found or added (a record's hash is Python code: it was a third of this)
-                group = by_value.setdefault((node.kind, tuple(sorted(node.params.items())), result.inputs,
-                                             inference), new)
-            except TypeError:  # a setting that is not hashable: a distinct layer of its own
-                group = new
-            if group == new:
-                firsts.append(result)
-            by_identity[fast] = group  # the analysis holds the objects whose ids these are
-        group_of.append(group)
-    return tuple(group_of), tuple(firsts)
-
-
-def rules(analysis: Analysis, ctx: MemoryContext,
-          layers: tuple[tuple[int, ...], tuple[LayerResult, ...]] | None = None) -> tuple[MemoryRule, ...]:
-    """Each layer's memory rule for this batch and mode; index i is graph node i (the input's is empty).
-    `layers`: the network's `distinct` layers, when known; each distinct layer's rule is found once."""
-    group_of, firsts = layers if layers is not None else distinct(analysis)
-    made = []
-    for result in firsts:
-        node, inference = result.node, result.inference
-        rule = node.kind.memory_rule(node.params, result.inputs, inference, ctx)
-        made.append(_with_counted_params(rule, inference.params, inference.buffers, ctx))
-    return (MemoryRule(), *map(made.__getitem__, group_of))
-
-
-def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: MemoryContext) -> MemoryRule:
-    """A kind that does not list its parameter tensors still has the parameters it counts: one tensor."""
-    if params and not rule.param_tensors:
-        rule = replace(rule, param_tensors=(params,))
-    if buffers and not rule.buffer_bytes:
-        rule = replace(rule, buffer_bytes=buffers * ctx.param_bytes)
-    return rule
 
 
 class _Run:

@@ -466,7 +466,7 @@ def test_a_stage_holds_its_input_until_it_returns(batch):
 def test_the_rules_of_distinct_layers_are_each_layers_own(name):
     """`rules` asks each distinct layer once (ResNet-50's 174 layers are 54, its 53 convolutions 23) and
     both modes share the grouping: every layer's rule is still the one its kind makes for it."""
-    from cnncalc import liveness
+    from cnncalc import layer_rules, liveness
     from cnncalc.cpu import Cpu
     from cnncalc.layers.base import MemoryContext, MemoryRule
 
@@ -480,7 +480,7 @@ def test_the_rules_of_distinct_layers_are_each_layers_own(name):
     for ctx in (MemoryContext(8, 4, 4, True, "cpu", False, Cpu("avx2", 4)),
                 MemoryContext(8, 4, 4, False, "cpu", False, Cpu("avx2", 4)),
                 MemoryContext(2, 2, 4, True, "cuda", True)):
-        own = tuple(liveness._with_counted_params(r.node.kind.memory_rule(r.node.params, r.inputs, r.inference, ctx),
+        own = tuple(layer_rules._with_counted_params(r.node.kind.memory_rule(r.node.params, r.inputs, r.inference, ctx),
                                                   r.inference.params, r.inference.buffers, ctx)
                     for r in analysis.results[1:])
         assert liveness.rules(analysis, ctx, layers) == liveness.rules(analysis, ctx) == (MemoryRule(), *own)
