@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 _UNTOTALLED = ("branch", "shortcut")
 
 
-def _local_name(row: Row) -> str:
-    prefix = "/".join(row.block)
-    return row.name[len(prefix) + 1:] if prefix and row.name.startswith(prefix + "/") else row.name
-
-
 def _open(table: Grid, depth: int, name: str, kind: str) -> None:
     table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
 
@@ -81,8 +76,10 @@ _tail_key = attrgetter("type", "output_shape", "inplace", "activations", "params
 
 
 #: layer rows between two headings or subtotals added as one run of shared tails (`Grid.add_rows`) from this
-#: many on; fewer are added row by row, as `add_rows` draws them (a run's own bookkeeping costs more)
+#: many on; fewer are added row by row, as `add_rows` draws them (a run's own bookkeeping costs more) in
+#: tables of fewer than _FEW_ROWS layers (a larger one keeps its runs: a row of its own is a tuple more)
 _RUN_ROWS = 32
+_FEW_ROWS = 10_000
 
 
 def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> None:
@@ -96,10 +93,11 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     open_scopes: list[tuple[str, str, int]] = []
     firsts: list[str] = []  # the layer rows since the last heading or subtotal: one run
     run_tails: list[tuple[str, ...]] = []
-    names: dict[int, tuple[tuple[str, ...], str, int]] = {}  # per block tuple (by identity): its prefix, indent
+    names: dict[int, tuple[tuple[str, ...], str | None, str]] = {}  # per block tuple (by identity): prefix, indent
+    least = _RUN_ROWS if len(rows) < _FEW_ROWS else 1
 
     def flush() -> None:
-        if len(firsts) >= _RUN_ROWS:
+        if len(firsts) >= least:
             table.add_rows(firsts[:], run_tails[:])
         else:  # a few rows (a block's layers between its heading and subtotal): cheaper as rows than as a run
             add_row = table.add_row
@@ -133,7 +131,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             if named is None or named[0] is not block:
                 joined = "/".join(block)
                 named = names[id(block)] = (block, joined + "/" if joined else None, "  " * len(block))
-            _, prefix, indent = named  # `_local_name`'s prefix, found once per block
+            _, prefix, indent = named  # a layer's name shown without its block's path, found once per block
             name = row.name
             firsts.append(indent + (name[len(prefix):] if prefix and name.startswith(prefix) else name))
         else:
