@@ -394,7 +394,10 @@ class _Run:
                     observe("backward", node.name)
                     free(elements * act_bytes, index, ("half grad", index, j))
             for source, grad in produced:
-                self._accumulate(buffers, source, grad, index)
+                if source in buffers:
+                    self._accumulate(buffers, source, grad, index)
+                else:  # the first gradient of its source: `_accumulate` keeps it as it is
+                    buffers[source] = grad
         self.scratch = high
         for seed in seeds:
             self._drop(seed)
