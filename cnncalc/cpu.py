@@ -29,6 +29,8 @@ FAMILIES = {"avx2": "avx2", "avx2_vnni": "avx2", "avx2_vnni_2": "avx2",
             "avx512_core_amx_fp16": "avx512_core"}
 #: floats per channel block of each family's blocked layouts (nChw8c / nChw16c)
 BLOCKS = {"avx2": 8, "avx512_core": 16}
+#: channels per block by instruction set: BLOCKS of its family; AVX2's (8) for one without rules
+_BLOCK_OF_ISA = {isa: BLOCKS[family] for isa, family in FAMILIES.items()}
 #: families whose rules are checked against allocation traces on a host of that kind; the others
 #: are derived from oneDNN's layouts and carry the documented bound (docs/memory.md)
 MEASURED = frozenset({"avx2"})
@@ -82,7 +84,7 @@ class Cpu:
     @property
     def block(self) -> int:
         """Channels per oneDNN block; an unmodelled ISA is given the AVX2 rules under the bound."""
-        return BLOCKS.get(self.family or "avx2", 8)
+        return _BLOCK_OF_ISA.get(self.isa, 8)  # the kernel models ask it ~50 times a convolution
 
     @property
     def exact(self) -> bool:
@@ -169,9 +171,15 @@ def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
     if cpuinfo is None:
         try:
             with open("/proc/cpuinfo", errors="replace") as handle:
-                cpuinfo = handle.read()
+                # read up to the first `flags`: the kernel writes the file as it is read, every core's
+                # block (and its clock) in turn, which was most of a report's look at the machine
+                for line in handle:
+                    key, _, value = line.partition(":")
+                    if key.strip() == "flags":
+                        return frozenset(value.split())
         except OSError:
-            return frozenset()
+            pass
+        return frozenset()
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "flags":

@@ -1,6 +1,6 @@
 """The books of the liveness simulation (cnncalc/liveness.py): the running total of live bytes, the
 highest point it reached and when, and the tracer that receives every tensor (the CUDA allocator's
-replay, cnncalc/cuda/step.py)."""
+replay, cnncalc/cuda/step.py); and the records of what a simulation found (per layer, and the whole)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,36 @@ class Peak:
     layer: str
 
 
+@dataclass(frozen=True, slots=True)
+class LayerMemory:
+    name: str
+    #: the new storage this layer's output needs (0 when it aliases its input)
+    output_bytes: int
+    #: bytes autograd keeps for backward that this layer adds: storages it is the first to save, plus
+    #: its own extras (indices, masks, statistics). The column sums to the network's saved bytes.
+    saved_bytes: int
+    #: gradient buffers its backward allocates: input gradients that are not views, parameter gradients
+    gradient_bytes: int
+    #: the bytes alive at the run's peak, each storage once, counted at the layer that allocated it: its
+    #: output, saved extras, gradients (the input's row holds the caller's batch, the last layer's also the
+    #: loss gradient, a layer whose backward sums gradients where branches meet those sums). With the
+    #: resident bytes and the transient scratch at that moment the column sums to the peak.
+    held_at_peak_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    saved_bytes: int
+    peak: Peak
+    layers: tuple[LayerMemory, ...]
+    #: the largest transient kernel scratch of any single op
+    scratch_bytes: int
+    #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
+    peak_transient: int = 0
+    #: every observed step in order: (phase, layer, live bytes, transient scratch on top)
+    timeline: tuple[tuple[str, str, int, int], ...] = ()
+
+
 class Tracer(Protocol):
     """Receives the simulation's tensors one by one, in order (cnncalc/cuda/step.py turns them into
     the caching allocator's events). `op` is called while a layer's forward or backward runs, with
@@ -43,12 +73,19 @@ class _Ledger:
 
     def __init__(self, base: int, tracer: Tracer | None = None):
         self.live = base
-        self.peak = Peak(base, "start", "")
+        #: the peak's bytes, phase and layer; `peak` makes the record when asked (in a training forward
+        #: nearly every layer raises the peak: a record each was a tenth of the simulation)
+        self._peak = (base, "start", "")
+        self._peak_bytes = base
         self.tracer = tracer
         self.log: list[tuple[int, int]] = []
         self.peak_at = 0
         self.peak_transient = 0
         self.timeline: list[tuple[str, str, int, int]] = []
+
+    @property
+    def peak(self) -> Peak:
+        return Peak(*self._peak)
 
     def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
         self.live += size
@@ -63,9 +100,11 @@ class _Ledger:
             self.tracer.free(key)
 
     def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
-        self.timeline.append((phase, layer, self.live, transient))
-        if self.live + transient > self.peak.bytes:
-            self.peak = Peak(self.live + transient, phase, layer)
+        live = self.live
+        self.timeline.append((phase, layer, live, transient))
+        if live + transient > self._peak_bytes:
+            self._peak_bytes = live + transient
+            self._peak = (live + transient, phase, layer)
             self.peak_at = len(self.log)
             self.peak_transient = transient
         if self.tracer is not None and index is not None:

@@ -21,114 +21,44 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
-
-from cnncalc.records import dataclass, field, replace
-
+from cnncalc import bulk
 from cnncalc.analysis import Analysis
+from cnncalc.layer_rules import distinct, rules  # noqa: F401  (distinct: re-exported with rules)
 from cnncalc.layers.base import MemoryContext, MemoryRule
-from cnncalc.ledger import Peak, Tracer, _Ledger  # noqa: F401  (Peak and Tracer: re-exported, as before)
-
-
-@dataclass(frozen=True, slots=True)
-class LayerMemory:
-    name: str
-    #: the new storage this layer's output needs (0 when it aliases its input)
-    output_bytes: int
-    #: bytes autograd keeps for backward that this layer adds: storages it is the first to save, plus
-    #: its own extras (indices, masks, statistics). The column sums to the network's saved bytes.
-    saved_bytes: int
-    #: gradient buffers its backward allocates: input gradients that are not views, parameter gradients
-    gradient_bytes: int
-    #: the bytes alive at the run's peak, each storage once, counted at the layer that allocated it: its
-    #: output, saved extras, gradients (the input's row holds the caller's batch, the last layer's also the
-    #: loss gradient, a layer whose backward sums gradients where branches meet those sums). With the
-    #: resident bytes and the transient scratch at that moment the column sums to the peak.
-    held_at_peak_bytes: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Simulation:
-    saved_bytes: int
-    peak: Peak
-    layers: tuple[LayerMemory, ...]
-    #: the largest transient kernel scratch of any single op
-    scratch_bytes: int
-    #: the transient scratch (or optimizer temporaries) counted in the peak at its moment
-    peak_transient: int = 0
-    #: every observed step in order: (phase, layer, live bytes, transient scratch on top)
-    timeline: tuple[tuple[str, str, int, int], ...] = ()
+# Peak, Tracer and the records of a simulation: re-exported, as before
+from cnncalc.ledger import LayerMemory, Peak, Simulation, Tracer, _Ledger  # noqa: F401
 
 
 _serial = iter(range(1 << 62))
 
 
-@dataclass
 class _Grad:
-    """One gradient tensor's storage; `refs` counts the autograd buffers and callers holding it."""
+    """One gradient tensor's storage; `refs` counts the autograd buffers and callers holding it.
+    (Plain classes, these two: mutable books, made a few times per layer, whose record `__init__` with a
+    factory would be compiled at the first call of every run.)"""
 
-    size: int
-    refs: int = 0
-    key: tuple = field(default_factory=lambda: ("grad", next(_serial)))
-    #: the layer whose backward allocated it
-    owner: int = -1
+    __slots__ = ("size", "refs", "key", "owner")
+
+    def __init__(self, size: int, refs: int = 0, owner: int = -1):
+        self.size = size
+        self.refs = refs
+        self.key = ("grad", next(_serial))
+        #: the layer whose backward allocated it
+        self.owner = owner
 
 
-@dataclass
 class _Storage:
-    size: int
-    readers: int = 0
-    holds: int = 0
-    savers: set[int] = field(default_factory=set)
+    __slots__ = ("size", "readers", "holds", "savers")
+
+    def __init__(self, size: int):
+        self.size = size
+        self.readers = 0
+        self.holds = 0
+        self.savers: set[int] = set()
 
     @property
     def dead(self) -> bool:
         return not (self.readers or self.holds or self.savers)
-
-
-def rules(analysis: Analysis, ctx: MemoryContext) -> tuple[MemoryRule, ...]:
-    """Each layer's memory rule for this batch and mode; index i is graph node i (the input's is empty).
-
-    Why memoised: a rule is a function of the kind, its settings, the input shapes and the inference
-    (never of the layer's name), and a network repeats its layers: ResNet-50's 53 convolutions are 20
-    distinct ones, whose CPU kernel models cost ~0.2 ms each; a repeat's layers share one inference, found
-    by identity without hashing it."""
-    found = [MemoryRule()]
-    by_identity: dict[tuple[int, int, int, int], MemoryRule] = {}
-    by_value: dict[tuple, MemoryRule] = {}
-    for result in analysis.results[1:]:
-        node, inference = result.node, result.inference
-        fast = (id(node.kind), id(node.params), id(result.inputs), id(inference))
-        rule = by_identity.get(fast)
-        if rule is None:
-            key = _value_key(node, result.inputs, inference)
-            rule = by_value.get(key) if key is not None else None
-            if rule is None:
-                rule = node.kind.memory_rule(node.params, result.inputs, inference, ctx)
-                rule = _with_counted_params(rule, inference.params, inference.buffers, ctx)
-                if key is not None:
-                    by_value[key] = rule
-            by_identity[fast] = rule  # the analysis holds the objects whose ids these are
-        found.append(rule)
-    return tuple(found)
-
-
-def _value_key(node, inputs, inference) -> tuple | None:
-    """What a layer's memory rule depends on, as a hashable value; None when a setting is not hashable."""
-    try:
-        key = (node.kind, tuple(sorted(node.params.items())), inputs, inference)
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: MemoryContext) -> MemoryRule:
-    """A kind that does not list its parameter tensors still has the parameters it counts: one tensor."""
-    if params and not rule.param_tensors:
-        rule = replace(rule, param_tensors=(params,))
-    if buffers and not rule.buffer_bytes:
-        rule = replace(rule, buffer_bytes=buffers * ctx.param_bytes)
-    return rule
 
 
 class _Run:
@@ -174,16 +104,22 @@ class _Run:
         return sizes
 
     def _assign_storages(self) -> None:
-        self.item = self._element_sizes()
+        self.item = item = self._element_sizes()
+        storage_of, storages, rules, batch = self.storage_of, self.storages, self.rules, self.ctx.batch
+        numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
         for result in self.results:
-            index = result.node.index
-            rule = self.rules[index]
-            if index > 0 and rule.aliases_input:
-                self.storage_of.append(self.storage_of[result.node.inputs[0]])
+            node = result.node
+            index = node.index
+            if index > 0 and rules[index].aliases_input:
+                storage_of.append(storage_of[node.inputs[0]])
                 continue
-            self.storage_of.append(index)
-            size = self.ctx.batch * result.output.numel * self.item[index]
-            self.storages[index] = _Storage(size)
+            storage_of.append(index)
+            output = result.inference.output
+            numel = numels.get(id(output))
+            if numel is None:
+                numel = numels[id(output)] = output.numel
+            size = batch * numel * item[index]
+            storages[index] = _Storage(size)
             self.output_bytes[index] = size if index else 0
 
     def _wire(self, training: bool) -> None:
@@ -230,8 +166,10 @@ class _Run:
         return tuple(found) if found and found[0] == last else (last, *(i for i in found if i != last))
 
     def _release(self, storage_id: int) -> None:
+        """Frees a storage that no one needs any more (once: a freed one has size 0, and freeing 0 bytes
+        changes no books)."""
         storage = self.storages[storage_id]
-        if storage.dead:
+        if storage.size and storage.dead:
             self.ledger.free(storage.size, storage_id, ("storage", storage_id))
             storage.size = 0
 
@@ -239,45 +177,71 @@ class _Run:
     # forward
 
     def forward(self, training: bool) -> None:
+        """The layers in order. The common case is inlined (a chain's layer, no autocast): a report runs
+        this twice per layer, most of its time."""
         self._wire(training)
-        self.ledger.alloc(self.storages[self.storage_of[0]].size, self.storage_of[0], ("storage", self.storage_of[0]))
-        self.ledger.observe("forward", "input")
+        ledger, storages, storage_of, rules, needs_grad = self.ledger, self.storages, self.storage_of, self.rules, \
+            self.needs_grad
+        alloc, free, observe = ledger.alloc, ledger.free, ledger.observe
+        runs, stage_ends, amp = self.runs, self.stage_ends, self.ctx.amp
+        alloc(storages[storage_of[0]].size, storage_of[0], ("storage", storage_of[0]))
+        observe("forward", "input")
         first_saver: set[int] = set()
         cached: list[tuple[tuple, int, int]] = []
+        high = self.scratch
         for result in self.results[1:]:
             node = result.node
-            if not self.runs[node.index]:
+            index = node.index
+            if not runs[index]:
                 continue
-            rule = self.rules[node.index]
-            records = training and (any(self.needs_grad[i] for i in node.inputs) or bool(rule.param_tensors))
-            self.needs_grad[node.index] = records
-            out_id = self.storage_of[node.index]
-            casts = self._casts(node.index, rule, records)
+            rule = rules[index]
+            inputs = node.inputs
+            if not training:
+                records = False
+            elif rule.param_tensors:
+                records = True
+            elif len(inputs) == 1:
+                records = needs_grad[inputs[0]]
+            else:
+                records = any(needs_grad[i] for i in inputs)
+            needs_grad[index] = records
+            out_id = storage_of[index]
+            casts = self._casts(index, rule, records) if amp else ()
             for key, size, _ in casts:
-                self.ledger.alloc(size, node.index, key)
-            if out_id == node.index:
-                self.ledger.alloc(self.storages[out_id].size, out_id, ("storage", out_id))
+                alloc(size, index, key)
+            if out_id == index:
+                alloc(storages[out_id].size, out_id, ("storage", out_id))
             if records:
-                self._save(node.index, rule, first_saver, {key for key, _, kept in casts if kept})
+                self._save(index, rule, first_saver, {key for key, _, kept in casts if kept} if casts else ())
             scratch = rule.forward_scratch
             if not records and rule.unrecorded_scratch is not None:
                 scratch = rule.unrecorded_scratch
-            self.scratch = max(self.scratch, scratch)
-            self.ledger.observe("forward", node.name, scratch, node.index)
-            for key, size, kept in casts:
-                if not kept and key[0] == "input cast":  # a temporary of the op
-                    self.ledger.free(size, node.index, key)
-            cached += [(key, size, node.index) for key, size, kept in casts if not kept and key[0] == "weight cast"]
-            for source in node.inputs:
-                source_id = self.storage_of[source]
-                self.storages[source_id].readers -= 1
-                self._release(source_id)
-            self._release(out_id)
-            for storage_id in self.stage_ends.get(node.index, ()):  # the stage returns to its caller
-                self.storages[storage_id].holds -= 1
-                self._release(storage_id)
+            if scratch > high:
+                high = scratch
+            observe("forward", node.name, scratch, index)
+            if casts:
+                for key, size, kept in casts:
+                    if not kept and key[0] == "input cast":  # a temporary of the op
+                        free(size, index, key)
+                cached += [(key, size, index) for key, size, kept in casts if not kept and key[0] == "weight cast"]
+            for source in inputs:  # _release of each input, inline
+                source_id = storage_of[source]
+                storage = storages[source_id]
+                storage.readers -= 1
+                if storage.size and not (storage.readers or storage.holds or storage.savers):
+                    free(storage.size, source_id, ("storage", source_id))
+                    storage.size = 0
+            storage = storages[out_id]
+            if storage.size and not (storage.readers or storage.holds or storage.savers):
+                free(storage.size, out_id, ("storage", out_id))
+                storage.size = 0
+            if index in stage_ends:
+                for storage_id in stage_ends[index]:  # the stage returns to its caller
+                    storages[storage_id].holds -= 1
+                    self._release(storage_id)
+        self.scratch = high
         for key, size, owner in cached:  # autocast exits: its cache of parameter copies is cleared
-            self.ledger.free(size, owner, key)
+            free(size, owner, key)
 
     def _casts(self, index: int, rule: MemoryRule, records: bool) -> list[tuple[tuple, int, bool]]:
         """Under autocast, the half-precision copies a casting op (conv, linear) makes before it runs, as
@@ -301,36 +265,58 @@ class _Run:
             casts.append((key, self.ctx.batch * elements * half, records))
         return casts
 
-    def _save(self, index: int, rule: MemoryRule, first_saver: set[int], allocated: set = frozenset()) -> None:
+    def _save(self, index: int, rule: MemoryRule, first_saver: set[int], allocated=()) -> None:
         """What autograd keeps; `allocated`: the extras already made (autocast's copies, made before the op)."""
-        node = self.results[index].node
-        saved = set()
-        if rule.saves_inputs:
-            saved |= {self.storage_of[i] for i in node.inputs}
+        inputs, storage_of = self.results[index].node.inputs, self.storage_of
+        if not rule.saves_inputs:
+            saved = set()
+        elif len(inputs) == 1:
+            saved = {storage_of[inputs[0]]}
+        else:
+            saved = {storage_of[i] for i in inputs}
         if rule.saves_operands:
-            saved |= self._operands_kept(node.inputs)
-        parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors or (rule.extra_saved,))]
-        if any(self.needs_grad[i] for i in node.inputs):
-            parts.append((("saved", index, "with input grad"), rule.saved_with_input_grad))
+            saved |= self._operands_kept(inputs)
+        # the extras as (key, bytes), empty ones left out: they change no books (most layers have none)
+        parts = ()
+        if rule.extra_saved_tensors:
+            parts = [(("saved", index, j), size) for j, size in enumerate(rule.extra_saved_tensors) if size]
+        elif rule.extra_saved:
+            parts = [(("saved", index, 0), rule.extra_saved)]
+        if rule.saved_with_input_grad and self._input_needs_grad(inputs):
+            parts = [*parts, (("saved", index, "with input grad"), rule.saved_with_input_grad)]
         # under autocast each op that casts a float32 input makes (and saves) its own half copy
-        for source, elements in self._float32_inputs(index, rule):
-            saved.discard(self.storage_of[source])
-            parts.append((("saved", index, "input", source), self.ctx.batch * elements * self.ctx.act_bytes))
-        extra = sum(size for _, size in parts)
-        self.extra_saved[index] = extra
-        self.extra_parts[index] = tuple(parts)
+        if self.ctx.amp:
+            parts = list(parts)
+            for source, elements in self._float32_inputs(index, rule):
+                saved.discard(storage_of[source])
+                parts.append((("saved", index, "input", source), self.ctx.batch * elements * self.ctx.act_bytes))
+        extra = 0
+        if parts:
+            alloc = self.ledger.alloc
+            for key, size in parts:
+                extra += size
+                if key not in allocated:
+                    alloc(size, index, key)
+            self.extra_saved[index] = extra
+            self.extra_parts[index] = tuple(parts)
         if rule.saves_output:
-            saved.add(self.storage_of[index])
+            saved.add(storage_of[index])
+        if not saved:
+            self.saved_bytes[index] += extra
+            return
         self.saved_by[index] = tuple(saved)
+        storages = self.storages
         for storage_id in saved:
-            self.storages[storage_id].savers.add(index)
+            storage = storages[storage_id]
+            storage.savers.add(index)
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
-                self.saved_bytes[index] += self.storages[storage_id].size
-        for key, size in parts:
-            if key not in allocated:
-                self.ledger.alloc(size, index, key)
+                extra += storage.size
         self.saved_bytes[index] += extra
+
+    def _input_needs_grad(self, inputs: tuple[int, ...]) -> bool:
+        needs_grad = self.needs_grad
+        return needs_grad[inputs[0]] if len(inputs) == 1 else any(needs_grad[i] for i in inputs)
 
     def _operands_kept(self, sources: tuple[int, ...]) -> set[int]:
         """A product keeps each factor that another factor's gradient needs (MulBackward0)."""
@@ -349,59 +335,84 @@ class _Run:
     # backward
 
     def backward(self, param_bytes: int) -> None:
+        """The layers in reverse; `_drop`, `_unsave` and `_release` inline (the books' order unchanged)."""
         buffers: dict[int, _Grad] = {}
+        ledger, storages, storage_of, rules, needs_grad = self.ledger, self.storages, self.storage_of, self.rules, \
+            self.needs_grad
+        alloc, free, observe = ledger.alloc, ledger.free, ledger.observe
+        gradient_bytes, extra_parts, saved_by = self.gradient_bytes, self.extra_parts, self.saved_by
+        amp, act_bytes = self.ctx.amp, self.ctx.act_bytes
         # one gradient per output, made by the caller before backward starts (it holds them too):
         # torch.autograd.backward(outputs, [ones_like(main), full_like(aux, 0.4), ...])
         seeds = []
         for index in self.outputs:
-            seed = _Grad(self.storages[self.storage_of[index]].size, refs=2, owner=index)
-            self.ledger.alloc(seed.size, index, seed.key)
+            seed = _Grad(storages[storage_of[index]].size, refs=2, owner=index)
+            alloc(seed.size, index, seed.key)
             buffers[index] = seed
             seeds.append(seed)
+        high = self.scratch
         for result in reversed(self.results[1:]):
             node = result.node
-            if not self.needs_grad[node.index]:
+            index = node.index
+            if not needs_grad[index]:
                 continue
-            rule = self.rules[node.index]
-            grad_out = buffers.pop(node.index, None)
+            rule = rules[index]
+            grad_out = buffers.pop(index, None)
             produced = self._input_grads(result, rule, grad_out)
-            params = sum(rule.param_tensors) * param_bytes
+            tensors = rule.param_tensors
             # under autocast a casting op computes its parameter gradients in half precision; the
             # backward of autocast's cast then makes the float32 gradient (weight first, then bias)
-            halves = self.ctx.amp and rule.casts_input
-            for j, elements in enumerate(rule.param_tensors):
-                if halves:
-                    self.ledger.alloc(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
-                else:
-                    self.ledger.alloc(elements * param_bytes, node.index, ("param grad", node.index, j))
-            self.gradient_bytes[node.index] += params
+            halves = amp and rule.casts_input
+            if tensors:
+                for j, elements in enumerate(tensors):
+                    if halves:
+                        alloc(elements * act_bytes, index, ("half grad", index, j))
+                    else:
+                        alloc(elements * param_bytes, index, ("param grad", index, j))
+                gradient_bytes[index] += sum(tensors) * param_bytes
             scratch = rule.backward_scratch
             if not produced and rule.param_backward_scratch is not None:
                 scratch = rule.param_backward_scratch
-            self.scratch = max(self.scratch, scratch)
-            self.ledger.observe("backward", node.name, scratch, node.index)
+            if scratch > high:
+                high = scratch
+            observe("backward", node.name, scratch, index)
             if grad_out is not None:
-                self._drop(grad_out)
-            self._unsave(node.index, rule)
-            for j, elements in enumerate(rule.param_tensors if halves else ()):
-                self.ledger.alloc(elements * param_bytes, node.index, ("param grad", node.index, j))
-                self.ledger.observe("backward", node.name)
-                self.ledger.free(elements * self.ctx.act_bytes, node.index, ("half grad", node.index, j))
+                grad_out.refs -= 1
+                if grad_out.refs == 0:
+                    free(grad_out.size, grad_out.owner, grad_out.key)
+            for key, size in extra_parts[index]:  # what it saved is released
+                free(size, index, key)
+            for storage_id in saved_by[index]:
+                storage = storages[storage_id]
+                storage.savers.discard(index)
+                if storage.size and not (storage.readers or storage.holds or storage.savers):
+                    free(storage.size, storage_id, ("storage", storage_id))
+                    storage.size = 0
+            if halves:
+                for j, elements in enumerate(tensors):
+                    alloc(elements * param_bytes, index, ("param grad", index, j))
+                    observe("backward", node.name)
+                    free(elements * act_bytes, index, ("half grad", index, j))
             for source, grad in produced:
-                self._accumulate(buffers, source, grad, node.index)
+                if source in buffers:
+                    self._accumulate(buffers, source, grad, index)
+                else:  # the first gradient of its source: `_accumulate` keeps it as it is
+                    buffers[source] = grad
+        self.scratch = high
         for seed in seeds:
             self._drop(seed)
         for grad in buffers.values():
             self._drop(grad)
         self.output_held = False
         for index in self.outputs:
-            self.storages[self.storage_of[index]].holds -= 1
-            self._release(self.storage_of[index])
+            storages[storage_of[index]].holds -= 1
+            self._release(storage_of[index])
 
     def _input_grads(self, result, rule: MemoryRule, grad_out: _Grad | None) -> list[tuple[int, _Grad]]:
         produced = []
+        needs_grad = self.needs_grad
         for source, shape in zip(result.node.inputs, result.inputs):
-            if not self.needs_grad[source]:
+            if not needs_grad[source]:
                 continue
             if rule.grad_is_view and grad_out is not None:
                 grad = grad_out
@@ -433,13 +444,6 @@ class _Run:
         if grad.refs == 0:
             self.ledger.free(grad.size, grad.owner, grad.key)
 
-    def _unsave(self, index: int, rule: MemoryRule) -> None:
-        for key, size in self.extra_parts[index]:
-            self.ledger.free(size, index, key)
-        for storage_id in self.saved_by[index]:
-            self.storages[storage_id].savers.discard(index)
-            self._release(storage_id)
-
     def release_caller(self) -> None:
         """The caller drops its batch and (at inference) the network's output: the end of a step."""
         ends = [self.storage_of[0]] + ([self.storage_of[i] for i in self.outputs] if self.output_held else [])
@@ -450,10 +454,10 @@ class _Run:
 
     def layers(self) -> tuple[LayerMemory, ...]:
         held = self.ledger.held_at_peak(len(self.results))
-        return tuple(
-            LayerMemory(r.node.name, self.output_bytes[i], self.saved_bytes[i], self.gradient_bytes[i], held[i])
-            for i, r in enumerate(self.results)
-        )
+        names = [r.node.name for r in self.results]
+        # one record per layer, made through its slots (cnncalc/bulk.py) by one `map`
+        return tuple(map(bulk.maker(LayerMemory), names, self.output_bytes, self.saved_bytes, self.gradient_bytes,
+                         held))
 
 
 def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes: int, step_temporaries: int,
@@ -469,9 +473,14 @@ def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes:
                       run.ledger.peak_transient, tuple(run.ledger.timeline))
 
 
-def inference(analysis: Analysis, ctx: MemoryContext, resident: int) -> Simulation:
-    """One forward in eval mode without autograd on top of `resident` bytes (params, buffers)."""
-    run = _Run(analysis, ctx, resident)
+def inference(analysis: Analysis, ctx: MemoryContext, resident: int, found: tuple[MemoryRule, ...] = (),
+              detail: bool = True) -> Simulation:
+    """One forward in eval mode without autograd on top of `resident` bytes (params, buffers); `found`: the
+    rules if known. `detail=False`: the peaks only, without the per-layer split and the timeline (what the
+    memory model reads of it)."""
+    run = _Run(analysis, ctx, resident, found)
     run.forward(training=False)
+    if not detail:
+        return Simulation(0, run.ledger.peak, (), run.scratch, run.ledger.peak_transient)
     return Simulation(0, run.ledger.peak, run.layers(), run.scratch, run.ledger.peak_transient,
                       tuple(run.ledger.timeline))

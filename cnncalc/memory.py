@@ -238,14 +238,17 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     pb = precision.param_bytes
     cpu = cpu if cpu is not None else host_cpu()
     ctx = MemoryContext(batch, precision.act_bytes, pb, True, device, amp is not None, cpu)
-    rules = liveness.rules(analysis, ctx)
+    layers = liveness.distinct(analysis)  # both modes ask the same distinct layers
+    rules = liveness.rules(analysis, ctx, layers)
     tensors = tuple(n for rule in rules for n in rule.param_tensors)
     params_bytes = sum(tensors) * pb
     buffers_bytes = sum(rule.buffer_bytes for rule in rules)
     optimizer_bytes = optimizer_state_bytes(optimizer, tensors, pb)
     temporaries = step_temporaries(optimizer, tensors, pb, device)
     train = liveness.training(analysis, ctx, params_bytes + buffers_bytes + optimizer_bytes, pb, temporaries, rules)
-    infer = liveness.inference(analysis, replace(ctx, training=False), params_bytes + buffers_bytes)
+    infer_ctx = replace(ctx, training=False)
+    infer = liveness.inference(analysis, infer_ctx, params_bytes + buffers_bytes,
+                               liveness.rules(analysis, infer_ctx, layers), detail=False)
     overhead = cuda = None
     if device == "cuda":
         from cnncalc.cuda.step import cuda_memory

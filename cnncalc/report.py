@@ -262,10 +262,11 @@ def heads_of(analysis: Analysis, rows: tuple[Row, ...], mem: Memory) -> tuple[He
 
 
 def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), macs: int | None = None,
-         flops: int = 0, backward: counting.Backward = counting.NO_BACKWARD, shared: dict | None = None) -> Row:
+         flops: int = 0, backward: counting.Backward = counting.NO_BACKWARD, shared: dict | None = None,
+         make=Row) -> Row:
     """One report row; `macs`, `flops` and `backward` as the counting preset has them (cnncalc/counting.py).
     `shared`: equal shapes' dims tuples, made once and shared by every row (a million-layer chain has a
-    handful of shapes; a tuple per row and per input was 150 MB)."""
+    handful of shapes; a tuple per row and per input was 150 MB). `make`: `Row` or its `bulk.maker`."""
     node, inf = result.node, result.inference
     kind = node.kind
     inplace = kind is not None and kind.inplace
@@ -289,7 +290,7 @@ def _row(result: LayerResult, count_bias: bool, names: tuple[str, ...] = (), mac
         shared[id(inputs)] = input_shapes
     numel = output.numel
     # positional, in the fields' order (a million rows: keywords cost a second)
-    return Row(node.name, "input" if kind is None else kind.name, output_shape, input_shapes, inf.params,
+    return make(node.name, "input" if kind is None else kind.name, output_shape, input_shapes, inf.params,
                inf.params_formula, inf.buffers,
                inf.macs + (inf.bias_macs if count_bias else 0) if macs is None else macs,
                0 if inplace else numel, numel, inplace, node.loc, node.block, node.block_kinds, names, flops,
@@ -319,7 +320,7 @@ def _rows(analysis: Analysis, counted: counting.Counted) -> tuple[Row, ...]:
         if inf is not last_inf or inputs is not last_inputs or kind is not last_kind:
             input_shapes = shared.get(id(inputs))
             if len(reads) != 1 or input_shapes is None:  # the first of its inputs, or a merge: the full way
-                row = _row(result, False, _input_names(nodes, reads), macs, flops, grads, shared)
+                row = _row(result, False, _input_names(nodes, reads), macs, flops, grads, shared, make)
                 append(row)
                 before, before_name, last_inf = node.index, row.name, None
                 continue

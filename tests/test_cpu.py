@@ -139,3 +139,13 @@ def test_the_machine_name_is_platforms():
     from cnncalc.cpu import _machine
 
     assert _machine() == platform.machine()
+
+
+def test_this_machines_flags_are_the_first_processors_of_the_whole_file():
+    """cpu_flags() stops reading /proc/cpuinfo at the first `flags`: the flags of the whole text's first."""
+    try:
+        with open("/proc/cpuinfo", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo")
+    assert cpu.cpu_flags() == cpu.cpu_flags(text)

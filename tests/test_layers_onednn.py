@@ -3,6 +3,8 @@ convolution, as the first layer or after another, at random sizes, in training a
 
 from __future__ import annotations
 
+from math import prod
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,7 @@ from torch_nets import GraphNet, batch_input, inference_peak, training_peak
 from cnncalc import memory
 from cnncalc.cpu import Cpu
 from cnncalc.cpu import host as host_cpu
+from cnncalc.layers import onednn
 from cnncalc.layers.onednn import ConvCase, padded
 from cnncalc.pipeline import analyze_text
 
@@ -225,3 +228,40 @@ def test_a_million_channels_are_analysed_without_hanging(tmp_path):
     done = subprocess.run([sys.executable, "-m", "cnncalc", "analyze", str(spec), "--memory-model", "pytorch",
                            "-f", "json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@st.composite
+def conv_cases(draw):
+    """Any convolution as the kernels see it (the model's formulas need no consistent geometry)."""
+    rank = draw(st.integers(1, 3))
+    axes = st.lists(st.integers(1, 9), min_size=rank, max_size=rank).map(tuple)
+    in_axes, out_axes = draw(axes), draw(axes)
+    channels = draw(st.integers(1, 40))
+    depthwise = channels > 1 and draw(st.booleans())
+    filters = channels if depthwise else draw(st.integers(1, 40))
+    cpu = Cpu(draw(st.sampled_from(["avx2", "avx512_core", "sse41"])), draw(st.integers(1, 16)))
+    return ConvCase(draw(st.integers(1, 16)), channels, filters, channels if depthwise else 1,
+                    draw(st.lists(st.integers(1, 5), min_size=rank, max_size=rank).map(tuple)),
+                    prod(in_axes), prod(out_axes), draw(st.booleans()), draw(st.sampled_from([2, 4])),
+                    draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank).map(tuple)), in_axes, out_axes,
+                    cpu=cpu)
+
+
+@settings(max_examples=300, deadline=None)
+@given(conv_cases(), st.sampled_from([2, 4]), st.integers(0, 10_000))
+def test_the_memoised_scratch_is_each_peak_less_what_liveness_counts(case, param_item, params):
+    """kernel_scratch (memoised, both backward peaks from one weight-gradient pass) against each peak
+    computed apart, for a convolution and for the transposed one of the same sizes."""
+    transposed = onednn.transposed_case(case.batch, case.in_channels, case.filters, case.groups, case.kernel,
+                                        case.in_axes, case.out_axes, case.bias, case.item, case.stride, case.cpu)
+    for each in (case, transposed):
+        grads = params * param_item
+        assert onednn.kernel_scratch(each, params, param_item) == (
+            each.forward_peak() - each.output_bytes(),
+            each.backward_peak(True, param_item) - each.input_bytes() - grads,
+            each.backward_peak(False, param_item) - grads)
+
+
+def test_a_cpu_block_follows_the_family_of_its_instruction_set():
+    assert [Cpu(isa).block for isa in ("avx2", "avx2_vnni", "avx512_core", "avx512_core_amx", "sse41", "neon")] \
+        == [8, 8, 16, 16, 8, 8]

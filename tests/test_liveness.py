@@ -460,3 +460,27 @@ def test_a_stage_holds_its_input_until_it_returns(batch):
     assert measured - estimate(flat, batch).inference_bytes == batch * 16 * 16 * 8 * 4
     # in training the first conv saves it anyway
     assert estimate(staged, batch).training_bytes == estimate(flat, batch).training_bytes
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121", "mobilenet_v3_small"])
+def test_the_rules_of_distinct_layers_are_each_layers_own(name):
+    """`rules` asks each distinct layer once (ResNet-50's 174 layers are 54, its 53 convolutions 23) and
+    both modes share the grouping: every layer's rule is still the one its kind makes for it."""
+    from cnncalc import layer_rules, liveness
+    from cnncalc.cpu import Cpu
+    from cnncalc.layers.base import MemoryContext, MemoryRule
+
+    analysis = analyze_file(Path(__file__).parent.parent / "specs" / f"{name}.yaml")
+    layers = liveness.distinct(analysis)
+    group_of, firsts = layers
+    assert len(group_of) == len(analysis.results) - 1 and len(firsts) < len(group_of)
+    assert sorted(set(group_of)) == list(range(len(firsts)))
+    if name == "resnet50":
+        assert len(firsts) == 54 and sum(r.node.kind.name == "conv" for r in firsts) == 23
+    for ctx in (MemoryContext(8, 4, 4, True, "cpu", False, Cpu("avx2", 4)),
+                MemoryContext(8, 4, 4, False, "cpu", False, Cpu("avx2", 4)),
+                MemoryContext(2, 2, 4, True, "cuda", True)):
+        own = tuple(layer_rules._with_counted_params(r.node.kind.memory_rule(r.node.params, r.inputs, r.inference, ctx),
+                                                  r.inference.params, r.inference.buffers, ctx)
+                    for r in analysis.results[1:])
+        assert liveness.rules(analysis, ctx, layers) == liveness.rules(analysis, ctx) == (MemoryRule(), *own)

@@ -232,3 +232,16 @@ def test_box_and_block_characters_are_one_cell_as_rich_counts_them():
     assert all(cell_len(character) == 1 for character in grid._ONE_CELL)
     for text in ("\u2588" * 3 + "\u258c 1.2 MiB", "", "a\tb", "\u4e2d\u6587 x", "\u2588\u0301"):
         assert grid._cell_len(text) == cell_len(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("a \x00\t\u2588\u202e\u00a0\n"), max_size=4), max_size=5))
+def test_cells_are_clean_as_each_cell_is(cells):
+    """Grid._clean's test of a tail in C agrees with its definition cell by cell: printable, nothing
+    to escape, no trailing whitespace (the fallback for anything not printable)."""
+    from cnncalc.render.safe import escape
+
+    grid = Grid("t", "", [Column("a")])
+    assert grid._clean(tuple(cells)) == all(
+        cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell for cell in cells)
+    assert grid._clean((*cells, 1)) is False

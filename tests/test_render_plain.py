@@ -127,3 +127,30 @@ def test_the_plain_box_draws_richs_heavy_head(widths):
     for part in ("head", "mid", "foot"):
         for side in ("left", "vertical", "right"):
             assert getattr(ours, f"{part}_{side}") == getattr(theirs, f"{part}_{side}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" ab-=(,)"), max_size=40))
+def test_words_are_rich_s_words_without_the_pattern(line):
+    """plain._words finds the matches of rich's divide_line pattern in printable ASCII (whose only
+    whitespace is the space) with str methods."""
+    import re
+
+    assert plain._words(line) == [(m.start(), m.group(0)) for m in re.finditer(r"\s*\S+\s*", line)]
+
+
+@pytest.mark.parametrize("times", [3, 40])
+@pytest.mark.parametrize("large", [False, True])
+def test_a_blocks_rows_as_rows_or_as_a_run_are_richs(times, large, tmp_path, monkeypatch):
+    """A block's layer rows are added one by one when few, as a run of shared tails from _RUN_ROWS on
+    (always in a table of _FEW_ROWS layers or more): either way the table is what rich prints."""
+    from cnncalc.render import table
+
+    assert 3 < table._RUN_ROWS <= 40
+    if large:
+        monkeypatch.setattr(table, "_FEW_ROWS", 2)
+    spec = tmp_path / "block.yaml"
+    spec.write_text("input: 8x8x3\nblocks:\n  stack:\n    layers:\n      - conv: {filters: 4, kernel: 1}\n"
+                    f"      - repeat: {{times: {times}, layers: [relu]}}\nlayers:\n  - stack\n  - stack\n")
+    grid = layer_table(report_file(str(spec)))
+    assert "".join(line + "\n" for line in grid.plain_lines(NATURAL_WIDTH)) == rich_printed(grid)

@@ -17,6 +17,7 @@ there is too little work to split otherwise.
 from __future__ import annotations
 
 from cnncalc.records import dataclass
+from functools import lru_cache
 from math import prod
 
 from cnncalc.cpu import Cpu
@@ -74,7 +75,8 @@ class ConvCase:
         return self.cpu.threads
 
     def pad(self, channels: int) -> int:
-        return padded(channels, self.block)
+        block = self.cpu.block  # padded(channels, self.block), inline: called ~20 times a model
+        return -(-channels // block) * block
 
     @property
     def taps(self) -> int:
@@ -172,6 +174,17 @@ class ConvCase:
 
     def backward_peak(self, input_grad: bool, param_item: int) -> int:
         """Most bytes the backward holds at once, the gradients it returns included."""
+        return self._backward_peak(input_grad, param_item, self._weight_gradient_peak(param_item)
+                                   if self.uses_onednn() else 0)
+
+    def backward_peaks(self, param_item: int) -> tuple[int, int]:
+        """`backward_peak` with and without the input gradient, the weight gradient's pass modelled once."""
+        weight_peak = self._weight_gradient_peak(param_item) if self.uses_onednn() else 0
+        return (self._backward_peak(True, param_item, weight_peak),
+                self._backward_peak(False, param_item, weight_peak))
+
+    def _backward_peak(self, input_grad: bool, param_item: int, weight_peak: int) -> int:
+        """`weight_peak`: `_weight_gradient_peak(param_item)`, where oneDNN runs."""
         weight_grads = (self.weights() + (self.filters if self.bias else 0)) * param_item
         input_grad_bytes = self.plain_input() if input_grad else 0
         if not self.uses_onednn():
@@ -181,7 +194,7 @@ class ConvCase:
         phases = [input_grad_bytes + weight_grads]
         if input_grad:
             phases.append(self._input_gradient_peak(input_grad_bytes))
-        phases.append(input_grad_bytes + self._weight_gradient_peak(param_item))
+        phases.append(input_grad_bytes + weight_peak)
         return max(phases)
 
     def _input_gradient_peak(self, input_grad_bytes: int, extra: int = 0) -> int:
@@ -388,6 +401,18 @@ class TransposedCase:
 
     def backward_peak(self, input_grad: bool, param_item: int) -> int:
         conv = self.conv
+        return self._backward_peak(input_grad, param_item, conv._weight_gradient_peak(param_item)
+                                   if conv.uses_onednn() else 0)
+
+    def backward_peaks(self, param_item: int) -> tuple[int, int]:
+        """`backward_peak` with and without the input gradient, the weight gradient's pass modelled once."""
+        conv = self.conv
+        weight_peak = conv._weight_gradient_peak(param_item) if conv.uses_onednn() else 0
+        return (self._backward_peak(True, param_item, weight_peak),
+                self._backward_peak(False, param_item, weight_peak))
+
+    def _backward_peak(self, input_grad: bool, param_item: int, weight_peak: int) -> int:
+        conv = self.conv
         bias_grad = conv.in_channels * param_item if self.bias else 0
         weight_grads = conv.weights() * param_item + bias_grad
         input_grad_bytes = conv.plain_output() if input_grad else 0
@@ -396,7 +421,7 @@ class TransposedCase:
         phases = [input_grad_bytes + weight_grads]
         if input_grad:
             phases.append(conv.forward_peak())
-        phases.append(input_grad_bytes + conv._weight_gradient_peak(param_item) + 2 * bias_grad)
+        phases.append(input_grad_bytes + weight_peak + 2 * bias_grad)
         return max(phases)
 
 
@@ -408,12 +433,8 @@ def convolution_rule(case: ConvCase | TransposedCase, weights: int, bias: tuple[
     output; the input and parameter gradients)."""
     scratch = {}
     if ctx.device == "cpu":
-        param_grads = (weights + sum(bias)) * ctx.param_bytes
-        scratch = {
-            "forward_scratch": case.forward_peak() - case.output_bytes(),
-            "backward_scratch": case.backward_peak(True, ctx.param_bytes) - case.input_bytes() - param_grads,
-            "param_backward_scratch": case.backward_peak(False, ctx.param_bytes) - param_grads,
-        }
+        forward, backward, param_backward = kernel_scratch(case, weights + sum(bias), ctx.param_bytes)
+        scratch = {"forward_scratch": forward, "backward_scratch": backward, "param_backward_scratch": param_backward}
     return MemoryRule(
         saves_inputs=ctx.training,
         extra_saved=weights * ctx.act_bytes if ctx.amp and ctx.training else 0,
@@ -422,6 +443,20 @@ def convolution_rule(case: ConvCase | TransposedCase, weights: int, bias: tuple[
         **scratch,
         **more,
     )
+
+
+@lru_cache(maxsize=4096)
+def kernel_scratch(case: ConvCase | TransposedCase, params: int, param_bytes: int) -> tuple[int, int, int]:
+    """A convolution's transients on the CPU, (forward, backward, backward without an input gradient),
+    each peak less the tensors the liveness simulation counts itself: the output; the input and the
+    `params` parameters' gradients (`param_bytes` each).
+
+    Memoised (a pure function of its values): a report asks it for training and for inference, `fit` at
+    every batch it tries, and a network repeats its convolutions."""
+    param_grads = params * param_bytes
+    with_input_grad, without = case.backward_peaks(param_bytes)
+    return (case.forward_peak() - case.output_bytes(), with_input_grad - case.input_bytes() - param_grads,
+            without - param_grads)
 
 
 def transposed_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],

@@ -134,6 +134,14 @@ class Grid:
 
     def _clean(self, cells: tuple[str, ...]) -> bool:
         """Cells drawn as they are: text with nothing to escape, printable, none ending in whitespace."""
+        if not set(map(type, cells)) <= {str}:  # a cell that is not a str
+            return False
+        joined = "\0".join(cells) + "\0"
+        if joined.replace("\0", "").isprintable() and joined.count("\0") == len(cells):
+            # printable text has nothing to escape and no whitespace but the space (every other is a
+            # control or separator), tested in C: a cell ends in a space where " \0" occurs (a NUL of a
+            # cell's own shows in the count)
+            return " \0" not in joined
         escape = self._escape
         return all(type(cell) is str and cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell
                    for cell in cells)

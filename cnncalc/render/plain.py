@@ -82,12 +82,9 @@ def centred(text: str, width: int) -> list[str] | None:
 
 def _divided(line: str, width: int) -> list[str]:
     """`line` cut where rich's `_wrap.divide_line` cuts it (for ASCII, where a character is a cell)."""
-    import re
-
     breaks: list[int] = []
     offset = 0
-    for word in re.finditer(r"\s*\S+\s*", line):
-        start, text = word.start(), word.group(0)
+    for start, text in _words(line):
         length = len(text.rstrip())
         if width - offset >= length:
             offset += len(text)
@@ -105,6 +102,27 @@ def _divided(line: str, width: int) -> list[str]:
             offset = len(text)
     edges = [0, *breaks, len(line)]
     return [line[a:b] for a, b in zip(edges, edges[1:])]
+
+
+def _words(line: str) -> list[tuple[int, str]]:
+    """(start, text) of each match of rich's `\\s*\\S+\\s*` in `line`, whose only whitespace is the space
+    (printable ASCII): found with str methods, not by compiling the pattern in every run that prints a table."""
+    words = []
+    start, end = 0, len(line)
+    while start < end:
+        word = start
+        while word < end and line[word] == " ":
+            word += 1
+        if word == end:  # spaces only: no word
+            break
+        after = line.find(" ", word)
+        if after < 0:
+            after = end
+        while after < end and line[after] == " ":
+            after += 1
+        words.append((start, line[start:after]))
+        start = after
+    return words
 
 
 def write_lines(lines, stream=None) -> None:

@@ -14,6 +14,8 @@ from cnncalc.units import binary, exact, short
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
 
@@ -21,27 +23,22 @@ if TYPE_CHECKING:
 _UNTOTALLED = ("branch", "shortcut")
 
 
-def _local_name(row: Row) -> str:
-    prefix = "/".join(row.block)
-    return row.name[len(prefix) + 1:] if prefix and row.name.startswith(prefix + "/") else row.name
-
-
 def _open(table: Grid, depth: int, name: str, kind: str) -> None:
     table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
 
 
-def _close(table: Grid, depth: int, name: str, kind: str, members: list[Row], collapsed: bool = False) -> None:
+def _close(table: Grid, depth: int, name: str, kind: str, members: Sequence[Row], collapsed: bool = False) -> None:
     """A subtotal row where the block ends; a collapsed block is that one row, named and typed as it."""
     if not members or (kind in _UNTOTALLED and not collapsed):
         return
     last = members[-1]
-    params = sum(r.params for r in members)
-    macs = sum(r.macs for r in members)
+    params = sum(map(_params_of, members))
+    macs = sum(map(_macs_of, members))
     table.add_row(
         "  " * depth + (name if collapsed else f"= {name}"),
         kind if collapsed else "subtotal",
-        " x ".join(str(d) for d in last.output_shape),
-        short(sum(r.activations for r in members)),
+        " x ".join(map(str, last.output_shape)),
+        short(sum(map(_activations_of, members))),
         exact(params) if params else "",
         exact(macs) if macs else "",
         style=None if collapsed else "italic",
@@ -78,6 +75,13 @@ class _Counted:
 _tail_key = attrgetter("type", "output_shape", "inplace", "activations", "params", "params_formula", "macs")
 
 
+#: layer rows between two headings or subtotals added as one run of shared tails (`Grid.add_rows`) from this
+#: many on; fewer are added row by row, as `add_rows` draws them (a run's own bookkeeping costs more) in
+#: tables of fewer than _FEW_ROWS layers (a larger one keeps its runs: a row of its own is a tuple more)
+_RUN_ROWS = 32
+_FEW_ROWS = 10_000
+
+
 def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> None:
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
@@ -85,48 +89,68 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     if not any(map(_block_of, rows)):  # no blocks (a chain, a repeat of unnamed layers): one run, in C
         table.add_rows(list(map(_name_of, rows)), list(map(tails.__getitem__, map(_tail_key, rows))))
         return
-    open_scopes: list[tuple[str, str, list[Row]]] = []
+    # the open blocks as (name, kind, index of their first row): a block's members are the rows from there on
+    open_scopes: list[tuple[str, str, int]] = []
     firsts: list[str] = []  # the layer rows since the last heading or subtotal: one run
     run_tails: list[tuple[str, ...]] = []
+    names: dict[int, tuple[tuple[str, ...], str | None, str]] = {}  # per block tuple (by identity): prefix, indent
+    least = _RUN_ROWS if len(rows) < _FEW_ROWS else 1
 
     def flush() -> None:
-        if firsts:
+        if len(firsts) >= least:
             table.add_rows(firsts[:], run_tails[:])
-            firsts.clear()
-            run_tails.clear()
+        else:  # a few rows (a block's layers between its heading and subtotal): cheaper as rows than as a run
+            add_row = table.add_row
+            for first, tail in zip(firsts, run_tails):
+                add_row(first, *tail)
+        firsts.clear()
+        run_tails.clear()
 
-    for row in rows:
+    last_block = None
+    for position, row in enumerate(rows):
         block = row.block
-        shared = 0
-        while shared < len(open_scopes) and shared < len(block) and open_scopes[shared][0] == block[shared]:
-            shared += 1
-        if len(open_scopes) > shared or len(block) > shared:
-            flush()
-        while len(open_scopes) > shared:
-            name, kind, members = open_scopes.pop()
-            _end(table, len(open_scopes), name, kind, members, depth)
-        for level in range(shared, len(block)):
-            kind = row.block_kinds[level] if level < len(row.block_kinds) else ""
-            if _shown(level, depth):
-                _open(table, level, block[level], kind)
-            open_scopes.append((block[level], kind, []))
-        for _, _, members in open_scopes:
-            members.append(row)
+        if block is not last_block:  # the scopes change only where the block tuple does
+            shared = 0
+            while shared < len(open_scopes) and shared < len(block) and open_scopes[shared][0] == block[shared]:
+                shared += 1
+            if len(open_scopes) > shared or len(block) > shared:
+                flush()
+            while len(open_scopes) > shared:
+                name, kind, start = open_scopes.pop()
+                _end(table, len(open_scopes), name, kind, rows[start:position], depth)
+            for level in range(shared, len(block)):
+                kind = row.block_kinds[level] if level < len(row.block_kinds) else ""
+                if _shown(level, depth):
+                    _open(table, level, block[level], kind)
+                open_scopes.append((block[level], kind, position))
+            last_block = block
         if not _shown(len(block) - 1, depth):
             continue
-        firsts.append("  " * len(block) + _local_name(row) if block else row.name)
+        if block:
+            named = names.get(id(block))
+            if named is None or named[0] is not block:
+                joined = "/".join(block)
+                named = names[id(block)] = (block, joined + "/" if joined else None, "  " * len(block))
+            _, prefix, indent = named  # a layer's name shown without its block's path, found once per block
+            name = row.name
+            firsts.append(indent + (name[len(prefix):] if prefix and name.startswith(prefix) else name))
+        else:
+            firsts.append(row.name)
         run_tails.append(tails[_tail_key(row)])
     flush()
     while open_scopes:
-        name, kind, members = open_scopes.pop()
-        _end(table, len(open_scopes), name, kind, members, depth)
+        name, kind, start = open_scopes.pop()
+        _end(table, len(open_scopes), name, kind, rows[start:], depth)
 
 
 _block_of = attrgetter("block")
+_params_of = attrgetter("params")
+_macs_of = attrgetter("macs")
+_activations_of = attrgetter("activations")
 _name_of = attrgetter("name")
 
 
-def _end(table: Grid, level: int, name: str, kind: str, members: list[Row], depth: int | None) -> None:
+def _end(table: Grid, level: int, name: str, kind: str, members: Sequence[Row], depth: int | None) -> None:
     if _shown(level, depth):
         _close(table, level, name, kind, members)
     elif level == depth:
