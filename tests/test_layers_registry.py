@@ -21,6 +21,16 @@ def test_the_table_of_words_is_up_to_date():
     assert (ROOT / "cnncalc" / "layers" / "words.py").read_text(encoding="utf-8") == words_source()
 
 
+def test_the_table_of_words_does_not_depend_on_what_a_process_imported_first():
+    """A run (or a test suite) imports kinds as their words are used: the table is still MODULES' order."""
+    code = ("import cnncalc.layers.pool, cnncalc.layers.norm, cnncalc.layers.activations\n"
+            "from cnncalc.layers import words_source\n"
+            f"assert words_source() == open({str(ROOT / 'cnncalc' / 'layers' / 'words.py')!r}, encoding='utf-8').read()")
+    done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{code}"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+
+
 def test_every_word_is_its_kinds_in_registration_order():
     every = kinds()
     modules = [type(kind).__module__.rpartition(".")[2] for kind in every]

@@ -35,7 +35,14 @@ def words_source() -> str:
     """The text of cnncalc/layers/words.py: every module of MODULES imported in order, and what it registered."""
     for module in MODULES:
         __import__(f"cnncalc.layers.{module}")
-    registered = KINDS._kinds
+    # a process imports kinds as their words are used, so its registry's order is its own: the table
+    # follows MODULES, each module's words in the order it registered them (kinds of other modules left out)
+    by_module: dict[str, list] = {module: [] for module in MODULES}
+    for word, kind in KINDS._kinds.items():
+        module = type(kind).__module__
+        if module.startswith("cnncalc.layers.") and module[len("cnncalc.layers."):] in by_module:
+            by_module[module[len("cnncalc.layers."):]].append((word, kind))
+    registered = {word: kind for found in by_module.values() for word, kind in found}
     modules = {word: type(kind).__module__.rpartition(".")[2] for word, kind in registered.items()}
     constructs = tuple(kind.name for word, kind in registered.items() if word == kind.name and kind.construct)
     lines = ['"""Which module of cnncalc/layers registers each word of the kind registry, in registration order,',
