@@ -3,10 +3,9 @@ what the liveness simulation (cnncalc/liveness.py) and the CUDA event sequence (
 
 from __future__ import annotations
 
-from cnncalc.records import replace
-
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.layers.base import MemoryContext, MemoryRule
+from cnncalc.records import replace
 
 
 def distinct(analysis: Analysis) -> tuple[tuple[int, ...], tuple[LayerResult, ...]]:
