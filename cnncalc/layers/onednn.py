@@ -16,12 +16,12 @@ there is too little work to split otherwise.
 
 from __future__ import annotations
 
-from cnncalc.records import dataclass
 from functools import lru_cache
 from math import prod
 
 from cnncalc.cpu import Cpu
 from cnncalc.layers.base import MemoryContext, MemoryRule
+from cnncalc.records import dataclass
 
 #: input-channel blocks one job of the 1x1 weight-gradient kernel takes
 POINTWISE_JOB_BLOCKS = 8
@@ -75,8 +75,7 @@ class ConvCase:
         return self.cpu.threads
 
     def pad(self, channels: int) -> int:
-        block = self.cpu.block  # padded(channels, self.block), inline: called ~20 times a model
-        return -(-channels // block) * block
+        return padded(channels, self.block)
 
     @property
     def taps(self) -> int:
