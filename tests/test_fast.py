@@ -91,8 +91,9 @@ def _modules_of_a_run(args: list[str], bare: bool = False) -> tuple[set[str], st
     import yaml
 
     packages = str(Path(yaml.__file__).resolve().parent.parent)
-    code = (f"import sys; sys.path[:0] = [{ROOT!r}, {packages!r}]; import runpy; sys.argv = ['cnncalc', *{args!r}]\n"
-            "try:\n    runpy.run_module('cnncalc', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+    code = (f"import sys; sys.path[:0] = [{ROOT!r}, {packages!r}]; sys.argv = ['cnncalc', *{args!r}]\n"
+            "from cnncalc.__main__ import run\n"  # `python -m cnncalc` without its immediate end: the code below runs
+            "try:\n    run(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
             "print(' '.join(sys.modules), file=sys.stderr)")
     done = subprocess.run([sys.executable, *(["-S"] if bare else []), "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
