@@ -242,16 +242,27 @@ def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None, 
     """A copy of `node` with every `$param` string replaced by its argument, and every expression computed;
     `shape` is the input of the use, for a block that reads `$in` (None otherwise). `at`: the position every
     copied node takes (a library block's layers at its use, `library.at_use`: moved as they are copied,
-    not copied twice), None to keep each node's own."""
+    not copied twice; equal scalars moved are one node), None to keep each node's own: then what holds
+    no `$` is not copied (the node itself: most of a block is `bn`, `relu` and settings written out)."""
+    return _substituted(node, args, shape, at, {})
+
+
+def _substituted(node: YNode, args: dict[str, YNode], shape: Shape | None, at: Location | None,
+                 moved: dict) -> YNode:
     value = node.value
     loc = node.loc if at is None else at
     if isinstance(value, dict):
-        key_locs = node.key_locs if at is None else dict.fromkeys(node.key_locs, at)
-        return YNode({k: substitute(v, args, shape, at) for k, v in value.items()}, loc, node.text, key_locs)
+        values = {k: _substituted(v, args, shape, at, moved) for k, v in value.items()}
+        if at is None and all(map(_same, values.values(), value.values())):
+            return node
+        return YNode(values, loc, node.text, node.key_locs if at is None else dict.fromkeys(node.key_locs, at))
     if isinstance(value, tuple):
-        return YNode(tuple(substitute(v, args, shape, at) for v in value), loc, node.text)
+        items = tuple([_substituted(v, args, shape, at, moved) for v in value])
+        if at is None and all(map(_same, items, value)):
+            return node
+        return YNode(items, loc, node.text)
     if not isinstance(value, str) or "$" not in value:
-        return node if at is None else YNode(value, at, node.text)
+        return node if at is None else _moved(node, at, moved)
     name = _whole_reference(value)
     if name is not None:
         if name not in args:
@@ -259,6 +270,19 @@ def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None, 
         return args[name]
     value = expression(value, args, loc, shape)
     return YNode(value, loc, str(value))
+
+
+def _same(one: YNode, other: YNode) -> bool:
+    return one is other
+
+
+def _moved(node: YNode, at: Location, moved: dict) -> YNode:
+    """The scalar `node` at `at`: one node for equal scalars (`moved`: those of this copy so far)."""
+    key = (type(node.value), node.value, node.text)
+    found = moved.get(key)
+    if found is None:
+        found = moved[key] = YNode(node.value, at, node.text)
+    return found
 
 
 def _whole_reference(value: str) -> str | None:
@@ -339,8 +363,8 @@ def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str,
     """The layers of `use` for an input of this shape, parsed by the spec builder (`spec.SpecBuilder`, which
     made the use) once per arguments and shape. `enclosing`: the block uses the graph builder is inside,
     outermost first; the chain and the nesting depth go on inside the use's layers. `block`: the block as
-    the use read it (a library block relocated to its use, whose defaults are the use's arguments), `site`
-    what tells a library block's uses apart (`library.use_key`)."""
+    the use read it (a library block placed at its use, `library.at_use`, whose defaults are the use's arguments), `site`
+    what tells a library block's uses apart (`library.WithLibrary.at_use`)."""
     block = builder.blocks[use.block] if block is None else block
     if block.name in enclosing:
         chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])

@@ -229,7 +229,7 @@ class SpecBuilder:
                 raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,
                                 hint="write e.g. `- relu` or `- conv: {filters: 64, kernel: 3}`")
             if node.value in self.blocks:
-                return self.use(self.blocks[node.value], None, node.loc)
+                return self.use(node.value, None, node.loc)
             if node.value in graph_constructs.CONSTRUCTS:
                 raise SpecError(f"'{node.value}' needs its layers", node.loc, code="CNN105",
                                 hint=f"write {node.value}: ... (see docs/spec-format.md)")
@@ -258,7 +258,7 @@ class SpecBuilder:
         if word == graph_constructs.OUTPUT:
             return self.output(value, node.key_locs[word])
         if word in self.blocks:
-            return self.use(self.blocks[word], value, node.key_locs[word])
+            return self.use(word, value, node.key_locs[word])
         return self.layer(word, node.key_locs[word], value)
 
     def repeat(self, node: YNode, loc: Location) -> RepeatSpec:
@@ -386,20 +386,21 @@ class SpecBuilder:
         training_only = boolean(fields["training_only"]) if "training_only" in fields else False
         return OutputSpec(body, name, training_only, loc)
 
-    def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
-        site = library.use_key(block, loc)
-        # a library block's layers take the use's position: its defaults now, its layers as they are
-        # substituted (one copy, not a moved copy copied again), all of them now for a use that waits for $in
-        at = loc if site else None
-        block = library.at_use(block, loc, layers=False)
+    def use(self, word: str, node: YNode | None, loc: Location) -> BlockUse | InputUse:
+        """A use of the block `word` at `loc` (the spec's own, else the library's: then its layers take the
+        use's position, `library.at_use`), expanded once per arguments (and a library block's use site)."""
+        if isinstance(self.blocks, library.WithLibrary):
+            block, site = self.blocks.at_use(word, loc)
+        else:
+            block, site = self.blocks[word], ()
         args, name, stage = graph_constructs.arguments(block, node, loc)
         if block.name in self.expanding:
             chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
             raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
                             hint="a block may use other blocks, but not itself")
+        at = loc if site else None  # a library block's layers move to the use as they are copied
         if self._reads_input(block):
-            whole = block if at is None else library.layers_at(block, at)
-            return self.input_use(whole, args, name, loc, site, stage)
+            return self.input_use(block if at is None else library.layers_at(block, at), args, name, loc, site, stage)
         key = (*graph_constructs.memo_key(block.name, args), *site)
         if key in self.expanded:
             # a use of an empty block still costs a visit in every later walk: it counts as one layer
