@@ -157,6 +157,10 @@ class SpecBuilder:
         self.reading_input: dict[str, bool] = {}
         #: each kind's distinct settings, one dict each (`_shared`)
         self.shared: dict[tuple, dict[str, Any]] = {}
+        #: the position of the library block's use whose layers are being read (None elsewhere), and
+        #: (word, the ids of its position and arguments) -> (those, the layer): what `layer` read there
+        self.at: Location | None = None
+        self.read_layers: dict[tuple, tuple[Location, YNode | None, LayerSpec]] = {}
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
@@ -171,6 +175,21 @@ class SpecBuilder:
                              hint="flatten the blocks: a block that only wraps another can be left out")
 
     def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
+        """The layer `word: args` at `key_loc`. In a library block's layers, which all take the position of
+        its use, the same nodes again (its `bn` and `relu`, one node each there, `blocks.substitute`) give the
+        same layer, read once; a spec's own layers each have their own position: nothing to find again."""
+        if key_loc is not self.at:
+            return self._layer(word, key_loc, args)
+        key = (word, id(key_loc), id(args))
+        found = self.read_layers.get(key)
+        if found is not None and found[0] is key_loc and found[1] is args:  # the very nodes: ids are not reused
+            self.count(1, key_loc)
+            return found[2]
+        made = self._layer(word, key_loc, args)
+        self.read_layers[key] = (key_loc, args, made)
+        return made
+
+    def _layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
         kind = _kind(word, key_loc)
         values, locs, name = _params_of(kind, word, args, "layer")
         params: dict[str, Any] = {}
@@ -412,11 +431,13 @@ class SpecBuilder:
                                  hint="blocks that pass new arguments to several uses of another block "
                                  "multiply; use fewer distinct arguments")
             self.expanding.append(block.name)
-            before = self.layers
+            before, outer = self.layers, self.at
+            self.at = at
             try:
                 self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args, at=at))
             finally:
                 self.expanding.pop()
+                self.at = outer
             # everything counted inside was counted `scale` times
             self.sizes[key] = (self.layers - before) // self.scale
             if not self.sizes[key]:
