@@ -229,56 +229,65 @@ class SpecBuilder:
 
     def item(self, node: YNode) -> Item:
         """One item; a block use or a construct is one level deeper (checked before parsing inside it)."""
-        if node.is_mapping and len(node.value) == 1:
-            (word,) = node.value
+        value = node.value
+        if isinstance(value, dict) and len(value) == 1:
+            (word,) = value
             loc = node.key_locs[word]
         else:
-            word, loc = node.value, node.loc
-        if not isinstance(word, str) or (word not in self.blocks and word not in graph_constructs.CONSTRUCTS):
-            return self._item(node)
+            word, loc = value, node.loc
+        # whether the word names a block, found once per item (the library's lookup is Python code)
+        block = isinstance(word, str) and word in self.blocks
+        if not block and word not in graph_constructs.CONSTRUCTS:
+            return self._item(node, block)
         self.enter(loc)
         try:
-            return self._item(node)
+            return self._item(node, block)
         finally:
             self.depth -= 1
 
-    def _item(self, node: YNode) -> Item:
-        if node.is_scalar:
-            if not isinstance(node.value, str):
+    def _item(self, node: YNode, block: bool) -> Item:
+        """`block`: whether the item's word (a scalar's value, a mapping's one key) names a block."""
+        value = node.value
+        if not isinstance(value, (dict, tuple)):
+            if not isinstance(value, str):
                 raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,
                                 hint="write e.g. `- relu` or `- conv: {filters: 64, kernel: 3}`")
-            if node.value in self.blocks:
-                return self.use(node.value, None, node.loc)
-            if node.value in graph_constructs.CONSTRUCTS:
-                raise SpecError(f"'{node.value}' needs its layers", node.loc, code="CNN105",
-                                hint=f"write {node.value}: ... (see docs/spec-format.md)")
-            return self.layer(node.value, node.loc, None)
-        if node.is_sequence:
+            if block:
+                return self.use(value, None, node.loc)
+            if value in graph_constructs.CONSTRUCTS:
+                raise SpecError(f"'{value}' needs its layers", node.loc, code="CNN105",
+                                hint=f"write {value}: ... (see docs/spec-format.md)")
+            return self.layer(value, node.loc, None)
+        if isinstance(value, tuple):
             raise SpecError("a layer must be a name or a mapping, not a list", node.loc,
                             hint="use `repeat: {times: N, layers: [...]}` for a block")
-        keys = list(node.value)
-        if len(keys) != 1:
+        if len(value) != 1:
+            keys = list(value)
             raise SpecError(
                 f"a layer item has exactly one key, its type; this one has {len(keys)} ({', '.join(keys)})",
                 node.key_locs[keys[1]] if len(keys) > 1 else node.loc,
                 hint="put settings inside the type, e.g. `- conv: {filters: 64, kernel: 3, name: c1}`; "
                 "a missing '-' can also merge two layers",
             )
-        (word,) = keys
-        value = node.value[word]
+        ((word, args),) = value.items()
+        loc = node.key_locs[word]
+        if word in graph_constructs.CONSTRUCTS:
+            return self.construct(word, args, loc)
+        if block:
+            return self.use(word, args, loc)
+        return self.layer(word, loc, args)
+
+    def construct(self, word: str, node: YNode | None, loc: Location) -> Item:
+        """`repeat`, `residual`, a merge, `split` or `output` (`word`) with its settings `node`."""
         if word == "repeat":
-            return self.repeat(value, node.key_locs[word])
+            return self.repeat(node, loc)
         if word == "residual":
-            return self.residual(value, node.key_locs[word])
+            return self.residual(node, loc)
         if word in graph_constructs.MERGES:
-            return self.merge(word, value, node.key_locs[word])
+            return self.merge(word, node, loc)
         if word == "split":
-            return self.split(value, node.key_locs[word])
-        if word == graph_constructs.OUTPUT:
-            return self.output(value, node.key_locs[word])
-        if word in self.blocks:
-            return self.use(word, value, node.key_locs[word])
-        return self.layer(word, node.key_locs[word], value)
+            return self.split(node, loc)
+        return self.output(node, loc)
 
     def repeat(self, node: YNode, loc: Location) -> RepeatSpec:
         fields = _mapping(node, "repeat", "repeat: {times: N, layers: [...]}")
@@ -467,7 +476,7 @@ class SpecBuilder:
         if not node.is_sequence:
             raise SpecError("layers must be a list (each item starting with '-')", node.loc,
                             hint="write one layer per line, e.g.\n      - conv: {filters: 64, kernel: 3}\n      - relu")
-        return tuple(self.item(child) for child in node.value)
+        return tuple([self.item(child) for child in node.value])
 
 
 def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:
