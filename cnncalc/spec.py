@@ -160,6 +160,8 @@ class SpecBuilder:
         #: the position of the library block's use whose layers are being read (None elsewhere), and
         #: (word, the ids of its position and arguments) -> (those, the layer): what `layer` read there
         self.at: Location | None = None
+        #: each kind's settings where a layer gives none, and those it must give (`_base`)
+        self.bases: dict[LayerKind, tuple[dict[str, Any], tuple]] = {}
         self.read_layers: dict[tuple, tuple[Location, YNode | None, LayerSpec]] = {}
 
     def count(self, layers: int, loc: Location) -> None:
@@ -192,24 +194,29 @@ class SpecBuilder:
     def _layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
         kind = _kind(word, key_loc)
         values, locs, name = _params_of(kind, word, args, "layer")
-        params: dict[str, Any] = {}
-        defaults = self.defaults.get(kind.name, {})
-        for p in kind.params:
-            if p.name in values:
-                params[p.name] = values[p.name]
-            elif p.name in defaults:
-                params[p.name] = defaults[p.name]
-            elif p.default is REQUIRED:
+        base, required = self._base(kind)
+        for p in required:
+            if p.name not in values:
                 raise SpecError(
                     f"'{word}' needs '{p.name}' ({p.doc})",
                     key_loc,
                     hint=f"add {p.name}: ... to this layer, or set it under defaults: {{{kind.name}: ...}}",
                     code="CNN105",
                 )
-            else:
-                params[p.name] = p.default
+        params = base | values  # the settings given, in the kind's order with the others'
         self.count(1, key_loc)
         return LayerSpec(kind, word, self._shared(kind, params), name, key_loc, locs)
+
+    def _base(self, kind: LayerKind) -> tuple[dict[str, Any], tuple]:
+        """A kind's settings where a layer gives none (the spec's `defaults:`, else the kind's own), in the
+        kind's order, and the settings a layer must give (no default at all): found once per kind."""
+        found = self.bases.get(kind)
+        if found is None:
+            defaults = self.defaults.get(kind.name, {})
+            base = {p.name: defaults[p.name] if p.name in defaults else p.default for p in kind.params}
+            required = tuple(p for p in kind.params if p.name not in defaults and p.default is REQUIRED)
+            found = self.bases[kind] = (base, required)
+        return found
 
     def _shared(self, kind: LayerKind, params: dict[str, Any]) -> dict[str, Any]:
         """One dict for each kind's distinct settings (layers written alike share it, as a repeat's do), so
