@@ -262,26 +262,27 @@ def _substituted(node: YNode, args: dict[str, YNode], shape: Shape | None, at: L
             return node
         return YNode(items, loc, node.text)
     if not isinstance(value, str) or "$" not in value:
-        return node if at is None else _moved(node, at, moved)
+        return node if at is None else _moved(value, node.text, at, moved)
     name = _whole_reference(value)
     if name is not None:
         if name not in args:
             raise _undefined(name, args, loc)
         return args[name]
     value = expression(value, args, loc, shape)
-    return YNode(value, loc, str(value))
+    return YNode(value, loc, str(value)) if at is None else _moved(value, str(value), at, moved)
 
 
 def _same(one: YNode, other: YNode) -> bool:
     return one is other
 
 
-def _moved(node: YNode, at: Location, moved: dict) -> YNode:
-    """The scalar `node` at `at`: one node for equal scalars (`moved`: those of this copy so far)."""
-    key = (type(node.value), node.value, node.text)
+def _moved(value: Any, text: str, at: Location, moved: dict) -> YNode:
+    """The scalar `value` written `text` at `at`: one node for equal scalars (`moved`: those of this copy
+    so far, computed ones included)."""
+    key = (type(value), value, text)
     found = moved.get(key)
     if found is None:
-        found = moved[key] = YNode(node.value, at, node.text)
+        found = moved[key] = YNode(value, at, text)
     return found
 
 

@@ -210,25 +210,28 @@ def placed(data: tuple, loc: Location, scalars: dict) -> YNode:
 
 
 @lru_cache(maxsize=None)
-def _layers(name: str) -> YNode:
-    """The layers of the library's block `name`, every position its name's: what its uses copy, moving them
-    to the use as they substitute (`blocks.substitute(..., at=...)`); never the file's positions, which a
-    run does not read (decoding them was most of reading a block)."""
+def _unplaced(name: str) -> BlockDef:
+    """The library's block `name` with every position its name's: what its uses copy, moving their copy to
+    the use (its layers as they are substituted, `blocks.substitute(..., at=...)`); never the file's
+    positions, which a run does not read (decoding them was most of reading a block)."""
+    from cnncalc.blocks import _param_list
+
     _, (line, col, end_line, end_col), body = _encoded(name)
     loc = Location(f"cnncalc/library/{_table()[name]}{SUFFIX}", line, col, end_line, end_col)
-    return placed(dict(zip(body[5::6], body[10::6]))["layers"], loc, {})
+    fields = dict(zip(body[5::6], body[10::6]))
+    scalars: dict = {}
+    params = _param_list(placed(fields["params"], loc, scalars), name) if "params" in fields else {}
+    return BlockDef(name, params, placed(fields["layers"], loc, scalars), loc)
 
 
 def at_use(name: str, loc: Location) -> BlockDef:
     """The library's block `name` for a use at `loc`: its defaults at the use; its layers still to be moved
     there, as its uses substitute them (`layers_at` moves them for a use that waits for `$in`), so that
     diagnostics, carets, `# cnncalc: ignore[...]` comments and the JSON's positions point at the use."""
-    from cnncalc.blocks import _param_list
-
-    _, _, body = _encoded(name)
-    fields = dict(zip(body[5::6], body[10::6]))
-    params = _param_list(placed(fields["params"], loc, {}), name) if "params" in fields else {}
-    return BlockDef(name, params, _layers(name), loc)
+    block = _unplaced(name)
+    scalars: dict = {}
+    defaults = {param: None if node is None else placed_again(node, loc, scalars) for param, node in block.params.items()}
+    return BlockDef(name, defaults, block.layers, loc)
 
 
 def layers_at(block: BlockDef, loc: Location) -> BlockDef:
