@@ -148,6 +148,7 @@ def test_a_spec_of_plain_layers_and_repeats_never_reads_the_library(monkeypatch)
     asked = []
     module = library._module  # what reads a library file's generated module (the index is a literal here)
     monkeypatch.setattr(library, "_module", lambda stem: asked.append(stem) or module(stem))
+    library._unplaced.cache_clear()  # read again, as a fresh run reads it
     text = "input: 32x32x3\nlayers:\n  - repeat: {times: 2, layers: [{conv: {filters: 8, kernel: 3}}, relu]}\n  - fc: 10\n"
     assert not [d for d in analyze_text(text, "plain.yaml", "strict").diagnostics if d.severity == "error"]
     assert not asked
