@@ -26,7 +26,7 @@ from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import CONSTRUCTS as CONSTRUCT_MERGES
 from cnncalc.limits import MAX_EXPANSIONS
 from cnncalc.shapes import Shape
-from cnncalc.yamlsource import YNode
+from cnncalc.yamlsource import YNode, make_node
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 if TYPE_CHECKING:
@@ -255,12 +255,12 @@ def _substituted(node: YNode, args: dict[str, YNode], shape: Shape | None, at: L
         values = {k: _substituted(v, args, shape, at, moved) for k, v in value.items()}
         if at is None and all(map(_same, values.values(), value.values())):
             return node
-        return YNode(values, loc, node.text, node.key_locs if at is None else dict.fromkeys(node.key_locs, at))
+        return make_node(values, loc, node.text, node.key_locs if at is None else dict.fromkeys(node.key_locs, at))
     if isinstance(value, tuple):
         items = tuple([_substituted(v, args, shape, at, moved) for v in value])
         if at is None and all(map(_same, items, value)):
             return node
-        return YNode(items, loc, node.text)
+        return make_node(items, loc, node.text)
     if not isinstance(value, str) or "$" not in value:
         return node if at is None else _moved(value, node.text, at, moved)
     name = _whole_reference(value)
@@ -269,7 +269,7 @@ def _substituted(node: YNode, args: dict[str, YNode], shape: Shape | None, at: L
             raise _undefined(name, args, loc)
         return args[name]
     value = expression(value, args, loc, shape)
-    return YNode(value, loc, str(value)) if at is None else _moved(value, str(value), at, moved)
+    return make_node(value, loc, str(value)) if at is None else _moved(value, str(value), at, moved)
 
 
 def _same(one: YNode, other: YNode) -> bool:
@@ -282,7 +282,7 @@ def _moved(value: Any, text: str, at: Location, moved: dict) -> YNode:
     key = (type(value), value, text)
     found = moved.get(key)
     if found is None:
-        found = moved[key] = YNode(value, at, text)
+        found = moved[key] = make_node(value, at, text)
     return found
 
 

@@ -92,6 +92,37 @@ class YNode:
         return self.value
 
 
+class _Fields:
+    """A plain class of YNode's slots, filled by `make_node` and then given YNode's class (which Python allows
+    between classes of one memory layout: cnncalc/bulk.py's way, without making the class and compiling
+    the maker in every run): the node `YNode(...)` makes, in a third of the time of a frozen `__init__`
+    (which stores each field through `object.__setattr__`). A read makes one per value; a block's use
+    copies its layers."""
+
+    __slots__ = ("value", "loc", "text", "key_locs")
+
+
+def make_node(value: Any, loc: Location, text: str = "", key_locs: dict[str, Location] = NO_KEYS) -> YNode:
+    """`YNode(value, loc, text, key_locs)`, made faster (`_Fields`; tests/test_yamlsource.py)."""
+    made = _Fields()
+    made.value, made.loc, made.text, made.key_locs = value, loc, text, key_locs
+    made.__class__ = YNode
+    return made
+
+
+def _fits() -> bool:
+    """Whether `_Fields` has YNode's layout (the records module's slotted class): else `make_node` is YNode."""
+    try:
+        make_node(None, Location())
+    except TypeError:
+        return False
+    return YNode.__slots__ == _Fields.__slots__ and YNode.__bases__ == (object,)
+
+
+if not _fits():  # pragma: no cover - a records module whose classes another layout would give
+    make_node = YNode  # noqa: F811
+
+
 def _location(path: str, mark: Any, end: Any = None) -> Location:
     if end is not None and end.line == mark.line:
         return Location(path, mark.line + 1, mark.column + 1, end.line + 1, end.column + 1)
@@ -217,9 +248,9 @@ def _convert(node: Any, path: str) -> YNode:
             hint="remove the tag; specs hold plain strings, numbers, lists and mappings only",
         )
     if isinstance(node, ScalarNode):
-        return YNode(_scalar(node, loc), loc, node.value)
+        return make_node(_scalar(node, loc), loc, node.value)
     if isinstance(node, SequenceNode):
-        return YNode(tuple(_convert(item, path) for item in node.value), loc)
+        return make_node(tuple([_convert(item, path) for item in node.value]), loc)
     assert isinstance(node, MappingNode)
     values: dict[str, YNode] = {}
     key_locs: dict[str, Location] = {}
@@ -238,7 +269,7 @@ def _convert(node: Any, path: str) -> YNode:
             )
         key_locs[key] = key_loc
         values[key] = _convert(value_node, path)
-    return YNode(values, loc, key_locs=key_locs)
+    return make_node(values, loc, "", key_locs)
 
 
 def _reader_location(path: str, text: str, position: int) -> Location:

@@ -254,3 +254,17 @@ def test_decoding_is_the_utf_8_sig_codec_s(data):
             yamlsource.decode(data, "x.yaml")
     else:
         assert yamlsource.decode(data, "x.yaml") == expected
+
+
+def test_make_node_makes_the_node_ynode_makes():
+    from cnncalc.errors import Location
+    from cnncalc.yamlsource import NO_KEYS, YNode, make_node
+
+    loc = Location("a.yaml", 1, 2, 1, 5)
+    assert make_node is not YNode  # the records module's classes have the plain twin's layout
+    for args in [(1, loc, "1"), ({"k": YNode(2, loc)}, loc, "", {"k": loc}), ((), loc), (None, loc, "~", NO_KEYS)]:
+        made, expected = make_node(*args), YNode(*args)
+        assert type(made) is YNode and made == expected and repr(made) == repr(expected)
+        assert made.key_locs is expected.key_locs or made.key_locs == expected.key_locs
+        with pytest.raises(AttributeError):  # frozen (FrozenInstanceError is an AttributeError)
+            made.value = 3

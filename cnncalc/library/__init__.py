@@ -17,7 +17,7 @@ from cnncalc.blocks import CONSTRUCTS, BlockDef
 from cnncalc.errors import Location
 from cnncalc.layers import KINDS
 from cnncalc.records import dataclass
-from cnncalc.yamlsource import YNode
+from cnncalc.yamlsource import YNode, make_node
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
@@ -200,13 +200,13 @@ def placed(data: tuple, loc: Location, scalars: dict) -> YNode:
         key = (type(data[5]), data[5], data[6])
         node = scalars.get(key)
         if node is None:
-            node = scalars[key] = YNode(data[5], loc, data[6])
+            node = scalars[key] = make_node(data[5], loc, data[6])
         return node
     if kind == "[":
-        return YNode(tuple([placed(item, loc, scalars) for item in data[5:]]), loc)
+        return make_node(tuple([placed(item, loc, scalars) for item in data[5:]]), loc)
     keys = data[5::6]
     values = {key: placed(item, loc, scalars) for key, item in zip(keys, data[10::6])}
-    return YNode(values, loc, "", dict.fromkeys(keys, loc))
+    return make_node(values, loc, "", dict.fromkeys(keys, loc))
 
 
 @lru_cache(maxsize=None)
@@ -243,11 +243,11 @@ def layers_at(block: BlockDef, loc: Location) -> BlockDef:
 def placed_again(node: YNode, loc: Location, scalars: dict) -> YNode:
     """A copy of `node` with every position `loc` (equal scalars one node, `scalars`)."""
     if node.is_mapping:
-        return YNode({k: placed_again(v, loc, scalars) for k, v in node.value.items()}, loc, node.text,
+        return make_node({k: placed_again(v, loc, scalars) for k, v in node.value.items()}, loc, node.text,
                      dict.fromkeys(node.key_locs, loc))
     if node.is_sequence:
-        return YNode(tuple([placed_again(v, loc, scalars) for v in node.value]), loc, node.text)
+        return make_node(tuple([placed_again(v, loc, scalars) for v in node.value]), loc, node.text)
     key = (type(node.value), node.value, node.text)
     if key not in scalars:
-        scalars[key] = YNode(node.value, loc, node.text)
+        scalars[key] = make_node(node.value, loc, node.text)
     return scalars[key]
