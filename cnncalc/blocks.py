@@ -19,6 +19,7 @@ read `$in` are expanded as before, while the spec is read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from cnncalc.records import dataclass, field
 
 from cnncalc import block_expressions
@@ -356,6 +357,57 @@ def parsed_outside_blocks(parse, node: YNode) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+# uses of blocks (`spec.SpecBuilder.use` finds the block and its arguments)
+
+
+def refuse_recursion(block: str, enclosing: list[str] | tuple[str, ...], loc: Location) -> None:
+    """A block used inside its own expansion (`enclosing`: the blocks being expanded, outermost first)."""
+    if block in enclosing:
+        chain = " -> ".join([*enclosing[enclosing.index(block):], block])
+        raise SpecError(f"block '{block}' uses itself ({chain})", loc, code="CNN221",
+                        hint="a block may use other blocks, but not itself")
+
+
+def expansion(builder, block: BlockDef, args: dict[str, YNode], loc: Location, site: tuple) -> tuple:
+    """The items of a use of `block` (that does not read `$in`) at `loc` with these arguments, parsed by the
+    spec builder (`spec.SpecBuilder`) once per arguments and `site` (`library.WithLibrary.at_use`: a library
+    block's use, whose layers take its position as they are copied)."""
+    key = (*memo_key(block.name, args), *site)
+    if key in builder.expanded:
+        # a use of an empty block still costs a visit in every later walk: it counts as one layer
+        builder.count(max(builder.sizes[key], 1), loc)
+        return builder.expanded[key]
+    if len(builder.expanded) >= MAX_EXPANSIONS:
+        raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
+                         "(uses with different arguments)", loc,
+                         hint="blocks that pass new arguments to several uses of another block "
+                         "multiply; use fewer distinct arguments")
+    at = loc if site else None
+    builder.expanding.append(block.name)
+    before, outer = builder.layers, builder.at
+    builder.at = at
+    try:
+        builder.expanded[key] = builder.items(substitute(block.layers, args, at=at))
+    finally:
+        builder.expanding.pop()
+        builder.at = outer
+    # everything counted inside was counted `scale` times
+    builder.sizes[key] = (builder.layers - before) // builder.scale
+    if not builder.sizes[key]:
+        builder.count(1, loc)
+    return builder.expanded[key]
+
+
+def input_use(builder, block: BlockDef, args: dict[str, YNode], name: str | None, loc: Location,
+              site: tuple = (), stage: str | None = None) -> InputUse:
+    """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
+    (`expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
+    builder.count(1, loc)
+    return InputUse(block.name, args, name, loc, builder.depth, partial(expand_input_use, builder, block=block,
+                                                                        site=site), stage)
+
+
+# ---------------------------------------------------------------------------------------------
 # uses of blocks that read `$in`, expanded when the graph builder reaches them
 
 
@@ -367,10 +419,7 @@ def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str,
     the use read it (a library block placed at its use, `library.at_use`, whose defaults are the use's arguments), `site`
     what tells a library block's uses apart (`library.WithLibrary.at_use`)."""
     block = builder.blocks[use.block] if block is None else block
-    if block.name in enclosing:
-        chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
-        raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
-                        hint="a block may use other blocks, but not itself")
+    refuse_recursion(block.name, enclosing, use.loc)
     args = input_arguments(block, use.args, shape)
     name, arguments = memo_key(block.name, args)
     key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}", *site)

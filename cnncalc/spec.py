@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from cnncalc.records import dataclass
-from functools import partial
 
 from cnncalc import blocks as graph_constructs
 from cnncalc import library
@@ -18,7 +17,7 @@ from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
-from cnncalc.limits import MAX_EXPANSIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT
+from cnncalc.limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT
 from cnncalc.inputs import mapping as _mapping
 from cnncalc.inputs import parse_input  # noqa: F401  (spec.parse_input: a public name since the first release)
 from cnncalc.shapes import Shape
@@ -157,10 +156,8 @@ class SpecBuilder:
         self.reading_input: dict[str, bool] = {}
         #: each kind's distinct settings, one dict each (`_shared`)
         self.shared: dict[tuple, dict[str, Any]] = {}
-        #: the position of the library block's use whose layers are being read (None elsewhere), and
-        #: (word, the ids of its position and arguments) -> (those, the layer): what `layer` read there
+        #: the position of the library block's use being read (None elsewhere), and what `layer` read there
         self.at: Location | None = None
-        #: each kind's settings where a layer gives none, and those it must give (`_base`)
         self.bases: dict[LayerKind, tuple[dict[str, Any], tuple]] = {}
         self.read_layers: dict[tuple, tuple[Location, YNode | None, LayerSpec]] = {}
 
@@ -177,9 +174,8 @@ class SpecBuilder:
                              hint="flatten the blocks: a block that only wraps another can be left out")
 
     def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
-        """The layer `word: args` at `key_loc`. In a library block's layers, which all take the position of
-        its use, the same nodes again (its `bn` and `relu`, one node each there, `blocks.substitute`) give the
-        same layer, read once; a spec's own layers each have their own position: nothing to find again."""
+        """The layer `word: args` at `key_loc`. In a library block's layers (all at its use) the same nodes
+        (its `bn`, `relu`: one node each there) give the same layer, read once; a spec's own have their own places."""
         if key_loc is not self.at:
             return self._layer(word, key_loc, args)
         key = (word, id(key_loc), id(args))
@@ -208,8 +204,8 @@ class SpecBuilder:
         return LayerSpec(kind, word, self._shared(kind, params), name, key_loc, locs)
 
     def _base(self, kind: LayerKind) -> tuple[dict[str, Any], tuple]:
-        """A kind's settings where a layer gives none (the spec's `defaults:`, else the kind's own), in the
-        kind's order, and the settings a layer must give (no default at all): found once per kind."""
+        """A kind's settings where a layer gives none (the spec's `defaults:`, else the kind's own), in its
+        order, and those a layer must give (no default at all)."""
         found = self.bases.get(kind)
         if found is None:
             defaults = self.defaults.get(kind.name, {})
@@ -242,7 +238,6 @@ class SpecBuilder:
             loc = node.key_locs[word]
         else:
             word, loc = value, node.loc
-        # whether the word names a block, found once per item (the library's lookup is Python code)
         block = isinstance(word, str) and word in self.blocks
         if not block and word not in graph_constructs.CONSTRUCTS:
             return self._item(node, block)
@@ -253,7 +248,7 @@ class SpecBuilder:
             self.depth -= 1
 
     def _item(self, node: YNode, block: bool) -> Item:
-        """`block`: whether the item's word (a scalar's value, a mapping's one key) names a block."""
+        """`block`: whether the item's word (a scalar, a mapping's one key) names a block (looked up once)."""
         value = node.value
         if not isinstance(value, (dict, tuple)):
             if not isinstance(value, str):
@@ -429,49 +424,16 @@ class SpecBuilder:
         else:
             block, site = self.blocks[word], ()
         args, name, stage = graph_constructs.arguments(block, node, loc)
-        if block.name in self.expanding:
-            chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
-            raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
-                            hint="a block may use other blocks, but not itself")
-        at = loc if site else None  # a library block's layers move to the use as they are copied
+        graph_constructs.refuse_recursion(block.name, self.expanding, loc)
         if self._reads_input(block):
-            return self.input_use(block if at is None else library.layers_at(block, at), args, name, loc, site, stage)
-        key = (*graph_constructs.memo_key(block.name, args), *site)
-        if key in self.expanded:
-            # a use of an empty block still costs a visit in every later walk: it counts as one layer
-            self.count(max(self.sizes[key], 1), loc)
-        else:
-            if len(self.expanded) >= MAX_EXPANSIONS:
-                raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
-                                 "(uses with different arguments)", loc,
-                                 hint="blocks that pass new arguments to several uses of another block "
-                                 "multiply; use fewer distinct arguments")
-            self.expanding.append(block.name)
-            before, outer = self.layers, self.at
-            self.at = at
-            try:
-                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args, at=at))
-            finally:
-                self.expanding.pop()
-                self.at = outer
-            # everything counted inside was counted `scale` times
-            self.sizes[key] = (self.layers - before) // self.scale
-            if not self.sizes[key]:
-                self.count(1, loc)
-        return BlockUse(block.name, self.expanded[key], name, loc, stage)
+            whole = library.layers_at(block, loc) if site else block
+            return graph_constructs.input_use(self, whole, args, name, loc, site, stage)
+        return BlockUse(block.name, graph_constructs.expansion(self, block, args, loc, site), name, loc, stage)
 
     def _reads_input(self, block: graph_constructs.BlockDef) -> bool:
         if block.name not in self.reading_input:
             self.reading_input[block.name] = graph_constructs.reads_input(block)
         return self.reading_input[block.name]
-
-    def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
-                  loc: Location, site: tuple = (), stage: str | None = None) -> InputUse:
-        """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
-        (`blocks.expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
-        self.count(1, loc)
-        return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self,
-                                                                     block=block, site=site), stage)
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:
