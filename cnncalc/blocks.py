@@ -19,6 +19,7 @@ read `$in` are expanded as before, while the spec is read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from cnncalc.records import dataclass, field
 
 from cnncalc import block_expressions
@@ -26,7 +27,7 @@ from cnncalc.errors import LimitError, Location, SpecError
 from cnncalc.layers import CONSTRUCTS as CONSTRUCT_MERGES
 from cnncalc.limits import MAX_EXPANSIONS
 from cnncalc.shapes import Shape
-from cnncalc.yamlsource import YNode
+from cnncalc.yamlsource import YNode, make_node
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 if TYPE_CHECKING:
@@ -242,23 +243,48 @@ def substitute(node: YNode, args: dict[str, YNode], shape: Shape | None = None, 
     """A copy of `node` with every `$param` string replaced by its argument, and every expression computed;
     `shape` is the input of the use, for a block that reads `$in` (None otherwise). `at`: the position every
     copied node takes (a library block's layers at its use, `library.at_use`: moved as they are copied,
-    not copied twice), None to keep each node's own."""
+    not copied twice; equal scalars moved are one node), None to keep each node's own: then what holds
+    no `$` is not copied (the node itself: most of a block is `bn`, `relu` and settings written out)."""
+    return _substituted(node, args, shape, at, {})
+
+
+def _substituted(node: YNode, args: dict[str, YNode], shape: Shape | None, at: Location | None,
+                 moved: dict) -> YNode:
     value = node.value
     loc = node.loc if at is None else at
     if isinstance(value, dict):
-        key_locs = node.key_locs if at is None else dict.fromkeys(node.key_locs, at)
-        return YNode({k: substitute(v, args, shape, at) for k, v in value.items()}, loc, node.text, key_locs)
+        values = {k: _substituted(v, args, shape, at, moved) for k, v in value.items()}
+        if at is None and all(map(_same, values.values(), value.values())):
+            return node
+        return make_node(values, loc, node.text, node.key_locs if at is None else dict.fromkeys(node.key_locs, at))
     if isinstance(value, tuple):
-        return YNode(tuple(substitute(v, args, shape, at) for v in value), loc, node.text)
+        items = tuple([_substituted(v, args, shape, at, moved) for v in value])
+        if at is None and all(map(_same, items, value)):
+            return node
+        return make_node(items, loc, node.text)
     if not isinstance(value, str) or "$" not in value:
-        return node if at is None else YNode(value, at, node.text)
+        return node if at is None else _moved(value, node.text, at, moved)
     name = _whole_reference(value)
     if name is not None:
         if name not in args:
             raise _undefined(name, args, loc)
         return args[name]
     value = expression(value, args, loc, shape)
-    return YNode(value, loc, str(value))
+    return make_node(value, loc, str(value)) if at is None else _moved(value, str(value), at, moved)
+
+
+def _same(one: YNode, other: YNode) -> bool:
+    return one is other
+
+
+def _moved(value: Any, text: str, at: Location, moved: dict) -> YNode:
+    """The scalar `value` written `text` at `at`: one node for equal scalars (`moved`: those of this copy
+    so far, computed ones included)."""
+    key = (type(value), value, text)
+    found = moved.get(key)
+    if found is None:
+        found = moved[key] = make_node(value, at, text)
+    return found
 
 
 def _whole_reference(value: str) -> str | None:
@@ -331,6 +357,57 @@ def parsed_outside_blocks(parse, node: YNode) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+# uses of blocks (`spec.SpecBuilder.use` finds the block and its arguments)
+
+
+def refuse_recursion(block: str, enclosing: list[str] | tuple[str, ...], loc: Location) -> None:
+    """A block used inside its own expansion (`enclosing`: the blocks being expanded, outermost first)."""
+    if block in enclosing:
+        chain = " -> ".join([*enclosing[enclosing.index(block):], block])
+        raise SpecError(f"block '{block}' uses itself ({chain})", loc, code="CNN221",
+                        hint="a block may use other blocks, but not itself")
+
+
+def expansion(builder, block: BlockDef, args: dict[str, YNode], loc: Location, site: tuple) -> tuple:
+    """The items of a use of `block` (that does not read `$in`) at `loc` with these arguments, parsed by the
+    spec builder (`spec.SpecBuilder`) once per arguments and `site` (`library.WithLibrary.at_use`: a library
+    block's use, whose layers take its position as they are copied)."""
+    key = (*memo_key(block.name, args), *site)
+    if key in builder.expanded:
+        # a use of an empty block still costs a visit in every later walk: it counts as one layer
+        builder.count(max(builder.sizes[key], 1), loc)
+        return builder.expanded[key]
+    if len(builder.expanded) >= MAX_EXPANSIONS:
+        raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
+                         "(uses with different arguments)", loc,
+                         hint="blocks that pass new arguments to several uses of another block "
+                         "multiply; use fewer distinct arguments")
+    at = loc if site else None
+    builder.expanding.append(block.name)
+    before, outer = builder.layers, builder.at
+    builder.at = at
+    try:
+        builder.expanded[key] = builder.items(substitute(block.layers, args, at=at))
+    finally:
+        builder.expanding.pop()
+        builder.at = outer
+    # everything counted inside was counted `scale` times
+    builder.sizes[key] = (builder.layers - before) // builder.scale
+    if not builder.sizes[key]:
+        builder.count(1, loc)
+    return builder.expanded[key]
+
+
+def input_use(builder, block: BlockDef, args: dict[str, YNode], name: str | None, loc: Location,
+              site: tuple = (), stage: str | None = None) -> InputUse:
+    """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
+    (`expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
+    builder.count(1, loc)
+    return InputUse(block.name, args, name, loc, builder.depth, partial(expand_input_use, builder, block=block,
+                                                                        site=site), stage)
+
+
+# ---------------------------------------------------------------------------------------------
 # uses of blocks that read `$in`, expanded when the graph builder reaches them
 
 
@@ -339,13 +416,10 @@ def expand_input_use(builder, use: InputUse, shape: Shape, enclosing: tuple[str,
     """The layers of `use` for an input of this shape, parsed by the spec builder (`spec.SpecBuilder`, which
     made the use) once per arguments and shape. `enclosing`: the block uses the graph builder is inside,
     outermost first; the chain and the nesting depth go on inside the use's layers. `block`: the block as
-    the use read it (a library block relocated to its use, whose defaults are the use's arguments), `site`
-    what tells a library block's uses apart (`library.use_key`)."""
+    the use read it (a library block placed at its use, `library.at_use`, whose defaults are the use's arguments), `site`
+    what tells a library block's uses apart (`library.WithLibrary.at_use`)."""
     block = builder.blocks[use.block] if block is None else block
-    if block.name in enclosing:
-        chain = " -> ".join([*enclosing[enclosing.index(block.name):], block.name])
-        raise SpecError(f"block '{block.name}' uses itself ({chain})", use.loc, code="CNN221",
-                        hint="a block may use other blocks, but not itself")
+    refuse_recursion(block.name, enclosing, use.loc)
     args = input_arguments(block, use.args, shape)
     name, arguments = memo_key(block.name, args)
     key = (name, f"{arguments} $in={shape.spatial!r},{shape.channels}", *site)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from cnncalc.records import dataclass
-from functools import partial
 
 from cnncalc import blocks as graph_constructs
 from cnncalc import library
@@ -18,7 +17,7 @@ from cnncalc.keys import did_you_mean
 from cnncalc.keys import unknown_key as _unknown_key
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.layers.base import REQUIRED, integer
-from cnncalc.limits import MAX_EXPANSIONS, MAX_LAYERS, MAX_NESTING, MAX_REPEAT
+from cnncalc.limits import MAX_LAYERS, MAX_NESTING, MAX_REPEAT
 from cnncalc.inputs import mapping as _mapping
 from cnncalc.inputs import parse_input  # noqa: F401  (spec.parse_input: a public name since the first release)
 from cnncalc.shapes import Shape
@@ -157,6 +156,10 @@ class SpecBuilder:
         self.reading_input: dict[str, bool] = {}
         #: each kind's distinct settings, one dict each (`_shared`)
         self.shared: dict[tuple, dict[str, Any]] = {}
+        #: the position of the library block's use being read (None elsewhere), and what `layer` read there
+        self.at: Location | None = None
+        self.bases: dict[LayerKind, tuple[dict[str, Any], tuple]] = {}
+        self.read_layers: dict[tuple, tuple[Location, YNode | None, LayerSpec]] = {}
 
     def count(self, layers: int, loc: Location) -> None:
         self.layers += layers * self.scale
@@ -171,26 +174,45 @@ class SpecBuilder:
                              hint="flatten the blocks: a block that only wraps another can be left out")
 
     def layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
+        """The layer `word: args` at `key_loc`. In a library block's layers (all at its use) the same nodes
+        (its `bn`, `relu`: one node each there) give the same layer, read once; a spec's own have their own places."""
+        if key_loc is not self.at:
+            return self._layer(word, key_loc, args)
+        key = (word, id(key_loc), id(args))
+        found = self.read_layers.get(key)
+        if found is not None and found[0] is key_loc and found[1] is args:  # the very nodes: ids are not reused
+            self.count(1, key_loc)
+            return found[2]
+        made = self._layer(word, key_loc, args)
+        self.read_layers[key] = (key_loc, args, made)
+        return made
+
+    def _layer(self, word: str, key_loc: Location, args: YNode | None) -> LayerSpec:
         kind = _kind(word, key_loc)
         values, locs, name = _params_of(kind, word, args, "layer")
-        params: dict[str, Any] = {}
-        defaults = self.defaults.get(kind.name, {})
-        for p in kind.params:
-            if p.name in values:
-                params[p.name] = values[p.name]
-            elif p.name in defaults:
-                params[p.name] = defaults[p.name]
-            elif p.default is REQUIRED:
+        base, required = self._base(kind)
+        for p in required:
+            if p.name not in values:
                 raise SpecError(
                     f"'{word}' needs '{p.name}' ({p.doc})",
                     key_loc,
                     hint=f"add {p.name}: ... to this layer, or set it under defaults: {{{kind.name}: ...}}",
                     code="CNN105",
                 )
-            else:
-                params[p.name] = p.default
+        params = base | values  # the settings given, in the kind's order with the others'
         self.count(1, key_loc)
         return LayerSpec(kind, word, self._shared(kind, params), name, key_loc, locs)
+
+    def _base(self, kind: LayerKind) -> tuple[dict[str, Any], tuple]:
+        """A kind's settings where a layer gives none (the spec's `defaults:`, else the kind's own), in its
+        order, and those a layer must give (no default at all)."""
+        found = self.bases.get(kind)
+        if found is None:
+            defaults = self.defaults.get(kind.name, {})
+            base = {p.name: defaults[p.name] if p.name in defaults else p.default for p in kind.params}
+            required = tuple(p for p in kind.params if p.name not in defaults and p.default is REQUIRED)
+            found = self.bases[kind] = (base, required)
+        return found
 
     def _shared(self, kind: LayerKind, params: dict[str, Any]) -> dict[str, Any]:
         """One dict for each kind's distinct settings (layers written alike share it, as a repeat's do), so
@@ -210,56 +232,64 @@ class SpecBuilder:
 
     def item(self, node: YNode) -> Item:
         """One item; a block use or a construct is one level deeper (checked before parsing inside it)."""
-        if node.is_mapping and len(node.value) == 1:
-            (word,) = node.value
+        value = node.value
+        if isinstance(value, dict) and len(value) == 1:
+            (word,) = value
             loc = node.key_locs[word]
         else:
-            word, loc = node.value, node.loc
-        if not isinstance(word, str) or (word not in self.blocks and word not in graph_constructs.CONSTRUCTS):
-            return self._item(node)
+            word, loc = value, node.loc
+        block = isinstance(word, str) and word in self.blocks
+        if not block and word not in graph_constructs.CONSTRUCTS:
+            return self._item(node, block)
         self.enter(loc)
         try:
-            return self._item(node)
+            return self._item(node, block)
         finally:
             self.depth -= 1
 
-    def _item(self, node: YNode) -> Item:
-        if node.is_scalar:
-            if not isinstance(node.value, str):
+    def _item(self, node: YNode, block: bool) -> Item:
+        """`block`: whether the item's word (a scalar, a mapping's one key) names a block (looked up once)."""
+        value = node.value
+        if not isinstance(value, (dict, tuple)):
+            if not isinstance(value, str):
                 raise SpecError(f"a layer must be a name or a mapping, not {node.text!r}", node.loc,
                                 hint="write e.g. `- relu` or `- conv: {filters: 64, kernel: 3}`")
-            if node.value in self.blocks:
-                return self.use(self.blocks[node.value], None, node.loc)
-            if node.value in graph_constructs.CONSTRUCTS:
-                raise SpecError(f"'{node.value}' needs its layers", node.loc, code="CNN105",
-                                hint=f"write {node.value}: ... (see docs/spec-format.md)")
-            return self.layer(node.value, node.loc, None)
-        if node.is_sequence:
+            if block:
+                return self.use(value, None, node.loc)
+            if value in graph_constructs.CONSTRUCTS:
+                raise SpecError(f"'{value}' needs its layers", node.loc, code="CNN105",
+                                hint=f"write {value}: ... (see docs/spec-format.md)")
+            return self.layer(value, node.loc, None)
+        if isinstance(value, tuple):
             raise SpecError("a layer must be a name or a mapping, not a list", node.loc,
                             hint="use `repeat: {times: N, layers: [...]}` for a block")
-        keys = list(node.value)
-        if len(keys) != 1:
+        if len(value) != 1:
+            keys = list(value)
             raise SpecError(
                 f"a layer item has exactly one key, its type; this one has {len(keys)} ({', '.join(keys)})",
                 node.key_locs[keys[1]] if len(keys) > 1 else node.loc,
                 hint="put settings inside the type, e.g. `- conv: {filters: 64, kernel: 3, name: c1}`; "
                 "a missing '-' can also merge two layers",
             )
-        (word,) = keys
-        value = node.value[word]
+        ((word, args),) = value.items()
+        loc = node.key_locs[word]
+        if word in graph_constructs.CONSTRUCTS:
+            return self.construct(word, args, loc)
+        if block:
+            return self.use(word, args, loc)
+        return self.layer(word, loc, args)
+
+    def construct(self, word: str, node: YNode | None, loc: Location) -> Item:
+        """`repeat`, `residual`, a merge, `split` or `output` (`word`) with its settings `node`."""
         if word == "repeat":
-            return self.repeat(value, node.key_locs[word])
+            return self.repeat(node, loc)
         if word == "residual":
-            return self.residual(value, node.key_locs[word])
+            return self.residual(node, loc)
         if word in graph_constructs.MERGES:
-            return self.merge(word, value, node.key_locs[word])
+            return self.merge(word, node, loc)
         if word == "split":
-            return self.split(value, node.key_locs[word])
-        if word == graph_constructs.OUTPUT:
-            return self.output(value, node.key_locs[word])
-        if word in self.blocks:
-            return self.use(self.blocks[word], value, node.key_locs[word])
-        return self.layer(word, node.key_locs[word], value)
+            return self.split(node, loc)
+        return self.output(node, loc)
 
     def repeat(self, node: YNode, loc: Location) -> RepeatSpec:
         fields = _mapping(node, "repeat", "repeat: {times: N, layers: [...]}")
@@ -386,54 +416,24 @@ class SpecBuilder:
         training_only = boolean(fields["training_only"]) if "training_only" in fields else False
         return OutputSpec(body, name, training_only, loc)
 
-    def use(self, block: graph_constructs.BlockDef, node: YNode | None, loc: Location) -> BlockUse:
-        site = library.use_key(block, loc)
-        # a library block's layers take the use's position: its defaults now, its layers as they are
-        # substituted (one copy, not a moved copy copied again), all of them now for a use that waits for $in
-        at = loc if site else None
-        block = library.at_use(block, loc, layers=False)
-        args, name, stage = graph_constructs.arguments(block, node, loc)
-        if block.name in self.expanding:
-            chain = " -> ".join([*self.expanding[self.expanding.index(block.name):], block.name])
-            raise SpecError(f"block '{block.name}' uses itself ({chain})", loc, code="CNN221",
-                            hint="a block may use other blocks, but not itself")
-        if self._reads_input(block):
-            whole = block if at is None else library.layers_at(block, at)
-            return self.input_use(whole, args, name, loc, site, stage)
-        key = (*graph_constructs.memo_key(block.name, args), *site)
-        if key in self.expanded:
-            # a use of an empty block still costs a visit in every later walk: it counts as one layer
-            self.count(max(self.sizes[key], 1), loc)
+    def use(self, word: str, node: YNode | None, loc: Location) -> BlockUse | InputUse:
+        """A use of the block `word` at `loc` (the spec's own, else the library's: then its layers take the
+        use's position, `library.at_use`), expanded once per arguments (and a library block's use site)."""
+        if isinstance(self.blocks, library.WithLibrary):
+            block, site = self.blocks.at_use(word, loc)
         else:
-            if len(self.expanded) >= MAX_EXPANSIONS:
-                raise LimitError(f"the blocks expand in more than {MAX_EXPANSIONS:,} different ways "
-                                 "(uses with different arguments)", loc,
-                                 hint="blocks that pass new arguments to several uses of another block "
-                                 "multiply; use fewer distinct arguments")
-            self.expanding.append(block.name)
-            before = self.layers
-            try:
-                self.expanded[key] = self.items(graph_constructs.substitute(block.layers, args, at=at))
-            finally:
-                self.expanding.pop()
-            # everything counted inside was counted `scale` times
-            self.sizes[key] = (self.layers - before) // self.scale
-            if not self.sizes[key]:
-                self.count(1, loc)
-        return BlockUse(block.name, self.expanded[key], name, loc, stage)
+            block, site = self.blocks[word], ()
+        args, name, stage = graph_constructs.arguments(block, node, loc)
+        graph_constructs.refuse_recursion(block.name, self.expanding, loc)
+        if self._reads_input(block):
+            whole = library.layers_at(block, loc) if site else block
+            return graph_constructs.input_use(self, whole, args, name, loc, site, stage)
+        return BlockUse(block.name, graph_constructs.expansion(self, block, args, loc, site), name, loc, stage)
 
     def _reads_input(self, block: graph_constructs.BlockDef) -> bool:
         if block.name not in self.reading_input:
             self.reading_input[block.name] = graph_constructs.reads_input(block)
         return self.reading_input[block.name]
-
-    def input_use(self, block: graph_constructs.BlockDef, args: dict[str, YNode], name: str | None,
-                  loc: Location, site: tuple = (), stage: str | None = None) -> InputUse:
-        """A use of a block that reads `$in`, left for the graph builder, which knows the input's shape
-        (`blocks.expand_input_use` parses it then). One layer now; its layers count when it is expanded."""
-        self.count(1, loc)
-        return InputUse(block.name, args, name, loc, self.depth, partial(graph_constructs.expand_input_use, self,
-                                                                     block=block, site=site), stage)
 
     @staticmethod
     def _construct_name(node: YNode) -> str | None:
@@ -445,7 +445,7 @@ class SpecBuilder:
         if not node.is_sequence:
             raise SpecError("layers must be a list (each item starting with '-')", node.loc,
                             hint="write one layer per line, e.g.\n      - conv: {filters: 64, kernel: 3}\n      - relu")
-        return tuple(self.item(child) for child in node.value)
+        return tuple([self.item(child) for child in node.value])
 
 
 def parse_defaults(node: YNode | None) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,6 @@ back exactly what was typed.
 
 from __future__ import annotations
 
-import re
 from cnncalc.records import dataclass
 
 from cnncalc.pyyaml import yaml  # PyYAML, the patterns its modules define compiled on first use
@@ -35,11 +34,8 @@ MAX_DEPTH = 64
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "map", "seq")
 }
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*|0[0-9_]+)$")
-_HEX = re.compile(r"[-+]?0x_*[0-9a-fA-F][0-9a-fA-F_]*$")
 #: longer integers are no size of any network (and Python refuses to read past 4,300 digits)
 MAX_DIGITS = 100
-_FLOAT = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 _NULLS = {"", "~", "null"}
@@ -96,6 +92,37 @@ class YNode:
         return self.value
 
 
+class _Fields:
+    """A plain class of YNode's slots, filled by `make_node` and then given YNode's class (which Python allows
+    between classes of one memory layout: cnncalc/bulk.py's way, without making the class and compiling
+    the maker in every run): the node `YNode(...)` makes, in a third of the time of a frozen `__init__`
+    (which stores each field through `object.__setattr__`). A read makes one per value; a block's use
+    copies its layers."""
+
+    __slots__ = ("value", "loc", "text", "key_locs")
+
+
+def make_node(value: Any, loc: Location, text: str = "", key_locs: dict[str, Location] = NO_KEYS) -> YNode:
+    """`YNode(value, loc, text, key_locs)`, made faster (`_Fields`; tests/test_yamlsource.py)."""
+    made = _Fields()
+    made.value, made.loc, made.text, made.key_locs = value, loc, text, key_locs
+    made.__class__ = YNode
+    return made
+
+
+def _fits() -> bool:
+    """Whether `_Fields` has YNode's layout (the records module's slotted class): else `make_node` is YNode."""
+    try:
+        make_node(None, Location())
+    except TypeError:
+        return False
+    return YNode.__slots__ == _Fields.__slots__ and YNode.__bases__ == (object,)
+
+
+if not _fits():  # pragma: no cover - a records module whose classes another layout would give
+    make_node = YNode  # noqa: F811
+
+
 def _location(path: str, mark: Any, end: Any = None) -> Location:
     if end is not None and end.line == mark.line:
         return Location(path, mark.line + 1, mark.column + 1, end.line + 1, end.column + 1)
@@ -106,8 +133,66 @@ class _TooLong(ValueError):
     pass
 
 
+# The numbers of a spec, read without `re` (its compiler took ~0.9 ms of every run for three patterns):
+# each function is the `match` of the pattern in its docstring, `$` included (the end, or a last "\n"),
+# held to it by tests/test_yamlsource.py.
+_DIGITS = frozenset("0123456789")
+_DIGITS_OR_UNDERSCORE = _DIGITS | {"_"}
+_HEX_OR_UNDERSCORE = _DIGITS_OR_UNDERSCORE | frozenset("abcdefABCDEF")
+
+
+def _unsigned(text: str) -> str:
+    """`text` without the one final newline `$` lets a pattern end before, and without a leading sign."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return text[1:] if text[:1] in ("-", "+") else text
+
+
+def _is_int(text: str) -> bool:
+    """`[-+]?(0|[1-9][0-9_]*|0[0-9_]+)$`: an ASCII digit, then ASCII digits and underscores."""
+    body = _unsigned(text)
+    return body[:1] in _DIGITS and _DIGITS_OR_UNDERSCORE.issuperset(body[1:])
+
+
+def _is_hex(text: str) -> bool:
+    """`[-+]?0x_*[0-9a-fA-F][0-9a-fA-F_]*$`: `0x`, then hex digits and underscores, one digit at least."""
+    body = _unsigned(text)
+    digits = body[2:]
+    return body[:2] == "0x" and _HEX_OR_UNDERSCORE.issuperset(digits) and bool(digits.strip("_"))
+
+
+def _decimals_end(text: str, start: int) -> int:
+    r"""Where the run of decimal digits (`\d`: any script's, as `str.isdecimal`) from `start` ends."""
+    end = start
+    while end < len(text) and text[end].isdecimal():
+        end += 1
+    return end
+
+
+def _is_float(text: str) -> bool:
+    r"""`[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?$`: a mantissa, then an optional exponent."""
+    body = _unsigned(text)
+    if body[:1] == ".":
+        end = _decimals_end(body, 1)
+        if end == 1:
+            return False
+    elif body[:1].isdecimal():
+        end = 1
+        while end < len(body) and (body[end].isdecimal() or body[end] == "_"):
+            end += 1
+        end = _decimals_end(body, end + 1 if body[end:end + 1] == "." else end)
+    else:
+        return False
+    if body[end:end + 1] in ("e", "E"):
+        start = end + 2 if body[end + 1:end + 2] in ("-", "+") else end + 1
+        end = _decimals_end(body, start)
+        if end == start:
+            return False
+    return end == len(body)
+
+
 def _resolve_plain(text: str) -> Any:
-    if len(text) > MAX_DIGITS and (_INT.match(text) or _HEX.match(text) or _FLOAT.match(text)):
+    if len(text) > MAX_DIGITS and (_is_int(text) or _is_hex(text) or _is_float(text)):
         raise _TooLong(text)
     lowered = text.lower()
     if lowered in _NULLS:
@@ -117,11 +202,11 @@ def _resolve_plain(text: str) -> Any:
     first = text[0]  # not empty: '' is null
     if first not in "+-." and not first.isdigit():
         return text  # every number below, special floats included, starts so: a name needs no pattern
-    if _INT.match(text):
+    if _is_int(text):
         return int(text.replace("_", ""), 10)
-    if _HEX.match(text):
+    if _is_hex(text):
         return int(text.replace("_", ""), 16)
-    if _FLOAT.match(text):
+    if _is_float(text):
         return float(text.replace("_", ""))
     if lowered in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[lowered]
@@ -163,9 +248,9 @@ def _convert(node: Any, path: str) -> YNode:
             hint="remove the tag; specs hold plain strings, numbers, lists and mappings only",
         )
     if isinstance(node, ScalarNode):
-        return YNode(_scalar(node, loc), loc, node.value)
+        return make_node(_scalar(node, loc), loc, node.value)
     if isinstance(node, SequenceNode):
-        return YNode(tuple(_convert(item, path) for item in node.value), loc)
+        return make_node(tuple([_convert(item, path) for item in node.value]), loc)
     assert isinstance(node, MappingNode)
     values: dict[str, YNode] = {}
     key_locs: dict[str, Location] = {}
@@ -184,7 +269,7 @@ def _convert(node: Any, path: str) -> YNode:
             )
         key_locs[key] = key_loc
         values[key] = _convert(value_node, path)
-    return YNode(values, loc, key_locs=key_locs)
+    return make_node(values, loc, "", key_locs)
 
 
 def _reader_location(path: str, text: str, position: int) -> Location:

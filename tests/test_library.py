@@ -146,8 +146,9 @@ def test_squeeze_excite_squeezes_as_mobilenet_v3(channels, squeeze):
 
 def test_a_spec_of_plain_layers_and_repeats_never_reads_the_library(monkeypatch):
     asked = []
-    table = library._table
-    monkeypatch.setattr(library, "_table", lambda: asked.append(True) or table())
+    module = library._module  # what reads a library file's generated module (the index is a literal here)
+    monkeypatch.setattr(library, "_module", lambda stem: asked.append(stem) or module(stem))
+    library._unplaced.cache_clear()  # read again, as a fresh run reads it
     text = "input: 32x32x3\nlayers:\n  - repeat: {times: 2, layers: [{conv: {filters: 8, kernel: 3}}, relu]}\n  - fc: 10\n"
     assert not [d for d in analyze_text(text, "plain.yaml", "strict").diagnostics if d.severity == "error"]
     assert not asked
@@ -196,3 +197,39 @@ def test_decoding_gives_back_every_node_and_position():
     node = load("a: [1, x, {b: 2.5, c: null}]\nd: |\n  two\n  lines\ne: 'q'\n", "cnncalc/library/t.yaml")
     assert library.decode(generate.encode(node), "cnncalc/library/t.yaml") == node
     assert library.decode(generate.encode(node), "elsewhere.yaml") != node
+
+
+def _moved(node, loc):
+    """`node` with every position `loc`: a library block's node at its use, as it was made before a run
+    stopped decoding the file's positions."""
+    from cnncalc.yamlsource import YNode
+
+    if node.is_mapping:
+        return YNode({k: _moved(v, loc) for k, v in node.value.items()}, loc, node.text, dict.fromkeys(node.key_locs, loc))
+    if node.is_sequence:
+        return YNode(tuple(_moved(v, loc) for v in node.value), loc, node.text)
+    return YNode(node.value, loc, node.text)
+
+
+@pytest.mark.parametrize("name", sorted(library.names()))
+def test_a_block_at_its_use_is_the_decoded_block_moved_there(name):
+    from cnncalc.blocks import substitute
+    from cnncalc.errors import Location
+
+    loc = Location("use.yaml", 7, 5, 7, 16)
+    decoded, at_use = library.block(name), library.at_use(name, loc)
+    assert at_use.name == name and at_use.loc == loc
+    assert at_use.params == {k: None if v is None else _moved(v, loc) for k, v in decoded.params.items()}
+    # its layers keep one position until a use moves them; the use's copy is the decoded layers moved
+    assert _moved(at_use.layers, loc) == _moved(decoded.layers, loc)
+    assert library.layers_at(at_use, loc).layers == _moved(decoded.layers, loc)
+    args = {param: _number(8) if default is None else at_use.params[param] for param, default in decoded.params.items()}
+    if not any("$in" in repr(v) for v in (decoded.layers, *decoded.params.values())):
+        assert substitute(at_use.layers, args, at=loc) == substitute(_moved(decoded.layers, loc), args)
+
+
+def _number(value):
+    from cnncalc.errors import Location
+    from cnncalc.yamlsource import YNode
+
+    return YNode(value, Location("args.yaml", 1, 1), str(value))

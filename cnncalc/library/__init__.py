@@ -17,7 +17,7 @@ from cnncalc.blocks import CONSTRUCTS, BlockDef
 from cnncalc.errors import Location
 from cnncalc.layers import KINDS
 from cnncalc.records import dataclass
-from cnncalc.yamlsource import YNode
+from cnncalc.yamlsource import YNode, make_node
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
@@ -152,11 +152,6 @@ def blocks() -> dict[str, BlockDef]:
     return {name: block for family in families() for name, block in family.blocks.items()}
 
 
-def shipped(block_def: BlockDef) -> bool:
-    """Whether `block_def` is the library's own definition (not a spec's block of the same name)."""
-    return block_def.name in _table() and block(block_def.name) is block_def
-
-
 class WithLibrary(Mapping):
     """A spec's blocks, then the library's: the one lookup the spec builder makes. The library is read
     on the first name the spec does not define that is not a layer kind's (a spec without block uses
@@ -172,9 +167,17 @@ class WithLibrary(Mapping):
 
     def __contains__(self, name: object) -> bool:
         # no library block is named as a layer kind or a construct (tests/test_library.py): a spec of plain
-        # layers and repeats never imports the generated module
+        # layers and repeats never imports the generated module (the index first: most words are no block's)
         return name in self.own or (
-            isinstance(name, str) and name not in KINDS and name not in CONSTRUCTS and name in _table())
+            isinstance(name, str) and name in _table() and name not in KINDS and name not in CONSTRUCTS)
+
+    def at_use(self, name: str, loc: Location) -> tuple[BlockDef, tuple]:
+        """The block `name` to expand at a use at `loc`, and what tells its expansions apart besides the
+        arguments: a spec's own block as it is, and nothing (its layers keep their own positions); a library
+        block with every position at the use (`at_use`), and the use's place (its layers carry it)."""
+        if name in self.own:
+            return self.own[name], ()
+        return at_use(name, loc), (loc.path, loc.line, loc.col)
 
     def __iter__(self) -> Iterator[str]:
         return iter({**blocks(), **self.own})
@@ -183,33 +186,68 @@ class WithLibrary(Mapping):
         return len({**blocks(), **self.own})
 
 
-def relocated(node: YNode, loc: Location) -> YNode:
-    """A copy of `node` with every position replaced by `loc` (a library block at its use)."""
-    if node.is_mapping:
-        return YNode({k: relocated(v, loc) for k, v in node.value.items()}, loc, node.text,
-                     dict.fromkeys(node.key_locs, loc))
-    if node.is_sequence:
-        return YNode(tuple(relocated(v, loc) for v in node.value), loc, node.text)
-    return YNode(node.value, loc, node.text)
+def _encoded(name: str) -> tuple:
+    """The generated module's encoding of the library's block `name`: (description, position, body)."""
+    return _module(_table()[name]).BLOCKS[name]
 
 
-def at_use(block: BlockDef, loc: Location, layers: bool = True) -> BlockDef:
-    """The block to expand for a use at `loc`: a library block with its layers and defaults relocated
-    to the use, a spec's own block as it is. `layers=False` moves the defaults only: the spec builder
-    moves the layers as it substitutes them (`blocks.substitute(..., at=loc)`), or `layers_at` later."""
-    if not shipped(block):
-        return block
-    defaults = {name: None if node is None else relocated(node, loc) for name, node in block.params.items()}
-    return BlockDef(block.name, defaults, relocated(block.layers, loc) if layers else block.layers, loc)
+def placed(data: tuple, loc: Location, scalars: dict) -> YNode:
+    """The node `data` encodes (`generate.encode`) with every position `loc`: a library block's node at its
+    use, made from the literals at once (not decoded with the library file's positions, then moved). Equal
+    scalars are one node (`scalars`: those made so far at `loc`): `bn`, `relu`, `bias: false` and the like."""
+    kind = data[0]
+    if kind == "=":
+        key = (type(data[5]), data[5], data[6])
+        node = scalars.get(key)
+        if node is None:
+            node = scalars[key] = make_node(data[5], loc, data[6])
+        return node
+    if kind == "[":
+        return make_node(tuple([placed(item, loc, scalars) for item in data[5:]]), loc)
+    keys = data[5::6]
+    values = {key: placed(item, loc, scalars) for key, item in zip(keys, data[10::6])}
+    return make_node(values, loc, "", dict.fromkeys(keys, loc))
+
+
+@lru_cache(maxsize=None)
+def _unplaced(name: str) -> BlockDef:
+    """The library's block `name` with every position its name's: what its uses copy, moving their copy to
+    the use (its layers as they are substituted, `blocks.substitute(..., at=...)`); never the file's
+    positions, which a run does not read (decoding them was most of reading a block)."""
+    from cnncalc.blocks import _param_list
+
+    _, (line, col, end_line, end_col), body = _encoded(name)
+    loc = Location(f"cnncalc/library/{_table()[name]}{SUFFIX}", line, col, end_line, end_col)
+    fields = dict(zip(body[5::6], body[10::6]))
+    scalars: dict = {}
+    params = _param_list(placed(fields["params"], loc, scalars), name) if "params" in fields else {}
+    return BlockDef(name, params, placed(fields["layers"], loc, scalars), loc)
+
+
+def at_use(name: str, loc: Location) -> BlockDef:
+    """The library's block `name` for a use at `loc`: its defaults at the use; its layers still to be moved
+    there, as its uses substitute them (`layers_at` moves them for a use that waits for `$in`), so that
+    diagnostics, carets, `# cnncalc: ignore[...]` comments and the JSON's positions point at the use."""
+    block = _unplaced(name)
+    scalars: dict = {}
+    defaults = {param: None if node is None else placed_again(node, loc, scalars) for param, node in block.params.items()}
+    return BlockDef(name, defaults, block.layers, loc)
 
 
 def layers_at(block: BlockDef, loc: Location) -> BlockDef:
-    """`at_use(..., layers=False)`'s block with its layers moved too (its defaults kept: the use's
-    arguments are those very nodes, which `blocks.input_arguments` tells apart by identity)."""
-    return BlockDef(block.name, block.params, relocated(block.layers, loc), loc)
+    """`at_use`'s block with its layers moved to the use too (its defaults kept: the use's arguments are
+    those very nodes, which `blocks.input_arguments` tells apart by identity)."""
+    return BlockDef(block.name, block.params, placed_again(block.layers, loc, {}), loc)
 
 
-def use_key(block: BlockDef, loc: Location) -> tuple:
-    """What, beside the arguments, tells two expansions apart: a library block's use site (its layers
-    carry it), nothing for a spec's own block (its layers keep their own positions)."""
-    return (loc.path, loc.line, loc.col) if shipped(block) else ()
+def placed_again(node: YNode, loc: Location, scalars: dict) -> YNode:
+    """A copy of `node` with every position `loc` (equal scalars one node, `scalars`)."""
+    if node.is_mapping:
+        return make_node({k: placed_again(v, loc, scalars) for k, v in node.value.items()}, loc, node.text,
+                     dict.fromkeys(node.key_locs, loc))
+    if node.is_sequence:
+        return make_node(tuple([placed_again(v, loc, scalars) for v in node.value]), loc, node.text)
+    key = (type(node.value), node.value, node.text)
+    if key not in scalars:
+        scalars[key] = make_node(node.value, loc, node.text)
+    return scalars[key]
