@@ -80,43 +80,43 @@ def methods(cls, final: list, real: tuple, positional: tuple, defined: frozenset
     """What the class gets and does not define itself, by name: __init__, __repr__, __eq__, ordering, the
     frozen __setattr__/__delattr__ (an error if the class defines them), __hash__ by the stdlib's table,
     and the pickling of a frozen slotted class. `final` will hold the class they end up in (a slotted
-    class is made again, with them in its body): the closures that need it read it when called."""
+    class is made again, with them in its body): the methods that need it read it when called. Those
+    made from the class's fields alone are `Lazy`: made when first looked up."""
     made: dict = {}
 
     def add(name: str, method, always: bool = False) -> None:  # the stdlib's `_set_new_attribute`: what
         if always or name not in defined:  # the class defines itself wins
-            method.__name__, method.__qualname__, method.__module__ = name, f"{cls.__qualname__}.{name}", cls.__module__
+            if type(method) is not Lazy:  # a Lazy names the method it makes
+                method.__name__, method.__qualname__, method.__module__ = (
+                    name, f"{cls.__qualname__}.{name}", cls.__module__)
             made[name] = method
 
     if params.init:
         _check_defaults_order(positional)
         add("__init__", _init(cls, final, real, len(positional) == len(real), params.frozen, slots))
     if params.repr:
-        shown = tuple(f.name for f in real if f.repr)
-        add("__repr__", _stub(final, "__repr__", lambda: _repr(shown)))
-    compared = tuple(f.name for f in real if f.compare)
-    if params.eq:  # made when first called, as __hash__: most records of a run are never compared or hashed
-        add("__eq__", _stub(final, "__eq__", lambda: _templated(cls, "__eq__", _EQ, compared)))
+        add("__repr__", Lazy(LAZY["__repr__"]))
+    if params.eq:  # made when first looked up, as __hash__: most records of a run are never compared or hashed
+        add("__eq__", Lazy(LAZY["__eq__"]))
     if params.order:
-        for name, method in _ordering(values_of(compared)):
+        for name, method in _ordering(values_of(tuple(f.name for f in real if f.compare))):
             if name in defined:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}. Consider using "
                                 "functools.total_ordering")
             add(name, method)
     if params.frozen:
-        for name, method in _frozen(final, frozenset(f.name for f in real)):
+        for name in ("__setattr__", "__delattr__"):
             if name in defined:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
-            add(name, method)
+            add(name, Lazy(LAZY[name]))
     hashing = _hashing(cls, params, explicit_hash)
     if hashing is None:
         made["__hash__"] = None
     elif hashing:  # over the class's own __hash__ too: None, set by its __eq__ (the table decided)
-        hashed = tuple(f.name for f in real if (f.compare if f.hash is None else f.hash))
-        add("__hash__", _stub(final, "__hash__", lambda: _templated(cls, "__hash__", "hash", hashed)), always=True)
+        add("__hash__", Lazy(LAZY["__hash__"]), always=True)
     if params.frozen and slots:
-        for name, method in _pickling(tuple(f.name for f in real)):
-            add(name, method)
+        for name in ("__getstate__", "__setstate__"):
+            add(name, Lazy(LAZY[name]))
     return made
 
 
@@ -330,32 +330,87 @@ def _ordering(values):
     return [("__lt__", method(lt)), ("__le__", method(le)), ("__gt__", method(gt)), ("__ge__", method(ge))]
 
 
-def _frozen(final: list, names: frozenset):
+def _frozen_setattr(klass):
+    names = frozenset(klass.__dataclass_fields__)
+
     def __setattr__(self, name, value):
-        if type(self) is final[0] or name in names:
+        if type(self) is klass or name in names:
             raise frozen_error(f"cannot assign to field {name!r}")
-        super(final[0], self).__setattr__(name, value)
+        super(klass, self).__setattr__(name, value)
+
+    return __setattr__
+
+
+def _frozen_delattr(klass):
+    names = frozenset(klass.__dataclass_fields__)
 
     def __delattr__(self, name):
-        if type(self) is final[0] or name in names:
+        if type(self) is klass or name in names:
             raise frozen_error(f"cannot delete field {name!r}")
-        super(final[0], self).__delattr__(name)
+        super(klass, self).__delattr__(name)
 
-    return [("__setattr__", __setattr__), ("__delattr__", __delattr__)]
+    return __delattr__
 
 
-def _pickling(names: tuple[str, ...]):
+def _getstate(klass):
     """A frozen slotted record has no __dict__ to pickle: its state is the list of its fields."""
-    values = values_of(names)
+    values = values_of(tuple(klass.__dataclass_fields__))
 
     def __getstate__(self):
         return list(values(self))
+
+    return __getstate__
+
+
+def _setstate(klass):
+    names = tuple(klass.__dataclass_fields__)
 
     def __setstate__(self, state):
         for name, value in zip(names, state):
             object.__setattr__(self, name, value)
 
-    return [("__getstate__", __getstate__), ("__setstate__", __setstate__)]
+    return __setstate__
+
+
+def _shown(klass) -> tuple[str, ...]:
+    return tuple(f.name for f in klass.__dataclass_fields__.values() if f.repr)
+
+
+def _compared(klass) -> tuple[str, ...]:
+    return tuple(f.name for f in klass.__dataclass_fields__.values() if f.compare)
+
+
+def _hashed(klass) -> tuple[str, ...]:
+    return tuple(f.name for f in klass.__dataclass_fields__.values() if (f.compare if f.hash is None else f.hash))
+
+
+class Lazy(tuple):
+    """A method of a record made when it is first looked up (called, or read from the class): then the
+    class's own, made from its fields as the stdlib's decorator would have made it, replaces it on the
+    class, where every later lookup finds it. Most records of a run are never printed, compared, hashed,
+    pickled or assigned to, and a Lazy costs less to make than a function: a tuple (its name and the
+    function that makes the method from the class), made in C. One per method and class: the class it
+    is found in is the one it belongs to (a `super()` lookup from a subclass record finds its base's)."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None):
+        name, make = self
+        owner = type(instance) if owner is None else owner
+        klass = next(base for base in owner.__mro__ if base.__dict__.get(name) is self)
+        real = make(klass)
+        real.__name__, real.__qualname__, real.__module__ = name, f"{klass.__qualname__}.{name}", klass.__module__
+        type.__setattr__(klass, name, real)
+        return real.__get__(instance, owner)
+
+
+#: what a Lazy holds, by method name: (the name, the function that makes the method from the class)
+LAZY = {name: (name, make) for name, make in (
+    ("__repr__", lambda klass: _repr(_shown(klass))),
+    ("__eq__", lambda klass: _templated(klass, "__eq__", _EQ, _compared(klass))),
+    ("__hash__", lambda klass: _templated(klass, "__hash__", "hash", _hashed(klass))),
+    ("__setattr__", _frozen_setattr), ("__delattr__", _frozen_delattr),
+    ("__getstate__", _getstate), ("__setstate__", _setstate))}
 
 
 class SignatureDoc:
