@@ -17,7 +17,7 @@ import builtins
 import sys
 from _thread import get_ident
 from operator import attrgetter
-from types import CodeType, FunctionType, GenericAlias
+from types import FunctionType, GenericAlias
 
 from cnncalc import record_templates
 
@@ -120,6 +120,32 @@ def methods(cls, final: list, real: tuple, positional: tuple, defined: frozenset
     return made
 
 
+def plain_methods(cls, names: tuple[str, ...], defaults: tuple, annotations: tuple, params, slots: bool,
+                  post_init: bool) -> dict:
+    """`methods` of the common record (cnncalc.records' plain path: positional fields without factories,
+    no ordering, none of these methods its own): the same methods, made from its names alone."""
+    made: dict = {}
+    if params.init:
+        kind = ("frozen" if params.frozen else "plain") + ("_post_init" if post_init else "")
+        init = made["__init__"] = _templated(cls, "__init__", kind, names, defaults)
+        init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
+        init.__annotations__ = {**dict(annotations), "return": None}
+    if params.repr:
+        made["__repr__"] = Lazy(LAZY["__repr__"])
+    if params.eq:
+        made["__eq__"] = Lazy(LAZY["__eq__"])
+    if params.frozen:
+        made["__setattr__"], made["__delattr__"] = Lazy(LAZY["__setattr__"]), Lazy(LAZY["__delattr__"])
+    hashing = _hashing(cls, params, False)
+    if hashing is None:
+        made["__hash__"] = None
+    elif hashing:
+        made["__hash__"] = Lazy(LAZY["__hash__"])
+    if params.frozen and slots:
+        made["__getstate__"], made["__setstate__"] = Lazy(LAZY["__getstate__"]), Lazy(LAZY["__setstate__"])
+    return made
+
+
 def _hashing(cls, params, explicit: bool) -> bool | None:
     """The stdlib's `_hash_action` table: True, hash the fields (eq and frozen, or unsafe_hash); None,
     unhashable (eq alone); False, leave __hash__ as it is (an explicit one is an error with unsafe_hash)."""
@@ -162,7 +188,7 @@ def _init(cls, final: list, real: tuple, all_positional: bool, frozen: bool, slo
 _EQ = "eq_by_field" if sys.version_info >= (3, 13) else "eq"
 #: the globals of every templated method: the frozen store (and the builtins: hash, NotImplemented)
 _GLOBALS = {"__set": object.__setattr__, "__builtins__": builtins}
-_TEMPLATES: dict[tuple[str, int], CodeType] = {}
+_TEMPLATES: dict[tuple[str, int], tuple] = {}
 
 
 def template_text(kind: str, count: int) -> str:
@@ -189,42 +215,48 @@ def template_text(kind: str, count: int) -> str:
     return f"def {kind}_{count}({', '.join(['self', *names])}): {'; '.join(body) or 'pass'}\n"
 
 
-def _template(kind: str, count: int) -> CodeType:
-    code = _TEMPLATES.get((kind, count))
-    if code is None:
+def _template(kind: str, count: int) -> tuple:
+    """The template's code, and where each of its name tuples holds the run of placeholders `_0`.. (None:
+    none there)."""
+    found = _TEMPLATES.get((kind, count))
+    if found is None:
         made = getattr(record_templates, f"{kind}_{count}", None)
         if made is None:
             namespace: dict = {}
             exec(template_text(kind, count), namespace)  # noqa: S102 - our own text, as the stdlib's
             made = namespace.popitem()[1]
-        code = _TEMPLATES[kind, count] = made.__code__
-    return code
+        code = made.__code__
+        found = _TEMPLATES[kind, count] = (code, *(_run_of(values, count) for values in (
+            code.co_varnames, code.co_names, code.co_consts)))
+    return found
+
+
+def _run_of(values: tuple, count: int) -> int | None:
+    """Where `_0` .. `_{count-1}` stand in `values`, one after another (the templates write them so)."""
+    if not count or "_0" not in values:
+        return None
+    start = values.index("_0")
+    assert values[start:start + count] == tuple(f"_{index}" for index in range(count)), values  # as written
+    return start
+
+
+def _spliced(values: tuple, start: int | None, names: tuple[str, ...]) -> tuple:
+    return values if start is None else values[:start] + names + values[start + len(names):]
+
+
+def _qualname(qualname: str) -> dict:
+    return {"co_qualname": qualname} if sys.version_info >= (3, 11) else {}
 
 
 def _templated(cls, name: str, kind: str, names: tuple[str, ...], defaults: tuple = ()):
     """The template's code with its placeholders renamed (parameters, attribute names, the name strings
     of a frozen store): the code the stdlib compiles for the class, without compiling."""
-    template = _template(kind, len(names))
-    rename = dict(zip(_placeholders(len(names)), names)).get  # rename(x, x): x itself unless a placeholder
-    varnames, globals_and_attributes, constants = template.co_varnames, template.co_names, template.co_consts
-    code = template.replace(co_name=name, co_varnames=tuple(map(rename, varnames, varnames)),
-                            co_names=tuple(map(rename, globals_and_attributes, globals_and_attributes)),
-                            co_consts=tuple(map(rename, constants, constants)),  # only a str equals a placeholder
+    template, in_varnames, in_names, in_consts = _template(kind, len(names))
+    code = template.replace(co_name=name, co_varnames=_spliced(template.co_varnames, in_varnames, names),
+                            co_names=_spliced(template.co_names, in_names, names),
+                            co_consts=_spliced(template.co_consts, in_consts, names),
                             **_qualname(f"{cls.__qualname__}.{name}"))
     return FunctionType(code, _GLOBALS, name, defaults or None)
-
-
-_PLACEHOLDERS: list[str] = []
-
-
-def _placeholders(count: int) -> list[str]:
-    while len(_PLACEHOLDERS) < count:
-        _PLACEHOLDERS.append(f"_{len(_PLACEHOLDERS)}")
-    return _PLACEHOLDERS[:count]
-
-
-def _qualname(qualname: str) -> dict:
-    return {"co_qualname": qualname} if sys.version_info >= (3, 11) else {}
 
 
 def templates_source() -> str:
@@ -416,17 +448,17 @@ LAZY = {name: (name, make) for name, make in (
 class SignatureDoc:
     """A record's `__doc__`, the stdlib's signature text, written when first read: most records' docs never
     are, and writing one costs more than the rest of making its class's methods. A class's `__doc__` and
-    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class)."""
+    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class; every
+    subclass has a `__doc__` of its own, so the class read is the record), and the text replaces it."""
 
-    __slots__ = ("name", "real", "positional", "text")
-
-    def __init__(self, name: str, real: tuple, positional: tuple):
-        self.name, self.real, self.positional, self.text = name, real, positional, None
+    __slots__ = ()
 
     def __get__(self, instance, owner=None) -> str:
-        if self.text is None:
-            self.text = signature_doc(self.name, self.real, self.positional)
-        return self.text
+        owner = type(instance) if owner is None else owner
+        real = tuple(owner.__dataclass_fields__.values())
+        text = signature_doc(owner.__name__, real, tuple(f for f in real if f.init and not f.kw_only))
+        type.__setattr__(owner, "__doc__", text)
+        return text
 
 
 def signature_doc(name: str, real: tuple, positional: tuple) -> str:

@@ -29,7 +29,7 @@ import sys
 from abc import update_abstractmethods
 from types import MappingProxyType, MemberDescriptorType
 
-from cnncalc.record_methods import MISSING, FrozenInstanceError, SignatureDoc, methods, values_of
+from cnncalc.record_methods import MISSING, FrozenInstanceError, SignatureDoc, methods, plain_methods, values_of
 
 _EMPTY_METADATA = MappingProxyType({})
 
@@ -159,12 +159,13 @@ def _replace_plan(cls) -> tuple:
 def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool, weakref_slot: bool):
     """The stdlib's `_process_class`, step by step, without compiling the methods."""
     own = cls.__dict__
+    annotations = own.get("__annotations__", {})
+    plain = _plain_defaults(cls, own, annotations, params, kw_only, weakref_slot)
+    if plain is not None:
+        return _process_plain(cls, own, tuple(annotations.items()), *plain, params, match_args, slots)
     own_hash = own.get("__hash__", MISSING)
     defined = frozenset(own)
-    annotations = own.get("__annotations__", {})
-    every = _plain_fields(cls, own, annotations, kw_only)
-    if every is None:
-        every = _fields_of(cls, own, annotations, params, kw_only)
+    every = _fields_of(cls, own, annotations, params, kw_only)
     if params.order and not params.eq:
         raise ValueError("eq must be true if order is true")
     if weakref_slot and not slots:
@@ -177,12 +178,19 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     added["__dataclass_params__"], added["__dataclass_fields__"] = params, every
     if match_args and "__match_args__" not in defined:
         added["__match_args__"] = tuple(f.name for f in positional)
+    final[0] = made = _finish(cls, added, tuple(every), params, slots, weakref_slot)
+    return made
+
+
+def _finish(cls, added: dict, names: tuple[str, ...], params: _Params, slots: bool, weakref_slot: bool):
+    """The class with the `added` attributes: the docstring of its signature unless it has one, and
+    `__replace__` from 3.13; a slotted one made again."""
     if not getattr(cls, "__doc__"):
-        added["__doc__"] = SignatureDoc(cls.__name__, real, positional) if params.init else cls.__name__
-    if sys.version_info >= (3, 13) and "__replace__" not in defined:
+        added["__doc__"] = SignatureDoc() if params.init else cls.__name__
+    if sys.version_info >= (3, 13) and "__replace__" not in cls.__dict__:
         added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
     if slots:
-        cls = final[0] = _with_slots(cls, tuple(every), weakref_slot, added)
+        cls = _with_slots(cls, names, weakref_slot, added)
     else:
         for name, value in added.items():
             setattr(cls, name, value)
@@ -191,32 +199,82 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     return cls
 
 
+# -- the common record: a class of plain fields ---------------------------------------------------------
+
 #: what a class finds through `type` and `object` (a field so named takes its default from there)
 _INHERITED = frozenset(vars(type)) | frozenset(vars(object))
+#: what the decorator adds or checks: a class that defines one takes the general path
+_ADDED = frozenset({"__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__", "__getstate__",
+                    "__setstate__", "__match_args__", "__slots__", "__replace__", "__abstractmethods__",
+                    "__dataclass_fields__", "__dataclass_params__", "__lt__", "__le__", "__gt__", "__ge__"})
 
 
-def _plain_fields(cls, own, annotations: dict, kw_only: bool) -> dict | None:
-    """The fields of the common record, the general path's in less time (~a third of making a class):
-    a class of `type` on `object` alone (no inherited fields, defaults only in its own body), whose
-    annotations are strings naming no ClassVar, InitVar or KW_ONLY, with no field() in its body and no
-    default that the general path refuses. None for any other class: the general path decides."""
-    if cls.__bases__ != (object,) or type(cls) is not type or not _INHERITED.isdisjoint(annotations):
+def _plain_defaults(cls, own, annotations: dict, params: _Params, kw_only: bool, weakref_slot: bool):
+    """The names of the common record's fields and the defaults of the last ones, or None for any other
+    class. Common: a class of `type` on `object` alone (no inherited fields, defaults in its own body),
+    whose annotations are strings naming no ClassVar, InitVar or KW_ONLY, with no field() in its body,
+    no default the general path refuses, nothing the decorator would add, positional fields, and no
+    ordering or weakref slot. Its class is the general path's, made in a third of the time."""
+    if cls.__bases__ != (object,) or type(cls) is not type or kw_only or params.order or weakref_slot or (
+            not _ADDED.isdisjoint(own)) or not _INHERITED.isdisjoint(annotations) or "self" in annotations:
         return None
-    field_types = _field_types()
-    for value in own.values():
-        if isinstance(value, field_types):
-            return None
-    every = {}
-    for name, annotation in annotations.items():
-        if type(annotation) is not str or "ClassVar" in annotation or "InitVar" in annotation or (
-                "KW_ONLY" in annotation):
-            return None
-        default = own.get(name, MISSING)
+    try:  # every annotation a string (join takes nothing else), none naming a pseudo-field
+        text = "\0".join(annotations.values())
+    except TypeError:
+        return None
+    if "ClassVar" in text or "InitVar" in text or "KW_ONLY" in text or _holds_a_field(own):
+        return None
+    names = tuple(annotations)
+    count = len(own.keys() & names)  # the fields with a default, which must be the last ones
+    if count and not own.keys() >= set(names[len(names) - count:]):
+        return None  # a field without a default after one with: the general path's error
+    defaults = tuple(map(own.__getitem__, names[len(names) - count:]))
+    for default in defaults:
         if default.__class__.__hash__ is None or type(default) is MemberDescriptorType:
             return None  # a mutable default (the general path's error), or a slot's descriptor
-        made = every[name] = Field(default, MISSING, True, True, None, True, None, kw_only)
-        made.name, made.type = name, annotation
-    return every
+    return names, defaults
+
+
+#: the types of a class body's usual values, whose instances are no Field (their __class__ is their type)
+_PLAIN_KINDS = frozenset({str, int, float, bool, type(None), tuple, frozenset, dict, property, staticmethod,
+                          classmethod, type(lambda: None)})
+
+
+def _holds_a_field(own) -> bool:
+    """A Field (this module's or the stdlib's) among a class body's values, as isinstance finds it (only
+    the values of unusual types are asked)."""
+    odd = set(map(type, own.values())) - _PLAIN_KINDS
+    return bool(odd) and any(isinstance(value, _field_types()) for value in own.values() if type(value) in odd)
+
+
+def _process_plain(cls, own, annotations: tuple, names: tuple[str, ...], defaults: tuple, params: _Params,
+                   match_args: bool, slots: bool):
+    """The common record's class: its fields made when first read (`PlainFields`)."""
+    added = plain_methods(cls, names, defaults, annotations, params, slots, "__post_init__" in own)
+    added["__dataclass_params__"] = params
+    added["__dataclass_fields__"] = PlainFields((annotations, (MISSING,) * (len(names) - len(defaults)) + defaults))
+    if match_args:
+        added["__match_args__"] = names
+    return _finish(cls, added, names, params, slots, False)
+
+
+class PlainFields(tuple):
+    """A common record's `__dataclass_fields__` until first read: then its Fields (the general path's),
+    made from (its annotations' items, their defaults), replace it on the class. Most records' fields
+    are never read in a run (their methods are made without them)."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None):
+        owner = type(instance) if owner is None else owner
+        klass = next(base for base in owner.__mro__ if base.__dict__.get("__dataclass_fields__") is self)
+        annotations, values = self
+        every = {}
+        for (name, annotation), default in zip(annotations, values):
+            made = every[name] = Field(default, MISSING, True, True, None, True, None, False)
+            made.name, made.type = name, annotation
+        type.__setattr__(klass, "__dataclass_fields__", every)
+        return every
 
 
 def _fields_of(cls, own, annotations: dict, params: _Params, kw_only: bool) -> dict:
