@@ -387,9 +387,12 @@ def test_every_record_of_analyzes_path_is_made_from_the_templates():
     assert 19 <= max(counts) <= record_methods.TEMPLATED
 
 
-def test_the_generated_templates_are_up_to_date():
-    """cnncalc/record_templates.py is `python -m cnncalc.record_methods`'s output (regenerate it so)."""
-    assert (ROOT / "cnncalc" / "record_templates.py").read_text(encoding="utf-8") == record_methods.templates_source()
+@pytest.mark.parametrize("module", list(record_methods.TEMPLATE_KINDS))
+def test_the_generated_templates_are_up_to_date(module):
+    """cnncalc/record_templates.py is `python -m cnncalc.record_methods`'s output, record_templates_rare.py
+    `python -m cnncalc.record_methods record_templates_rare`'s (regenerate them so)."""
+    text = (ROOT / "cnncalc" / f"{module}.py").read_text(encoding="utf-8")
+    assert text == record_methods.templates_source(module)
     assert record_templates.frozen_3.__code__.co_varnames == ("self", "_0", "_1", "_2")
 
 
