@@ -19,7 +19,7 @@ import builtins
 import sys
 from _thread import get_ident
 from operator import attrgetter
-from types import FunctionType, GenericAlias
+from types import FunctionType
 
 from cnncalc import record_templates
 
@@ -460,52 +460,6 @@ LAZY = {name: (name, make) for name, make in (
     ("__hash__", lambda klass: _templated(klass, "__hash__", "hash", _hashed(klass))),
     ("__setattr__", _frozen_setattr), ("__delattr__", _frozen_delattr),
     ("__getstate__", _getstate), ("__setstate__", _setstate))}
-
-
-class SignatureDoc:
-    """A record's `__doc__`, the stdlib's signature text, written when first read: most records' docs never
-    are, and writing one costs more than the rest of making its class's methods. A class's `__doc__` and
-    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class; every
-    subclass has a `__doc__` of its own, so the class read is the record), and the text replaces it."""
-
-    __slots__ = ()
-
-    def __get__(self, instance, owner=None) -> str:
-        owner = type(instance) if owner is None else owner
-        real = tuple(owner.__dataclass_fields__.values())
-        text = signature_doc(owner.__name__, real, tuple(f for f in real if f.init and not f.kw_only))
-        type.__setattr__(owner, "__doc__", text)
-        return text
-
-
-def signature_doc(name: str, real: tuple, positional: tuple) -> str:
-    """The stdlib's docstring: the class name and `inspect.signature(cls)` (`Name(a: 'int', b: 'str' = 'x')`)."""
-    def parameter(f) -> str:
-        text = f"{f.name}: {_annotation_text(f.type)}"
-        if f.default_factory is not MISSING:
-            return text + " = <factory>"
-        return text if f.default is MISSING else f"{text} = {f.default!r}"
-
-    keywords = [f for f in real if f.init and f.kw_only]
-    try:
-        shown = [parameter(f) for f in positional] + (["*", *map(parameter, keywords)] if keywords else [])
-    except (TypeError, ValueError):
-        return name
-    return f"{name}({', '.join(shown)})"
-
-
-def _annotation_text(annotation) -> str:
-    """`inspect.formatannotation`: a string annotation as its repr, a class by its (module and) name."""
-    if getattr(annotation, "__module__", None) == "typing":
-        import re
-
-        return re.sub(r"[\w\.]+", lambda match: match.group().removeprefix("typing."), repr(annotation))
-    if isinstance(annotation, GenericAlias):
-        return str(annotation)
-    if isinstance(annotation, type):
-        module = annotation.__module__
-        return annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
-    return repr(annotation)
 
 
 if __name__ == "__main__":

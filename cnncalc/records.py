@@ -29,7 +29,7 @@ import sys
 from abc import update_abstractmethods
 from types import MappingProxyType, MemberDescriptorType
 
-from cnncalc.record_methods import MISSING, FrozenInstanceError, SignatureDoc, methods, plain_methods, values_of
+from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, plain_methods, values_of
 
 _EMPTY_METADATA = MappingProxyType({})
 
@@ -153,6 +153,24 @@ def _replace_plan(cls) -> tuple:
     return plan
 
 
+class SignatureDoc:
+    """A record's `__doc__`, the stdlib's signature text, written when first read: most records' docs never
+    are, and writing one costs more than the rest of making its class's methods. A class's `__doc__` and
+    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class; every
+    subclass has a `__doc__` of its own, so the class read is the record), and the text replaces it."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None) -> str:
+        from cnncalc.record_docs import signature_doc
+
+        owner = type(instance) if owner is None else owner
+        real = tuple(owner.__dataclass_fields__.values())
+        text = signature_doc(owner.__name__, real, tuple(f for f in real if f.init and not f.kw_only))
+        type.__setattr__(owner, "__doc__", text)
+        return text
+
+
 # -- making the class ------------------------------------------------------------------------------
 
 
@@ -225,14 +243,16 @@ def _plain_defaults(cls, own, annotations: dict, params: _Params, kw_only: bool,
     if "ClassVar" in text or "InitVar" in text or "KW_ONLY" in text or _holds_a_field(own):
         return None
     names = tuple(annotations)
-    count = len(own.keys() & names)  # the fields with a default, which must be the last ones
-    if count and not own.keys() >= set(names[len(names) - count:]):
-        return None  # a field without a default after one with: the general path's error
-    defaults = tuple(map(own.__getitem__, names[len(names) - count:]))
-    for default in defaults:
-        if default.__class__.__hash__ is None or type(default) is MemberDescriptorType:
-            return None  # a mutable default (the general path's error), or a slot's descriptor
-    return names, defaults
+    defaults = []
+    for name in names:
+        if name in own:
+            default = own[name]
+            if default.__class__.__hash__ is None or type(default) is MemberDescriptorType:
+                return None  # a mutable default (the general path's error), or a slot's descriptor
+            defaults.append(default)
+        elif defaults:
+            return None  # a field without a default after one with: the general path's error
+    return names, tuple(defaults)
 
 
 #: the types of a class body's usual values, whose instances are no Field (their __class__ is their type)
@@ -241,10 +261,12 @@ _PLAIN_KINDS = frozenset({str, int, float, bool, type(None), tuple, frozenset, d
 
 
 def _holds_a_field(own) -> bool:
-    """A Field (this module's or the stdlib's) among a class body's values, as isinstance finds it (only
-    the values of unusual types are asked)."""
-    odd = set(map(type, own.values())) - _PLAIN_KINDS
-    return bool(odd) and any(isinstance(value, _field_types()) for value in own.values() if type(value) in odd)
+    """A Field (this module's or the stdlib's) among a class body's values, as isinstance finds it (asked
+    only of the values of unusual types)."""
+    for value in own.values():
+        if type(value) not in _PLAIN_KINDS and isinstance(value, _field_types()):
+            return True
+    return False
 
 
 def _process_plain(cls, own, annotations: tuple, names: tuple[str, ...], defaults: tuple, params: _Params,

@@ -359,7 +359,7 @@ def test_the_signature_doc_is_written_when_first_read_as_the_stdlibs():
     import inspect
 
     theirs, ours = _both(BODY)
-    assert isinstance(vars(ours)["__doc__"], record_methods.SignatureDoc)
+    assert isinstance(vars(ours)["__doc__"], records.SignatureDoc)
     assert ours("a").__doc__ == theirs("a").__doc__ == theirs.__doc__ == vars(ours)["__doc__"]  # the text, since
     assert ours.__doc__ == inspect.getdoc(ours) == inspect.getdoc(theirs)
     subclass = type("Sub", (ours,), {"__slots__": ()})
