@@ -176,7 +176,7 @@ class SignatureDoc:
 
 def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool, weakref_slot: bool):
     """The stdlib's `_process_class`, step by step, without compiling the methods."""
-    own = cls.__dict__
+    own = cls.__dict__.copy()  # the class body as it is now (a dict: read faster than the class's proxy)
     annotations = own.get("__annotations__", {})
     plain = _plain_defaults(cls, own, annotations, params, kw_only, weakref_slot)
     if plain is not None:
@@ -196,19 +196,20 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     added["__dataclass_params__"], added["__dataclass_fields__"] = params, every
     if match_args and "__match_args__" not in defined:
         added["__match_args__"] = tuple(f.name for f in positional)
-    final[0] = made = _finish(cls, added, tuple(every), params, slots, weakref_slot)
+    final[0] = made = _finish(cls, added, tuple(every), params, slots, weakref_slot, None)
     return made
 
 
-def _finish(cls, added: dict, names: tuple[str, ...], params: _Params, slots: bool, weakref_slot: bool):
+def _finish(cls, added: dict, names: tuple[str, ...], params: _Params, slots: bool, weakref_slot: bool,
+            body: dict | None):
     """The class with the `added` attributes: the docstring of its signature unless it has one, and
-    `__replace__` from 3.13; a slotted one made again."""
+    `__replace__` from 3.13; a slotted one made again (from `body`, the class's dict as it is, where given)."""
     if not getattr(cls, "__doc__"):
         added["__doc__"] = SignatureDoc() if params.init else cls.__name__
     if sys.version_info >= (3, 13) and "__replace__" not in cls.__dict__:
         added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
     if slots:
-        cls = _with_slots(cls, names, weakref_slot, added)
+        cls = _with_slots(cls, names, weakref_slot, added, body)
     else:
         for name, value in added.items():
             setattr(cls, name, value)
@@ -277,7 +278,7 @@ def _process_plain(cls, own, annotations: tuple, names: tuple[str, ...], default
     added["__dataclass_fields__"] = PlainFields((annotations, (MISSING,) * (len(names) - len(defaults)) + defaults))
     if match_args:
         added["__match_args__"] = names
-    return _finish(cls, added, names, params, slots, False)
+    return _finish(cls, added, names, params, slots, False, own)
 
 
 class PlainFields(tuple):
@@ -437,15 +438,18 @@ def _slots_of(cls):
     return found
 
 
-def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool, added: dict):
+def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool, added: dict, body: dict | None = None):
     """The stdlib's `_add_slots`: the same class made again with `__slots__` (they can't be added later),
-    and the `added` methods in its body (one type creation, not a slot update per method)."""
+    and the `added` methods in its body (one type creation, not a slot update per method). `body`, a copy
+    of the class's dict (else made here), becomes the new class's."""
     if "__slots__" in cls.__dict__:
         raise TypeError(f"{cls.__name__} already specifies __slots__")
-    body = {**cls.__dict__, **added}
+    if body is None:
+        body = cls.__dict__.copy()  # the dict's own copy (a mapping proxy's items one by one cost more)
+    body.update(added)
     inherited = {slot for base in cls.__mro__[1:-1] for slot in _slots_of(base)}
     wanted = names + (("__weakref__",) if weakref_slot else ())
-    body["__slots__"] = tuple(name for name in wanted if name not in inherited)
+    body["__slots__"] = tuple(name for name in wanted if name not in inherited) if inherited else wanted
     for name in names:
         body.pop(name, None)
     body.pop("__dict__", None)
