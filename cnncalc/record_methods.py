@@ -131,7 +131,8 @@ def plain_methods(cls, names: tuple[str, ...], defaults: tuple, annotations: tup
         kind = ("frozen" if params.frozen else "plain") + ("_post_init" if post_init else "")
         init = made["__init__"] = _templated(cls, "__init__", kind, names, defaults)
         init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
-        init.__annotations__ = {**dict(annotations), "return": None}
+        init.__annotations__ = signature = dict(annotations)  # the general path's: the fields', then "return"
+        signature["return"] = None
     if params.repr:
         made["__repr__"] = Lazy(LAZY["__repr__"])
     if params.eq:

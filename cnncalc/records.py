@@ -5,7 +5,10 @@ linecache), and the stdlib's decorator writes each class's `__init__`, `__repr__
 `__setattr__` and `__delattr__` as source text and compiles it (~1 ms a frozen class on the 2-core CI
 machine; `cnncalc analyze` defines ~60). This module makes the same classes without either: the class
 is processed here, and cnncalc/record_methods.py gives it its methods without compiling (templates of
-precompiled code, renamed per class; see there).
+precompiled code, renamed per class; see there). The common record (plain string annotations on
+`object`, plain defaults: nearly all of cnncalc's) takes a plain path that makes the general path's class
+in about half the time (no Field objects until its fields are first read; tests/test_record_plain.py
+holds the two paths to each other and to the stdlib).
 
 The classes follow the stdlib's rules (tests/test_records.py holds them to the running Python's
 stdlib): field order through the MRO, defaults and factories, ClassVar annotations left out (as strings
@@ -19,15 +22,18 @@ on the stdlib's classes; stdlib `field()`s are accepted in a class body. Not sup
 
 Three differences: a Field's missing default is this module's `MISSING`, not the stdlib's; a frozen
 slotted class refuses every assignment with FrozenInstanceError (3.11's stdlib fails in `super()` with
-a TypeError on a name that is not a field); and the signature docstring is written when first read, so
-that `cls.__doc__` is the stdlib's text but `vars(cls)["__doc__"]` is the descriptor that writes it.
+a TypeError on a name that is not a field); and what most classes of a run never use is made when first
+looked up: the signature docstring, every method but `__init__` and ordering (`record_methods.Lazy`),
+and a common record's fields (`PlainFields`). `cls.__doc__`, `cls.__eq__`, `cls.__dataclass_fields__`
+are the stdlib's, but until first read `vars(cls)` holds the stand-in that makes them (then the thing
+itself). An `init=False` class's docstring is its name, where the stdlib's is its name and "()".
 """
 
 from __future__ import annotations
 
 import sys
 from abc import update_abstractmethods
-from types import MappingProxyType, MemberDescriptorType
+from types import GetSetDescriptorType, MappingProxyType, MemberDescriptorType
 
 from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, plain_methods, values_of
 
@@ -233,7 +239,7 @@ def _plain_defaults(cls, own, annotations: dict, params: _Params, kw_only: bool,
     class. Common: a class of `type` on `object` alone (no inherited fields, defaults in its own body),
     whose annotations are strings naming no ClassVar, InitVar or KW_ONLY, with no field() in its body,
     no default the general path refuses, nothing the decorator would add, positional fields, and no
-    ordering or weakref slot. Its class is the general path's, made in a third of the time."""
+    ordering or weakref slot. Its class is the general path's, made in about half the time."""
     if cls.__bases__ != (object,) or type(cls) is not type or kw_only or params.order or weakref_slot or (
             not _ADDED.isdisjoint(own)) or not _INHERITED.isdisjoint(annotations) or "self" in annotations:
         return None
@@ -258,7 +264,7 @@ def _plain_defaults(cls, own, annotations: dict, params: _Params, kw_only: bool,
 
 #: the types of a class body's usual values, whose instances are no Field (their __class__ is their type)
 _PLAIN_KINDS = frozenset({str, int, float, bool, type(None), tuple, frozenset, dict, property, staticmethod,
-                          classmethod, type(lambda: None)})
+                          classmethod, type(lambda: None), GetSetDescriptorType, MemberDescriptorType})
 
 
 def _holds_a_field(own) -> bool:

@@ -158,7 +158,7 @@ def test_a_subclass_records_super_calls_reach_the_bases_methods():
 
 
 def test_analyzes_records_take_the_plain_path():
-    """All but a few of the records a run of analyze makes are common ones (the plain path: a third of the
+    """All but a few of the records a run of analyze makes are common ones (the plain path: about half the
     cost of each class); a fresh process, as a run's imports are."""
     import os
     import subprocess
