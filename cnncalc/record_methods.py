@@ -1,14 +1,16 @@
 """The methods cnncalc.records gives a record, made (nearly all) without compiling.
 
-`__init__`, `__eq__` and `__hash__` (these two when first called) are templates: the code of a function of `count` fields named
-`_0`, `_1`..., precompiled in cnncalc/record_templates.py (read from its .pyc; compiling one costs
-~0.2 ms) and renamed per class with `CodeType.replace` (parameter names, attribute names, the name
-strings of a frozen store; the defaults are the function's): each is the code the stdlib compiles for
-the class (a frozen store calls `object.__setattr__` through one global), as fast per call or faster.
-`__repr__`, and an `__init__` with default factories, keyword-only or init=False fields, are compiled
-from source text as the stdlib writes it, when first called. The
-frozen `__setattr__`/`__delattr__`, the pickling of a frozen slotted class and ordering are closures.
-`python -m cnncalc.record_methods > cnncalc/record_templates.py` writes the templates.
+`__init__`, `__eq__` and `__hash__` are templates: the code of a function of `count` fields named `_0`,
+`_1`..., precompiled in cnncalc/record_templates.py (read from its .pyc; compiling one costs ~0.2 ms, the
+first of a process ~0.4; the templates a start-up never uses are in record_templates_rare.py) and renamed
+per class with `CodeType.replace` (parameter names, attribute names, the name strings of a frozen store;
+the defaults are the function's): each is the code the stdlib compiles for the class (a frozen store calls
+`object.__setattr__` through one global), as fast per call or faster. `__repr__`, and an `__init__` with
+default factories, keyword-only or init=False fields, are compiled from source text as the stdlib writes
+it, when first called. Every method but `__init__` and ordering (closures) is a `Lazy` until first looked
+up: made then, from the class's fields (most records of a run are never compared, hashed or printed).
+`python -m cnncalc.record_methods > cnncalc/record_templates.py` and `python -m cnncalc.record_methods
+record_templates_rare > cnncalc/record_templates_rare.py` write the templates.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import builtins
 import sys
 from _thread import get_ident
 from operator import attrgetter
-from types import CodeType, FunctionType, GenericAlias
+from types import FunctionType
 
 from cnncalc import record_templates
 
@@ -80,43 +82,70 @@ def methods(cls, final: list, real: tuple, positional: tuple, defined: frozenset
     """What the class gets and does not define itself, by name: __init__, __repr__, __eq__, ordering, the
     frozen __setattr__/__delattr__ (an error if the class defines them), __hash__ by the stdlib's table,
     and the pickling of a frozen slotted class. `final` will hold the class they end up in (a slotted
-    class is made again, with them in its body): the closures that need it read it when called."""
+    class is made again, with them in its body): the methods that need it read it when called. Those
+    made from the class's fields alone are `Lazy`: made when first looked up."""
     made: dict = {}
 
     def add(name: str, method, always: bool = False) -> None:  # the stdlib's `_set_new_attribute`: what
         if always or name not in defined:  # the class defines itself wins
-            method.__name__, method.__qualname__, method.__module__ = name, f"{cls.__qualname__}.{name}", cls.__module__
+            if type(method) is not Lazy:  # a Lazy names the method it makes
+                method.__name__, method.__qualname__, method.__module__ = (
+                    name, f"{cls.__qualname__}.{name}", cls.__module__)
             made[name] = method
 
     if params.init:
         _check_defaults_order(positional)
         add("__init__", _init(cls, final, real, len(positional) == len(real), params.frozen, slots))
     if params.repr:
-        shown = tuple(f.name for f in real if f.repr)
-        add("__repr__", _stub(final, "__repr__", lambda: _repr(shown)))
-    compared = tuple(f.name for f in real if f.compare)
-    if params.eq:  # made when first called, as __hash__: most records of a run are never compared or hashed
-        add("__eq__", _stub(final, "__eq__", lambda: _templated(cls, "__eq__", _EQ, compared)))
+        add("__repr__", Lazy(LAZY["__repr__"]))
+    if params.eq:  # made when first looked up, as __hash__: most records of a run are never compared or hashed
+        add("__eq__", Lazy(LAZY["__eq__"]))
     if params.order:
-        for name, method in _ordering(values_of(compared)):
+        for name, method in _ordering(values_of(tuple(f.name for f in real if f.compare))):
             if name in defined:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}. Consider using "
                                 "functools.total_ordering")
             add(name, method)
     if params.frozen:
-        for name, method in _frozen(final, frozenset(f.name for f in real)):
+        for name in ("__setattr__", "__delattr__"):
             if name in defined:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
-            add(name, method)
+            add(name, Lazy(LAZY[name]))
     hashing = _hashing(cls, params, explicit_hash)
     if hashing is None:
         made["__hash__"] = None
     elif hashing:  # over the class's own __hash__ too: None, set by its __eq__ (the table decided)
-        hashed = tuple(f.name for f in real if (f.compare if f.hash is None else f.hash))
-        add("__hash__", _stub(final, "__hash__", lambda: _templated(cls, "__hash__", "hash", hashed)), always=True)
+        add("__hash__", Lazy(LAZY["__hash__"]), always=True)
     if params.frozen and slots:
-        for name, method in _pickling(tuple(f.name for f in real)):
-            add(name, method)
+        for name in ("__getstate__", "__setstate__"):
+            add(name, Lazy(LAZY[name]))
+    return made
+
+
+def plain_methods(cls, names: tuple[str, ...], defaults: tuple, annotations: tuple, params, slots: bool,
+                  post_init: bool) -> dict:
+    """`methods` of the common record (cnncalc.records' plain path: positional fields without factories,
+    no ordering, none of these methods its own): the same methods, made from its names alone."""
+    made: dict = {}
+    if params.init:
+        kind = ("frozen" if params.frozen else "plain") + ("_post_init" if post_init else "")
+        init = made["__init__"] = _templated(cls, "__init__", kind, names, defaults)
+        init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
+        init.__annotations__ = signature = dict(annotations)  # the general path's: the fields', then "return"
+        signature["return"] = None
+    if params.repr:
+        made["__repr__"] = Lazy(LAZY["__repr__"])
+    if params.eq:
+        made["__eq__"] = Lazy(LAZY["__eq__"])
+    if params.frozen:
+        made["__setattr__"], made["__delattr__"] = Lazy(LAZY["__setattr__"]), Lazy(LAZY["__delattr__"])
+    hashing = _hashing(cls, params, False)
+    if hashing is None:
+        made["__hash__"] = None
+    elif hashing:
+        made["__hash__"] = Lazy(LAZY["__hash__"])
+    if params.frozen and slots:
+        made["__getstate__"], made["__setstate__"] = Lazy(LAZY["__getstate__"]), Lazy(LAZY["__setstate__"])
     return made
 
 
@@ -162,7 +191,7 @@ def _init(cls, final: list, real: tuple, all_positional: bool, frozen: bool, slo
 _EQ = "eq_by_field" if sys.version_info >= (3, 13) else "eq"
 #: the globals of every templated method: the frozen store (and the builtins: hash, NotImplemented)
 _GLOBALS = {"__set": object.__setattr__, "__builtins__": builtins}
-_TEMPLATES: dict[tuple[str, int], CodeType] = {}
+_TEMPLATES: dict[tuple[str, int], tuple] = {}
 
 
 def template_text(kind: str, count: int) -> str:
@@ -189,55 +218,76 @@ def template_text(kind: str, count: int) -> str:
     return f"def {kind}_{count}({', '.join(['self', *names])}): {'; '.join(body) or 'pass'}\n"
 
 
-def _template(kind: str, count: int) -> CodeType:
-    code = _TEMPLATES.get((kind, count))
-    if code is None:
-        made = getattr(record_templates, f"{kind}_{count}", None)
+def _template(kind: str, count: int) -> tuple:
+    """The template's code, and where each of its name tuples holds the run of placeholders `_0`.. (None:
+    none there)."""
+    found = _TEMPLATES.get((kind, count))
+    if found is None:
+        made = getattr(_generated(kind), f"{kind}_{count}", None)
         if made is None:
             namespace: dict = {}
             exec(template_text(kind, count), namespace)  # noqa: S102 - our own text, as the stdlib's
             made = namespace.popitem()[1]
-        code = _TEMPLATES[kind, count] = made.__code__
-    return code
+        code = made.__code__
+        found = _TEMPLATES[kind, count] = (code, *(_run_of(values, count) for values in (
+            code.co_varnames, code.co_names, code.co_consts)))
+    return found
 
 
-def _templated(cls, name: str, kind: str, names: tuple[str, ...], defaults: tuple = ()):
-    """The template's code with its placeholders renamed (parameters, attribute names, the name strings
-    of a frozen store): the code the stdlib compiles for the class, without compiling."""
-    template = _template(kind, len(names))
-    rename = dict(zip(_placeholders(len(names)), names)).get  # rename(x, x): x itself unless a placeholder
-    varnames, globals_and_attributes, constants = template.co_varnames, template.co_names, template.co_consts
-    code = template.replace(co_name=name, co_varnames=tuple(map(rename, varnames, varnames)),
-                            co_names=tuple(map(rename, globals_and_attributes, globals_and_attributes)),
-                            co_consts=tuple(map(rename, constants, constants)),  # only a str equals a placeholder
-                            **_qualname(f"{cls.__qualname__}.{name}"))
-    return FunctionType(code, _GLOBALS, name, defaults or None)
+def _generated(kind: str):
+    """The generated module that holds the templates of `kind` (the rare ones' imported when first needed)."""
+    if kind in TEMPLATE_KINDS["record_templates"]:
+        return record_templates
+    from cnncalc import record_templates_rare
+
+    return record_templates_rare
 
 
-_PLACEHOLDERS: list[str] = []
+def _run_of(values: tuple, count: int) -> int | None:
+    """Where `_0` .. `_{count-1}` stand in `values`, one after another (the templates write them so)."""
+    if not count or "_0" not in values:
+        return None
+    start = values.index("_0")
+    assert values[start:start + count] == tuple(f"_{index}" for index in range(count)), values  # as written
+    return start
 
 
-def _placeholders(count: int) -> list[str]:
-    while len(_PLACEHOLDERS) < count:
-        _PLACEHOLDERS.append(f"_{len(_PLACEHOLDERS)}")
-    return _PLACEHOLDERS[:count]
+def _spliced(values: tuple, start: int | None, names: tuple[str, ...]) -> tuple:
+    return values if start is None else values[:start] + names + values[start + len(names):]
 
 
 def _qualname(qualname: str) -> dict:
     return {"co_qualname": qualname} if sys.version_info >= (3, 11) else {}
 
 
-def templates_source() -> str:
-    """The text of cnncalc/record_templates.py."""
-    lines = ['"""The method templates of cnncalc.records, generated by `python -m cnncalc.record_methods >',
-             'cnncalc/record_templates.py` (do not edit): read from the .pyc, where compiling each costs ~0.2 ms."""',
+def _templated(cls, name: str, kind: str, names: tuple[str, ...], defaults: tuple = ()):
+    """The template's code with its placeholders renamed (parameters, attribute names, the name strings
+    of a frozen store): the code the stdlib compiles for the class, without compiling."""
+    template, in_varnames, in_names, in_consts = _template(kind, len(names))
+    code = template.replace(co_name=name, co_varnames=_spliced(template.co_varnames, in_varnames, names),
+                            co_names=_spliced(template.co_names, in_names, names),
+                            co_consts=_spliced(template.co_consts, in_consts, names),
+                            **_qualname(f"{cls.__qualname__}.{name}"))
+    return FunctionType(code, _GLOBALS, name, defaults or None)
+
+
+def templates_source(module: str = "record_templates") -> str:
+    """The text of the generated module cnncalc/<module>.py."""
+    lines = ['"""Method templates of cnncalc.records, generated by `python -m cnncalc.record_methods ' + module,
+             f'> cnncalc/{module}.py` (do not edit): read from the .pyc, where compiling each costs ~0.2 ms."""',
              "# ruff: noqa", "", "__set = object.__setattr__", ""]
-    kinds = ("frozen", "plain", "eq", "eq_by_field", "hash")
-    lines += [template_text(kind, count).rstrip("\n") for kind in kinds for count in range(TEMPLATED + 1)]
+    lines += [template_text(kind, count).rstrip("\n") for kind in TEMPLATE_KINDS[module]
+              for count in range(TEMPLATED + 1)]
     return "\n".join(lines) + "\n"
 
 
-#: record_templates.py holds the templates of up to this many fields: cnncalc's largest record has 19
+#: the templates of each generated module: what a start-up makes (frozen records' __init__, with or without
+#: __post_init__, and the eq and hash of 3.11 and 3.12) is read with record_methods; the others (mutable
+#: records', 3.13's eq) only by a process that makes one (a module less to unmarshal: ~40 % of the code)
+TEMPLATE_KINDS = {"record_templates": ("frozen", "frozen_post_init", "eq", "hash"),
+                  "record_templates_rare": ("plain", "plain_post_init", "eq_by_field")}
+
+#: the generated modules hold the templates of up to this many fields: cnncalc's largest record has 19
 #: (tests/test_records.py checks every one fits). Each count more adds its code to every start-up's read
 #: of the file (the templates grow with their field count: 24 would be a third more to unmarshal).
 TEMPLATED = 20
@@ -330,79 +380,88 @@ def _ordering(values):
     return [("__lt__", method(lt)), ("__le__", method(le)), ("__gt__", method(gt)), ("__ge__", method(ge))]
 
 
-def _frozen(final: list, names: frozenset):
+def _frozen_setattr(klass):
+    names = frozenset(klass.__dataclass_fields__)
+
     def __setattr__(self, name, value):
-        if type(self) is final[0] or name in names:
+        if type(self) is klass or name in names:
             raise frozen_error(f"cannot assign to field {name!r}")
-        super(final[0], self).__setattr__(name, value)
+        super(klass, self).__setattr__(name, value)
+
+    return __setattr__
+
+
+def _frozen_delattr(klass):
+    names = frozenset(klass.__dataclass_fields__)
 
     def __delattr__(self, name):
-        if type(self) is final[0] or name in names:
+        if type(self) is klass or name in names:
             raise frozen_error(f"cannot delete field {name!r}")
-        super(final[0], self).__delattr__(name)
+        super(klass, self).__delattr__(name)
 
-    return [("__setattr__", __setattr__), ("__delattr__", __delattr__)]
+    return __delattr__
 
 
-def _pickling(names: tuple[str, ...]):
+def _getstate(klass):
     """A frozen slotted record has no __dict__ to pickle: its state is the list of its fields."""
-    values = values_of(names)
+    values = values_of(tuple(klass.__dataclass_fields__))
 
     def __getstate__(self):
         return list(values(self))
+
+    return __getstate__
+
+
+def _setstate(klass):
+    names = tuple(klass.__dataclass_fields__)
 
     def __setstate__(self, state):
         for name, value in zip(names, state):
             object.__setattr__(self, name, value)
 
-    return [("__getstate__", __getstate__), ("__setstate__", __setstate__)]
+    return __setstate__
 
 
-class SignatureDoc:
-    """A record's `__doc__`, the stdlib's signature text, written when first read: most records' docs never
-    are, and writing one costs more than the rest of making its class's methods. A class's `__doc__` and
-    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class)."""
-
-    __slots__ = ("name", "real", "positional", "text")
-
-    def __init__(self, name: str, real: tuple, positional: tuple):
-        self.name, self.real, self.positional, self.text = name, real, positional, None
-
-    def __get__(self, instance, owner=None) -> str:
-        if self.text is None:
-            self.text = signature_doc(self.name, self.real, self.positional)
-        return self.text
+def _shown(klass) -> tuple[str, ...]:
+    return tuple(f.name for f in klass.__dataclass_fields__.values() if f.repr)
 
 
-def signature_doc(name: str, real: tuple, positional: tuple) -> str:
-    """The stdlib's docstring: the class name and `inspect.signature(cls)` (`Name(a: 'int', b: 'str' = 'x')`)."""
-    def parameter(f) -> str:
-        text = f"{f.name}: {_annotation_text(f.type)}"
-        if f.default_factory is not MISSING:
-            return text + " = <factory>"
-        return text if f.default is MISSING else f"{text} = {f.default!r}"
-
-    keywords = [f for f in real if f.init and f.kw_only]
-    try:
-        shown = [parameter(f) for f in positional] + (["*", *map(parameter, keywords)] if keywords else [])
-    except (TypeError, ValueError):
-        return name
-    return f"{name}({', '.join(shown)})"
+def _compared(klass) -> tuple[str, ...]:
+    return tuple(f.name for f in klass.__dataclass_fields__.values() if f.compare)
 
 
-def _annotation_text(annotation) -> str:
-    """`inspect.formatannotation`: a string annotation as its repr, a class by its (module and) name."""
-    if getattr(annotation, "__module__", None) == "typing":
-        import re
+def _hashed(klass) -> tuple[str, ...]:
+    return tuple(f.name for f in klass.__dataclass_fields__.values() if (f.compare if f.hash is None else f.hash))
 
-        return re.sub(r"[\w\.]+", lambda match: match.group().removeprefix("typing."), repr(annotation))
-    if isinstance(annotation, GenericAlias):
-        return str(annotation)
-    if isinstance(annotation, type):
-        module = annotation.__module__
-        return annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
-    return repr(annotation)
+
+class Lazy(tuple):
+    """A method of a record made when it is first looked up (called, or read from the class): then the
+    class's own, made from its fields as the stdlib's decorator would have made it, replaces it on the
+    class, where every later lookup finds it. Most records of a run are never printed, compared, hashed,
+    pickled or assigned to, and a Lazy costs less to make than a function: a tuple (its name and the
+    function that makes the method from the class), made in C. One per method and class: the class it
+    is found in is the one it belongs to (a `super()` lookup from a subclass record finds its base's)."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None):
+        name, make = self
+        owner = type(instance) if owner is None else owner
+        klass = next(base for base in owner.__mro__ if base.__dict__.get(name) is self)
+        real = make(klass)
+        real.__name__, real.__qualname__, real.__module__ = name, f"{klass.__qualname__}.{name}", klass.__module__
+        type.__setattr__(klass, name, real)
+        return real.__get__(instance, owner)
+
+
+#: what a Lazy holds, by method name: (the name, the function that makes the method from the class)
+LAZY = {name: (name, make) for name, make in (
+    ("__repr__", lambda klass: _repr(_shown(klass))),
+    ("__eq__", lambda klass: _templated(klass, "__eq__", _EQ, _compared(klass))),
+    ("__hash__", lambda klass: _templated(klass, "__hash__", "hash", _hashed(klass))),
+    ("__setattr__", _frozen_setattr), ("__delattr__", _frozen_delattr),
+    ("__getstate__", _getstate), ("__setstate__", _setstate))}
 
 
 if __name__ == "__main__":
-    sys.stdout.write(templates_source())
+    sys.stdout.write(templates_source(*sys.argv[1:]))

@@ -5,7 +5,10 @@ linecache), and the stdlib's decorator writes each class's `__init__`, `__repr__
 `__setattr__` and `__delattr__` as source text and compiles it (~1 ms a frozen class on the 2-core CI
 machine; `cnncalc analyze` defines ~60). This module makes the same classes without either: the class
 is processed here, and cnncalc/record_methods.py gives it its methods without compiling (templates of
-precompiled code, renamed per class; see there).
+precompiled code, renamed per class; see there). The common record (plain string annotations on
+`object`, plain defaults: nearly all of cnncalc's) takes a plain path that makes the general path's class
+in about half the time (no Field objects until its fields are first read; tests/test_record_plain.py
+holds the two paths to each other and to the stdlib).
 
 The classes follow the stdlib's rules (tests/test_records.py holds them to the running Python's
 stdlib): field order through the MRO, defaults and factories, ClassVar annotations left out (as strings
@@ -19,17 +22,20 @@ on the stdlib's classes; stdlib `field()`s are accepted in a class body. Not sup
 
 Three differences: a Field's missing default is this module's `MISSING`, not the stdlib's; a frozen
 slotted class refuses every assignment with FrozenInstanceError (3.11's stdlib fails in `super()` with
-a TypeError on a name that is not a field); and the signature docstring is written when first read, so
-that `cls.__doc__` is the stdlib's text but `vars(cls)["__doc__"]` is the descriptor that writes it.
+a TypeError on a name that is not a field); and what most classes of a run never use is made when first
+looked up: the signature docstring, every method but `__init__` and ordering (`record_methods.Lazy`),
+and a common record's fields (`PlainFields`). `cls.__doc__`, `cls.__eq__`, `cls.__dataclass_fields__`
+are the stdlib's, but until first read `vars(cls)` holds the stand-in that makes them (then the thing
+itself). An `init=False` class's docstring is its name, where the stdlib's is its name and "()".
 """
 
 from __future__ import annotations
 
 import sys
 from abc import update_abstractmethods
-from types import MappingProxyType, MemberDescriptorType
+from types import GetSetDescriptorType, MappingProxyType, MemberDescriptorType
 
-from cnncalc.record_methods import MISSING, FrozenInstanceError, SignatureDoc, methods, values_of
+from cnncalc.record_methods import MISSING, FrozenInstanceError, methods, plain_methods, values_of
 
 _EMPTY_METADATA = MappingProxyType({})
 
@@ -153,18 +159,158 @@ def _replace_plan(cls) -> tuple:
     return plan
 
 
+class SignatureDoc:
+    """A record's `__doc__`, the stdlib's signature text, written when first read: most records' docs never
+    are, and writing one costs more than the rest of making its class's methods. A class's `__doc__` and
+    an instance's both read it (the type's `__doc__` calls a descriptor it finds in the class; every
+    subclass has a `__doc__` of its own, so the class read is the record), and the text replaces it."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None) -> str:
+        from cnncalc.record_docs import signature_doc
+
+        owner = type(instance) if owner is None else owner
+        real = tuple(owner.__dataclass_fields__.values())
+        text = signature_doc(owner.__name__, real, tuple(f for f in real if f.init and not f.kw_only))
+        type.__setattr__(owner, "__doc__", text)
+        return text
+
+
 # -- making the class ------------------------------------------------------------------------------
 
 
 def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool, weakref_slot: bool):
     """The stdlib's `_process_class`, step by step, without compiling the methods."""
-    own = cls.__dict__
+    own = cls.__dict__.copy()  # the class body as it is now (a dict: read faster than the class's proxy)
+    annotations = own.get("__annotations__", {})
+    plain = _plain_defaults(cls, own, annotations, params, kw_only, weakref_slot)
+    if plain is not None:
+        return _process_plain(cls, own, tuple(annotations.items()), *plain, params, match_args, slots)
     own_hash = own.get("__hash__", MISSING)
     defined = frozenset(own)
-    cls.__dataclass_params__ = params
+    every = _fields_of(cls, own, annotations, params, kw_only)
+    if params.order and not params.eq:
+        raise ValueError("eq must be true if order is true")
+    if weakref_slot and not slots:
+        raise TypeError("weakref_slot is True but slots is False")
+    real = tuple(every.values())
+    positional = tuple(f for f in real if f.init and not f.kw_only)
+    final: list = [cls]  # the class the methods end up in: a slotted one is made again, with them in its body
+    explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in defined))
+    added = methods(cls, final, real, positional, defined, params, slots, explicit_hash)
+    added["__dataclass_params__"], added["__dataclass_fields__"] = params, every
+    if match_args and "__match_args__" not in defined:
+        added["__match_args__"] = tuple(f.name for f in positional)
+    final[0] = made = _finish(cls, added, tuple(every), params, slots, weakref_slot, None)
+    return made
+
+
+def _finish(cls, added: dict, names: tuple[str, ...], params: _Params, slots: bool, weakref_slot: bool,
+            body: dict | None):
+    """The class with the `added` attributes: the docstring of its signature unless it has one, and
+    `__replace__` from 3.13; a slotted one made again (from `body`, the class's dict as it is, where given)."""
+    if not getattr(cls, "__doc__"):
+        added["__doc__"] = SignatureDoc() if params.init else cls.__name__
+    if sys.version_info >= (3, 13) and "__replace__" not in cls.__dict__:
+        added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
+    if slots:
+        cls = _with_slots(cls, names, weakref_slot, added, body)
+    else:
+        for name, value in added.items():
+            setattr(cls, name, value)
+    if "__abstractmethods__" in cls.__dict__:  # what abc's hasattr() looks at, without raising for the others
+        update_abstractmethods(cls)
+    return cls
+
+
+# -- the common record: a class of plain fields ---------------------------------------------------------
+
+#: what a class finds through `type` and `object` (a field so named takes its default from there)
+_INHERITED = frozenset(vars(type)) | frozenset(vars(object))
+#: what the decorator adds or checks: a class that defines one takes the general path
+_ADDED = frozenset({"__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__", "__getstate__",
+                    "__setstate__", "__match_args__", "__slots__", "__replace__", "__abstractmethods__",
+                    "__dataclass_fields__", "__dataclass_params__", "__lt__", "__le__", "__gt__", "__ge__"})
+
+
+def _plain_defaults(cls, own, annotations: dict, params: _Params, kw_only: bool, weakref_slot: bool):
+    """The names of the common record's fields and the defaults of the last ones, or None for any other
+    class. Common: a class of `type` on `object` alone (no inherited fields, defaults in its own body),
+    whose annotations are strings naming no ClassVar, InitVar or KW_ONLY, with no field() in its body,
+    no default the general path refuses, nothing the decorator would add, positional fields, and no
+    ordering or weakref slot. Its class is the general path's, made in about half the time."""
+    if cls.__bases__ != (object,) or type(cls) is not type or kw_only or params.order or weakref_slot or (
+            not _ADDED.isdisjoint(own)) or not _INHERITED.isdisjoint(annotations) or "self" in annotations:
+        return None
+    try:  # every annotation a string (join takes nothing else), none naming a pseudo-field
+        text = "\0".join(annotations.values())
+    except TypeError:
+        return None
+    if "ClassVar" in text or "InitVar" in text or "KW_ONLY" in text or _holds_a_field(own):
+        return None
+    names = tuple(annotations)
+    defaults = []
+    for name in names:
+        if name in own:
+            default = own[name]
+            if default.__class__.__hash__ is None or type(default) is MemberDescriptorType:
+                return None  # a mutable default (the general path's error), or a slot's descriptor
+            defaults.append(default)
+        elif defaults:
+            return None  # a field without a default after one with: the general path's error
+    return names, tuple(defaults)
+
+
+#: the types of a class body's usual values, whose instances are no Field (their __class__ is their type)
+_PLAIN_KINDS = frozenset({str, int, float, bool, type(None), tuple, frozenset, dict, property, staticmethod,
+                          classmethod, type(lambda: None), GetSetDescriptorType, MemberDescriptorType})
+
+
+def _holds_a_field(own) -> bool:
+    """A Field (this module's or the stdlib's) among a class body's values, as isinstance finds it (asked
+    only of the values of unusual types)."""
+    for value in own.values():
+        if type(value) not in _PLAIN_KINDS and isinstance(value, _field_types()):
+            return True
+    return False
+
+
+def _process_plain(cls, own, annotations: tuple, names: tuple[str, ...], defaults: tuple, params: _Params,
+                   match_args: bool, slots: bool):
+    """The common record's class: its fields made when first read (`PlainFields`)."""
+    added = plain_methods(cls, names, defaults, annotations, params, slots, "__post_init__" in own)
+    added["__dataclass_params__"] = params
+    added["__dataclass_fields__"] = PlainFields((annotations, (MISSING,) * (len(names) - len(defaults)) + defaults))
+    if match_args:
+        added["__match_args__"] = names
+    return _finish(cls, added, names, params, slots, False, own)
+
+
+class PlainFields(tuple):
+    """A common record's `__dataclass_fields__` until first read: then its Fields (the general path's),
+    made from (its annotations' items, their defaults), replace it on the class. Most records' fields
+    are never read in a run (their methods are made without them)."""
+
+    __slots__ = ()
+
+    def __get__(self, instance, owner=None):
+        owner = type(instance) if owner is None else owner
+        klass = next(base for base in owner.__mro__ if base.__dict__.get("__dataclass_fields__") is self)
+        annotations, values = self
+        every = {}
+        for (name, annotation), default in zip(annotations, values):
+            made = every[name] = Field(default, MISSING, True, True, None, True, None, False)
+            made.name, made.type = name, annotation
+        type.__setattr__(klass, "__dataclass_fields__", every)
+        return every
+
+
+def _fields_of(cls, own, annotations: dict, params: _Params, kw_only: bool) -> dict:
+    """The fields of any class, as the stdlib finds them: its dataclass bases', then its own annotations'
+    (a field() in its body replaced by its default), with the stdlib's errors."""
     every, frozen_bases = _inherited_fields(cls)
     field_types = _field_types()
-    annotations = own.get("__annotations__", {})
     for f, class_var, in_body in _own_fields(cls, annotations, kw_only, field_types):
         if not class_var:
             every[f.name] = f
@@ -179,30 +325,7 @@ def _process(cls, params: _Params, match_args: bool, kw_only: bool, slots: bool,
     if frozen_bases is not None and frozen_bases != bool(params.frozen):
         raise TypeError("cannot inherit non-frozen dataclass from a frozen one" if frozen_bases
                         else "cannot inherit frozen dataclass from a non-frozen one")
-    cls.__dataclass_fields__ = every
-    if params.order and not params.eq:
-        raise ValueError("eq must be true if order is true")
-    if weakref_slot and not slots:
-        raise TypeError("weakref_slot is True but slots is False")
-    real = tuple(every.values())
-    positional = tuple(f for f in real if f.init and not f.kw_only)
-    final: list = [cls]  # the class the methods end up in: a slotted one is made again, with them in its body
-    explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in defined))
-    added = methods(cls, final, real, positional, defined, params, slots, explicit_hash)
-    if match_args and "__match_args__" not in defined:
-        added["__match_args__"] = tuple(f.name for f in positional)
-    if not getattr(cls, "__doc__"):
-        added["__doc__"] = SignatureDoc(cls.__name__, real, positional) if params.init else cls.__name__
-    if sys.version_info >= (3, 13) and "__replace__" not in defined:
-        added["__replace__"] = replace  # copy.replace(), as the stdlib's from 3.13
-    if slots:
-        cls = final[0] = _with_slots(cls, tuple(every), weakref_slot, added)
-    else:
-        for name, value in added.items():
-            setattr(cls, name, value)
-    if "__abstractmethods__" in cls.__dict__:  # what abc's hasattr() looks at, without raising for the others
-        update_abstractmethods(cls)
-    return cls
+    return every
 
 
 def _field_types() -> tuple[type, ...]:
@@ -321,22 +444,22 @@ def _slots_of(cls):
     return found
 
 
-def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool, added: dict):
+def _with_slots(cls, names: tuple[str, ...], weakref_slot: bool, added: dict, body: dict | None = None):
     """The stdlib's `_add_slots`: the same class made again with `__slots__` (they can't be added later),
-    and the `added` methods in its body (one type creation, not a slot update per method)."""
+    and the `added` methods in its body (one type creation, not a slot update per method). `body`, a copy
+    of the class's dict (else made here), becomes the new class's."""
     if "__slots__" in cls.__dict__:
         raise TypeError(f"{cls.__name__} already specifies __slots__")
-    body = {**cls.__dict__, **added}
+    if body is None:
+        body = cls.__dict__.copy()  # the dict's own copy (a mapping proxy's items one by one cost more)
+    body.update(added)
     inherited = {slot for base in cls.__mro__[1:-1] for slot in _slots_of(base)}
     wanted = names + (("__weakref__",) if weakref_slot else ())
-    body["__slots__"] = tuple(name for name in wanted if name not in inherited)
+    body["__slots__"] = tuple(name for name in wanted if name not in inherited) if inherited else wanted
     for name in names:
         body.pop(name, None)
     body.pop("__dict__", None)
     body.pop("__weakref__", None)
-    qualname = getattr(cls, "__qualname__", None)
-    made = type(cls)(cls.__name__, cls.__bases__, body)
-    if qualname is not None:
-        made.__qualname__ = qualname
-    return made
+    body["__qualname__"] = cls.__qualname__  # the type's own, set as it is made
+    return type(cls)(cls.__name__, cls.__bases__, body)
 
