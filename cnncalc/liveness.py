@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from cnncalc import bulk
 from cnncalc.analysis import Analysis
-from cnncalc.graph import BULK_FROM
 from cnncalc.layer_rules import distinct, rules  # noqa: F401  (distinct: re-exported with rules)
 from cnncalc.layers.base import MemoryContext, MemoryRule
 # Peak, Tracer and the records of a simulation: re-exported, as before
@@ -448,7 +447,7 @@ class _Run:
         held = self.ledger.held_at_peak(len(self.results))
         names = [r.node.name for r in self.results]
         # one record per layer by one `map`, made through its slots (cnncalc/bulk.py) where that pays
-        make = bulk.maker(LayerMemory) if len(names) >= BULK_FROM else LayerMemory
+        make = bulk.maker(LayerMemory)
         return tuple(map(make, names, self.output_bytes, self.saved_bytes, self.gradient_bytes,
                          held))
 

@@ -12,7 +12,6 @@ from cnncalc.blocks import MAIN_OUTPUT
 from cnncalc.cpu import Cpu
 from cnncalc.diagnostics import Diagnostic
 from cnncalc.errors import Location, UsageError
-from cnncalc.graph import BULK_FROM
 from cnncalc.layers import KINDS
 from cnncalc.liveness import LayerMemory
 from cnncalc.memory import Memory
@@ -307,7 +306,7 @@ def _rows(analysis: Analysis, counted: counting.Counted) -> tuple[Row, ...]:
     shared: dict = {}
     outputs: dict[int, tuple[tuple[int, ...], int]] = {}
     keep: list = []
-    make = bulk.maker(Row) if len(nodes) >= BULK_FROM else Row  # the maker costs more than it saves below
+    make = bulk.maker(Row)
     rows = []
     append = rows.append
     last_inf = last_inputs = last_kind = figures = None
@@ -451,7 +450,7 @@ def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[Laye
 
     scaled = list(map(Scaled().__getitem__, map(attrgetter("activations"), rows)))
     # one record per layer by one `map`, made through its slots (cnncalc/bulk.py) where that pays
-    make = bulk.maker(LayerMemory) if len(rows) >= BULK_FROM else LayerMemory
+    make = bulk.maker(LayerMemory)
     return tuple(map(make, map(attrgetter("name"), rows), scaled, scaled, scaled, repeat(0)))
 
 
