@@ -21,11 +21,10 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
-from operator import attrgetter
 
 from cnncalc import bulk
 from cnncalc.analysis import Analysis
-from cnncalc.layer_rules import distinct, rules  # noqa: F401  (distinct: re-exported with rules)
+from cnncalc.layer_rules import distinct, rules, same_storages  # noqa: F401  (distinct: re-exported)
 from cnncalc.layers.base import MemoryContext, MemoryRule
 # Peak, Tracer and the records of a simulation: re-exported, as before
 from cnncalc.ledger import LayerMemory, Peak, Simulation, Tracer, _Grad, _Ledger, _PeakLedger  # noqa: F401
@@ -46,18 +45,13 @@ class _Run:
         # for layers whose output is another's storage), the layers still to read it, the holds on it (the
         # caller, the loss, a stage's frame) and the layers whose autograd node keeps it (each once)
         n = len(self.results)
-        self.size = [0] * n
-        self.readers = [0] * n
-        self.holds = [0] * n
-        self.savers = [0] * n
-        self.output_bytes = [0] * len(self.results)
-        self.saved_bytes = [0] * len(self.results)
-        self.gradient_bytes = [0] * len(self.results)
-        self.needs_grad = [False] * len(self.results)
-        self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
-        self.extra_saved = [0] * len(self.results)
+        self.size, self.readers, self.holds, self.savers = [0] * n, [0] * n, [0] * n, [0] * n
+        self.output_bytes, self.saved_bytes, self.gradient_bytes = [0] * n, [0] * n, [0] * n
+        self.needs_grad = [False] * n
+        self.saved_by: list[tuple[int, ...]] = [()] * n
+        self.extra_saved = [0] * n
         #: the separate tensors that make up extra_saved (the CUDA allocator rounds each), with their keys
-        self.extra_parts: list[tuple[tuple[tuple, int], ...]] = [()] * len(self.results)
+        self.extra_parts: list[tuple[tuple[tuple, int], ...]] = [()] * n
         self.scratch = 0
         self.wired = False
         if like is None:
@@ -67,7 +61,7 @@ class _Run:
 
     def _books_of(self, other: _Run) -> None:
         """The storages and wiring of `other` as they are before it runs, for a run of the same storages and
-        readers (a report's inference: `_same_books`); the lists it changes as it runs are copied."""
+        readers (a report's inference: `layer_rules.same_storages`); the lists a run changes are copied."""
         self.storage_of, self.item, self.output_bytes = other.storage_of, other.item, other.output_bytes
         self.size, self.readers, self.holds = list(other.size), list(other.readers), list(other.holds)
         self.runs, self.stage_ends, self.outputs = other.runs, other.stage_ends, other.outputs
@@ -444,9 +438,8 @@ class _Run:
     def layers(self) -> tuple[LayerMemory, ...]:
         held = self.ledger.held_at_peak(len(self.results))
         names = [r.node.name for r in self.results]
-        # one record per layer by one `map`, made through its slots (cnncalc/bulk.py) where that pays
-        make = bulk.maker(LayerMemory)
-        return tuple(map(make, names, self.output_bytes, self.saved_bytes, self.gradient_bytes,
+        # one record per layer, made through its slots (cnncalc/bulk.py) by one `map`
+        return tuple(map(bulk.maker(LayerMemory), names, self.output_bytes, self.saved_bytes, self.gradient_bytes,
                          held))
 
 
@@ -488,23 +481,11 @@ def both(analysis: Analysis, ctx: MemoryContext, infer_ctx: MemoryContext, resid
          infer_found: tuple[MemoryRule, ...]) -> tuple[Simulation, Simulation]:
     """`training(analysis, ctx, resident, param_bytes, step_temporaries, found)` and `inference(analysis,
     infer_ctx, infer_resident, infer_found, detail=False)`, a report's two runs: where their storages and
-    readers are the same (`_same_books`), the inference takes the training run's instead of finding them
-    again (a third of its time)."""
+    readers are the same (`layer_rules.same_storages`), the inference takes the training run's instead of
+    finding them again (a third of its time)."""
     train = _Run(analysis, ctx, resident, found)
     train._wire(True)
-    like = train if _same_books(analysis, ctx, train.rules, infer_found) else None
+    like = train if same_storages(analysis, ctx, train.rules, infer_found) else None
     infer = _Run(analysis, infer_ctx, infer_resident, infer_found, like=like, ledger=_PeakLedger)
     return _trained(train, param_bytes, step_temporaries), _inferred(infer, detail=False)
 
-
-def _same_books(analysis: Analysis, ctx: MemoryContext, found: tuple[MemoryRule, ...],
-                infer_found: tuple[MemoryRule, ...]) -> bool:
-    """Whether an inference run has the training run's storages and readers: every layer runs in both (no
-    training-only head), no autocast (whose element sizes follow the rules) and the same outputs alias
-    their inputs in both modes."""
-    graph = analysis.graph
-    if ctx.amp or not infer_found or graph.output_nodes(True) != graph.output_nodes(False) or any(
-            map(attrgetter("training_only"), graph.nodes)):
-        return False
-    aliases = attrgetter("aliases_input")
-    return list(map(aliases, found)) == list(map(aliases, infer_found))

@@ -449,9 +449,8 @@ def _textbook_layers(rows: tuple[Row, ...], batch: int, size: int) -> tuple[Laye
             return activations * scale
 
     scaled = list(map(Scaled().__getitem__, map(attrgetter("activations"), rows)))
-    # one record per layer by one `map`, made through its slots (cnncalc/bulk.py) where that pays
-    make = bulk.maker(LayerMemory)
-    return tuple(map(make, map(attrgetter("name"), rows), scaled, scaled, scaled, repeat(0)))
+    # one record per layer, made through its slots (cnncalc/bulk.py) by one `map`
+    return tuple(map(bulk.maker(LayerMemory), map(attrgetter("name"), rows), scaled, scaled, scaled, repeat(0)))
 
 
 def memory_of(analysis: Analysis, options: Options, rows: tuple[Row, ...], totals: Totals) -> Memory:

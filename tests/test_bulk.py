@@ -69,6 +69,7 @@ def test_a_maker_is_made_without_compiling():
     from cnncalc import record_templates
 
     make = maker(Row)
-    twin = next(c.cell_contents for c in make.__closure__ if isinstance(c.cell_contents, type) and c.cell_contents is not Row)
+    cells = [cell.cell_contents for cell in make.__closure__]
+    twin = next(value for value in cells if isinstance(value, type) and value is not Row)
     assert make.__code__.co_filename == cnncalc.bulk.__file__
     assert twin.__init__.__code__.co_filename == record_templates.plain_19.__code__.co_filename

@@ -499,7 +499,7 @@ def test_a_report_s_two_runs_are_each_run_alone(name, amp):
     ctx = MemoryContext(2, 2 if amp else 4, 4, True, "cpu", amp, Cpu("avx2", 4))
     infer_ctx = replace(ctx, training=False)
     rules, infer_rules = liveness.rules(analysis, ctx), liveness.rules(analysis, infer_ctx)
-    assert liveness._same_books(analysis, ctx, rules, infer_rules) == (name == "resnet50" and not amp)
+    assert liveness.same_storages(analysis, ctx, rules, infer_rules) == (name == "resnet50" and not amp)
     train, infer = liveness.both(analysis, ctx, infer_ctx, 1000, 500, 4, 64, rules, infer_rules)
     assert train == liveness.training(analysis, ctx, 1000, 4, 64, rules)
     assert infer == liveness.inference(analysis, infer_ctx, 500, infer_rules, detail=False)
