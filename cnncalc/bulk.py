@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cnncalc.record_methods import _templated
+
 
 def maker(cls: type) -> Callable[..., object]:
     """`cls(*fields)` for every field given positionally, in the fields' order."""
@@ -22,15 +24,21 @@ def maker(cls: type) -> Callable[..., object]:
     if (not names or cls.__bases__ != (object,) or hasattr(cls, "__post_init__")
             or tuple(slots) != tuple(names)):
         return cls
-    twin = type(f"_{cls.__name__}Fields", (), {"__slots__": tuple(slots)})
+    # the twin's `__init__` is records' own template of plain stores, renamed (cnncalc/record_methods.py):
+    # compiling a function here, as this did, cost more (~0.75 M instructions) than a 175-layer report's
+    # records save
+    init = _templated(cls, "__init__", "plain", tuple(names))
+    twin = type(f"_{cls.__name__}Fields", (), {"__slots__": tuple(slots), "__init__": init})
     try:  # the layouts must be one: else Python refuses the assignment
-        probe = twin()
+        probe = twin.__new__(twin)
         probe.__class__ = cls
     except TypeError:
         return cls
-    namespace: dict = {"__twin": twin, "__cls": cls}
-    body = ["    made = __twin()"] + [f"    made.{name} = {name}" for name in names]
-    text = (f"def make_{cls.__name__}({', '.join(names)}):\n" + "\n".join(body)
-            + "\n    made.__class__ = __cls\n    return made\n")
-    exec(text, namespace)  # noqa: S102 - our own source text, as dataclasses writes its methods
-    return namespace[f"make_{cls.__name__}"]
+
+    def make(*fields):
+        made = twin(*fields)
+        made.__class__ = cls
+        return made
+
+    make.__name__ = make.__qualname__ = f"make_{cls.__name__}"
+    return make

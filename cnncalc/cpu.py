@@ -30,7 +30,7 @@ FAMILIES = {"avx2": "avx2", "avx2_vnni": "avx2", "avx2_vnni_2": "avx2",
 #: floats per channel block of each family's blocked layouts (nChw8c / nChw16c)
 BLOCKS = {"avx2": 8, "avx512_core": 16}
 #: channels per block by instruction set: BLOCKS of its family; AVX2's (8) for one without rules
-_BLOCK_OF_ISA = {isa: BLOCKS[family] for isa, family in FAMILIES.items()}
+BLOCK_OF_ISA = {isa: BLOCKS[family] for isa, family in FAMILIES.items()}
 #: families whose rules are checked against allocation traces on a host of that kind; the others
 #: are derived from oneDNN's layouts and carry the documented bound (docs/memory.md)
 MEASURED = frozenset({"avx2"})
@@ -84,7 +84,7 @@ class Cpu:
     @property
     def block(self) -> int:
         """Channels per oneDNN block; an unmodelled ISA is given the AVX2 rules under the bound."""
-        return _BLOCK_OF_ISA.get(self.isa, 8)  # the kernel models ask it ~50 times a convolution
+        return BLOCK_OF_ISA.get(self.isa, 8)
 
     @property
     def exact(self) -> bool:

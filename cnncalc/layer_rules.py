@@ -3,6 +3,8 @@ what the liveness simulation (cnncalc/liveness.py) and the CUDA event sequence (
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from cnncalc.analysis import Analysis, LayerResult
 from cnncalc.layers.base import MemoryContext, MemoryRule
 from cnncalc.records import replace
@@ -59,3 +61,16 @@ def _with_counted_params(rule: MemoryRule, params: int, buffers: int, ctx: Memor
     if buffers and not rule.buffer_bytes:
         rule = replace(rule, buffer_bytes=buffers * ctx.param_bytes)
     return rule
+
+
+def same_storages(analysis: Analysis, ctx: MemoryContext, found: tuple[MemoryRule, ...],
+                  infer_found: tuple[MemoryRule, ...]) -> bool:
+    """Whether the liveness simulation's inference run (`infer_found` its rules) has the storages and readers
+    of its training run (`found`, under `ctx`): every layer runs in both (no training-only head), no autocast
+    (whose element sizes follow the rules) and the same outputs alias their inputs in both modes."""
+    graph = analysis.graph
+    if ctx.amp or not infer_found or graph.output_nodes(True) != graph.output_nodes(False) or any(
+            map(attrgetter("training_only"), graph.nodes)):
+        return False
+    aliases = attrgetter("aliases_input")
+    return list(map(aliases, found)) == list(map(aliases, infer_found))

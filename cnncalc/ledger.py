@@ -66,6 +66,24 @@ class Tracer(Protocol):
     def op(self, phase: str, index: int, transient: int) -> None: ...
 
 
+_serial = iter(range(1 << 62))
+
+
+class _Grad:
+    """One gradient tensor's storage; `refs` counts the autograd buffers and callers holding it.
+    (A plain class: mutable books, made a few times per layer, whose record `__init__` with a factory
+    would be compiled at the first call of every run.)"""
+
+    __slots__ = ("size", "refs", "key", "owner")
+
+    def __init__(self, size: int, refs: int = 0, owner: int = -1):
+        self.size = size
+        self.refs = refs
+        self.key = ("grad", next(_serial))
+        #: the layer whose backward allocated it
+        self.owner = owner
+
+
 class _Ledger:
     """Running total of live bytes and the highest point it reached. Each allocation and release names
     the layer it belongs to (-1: the resident base), so the bytes alive at the peak can be split by layer
@@ -116,3 +134,30 @@ class _Ledger:
             if owner >= 0:
                 held[owner] += size
         return held
+
+
+class _PeakLedger(_Ledger):
+    """The books of a run whose peak alone is read (a report's inference): no log, no timeline."""
+
+    def __init__(self, base: int, tracer: Tracer | None = None):
+        super().__init__(base, tracer)
+        self.log = self.timeline = None  # type: ignore[assignment]  (held_at_peak has nothing to replay)
+
+    def alloc(self, size: int, owner: int = -1, key: Hashable = None) -> None:
+        self.live += size
+        if self.tracer is not None and size:
+            self.tracer.alloc(key, size)
+
+    def free(self, size: int, owner: int = -1, key: Hashable = None) -> None:
+        self.live -= size
+        if self.tracer is not None and size:
+            self.tracer.free(key)
+
+    def observe(self, phase: str, layer: str, transient: int = 0, index: int | None = None) -> None:
+        live = self.live
+        if live + transient > self._peak_bytes:
+            self._peak_bytes = live + transient
+            self._peak = (live + transient, phase, layer)
+            self.peak_transient = transient
+        if self.tracer is not None and index is not None:
+            self.tracer.op(phase, index, transient)

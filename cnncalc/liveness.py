@@ -21,66 +21,51 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
+
 from cnncalc import bulk
 from cnncalc.analysis import Analysis
-from cnncalc.layer_rules import distinct, rules  # noqa: F401  (distinct: re-exported with rules)
+from cnncalc.layer_rules import distinct, rules, same_storages  # noqa: F401  (distinct: re-exported)
 from cnncalc.layers.base import MemoryContext, MemoryRule
 # Peak, Tracer and the records of a simulation: re-exported, as before
-from cnncalc.ledger import LayerMemory, Peak, Simulation, Tracer, _Ledger  # noqa: F401
-
-
-_serial = iter(range(1 << 62))
-
-
-class _Grad:
-    """One gradient tensor's storage; `refs` counts the autograd buffers and callers holding it.
-    (Plain classes, these two: mutable books, made a few times per layer, whose record `__init__` with a
-    factory would be compiled at the first call of every run.)"""
-
-    __slots__ = ("size", "refs", "key", "owner")
-
-    def __init__(self, size: int, refs: int = 0, owner: int = -1):
-        self.size = size
-        self.refs = refs
-        self.key = ("grad", next(_serial))
-        #: the layer whose backward allocated it
-        self.owner = owner
-
-
-class _Storage:
-    __slots__ = ("size", "readers", "holds", "savers")
-
-    def __init__(self, size: int):
-        self.size = size
-        self.readers = 0
-        self.holds = 0
-        self.savers: set[int] = set()
-
-    @property
-    def dead(self) -> bool:
-        return not (self.readers or self.holds or self.savers)
+from cnncalc.ledger import LayerMemory, Peak, Simulation, Tracer, _Grad, _Ledger, _PeakLedger  # noqa: F401
 
 
 class _Run:
     def __init__(self, analysis: Analysis, ctx: MemoryContext, base: int, found: tuple[MemoryRule, ...] = (),
-                 tracer: Tracer | None = None):
+                 tracer: Tracer | None = None, like: _Run | None = None, ledger: type[_Ledger] = _Ledger):
+        """`like`: a wired run, not yet run, whose storages and wiring are this one's (see `_books_of`)."""
         self.results = analysis.results
         self.graph = analysis.graph
         self.ctx = ctx
         self.rules = found or rules(analysis, ctx)
-        self.ledger = _Ledger(base, tracer)
+        self.ledger = ledger(base, tracer)
         self.storage_of: list[int] = []
-        self.storages: dict[int, _Storage] = {}
-        self.output_bytes = [0] * len(self.results)
-        self.saved_bytes = [0] * len(self.results)
-        self.gradient_bytes = [0] * len(self.results)
-        self.needs_grad = [False] * len(self.results)
-        self.saved_by: list[tuple[int, ...]] = [()] * len(self.results)
-        self.extra_saved = [0] * len(self.results)
+        # the storages' books, by storage (the index of the layer that made it), as parallel lists (an
+        # object per storage cost more to make than the books cost to keep): its bytes (0 once freed, and
+        # for layers whose output is another's storage), the layers still to read it, the holds on it (the
+        # caller, the loss, a stage's frame) and the layers whose autograd node keeps it (each once)
+        n = len(self.results)
+        self.size, self.readers, self.holds, self.savers = [0] * n, [0] * n, [0] * n, [0] * n
+        self.output_bytes, self.saved_bytes, self.gradient_bytes = [0] * n, [0] * n, [0] * n
+        self.needs_grad = [False] * n
+        self.saved_by: list[tuple[int, ...]] = [()] * n
+        self.extra_saved = [0] * n
         #: the separate tensors that make up extra_saved (the CUDA allocator rounds each), with their keys
-        self.extra_parts: list[tuple[tuple[tuple, int], ...]] = [()] * len(self.results)
+        self.extra_parts: list[tuple[tuple[tuple, int], ...]] = [()] * n
         self.scratch = 0
-        self._assign_storages()
+        self.wired = False
+        if like is None:
+            self._assign_storages()
+        else:
+            self._books_of(like)
+
+    def _books_of(self, other: _Run) -> None:
+        """The storages and wiring of `other` as they are before it runs, for a run of the same storages and
+        readers (a report's inference: `layer_rules.same_storages`); the lists a run changes are copied."""
+        self.storage_of, self.item, self.output_bytes = other.storage_of, other.item, other.output_bytes
+        self.size, self.readers, self.holds = list(other.size), list(other.readers), list(other.holds)
+        self.runs, self.stage_ends, self.outputs = other.runs, other.stage_ends, other.outputs
+        self.output_held = self.wired = True
 
     # ----------------------------------------------------------------------------------------
     # storages and their readers
@@ -105,7 +90,7 @@ class _Run:
 
     def _assign_storages(self) -> None:
         self.item = item = self._element_sizes()
-        storage_of, storages, rules, batch = self.storage_of, self.storages, self.rules, self.ctx.batch
+        storage_of, sizes, rules, batch = self.storage_of, self.size, self.rules, self.ctx.batch
         numels: dict[int, int] = {}  # by the shape's identity (the analysis shares equal layers' shapes)
         for result in self.results:
             node = result.node
@@ -118,25 +103,26 @@ class _Run:
             numel = numels.get(id(output))
             if numel is None:
                 numel = numels[id(output)] = output.numel
-            size = batch * numel * item[index]
-            storages[index] = _Storage(size)
+            size = sizes[index] = batch * numel * item[index]
             self.output_bytes[index] = size if index else 0
 
     def _wire(self, training: bool) -> None:
         """Who reads each storage in this run: the layers that run (at inference not the training-only
         heads), the caller (its batch) and the loss (every output the run produces)."""
-        self.runs = [training or not r.node.training_only for r in self.results]
+        self.runs = runs = [True] * len(self.results) if training else [not r.node.training_only for r in self.results]
+        readers, storage_of = self.readers, self.storage_of
         for result in self.results[1:]:
-            if not self.runs[result.node.index]:
+            node = result.node
+            if not runs[node.index]:
                 continue
-            for source in result.node.inputs:
-                self.storages[self.storage_of[source]].readers += 1
-        self.storages[self.storage_of[0]].holds += 1  # the caller keeps its batch
+            for source in node.inputs:
+                readers[storage_of[source]] += 1
+        self.holds[storage_of[0]] += 1  # the caller keeps its batch
         self.stage_ends = self._stage_holds()
         self.outputs = self._outputs(training)
         for index in self.outputs:
-            self.storages[self.storage_of[index]].holds += 1  # the loss reads every output
-        self.output_held = True
+            self.holds[storage_of[index]] += 1  # the loss reads every output
+        self.output_held = self.wired = True
 
     def _stage_holds(self) -> dict[int, list[int]]:
         """Per layer, the storages whose hold ends after it: a stage (an nn.Sequential, `stage:` in a spec)
@@ -155,7 +141,7 @@ class _Run:
             held = {self.storage_of[source] for index in members for source in self.results[index].node.inputs
                     if source < first}
             for storage_id in sorted(held):
-                self.storages[storage_id].holds += 1
+                self.holds[storage_id] += 1
                 ends.setdefault(last, []).append(storage_id)
         return ends
 
@@ -168,10 +154,10 @@ class _Run:
     def _release(self, storage_id: int) -> None:
         """Frees a storage that no one needs any more (once: a freed one has size 0, and freeing 0 bytes
         changes no books)."""
-        storage = self.storages[storage_id]
-        if storage.size and storage.dead:
-            self.ledger.free(storage.size, storage_id, ("storage", storage_id))
-            storage.size = 0
+        size = self.size[storage_id]
+        if size and not (self.readers[storage_id] or self.holds[storage_id] or self.savers[storage_id]):
+            self.ledger.free(size, storage_id, ("storage", storage_id))
+            self.size[storage_id] = 0
 
     # ----------------------------------------------------------------------------------------
     # forward
@@ -179,12 +165,13 @@ class _Run:
     def forward(self, training: bool) -> None:
         """The layers in order. The common case is inlined (a chain's layer, no autocast): a report runs
         this twice per layer, most of its time."""
-        self._wire(training)
-        ledger, storages, storage_of, rules, needs_grad = self.ledger, self.storages, self.storage_of, self.rules, \
-            self.needs_grad
+        if not self.wired:
+            self._wire(training)
+        ledger, storage_of, rules, needs_grad = self.ledger, self.storage_of, self.rules, self.needs_grad
+        sizes, readers, holds, savers = self.size, self.readers, self.holds, self.savers
         alloc, free, observe = ledger.alloc, ledger.free, ledger.observe
         runs, stage_ends, amp = self.runs, self.stage_ends, self.ctx.amp
-        alloc(storages[storage_of[0]].size, storage_of[0], ("storage", storage_of[0]))
+        alloc(sizes[storage_of[0]], storage_of[0], ("storage", storage_of[0]))
         observe("forward", "input")
         first_saver: set[int] = set()
         cached: list[tuple[tuple, int, int]] = []
@@ -210,7 +197,7 @@ class _Run:
             for key, size, _ in casts:
                 alloc(size, index, key)
             if out_id == index:
-                alloc(storages[out_id].size, out_id, ("storage", out_id))
+                alloc(sizes[out_id], out_id, ("storage", out_id))
             if records:
                 self._save(index, rule, first_saver, {key for key, _, kept in casts if kept} if casts else ())
             scratch = rule.forward_scratch
@@ -226,18 +213,16 @@ class _Run:
                 cached += [(key, size, index) for key, size, kept in casts if not kept and key[0] == "weight cast"]
             for source in inputs:  # _release of each input, inline
                 source_id = storage_of[source]
-                storage = storages[source_id]
-                storage.readers -= 1
-                if storage.size and not (storage.readers or storage.holds or storage.savers):
-                    free(storage.size, source_id, ("storage", source_id))
-                    storage.size = 0
-            storage = storages[out_id]
-            if storage.size and not (storage.readers or storage.holds or storage.savers):
-                free(storage.size, out_id, ("storage", out_id))
-                storage.size = 0
+                readers[source_id] -= 1
+                if sizes[source_id] and not (readers[source_id] or holds[source_id] or savers[source_id]):
+                    free(sizes[source_id], source_id, ("storage", source_id))
+                    sizes[source_id] = 0
+            if sizes[out_id] and not (readers[out_id] or holds[out_id] or savers[out_id]):
+                free(sizes[out_id], out_id, ("storage", out_id))
+                sizes[out_id] = 0
             if index in stage_ends:
                 for storage_id in stage_ends[index]:  # the stage returns to its caller
-                    storages[storage_id].holds -= 1
+                    holds[storage_id] -= 1
                     self._release(storage_id)
         self.scratch = high
         for key, size, owner in cached:  # autocast exits: its cache of parameter copies is cleared
@@ -305,13 +290,12 @@ class _Run:
             self.saved_bytes[index] += extra
             return
         self.saved_by[index] = tuple(saved)
-        storages = self.storages
+        savers, sizes = self.savers, self.size
         for storage_id in saved:
-            storage = storages[storage_id]
-            storage.savers.add(index)
+            savers[storage_id] += 1  # once per layer: `saved` is a set
             if storage_id not in first_saver:
                 first_saver.add(storage_id)
-                extra += storage.size
+                extra += sizes[storage_id]
         self.saved_bytes[index] += extra
 
     def _input_needs_grad(self, inputs: tuple[int, ...]) -> bool:
@@ -337,8 +321,8 @@ class _Run:
     def backward(self, param_bytes: int) -> None:
         """The layers in reverse; `_drop`, `_unsave` and `_release` inline (the books' order unchanged)."""
         buffers: dict[int, _Grad] = {}
-        ledger, storages, storage_of, rules, needs_grad = self.ledger, self.storages, self.storage_of, self.rules, \
-            self.needs_grad
+        ledger, storage_of, rules, needs_grad = self.ledger, self.storage_of, self.rules, self.needs_grad
+        sizes, readers, holds, savers = self.size, self.readers, self.holds, self.savers
         alloc, free, observe = ledger.alloc, ledger.free, ledger.observe
         gradient_bytes, extra_parts, saved_by = self.gradient_bytes, self.extra_parts, self.saved_by
         amp, act_bytes = self.ctx.amp, self.ctx.act_bytes
@@ -346,7 +330,7 @@ class _Run:
         # torch.autograd.backward(outputs, [ones_like(main), full_like(aux, 0.4), ...])
         seeds = []
         for index in self.outputs:
-            seed = _Grad(storages[storage_of[index]].size, refs=2, owner=index)
+            seed = _Grad(sizes[storage_of[index]], refs=2, owner=index)
             alloc(seed.size, index, seed.key)
             buffers[index] = seed
             seeds.append(seed)
@@ -383,11 +367,10 @@ class _Run:
             for key, size in extra_parts[index]:  # what it saved is released
                 free(size, index, key)
             for storage_id in saved_by[index]:
-                storage = storages[storage_id]
-                storage.savers.discard(index)
-                if storage.size and not (storage.readers or storage.holds or storage.savers):
-                    free(storage.size, storage_id, ("storage", storage_id))
-                    storage.size = 0
+                savers[storage_id] -= 1
+                if sizes[storage_id] and not (readers[storage_id] or holds[storage_id] or savers[storage_id]):
+                    free(sizes[storage_id], storage_id, ("storage", storage_id))
+                    sizes[storage_id] = 0
             if halves:
                 for j, elements in enumerate(tensors):
                     alloc(elements * param_bytes, index, ("param grad", index, j))
@@ -405,7 +388,7 @@ class _Run:
             self._drop(grad)
         self.output_held = False
         for index in self.outputs:
-            storages[storage_of[index]].holds -= 1
+            holds[storage_of[index]] -= 1
             self._release(storage_of[index])
 
     def _input_grads(self, result, rule: MemoryRule, grad_out: _Grad | None) -> list[tuple[int, _Grad]]:
@@ -449,7 +432,7 @@ class _Run:
         ends = [self.storage_of[0]] + ([self.storage_of[i] for i in self.outputs] if self.output_held else [])
         self.output_held = False
         for storage_id in ends:
-            self.storages[storage_id].holds -= 1
+            self.holds[storage_id] -= 1
             self._release(storage_id)
 
     def layers(self) -> tuple[LayerMemory, ...]:
@@ -464,7 +447,10 @@ def training(analysis: Analysis, ctx: MemoryContext, resident: int, param_bytes:
              found: tuple[MemoryRule, ...] = ()) -> Simulation:
     """One forward, backward and optimizer step on top of `resident` bytes (params, buffers,
     optimizer state). `param_bytes` sizes the parameter gradients; `found` are the rules if known."""
-    run = _Run(analysis, ctx, resident, found)
+    return _trained(_Run(analysis, ctx, resident, found), param_bytes, step_temporaries)
+
+
+def _trained(run: _Run, param_bytes: int, step_temporaries: int) -> Simulation:
     run.forward(training=True)
     saved = sum(run.saved_bytes)
     run.backward(param_bytes)
@@ -478,9 +464,28 @@ def inference(analysis: Analysis, ctx: MemoryContext, resident: int, found: tupl
     """One forward in eval mode without autograd on top of `resident` bytes (params, buffers); `found`: the
     rules if known. `detail=False`: the peaks only, without the per-layer split and the timeline (what the
     memory model reads of it)."""
-    run = _Run(analysis, ctx, resident, found)
+    run = _Run(analysis, ctx, resident, found, ledger=_Ledger if detail else _PeakLedger)
+    return _inferred(run, detail)
+
+
+def _inferred(run: _Run, detail: bool) -> Simulation:
     run.forward(training=False)
     if not detail:
         return Simulation(0, run.ledger.peak, (), run.scratch, run.ledger.peak_transient)
     return Simulation(0, run.ledger.peak, run.layers(), run.scratch, run.ledger.peak_transient,
                       tuple(run.ledger.timeline))
+
+
+def both(analysis: Analysis, ctx: MemoryContext, infer_ctx: MemoryContext, resident: int, infer_resident: int,
+         param_bytes: int, step_temporaries: int, found: tuple[MemoryRule, ...],
+         infer_found: tuple[MemoryRule, ...]) -> tuple[Simulation, Simulation]:
+    """`training(analysis, ctx, resident, param_bytes, step_temporaries, found)` and `inference(analysis,
+    infer_ctx, infer_resident, infer_found, detail=False)`, a report's two runs: where their storages and
+    readers are the same (`layer_rules.same_storages`), the inference takes the training run's instead of
+    finding them again (a third of its time)."""
+    train = _Run(analysis, ctx, resident, found)
+    train._wire(True)
+    like = train if same_storages(analysis, ctx, train.rules, infer_found) else None
+    infer = _Run(analysis, infer_ctx, infer_resident, infer_found, like=like, ledger=_PeakLedger)
+    return _trained(train, param_bytes, step_temporaries), _inferred(infer, detail=False)
+

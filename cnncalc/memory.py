@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+from itertools import chain
+from operator import attrgetter
+
 from cnncalc.records import dataclass, replace
 
 from cnncalc import liveness
@@ -240,15 +243,16 @@ def pytorch(analysis: Analysis, *, batch: int, dtype: str, optimizer: str, devic
     ctx = MemoryContext(batch, precision.act_bytes, pb, True, device, amp is not None, cpu)
     layers = liveness.distinct(analysis)  # both modes ask the same distinct layers
     rules = liveness.rules(analysis, ctx, layers)
-    tensors = tuple(n for rule in rules for n in rule.param_tensors)
+    # in C (a generator's frame per rule is Python code)
+    tensors = tuple(chain.from_iterable(map(attrgetter("param_tensors"), rules)))
     params_bytes = sum(tensors) * pb
-    buffers_bytes = sum(rule.buffer_bytes for rule in rules)
+    buffers_bytes = sum(map(attrgetter("buffer_bytes"), rules))
     optimizer_bytes = optimizer_state_bytes(optimizer, tensors, pb)
     temporaries = step_temporaries(optimizer, tensors, pb, device)
-    train = liveness.training(analysis, ctx, params_bytes + buffers_bytes + optimizer_bytes, pb, temporaries, rules)
     infer_ctx = replace(ctx, training=False)
-    infer = liveness.inference(analysis, infer_ctx, params_bytes + buffers_bytes,
-                               liveness.rules(analysis, infer_ctx, layers), detail=False)
+    train, infer = liveness.both(analysis, ctx, infer_ctx, params_bytes + buffers_bytes + optimizer_bytes,
+                                 params_bytes + buffers_bytes, pb, temporaries, rules,
+                                 liveness.rules(analysis, infer_ctx, layers))
     overhead = cuda = None
     if device == "cuda":
         from cnncalc.cuda.step import cuda_memory

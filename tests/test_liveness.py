@@ -484,3 +484,25 @@ def test_the_rules_of_distinct_layers_are_each_layers_own(name):
                                                   r.inference.params, r.inference.buffers, ctx)
                     for r in analysis.results[1:])
         assert liveness.rules(analysis, ctx, layers) == liveness.rules(analysis, ctx) == (MemoryRule(), *own)
+
+
+@pytest.mark.parametrize(("name", "amp"), [("resnet50", False), ("inception_v3", False), ("resnet50", True)])
+def test_a_report_s_two_runs_are_each_run_alone(name, amp):
+    """`both`: where the inference run takes the training run's storages and wiring (not under autocast, nor
+    with Inception-v3's training-only head: those find their own), each run is what it is alone."""
+    from cnncalc import liveness
+    from cnncalc.cpu import Cpu
+    from cnncalc.layers.base import MemoryContext
+    from cnncalc.records import replace
+
+    analysis = analyze_file(Path(__file__).parent.parent / "specs" / f"{name}.yaml")
+    ctx = MemoryContext(2, 2 if amp else 4, 4, True, "cpu", amp, Cpu("avx2", 4))
+    infer_ctx = replace(ctx, training=False)
+    rules, infer_rules = liveness.rules(analysis, ctx), liveness.rules(analysis, infer_ctx)
+    assert liveness.same_storages(analysis, ctx, rules, infer_rules) == (name == "resnet50" and not amp)
+    train, infer = liveness.both(analysis, ctx, infer_ctx, 1000, 500, 4, 64, rules, infer_rules)
+    assert train == liveness.training(analysis, ctx, 1000, 4, 64, rules)
+    assert infer == liveness.inference(analysis, infer_ctx, 500, infer_rules, detail=False)
+    detailed = liveness.inference(analysis, infer_ctx, 500, infer_rules)
+    assert (infer.peak, infer.scratch_bytes, infer.peak_transient) == (
+        detailed.peak, detailed.scratch_bytes, detailed.peak_transient)

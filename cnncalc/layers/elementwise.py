@@ -29,7 +29,7 @@ class Elementwise(LayerKind):
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """Their backward needs only their result (ReluBackward, SigmoidBackward, TanhBackward,
         SoftmaxBackward keep `result`)."""
-        return MemoryRule(aliases_input=bool(p.get("inplace", False)), saves_output=ctx.training)
+        return _result_kept(bool(p.get("inplace", False)), ctx.training)
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         (x,) = inputs
@@ -47,6 +47,13 @@ class Elementwise(LayerKind):
     def apply(self, x) -> None:
         """Transform `x` in place."""
         raise NotImplementedError
+
+
+@functools.cache
+def _result_kept(inplace: bool, training: bool) -> MemoryRule:
+    """The rule of every such layer, one record per mode: a network has dozens of them (a record costs
+    about as much to make as a layer's whole simulation step)."""
+    return MemoryRule(aliases_input=inplace, saves_output=training)
 
 
 @functools.cache

@@ -5,6 +5,8 @@ published counts (torchvision's GFLOPS) count conv and fc multiply-adds only.
 
 from __future__ import annotations
 
+from functools import cache
+
 from cnncalc.errors import ShapeError
 from cnncalc.layers.base import Context, Inference, LayerKind, MemoryContext, MemoryRule, register
 from cnncalc.rule import Rule
@@ -16,6 +18,13 @@ def _described(inputs: tuple[Shape, ...], ctx: Context) -> str:
         f"input {i}" for i in range(1, len(inputs) + 1)
     )
     return ", ".join(f"{name} gives {shape}" for name, shape in zip(names, inputs))
+
+
+@cache
+def _gradient_passed_on() -> MemoryRule:
+    """The rule of every add and concatenation, one record (made once: a record costs about as much to
+    make as a layer's whole simulation step)."""
+    return MemoryRule(grad_is_view=True)
 
 
 def _need_several(inputs: tuple[Shape, ...], ctx: Context) -> None:
@@ -58,7 +67,7 @@ class Concat(LayerKind):
 
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """CatBackward keeps only sizes; the input gradients are slices (views) of the output's."""
-        return MemoryRule(grad_is_view=True)
+        return _gradient_passed_on()
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         _need_several(inputs, ctx)
@@ -103,7 +112,7 @@ class Add(LayerKind):
 
     def memory_rule(self, p, inputs, inference: Inference, ctx: MemoryContext) -> MemoryRule:
         """AddBackward keeps nothing and hands the output gradient itself to every input."""
-        return MemoryRule(grad_is_view=True)
+        return _gradient_passed_on()
 
     def infer(self, p, inputs, ctx: Context) -> Inference:
         _need_several(inputs, ctx)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 from math import prod
 
-from cnncalc.cpu import Cpu
+from cnncalc.cpu import BLOCK_OF_ISA, Cpu
 from cnncalc.layers.base import MemoryContext, MemoryRule
 from cnncalc.records import dataclass
 
@@ -68,7 +68,9 @@ class ConvCase:
 
     @property
     def block(self) -> int:
-        return self.cpu.block
+        """`cpu.block`, read from the table itself: the model asks it ~17 times a convolution, and each
+        property is a Python call."""
+        return BLOCK_OF_ISA.get(self.cpu.isa, 8)
 
     @property
     def threads(self) -> int:
@@ -469,8 +471,11 @@ def transposed_case(batch: int, in_channels: int, filters: int, groups: int, ker
     return TransposedCase(conv, bias)
 
 
+@lru_cache(maxsize=4096)
 def conv_case(batch: int, in_channels: int, filters: int, groups: int, kernel: tuple[int, ...],
               in_axes: tuple[int, ...], out_axes: tuple[int, ...], bias: bool, item: int,
               stride: tuple[int, ...], cpu: Cpu = Cpu()) -> ConvCase:
+    """Memoised: a report asks for each convolution's case in training and at inference; the same
+    case object then finds its kernel scratch by identity (a case's `__eq__` and `__init__` are Python)."""
     return ConvCase(batch, in_channels, filters, groups, tuple(kernel), prod(in_axes), prod(out_axes), bias, item,
                     tuple(stride), tuple(in_axes), tuple(out_axes), cpu=cpu)
