@@ -282,10 +282,11 @@ def templates_source(module: str = "record_templates") -> str:
 
 
 #: the templates of each generated module: what a start-up makes (frozen records' __init__, with or without
-#: __post_init__, and the eq and hash of 3.11 and 3.12) is read with record_methods; the others (mutable
-#: records', 3.13's eq) only by a process that makes one (a module less to unmarshal: ~40 % of the code)
-TEMPLATE_KINDS = {"record_templates": ("frozen", "frozen_post_init", "eq", "hash"),
-                  "record_templates_rare": ("plain", "plain_post_init", "eq_by_field")}
+#: __post_init__, the plain stores of cnncalc/bulk.py's twins, which every report makes, and the eq and
+#: hash of 3.11 and 3.12) is read with record_methods; the others (mutable records' with __post_init__,
+#: 3.13's eq) only by a process that makes one (a module less to unmarshal)
+TEMPLATE_KINDS = {"record_templates": ("frozen", "frozen_post_init", "plain", "eq", "hash"),
+                  "record_templates_rare": ("plain_post_init", "eq_by_field")}
 
 #: the generated modules hold the templates of up to this many fields: cnncalc's largest record has 19
 #: (tests/test_records.py checks every one fits). Each count more adds its code to every start-up's read

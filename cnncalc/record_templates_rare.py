@@ -4,27 +4,6 @@
 
 __set = object.__setattr__
 
-def plain_0(self): pass
-def plain_1(self, _0): self._0 = _0
-def plain_2(self, _0, _1): self._0 = _0; self._1 = _1
-def plain_3(self, _0, _1, _2): self._0 = _0; self._1 = _1; self._2 = _2
-def plain_4(self, _0, _1, _2, _3): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3
-def plain_5(self, _0, _1, _2, _3, _4): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4
-def plain_6(self, _0, _1, _2, _3, _4, _5): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5
-def plain_7(self, _0, _1, _2, _3, _4, _5, _6): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6
-def plain_8(self, _0, _1, _2, _3, _4, _5, _6, _7): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7
-def plain_9(self, _0, _1, _2, _3, _4, _5, _6, _7, _8): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8
-def plain_10(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9
-def plain_11(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10
-def plain_12(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11
-def plain_13(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12
-def plain_14(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13
-def plain_15(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13; self._14 = _14
-def plain_16(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13; self._14 = _14; self._15 = _15
-def plain_17(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13; self._14 = _14; self._15 = _15; self._16 = _16
-def plain_18(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13; self._14 = _14; self._15 = _15; self._16 = _16; self._17 = _17
-def plain_19(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13; self._14 = _14; self._15 = _15; self._16 = _16; self._17 = _17; self._18 = _18
-def plain_20(self, _0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19): self._0 = _0; self._1 = _1; self._2 = _2; self._3 = _3; self._4 = _4; self._5 = _5; self._6 = _6; self._7 = _7; self._8 = _8; self._9 = _9; self._10 = _10; self._11 = _11; self._12 = _12; self._13 = _13; self._14 = _14; self._15 = _15; self._16 = _16; self._17 = _17; self._18 = _18; self._19 = _19
 def plain_post_init_0(self): self.__post_init__()
 def plain_post_init_1(self, _0): self._0 = _0; self.__post_init__()
 def plain_post_init_2(self, _0, _1): self._0 = _0; self._1 = _1; self.__post_init__()
