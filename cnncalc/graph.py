@@ -95,9 +95,10 @@ class Graph:
         return tuple(o.node for o in self.outputs if training or not o.training_only)
 
 
-#: from how many layers records are made through `bulk.maker`: making the maker (~0.4 ms: a class and a
-#: compiled function) costs more than it saves on a smaller graph (~1.5 us a record; ResNet-50 has 175)
-BULK_FROM = 1000
+#: from how many layers records are made through `bulk.maker`: making the maker (a class and a renamed
+#: template, ~0.1 M instructions) costs more than it saves on a smaller graph (~1.5 us a record: ResNet-50's
+#: 175 layers save ~1.5 M instructions, VGG-16's 38 about none)
+BULK_FROM = 100
 
 #: the settings of the merges a construct makes (none): one dict for all, as equal layers share theirs
 #: (`spec.SpecBuilder._shared`), so that the analysis finds equal merges on equal inputs by identity
