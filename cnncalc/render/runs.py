@@ -67,10 +67,9 @@ def run_lines(firsts: Sequence[str], tails: Sequence[tuple[str, ...]], count: in
             yield from map(head.format, cells, map(tail_texts.__getitem__, map(id, own)))
 
 
-def tail_text(tail: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
-               edges: tuple[str, str, str]) -> str:
-    """What follows a run row's first cell: `_plain_row`'s text of the other cells, with the row's end."""
-    _, vertical, end = edges
-    texts = [" " * (width - length) + cell if to_right else cell + " " * (width - length)
-             for cell, length, width, to_right in zip(tail, lengths, inner[1:], right[1:])]
-    return "".join(PAD + vertical + PAD + text for text in texts) + PAD + end
+def tail_template(inner: list[int], right: list[bool], edges: tuple[str, str, str]) -> str:
+    """What follows a run row's first cell as a format string of its tail (plain text, a character a cell:
+    `add_rows` tested it): the other cells justified between their dividers, and the row's end."""
+    _, vertical, end = (edge.replace("{", "{{").replace("}", "}}") for edge in edges)
+    return "".join(f"{PAD}{vertical}{PAD}{{:{'>' if to_right else '<'}{width}}}"
+                   for width, to_right in zip(inner[1:], right[1:])) + PAD + end
