@@ -39,9 +39,10 @@ def clean_firsts(firsts: Sequence[str]) -> bool:
 
 
 def _head_template(width: int, to_right: bool, left: str) -> str:
-    """A run's row as a format string: the left edge, the first cell justified, then its tail's text."""
-    left = left.replace("{", "{{").replace("}", "}}")
-    return f"{left}{PAD}{{:{'>' if to_right else '<'}{width}}}{{}}"
+    """A run's row as a `%` template of (first cell, tail text): the left edge, the first cell justified, then
+    its tail's text."""
+    left = left.replace("%", "%%")
+    return f"{left}{PAD}%{'' if to_right else '-'}{width}s%s"
 
 
 #: rows per piece of `run_lines` (a piece is one string: `plain.write_lines` writes a few dozen at once)
@@ -53,7 +54,7 @@ def run_lines(firsts: Sequence[str], tails: Sequence[tuple[str, ...]], count: in
     """The first `count` rows of a run, a few hundred a piece. A line is the left edge, its first cell
     justified and its tail's text; where a piece's rows share one tail (a repeat of one layer) the piece
     is their justified cells joined by the tail, a newline and the next left edge: one `join` where a
-    million rows took a `format` each. Other pieces are a `format` a row."""
+    million rows took a `%` each. Other pieces are a `%` a row."""
     start = left + PAD
     justify = str.rjust if to_right else str.ljust
     head = _head_template(width, to_right, left)
@@ -64,12 +65,12 @@ def run_lines(firsts: Sequence[str], tails: Sequence[tuple[str, ...]], count: in
             tail = tail_texts[id(own[0])]
             yield start + (tail + "\n" + start).join(map(justify, cells, repeat(width))) + tail
         else:
-            yield from map(head.format, cells, map(tail_texts.__getitem__, map(id, own)))
+            yield from map(head.__mod__, zip(cells, map(tail_texts.__getitem__, map(id, own))))
 
 
 def tail_template(inner: list[int], right: list[bool], edges: tuple[str, str, str]) -> str:
-    """What follows a run row's first cell as a format string of its tail (plain text, a character a cell:
+    """What follows a run row's first cell as a `%` template of its tail (plain text, a character a cell:
     `add_rows` tested it): the other cells justified between their dividers, and the row's end."""
-    _, vertical, end = (edge.replace("{", "{{").replace("}", "}}") for edge in edges)
-    return "".join(f"{PAD}{vertical}{PAD}{{:{'>' if to_right else '<'}{width}}}"
+    _, vertical, end = (edge.replace("%", "%%") for edge in edges)
+    return "".join(f"{PAD}{vertical}{PAD}%{'' if to_right else '-'}{width}s"
                    for width, to_right in zip(inner[1:], right[1:])) + PAD + end

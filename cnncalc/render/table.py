@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import accumulate, groupby, repeat
+from itertools import accumulate, chain, groupby, repeat
 from operator import attrgetter, itemgetter
 
 from cnncalc import counting
@@ -364,29 +364,24 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     held = sum(totals)
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
                  memory_caption(report, held), columns + [Column("", no_wrap=True)])
-    largest = max(totals, default=0)
-    written: dict[int, str] = {}  # layers of a network repeat a handful of sizes: each written once
-
-    def size(n: int) -> str:
-        text = written.get(n)
-        if text is None:
-            text = written[n] = binary(n)
-        return text
-
-    class Figures(dict):  # each row's figures once per distinct figures: a run's rows share one tuple
-        def __missing__(self, key: tuple[int, int, int, int]) -> tuple[str, ...]:
-            output, saved_bytes, gradient, total = key
-            figures = self[key] = (size(output), size(saved_bytes), size(gradient), size(total),
-                                   _bar(total, largest, ascii))
-            return figures
-
     layers = m.layers
-    keys = zip(map(_output_bytes, layers), map(_saved_bytes, layers), map(_gradient_bytes, layers), totals)
-    table.add_rows(list(map(_name_of, layers)), list(map(Figures().__getitem__, keys)))
+    keys = list(zip(map(_output_bytes, layers), map(_saved_bytes, layers), map(_gradient_bytes, layers), totals))
+    table.add_rows(list(map(_name_of, layers)), _figures(keys, max(totals, default=0), ascii))
     table.add_section()
     table.add_row("Total", binary(sum(map(_output_bytes, layers))), binary(sum(map(_saved_bytes, layers))),
                   binary(sum(map(_gradient_bytes, layers))), binary(held), "", style="bold")
     return table
+
+
+def _figures(keys: list[tuple[int, int, int, int]], largest: int, ascii: bool) -> list[tuple[str, ...]]:
+    """Each layer's figures (output, saved, gradient, total bytes) as cells with the total's bar: once per
+    distinct figures (a run's rows share one tuple), each size written once (a network repeats a handful)."""
+    distinct = list(dict.fromkeys(keys))
+    sizes = list(dict.fromkeys(chain.from_iterable(distinct)))
+    written = dict(zip(sizes, map(binary, sizes)))
+    columns = [map(written.__getitem__, column) for column in zip(*distinct)]
+    bars = map(_bar, map(itemgetter(3), distinct), repeat(largest), repeat(ascii))
+    return list(map(dict(zip(distinct, zip(*columns, bars))).__getitem__, keys))
 
 
 _output_bytes = attrgetter("output_bytes")
