@@ -46,19 +46,38 @@ def _shown(level: int, depth: int | None) -> bool:
     return depth is None or level < depth
 
 
-def _tail(key: tuple) -> tuple[str, ...]:
-    """A layer row's cells after its name, from its `_tail_key`."""
-    kind, shape, inplace, activations, params, params_formula, macs = key
-    return (kind, " x ".join(map(str, shape)), cells.activations_text(shape, inplace, activations),
-            cells.params_text(params, params_formula), exact(macs) if macs else "")
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape))
+
+
+def _activations_text(key: tuple[tuple[int, ...], bool, int]) -> str:
+    return cells.activations_text(*key)
+
+
+def _params_text(key: tuple[int, str | None]) -> str:
+    return cells.params_text(*key)
+
+
+def _macs_text(macs: int) -> str:
+    return exact(macs) if macs else ""
+
+
+def _once(make, values) -> list[str]:
+    """`make` of each value, called once per distinct value (a network repeats a few shapes and counts)."""
+    distinct = list(dict.fromkeys(values))
+    return list(map(dict(zip(distinct, map(make, distinct))).__getitem__, values))
 
 
 def _tails(rows: tuple[Row, ...]) -> list[tuple[str, ...]]:
     """Each row's cells after its name, made once per distinct (type, shape, counts): the rows of a repeat
-    share one tuple (drawn once, cnncalc/render/grid.py's `add_rows`)."""
+    share one tuple (drawn once, cnncalc/render/grid.py's `add_rows`), and each cell's text once per
+    distinct value a column at a time."""
     keys = list(map(_tail_key, rows))
     distinct = list(dict.fromkeys(keys))
-    return list(map(dict(zip(distinct, map(_tail, distinct))).__getitem__, keys))
+    kinds, shapes, inplace, activations, params, formulas, macs = zip(*distinct) if distinct else ((),) * 7
+    tails = zip(kinds, _once(_shape_text, shapes), _once(_activations_text, list(zip(shapes, inplace, activations))),
+                _once(_params_text, list(zip(params, formulas))), _once(_macs_text, macs))
+    return list(map(dict(zip(distinct, tails)).__getitem__, keys))
 
 
 #: a row's key in `_tails`, read in C
