@@ -239,9 +239,9 @@ def test_runs_drawn_in_pieces_are_the_lines_of_their_rows(pair):
 def test_box_and_block_characters_are_one_cell_as_rich_counts_them():
     from rich.cells import cell_len
 
-    from cnncalc.render import grid
+    from cnncalc.render import grid, runs
 
-    assert all(cell_len(character) == 1 for character in grid._ONE_CELL)
+    assert all(cell_len(character) == 1 for character in runs.ONE_CELL)
     for text in ("\u2588" * 3 + "\u258c 1.2 MiB", "", "a\tb", "\u4e2d\u6587 x", "\u2588\u0301"):
         assert grid._cell_len(text) == cell_len(text)
 
@@ -249,12 +249,12 @@ def test_box_and_block_characters_are_one_cell_as_rich_counts_them():
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.text(alphabet=st.sampled_from("a \x00\t\u2588\u2502\u202e\u00a0\u00e9\n"), max_size=4), max_size=5))
 def test_cells_are_plain_as_each_cell_is(cells):
-    """grid._plain_texts' test of many cells at once in C agrees with its definition cell by cell: printable,
+    """runs.plain_texts' test of many cells at once in C agrees with its definition cell by cell: printable,
     nothing to escape, no trailing whitespace, a character a cell (ASCII, box and block characters)."""
-    from cnncalc.render import grid
+    from cnncalc.render import runs
     from cnncalc.render.safe import escape
 
-    assert grid._plain_texts(cells) == all(
+    assert runs.plain_texts(cells) == all(
         cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell
-        and all(c.isascii() or c in grid._ONE_CELL for c in cell) for cell in cells)
-    assert grid._plain_texts([*cells, 1]) is False
+        and all(c.isascii() or c in runs.ONE_CELL for c in cell) for cell in cells)
+    assert runs.plain_texts([*cells, 1]) is False

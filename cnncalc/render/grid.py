@@ -14,10 +14,11 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import chain, filterfalse, repeat
+from itertools import chain, repeat
 
 from cnncalc.records import dataclass
-from cnncalc.render.runs import PAD, Run, clean_firsts, run_lines, tail_template
+from cnncalc.render.runs import (ASCII_GONE, ONE_CELL, PAD, RUN, Run, clean_firsts, formatted, formatted_lines,
+                                 plain_texts, plain_widths, run_lines, tail_template)
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
@@ -27,9 +28,8 @@ if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it
     from rich.style import Style
     from rich.table import Table
 
-#: unstyled lines joined into one segment at most: long enough that rich's per-segment cost vanishes,
-#: short enough that a million-row table is not also held as a million separate strings
-_RUN = 1024
+#: unstyled lines joined into one segment (or one piece of `plain_lines`) at most: cnncalc/render/runs.py
+_RUN = RUN
 
 #: tables of more rows are printed a few thousand lines at a time (`Grid.print_to`)
 _PRINTED_WHOLE = 2 * _RUN
@@ -161,7 +161,7 @@ class Grid:
         new = {ident: tail for ident, tail in zip(map(id, tails), tails) if ident not in self._tails} \
             if len(self._tails) else dict(zip(map(id, tails), tails))
         added = list(new.values())
-        if not (set(map(len, added)) <= {len(self.columns) - 1} and _plain_texts(list(chain.from_iterable(added)))
+        if not (set(map(len, added)) <= {len(self.columns) - 1} and plain_texts(list(chain.from_iterable(added)))
                 and clean_firsts(firsts)):
             for first, tail in zip(firsts, tails):
                 self.add_row(first, *tail)
@@ -190,7 +190,7 @@ class Grid:
         if not self._unverified:
             return
         batches, self._unverified = self._unverified, []
-        widths = _plain_widths(list(chain.from_iterable(part[offset:offset + count]
+        widths = plain_widths(list(chain.from_iterable(part[offset:offset + count]
                                                         for part, offset, _, count in batches)), len(self.columns))
         if widths is not None:
             self._measured(widths)
@@ -309,8 +309,8 @@ class Grid:
                                  inner, right, bottom)
                 index += 1
                 continue
-            if _formatted(part, index, special, columns):
-                yield from _formatted_lines(part, index, last, sections, section, templates[middle],
+            if formatted(part, index, special, columns):
+                yield from formatted_lines(part, index, last, sections, section, templates[middle],
                                             templates[bottom])
                 index += len(part)
                 continue
@@ -465,68 +465,6 @@ class Grid:
         return gap + text if justify == "right" else text + gap
 
 
-def _formatted(rows: list[tuple[str, ...]], start: int, special: dict[int, tuple[int, ...]], columns: int) -> bool:
-    """Whether rows from index `start` on are all drawn by one `%` each: cells of every column
-    whose widths are their lengths (no row of `special`)."""
-    if special and any(start <= index < start + len(rows) for index in special):
-        return False
-    return set(map(len, rows)) <= {columns}
-
-
-def _formatted_lines(rows: list[tuple[str, ...]], start: int, last: int, sections: set[int], section: str,
-                     template: str, bottom: str) -> Iterator[str]:
-    """The lines of rows from index `start` on, `_RUN` to a piece, each row a `%` in C: the section
-    lines after theirs, the table's last row with the bottom edges."""
-    for offset in range(0, len(rows), _RUN):
-        chunk = rows[offset:offset + _RUN]
-        first = start + offset
-        lines = list(map(template.__mod__, chunk))
-        if first + len(chunk) - 1 == last:
-            lines[-1] = bottom % chunk[-1]
-        for index in sorted((index for index in sections if first <= index < first + len(chunk) and index != last),
-                            reverse=True):
-            lines.insert(index - first + 1, section)
-        yield "\n".join(lines)
-
-
-def _plain_widths(rows: list[tuple[str, ...]], columns: int) -> list[int] | None:
-    """The widest cell of each column of `rows`, or None where a row is not one cell a column or a cell is
-    not drawn as it is, `len` cells wide: tested a column at a time in C. Joined by NULs, a cell ends in
-    a space where " \0" occurs (and a NUL of a cell's own shows in their count); printable text has nothing
-    to escape and no other whitespace; printable ASCII and box and block characters are a cell each."""
-    if not rows:
-        return [0] * columns
-    if set(map(len, rows)) != {columns}:
-        return None
-    widths = []
-    for column in zip(*rows):
-        distinct = list(dict.fromkeys(column))  # a column repeats a few texts: each tested and measured once
-        if not _plain_texts(distinct):
-            return None
-        widths.append(max(map(len, distinct)))
-    return widths
-
-
-def _plain_texts(texts: list[str]) -> bool:
-    """Whether every text is drawn as it is, `len` cells wide, tested at once in C: printable (nothing to
-    escape, no whitespace but the space), none ending in a space, printable ASCII or box and block
-    characters. Joined by NULs, a text ends in a space where " \0" occurs (a NUL of its own shows in their count)."""
-    if not texts:
-        return True
-    try:
-        joined = "\0".join(texts) + "\0"
-    except TypeError:  # a cell that is not a str
-        return False
-    if " \0" in joined or joined.count("\0") != len(texts):
-        return False
-    if not joined.replace("\0", "").isprintable():
-        return False
-    if joined.isascii():
-        return True
-    wide = "".join(filterfalse(str.isascii, texts))  # the few texts that are not ASCII (the memory bars)
-    return _ONE_CELL.issuperset(wide) or _ONE_CELL.issuperset(wide.translate(_ASCII_GONE))
-
-
 def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int], right: list[bool],
                edges: tuple[str, str, str]) -> str:
     """An unstyled row as one line of text (what `Grid._row` yields for it as one segment)."""
@@ -544,17 +482,10 @@ def _row_template(inner: list[int], right: list[bool], edges: tuple[str, str, st
     return left + _PAD + (_PAD + vertical + _PAD).join(fields) + _PAD + end
 
 
-#: str.translate's table that deletes the printable ASCII characters
-_ASCII_GONE = dict.fromkeys(range(0x20, 0x7F))
-#: characters of one terminal cell besides printable ASCII, in rich's count too (tests/test_render_grid.py):
-#: box drawing and block elements (the memory table's bars), measured without importing rich.cells
-_ONE_CELL = frozenset(map(chr, range(0x2500, 0x25A0)))
-
-
 def _cell_len(text: str) -> int:
     """Terminal cells of `text`: its length when printable ASCII or box and block characters (every
     character one cell), else rich's count."""
-    if text.isascii() and text.isprintable() or _ONE_CELL.issuperset(text.translate(_ASCII_GONE)):
+    if text.isascii() and text.isprintable() or ONE_CELL.issuperset(text.translate(ASCII_GONE)):
         return len(text)
     from rich.cells import cell_len
 
