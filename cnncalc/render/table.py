@@ -26,15 +26,19 @@ def _open(table: Grid, depth: int, name: str, kind: str) -> None:
     table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
 
 
-def _close(table: Grid, depth: int, name: str, kind: str, members: _Members, collapsed: bool = False) -> None:
-    """A subtotal row where the block ends; a collapsed block is that one row, named and typed as it."""
-    if not members.count or (kind in _UNTOTALLED and not collapsed):
+def _close(table: Grid, depth: int, name: str, kind: str, members: tuple[tuple, int, int],
+           collapsed: bool = False) -> None:
+    """A subtotal row where the block ends (its members: the rows `start` up to `end`); a collapsed block
+    is that one row, named and typed as it."""
+    sums, start, end = members
+    if start == end or (kind in _UNTOTALLED and not collapsed):
         return
-    activations, params, macs = members.totals()
+    rows, *running = sums
+    activations, params, macs = (totals[end] - totals[start] for totals in running)
     table.add_row(
         "  " * depth + (name if collapsed else f"= {name}"),
         kind if collapsed else "subtotal",
-        " x ".join(map(str, members.last.output_shape)),
+        " x ".join(map(str, rows[end - 1].output_shape)),
         short(activations),
         exact(params) if params else "",
         exact(macs) if macs else "",
@@ -84,39 +88,11 @@ def _tails(rows: tuple[Row, ...]) -> list[tuple[str, ...]]:
 _tail_key = attrgetter("type", "output_shape", "inplace", "activations", "params", "params_formula", "macs")
 
 
-class _Sums:
-    """The running sums of the rows' activations, params and MACs: a block's subtotal is two lookups."""
-
-    __slots__ = ("rows", "activations", "params", "macs")
-
-    def __init__(self, rows: tuple[Row, ...]) -> None:
-        self.rows = rows
-        self.activations = list(accumulate(map(_activations_of, rows), initial=0))
-        self.params = list(accumulate(map(_params_of, rows), initial=0))
-        self.macs = list(accumulate(map(_macs_of, rows), initial=0))
-
-
-class _Members:
-    """The rows `start` up to `end` of a block (its members), as a subtotal reads them."""
-
-    __slots__ = ("sums", "start", "end")
-
-    def __init__(self, sums: _Sums, start: int, end: int) -> None:
-        self.sums, self.start, self.end = sums, start, end
-
-    @property
-    def count(self) -> int:
-        return self.end - self.start
-
-    @property
-    def last(self) -> Row:
-        return self.sums.rows[self.end - 1]
-
-    def totals(self) -> tuple[int, int, int]:
-        """The members' activations, params and MACs."""
-        s, start, end = self.sums, self.start, self.end
-        return s.activations[end] - s.activations[start], s.params[end] - s.params[start], s.macs[end] - s.macs[start]
-
+def _sums(rows: tuple[Row, ...]) -> tuple:
+    """The rows, and the running sums of their activations, params and MACs (from 0): a block's subtotal is
+    two lookups a column."""
+    return (rows, *(list(accumulate(map(column, rows), initial=0))
+                    for column in (_activations_of, _params_of, _macs_of)))
 
 
 def _relative(names: list[str], block: tuple[str, ...]) -> list[str]:
@@ -138,7 +114,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
     if not any(map(_block_of, rows)):  # no blocks (a chain, a repeat of unnamed layers): one run, in C
         table.add_rows(list(map(_name_of, rows)), tails)
         return
-    sums = _Sums(rows)
+    sums = _sums(rows)
     # the open blocks as (name, kind, index of their first row): a block's members are the rows from there on
     open_scopes: list[tuple[str, str, int]] = []
     position = 0
@@ -150,7 +126,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
             shared += 1
         while len(open_scopes) > shared:
             name, kind, start = open_scopes.pop()
-            _end(table, len(open_scopes), name, kind, _Members(sums, start, position), depth)
+            _end(table, len(open_scopes), name, kind, (sums, start, position), depth)
         for level in range(shared, len(block)):
             kind = first.block_kinds[level] if level < len(first.block_kinds) else ""
             if _shown(level, depth):
@@ -161,7 +137,7 @@ def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> N
         position += len(names)
     while open_scopes:
         name, kind, start = open_scopes.pop()
-        _end(table, len(open_scopes), name, kind, _Members(sums, start, len(rows)), depth)
+        _end(table, len(open_scopes), name, kind, (sums, start, len(rows)), depth)
 
 
 _block_of = attrgetter("block")
@@ -171,7 +147,7 @@ _activations_of = attrgetter("activations")
 _name_of = attrgetter("name")
 
 
-def _end(table: Grid, level: int, name: str, kind: str, members: _Members, depth: int | None) -> None:
+def _end(table: Grid, level: int, name: str, kind: str, members: tuple[tuple, int, int], depth: int | None) -> None:
     if _shown(level, depth):
         _close(table, level, name, kind, members)
     elif level == depth:
