@@ -360,11 +360,13 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
                  memory_caption(report, held), columns + [Column("", no_wrap=True)])
     layers = m.layers
-    keys = list(zip(map(_output_bytes, layers), map(_saved_bytes, layers), map(_gradient_bytes, layers), totals))
+    outputs, saved_bytes, gradients = (list(map(column, layers)) for column in (_output_bytes, _saved_bytes,
+                                                                                _gradient_bytes))
+    keys = list(zip(outputs, saved_bytes, gradients, totals))
     table.add_rows(list(map(_name_of, layers)), _figures(keys, max(totals, default=0), ascii))
     table.add_section()
-    table.add_row("Total", binary(sum(map(_output_bytes, layers))), binary(sum(map(_saved_bytes, layers))),
-                  binary(sum(map(_gradient_bytes, layers))), binary(held), "", style="bold")
+    table.add_row("Total", binary(sum(outputs)), binary(sum(saved_bytes)), binary(sum(gradients)), binary(held), "",
+                  style="bold")
     return table
 
 
