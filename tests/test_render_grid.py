@@ -155,6 +155,18 @@ def _pairs(draw, columns: int):
     return [(draw(text), shared[draw(st.integers(0, len(shared) - 1))]) for _ in range(draw(st.integers(0, 6)))]
 
 
+def added(grid: Grid, firsts: list[str], tails: list[tuple[str, ...]], as_run: bool) -> None:
+    """`grid.add_rows`, the rows kept as a run or as rows (whatever their number: grid._RUN_ROWS)."""
+    from cnncalc.render import grid as grid_module
+
+    saved = grid_module._RUN_ROWS
+    grid_module._RUN_ROWS = 0 if as_run else len(firsts) + 1
+    try:
+        grid.add_rows(firsts, tails)
+    finally:
+        grid_module._RUN_ROWS = saved
+
+
 @st.composite
 def grids_with_runs(draw) -> tuple[Grid, Grid]:
     """The same table twice: one made row by row, one with `add_rows` runs between rows and sections."""
@@ -167,7 +179,7 @@ def grids_with_runs(draw) -> tuple[Grid, Grid]:
             pairs = _pairs(draw, len(columns))
             for first, tail in pairs:
                 one.add_row(first, *tail)
-            runs.add_rows([first for first, _ in pairs], [tail for _, tail in pairs])
+            added(runs, [first for first, _ in pairs], [tail for _, tail in pairs], draw(st.booleans()))
         else:
             cells = [draw(cell_text) for _ in columns]
             style = draw(st.sampled_from([None, "bold"]))
@@ -193,7 +205,7 @@ def plain_grids_with_runs(draw) -> tuple[Grid, Grid]:
             pairs[draw(st.integers(0, len(pairs) - 1))] = ("x ", shared[0])
         for first, tail in pairs:
             one.add_row(first, *tail)
-        runs.add_rows([first for first, _ in pairs], [tail for _, tail in pairs])
+        added(runs, [first for first, _ in pairs], [tail for _, tail in pairs], draw(st.booleans()))
         if draw(st.booleans()):
             one.add_row("Total", "1", "", style="bold")
             runs.add_row("Total", "1", "", style="bold")
@@ -227,21 +239,22 @@ def test_runs_drawn_in_pieces_are_the_lines_of_their_rows(pair):
 def test_box_and_block_characters_are_one_cell_as_rich_counts_them():
     from rich.cells import cell_len
 
-    from cnncalc.render import grid
+    from cnncalc.render import grid, runs
 
-    assert all(cell_len(character) == 1 for character in grid._ONE_CELL)
+    assert all(cell_len(character) == 1 for character in runs.ONE_CELL)
     for text in ("\u2588" * 3 + "\u258c 1.2 MiB", "", "a\tb", "\u4e2d\u6587 x", "\u2588\u0301"):
         assert grid._cell_len(text) == cell_len(text)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from("a \x00\t\u2588\u202e\u00a0\n"), max_size=4), max_size=5))
-def test_cells_are_clean_as_each_cell_is(cells):
-    """Grid._clean's test of a tail in C agrees with its definition cell by cell: printable, nothing
-    to escape, no trailing whitespace (the fallback for anything not printable)."""
+@given(st.lists(st.text(alphabet=st.sampled_from("a \x00\t\u2588\u2502\u202e\u00a0\u00e9\n"), max_size=4), max_size=5))
+def test_cells_are_plain_as_each_cell_is(cells):
+    """runs.plain_texts' test of many cells at once in C agrees with its definition cell by cell: printable,
+    nothing to escape, no trailing whitespace, a character a cell (ASCII, box and block characters)."""
+    from cnncalc.render import runs
     from cnncalc.render.safe import escape
 
-    grid = Grid("t", "", [Column("a")])
-    assert grid._clean(tuple(cells)) == all(
-        cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell for cell in cells)
-    assert grid._clean((*cells, 1)) is False
+    assert runs.plain_texts(cells) == all(
+        cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell
+        and all(c.isascii() or c in runs.ONE_CELL for c in cell) for cell in cells)
+    assert runs.plain_texts([*cells, 1]) is False

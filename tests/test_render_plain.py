@@ -142,13 +142,13 @@ def test_words_are_rich_s_words_without_the_pattern(line):
 @pytest.mark.parametrize("times", [3, 40])
 @pytest.mark.parametrize("large", [False, True])
 def test_a_blocks_rows_as_rows_or_as_a_run_are_richs(times, large, tmp_path, monkeypatch):
-    """A block's layer rows are added one by one when few, as a run of shared tails from _RUN_ROWS on
-    (always in a table of _FEW_ROWS layers or more): either way the table is what rich prints."""
-    from cnncalc.render import table
+    """A block's layer rows are added as rows when few, as a run of shared tails from grid._RUN_ROWS on
+    (always in a grid of _FLAT_ROWS rows or more): either way the table is what rich prints."""
+    from cnncalc.render import grid as grid_module
 
-    assert 3 < table._RUN_ROWS <= 40
+    assert 3 < grid_module._RUN_ROWS <= 40
     if large:
-        monkeypatch.setattr(table, "_FEW_ROWS", 2)
+        monkeypatch.setattr(grid_module, "_FLAT_ROWS", 2)
     spec = tmp_path / "block.yaml"
     spec.write_text("input: 8x8x3\nblocks:\n  stack:\n    layers:\n      - conv: {filters: 4, kernel: 1}\n"
                     f"      - repeat: {{times: {times}, layers: [relu]}}\nlayers:\n  - stack\n  - stack\n")

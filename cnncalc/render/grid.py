@@ -14,10 +14,11 @@ Cells are plain text, never console markup: a layer named `[red]x` prints as `[r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from itertools import islice, zip_longest
+from itertools import chain, repeat
 
 from cnncalc.records import dataclass
-from cnncalc.render.runs import PAD, Run, clean_firsts, run_lines, tail_text
+from cnncalc.render.runs import (ASCII_GONE, ONE_CELL, PAD, RUN, Run, clean_firsts, formatted, formatted_lines,
+                                 plain_texts, plain_widths, run_lines, tail_template)
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
@@ -27,9 +28,8 @@ if TYPE_CHECKING:  # rich's console is imported where a grid is drawn through it
     from rich.style import Style
     from rich.table import Table
 
-#: unstyled lines joined into one segment at most: long enough that rich's per-segment cost vanishes,
-#: short enough that a million-row table is not also held as a million separate strings
-_RUN = 1024
+#: unstyled lines joined into one segment (or one piece of `plain_lines`) at most: cnncalc/render/runs.py
+_RUN = RUN
 
 #: tables of more rows are printed a few thousand lines at a time (`Grid.print_to`)
 _PRINTED_WHOLE = 2 * _RUN
@@ -38,6 +38,13 @@ _SEGMENTS_PRINTED = 8
 
 #: padding rich's Table puts either side of a cell (its default `padding=(0, 1)`)
 _PAD = PAD
+
+#: `add_rows`' runs of fewer rows are added as rows (each first cell joined to its tail in C, all tested and
+#: measured at once when drawn): a run's own bookkeeping costs more than a few rows' (a block's layers
+#: between its heading and subtotal); in a grid of _FLAT_ROWS rows or more every run stays a run (a tuple a
+#: row is memory a million-row table does not spend)
+_RUN_ROWS = 32
+_FLAT_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +68,16 @@ class Grid:
         self.caption = caption
         self.columns = columns
         self.header_style = header_style
-        #: the rows in order: lists of (cells, style) as `add_row` adds them, and `Run`s of `add_rows`
-        self._parts: list[list[tuple[tuple[str, ...], str | None]] | Run] = []
+        #: the rows in order: lists of their cells as `add_row` adds them, and `Run`s of `add_rows`
+        self._parts: list[list[tuple[str, ...]] | Run] = []
+        self._styles: dict[int, str] = {}  # the styled rows' styles, by row index
         self._count = 0  # rows so far
+        #: each column's widest cell so far (measured as rows are added: drawing the table measures nothing)
+        self._widest = [0] * len(columns)
+        self._unclean = False  # a cell rich would change (unprintable, ending in whitespace): rich draws the table
+        #: `add_rows`' rows not yet tested and measured, as (part, offset in it, row index, count): all at once
+        #: when the table is drawn (a block's few layers, tested one block at a time, cost more than drawing them)
+        self._unverified: list[tuple[list[tuple[str, ...]], int, int, int]] = []
         #: every run's distinct tails, by identity (their widths and texts are made once each)
         self._tails: dict[int, tuple[str, ...]] = {}
         self._tail_lengths: dict[int, tuple[int, ...]] = {}  # and their cells' widths
@@ -75,11 +89,15 @@ class Grid:
     @property
     def rows(self) -> list[tuple[tuple[str, ...], str | None]]:
         """Every row as (cells, style), in order (a run's rows made here: the paths through rich)."""
+        self._verify()
         made: list[tuple[tuple[str, ...], str | None]] = []
+        index = 0
         for part in self._parts:
             if type(part) is list:
-                made.extend(part)
+                made.extend(zip(part, map(self._styles.get, range(index, index + len(part)))))
+                index += len(part)
             else:
+                index += len(part.firsts)
                 made.extend(((first, *tail), None) for first, tail in zip(part.firsts, part.tails))
         return made
 
@@ -90,61 +108,101 @@ class Grid:
         # (printable ASCII, nearly every cell, has nothing to escape: tested in C, not by the regex)
         index = self._count
         self._count += 1
+        if style is not None:
+            self._styles[index] = style
+        if cell_styles is not None and any(cell_styles):
+            self._cell_styles[index] = tuple(cell_styles)
+        self._rows_part().append(self._checked(cells, index))
+
+    def _rows_part(self) -> list[tuple[str, ...]]:
+        """The list the next rows join (a new one after a run)."""
         parts = self._parts
         if not parts or type(parts[-1]) is not list:
             parts.append([])
-        if cell_styles is not None and any(cell_styles):
-            self._cell_styles[index] = tuple(cell_styles)
+        return parts[-1]
+
+    def _checked(self, cells: tuple, index: int) -> tuple[str, ...]:
+        """Row `index` as it is drawn, tested and measured."""
         try:
             joined = "".join(cells)  # the whole row tested at once, in C
         except TypeError:  # a cell that is not a str
             joined = "\n"
         if joined.isascii() and joined.isprintable():
-            parts[-1].append((cells, style))
-            return
+            # printable ASCII's only whitespace is the space: a cell ends in one where " \0" occurs
+            self._unclean = self._unclean or " \0" in "\0".join(cells) + "\0"
+            self._measured(tuple(map(len, cells)))
+            return cells
         escape = self._escape
         row = tuple(cell if type(cell) is str and cell.isascii() and cell.isprintable() else escape(cell)
                     for cell in cells)
-        self._lengths[index] = tuple(map(_cell_len, row))
-        parts[-1].append((row, style))
+        self._lengths[index] = lengths = tuple(map(_cell_len, row))
+        self._unclean = self._unclean or not all(text.isprintable() and not text[-1:].isspace() for text in row)
+        self._measured(lengths)
+        return row
+
+    def _measured(self, lengths: Sequence[int]) -> None:
+        """A row's cell widths into each column's widest (a short row's missing cells are empty, as in rich;
+        cells beyond the columns are never drawn)."""
+        widest = self._widest
+        if len(lengths) == len(widest):
+            self._widest = list(map(max, widest, lengths))
+        else:
+            self._widest = [max(width, length) for width, length in zip(widest, (*lengths, *widest))]
 
     def add_rows(self, firsts: Sequence[str], tails: Sequence[tuple[str, ...]]) -> None:
         """Unstyled rows `(firsts[i], *tails[i])`, as `add_row` adds them, where the tails are a few tuples
         shared by identity (a repeat's layers differ in their names only): each distinct tail's widths and
         text are made once, and a row is drawn as its first cell and its tail's text, in C. Rows that are
-        not all printable ASCII, or whose cells end in a space, are added one by one."""
+        not drawn as they are, a character a cell (`_plain_texts`), are added one by one. Fewer than
+        _RUN_ROWS rows in a grid of fewer than _FLAT_ROWS are added as rows (`_add_flat`)."""
+        if len(firsts) < _RUN_ROWS and self._count < _FLAT_ROWS:
+            self._add_flat(list(map(tuple.__add__, zip(firsts), tails)))
+            return
         new = {ident: tail for ident, tail in zip(map(id, tails), tails) if ident not in self._tails} \
             if len(self._tails) else dict(zip(map(id, tails), tails))
-        columns = len(self.columns)
-        if not (all(self._clean(tail) and len(tail) == columns - 1 for tail in new.values()) and clean_firsts(firsts)):
+        added = list(new.values())
+        if not (set(map(len, added)) <= {len(self.columns) - 1} and plain_texts(list(chain.from_iterable(added)))
+                and clean_firsts(firsts)):
             for first, tail in zip(firsts, tails):
                 self.add_row(first, *tail)
             return
         if not firsts:
             return
         self._tails.update(new)
-        self._tail_lengths.update((ident, tuple(map(_cell_len, tail))) for ident, tail in new.items())
+        lengths = list(map(tuple, map(map, repeat(len), added)))  # plain text: a character a cell
+        self._tail_lengths.update(zip(new, lengths))
+        if lengths:  # a run's tails have every other column
+            self._measured((0, *map(max, *lengths)) if len(lengths) > 1 else (0, *lengths[0]))
+        self._widest[0] = max(self._widest[0], max(map(len, firsts)))
         self._parts.append(Run(firsts, tails))
         self._count += len(firsts)
+
+    def _add_flat(self, rows: list[tuple[str, ...]]) -> None:
+        """Unstyled rows, as `add_row` adds them one by one, tested and measured later (`_verify`)."""
+        part = self._rows_part()
+        self._unverified.append((part, len(part), self._count, len(rows)))
+        part.extend(rows)
+        self._count += len(rows)
+
+    def _verify(self) -> None:
+        """`add_rows`' rows tested and measured, all at once a column at a time in C (`_plain_widths`), or
+        where a cell is not plain one by one as `add_row` tests them (escaped where it escapes)."""
+        if not self._unverified:
+            return
+        batches, self._unverified = self._unverified, []
+        widths = plain_widths(list(chain.from_iterable(part[offset:offset + count]
+                                                        for part, offset, _, count in batches)), len(self.columns))
+        if widths is not None:
+            self._measured(widths)
+            return
+        for part, offset, start, count in batches:
+            for i in range(count):
+                part[offset + i] = self._checked(part[offset + i], start + i)
 
     def add_section(self) -> None:
         """A line under the last row added (as rich's `Table.add_section`)."""
         if self._count:
             self._section_after.add(self._count - 1)
-
-    def _clean(self, cells: tuple[str, ...]) -> bool:
-        """Cells drawn as they are: text with nothing to escape, printable, none ending in whitespace."""
-        if not set(map(type, cells)) <= {str}:  # a cell that is not a str
-            return False
-        joined = "\0".join(cells) + "\0"
-        if joined.replace("\0", "").isprintable() and joined.count("\0") == len(cells):
-            # printable text has nothing to escape and no whitespace but the space (every other is a
-            # control or separator), tested in C: a cell ends in a space where " \0" occurs (a NUL of a
-            # cell's own shows in the count)
-            return " \0" not in joined
-        escape = self._escape
-        return all(type(cell) is str and cell.isprintable() and not cell[-1:].isspace() and escape(cell) == cell
-                   for cell in cells)
 
     def natural_width(self) -> int:
         """Columns with their padding and the borders: what rich measures as the table's maximum width."""
@@ -235,9 +293,9 @@ class Grid:
         index = 0
         for part in self._parts:
             if type(part) is not list:
-                if tail_texts is None:  # each distinct tail's text once: ` | type | shape ... |`
-                    tail_texts = {ident: tail_text(tail, self._tail_lengths[ident], inner, right, middle)
-                                  for ident, tail in self._tails.items()}
+                if tail_texts is None:  # each distinct tail's text once: ` | type | shape ... |`, a `%` each in C
+                    tail_texts = dict(zip(self._tails, map(tail_template(inner, right, middle).__mod__,
+                                                           self._tails.values())))
                 firsts, tails = part.firsts, part.tails
                 through = len(firsts) - 1 if index + len(firsts) - 1 == last else len(firsts)  # the last row: below
                 yield from run_lines(firsts, tails, through, inner[0], right[0], middle[0], tail_texts)
@@ -251,12 +309,17 @@ class Grid:
                                  inner, right, bottom)
                 index += 1
                 continue
-            for cells, _ in part:
+            if formatted(part, index, special, columns):
+                yield from formatted_lines(part, index, last, sections, section, templates[middle],
+                                            templates[bottom])
+                index += len(part)
+                continue
+            for cells in part:
                 edges = bottom if index == last else middle
                 if index in special or len(cells) != columns:
                     yield _plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges)
-                else:  # printable ASCII of every column: one `str.format` (its widths are its lengths)
-                    yield templates[edges].format(*cells)
+                else:  # printable ASCII of every column: one `%` (its widths are its lengths)
+                    yield templates[edges] % cells
                 if index in sections and index != last:
                     yield section
                 index += 1
@@ -278,20 +341,10 @@ class Grid:
         if self.caption:
             yield from console.render(Text(self.caption, style="table.caption"), annotation_options)
 
-    def _listed(self) -> Iterator[tuple[int, tuple[str, ...]]]:
-        """The rows `add_row` added, as (index, cells): a run's rows are measured and tested as runs."""
-        index = 0
-        for part in self._parts:
-            if type(part) is list:
-                for cells, _ in part:
-                    yield index, cells
-                    index += 1
-            else:
-                index += len(part.firsts)
-
     def _special_lengths(self) -> dict[int, tuple[int, ...]]:
         """The cell widths of the rows whose widths are not their lengths, by index: `add_row`'s, and
         a run's rows whose tail is not ASCII (the memory table's bars)."""
+        self._verify()
         wide = {ident for ident, tail in self._tails.items() if tuple(map(len, tail)) != self._tail_lengths[ident]}
         if not wide:
             return self._lengths
@@ -308,37 +361,16 @@ class Grid:
         return special
 
     def _widths(self) -> list[int]:
-        widths = [_cell_len(column.header) for column in self.columns]
-        special = self._lengths
-        ascii_rows = [cells for index, cells in self._listed() if index not in special]
-        if ascii_rows:  # a column at a time, in C
-            columns = zip_longest(*ascii_rows, fillvalue="")  # a short row's missing cells are empty, as in rich
-            widths = [max(width, max(map(len, column))) for width, column in zip(widths, columns)]
-        for lengths in special.values():
-            widths = [max(width, length) for width, length in zip(widths, lengths)]
-        for part in self._parts:
-            if type(part) is not list:
-                widths[0] = max(widths[0], max(map(len, part.firsts)))
-        for lengths in self._tail_lengths.values():  # a run's tails have every other column (add_rows)
-            widths[1:] = [max(width, length) for width, length in zip(widths[1:], lengths)]
-        return [width + 2 * len(_PAD) for width in widths]
+        """Each column's width with its padding: its widest cell or its heading (measured as rows were added)."""
+        self._verify()
+        return [max(_cell_len(column.header), widest) + 2 * len(_PAD)
+                for column, widest in zip(self.columns, self._widest)]
 
     def _plain_cells(self) -> bool:
-        """True when rich would print every cell as it is (no wrapping, stripping or control codes).
-        (A run's cells are tested as `add_rows` adds them.)"""
-        special = self._lengths
-        texts = [column.header for column in self.columns] + [
-            cell for index, cells in self._listed() if index in special for cell in cells]
-        if not all(text.isprintable() and not text[-1:].isspace() for text in texts):
-            return False
-        # The other rows are printable ASCII (`add_row` tested them), whose only whitespace is the space: one
-        # of their cells ends in a space when " \0" occurs in their cells joined by NULs (which printable text
-        # never holds), tested in C over runs of rows (a cell at a time was seconds at a million rows)
-        joined = map("\0".join, (cells for index, cells in self._listed() if index not in special))
-        while run := list(islice(joined, _RUN)):
-            if " \0" in "\0".join(run) + "\0":
-                return False
-        return True
+        """True when rich would print every cell as it is (no wrapping, stripping or control codes): the
+        rows were tested as they were added, a run's cells as `add_rows` adds them."""
+        return not self._unclean and all(column.header.isprintable() and not column.header[-1:].isspace()
+                                         for column in self.columns)
 
     def _body(self, console: Console, options: ConsoleOptions, widths: list[int]) -> RenderResult:
         from rich import box
@@ -363,7 +395,7 @@ class Grid:
         inner = [width - 2 * len(_PAD) for width in widths]
         special = self._special_lengths()
         cell_styles = self._cell_styles
-        # a printable ASCII row of every column is one `str.format` (its widths are its lengths)
+        # a printable ASCII row of every column is one `%` (its widths are its lengths)
         templates = {edges: _row_template(inner, right, edges) for edges in (middle, (drawn.foot_left,
                                                                                        drawn.foot_vertical, drawn.foot_right))}
         columns = len(self.columns)
@@ -374,7 +406,7 @@ class Grid:
                 if index in special or len(cells) != columns:
                     plain.append(_plain_row(cells, special.get(index) or tuple(map(len, cells)), inner, right, edges))
                 else:
-                    plain.append(templates[edges].format(*cells))
+                    plain.append(templates[edges] % tuple(cells))
                 if len(plain) == _RUN:
                     yield Segment("\n".join(plain))
                     yield line
@@ -443,23 +475,17 @@ def _plain_row(cells: tuple[str, ...], lengths: tuple[int, ...], inner: list[int
 
 
 def _row_template(inner: list[int], right: list[bool], edges: tuple[str, str, str]) -> str:
-    """`_plain_row` as a format string, for rows of printable ASCII cells, one per column."""
-    left, vertical, end = (edge.replace("{", "{{").replace("}", "}}") for edge in edges)
-    fields = [f"{{:{'>' if to_right else '<'}{width}}}" for width, to_right in zip(inner, right)]
+    """`_plain_row` as a `%` template, for rows (tuples) of printable ASCII cells, one per column: printf's
+    parse costs less a row than `str.format`'s."""
+    left, vertical, end = (edge.replace("%", "%%") for edge in edges)
+    fields = [f"%{'' if to_right else '-'}{width}s" for width, to_right in zip(inner, right)]
     return left + _PAD + (_PAD + vertical + _PAD).join(fields) + _PAD + end
-
-
-#: str.translate's table that deletes the printable ASCII characters
-_ASCII_GONE = dict.fromkeys(range(0x20, 0x7F))
-#: characters of one terminal cell besides printable ASCII, in rich's count too (tests/test_render_grid.py):
-#: box drawing and block elements (the memory table's bars), measured without importing rich.cells
-_ONE_CELL = frozenset(map(chr, range(0x2500, 0x25A0)))
 
 
 def _cell_len(text: str) -> int:
     """Terminal cells of `text`: its length when printable ASCII or box and block characters (every
     character one cell), else rich's count."""
-    if text.isascii() and text.isprintable() or _ONE_CELL.issuperset(text.translate(_ASCII_GONE)):
+    if text.isascii() and text.isprintable() or ONE_CELL.issuperset(text.translate(ASCII_GONE)):
         return len(text)
     from rich.cells import cell_len
 

@@ -82,6 +82,33 @@ def centred(text: str, width: int) -> list[str] | None:
 
 def _divided(line: str, width: int) -> list[str]:
     """`line` cut where rich's `_wrap.divide_line` cuts it (for ASCII, where a character is a cell)."""
+    if len(line.rstrip()) <= width:  # every word fits: no cut (nor a word at a time)
+        return [line]
+    return _cut(line, width) or _folded(line, width)
+
+
+def _cut(line: str, width: int) -> list[str] | None:
+    """`_divided` by `find`, where no word is longer than the width: a line ends before the first word whose
+    text (without its trailing spaces) goes past `width` from the line's start; None where one is longer."""
+    pieces = []
+    start = 0
+    lead = len(line) - len(line.lstrip(" "))  # the first word's leading spaces are its own
+    end = len(line.rstrip())
+    while end - start > width:
+        beyond = start + width
+        while beyond < end and line[beyond] == " ":  # the first character past the width that is a word's
+            beyond += 1
+        cut = line.rfind(" ", start, beyond) + 1  # where that word starts
+        if cut <= max(start, lead):  # the line's first word: too long, folded
+            return None
+        pieces.append(line[start:cut])
+        start = cut
+    pieces.append(line[start:])
+    return pieces
+
+
+def _folded(line: str, width: int) -> list[str]:
+    """`_divided` a word at a time, folding words longer than the width as rich does."""
     breaks: list[int] = []
     offset = 0
     for start, text in _words(line):

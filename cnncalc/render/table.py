@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
+from itertools import accumulate, chain, groupby, repeat
+from operator import attrgetter, itemgetter
 
 from cnncalc import counting
 from cnncalc.memory import DTYPE_BYTES, OPTIMIZER_SLOTS
@@ -14,8 +15,6 @@ from cnncalc.units import binary, exact, short
 TYPE_CHECKING = False  # typing's own flag, without importing typing (~5 ms of a start-up): see docs/architecture.md
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from rich.console import Console
 
 
@@ -27,18 +26,20 @@ def _open(table: Grid, depth: int, name: str, kind: str) -> None:
     table.add_row("  " * depth + name + "/", kind, "", "", "", "", style="bold")
 
 
-def _close(table: Grid, depth: int, name: str, kind: str, members: Sequence[Row], collapsed: bool = False) -> None:
-    """A subtotal row where the block ends; a collapsed block is that one row, named and typed as it."""
-    if not members or (kind in _UNTOTALLED and not collapsed):
+def _close(table: Grid, depth: int, name: str, kind: str, members: tuple[tuple, int, int],
+           collapsed: bool = False) -> None:
+    """A subtotal row where the block ends (its members: the rows `start` up to `end`); a collapsed block
+    is that one row, named and typed as it."""
+    sums, start, end = members
+    if start == end or (kind in _UNTOTALLED and not collapsed):
         return
-    last = members[-1]
-    params = sum(map(_params_of, members))
-    macs = sum(map(_macs_of, members))
+    rows, *running = sums
+    activations, params, macs = (totals[end] - totals[start] for totals in running)
     table.add_row(
         "  " * depth + (name if collapsed else f"= {name}"),
         kind if collapsed else "subtotal",
-        " x ".join(map(str, last.output_shape)),
-        short(sum(map(_activations_of, members))),
+        " x ".join(map(str, rows[end - 1].output_shape)),
+        short(activations),
         exact(params) if params else "",
         exact(macs) if macs else "",
         style=None if collapsed else "italic",
@@ -49,98 +50,94 @@ def _shown(level: int, depth: int | None) -> bool:
     return depth is None or level < depth
 
 
-class _Tails(dict):
-    """A layer row's cells after its name, made once per distinct (type, shape, counts): the rows of a
-    repeat share one tuple (drawn once, cnncalc/render/grid.py's `add_rows`)."""
-
-    def __missing__(self, key: tuple) -> tuple[str, ...]:
-        kind, shape, inplace, activations, params, params_formula, macs = key
-        row = _Counted(shape, inplace, activations, params, params_formula)
-        tail = self[key] = (kind, " x ".join(map(str, shape)), cells.activations(row), cells.params(row),
-                            exact(macs) if macs else "")
-        return tail
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape))
 
 
-class _Counted:
-    """The fields of a row that `cells` reads (a key of `_Tails` standing in for its rows)."""
-
-    __slots__ = ("output_shape", "inplace", "activations", "params", "params_formula")
-
-    def __init__(self, output_shape, inplace, activations, params, params_formula) -> None:
-        self.output_shape, self.inplace, self.activations = output_shape, inplace, activations
-        self.params, self.params_formula = params, params_formula
+def _activations_text(key: tuple[tuple[int, ...], bool, int]) -> str:
+    return cells.activations_text(*key)
 
 
-#: a row's key in `_Tails`, read in C
+def _params_text(key: tuple[int, str | None]) -> str:
+    return cells.params_text(*key)
+
+
+def _macs_text(macs: int) -> str:
+    return exact(macs) if macs else ""
+
+
+def _once(make, values) -> list[str]:
+    """`make` of each value, called once per distinct value (a network repeats a few shapes and counts)."""
+    distinct = list(dict.fromkeys(values))
+    return list(map(dict(zip(distinct, map(make, distinct))).__getitem__, values))
+
+
+def _tails(rows: tuple[Row, ...]) -> list[tuple[str, ...]]:
+    """Each row's cells after its name, made once per distinct (type, shape, counts): the rows of a repeat
+    share one tuple (drawn once, cnncalc/render/grid.py's `add_rows`), and each cell's text once per
+    distinct value a column at a time."""
+    keys = list(map(_tail_key, rows))
+    distinct = list(dict.fromkeys(keys))
+    kinds, shapes, inplace, activations, params, formulas, macs = zip(*distinct) if distinct else ((),) * 7
+    tails = zip(kinds, _once(_shape_text, shapes), _once(_activations_text, list(zip(shapes, inplace, activations))),
+                _once(_params_text, list(zip(params, formulas))), _once(_macs_text, macs))
+    return list(map(dict(zip(distinct, tails)).__getitem__, keys))
+
+
+#: a row's key in `_tails`, read in C
 _tail_key = attrgetter("type", "output_shape", "inplace", "activations", "params", "params_formula", "macs")
 
 
-#: layer rows between two headings or subtotals added as one run of shared tails (`Grid.add_rows`) from this
-#: many on; fewer are added row by row, as `add_rows` draws them (a run's own bookkeeping costs more) in
-#: tables of fewer than _FEW_ROWS layers (a larger one keeps its runs: a row of its own is a tuple more)
-_RUN_ROWS = 32
-_FEW_ROWS = 10_000
+def _sums(rows: tuple[Row, ...]) -> tuple:
+    """The rows, and the running sums of their activations, params and MACs (from 0): a block's subtotal is
+    two lookups a column."""
+    return (rows, *(list(accumulate(map(column, rows), initial=0))
+                    for column in (_activations_of, _params_of, _macs_of)))
+
+
+def _relative(names: list[str], block: tuple[str, ...]) -> list[str]:
+    """Layer names shown without their block's path, indented by its depth (in C where all have it)."""
+    joined = "/".join(block)
+    indent = "  " * len(block)
+    if not joined:
+        return list(map(indent.__add__, names))
+    prefix = joined + "/"
+    if all(map(str.startswith, names, repeat(prefix))):
+        return list(map(indent.__add__, map(itemgetter(slice(len(prefix), None)), names)))
+    return [indent + (name[len(prefix):] if name.startswith(prefix) else name) for name in names]
 
 
 def _add_rows(table: Grid, rows: tuple[Row, ...], depth: int | None = None) -> None:
     """Rows in execution order, a heading when a block starts and a subtotal when it ends; blocks
     nested `depth` levels deep or more are folded into one row each (torchinfo's depth)."""
-    tails = _Tails()
+    tails = _tails(rows)
     if not any(map(_block_of, rows)):  # no blocks (a chain, a repeat of unnamed layers): one run, in C
-        table.add_rows(list(map(_name_of, rows)), list(map(tails.__getitem__, map(_tail_key, rows))))
+        table.add_rows(list(map(_name_of, rows)), tails)
         return
+    sums = _sums(rows)
     # the open blocks as (name, kind, index of their first row): a block's members are the rows from there on
     open_scopes: list[tuple[str, str, int]] = []
-    firsts: list[str] = []  # the layer rows since the last heading or subtotal: one run
-    run_tails: list[tuple[str, ...]] = []
-    names: dict[int, tuple[tuple[str, ...], str | None, str]] = {}  # per block tuple (by identity): prefix, indent
-    least = _RUN_ROWS if len(rows) < _FEW_ROWS else 1
-
-    def flush() -> None:
-        if len(firsts) >= least:
-            table.add_rows(firsts[:], run_tails[:])
-        else:  # a few rows (a block's layers between its heading and subtotal): cheaper as rows than as a run
-            add_row = table.add_row
-            for first, tail in zip(firsts, run_tails):
-                add_row(first, *tail)
-        firsts.clear()
-        run_tails.clear()
-
-    last_block = None
-    for position, row in enumerate(rows):
-        block = row.block
-        if block is not last_block:  # the scopes change only where the block tuple does
-            shared = 0
-            while shared < len(open_scopes) and shared < len(block) and open_scopes[shared][0] == block[shared]:
-                shared += 1
-            if len(open_scopes) > shared or len(block) > shared:
-                flush()
-            while len(open_scopes) > shared:
-                name, kind, start = open_scopes.pop()
-                _end(table, len(open_scopes), name, kind, rows[start:position], depth)
-            for level in range(shared, len(block)):
-                kind = row.block_kinds[level] if level < len(row.block_kinds) else ""
-                if _shown(level, depth):
-                    _open(table, level, block[level], kind)
-                open_scopes.append((block[level], kind, position))
-            last_block = block
-        if not _shown(len(block) - 1, depth):
-            continue
-        if block:
-            named = names.get(id(block))
-            if named is None or named[0] is not block:
-                joined = "/".join(block)
-                named = names[id(block)] = (block, joined + "/" if joined else None, "  " * len(block))
-            _, prefix, indent = named  # a layer's name shown without its block's path, found once per block
-            name = row.name
-            firsts.append(indent + (name[len(prefix):] if prefix and name.startswith(prefix) else name))
-        else:
-            firsts.append(row.name)
-        run_tails.append(tails[_tail_key(row)])
-    flush()
+    position = 0
+    for block, group in groupby(rows, _block_of):  # the scopes change only where the block does
+        names = list(map(_name_of, group))
+        first = rows[position]
+        shared = 0
+        while shared < len(open_scopes) and shared < len(block) and open_scopes[shared][0] == block[shared]:
+            shared += 1
+        while len(open_scopes) > shared:
+            name, kind, start = open_scopes.pop()
+            _end(table, len(open_scopes), name, kind, (sums, start, position), depth)
+        for level in range(shared, len(block)):
+            kind = first.block_kinds[level] if level < len(first.block_kinds) else ""
+            if _shown(level, depth):
+                _open(table, level, block[level], kind)
+            open_scopes.append((block[level], kind, position))
+        if _shown(len(block) - 1, depth):
+            table.add_rows(_relative(names, block) if block else names, tails[position:position + len(names)])
+        position += len(names)
     while open_scopes:
         name, kind, start = open_scopes.pop()
-        _end(table, len(open_scopes), name, kind, rows[start:], depth)
+        _end(table, len(open_scopes), name, kind, (sums, start, len(rows)), depth)
 
 
 _block_of = attrgetter("block")
@@ -150,7 +147,7 @@ _activations_of = attrgetter("activations")
 _name_of = attrgetter("name")
 
 
-def _end(table: Grid, level: int, name: str, kind: str, members: Sequence[Row], depth: int | None) -> None:
+def _end(table: Grid, level: int, name: str, kind: str, members: tuple[tuple, int, int], depth: int | None) -> None:
     if _shown(level, depth):
         _close(table, level, name, kind, members)
     elif level == depth:
@@ -362,29 +359,26 @@ def memory_table(report: Report, ascii: bool = False) -> Grid:
     held = sum(totals)
     table = Grid(f"Memory per layer, {m.model} model, batch {report.options.batch}",
                  memory_caption(report, held), columns + [Column("", no_wrap=True)])
-    largest = max(totals, default=0)
-    written: dict[int, str] = {}  # layers of a network repeat a handful of sizes: each written once
-
-    def size(n: int) -> str:
-        text = written.get(n)
-        if text is None:
-            text = written[n] = binary(n)
-        return text
-
-    class Figures(dict):  # each row's figures once per distinct figures: a run's rows share one tuple
-        def __missing__(self, key: tuple[int, int, int, int]) -> tuple[str, ...]:
-            output, saved_bytes, gradient, total = key
-            figures = self[key] = (size(output), size(saved_bytes), size(gradient), size(total),
-                                   _bar(total, largest, ascii))
-            return figures
-
     layers = m.layers
-    keys = zip(map(_output_bytes, layers), map(_saved_bytes, layers), map(_gradient_bytes, layers), totals)
-    table.add_rows(list(map(_name_of, layers)), list(map(Figures().__getitem__, keys)))
+    outputs, saved_bytes, gradients = (list(map(column, layers)) for column in (_output_bytes, _saved_bytes,
+                                                                                _gradient_bytes))
+    keys = list(zip(outputs, saved_bytes, gradients, totals))
+    table.add_rows(list(map(_name_of, layers)), _figures(keys, max(totals, default=0), ascii))
     table.add_section()
-    table.add_row("Total", binary(sum(map(_output_bytes, layers))), binary(sum(map(_saved_bytes, layers))),
-                  binary(sum(map(_gradient_bytes, layers))), binary(held), "", style="bold")
+    table.add_row("Total", binary(sum(outputs)), binary(sum(saved_bytes)), binary(sum(gradients)), binary(held), "",
+                  style="bold")
     return table
+
+
+def _figures(keys: list[tuple[int, int, int, int]], largest: int, ascii: bool) -> list[tuple[str, ...]]:
+    """Each layer's figures (output, saved, gradient, total bytes) as cells with the total's bar: once per
+    distinct figures (a run's rows share one tuple), each size written once (a network repeats a handful)."""
+    distinct = list(dict.fromkeys(keys))
+    sizes = list(dict.fromkeys(chain.from_iterable(distinct)))
+    written = dict(zip(sizes, map(binary, sizes)))
+    columns = [map(written.__getitem__, column) for column in zip(*distinct)]
+    bars = map(_bar, map(itemgetter(3), distinct), repeat(largest), repeat(ascii))
+    return list(map(dict(zip(distinct, zip(*columns, bars))).__getitem__, keys))
 
 
 _output_bytes = attrgetter("output_bytes")
