@@ -13,6 +13,7 @@ back exactly what was typed.
 
 from __future__ import annotations
 
+from cnncalc import bulk
 from cnncalc.records import dataclass
 
 from cnncalc.pyyaml import yaml  # PyYAML, the patterns its modules define compiled on first use
@@ -92,35 +93,9 @@ class YNode:
         return self.value
 
 
-class _Fields:
-    """A plain class of YNode's slots, filled by `make_node` and then given YNode's class (which Python allows
-    between classes of one memory layout: cnncalc/bulk.py's way, without making the class and compiling
-    the maker in every run): the node `YNode(...)` makes, in a third of the time of a frozen `__init__`
-    (which stores each field through `object.__setattr__`). A read makes one per value; a block's use
-    copies its layers."""
-
-    __slots__ = ("value", "loc", "text", "key_locs")
-
-
-def make_node(value: Any, loc: Location, text: str = "", key_locs: dict[str, Location] = NO_KEYS) -> YNode:
-    """`YNode(value, loc, text, key_locs)`, made faster (`_Fields`; tests/test_yamlsource.py)."""
-    made = _Fields()
-    made.value, made.loc, made.text, made.key_locs = value, loc, text, key_locs
-    made.__class__ = YNode
-    return made
-
-
-def _fits() -> bool:
-    """Whether `_Fields` has YNode's layout (the records module's slotted class): else `make_node` is YNode."""
-    try:
-        make_node(None, Location())
-    except TypeError:
-        return False
-    return YNode.__slots__ == _Fields.__slots__ and YNode.__bases__ == (object,)
-
-
-if not _fits():  # pragma: no cover - a records module whose classes another layout would give
-    make_node = YNode  # noqa: F811
+#: `YNode(value, loc, text, key_locs)` a third of a frozen `__init__`'s time (cnncalc/bulk.py): a read makes
+#: one per value, and a block's use copies its layers
+make_node = bulk.maker(YNode)
 
 
 def _location(path: str, mark: Any, end: Any = None) -> Location:
