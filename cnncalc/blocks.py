@@ -263,21 +263,21 @@ def _substituted(node: YNode, args: dict[str, YNode], shape: Shape | None, at: L
             return node
         return make_node(items, loc, node.text)
     if not isinstance(value, str) or "$" not in value:
-        return node if at is None else _moved(value, node.text, at, moved)
+        return node if at is None else moved_scalar(value, node.text, at, moved)
     name = _whole_reference(value)
     if name is not None:
         if name not in args:
             raise _undefined(name, args, loc)
         return args[name]
     value = expression(value, args, loc, shape)
-    return make_node(value, loc, str(value)) if at is None else _moved(value, str(value), at, moved)
+    return make_node(value, loc, str(value)) if at is None else moved_scalar(value, str(value), at, moved)
 
 
 def _same(one: YNode, other: YNode) -> bool:
     return one is other
 
 
-def _moved(value: Any, text: str, at: Location, moved: dict) -> YNode:
+def moved_scalar(value: Any, text: str, at: Location, moved: dict) -> YNode:
     """The scalar `value` written `text` at `at`: one node for equal scalars (`moved`: those of this copy
     so far, computed ones included)."""
     key = (type(value), value, text)

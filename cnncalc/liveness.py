@@ -21,7 +21,6 @@ only keeps the books. Sizes are bytes for the whole batch.
 
 from __future__ import annotations
 
-
 from cnncalc import bulk
 from cnncalc.analysis import Analysis
 from cnncalc.layer_rules import distinct, rules, same_storages  # noqa: F401  (distinct: re-exported)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 
-from cnncalc.blocks import CONSTRUCTS, BlockDef
+from cnncalc.blocks import CONSTRUCTS, BlockDef, moved_scalar
 from cnncalc.errors import Location
 from cnncalc.layers import KINDS
 from cnncalc.records import dataclass
@@ -197,11 +197,7 @@ def placed(data: tuple, loc: Location, scalars: dict) -> YNode:
     scalars are one node (`scalars`: those made so far at `loc`): `bn`, `relu`, `bias: false` and the like."""
     kind = data[0]
     if kind == "=":
-        key = (type(data[5]), data[5], data[6])
-        node = scalars.get(key)
-        if node is None:
-            node = scalars[key] = make_node(data[5], loc, data[6])
-        return node
+        return moved_scalar(data[5], data[6], loc, scalars)
     if kind == "[":
         return make_node(tuple([placed(item, loc, scalars) for item in data[5:]]), loc)
     keys = data[5::6]
@@ -247,7 +243,4 @@ def placed_again(node: YNode, loc: Location, scalars: dict) -> YNode:
                      dict.fromkeys(node.key_locs, loc))
     if node.is_sequence:
         return make_node(tuple([placed_again(v, loc, scalars) for v in node.value]), loc, node.text)
-    key = (type(node.value), node.value, node.text)
-    if key not in scalars:
-        scalars[key] = make_node(node.value, loc, node.text)
-    return scalars[key]
+    return moved_scalar(node.value, node.text, loc, scalars)
